@@ -1,0 +1,1 @@
+parley_fuzzer(proto_reader SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/proto_reader_fuzz.cc LIBS parley_base)
