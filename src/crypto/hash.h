@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -16,7 +17,12 @@ using HmacSha256Tag = std::array<std::uint8_t, 32>;
 
 Sha512Digest Sha512(Bytes data);
 
-// Incremental SHA-512.
+// Bytes reserved inline for a hash state, so that hashing never allocates.
+// hash.cc checks that libsodium's state types fit.
+inline constexpr std::size_t kHashStateStorageSize = 256;
+
+// Incremental SHA-512. Final ends the computation: call it once. The state is
+// wiped on destruction.
 class Sha512Hasher {
  public:
   Sha512Hasher();
@@ -27,14 +33,14 @@ class Sha512Hasher {
   Sha512Digest Final();
 
  private:
-  struct State;
-  std::unique_ptr<State> state_;
+  alignas(16) unsigned char state_[kHashStateStorageSize];
 };
 
 HmacSha256Tag HmacSha256(Bytes key, Bytes data);
 
 // Incremental HMAC-SHA256, for MACs over several parts without copying them
-// together. The key may be of any length. The state is wiped on destruction.
+// together. The key may be of any length. Final ends the computation: call it
+// once. The state is wiped on destruction.
 class HmacSha256Hasher {
  public:
   explicit HmacSha256Hasher(Bytes key);
@@ -45,9 +51,11 @@ class HmacSha256Hasher {
   HmacSha256Tag Final();
 
  private:
-  struct State;
-  std::unique_ptr<State> state_;
+  alignas(16) unsigned char state_[kHashStateStorageSize];
 };
+
+// The longest HKDF-SHA256 output RFC 5869 allows: 255 blocks of 32 bytes.
+inline constexpr std::size_t kHkdfMaxOutputSize = 255 * 32;
 
 // HKDF-SHA256: extract with salt (an empty salt means 32 zero bytes), then
 // expand with info to out_len bytes. kInvalidLength if out_len > 255 * 32.

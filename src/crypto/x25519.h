@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <iosfwd>
 #include <span>
 
 #include "base/byte_reader.h"
@@ -53,6 +54,9 @@ class PrivateKey {
  private:
   SecretArray<kPrivateKeySize> key_;
 };
+
+// Prints "<redacted>", so a private key cannot reach a log or a test failure message.
+std::ostream& operator<<(std::ostream& os, const PrivateKey& key);
 
 struct KeyPair {
   PrivateKey private_key;
