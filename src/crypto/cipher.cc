@@ -1,0 +1,181 @@
+#include "crypto/cipher.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <array>
+#include <climits>
+#include <memory>
+
+#include "crypto/fatal_error.h"
+
+namespace parley::crypto {
+
+namespace {
+
+struct CipherCtxDeleter {
+  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
+};
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
+
+CipherCtx NewCtx() {
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  if (!ctx) FatalCryptoError("EVP_CIPHER_CTX_new failed");
+  return ctx;
+}
+
+// Fetched once: an implicit fetch on every EVP_*Init costs a provider lookup.
+// The fetched ciphers live until exit.
+const EVP_CIPHER* FetchOnce(const char* name) {
+  EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, name, nullptr);
+  if (cipher == nullptr) FatalCryptoError("EVP_CIPHER_fetch failed");
+  return cipher;
+}
+
+const EVP_CIPHER* Aes256Cbc() {
+  static const EVP_CIPHER* cipher = FetchOnce("AES-256-CBC");
+  return cipher;
+}
+const EVP_CIPHER* Aes256CtrCipher() {
+  static const EVP_CIPHER* cipher = FetchOnce("AES-256-CTR");
+  return cipher;
+}
+const EVP_CIPHER* Aes256Gcm() {
+  static const EVP_CIPHER* cipher = FetchOnce("AES-256-GCM");
+  return cipher;
+}
+
+// OpenSSL takes lengths as int; inputs past INT_MAX are a caller bug, not
+// something a peer can send through Parley's size limits.
+int IntLength(std::size_t n) {
+  if (n > static_cast<std::size_t>(INT_MAX)) FatalCryptoError("cipher input longer than INT_MAX");
+  return static_cast<int>(n);
+}
+
+// OpenSSL accepts a null input pointer only with some providers; an empty
+// span may have one.
+const unsigned char* NonNull(Bytes b) {
+  static constexpr unsigned char kEmpty = 0;
+  return b.data() != nullptr ? b.data() : &kEmpty;
+}
+
+void Check(int ok, const char* what) {
+  if (ok != 1) FatalCryptoError(what);
+}
+
+// Checks PKCS#7 padding of a whole-block plaintext without branching on its
+// bytes; returns the pad length, or 0 if the padding is bad.
+std::size_t Pkcs7PadLength(Bytes plaintext) {
+  const std::uint8_t pad = plaintext.back();
+  // good stays 0xff while every check passes.
+  unsigned good = 0u - static_cast<unsigned>(pad != 0 && pad <= kAesBlockSize);
+  for (std::size_t i = 1; i <= kAesBlockSize; ++i) {
+    const std::uint8_t byte = plaintext[plaintext.size() - i];
+    // Positions inside the pad (i <= pad) must equal pad.
+    const unsigned in_pad = 0u - static_cast<unsigned>(i <= pad);
+    good &= ~(in_pad & (0u - static_cast<unsigned>(byte != pad)));
+  }
+  return static_cast<std::size_t>(pad & good & 0xff);
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> Aes256CbcEncrypt(AesKey key, AesIv iv, Bytes plaintext) {
+  std::vector<std::uint8_t> out(plaintext.size() + kAesBlockSize - plaintext.size() % kAesBlockSize);
+  CipherCtx ctx = NewCtx();
+  int n = 0, final_n = 0;
+  Check(EVP_EncryptInit_ex2(ctx.get(), Aes256Cbc(), key.data(), iv.data(), nullptr), "CBC init failed");
+  Check(EVP_EncryptUpdate(ctx.get(), out.data(), &n, NonNull(plaintext), IntLength(plaintext.size())),
+        "CBC encrypt failed");
+  Check(EVP_EncryptFinal_ex(ctx.get(), out.data() + n, &final_n), "CBC encrypt final failed");
+  if (static_cast<std::size_t>(n) + static_cast<std::size_t>(final_n) != out.size()) {
+    FatalCryptoError("CBC output length mismatch");
+  }
+  return out;
+}
+
+CryptoResult<SecretBuffer> Aes256CbcDecrypt(AesKey key, AesIv iv, Bytes ciphertext) {
+  if (ciphertext.empty() || ciphertext.size() % kAesBlockSize != 0) {
+    return Fail(CryptoErrc::kDecryptFailed, "CBC ciphertext is not a positive number of blocks");
+  }
+  SecretBuffer out(ciphertext.size());
+  CipherCtx ctx = NewCtx();
+  int n = 0, final_n = 0;
+  Check(EVP_DecryptInit_ex2(ctx.get(), Aes256Cbc(), key.data(), iv.data(), nullptr), "CBC init failed");
+  // Padding is checked here, in constant time, rather than by OpenSSL.
+  Check(EVP_CIPHER_CTX_set_padding(ctx.get(), 0), "CBC set padding failed");
+  Check(EVP_DecryptUpdate(ctx.get(), out.data(), &n, ciphertext.data(), IntLength(ciphertext.size())),
+        "CBC decrypt failed");
+  Check(EVP_DecryptFinal_ex(ctx.get(), out.data() + n, &final_n), "CBC decrypt final failed");
+  if (static_cast<std::size_t>(n) + static_cast<std::size_t>(final_n) != out.size()) {
+    FatalCryptoError("CBC output length mismatch");
+  }
+  const std::size_t pad = Pkcs7PadLength(out.bytes());
+  if (pad == 0) return Fail(CryptoErrc::kDecryptFailed, "bad CBC padding");
+  out.Truncate(out.size() - pad);
+  return out;
+}
+
+std::vector<std::uint8_t> Aes256Ctr(AesKey key, AesIv iv, Bytes data) {
+  if (data.empty()) return {};
+  std::vector<std::uint8_t> out(data.size());
+  CipherCtx ctx = NewCtx();
+  int n = 0, final_n = 0;
+  Check(EVP_EncryptInit_ex2(ctx.get(), Aes256CtrCipher(), key.data(), iv.data(), nullptr), "CTR init failed");
+  Check(EVP_EncryptUpdate(ctx.get(), out.data(), &n, NonNull(data), IntLength(data.size())), "CTR failed");
+  Check(EVP_EncryptFinal_ex(ctx.get(), out.data() + n, &final_n), "CTR final failed");
+  if (static_cast<std::size_t>(n) + static_cast<std::size_t>(final_n) != out.size()) {
+    FatalCryptoError("CTR output length mismatch");
+  }
+  return out;
+}
+
+std::vector<std::uint8_t> Aes256GcmEncrypt(AesKey key, GcmNonce nonce, Bytes aad, Bytes plaintext) {
+  std::vector<std::uint8_t> out(plaintext.size() + kGcmTagSize);
+  CipherCtx ctx = NewCtx();
+  int n = 0, final_n = 0, aad_n = 0;
+  // The default GCM IV length is 12 bytes, the size of GcmNonce.
+  Check(EVP_EncryptInit_ex2(ctx.get(), Aes256Gcm(), key.data(), nonce.data(), nullptr), "GCM init failed");
+  if (!aad.empty()) {
+    Check(EVP_EncryptUpdate(ctx.get(), nullptr, &aad_n, aad.data(), IntLength(aad.size())), "GCM aad failed");
+  }
+  Check(EVP_EncryptUpdate(ctx.get(), out.data(), &n, NonNull(plaintext), IntLength(plaintext.size())),
+        "GCM encrypt failed");
+  Check(EVP_EncryptFinal_ex(ctx.get(), out.data() + n, &final_n), "GCM final failed");
+  if (static_cast<std::size_t>(n) + static_cast<std::size_t>(final_n) != plaintext.size()) {
+    FatalCryptoError("GCM output length mismatch");
+  }
+  Check(EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(kGcmTagSize),
+                            out.data() + plaintext.size()),
+        "GCM get tag failed");
+  return out;
+}
+
+CryptoResult<SecretBuffer> Aes256GcmDecrypt(AesKey key, GcmNonce nonce, Bytes aad, Bytes sealed) {
+  if (sealed.size() < kGcmTagSize) return Fail(CryptoErrc::kDecryptFailed, "GCM input shorter than its tag");
+  const Bytes ciphertext = sealed.first(sealed.size() - kGcmTagSize);
+  // OpenSSL's ctrl takes a non-const pointer but only reads the tag.
+  std::array<std::uint8_t, kGcmTagSize> tag;
+  std::copy(sealed.end() - kGcmTagSize, sealed.end(), tag.begin());
+
+  SecretBuffer out(ciphertext.size());
+  CipherCtx ctx = NewCtx();
+  int n = 0, final_n = 0, aad_n = 0;
+  Check(EVP_DecryptInit_ex2(ctx.get(), Aes256Gcm(), key.data(), nonce.data(), nullptr), "GCM init failed");
+  if (!aad.empty()) {
+    Check(EVP_DecryptUpdate(ctx.get(), nullptr, &aad_n, aad.data(), IntLength(aad.size())), "GCM aad failed");
+  }
+  std::uint8_t unused = 0;
+  std::uint8_t* const out_ptr = out.empty() ? &unused : out.data();
+  Check(EVP_DecryptUpdate(ctx.get(), out_ptr, &n, NonNull(ciphertext), IntLength(ciphertext.size())),
+        "GCM decrypt failed");
+  Check(EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, static_cast<int>(kGcmTagSize), tag.data()),
+        "GCM set tag failed");
+  if (EVP_DecryptFinal_ex(ctx.get(), out_ptr + n, &final_n) != 1) {
+    out.Wipe();
+    return Fail(CryptoErrc::kDecryptFailed, "GCM tag does not verify");
+  }
+  return out;
+}
+
+}  // namespace parley::crypto
