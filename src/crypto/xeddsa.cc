@@ -1,0 +1,111 @@
+#include "crypto/xeddsa.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+
+#include "crypto/fatal_error.h"
+#include "crypto/field25519.h"
+#include "crypto/random.h"
+
+namespace parley::crypto {
+
+namespace {
+
+static_assert(crypto_sign_ed25519_BYTES == kSignatureSize);
+static_assert(crypto_core_ed25519_SCALARBYTES == 32);
+static_assert(crypto_core_ed25519_NONREDUCEDSCALARBYTES == 64);
+
+// Domain separation of the nonce hash from the challenge hash (libsignal's
+// choice): 0xFE followed by 31 bytes of 0xFF.
+constexpr std::array<std::uint8_t, 32> kNoncePrefix = {
+    0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+
+// SHA-512 state on the stack, wiped when it goes out of scope (the nonce
+// hash absorbs the private key).
+class ScopedSha512 {
+ public:
+  ScopedSha512() { crypto_hash_sha512_init(&state_); }
+  ScopedSha512(const ScopedSha512&) = delete;
+  ScopedSha512& operator=(const ScopedSha512&) = delete;
+  ~ScopedSha512() { sodium_memzero(&state_, sizeof state_); }
+
+  ScopedSha512& Update(Bytes data) {
+    crypto_hash_sha512_update(&state_, data.data(), data.size());
+    return *this;
+  }
+  void Final(std::uint8_t* out) { crypto_hash_sha512_final(&state_, out); }
+
+ private:
+  crypto_hash_sha512_state state_;
+};
+
+}  // namespace
+
+Signature XEdDsaSign(const PrivateKey& key, Bytes message, Rng& rng) {
+  InitializeCrypto();
+  SecretArray<64> z;
+  rng.Fill(z.bytes());
+  const std::span<const std::uint8_t, 32> a = key.bytes().bytes();
+
+  // A = aB with the clamped Montgomery scalar as is. It is below 2^255 and a
+  // nonzero multiple of 8 smaller than 8L, so the call cannot fail.
+  std::array<std::uint8_t, 32> edwards_public;
+  if (crypto_scalarmult_ed25519_base_noclamp(edwards_public.data(), a.data()) != 0) {
+    FatalCryptoError("XEdDSA public key derivation failed");
+  }
+  const std::uint8_t sign_bit = edwards_public[31] & 0x80;
+
+  // r = SHA-512(prefix || a || M || Z) mod L
+  SecretArray<64> nonce_hash;
+  ScopedSha512().Update(kNoncePrefix).Update(a).Update(message).Update(z.bytes()).Final(nonce_hash.data());
+  SecretArray<32> r;
+  crypto_core_ed25519_scalar_reduce(r.data(), nonce_hash.data());
+
+  // R = rB. The call reports failure only for r = 0 (probability 2^-252),
+  // and still writes the identity's encoding, which is what libsignal signs
+  // with in that case too.
+  Signature signature;
+  [[maybe_unused]] const int r_is_zero = crypto_scalarmult_ed25519_base_noclamp(signature.data(), r.data());
+
+  // h = SHA-512(R || A || M) mod L
+  std::array<std::uint8_t, 64> challenge_hash;
+  ScopedSha512()
+      .Update(Bytes(signature).first<32>())
+      .Update(edwards_public)
+      .Update(message)
+      .Final(challenge_hash.data());
+  std::array<std::uint8_t, 32> h;
+  crypto_core_ed25519_scalar_reduce(h.data(), challenge_hash.data());
+
+  // s = h * a + r mod L. libsodium's scalar functions take reduced scalars,
+  // so a is reduced first; the result is the same residue libsignal computes.
+  SecretArray<64> a_wide;
+  std::copy(a.begin(), a.end(), a_wide.bytes().begin());
+  SecretArray<32> a_reduced;
+  crypto_core_ed25519_scalar_reduce(a_reduced.data(), a_wide.data());
+  SecretArray<32> h_times_a;
+  crypto_core_ed25519_scalar_mul(h_times_a.data(), h.data(), a_reduced.data());
+  crypto_core_ed25519_scalar_add(signature.data() + 32, h_times_a.data(), r.data());
+
+  // s < L < 2^253 leaves bit 7 of the last byte free for A's sign bit.
+  signature[63] = static_cast<std::uint8_t>((signature[63] & 0x7F) | sign_bit);
+  return signature;
+}
+
+bool XEdDsaVerify(const PublicKey& key, Bytes message, Bytes signature) {
+  if (signature.size() != kSignatureSize) return false;
+  InitializeCrypto();
+  const auto y = MontgomeryUToEdwardsY(key.raw());
+  if (!y) return false;
+  std::array<std::uint8_t, 32> edwards_public = *y;
+  edwards_public[31] |= signature[63] & 0x80;
+  Signature ed25519_signature;
+  std::copy(signature.begin(), signature.end(), ed25519_signature.begin());
+  ed25519_signature[63] &= 0x7F;
+  return crypto_sign_ed25519_verify_detached(ed25519_signature.data(), message.data(), message.size(),
+                                             edwards_public.data()) == 0;
+}
+
+}  // namespace parley::crypto
