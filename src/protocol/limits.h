@@ -38,5 +38,7 @@ inline constexpr std::uint8_t kCiphertextVersion = 3;
 
 // Safety numbers: iterations of the fingerprint hash.
 inline constexpr std::uint32_t kFingerprintIterations = 5'200;
+// Most iterations a fingerprint generator accepts (each is one SHA-512).
+inline constexpr std::uint32_t kMaxFingerprintIterations = 100'000;
 
 }  // namespace parley::protocol
