@@ -27,11 +27,13 @@ enum class ProtocolErrc {
   kInvalidState,        // a stored record does not parse or breaks an invariant
   kLimitExceeded,       // a bound of limits.h would be exceeded
   kUnknownSenderKeyId,  // a sender-key message names a key id no stored state has
+  kStorageFailed,       // a store could not read or write a record
 };
 
 template <class T>
 using ProtocolResult = Result<T, ProtocolErrc>;
 using ProtocolError = Error<ProtocolErrc>;
+using ProtocolStatus = Status<ProtocolErrc>;
 
 // "invalid_message", "duplicate_message", "no_session", "invalid_key_id",
 // "invalid_key" or "untrusted_identity".
