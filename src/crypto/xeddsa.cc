@@ -47,10 +47,18 @@ Signature XEdDsaSign(const PrivateKey& key, Bytes message, Rng& rng) {
   InitializeCrypto();
   SecretArray<64> z;
   rng.Fill(z.bytes());
-  const std::span<const std::uint8_t, 32> a = key.bytes().bytes();
+  // Keys from Generate and FromBytes are clamped already. Clamping a copy
+  // makes a default (all-zero) PrivateKey sign with the same scalar X25519
+  // uses for it, instead of the scalar 0.
+  SecretArray<32> clamped(key.bytes().bytes());
+  clamped.data()[0] &= 248;
+  clamped.data()[31] &= 127;
+  clamped.data()[31] |= 64;
+  const std::span<const std::uint8_t, 32> a = clamped.bytes();
 
-  // A = aB with the clamped Montgomery scalar as is. It is below 2^255 and a
-  // nonzero multiple of 8 smaller than 8L, so the call cannot fail.
+  // A = aB with the clamped Montgomery scalar as is (not reduced). It is a
+  // multiple of 8 between 2^254 and 2^255, so never 0 mod L: the call cannot
+  // fail.
   std::array<std::uint8_t, 32> edwards_public;
   if (crypto_scalarmult_ed25519_base_noclamp(edwards_public.data(), a.data()) != 0) {
     FatalCryptoError("XEdDSA public key derivation failed");

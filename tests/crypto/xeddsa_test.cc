@@ -206,6 +206,16 @@ TEST(XEdDsa, LibsignalFixedVector) {
   }
 }
 
+// A default PrivateKey (all zero) is not a key anyone should sign with, but
+// it must not crash: it signs as the clamped scalar X25519 uses for it.
+TEST(XEdDsa, DefaultPrivateKeySignsConsistentlyWithItsPublicKey) {
+  DeterministicRng rng(106);
+  const PrivateKey key;
+  const std::vector<std::uint8_t> message = HexBytes("abcdef");
+  const Signature signature = XEdDsaSign(key, message, rng);
+  EXPECT_TRUE(XEdDsaVerify(key.DerivePublic(), message, signature));
+}
+
 TEST(XEdDsa, LibsignalSelfTestsPass) { EXPECT_EQ(curve_internal_fast_tests(1), 0); }
 
 // The strongest check: with the same key, message and 64 random bytes, Parley
