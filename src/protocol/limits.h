@@ -10,6 +10,10 @@ namespace parley::protocol {
 // A message may be at most this many steps ahead of its chain; further is
 // kTooFarInFuture, rejected before any key is derived.
 inline constexpr std::uint32_t kMaxForwardJump = 25'000;
+// The same bound for previous (archived) session states, which a message is
+// tried against only after the current state failed: it keeps a forged
+// message from costing 25,000 derivations in each of kMaxArchivedStates states.
+inline constexpr std::uint32_t kMaxArchivedForwardJump = 2'000;
 // Skipped message keys kept per receiving chain; the oldest go first.
 inline constexpr std::size_t kMaxMessageKeysPerChain = 2'000;
 // Receiving chains kept per session state; the oldest go first.

@@ -14,9 +14,10 @@ namespace {
 
 // Authenticates and decrypts message against state without changing it; on
 // success plan holds the (finished) change to apply.
+// max_jump bounds how far ahead of its chain the message may be.
 ProtocolResult<SecretBuffer> TryState(const SessionState& state, const SignalMessage& message,
-                                      DecryptPlan& plan, Rng& rng) {
-  auto planned = PlanDecrypt(state, message);
+                                      std::uint32_t max_jump, DecryptPlan& plan, Rng& rng) {
+  auto planned = PlanDecrypt(state, message, max_jump);
   if (!planned) return tl::unexpected(planned.error());
   if (!message.VerifyMac(state.remote_identity, state.local_identity, planned->keys.mac_key.bytes())) {
     return Fail(ProtocolErrc::kInvalidMac, "message MAC does not verify");
@@ -41,7 +42,7 @@ ProtocolResult<SecretBuffer> DecryptWithRecord(SessionRecord& record, const Sign
   std::optional<ProtocolError> first_error;
   DecryptPlan plan;
   if (SessionState* current = record.current_state()) {
-    auto plaintext = TryState(*current, message, plan, rng);
+    auto plaintext = TryState(*current, message, kMaxForwardJump, plan, rng);
     if (plaintext) {
       ApplyPlan(*current, std::move(plan));
       return plaintext;
@@ -51,7 +52,7 @@ ProtocolResult<SecretBuffer> DecryptWithRecord(SessionRecord& record, const Sign
   }
   auto& previous = record.previous_states();
   for (std::size_t i = 0; i < previous.size(); ++i) {
-    auto plaintext = TryState(previous[i], message, plan, rng);
+    auto plaintext = TryState(previous[i], message, kMaxArchivedForwardJump, plan, rng);
     if (plaintext) {
       ApplyPlan(previous[i], std::move(plan));
       record.PromotePreviousState(i);
@@ -132,7 +133,7 @@ ProtocolResult<SecretBuffer> SessionCipher::DecryptPreKeySignalMessage(Bytes ser
   auto setup = builder.PrepareResponder(*message);
   if (!setup) return tl::unexpected(setup.error());
   DecryptPlan plan;
-  auto plaintext = TryState(setup->state, message->message, plan, rng_);
+  auto plaintext = TryState(setup->state, message->message, kMaxForwardJump, plan, rng_);
   if (!plaintext) return plaintext;
   ApplyPlan(setup->state, std::move(plan));
 

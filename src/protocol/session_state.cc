@@ -53,7 +53,8 @@ void SessionState::AddReceiverChain(ReceiverChain chain) {
   }
 }
 
-ProtocolResult<DecryptPlan> PlanDecrypt(const SessionState& state, const SignalMessage& message) {
+ProtocolResult<DecryptPlan> PlanDecrypt(const SessionState& state, const SignalMessage& message,
+                                        std::uint32_t max_jump) {
   const std::uint32_t counter = message.counter;
   if (counter == std::numeric_limits<std::uint32_t>::max()) {
     return Fail(ProtocolErrc::kTooFarInFuture, "counter at the end of the chain");
@@ -75,7 +76,7 @@ ProtocolResult<DecryptPlan> PlanDecrypt(const SessionState& state, const SignalM
       plan.keys = MessageKeys::Derive(it->seed);
       return plan;
     }
-    if (counter - chain.chain_key.index > kMaxForwardJump) {
+    if (counter - chain.chain_key.index > max_jump) {
       return Fail(ProtocolErrc::kTooFarInFuture, "message too far ahead of its chain");
     }
     plan.kind = DecryptPlan::Kind::kExistingChain;
@@ -83,8 +84,7 @@ ProtocolResult<DecryptPlan> PlanDecrypt(const SessionState& state, const SignalM
     return plan;
   }
 
-  if (counter > kMaxForwardJump)
-    return Fail(ProtocolErrc::kTooFarInFuture, "message too far ahead of its chain");
+  if (counter > max_jump) return Fail(ProtocolErrc::kTooFarInFuture, "message too far ahead of its chain");
   auto step = RootStep(state.root_key, message.ratchet_key, state.sender_ratchet.private_key);
   if (!step) return tl::unexpected(step.error());
   plan.kind = DecryptPlan::Kind::kNewChain;

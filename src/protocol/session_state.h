@@ -98,10 +98,12 @@ struct DecryptPlan {
 // PlanDecrypt: works out message's keys for state, changing nothing.
 // kDuplicateMessage when its counter is below the chain's index and no
 // skipped key is kept for it; kTooFarInFuture when it is more than
-// kMaxForwardJump past the chain's index (checked before any key is
-// derived); kInvalidMessageKey when its ratchet key gives no shared secret.
-// Work is bounded: at most kMaxForwardJump chain steps.
-ProtocolResult<DecryptPlan> PlanDecrypt(const SessionState& state, const SignalMessage& message);
+// max_jump past the chain's index (checked before any key is derived);
+// kInvalidMessageKey when its ratchet key gives no shared secret. Work is
+// bounded: at most max_jump chain steps. max_jump is kMaxForwardJump for a
+// current state, kMaxArchivedForwardJump for a previous one.
+ProtocolResult<DecryptPlan> PlanDecrypt(const SessionState& state, const SignalMessage& message,
+                                        std::uint32_t max_jump);
 
 // FinishPlan: for a kNewChain plan, generates the next sending ratchet key
 // pair and its chain. Call it only after the message authenticated.

@@ -26,4 +26,11 @@ class SessionStore {
   virtual ProtocolStatus DeleteSession(const ProtocolAddress& address) = 0;
 };
 
+// HasCurrentSession: true when address has a record with a current state,
+// that is, when SessionCipher::Encrypt can encrypt to it.
+inline bool HasCurrentSession(SessionStore& store, const ProtocolAddress& address) {
+  const SessionRecord* record = store.LoadSession(address);
+  return record != nullptr && record->has_current_state();
+}
+
 }  // namespace parley::protocol

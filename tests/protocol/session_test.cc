@@ -49,7 +49,9 @@ class SessionTest : public ::testing::Test {
 };
 
 TEST_F(SessionTest, SetupWithOneTimePreKey) {
+  EXPECT_FALSE(HasCurrentSession(alice.sessions(), bob.address()));
   ASSERT_OK(alice.StartSession(bob, 1));
+  EXPECT_TRUE(HasCurrentSession(alice.sessions(), bob.address()));
   EXPECT_TRUE(bob.prekeys().ContainsPreKey(PreKeyId(1)));
   auto first = Send(alice, bob, "hello bob");
   EXPECT_EQ(first.type, CiphertextType::kPreKey);
@@ -189,6 +191,35 @@ TEST_F(SessionTest, ForwardJumpPastTheLimitOnANewChain) {
   const auto before = bob.SessionBytes(alice);
   auto far = Send(alice, bob, "new chain, too far");
   EXPECT_EQ(ReceiveError(bob, alice, far), ProtocolErrc::kTooFarInFuture);
+  EXPECT_EQ(bob.SessionBytes(alice), before);
+}
+
+// Alice sends `late` on her first session `jump` messages ahead, then starts
+// over; Bob takes the new session first, so `late` is for his previous state.
+CiphertextMessage LateForArchivedState(TestParty& alice, TestParty& bob, std::uint32_t jump) {
+  SkipSending(alice, bob, jump);
+  auto late = alice.Encrypt(bob, "late and far");
+  EXPECT_TRUE(late);
+  EXPECT_TRUE(alice.StartSession(bob, 2));
+  auto fresh = alice.Encrypt(bob, "new session");
+  EXPECT_TRUE(fresh && bob.Decrypt(alice, *fresh));
+  EXPECT_EQ(bob.Session(alice)->previous_states().size(), 1u);
+  return late ? *late : CiphertextMessage{};
+}
+
+TEST_F(SessionTest, ArchivedStateForwardJumpAtTheLimitDecrypts) {
+  Establish();
+  Receive(bob, alice, Send(alice, bob, "known chain"), "known chain");
+  auto late = LateForArchivedState(alice, bob, kMaxArchivedForwardJump);
+  Receive(bob, alice, late, "late and far");
+}
+
+TEST_F(SessionTest, ArchivedStateForwardJumpPastTheLimitIsRejected) {
+  Establish();
+  Receive(bob, alice, Send(alice, bob, "known chain"), "known chain");
+  auto late = LateForArchivedState(alice, bob, kMaxArchivedForwardJump + 1);
+  const auto before = bob.SessionBytes(alice);
+  EXPECT_FALSE(bob.Decrypt(alice, late));
   EXPECT_EQ(bob.SessionBytes(alice), before);
 }
 
@@ -342,6 +373,7 @@ TEST_F(SessionTest, ArchivedCurrentStateMeansNoSessionForEncrypt) {
   Establish();
   auto m = Send(alice, bob, "in flight");
   bob.Session(alice)->ArchiveCurrentState();
+  EXPECT_FALSE(HasCurrentSession(bob.sessions(), alice.address()));
   EXPECT_EQ(bob.Encrypt(alice, "x").error().code, ProtocolErrc::kNoSession);
   Receive(bob, alice, m, "in flight");  // the archived state still decrypts, and becomes current again
   Receive(alice, bob, Send(bob, alice, "back"), "back");
