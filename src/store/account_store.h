@@ -1,0 +1,57 @@
+// AccountStore: accounts and their usernames.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "store/error.h"
+#include "store/records.h"
+
+namespace parley::store {
+
+class AccountStore {
+ public:
+  virtual ~AccountStore() = default;
+
+  // Creates the account and its primary device (id 1) in one transaction,
+  // consuming `account.invitation` in it when set. The username is stored
+  // lower-cased; created_ms comes from the store's clock.
+  // kConflict: the username (in any case) or the account id is taken.
+  // kNotFound / kAlreadyUsed / kExpired: the invitation is unknown, used or
+  // expired (nothing is created). kInvalidArgument: a field breaks a cap in
+  // store/limits.h or the username is empty.
+  virtual StoreResult<AccountRecord> CreateAccount(const NewAccount& account) = 0;
+
+  // kNotFound when there is no such account.
+  virtual StoreResult<AccountRecord> GetAccount(const AccountId& id) = 0;
+  // Case-insensitive lookup. kNotFound when no account has this username.
+  virtual StoreResult<AccountRecord> GetAccountByUsername(std::string_view username) = 0;
+
+  // Renames the account; the old name is free at once. Renaming to the
+  // current name succeeds. kConflict: another account has the name.
+  // kNotFound: no such account. kInvalidArgument: empty or too long.
+  virtual StoreStatus ChangeUsername(const AccountId& id, std::string_view new_username) = 0;
+
+  // Marks the account disabled (or enabled again). The store keeps the flag;
+  // the server refuses disabled accounts. kNotFound: no such account.
+  virtual StoreStatus SetAccountDisabled(const AccountId& id, bool disabled) = 0;
+
+  // Deletes the account with everything it owns in one transaction: devices,
+  // their keys and queues, its idempotence records, its attachments (bytes
+  // included) and provisioning codes. Messages it already queued for other
+  // accounts stay queued; invitations it used stay used. kNotFound: no such
+  // account.
+  virtual StoreStatus DeleteAccount(const AccountId& id) = 0;
+
+  // Up to `limit` (capped at kMaxPageSize) accounts ordered by username, those
+  // after `after_username` (pass "" for the first page, then the last username
+  // of the previous page).
+  virtual StoreResult<std::vector<AccountRecord>> ListAccounts(std::string_view after_username,
+                                                               std::size_t limit) = 0;
+
+  virtual StoreResult<std::uint64_t> CountAccounts() = 0;
+};
+
+}  // namespace parley::store

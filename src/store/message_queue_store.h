@@ -1,0 +1,58 @@
+// MessageQueueStore: the durable, ordered, bounded queue of each device.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "store/error.h"
+#include "store/records.h"
+
+namespace parley::store {
+
+class MessageQueueStore {
+ public:
+  virtual ~MessageQueueStore() = default;
+
+  // Queues every envelope of one send in one transaction and returns where
+  // each copy went. Each copy gets the next server id of its recipient's
+  // queue (strictly increasing per queue, also across restarts); all copies
+  // share one server timestamp from the clock. When the store returns, the
+  // copies are durable (committed with the backend's durability settings).
+  //
+  // Idempotent on (sender, client_message_id): if that send was already queued
+  // (and its record not yet purged), nothing is queued again and the result
+  // has duplicate = true with the first enqueue's timestamp and copies, even
+  // if the retry's envelopes differ.
+  //
+  // kQueueFull: a recipient queue holds StoreOptions::max_queue_depth messages
+  // (nothing is queued). kNotFound: a recipient device does not exist (nothing
+  // is queued). kInvalidArgument: no envelopes, more than
+  // kMaxEnvelopesPerEnqueue, the same device twice, or content over
+  // kMaxEnvelopeContentBytes.
+  virtual StoreResult<EnqueueResult> Enqueue(const EnqueueRequest& request) = 0;
+
+  // Up to `max_count` envelopes of the device's queue with server_id >
+  // `after_server_id`, in server-id order, bounded by kMaxFetchCount and
+  // kMaxFetchBytes. An unknown device has an empty queue.
+  virtual StoreResult<std::vector<StoredEnvelope>> FetchMessages(const DeviceAddress& device,
+                                                                 std::uint64_t after_server_id,
+                                                                 std::size_t max_count) = 0;
+
+  // Deletes (acknowledges) one message of this device's own queue.
+  // kNotFound: the device's queue has no message with this id (a message of
+  // another device's queue is never touched).
+  virtual StoreStatus DeleteMessage(const DeviceAddress& device, std::uint64_t server_id) = 0;
+
+  // Messages queued for the device. kNotFound: no such device.
+  virtual StoreResult<std::uint64_t> QueueDepth(const DeviceAddress& device) = 0;
+
+  // Deletes up to `max_rows` (capped at kMaxPurgeBatch) queued messages with a
+  // server timestamp before `cutoff_ms`, and up to as many idempotence records
+  // of sends before it. Call again until both counts are zero. A retry of a
+  // send whose record was purged is queued again, so the cutoff is the
+  // idempotence window.
+  virtual StoreResult<PurgeCounts> PurgeExpiredMessages(std::int64_t cutoff_ms, std::size_t max_rows) = 0;
+};
+
+}  // namespace parley::store

@@ -1,0 +1,129 @@
+// The SQLite schema. Ids are 16-byte blobs, times are Unix milliseconds from
+// the store's clock. Child rows go with their parent by ON DELETE CASCADE
+// (foreign_keys is on for every connection), so deleting an account or a
+// device is one statement inside one transaction.
+#include "store/schema_migration.h"
+
+namespace parley::store {
+
+namespace {
+
+constexpr SchemaMigration kSqliteMigrations[] = {
+    {1, R"sql(
+CREATE TABLE accounts (
+  id          BLOB PRIMARY KEY,
+  username    TEXT NOT NULL UNIQUE,
+  created_ms  INTEGER NOT NULL,
+  disabled    INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+-- next_message_id and queued_count belong to the device's queue: the id
+-- counter makes server ids increase across restarts, the count enforces the
+-- queue bound without counting rows.
+CREATE TABLE devices (
+  account_id               BLOB NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  device_id                INTEGER NOT NULL,
+  registration_id          INTEGER NOT NULL,
+  name                     TEXT NOT NULL,
+  credential_salt          BLOB NOT NULL,
+  credential_hash          BLOB NOT NULL,
+  created_ms               INTEGER NOT NULL,
+  last_seen_ms             INTEGER NOT NULL,
+  identity_key             BLOB,
+  signed_prekey_id         INTEGER,
+  signed_prekey            BLOB,
+  signed_prekey_signature  BLOB,
+  next_message_id          INTEGER NOT NULL DEFAULT 1,
+  queued_count             INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (account_id, device_id)
+) WITHOUT ROWID;
+
+CREATE TABLE one_time_prekeys (
+  account_id  BLOB NOT NULL,
+  device_id   INTEGER NOT NULL,
+  prekey_id   INTEGER NOT NULL,
+  public_key  BLOB NOT NULL,
+  PRIMARY KEY (account_id, device_id, prekey_id),
+  FOREIGN KEY (account_id, device_id) REFERENCES devices(account_id, device_id) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+CREATE TABLE messages (
+  account_id           BLOB NOT NULL,
+  device_id            INTEGER NOT NULL,
+  server_id            INTEGER NOT NULL,
+  server_timestamp_ms  INTEGER NOT NULL,
+  sender_account       BLOB NOT NULL,
+  sender_device        INTEGER NOT NULL,
+  type                 INTEGER NOT NULL,
+  client_message_id    BLOB NOT NULL,
+  content              BLOB NOT NULL,
+  PRIMARY KEY (account_id, device_id, server_id),
+  FOREIGN KEY (account_id, device_id) REFERENCES devices(account_id, device_id) ON DELETE CASCADE
+);
+CREATE INDEX messages_by_time ON messages(server_timestamp_ms);
+
+-- One row per send, for idempotence; its copies say where it was queued.
+CREATE TABLE sends (
+  sender_account       BLOB NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  sender_device        INTEGER NOT NULL,
+  client_message_id    BLOB NOT NULL,
+  server_timestamp_ms  INTEGER NOT NULL,
+  PRIMARY KEY (sender_account, sender_device, client_message_id)
+) WITHOUT ROWID;
+CREATE INDEX sends_by_time ON sends(server_timestamp_ms);
+
+CREATE TABLE send_copies (
+  sender_account     BLOB NOT NULL,
+  sender_device      INTEGER NOT NULL,
+  client_message_id  BLOB NOT NULL,
+  position           INTEGER NOT NULL,
+  recipient_account  BLOB NOT NULL,
+  recipient_device   INTEGER NOT NULL,
+  server_id          INTEGER NOT NULL,
+  PRIMARY KEY (sender_account, sender_device, client_message_id, position),
+  FOREIGN KEY (sender_account, sender_device, client_message_id)
+    REFERENCES sends(sender_account, sender_device, client_message_id) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+CREATE TABLE attachments (
+  id             BLOB PRIMARY KEY,
+  owner          BLOB NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  declared_size  INTEGER NOT NULL,
+  length         INTEGER NOT NULL DEFAULT 0,
+  created_ms     INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX attachments_by_owner ON attachments(owner);
+CREATE INDEX attachments_by_time ON attachments(created_ms);
+
+CREATE TABLE attachment_chunks (
+  attachment_id  BLOB NOT NULL REFERENCES attachments(id) ON DELETE CASCADE,
+  chunk_offset   INTEGER NOT NULL,
+  data           BLOB NOT NULL,
+  PRIMARY KEY (attachment_id, chunk_offset)
+);
+
+CREATE TABLE invitations (
+  token_hash  BLOB PRIMARY KEY,
+  created_ms  INTEGER NOT NULL,
+  expires_ms  INTEGER,
+  used_ms     INTEGER,
+  used_by     BLOB REFERENCES accounts(id) ON DELETE SET NULL
+) WITHOUT ROWID;
+CREATE INDEX invitations_by_user ON invitations(used_by);
+
+CREATE TABLE provisioning_codes (
+  code_hash   BLOB PRIMARY KEY,
+  account_id  BLOB NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  created_ms  INTEGER NOT NULL,
+  expires_ms  INTEGER NOT NULL,
+  used_ms     INTEGER
+) WITHOUT ROWID;
+CREATE INDEX provisioning_codes_by_account ON provisioning_codes(account_id);
+)sql"},
+};
+
+}  // namespace
+
+std::span<const SchemaMigration> SqliteMigrations() { return kSqliteMigrations; }
+
+}  // namespace parley::store

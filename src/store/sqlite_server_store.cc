@@ -1,0 +1,990 @@
+#include "store/sqlite_server_store.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include "store/column_codec.h"
+#include "store/limits.h"
+#include "store/schema_migration.h"
+#include "store/try.h"
+#include "store/validation.h"
+
+namespace parley::store {
+
+namespace {
+
+using Lock = std::lock_guard<std::mutex>;
+
+std::int64_t AsInt(std::uint64_t value) { return static_cast<std::int64_t>(value); }
+
+template <std::size_t N>
+Bytes AsBytes(const std::array<std::uint8_t, N>& value) {
+  return Bytes(value.data(), value.size());
+}
+
+Bytes AsBytes(const std::vector<std::uint8_t>& value) { return Bytes(value.data(), value.size()); }
+
+constexpr const char* kDeviceColumns =
+    "account_id, device_id, registration_id, name, credential_salt, credential_hash, created_ms, "
+    "last_seen_ms";
+
+StoreResult<DeviceRecord> ReadDevice(const SqliteStatement& row) {
+  PARLEY_STORE_ASSIGN(account, AccountIdFromBytes(row.Blob(0)));
+  PARLEY_STORE_ASSIGN(device_id, CheckedInteger<std::uint32_t>(row.Int64(1)));
+  PARLEY_STORE_ASSIGN(registration_id, CheckedInteger<std::uint32_t>(row.Int64(2)));
+  DeviceRecord record;
+  record.address = {account, DeviceId(device_id)};
+  record.registration_id = RegistrationId(registration_id);
+  record.name = std::string(row.Text(3));
+  const Bytes salt = row.Blob(4);
+  const Bytes hash = row.Blob(5);
+  record.credential.salt.assign(salt.begin(), salt.end());
+  record.credential.hash.assign(hash.begin(), hash.end());
+  record.created_ms = row.Int64(6);
+  record.last_seen_ms = row.Int64(7);
+  return record;
+}
+
+StoreResult<AccountRecord> ReadAccount(const SqliteStatement& row) {
+  PARLEY_STORE_ASSIGN(id, AccountIdFromBytes(row.Blob(0)));
+  AccountRecord record;
+  record.id = id;
+  record.username = std::string(row.Text(1));
+  record.created_ms = row.Int64(2);
+  record.disabled = row.Int64(3) != 0;
+  return record;
+}
+
+StoreResult<AttachmentInfo> ReadAttachmentInfo(const SqliteStatement& row) {
+  PARLEY_STORE_ASSIGN(id, FixedBytes<16>(row.Blob(0)));
+  PARLEY_STORE_ASSIGN(owner, AccountIdFromBytes(row.Blob(1)));
+  PARLEY_STORE_ASSIGN(declared_size, CheckedInteger<std::uint64_t>(row.Int64(2)));
+  PARLEY_STORE_ASSIGN(length, CheckedInteger<std::uint64_t>(row.Int64(3)));
+  AttachmentInfo info;
+  info.id = AttachmentId(id);
+  info.owner = owner;
+  info.declared_size = declared_size;
+  info.length = length;
+  info.created_ms = row.Int64(4);
+  return info;
+}
+
+}  // namespace
+
+StoreResult<std::unique_ptr<SqliteServerStore>> SqliteServerStore::Open(const std::string& path,
+                                                                        const Clock& clock,
+                                                                        const StoreOptions& options) {
+  PARLEY_STORE_ASSIGN(db, SqliteDatabase::Open(path, options.sqlite_busy_timeout_ms));
+  // journal_mode answers with the mode in force; anything but "wal" means the
+  // file system cannot do WAL, and the durability argument would not hold.
+  {
+    PARLEY_STORE_ASSIGN(mode, db->Prepare("PRAGMA journal_mode=WAL"));
+    PARLEY_STORE_ASSIGN(has_row, mode.Step());
+    if (!has_row || mode.Text(0) != "wal") {
+      return Fail(StoreErrc::kUnavailable, "SQLite cannot use WAL mode on this file");
+    }
+  }
+  PARLEY_STORE_TRY(db->Exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+  std::unique_ptr<SqliteServerStore> store(new SqliteServerStore(std::move(db), clock, options));
+  PARLEY_STORE_TRY(store->Migrate());
+  return store;
+}
+
+StoreStatus SqliteServerStore::Migrate() {
+  const auto migrations = SqliteMigrations();
+  return db_->InWriteTransaction([&]() -> StoreStatus {
+    PARLEY_STORE_TRY(
+        db_->Exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms "
+                  "INTEGER NOT NULL)"));
+    std::int64_t current = 0;
+    {
+      PARLEY_STORE_ASSIGN(query, db_->Prepare("SELECT coalesce(max(version), 0) FROM schema_migrations"));
+      PARLEY_STORE_ASSIGN(has_row, query.Step());
+      if (has_row) current = query.Int64(0);
+    }
+    const std::int64_t known = migrations.empty() ? 0 : migrations.back().version;
+    if (current > known) {
+      return Fail(StoreErrc::kIncompatibleSchema, "the database schema is newer than this build");
+    }
+    for (const auto& migration : migrations) {
+      if (migration.version <= current) continue;
+      PARLEY_STORE_TRY(db_->Exec(migration.sql));
+      PARLEY_STORE_ASSIGN(record,
+                          db_->Prepare("INSERT INTO schema_migrations (version, applied_ms) VALUES (?, ?)"));
+      record.Bind(1, migration.version).Bind(2, clock_.NowMillis());
+      PARLEY_STORE_TRY(record.Run());
+    }
+    return Ok<StoreErrc>();
+  });
+}
+
+// ---------------------------------------------------------------- accounts
+
+StoreResult<AccountRecord> SqliteServerStore::CreateAccount(const NewAccount& account) {
+  PARLEY_STORE_ASSIGN(username, NormalizeUsername(account.username));
+  PARLEY_STORE_TRY(ValidateNewDevice(account.primary));
+  Lock lock(mutex_);
+  const std::int64_t now = clock_.NowMillis();
+  return db_->InWriteTransaction([&]() -> StoreResult<AccountRecord> {
+    {
+      PARLEY_STORE_ASSIGN(insert,
+                          db_->Prepare("INSERT INTO accounts (id, username, created_ms) VALUES (?, ?, ?)"));
+      insert.BindBlob(1, AccountIdBytes(account.id)).BindText(2, username).Bind(3, now);
+      PARLEY_STORE_TRY(insert.Run());
+    }
+    {
+      PARLEY_STORE_ASSIGN(insert,
+                          db_->Prepare("INSERT INTO devices (account_id, device_id, registration_id, name, "
+                                       "credential_salt, credential_hash, created_ms, last_seen_ms) "
+                                       "VALUES (?, 1, ?, ?, ?, ?, ?, ?)"));
+      insert.BindBlob(1, AccountIdBytes(account.id))
+          .Bind(2, account.primary.registration_id.value())
+          .BindText(3, account.primary.name)
+          .BindBlob(4, AsBytes(account.primary.credential.salt))
+          .BindBlob(5, AsBytes(account.primary.credential.hash))
+          .Bind(6, now)
+          .Bind(7, now);
+      PARLEY_STORE_TRY(insert.Run());
+    }
+    if (account.invitation) PARLEY_STORE_TRY(UseInvitationLocked(*account.invitation, account.id, now));
+    return AccountRecord{account.id, username, now, false};
+  });
+}
+
+StoreResult<AccountRecord> SqliteServerStore::GetAccountLocked(const AccountId& id) {
+  PARLEY_STORE_ASSIGN(query,
+                      db_->Prepare("SELECT id, username, created_ms, disabled FROM accounts WHERE id = ?"));
+  query.BindBlob(1, AccountIdBytes(id));
+  PARLEY_STORE_ASSIGN(has_row, query.Step());
+  if (!has_row) return Fail(StoreErrc::kNotFound, "no such account");
+  return ReadAccount(query);
+}
+
+StoreResult<AccountRecord> SqliteServerStore::GetAccount(const AccountId& id) {
+  Lock lock(mutex_);
+  return GetAccountLocked(id);
+}
+
+StoreResult<AccountRecord> SqliteServerStore::GetAccountByUsername(std::string_view username) {
+  auto normalized = NormalizeUsername(username);
+  if (!normalized) return Fail(StoreErrc::kNotFound, "no account has this username");
+  Lock lock(mutex_);
+  PARLEY_STORE_ASSIGN(
+      query, db_->Prepare("SELECT id, username, created_ms, disabled FROM accounts WHERE username = ?"));
+  query.BindText(1, *normalized);
+  PARLEY_STORE_ASSIGN(has_row, query.Step());
+  if (!has_row) return Fail(StoreErrc::kNotFound, "no account has this username");
+  return ReadAccount(query);
+}
+
+StoreStatus SqliteServerStore::ChangeUsername(const AccountId& id, std::string_view new_username) {
+  PARLEY_STORE_ASSIGN(username, NormalizeUsername(new_username));
+  Lock lock(mutex_);
+  PARLEY_STORE_ASSIGN(update, db_->Prepare("UPDATE accounts SET username = ? WHERE id = ?"));
+  update.BindText(1, username).BindBlob(2, AccountIdBytes(id));
+  PARLEY_STORE_TRY(update.Run());
+  if (db_->changes() == 0) return Fail(StoreErrc::kNotFound, "no such account");
+  return Ok<StoreErrc>();
+}
+
+StoreStatus SqliteServerStore::SetAccountDisabled(const AccountId& id, bool disabled) {
+  Lock lock(mutex_);
+  PARLEY_STORE_ASSIGN(update, db_->Prepare("UPDATE accounts SET disabled = ? WHERE id = ?"));
+  update.Bind(1, disabled ? 1 : 0).BindBlob(2, AccountIdBytes(id));
+  PARLEY_STORE_TRY(update.Run());
+  if (db_->changes() == 0) return Fail(StoreErrc::kNotFound, "no such account");
+  return Ok<StoreErrc>();
+}
+
+StoreStatus SqliteServerStore::DeleteAccount(const AccountId& id) {
+  Lock lock(mutex_);
+  return db_->InWriteTransaction([&]() -> StoreStatus {
+    PARLEY_STORE_ASSIGN(remove, db_->Prepare("DELETE FROM accounts WHERE id = ?"));
+    remove.BindBlob(1, AccountIdBytes(id));
+    PARLEY_STORE_TRY(remove.Run());
+    if (db_->changes() == 0) return Fail(StoreErrc::kNotFound, "no such account");
+    return Ok<StoreErrc>();
+  });
+}
+
+StoreResult<std::vector<AccountRecord>> SqliteServerStore::ListAccounts(std::string_view after_username,
+                                                                        std::size_t limit) {
+  limit = ClampLimit(limit, kMaxPageSize);
+  Lock lock(mutex_);
+  PARLEY_STORE_ASSIGN(query, db_->Prepare("SELECT id, username, created_ms, disabled FROM accounts "
+                                          "WHERE username > ? ORDER BY username LIMIT ?"));
+  query.BindText(1, after_username).Bind(2, AsInt(limit));
+  std::vector<AccountRecord> accounts;
+  while (true) {
+    PARLEY_STORE_ASSIGN(has_row, query.Step());
+    if (!has_row) break;
+    PARLEY_STORE_ASSIGN(account, ReadAccount(query));
+    accounts.push_back(std::move(account));
+  }
+  return accounts;
+}
+
+StoreResult<std::uint64_t> SqliteServerStore::CountAccounts() {
+  Lock lock(mutex_);
+  PARLEY_STORE_ASSIGN(query, db_->Prepare("SELECT count(*) FROM accounts"));
+  PARLEY_STORE_ASSIGN(has_row, query.Step());
+  if (!has_row) return Fail(StoreErrc::kInternal, "count returned no row");
+  return CheckedInteger<std::uint64_t>(query.Int64(0));
+}
+
+// ----------------------------------------------------------------- devices
+
+StoreResult<DeviceRecord> SqliteServerStore::AddDeviceLocked(const AccountId& account,
+                                                             const NewDevice& device, std::int64_t now) {
+  {
+    PARLEY_STORE_ASSIGN(exists, db_->Prepare("SELECT 1 FROM accounts WHERE id = ?"));
+    exists.BindBlob(1, AccountIdBytes(account));
+    PARLEY_STORE_ASSIGN(has_row, exists.Step());
+    if (!has_row) return Fail(StoreErrc::kNotFound, "no such account");
+  }
+  std::uint32_t free_id = 0;
+  {
+    PARLEY_STORE_ASSIGN(
+        ids, db_->Prepare("SELECT device_id FROM devices WHERE account_id = ? ORDER BY device_id"));
+    ids.BindBlob(1, AccountIdBytes(account));
+    std::uint32_t candidate = 1;
+    while (true) {
+      PARLEY_STORE_ASSIGN(has_row, ids.Step());
+      if (!has_row || ids.Int64(0) != candidate) break;
+      ++candidate;
+    }
+    if (candidate > kMaxDevicesPerAccount) {
+      return Fail(StoreErrc::kLimitExceeded, "the account has the maximum number of devices");
+    }
+    free_id = candidate;
+  }
+  PARLEY_STORE_ASSIGN(insert,
+                      db_->Prepare("INSERT INTO devices (account_id, device_id, registration_id, name, "
+                                   "credential_salt, credential_hash, created_ms, last_seen_ms) "
+                                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+  insert.BindBlob(1, AccountIdBytes(account))
+      .Bind(2, free_id)
+      .Bind(3, device.registration_id.value())
+      .BindText(4, device.name)
+      .BindBlob(5, AsBytes(device.credential.salt))
+      .BindBlob(6, AsBytes(device.credential.hash))
+      .Bind(7, now)
+      .Bind(8, now);
+  PARLEY_STORE_TRY(insert.Run());
+  return DeviceRecord{
+      {account, DeviceId(free_id)}, device.registration_id, device.name, device.credential, now, now};
+}
+
+StoreResult<DeviceRecord> SqliteServerStore::AddDevice(const AccountId& account, const NewDevice& device) {
+  PARLEY_STORE_TRY(ValidateNewDevice(device));
+  Lock lock(mutex_);
+  const std::int64_t now = clock_.NowMillis();
+  return db_->InWriteTransaction([&] { return AddDeviceLocked(account, device, now); });
+}
+
+StoreStatus SqliteServerStore::RemoveDevice(const DeviceAddress& device) {
+  Lock lock(mutex_);
+  return db_->InWriteTransaction([&]() -> StoreStatus {
+    PARLEY_STORE_ASSIGN(remove, db_->Prepare("DELETE FROM devices WHERE account_id = ? AND device_id = ?"));
+    remove.BindBlob(1, AccountIdBytes(device.account)).Bind(2, device.device.value());
+    PARLEY_STORE_TRY(remove.Run());
+    if (db_->changes() == 0) return Fail(StoreErrc::kNotFound, "no such device");
+    return Ok<StoreErrc>();
+  });
+}
+
+StoreResult<DeviceRecord> SqliteServerStore::GetDeviceLocked(const DeviceAddress& device) {
+  static const std::string sql =
+      std::string("SELECT ") + kDeviceColumns + " FROM devices WHERE account_id = ? AND device_id = ?";
+  PARLEY_STORE_ASSIGN(query, db_->Prepare(sql));
+  query.BindBlob(1, AccountIdBytes(device.account)).Bind(2, device.device.value());
+  PARLEY_STORE_ASSIGN(has_row, query.Step());
+  if (!has_row) return Fail(StoreErrc::kNotFound, "no such device");
+  return ReadDevice(query);
+}
+
+StoreResult<DeviceRecord> SqliteServerStore::GetDevice(const DeviceAddress& device) {
+  Lock lock(mutex_);
+  return GetDeviceLocked(device);
+}
+
+StoreResult<std::vector<DeviceRecord>> SqliteServerStore::ListDevices(const AccountId& account) {
+  Lock lock(mutex_);
+  return db_->InReadTransaction([&]() -> StoreResult<std::vector<DeviceRecord>> {
+    PARLEY_STORE_TRY(GetAccountLocked(account));
+    static const std::string sql =
+        std::string("SELECT ") + kDeviceColumns + " FROM devices WHERE account_id = ? ORDER BY device_id";
+    PARLEY_STORE_ASSIGN(query, db_->Prepare(sql));
+    query.BindBlob(1, AccountIdBytes(account));
+    std::vector<DeviceRecord> devices;
+    while (true) {
+      PARLEY_STORE_ASSIGN(has_row, query.Step());
+      if (!has_row) break;
+      PARLEY_STORE_ASSIGN(record, ReadDevice(query));
+      devices.push_back(std::move(record));
+    }
+    return devices;
+  });
+}
+
+StoreStatus SqliteServerStore::TouchDevice(const DeviceAddress& device) {
+  Lock lock(mutex_);
+  PARLEY_STORE_ASSIGN(
+      update, db_->Prepare("UPDATE devices SET last_seen_ms = ? WHERE account_id = ? AND device_id = ?"));
+  update.Bind(1, clock_.NowMillis())
+      .BindBlob(2, AccountIdBytes(device.account))
+      .Bind(3, device.device.value());
+  PARLEY_STORE_TRY(update.Run());
+  if (db_->changes() == 0) return Fail(StoreErrc::kNotFound, "no such device");
+  return Ok<StoreErrc>();
+}
+
+// -------------------------------------------------------------------- keys
+
+StoreStatus SqliteServerStore::SetIdentityKey(const DeviceAddress& device, const PublicKeyBytes& key) {
+  Lock lock(mutex_);
+  return db_->InWriteTransaction([&]() -> StoreStatus {
+    bool replaces_other_key = false;
+    {
+      PARLEY_STORE_ASSIGN(
+          query, db_->Prepare("SELECT identity_key FROM devices WHERE account_id = ? AND device_id = ?"));
+      query.BindBlob(1, AccountIdBytes(device.account)).Bind(2, device.device.value());
+      PARLEY_STORE_ASSIGN(has_row, query.Step());
+      if (!has_row) return Fail(StoreErrc::kNotFound, "no such device");
+      if (!query.IsNull(0)) {
+        const Bytes stored = query.Blob(0);
+        replaces_other_key = !std::equal(stored.begin(), stored.end(), key.begin(), key.end());
+      }
+    }
+    if (replaces_other_key) {
+      PARLEY_STORE_ASSIGN(
+          clear, db_->Prepare("UPDATE devices SET signed_prekey_id = NULL, signed_prekey = NULL, "
+                              "signed_prekey_signature = NULL WHERE account_id = ? AND device_id = ?"));
+      clear.BindBlob(1, AccountIdBytes(device.account)).Bind(2, device.device.value());
+      PARLEY_STORE_TRY(clear.Run());
+      PARLEY_STORE_ASSIGN(
+          remove, db_->Prepare("DELETE FROM one_time_prekeys WHERE account_id = ? AND device_id = ?"));
+      remove.BindBlob(1, AccountIdBytes(device.account)).Bind(2, device.device.value());
+      PARLEY_STORE_TRY(remove.Run());
+    }
+    PARLEY_STORE_ASSIGN(
+        update, db_->Prepare("UPDATE devices SET identity_key = ? WHERE account_id = ? AND device_id = ?"));
+    update.BindBlob(1, AsBytes(key))
+        .BindBlob(2, AccountIdBytes(device.account))
+        .Bind(3, device.device.value());
+    return update.Run();
+  });
+}
+
+StoreResult<PublicKeyBytes> SqliteServerStore::GetIdentityKey(const DeviceAddress& device) {
+  Lock lock(mutex_);
+  PARLEY_STORE_ASSIGN(
+      query, db_->Prepare("SELECT identity_key FROM devices WHERE account_id = ? AND device_id = ?"));
+  query.BindBlob(1, AccountIdBytes(device.account)).Bind(2, device.device.value());
+  PARLEY_STORE_ASSIGN(has_row, query.Step());
+  if (!has_row) return Fail(StoreErrc::kNotFound, "no such device");
+  if (query.IsNull(0)) return Fail(StoreErrc::kNotFound, "the device has no identity key");
+  return FixedBytes<kPublicKeyBytes>(query.Blob(0));
+}
+
+StoreStatus SqliteServerStore::SetSignedPreKey(const DeviceAddress& device, const SignedPreKeyRecord& key) {
+  Lock lock(mutex_);
+  PARLEY_STORE_ASSIGN(update,
+                      db_->Prepare("UPDATE devices SET signed_prekey_id = ?, signed_prekey = ?, "
+                                   "signed_prekey_signature = ? WHERE account_id = ? AND device_id = ?"));
+  update.Bind(1, key.id.value())
+      .BindBlob(2, AsBytes(key.public_key))
+      .BindBlob(3, AsBytes(key.signature))
+      .BindBlob(4, AccountIdBytes(device.account))
+      .Bind(5, device.device.value());
+  PARLEY_STORE_TRY(update.Run());
+  if (db_->changes() == 0) return Fail(StoreErrc::kNotFound, "no such device");
+  return Ok<StoreErrc>();
+}
+
+StoreResult<std::size_t> SqliteServerStore::AddOneTimePreKeys(const DeviceAddress& device,
+                                                              std::span<const OneTimePreKeyRecord> keys) {
+  Lock lock(mutex_);
+  return db_->InWriteTransaction([&]() -> StoreResult<std::size_t> {
+    {
+      PARLEY_STORE_ASSIGN(exists,
+                          db_->Prepare("SELECT 1 FROM devices WHERE account_id = ? AND device_id = ?"));
+      exists.BindBlob(1, AccountIdBytes(device.account)).Bind(2, device.device.value());
+      PARLEY_STORE_ASSIGN(has_row, exists.Step());
+      if (!has_row) return Fail(StoreErrc::kNotFound, "no such device");
+    }
+    std::int64_t stored = 0;
+    {
+      PARLEY_STORE_ASSIGN(
+          count,
+          db_->Prepare("SELECT count(*) FROM one_time_prekeys WHERE account_id = ? AND device_id = ?"));
+      count.BindBlob(1, AccountIdBytes(device.account)).Bind(2, device.device.value());
+      PARLEY_STORE_ASSIGN(has_row, count.Step());
+      if (has_row) stored = count.Int64(0);
+    }
+    std::size_t added = 0;
+    for (const auto& key : keys) {
+      PARLEY_STORE_ASSIGN(insert,
+                          db_->Prepare("INSERT INTO one_time_prekeys (account_id, device_id, prekey_id, "
+                                       "public_key) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"));
+      insert.BindBlob(1, AccountIdBytes(device.account))
+          .Bind(2, device.device.value())
+          .Bind(3, key.id.value())
+          .BindBlob(4, AsBytes(key.public_key));
+      PARLEY_STORE_TRY(insert.Run());
+      added += static_cast<std::size_t>(db_->changes());
+      if (static_cast<std::size_t>(stored) + added > kMaxOneTimePreKeysPerDevice) {
+        return Fail(StoreErrc::kLimitExceeded, "the device would hold too many one-time prekeys");
+      }
+    }
+    return added;
+  });
+}
+
+StoreResult<std::uint64_t> SqliteServerStore::CountOneTimePreKeys(const DeviceAddress& device) {
+  Lock lock(mutex_);
+  return db_->InReadTransaction([&]() -> StoreResult<std::uint64_t> {
+    {
+      PARLEY_STORE_ASSIGN(exists,
+                          db_->Prepare("SELECT 1 FROM devices WHERE account_id = ? AND device_id = ?"));
+      exists.BindBlob(1, AccountIdBytes(device.account)).Bind(2, device.device.value());
+      PARLEY_STORE_ASSIGN(has_row, exists.Step());
+      if (!has_row) return Fail(StoreErrc::kNotFound, "no such device");
+    }
+    PARLEY_STORE_ASSIGN(
+        count, db_->Prepare("SELECT count(*) FROM one_time_prekeys WHERE account_id = ? AND device_id = ?"));
+    count.BindBlob(1, AccountIdBytes(device.account)).Bind(2, device.device.value());
+    PARLEY_STORE_ASSIGN(has_row, count.Step());
+    if (!has_row) return Fail(StoreErrc::kInternal, "count returned no row");
+    return CheckedInteger<std::uint64_t>(count.Int64(0));
+  });
+}
+
+StoreResult<PreKeyBundleRecord> SqliteServerStore::TakePreKeyBundle(const DeviceAddress& device) {
+  Lock lock(mutex_);
+  return db_->InWriteTransaction([&]() -> StoreResult<PreKeyBundleRecord> {
+    PreKeyBundleRecord bundle;
+    bundle.address = device;
+    {
+      PARLEY_STORE_ASSIGN(
+          query, db_->Prepare("SELECT registration_id, identity_key, signed_prekey_id, signed_prekey, "
+                              "signed_prekey_signature FROM devices "
+                              "WHERE account_id = ? AND device_id = ?"));
+      query.BindBlob(1, AccountIdBytes(device.account)).Bind(2, device.device.value());
+      PARLEY_STORE_ASSIGN(has_row, query.Step());
+      if (!has_row) return Fail(StoreErrc::kNotFound, "no such device");
+      if (query.IsNull(1)) return Fail(StoreErrc::kNotFound, "the device has no identity key");
+      if (query.IsNull(2) || query.IsNull(3) || query.IsNull(4)) {
+        return Fail(StoreErrc::kNotFound, "the device has no signed prekey");
+      }
+      PARLEY_STORE_ASSIGN(registration_id, CheckedInteger<std::uint32_t>(query.Int64(0)));
+      PARLEY_STORE_ASSIGN(identity_key, FixedBytes<kPublicKeyBytes>(query.Blob(1)));
+      PARLEY_STORE_ASSIGN(signed_id, CheckedInteger<std::uint32_t>(query.Int64(2)));
+      PARLEY_STORE_ASSIGN(signed_key, FixedBytes<kPublicKeyBytes>(query.Blob(3)));
+      PARLEY_STORE_ASSIGN(signature, FixedBytes<kSignatureBytes>(query.Blob(4)));
+      bundle.registration_id = RegistrationId(registration_id);
+      bundle.identity_key = identity_key;
+      bundle.signed_prekey = {SignedPreKeyId(signed_id), signed_key, signature};
+    }
+    PARLEY_STORE_ASSIGN(take,
+                        db_->Prepare("DELETE FROM one_time_prekeys WHERE account_id = ?1 AND device_id = ?2 "
+                                     "AND prekey_id = (SELECT min(prekey_id) FROM one_time_prekeys "
+                                     "WHERE account_id = ?1 AND device_id = ?2) "
+                                     "RETURNING prekey_id, public_key"));
+    take.BindBlob(1, AccountIdBytes(device.account)).Bind(2, device.device.value());
+    PARLEY_STORE_ASSIGN(has_row, take.Step());
+    if (has_row) {
+      PARLEY_STORE_ASSIGN(prekey_id, CheckedInteger<std::uint32_t>(take.Int64(0)));
+      PARLEY_STORE_ASSIGN(public_key, FixedBytes<kPublicKeyBytes>(take.Blob(1)));
+      bundle.one_time_prekey = OneTimePreKeyRecord{PreKeyId(prekey_id), public_key};
+      PARLEY_STORE_TRY(take.Run());
+    }
+    return bundle;
+  });
+}
+
+// ---------------------------------------------------------------- messages
+
+StoreResult<EnqueueResult> SqliteServerStore::Enqueue(const EnqueueRequest& request) {
+  PARLEY_STORE_ASSIGN(order, ValidateEnqueue(request));
+  Lock lock(mutex_);
+  const std::int64_t now = clock_.NowMillis();
+  const auto client_id_bytes = request.client_message_id.value();
+  const Bytes client_id = AsBytes(client_id_bytes);
+  return db_->InWriteTransaction([&]() -> StoreResult<EnqueueResult> {
+    EnqueueResult result;
+    {
+      PARLEY_STORE_ASSIGN(record,
+                          db_->Prepare("INSERT INTO sends (sender_account, sender_device, client_message_id, "
+                                       "server_timestamp_ms) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"));
+      record.BindBlob(1, AccountIdBytes(request.sender.account))
+          .Bind(2, request.sender.device.value())
+          .BindBlob(3, client_id)
+          .Bind(4, now);
+      PARLEY_STORE_TRY(record.Run());
+    }
+    if (db_->changes() == 0) {
+      result.duplicate = true;
+      {
+        PARLEY_STORE_ASSIGN(first,
+                            db_->Prepare("SELECT server_timestamp_ms FROM sends WHERE sender_account = ? "
+                                         "AND sender_device = ? AND client_message_id = ?"));
+        first.BindBlob(1, AccountIdBytes(request.sender.account))
+            .Bind(2, request.sender.device.value())
+            .BindBlob(3, client_id);
+        PARLEY_STORE_ASSIGN(has_row, first.Step());
+        if (!has_row) return Fail(StoreErrc::kInternal, "send record vanished");
+        result.server_timestamp_ms = first.Int64(0);
+      }
+      PARLEY_STORE_ASSIGN(
+          copies, db_->Prepare("SELECT recipient_account, recipient_device, server_id FROM send_copies "
+                               "WHERE sender_account = ? AND sender_device = ? "
+                               "AND client_message_id = ? ORDER BY position"));
+      copies.BindBlob(1, AccountIdBytes(request.sender.account))
+          .Bind(2, request.sender.device.value())
+          .BindBlob(3, client_id);
+      while (true) {
+        PARLEY_STORE_ASSIGN(has_row, copies.Step());
+        if (!has_row) break;
+        PARLEY_STORE_ASSIGN(account, AccountIdFromBytes(copies.Blob(0)));
+        PARLEY_STORE_ASSIGN(device_id, CheckedInteger<std::uint32_t>(copies.Int64(1)));
+        PARLEY_STORE_ASSIGN(server_id, CheckedInteger<std::uint64_t>(copies.Int64(2)));
+        result.copies.push_back({{account, DeviceId(device_id)}, server_id});
+      }
+      return result;
+    }
+
+    result.server_timestamp_ms = now;
+    result.copies.resize(request.envelopes.size());
+    for (std::size_t index : order) {
+      const OutgoingEnvelope& envelope = request.envelopes[index];
+      const auto recipient_account = AccountIdBytes(envelope.recipient.account);
+      const std::int64_t recipient_device = envelope.recipient.device.value();
+      std::int64_t server_id = 0;
+      {
+        PARLEY_STORE_ASSIGN(reserve, db_->Prepare("UPDATE devices SET next_message_id = next_message_id + 1, "
+                                                  "queued_count = queued_count + 1 WHERE account_id = ? "
+                                                  "AND device_id = ? AND queued_count < ? "
+                                                  "RETURNING next_message_id - 1"));
+        reserve.BindBlob(1, recipient_account)
+            .Bind(2, recipient_device)
+            .Bind(3, AsInt(options_.max_queue_depth));
+        PARLEY_STORE_ASSIGN(has_row, reserve.Step());
+        if (has_row) {
+          server_id = reserve.Int64(0);
+          PARLEY_STORE_TRY(reserve.Run());
+        }
+      }
+      if (server_id == 0) {
+        PARLEY_STORE_ASSIGN(exists,
+                            db_->Prepare("SELECT 1 FROM devices WHERE account_id = ? AND device_id = ?"));
+        exists.BindBlob(1, recipient_account).Bind(2, recipient_device);
+        PARLEY_STORE_ASSIGN(has_row, exists.Step());
+        if (!has_row) return Fail(StoreErrc::kNotFound, "a recipient device does not exist");
+        return Fail(StoreErrc::kQueueFull, "a recipient device's queue is full");
+      }
+      {
+        PARLEY_STORE_ASSIGN(insert,
+                            db_->Prepare("INSERT INTO messages (account_id, device_id, server_id, "
+                                         "server_timestamp_ms, sender_account, sender_device, type, "
+                                         "client_message_id, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+        insert.BindBlob(1, recipient_account)
+            .Bind(2, recipient_device)
+            .Bind(3, server_id)
+            .Bind(4, now)
+            .BindBlob(5, AccountIdBytes(request.sender.account))
+            .Bind(6, request.sender.device.value())
+            .Bind(7, envelope.type)
+            .BindBlob(8, client_id)
+            .BindBlobView(9, envelope.content);
+        PARLEY_STORE_TRY(insert.Run());
+      }
+      result.copies[index] = {envelope.recipient, static_cast<std::uint64_t>(server_id)};
+    }
+    for (std::size_t position = 0; position < result.copies.size(); ++position) {
+      const QueuedCopy& copy = result.copies[position];
+      PARLEY_STORE_ASSIGN(insert,
+                          db_->Prepare("INSERT INTO send_copies (sender_account, sender_device, "
+                                       "client_message_id, position, recipient_account, recipient_device, "
+                                       "server_id) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+      insert.BindBlob(1, AccountIdBytes(request.sender.account))
+          .Bind(2, request.sender.device.value())
+          .BindBlob(3, client_id)
+          .Bind(4, AsInt(position))
+          .BindBlob(5, AccountIdBytes(copy.recipient.account))
+          .Bind(6, copy.recipient.device.value())
+          .Bind(7, AsInt(copy.server_id));
+      PARLEY_STORE_TRY(insert.Run());
+    }
+    return result;
+  });
+}
+
+StoreResult<std::vector<StoredEnvelope>> SqliteServerStore::FetchMessages(const DeviceAddress& device,
+                                                                          std::uint64_t after_server_id,
+                                                                          std::size_t max_count) {
+  max_count = ClampLimit(max_count, kMaxFetchCount);
+  Lock lock(mutex_);
+  PARLEY_STORE_ASSIGN(query,
+                      db_->Prepare("SELECT server_id, server_timestamp_ms, sender_account, sender_device, "
+                                   "type, client_message_id, content FROM messages "
+                                   "WHERE account_id = ? AND device_id = ? AND server_id > ? "
+                                   "ORDER BY server_id LIMIT ?"));
+  query.BindBlob(1, AccountIdBytes(device.account))
+      .Bind(2, device.device.value())
+      .Bind(3, AsInt(std::min<std::uint64_t>(after_server_id, std::numeric_limits<std::int64_t>::max())))
+      .Bind(4, AsInt(max_count));
+  std::vector<StoredEnvelope> envelopes;
+  std::size_t bytes = 0;
+  while (bytes < kMaxFetchBytes) {
+    PARLEY_STORE_ASSIGN(has_row, query.Step());
+    if (!has_row) break;
+    PARLEY_STORE_ASSIGN(server_id, CheckedInteger<std::uint64_t>(query.Int64(0)));
+    PARLEY_STORE_ASSIGN(sender_account, AccountIdFromBytes(query.Blob(2)));
+    PARLEY_STORE_ASSIGN(sender_device, CheckedInteger<std::uint32_t>(query.Int64(3)));
+    PARLEY_STORE_ASSIGN(type, CheckedInteger<std::uint32_t>(query.Int64(4)));
+    PARLEY_STORE_ASSIGN(client_id, FixedBytes<16>(query.Blob(5)));
+    StoredEnvelope envelope;
+    envelope.server_id = server_id;
+    envelope.server_timestamp_ms = query.Int64(1);
+    envelope.sender = {sender_account, DeviceId(sender_device)};
+    envelope.recipient = device;
+    envelope.type = type;
+    envelope.client_message_id = ClientMessageId(client_id);
+    const Bytes content = query.Blob(6);
+    envelope.content.assign(content.begin(), content.end());
+    bytes += content.size();
+    envelopes.push_back(std::move(envelope));
+  }
+  return envelopes;
+}
+
+StoreStatus SqliteServerStore::DeleteMessage(const DeviceAddress& device, std::uint64_t server_id) {
+  if (server_id > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    return Fail(StoreErrc::kNotFound, "no such message in this queue");
+  }
+  Lock lock(mutex_);
+  return db_->InWriteTransaction([&]() -> StoreStatus {
+    {
+      PARLEY_STORE_ASSIGN(
+          remove,
+          db_->Prepare("DELETE FROM messages WHERE account_id = ? AND device_id = ? AND server_id = ?"));
+      remove.BindBlob(1, AccountIdBytes(device.account))
+          .Bind(2, device.device.value())
+          .Bind(3, AsInt(server_id));
+      PARLEY_STORE_TRY(remove.Run());
+      if (db_->changes() == 0) return Fail(StoreErrc::kNotFound, "no such message in this queue");
+    }
+    PARLEY_STORE_ASSIGN(update, db_->Prepare("UPDATE devices SET queued_count = queued_count - 1 "
+                                             "WHERE account_id = ? AND device_id = ?"));
+    update.BindBlob(1, AccountIdBytes(device.account)).Bind(2, device.device.value());
+    return update.Run();
+  });
+}
+
+StoreResult<std::uint64_t> SqliteServerStore::QueueDepth(const DeviceAddress& device) {
+  Lock lock(mutex_);
+  PARLEY_STORE_ASSIGN(
+      query, db_->Prepare("SELECT queued_count FROM devices WHERE account_id = ? AND device_id = ?"));
+  query.BindBlob(1, AccountIdBytes(device.account)).Bind(2, device.device.value());
+  PARLEY_STORE_ASSIGN(has_row, query.Step());
+  if (!has_row) return Fail(StoreErrc::kNotFound, "no such device");
+  return CheckedInteger<std::uint64_t>(query.Int64(0));
+}
+
+StoreResult<PurgeCounts> SqliteServerStore::PurgeExpiredMessages(std::int64_t cutoff_ms,
+                                                                 std::size_t max_rows) {
+  max_rows = ClampLimit(max_rows, kMaxPurgeBatch);
+  Lock lock(mutex_);
+  return db_->InWriteTransaction([&]() -> StoreResult<PurgeCounts> {
+    PurgeCounts counts;
+    std::map<std::pair<std::vector<std::uint8_t>, std::int64_t>, std::int64_t> removed_per_device;
+    {
+      PARLEY_STORE_ASSIGN(remove,
+                          db_->Prepare("DELETE FROM messages WHERE rowid IN (SELECT rowid FROM messages "
+                                       "WHERE server_timestamp_ms < ? ORDER BY server_timestamp_ms LIMIT ?) "
+                                       "RETURNING account_id, device_id"));
+      remove.Bind(1, cutoff_ms).Bind(2, AsInt(max_rows));
+      while (true) {
+        PARLEY_STORE_ASSIGN(has_row, remove.Step());
+        if (!has_row) break;
+        const Bytes account = remove.Blob(0);
+        ++removed_per_device[{std::vector<std::uint8_t>(account.begin(), account.end()), remove.Int64(1)}];
+        ++counts.messages;
+      }
+    }
+    for (const auto& [device, removed] : removed_per_device) {
+      PARLEY_STORE_ASSIGN(update, db_->Prepare("UPDATE devices SET queued_count = queued_count - ? "
+                                               "WHERE account_id = ? AND device_id = ?"));
+      update.Bind(1, removed).BindBlob(2, AsBytes(device.first)).Bind(3, device.second);
+      PARLEY_STORE_TRY(update.Run());
+    }
+    PARLEY_STORE_ASSIGN(sends, db_->Prepare("DELETE FROM sends WHERE (sender_account, sender_device, "
+                                            "client_message_id) IN (SELECT sender_account, sender_device, "
+                                            "client_message_id FROM sends WHERE server_timestamp_ms < ? "
+                                            "ORDER BY server_timestamp_ms LIMIT ?)"));
+    sends.Bind(1, cutoff_ms).Bind(2, AsInt(max_rows));
+    PARLEY_STORE_TRY(sends.Run());
+    counts.send_records = static_cast<std::uint64_t>(db_->changes());
+    return counts;
+  });
+}
+
+// ------------------------------------------------------------- attachments
+
+StoreResult<AttachmentInfo> SqliteServerStore::CreateAttachment(const AttachmentId& id,
+                                                                const AccountId& owner,
+                                                                std::uint64_t declared_size) {
+  if (declared_size == 0) return Fail(StoreErrc::kInvalidArgument, "attachment size is zero");
+  if (declared_size > options_.max_attachment_bytes) {
+    return Fail(StoreErrc::kLimitExceeded, "attachment is larger than the maximum");
+  }
+  Lock lock(mutex_);
+  const std::int64_t now = clock_.NowMillis();
+  PARLEY_STORE_ASSIGN(
+      insert,
+      db_->Prepare("INSERT INTO attachments (id, owner, declared_size, created_ms) VALUES (?, ?, ?, ?)"));
+  insert.BindBlob(1, AsBytes(id.value()))
+      .BindBlob(2, AccountIdBytes(owner))
+      .Bind(3, AsInt(declared_size))
+      .Bind(4, now);
+  PARLEY_STORE_TRY(insert.Run());
+  return AttachmentInfo{id, owner, declared_size, 0, now};
+}
+
+StoreResult<AttachmentInfo> SqliteServerStore::GetAttachmentLocked(const AttachmentId& id) {
+  PARLEY_STORE_ASSIGN(query,
+                      db_->Prepare("SELECT id, owner, declared_size, length, created_ms FROM attachments "
+                                   "WHERE id = ?"));
+  query.BindBlob(1, AsBytes(id.value()));
+  PARLEY_STORE_ASSIGN(has_row, query.Step());
+  if (!has_row) return Fail(StoreErrc::kNotFound, "no such attachment");
+  return ReadAttachmentInfo(query);
+}
+
+StoreResult<AttachmentInfo> SqliteServerStore::AppendAttachmentChunk(const AttachmentId& id,
+                                                                     std::uint64_t offset, Bytes chunk) {
+  if (chunk.empty()) return Fail(StoreErrc::kInvalidArgument, "attachment chunk is empty");
+  if (chunk.size() > kMaxAttachmentChunkBytes) {
+    return Fail(StoreErrc::kInvalidArgument, "attachment chunk is too large");
+  }
+  Lock lock(mutex_);
+  return db_->InWriteTransaction([&]() -> StoreResult<AttachmentInfo> {
+    PARLEY_STORE_ASSIGN(info, GetAttachmentLocked(id));
+    if (offset != info.length) return Fail(StoreErrc::kConflict, "chunk offset is not the uploaded length");
+    if (chunk.size() > info.declared_size - info.length) {
+      return Fail(StoreErrc::kLimitExceeded, "chunk passes the declared attachment size");
+    }
+    {
+      PARLEY_STORE_ASSIGN(insert,
+                          db_->Prepare("INSERT INTO attachment_chunks (attachment_id, chunk_offset, data) "
+                                       "VALUES (?, ?, ?)"));
+      insert.BindBlob(1, AsBytes(id.value())).Bind(2, AsInt(offset)).BindBlobView(3, chunk);
+      PARLEY_STORE_TRY(insert.Run());
+    }
+    info.length += chunk.size();
+    PARLEY_STORE_ASSIGN(update, db_->Prepare("UPDATE attachments SET length = ? WHERE id = ?"));
+    update.Bind(1, AsInt(info.length)).BindBlob(2, AsBytes(id.value()));
+    PARLEY_STORE_TRY(update.Run());
+    return info;
+  });
+}
+
+StoreResult<AttachmentInfo> SqliteServerStore::GetAttachment(const AttachmentId& id) {
+  Lock lock(mutex_);
+  return GetAttachmentLocked(id);
+}
+
+StoreResult<std::vector<std::uint8_t>> SqliteServerStore::ReadAttachment(const AttachmentId& id,
+                                                                         std::uint64_t offset,
+                                                                         std::size_t max_bytes) {
+  max_bytes = ClampLimit(max_bytes, kMaxAttachmentReadBytes);
+  Lock lock(mutex_);
+  return db_->InReadTransaction([&]() -> StoreResult<std::vector<std::uint8_t>> {
+    PARLEY_STORE_ASSIGN(info, GetAttachmentLocked(id));
+    if (offset > info.length)
+      return Fail(StoreErrc::kInvalidArgument, "read offset is past the uploaded length");
+    const std::uint64_t end = std::min<std::uint64_t>(info.length, offset + max_bytes);
+    std::vector<std::uint8_t> out;
+    if (end == offset) return out;
+    out.reserve(static_cast<std::size_t>(end - offset));
+    // A chunk is at most kMaxAttachmentChunkBytes long, so every chunk that
+    // overlaps [offset, end) starts after offset - kMaxAttachmentChunkBytes.
+    PARLEY_STORE_ASSIGN(
+        query, db_->Prepare("SELECT chunk_offset, data FROM attachment_chunks WHERE attachment_id = ? "
+                            "AND chunk_offset > ? AND chunk_offset < ? ORDER BY chunk_offset"));
+    query.BindBlob(1, AsBytes(id.value()))
+        .Bind(2, AsInt(offset) - static_cast<std::int64_t>(kMaxAttachmentChunkBytes))
+        .Bind(3, AsInt(end));
+    std::uint64_t position = offset;
+    while (position < end) {
+      PARLEY_STORE_ASSIGN(has_row, query.Step());
+      if (!has_row) break;
+      PARLEY_STORE_ASSIGN(chunk_offset, CheckedInteger<std::uint64_t>(query.Int64(0)));
+      const Bytes data = query.Blob(1);
+      const std::uint64_t chunk_end = chunk_offset + data.size();
+      if (chunk_end <= position) continue;
+      if (chunk_offset > position) return Fail(StoreErrc::kCorrupt, "attachment chunks have a gap");
+      const auto from = static_cast<std::size_t>(position - chunk_offset);
+      const auto to = static_cast<std::size_t>(std::min(chunk_end, end) - chunk_offset);
+      out.insert(out.end(), data.begin() + static_cast<std::ptrdiff_t>(from),
+                 data.begin() + static_cast<std::ptrdiff_t>(to));
+      position = chunk_offset + to;
+    }
+    if (position != end) return Fail(StoreErrc::kCorrupt, "attachment chunks are missing");
+    return out;
+  });
+}
+
+StoreStatus SqliteServerStore::DeleteAttachment(const AttachmentId& id) {
+  Lock lock(mutex_);
+  return db_->InWriteTransaction([&]() -> StoreStatus {
+    PARLEY_STORE_ASSIGN(remove, db_->Prepare("DELETE FROM attachments WHERE id = ?"));
+    remove.BindBlob(1, AsBytes(id.value()));
+    PARLEY_STORE_TRY(remove.Run());
+    if (db_->changes() == 0) return Fail(StoreErrc::kNotFound, "no such attachment");
+    return Ok<StoreErrc>();
+  });
+}
+
+StoreResult<std::vector<AttachmentId>> SqliteServerStore::ListExpiredAttachments(
+    std::int64_t created_before_ms, std::size_t limit) {
+  limit = ClampLimit(limit, kMaxPageSize);
+  Lock lock(mutex_);
+  PARLEY_STORE_ASSIGN(query, db_->Prepare("SELECT id FROM attachments WHERE created_ms < ? "
+                                          "ORDER BY created_ms, id LIMIT ?"));
+  query.Bind(1, created_before_ms).Bind(2, AsInt(limit));
+  std::vector<AttachmentId> ids;
+  while (true) {
+    PARLEY_STORE_ASSIGN(has_row, query.Step());
+    if (!has_row) break;
+    PARLEY_STORE_ASSIGN(id, FixedBytes<16>(query.Blob(0)));
+    ids.emplace_back(id);
+  }
+  return ids;
+}
+
+// ------------------------------------------------------------- invitations
+
+StoreStatus SqliteServerStore::CreateInvitation(const TokenHash& token_hash,
+                                                std::optional<std::int64_t> expires_ms) {
+  Lock lock(mutex_);
+  PARLEY_STORE_ASSIGN(
+      insert, db_->Prepare("INSERT INTO invitations (token_hash, created_ms, expires_ms) VALUES (?, ?, ?)"));
+  insert.BindBlob(1, AsBytes(token_hash)).Bind(2, clock_.NowMillis());
+  if (expires_ms) {
+    insert.Bind(3, *expires_ms);
+  } else {
+    insert.BindNull(3);
+  }
+  return insert.Run();
+}
+
+StoreResult<InvitationRecord> SqliteServerStore::GetInvitation(const TokenHash& token_hash) {
+  Lock lock(mutex_);
+  PARLEY_STORE_ASSIGN(query, db_->Prepare("SELECT created_ms, expires_ms, used_ms, used_by FROM invitations "
+                                          "WHERE token_hash = ?"));
+  query.BindBlob(1, AsBytes(token_hash));
+  PARLEY_STORE_ASSIGN(has_row, query.Step());
+  if (!has_row) return Fail(StoreErrc::kNotFound, "no such invitation");
+  InvitationRecord record;
+  record.token_hash = token_hash;
+  record.created_ms = query.Int64(0);
+  if (!query.IsNull(1)) record.expires_ms = query.Int64(1);
+  if (!query.IsNull(2)) record.used_ms = query.Int64(2);
+  if (!query.IsNull(3)) {
+    PARLEY_STORE_ASSIGN(used_by, AccountIdFromBytes(query.Blob(3)));
+    record.used_by = used_by;
+  }
+  return record;
+}
+
+StoreStatus SqliteServerStore::UseInvitationLocked(const TokenHash& token_hash, const AccountId& used_by,
+                                                   std::int64_t now) {
+  {
+    PARLEY_STORE_ASSIGN(query,
+                        db_->Prepare("SELECT expires_ms, used_ms FROM invitations WHERE token_hash = ?"));
+    query.BindBlob(1, AsBytes(token_hash));
+    PARLEY_STORE_ASSIGN(has_row, query.Step());
+    if (!has_row) return Fail(StoreErrc::kNotFound, "no such invitation");
+    if (!query.IsNull(1)) return Fail(StoreErrc::kAlreadyUsed, "the invitation was used");
+    if (!query.IsNull(0) && now >= query.Int64(0)) return Fail(StoreErrc::kExpired, "the invitation expired");
+  }
+  PARLEY_STORE_ASSIGN(update,
+                      db_->Prepare("UPDATE invitations SET used_ms = ?, used_by = ? WHERE token_hash = ?"));
+  update.Bind(1, now).BindBlob(2, AccountIdBytes(used_by)).BindBlob(3, AsBytes(token_hash));
+  return update.Run();
+}
+
+StoreStatus SqliteServerStore::ConsumeInvitation(const TokenHash& token_hash, const AccountId& used_by) {
+  Lock lock(mutex_);
+  const std::int64_t now = clock_.NowMillis();
+  return db_->InWriteTransaction([&] { return UseInvitationLocked(token_hash, used_by, now); });
+}
+
+// ------------------------------------------------------------ provisioning
+
+StoreStatus SqliteServerStore::CreateProvisioningCode(const TokenHash& code_hash, const AccountId& account,
+                                                      std::int64_t expires_ms) {
+  Lock lock(mutex_);
+  PARLEY_STORE_ASSIGN(insert,
+                      db_->Prepare("INSERT INTO provisioning_codes (code_hash, account_id, created_ms, "
+                                   "expires_ms) VALUES (?, ?, ?, ?)"));
+  insert.BindBlob(1, AsBytes(code_hash))
+      .BindBlob(2, AccountIdBytes(account))
+      .Bind(3, clock_.NowMillis())
+      .Bind(4, expires_ms);
+  return insert.Run();
+}
+
+StoreResult<AccountId> SqliteServerStore::CheckProvisioningCodeLocked(const TokenHash& code_hash,
+                                                                      std::int64_t now) {
+  PARLEY_STORE_ASSIGN(query, db_->Prepare("SELECT account_id, expires_ms, used_ms FROM provisioning_codes "
+                                          "WHERE code_hash = ?"));
+  query.BindBlob(1, AsBytes(code_hash));
+  PARLEY_STORE_ASSIGN(has_row, query.Step());
+  if (!has_row) return Fail(StoreErrc::kNotFound, "no such provisioning code");
+  if (!query.IsNull(2)) return Fail(StoreErrc::kAlreadyUsed, "the provisioning code was used");
+  if (now >= query.Int64(1)) return Fail(StoreErrc::kExpired, "the provisioning code expired");
+  return AccountIdFromBytes(query.Blob(0));
+}
+
+StoreResult<AccountId> SqliteServerStore::ConsumeProvisioningCode(const TokenHash& code_hash) {
+  Lock lock(mutex_);
+  const std::int64_t now = clock_.NowMillis();
+  return db_->InWriteTransaction([&]() -> StoreResult<AccountId> {
+    PARLEY_STORE_ASSIGN(account, CheckProvisioningCodeLocked(code_hash, now));
+    PARLEY_STORE_ASSIGN(update,
+                        db_->Prepare("UPDATE provisioning_codes SET used_ms = ? WHERE code_hash = ?"));
+    update.Bind(1, now).BindBlob(2, AsBytes(code_hash));
+    PARLEY_STORE_TRY(update.Run());
+    return account;
+  });
+}
+
+StoreResult<DeviceRecord> SqliteServerStore::LinkDevice(const TokenHash& code_hash, const NewDevice& device) {
+  PARLEY_STORE_TRY(ValidateNewDevice(device));
+  Lock lock(mutex_);
+  const std::int64_t now = clock_.NowMillis();
+  return db_->InWriteTransaction([&]() -> StoreResult<DeviceRecord> {
+    PARLEY_STORE_ASSIGN(account, CheckProvisioningCodeLocked(code_hash, now));
+    PARLEY_STORE_ASSIGN(record, AddDeviceLocked(account, device, now));
+    PARLEY_STORE_ASSIGN(update,
+                        db_->Prepare("UPDATE provisioning_codes SET used_ms = ? WHERE code_hash = ?"));
+    update.Bind(1, now).BindBlob(2, AsBytes(code_hash));
+    PARLEY_STORE_TRY(update.Run());
+    return record;
+  });
+}
+
+StoreResult<std::uint64_t> SqliteServerStore::PurgeProvisioningCodes() {
+  Lock lock(mutex_);
+  PARLEY_STORE_ASSIGN(remove, db_->Prepare("DELETE FROM provisioning_codes WHERE used_ms IS NOT NULL "
+                                           "OR expires_ms <= ?"));
+  remove.Bind(1, clock_.NowMillis());
+  PARLEY_STORE_TRY(remove.Run());
+  return static_cast<std::uint64_t>(db_->changes());
+}
+
+}  // namespace parley::store

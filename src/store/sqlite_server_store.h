@@ -1,0 +1,105 @@
+// SqliteServerStore: the embedded backend, one SQLite file.
+//
+// Durability: WAL journal with synchronous=FULL, so a transaction that
+// returned is on disk (the WAL is fsynced at each commit) and survives a
+// killed process and a power loss. Foreign keys are on; schema changes run as
+// numbered migrations when the store opens (store/schema_migration.h).
+//
+// Thread safety: one connection, every call serialized behind one mutex. SQLite
+// writes are serial anyway; the calls are short (bounded rows and bytes), so
+// readers wait at most one call. Another process may open the same file (the
+// busy timeout applies), e.g. the sqlite3 shell for a backup.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "base/clock.h"
+#include "store/server_store.h"
+#include "store/sqlite_database.h"
+
+namespace parley::store {
+
+class SqliteServerStore final : public ServerStore {
+ public:
+  // Opens or creates `path` (its directory must exist) and migrates it.
+  static StoreResult<std::unique_ptr<SqliteServerStore>> Open(const std::string& path, const Clock& clock,
+                                                              const StoreOptions& options);
+
+  std::string_view backend_name() const override { return "sqlite"; }
+
+  StoreResult<AccountRecord> CreateAccount(const NewAccount& account) override;
+  StoreResult<AccountRecord> GetAccount(const AccountId& id) override;
+  StoreResult<AccountRecord> GetAccountByUsername(std::string_view username) override;
+  StoreStatus ChangeUsername(const AccountId& id, std::string_view new_username) override;
+  StoreStatus SetAccountDisabled(const AccountId& id, bool disabled) override;
+  StoreStatus DeleteAccount(const AccountId& id) override;
+  StoreResult<std::vector<AccountRecord>> ListAccounts(std::string_view after_username,
+                                                       std::size_t limit) override;
+  StoreResult<std::uint64_t> CountAccounts() override;
+
+  StoreResult<DeviceRecord> AddDevice(const AccountId& account, const NewDevice& device) override;
+  StoreStatus RemoveDevice(const DeviceAddress& device) override;
+  StoreResult<DeviceRecord> GetDevice(const DeviceAddress& device) override;
+  StoreResult<std::vector<DeviceRecord>> ListDevices(const AccountId& account) override;
+  StoreStatus TouchDevice(const DeviceAddress& device) override;
+
+  StoreStatus SetIdentityKey(const DeviceAddress& device, const PublicKeyBytes& key) override;
+  StoreResult<PublicKeyBytes> GetIdentityKey(const DeviceAddress& device) override;
+  StoreStatus SetSignedPreKey(const DeviceAddress& device, const SignedPreKeyRecord& key) override;
+  StoreResult<std::size_t> AddOneTimePreKeys(const DeviceAddress& device,
+                                             std::span<const OneTimePreKeyRecord> keys) override;
+  StoreResult<std::uint64_t> CountOneTimePreKeys(const DeviceAddress& device) override;
+  StoreResult<PreKeyBundleRecord> TakePreKeyBundle(const DeviceAddress& device) override;
+
+  StoreResult<EnqueueResult> Enqueue(const EnqueueRequest& request) override;
+  StoreResult<std::vector<StoredEnvelope>> FetchMessages(const DeviceAddress& device,
+                                                         std::uint64_t after_server_id,
+                                                         std::size_t max_count) override;
+  StoreStatus DeleteMessage(const DeviceAddress& device, std::uint64_t server_id) override;
+  StoreResult<std::uint64_t> QueueDepth(const DeviceAddress& device) override;
+  StoreResult<PurgeCounts> PurgeExpiredMessages(std::int64_t cutoff_ms, std::size_t max_rows) override;
+
+  StoreResult<AttachmentInfo> CreateAttachment(const AttachmentId& id, const AccountId& owner,
+                                               std::uint64_t declared_size) override;
+  StoreResult<AttachmentInfo> AppendAttachmentChunk(const AttachmentId& id, std::uint64_t offset,
+                                                    Bytes chunk) override;
+  StoreResult<AttachmentInfo> GetAttachment(const AttachmentId& id) override;
+  StoreResult<std::vector<std::uint8_t>> ReadAttachment(const AttachmentId& id, std::uint64_t offset,
+                                                        std::size_t max_bytes) override;
+  StoreStatus DeleteAttachment(const AttachmentId& id) override;
+  StoreResult<std::vector<AttachmentId>> ListExpiredAttachments(std::int64_t created_before_ms,
+                                                                std::size_t limit) override;
+
+  StoreStatus CreateInvitation(const TokenHash& token_hash, std::optional<std::int64_t> expires_ms) override;
+  StoreResult<InvitationRecord> GetInvitation(const TokenHash& token_hash) override;
+  StoreStatus ConsumeInvitation(const TokenHash& token_hash, const AccountId& used_by) override;
+
+  StoreStatus CreateProvisioningCode(const TokenHash& code_hash, const AccountId& account,
+                                     std::int64_t expires_ms) override;
+  StoreResult<AccountId> ConsumeProvisioningCode(const TokenHash& code_hash) override;
+  StoreResult<DeviceRecord> LinkDevice(const TokenHash& code_hash, const NewDevice& device) override;
+  StoreResult<std::uint64_t> PurgeProvisioningCodes() override;
+
+ private:
+  SqliteServerStore(std::unique_ptr<SqliteDatabase> db, const Clock& clock, const StoreOptions& options)
+      : db_(std::move(db)), clock_(clock), options_(options) {}
+
+  StoreStatus Migrate();
+  // The *Locked helpers run inside a transaction the caller holds.
+  StoreResult<DeviceRecord> AddDeviceLocked(const AccountId& account, const NewDevice& device,
+                                            std::int64_t now);
+  StoreResult<DeviceRecord> GetDeviceLocked(const DeviceAddress& device);
+  StoreResult<AccountRecord> GetAccountLocked(const AccountId& id);
+  StoreStatus UseInvitationLocked(const TokenHash& token_hash, const AccountId& used_by, std::int64_t now);
+  StoreResult<AccountId> CheckProvisioningCodeLocked(const TokenHash& code_hash, std::int64_t now);
+  StoreResult<AttachmentInfo> GetAttachmentLocked(const AttachmentId& id);
+
+  std::mutex mutex_;
+  std::unique_ptr<SqliteDatabase> db_;
+  const Clock& clock_;
+  StoreOptions options_;
+};
+
+}  // namespace parley::store
