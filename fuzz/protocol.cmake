@@ -6,3 +6,7 @@ parley_fuzzer(session_interaction SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/session_in
 target_include_directories(fuzz_signal_message PRIVATE ${PROJECT_SOURCE_DIR}/tests)
 target_include_directories(fuzz_prekey_signal_message PRIVATE ${PROJECT_SOURCE_DIR}/tests)
 target_include_directories(fuzz_session_interaction PRIVATE ${PROJECT_SOURCE_DIR}/tests)
+parley_fuzzer(sender_key_message SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/sender_key_message_fuzz.cc LIBS parley_protocol)
+parley_fuzzer(sender_key_distribution_message SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/sender_key_distribution_message_fuzz.cc LIBS parley_protocol)
+parley_fuzzer(sender_key_record SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/sender_key_record_fuzz.cc LIBS parley_protocol)
+parley_fuzzer(fingerprint_scannable SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fingerprint_scannable_fuzz.cc LIBS parley_protocol)
