@@ -29,9 +29,9 @@ inline constexpr std::size_t kMaxMessagesPerSend = kMaxDevicesPerAccount;
 // Recipient accounts in one SendMultiRecipient request (a large group).
 inline constexpr std::size_t kMaxRecipientsPerMultiSend = 1'024;
 
-// Device ids are assigned by the server; 1 is the primary. Ids of unlinked
-// devices are not reused right away, so the id space is larger than the
-// number of devices an account may have at once.
+// Device ids are assigned by the server; 1 is the primary. The wire range is
+// wider than the number of devices an account may have at once, which leaves
+// the server free in how it assigns (and reuses) ids.
 inline constexpr std::uint32_t kPrimaryDeviceId = 1;
 inline constexpr std::uint32_t kMaxDeviceId = 127;
 // Registration ids are 14-bit (the Signal Protocol's range).
