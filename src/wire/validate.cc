@@ -73,6 +73,11 @@ WireStatus CheckCount(const std::vector<T>& list, std::size_t max, bool may_be_e
   return Fine();
 }
 
+// A list within its count, each entry valid, no two entries with the same
+// key_of(entry).
+template <class T, class KeyOf>
+WireStatus CheckList(const std::vector<T>& list, std::size_t max, bool may_be_empty, KeyOf key_of);
+
 // The rules that tie a status to the body and retry-after next to it.
 WireStatus CheckOutcome(ResponseStatus status, bool has_body, bool body_is_mismatched, bool has_retry_after,
                         bool has_detail) {
@@ -110,15 +115,7 @@ WireStatus Check(const OneTimePreKey& k) {
 }
 
 WireStatus CheckPreKeys(const std::vector<OneTimePreKey>& prekeys) {
-  WIRE_TRY(CheckCount(prekeys, kMaxPreKeysPerUpload, true));
-  std::vector<PreKeyId> ids;
-  ids.reserve(prekeys.size());
-  for (const OneTimePreKey& k : prekeys) {
-    WIRE_TRY(Check(k));
-    ids.push_back(k.id);
-  }
-  if (HasDuplicates(std::move(ids))) return Fail(WireErrc::kDuplicateEntry, "two prekeys with one id");
-  return Fine();
+  return CheckList(prekeys, kMaxPreKeysPerUpload, true, [](const OneTimePreKey& k) { return k.id; });
 }
 
 // What Register and LinkDevice both carry about the new device.
@@ -184,16 +181,8 @@ WireStatus Check(const OutgoingMessage& m) {
 }
 
 WireStatus CheckOutgoing(const std::vector<OutgoingMessage>& messages) {
-  WIRE_TRY(CheckCount(messages, kMaxMessagesPerSend, false));
-  std::vector<DeviceId> devices;
-  devices.reserve(messages.size());
-  for (const OutgoingMessage& m : messages) {
-    WIRE_TRY(Check(m));
-    devices.push_back(m.device_id);
-  }
-  if (HasDuplicates(std::move(devices)))
-    return Fail(WireErrc::kDuplicateEntry, "two messages for one device");
-  return Fine();
+  return CheckList(messages, kMaxMessagesPerSend, false,
+                   [](const OutgoingMessage& m) { return m.device_id; });
 }
 
 WireStatus Check(const SendMessagesRequest& r) { return CheckOutgoing(r.messages); }
@@ -201,15 +190,8 @@ WireStatus Check(const SendMessagesRequest& r) { return CheckOutgoing(r.messages
 WireStatus Check(const RecipientMessages& r) { return CheckOutgoing(r.messages); }
 
 WireStatus Check(const SendMultiRecipientRequest& r) {
-  WIRE_TRY(CheckCount(r.recipients, kMaxRecipientsPerMultiSend, false));
-  std::vector<AccountId> accounts;
-  accounts.reserve(r.recipients.size());
-  for (const RecipientMessages& m : r.recipients) {
-    WIRE_TRY(Check(m));
-    accounts.push_back(m.recipient);
-  }
-  if (HasDuplicates(std::move(accounts))) return Fail(WireErrc::kDuplicateEntry, "one recipient twice");
-  return Fine();
+  return CheckList(r.recipients, kMaxRecipientsPerMultiSend, false,
+                   [](const RecipientMessages& m) { return m.recipient; });
 }
 
 WireStatus Check(const PingRequest&) { return Fine(); }
@@ -240,15 +222,7 @@ WireStatus Check(const DeviceInfo& d) {
 }
 
 WireStatus Check(const ListDevicesResult& r) {
-  WIRE_TRY(CheckCount(r.devices, kMaxDevicesPerAccount, false));
-  std::vector<DeviceId> ids;
-  ids.reserve(r.devices.size());
-  for (const DeviceInfo& d : r.devices) {
-    WIRE_TRY(Check(d));
-    ids.push_back(d.id);
-  }
-  if (HasDuplicates(std::move(ids))) return Fail(WireErrc::kDuplicateEntry, "one device twice");
-  return Fine();
+  return CheckList(r.devices, kMaxDevicesPerAccount, false, [](const DeviceInfo& d) { return d.id; });
 }
 
 WireStatus Check(const PreKeyCountResult&) { return Fine(); }
@@ -263,15 +237,8 @@ WireStatus Check(const DeviceBundle& b) {
 }
 
 WireStatus Check(const BundlesResult& r) {
-  WIRE_TRY(CheckCount(r.devices, kMaxDevicesPerAccount, false));
-  std::vector<DeviceId> ids;
-  ids.reserve(r.devices.size());
-  for (const DeviceBundle& b : r.devices) {
-    WIRE_TRY(Check(b));
-    ids.push_back(b.device_id);
-  }
-  if (HasDuplicates(std::move(ids))) return Fail(WireErrc::kDuplicateEntry, "one device twice");
-  return Fine();
+  return CheckList(r.devices, kMaxDevicesPerAccount, false,
+                   [](const DeviceBundle& b) { return b.device_id; });
 }
 
 WireStatus Check(const SendResult&) { return Fine(); }
@@ -299,15 +266,8 @@ WireStatus Check(const RecipientResult& r) {
 }
 
 WireStatus Check(const SendMultiRecipientResult& r) {
-  WIRE_TRY(CheckCount(r.results, kMaxRecipientsPerMultiSend, false));
-  std::vector<AccountId> accounts;
-  accounts.reserve(r.results.size());
-  for (const RecipientResult& result : r.results) {
-    WIRE_TRY(Check(result));
-    accounts.push_back(result.recipient);
-  }
-  if (HasDuplicates(std::move(accounts))) return Fail(WireErrc::kDuplicateEntry, "one recipient twice");
-  return Fine();
+  return CheckList(r.results, kMaxRecipientsPerMultiSend, false,
+                   [](const RecipientResult& result) { return result.recipient; });
 }
 
 WireStatus Check(const std::monostate&) { return Fine(); }
@@ -335,6 +295,20 @@ WireStatus Check(const Push& p) {
 }
 
 WireStatus Check(const PushAck&) { return Fine(); }
+
+template <class T, class KeyOf>
+WireStatus CheckList(const std::vector<T>& list, std::size_t max, bool may_be_empty, KeyOf key_of) {
+  WIRE_TRY(CheckCount(list, max, may_be_empty));
+  std::vector<decltype(key_of(list.front()))> keys;
+  keys.reserve(list.size());
+  for (const T& entry : list) {
+    WIRE_TRY(Check(entry));
+    keys.push_back(key_of(entry));
+  }
+  if (HasDuplicates(std::move(keys)))
+    return Fail(WireErrc::kDuplicateEntry, "two entries of a list are the same");
+  return Fine();
+}
 
 template <class... Kinds>
 WireStatus Check(const std::variant<Kinds...>& frame) {
