@@ -488,6 +488,38 @@ TEST(LibsignalGroupTest, LibsignalSendsParleyReceives) {
   EXPECT_EQ(later_parsed->key_id(), parsed->key_id());
 }
 
+// Both libraries refuse a message whose key id names no chain they hold, once
+// a chain from that sender exists: libsignal-protocol-c with
+// SG_ERR_INVALID_MESSAGE (its lookup's SG_ERR_INVALID_KEY_ID, remapped),
+// Parley with kUnknownSenderKeyId. With no chain at all, both say no session.
+TEST(LibsignalGroupTest, UnknownKeyIdAndMissingChainAreReportedAlike) {
+  DeterministicRng rng(19);
+  InMemorySenderKeyStore alice;
+  auto distribution = GroupSessionBuilder(alice, rng).CreateDistribution(kAlice);
+  ASSERT_TRUE(distribution.has_value());
+  Peer bob(20);
+  InMemorySenderKeyStore carol;
+  EXPECT_EQ(bob.Decrypt(kAlice, *GroupCipher(alice, kAlice, rng).Encrypt(Text("x"))).first,
+            SG_ERR_NO_SESSION);
+  auto none = GroupCipher(carol, kAlice, rng).Decrypt(*GroupCipher(alice, kAlice, rng).Encrypt(Text("x")));
+  ASSERT_FALSE(none.has_value());
+  EXPECT_EQ(none.error().code, ProtocolErrc::kNoSession);
+
+  ASSERT_EQ(bob.ProcessDistribution(
+                kAlice, Buf(distribution->serialized().begin(), distribution->serialized().end())),
+            0);
+  ASSERT_TRUE(GroupSessionBuilder(carol, rng).Process(kAlice, *distribution).has_value());
+  auto own = alice.LoadSenderKey(kAlice);
+  ASSERT_TRUE(own.has_value() && own->has_value());
+  const SenderKeyState& state = *(*own)->NewestState();
+  const auto other_id =
+      SenderKeyMessage::Create(state.key_id() ^ 1, 0, Buf(16, 0), *state.signing_private(), rng).serialized();
+  EXPECT_EQ(bob.Decrypt(kAlice, other_id).first, SG_ERR_INVALID_MESSAGE);
+  auto unknown = GroupCipher(carol, kAlice, rng).Decrypt(other_id);
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(unknown.error().code, ProtocolErrc::kUnknownSenderKeyId);
+}
+
 TEST(LibsignalGroupTest, BothSendInOneGroup) {
   DeterministicRng rng(13);
   InMemorySenderKeyStore parley_store;
