@@ -1,0 +1,156 @@
+// parleyd: the Parley message server. Reads the configuration, prepares the
+// data directory and TLS certificate, and runs the server until SIGINT or
+// SIGTERM. Everything else lives in src/server.
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "server/config.h"
+#include "server/file_limit.h"
+#include "server/logging.h"
+#include "server/metrics.h"
+#include "server/self_signed_certificate.h"
+#include "server/server.h"
+#include "server/unavailable_frame_handler.h"
+
+namespace {
+
+using namespace parley::server;
+
+// Command-line values that override the configuration file.
+struct ServeOverrides {
+  std::optional<std::string> listen_address;
+  std::optional<std::uint16_t> port;
+  std::optional<std::string> data_dir;
+  std::string port_file;
+};
+
+int Fail(const std::string& message) {
+  std::cerr << "parleyd: " << message << "\n";
+  return 1;
+}
+
+std::optional<ServerConfig> LoadConfig(const std::string& path) {
+  if (path.empty()) return ServerConfig{};
+  auto config = LoadConfigFile(path);
+  if (!config) {
+    std::cerr << "parleyd: invalid configuration:\n" << config.error().message << "\n";
+    return std::nullopt;
+  }
+  return *config;
+}
+
+// Writes the port to `path` through a temporary file, so a reader never sees
+// a partial number.
+bool WritePortFile(const std::string& path, std::uint16_t port) {
+  const std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::trunc);
+    out << port << "\n";
+    if (!out.flush()) return false;
+  }
+  return std::rename(temp.c_str(), path.c_str()) == 0;
+}
+
+int Serve(ServerConfig config, const ServeOverrides& overrides) {
+  if (overrides.listen_address) config.listen_address = *overrides.listen_address;
+  if (overrides.port) config.port = *overrides.port;
+  if (overrides.data_dir) config.data_dir = *overrides.data_dir;
+  ConfigureLogging(config.log_level);
+
+  if (auto limit = RaiseOpenFileLimit()) {
+    spdlog::info("event=open_file_limit soft_before={} soft={} hard={}", limit->soft_before,
+                 limit->soft_after, limit->hard);
+    if (limit->soft_after < config.limits.max_connections + 64) {
+      spdlog::warn("event=open_file_limit_low soft={} max_connections={}", limit->soft_after,
+                   config.limits.max_connections);
+    }
+  } else {
+    spdlog::warn("event=open_file_limit_unknown");
+  }
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return Fail("cannot create the data directory " + config.data_dir.string() + ": " + ec.message());
+  ::chmod(config.data_dir.c_str(), 0700);
+
+  CertificateFiles tls;
+  if (config.tls_certificate.empty()) {
+    auto certificate = EnsureSelfSignedCertificate(config.data_dir);
+    if (!certificate) return Fail(std::string(certificate.error().message));
+    tls = certificate->files;
+    spdlog::info("event=tls_certificate self_signed=true generated={} path=\"{}\" fingerprint_sha256={}",
+                 certificate->generated, tls.certificate.string(), certificate->fingerprint_sha256);
+    if (certificate->generated) {
+      std::cout << "parleyd: generated a self-signed TLS certificate in " << tls.certificate.string()
+                << "\nparleyd: its SHA-256 fingerprint (pin it in clients): "
+                << certificate->fingerprint_sha256 << std::endl;
+    }
+  } else {
+    tls = {config.tls_certificate, config.tls_private_key};
+    auto fingerprint = CertificateFingerprint(tls.certificate);
+    if (!fingerprint) return Fail(std::string(fingerprint.error().message) + ": " + tls.certificate.string());
+    spdlog::info("event=tls_certificate self_signed=false path=\"{}\" fingerprint_sha256={}",
+                 tls.certificate.string(), *fingerprint);
+  }
+
+  spdlog::info(
+      "event=config store=\"{}\" registration={} max_connections={} max_frame_bytes={}",
+      EffectiveStoreUrl(config).rfind("postgresql", 0) == 0 ? "postgresql" : EffectiveStoreUrl(config),
+      ToString(config.registration_mode), config.limits.max_connections, config.limits.max_frame_bytes);
+  spdlog::warn("event=request_handlers_missing detail=\"requests are answered with status unavailable\"");
+
+  ServerParts parts;
+  parts.frame_handler = std::make_shared<UnavailableFrameHandler>(config.limits.max_frame_bytes);
+  parts.metrics = std::make_shared<MetricsRegistry>();
+  parts.tls = tls;
+  auto server = Server::Create(config, std::move(parts));
+  if (!server) return Fail(std::string(server.error().message));
+
+  if (!overrides.port_file.empty() && !WritePortFile(overrides.port_file, (*server)->port())) {
+    return Fail("cannot write the port file " + overrides.port_file);
+  }
+  (*server)->RunUntilSignal();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"parleyd: the Parley message server (TLS 1.3 WebSocket, HTTPS health and metrics)", "parleyd"};
+  std::string config_path;
+  app.add_option("-c,--config", config_path,
+                 "TOML configuration file (see parleyd.example.toml); default: built-in defaults")
+      ->check(CLI::ExistingFile);
+  app.require_subcommand(0, 1);
+
+  ServeOverrides overrides;
+  CLI::App* serve =
+      app.add_subcommand("serve", "Run the server until SIGINT or SIGTERM (the default command)");
+  serve->fallthrough();
+  serve->add_option("--listen", overrides.listen_address, "Override server.listen_address");
+  serve->add_option("--port", overrides.port, "Override server.port (0 picks a free port)");
+  serve->add_option("--data-dir", overrides.data_dir, "Override server.data_dir");
+  serve->add_option("--port-file", overrides.port_file, "Write the bound port to this file once listening");
+
+  CLI::App* admin = app.add_subcommand("admin", "Administration commands that work on the store");
+  admin->fallthrough();
+  admin->require_subcommand(1);
+
+  CLI11_PARSE(app, argc, argv);
+
+  std::optional<ServerConfig> config = LoadConfig(config_path);
+  if (!config) return 2;
+  if (*admin) {
+    // Reached only through a subcommand of admin (require_subcommand).
+    return Fail("unknown admin command");
+  }
+  return Serve(std::move(*config), overrides);
+}

@@ -1,0 +1,114 @@
+// ServerConfig: everything parleyd reads from its one TOML file.
+//
+// Every option has a default (a parleyd without a configuration file runs on
+// 127.0.0.1:8443 with SQLite in ./parleyd-data), and every option is
+// documented in docs/operations.md and parleyd.example.toml. Loading rejects
+// unknown keys, wrong types and values outside their bounds, naming the key.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <tl/expected.hpp>
+
+#include "server/limits.h"
+
+namespace parley::server {
+
+enum class RegistrationMode { kOpen, kInvitation };
+
+enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError, kOff };
+
+// A token bucket: up to `capacity` tokens, refilled at `refill_per_hour`.
+struct TokenBucketConfig {
+  double capacity = 0;
+  double refill_per_hour = 0;
+};
+
+// Abuse controls (S7). The request handlers enforce them; the transport only
+// carries the values.
+struct RateLimitsConfig {
+  TokenBucketConfig registrations_per_address{5, 10};
+  TokenBucketConfig unauthenticated_requests_per_address{60, 3600};
+  TokenBucketConfig prekey_fetches_per_account{100, 1000};
+  TokenBucketConfig messages_per_sender_recipient_pair{120, 3600};
+  TokenBucketConfig first_contacts_per_account{50, 50};
+  TokenBucketConfig first_contacts_per_new_account{10, 10};
+  // Bytes.
+  TokenBucketConfig attachment_bytes_per_account{1024.0 * 1024 * 1024, 4096.0 * 1024 * 1024};
+  // An account younger than this is "new" for first_contacts_per_new_account.
+  std::uint32_t new_account_age_hours = 24;
+};
+
+struct LimitsConfig {
+  std::size_t max_connections = kDefaultMaxConnections;
+  std::size_t max_frame_bytes = kDefaultMaxFrameBytes;
+  std::size_t max_in_flight_requests = kDefaultMaxInFlightRequests;
+  std::size_t max_write_queue_bytes = kDefaultMaxWriteQueueBytes;
+  std::size_t http_header_limit_bytes = kDefaultHttpHeaderLimitBytes;
+  std::uint64_t http_body_limit_bytes = kDefaultHttpBodyLimitBytes;
+  std::uint32_t handshake_timeout_seconds = kDefaultHandshakeTimeoutSeconds;
+  std::uint32_t idle_timeout_seconds = kDefaultIdleTimeoutSeconds;
+  bool keepalive_pings = true;
+};
+
+// Per-device message queues (enforced by the message handlers and the store).
+struct MessagesConfig {
+  std::uint32_t queue_limit_per_device = 10000;
+  std::uint32_t expiry_days = 30;
+};
+
+// Attachment blobs (enforced by the attachment routes).
+struct AttachmentsConfig {
+  std::uint64_t max_bytes = 100 * 1024 * 1024;
+  std::uint32_t expiry_days = 30;
+};
+
+struct ServerConfig {
+  std::string listen_address = "127.0.0.1";
+  // 0 picks a free port (tests); the bound port is logged and can be written
+  // to a file.
+  std::uint16_t port = 8443;
+  // Threads running the network event loop; 0 means one per CPU core.
+  std::uint32_t threads = 0;
+  std::filesystem::path data_dir = "parleyd-data";
+  std::uint32_t drain_timeout_seconds = kDefaultDrainTimeoutSeconds;
+
+  // PEM files. Both empty: a self-signed certificate kept in data_dir.
+  std::filesystem::path tls_certificate;
+  std::filesystem::path tls_private_key;
+
+  // Empty: SQLite in data_dir (see EffectiveStoreUrl).
+  std::string store_url;
+
+  RegistrationMode registration_mode = RegistrationMode::kOpen;
+  LogLevel log_level = LogLevel::kInfo;
+
+  LimitsConfig limits;
+  MessagesConfig messages;
+  AttachmentsConfig attachments;
+  RateLimitsConfig rate_limits;
+};
+
+// An operator-facing explanation of why a configuration was rejected, e.g.
+// "limits.max_frame_bytes: must be between 1024 and 16777216".
+struct ConfigError {
+  std::string message;
+};
+
+// Parses TOML text; `source_name` prefixes parse errors (usually the path).
+tl::expected<ServerConfig, ConfigError> ParseConfig(std::string_view toml_text, std::string_view source_name);
+// Reads and parses a file.
+tl::expected<ServerConfig, ConfigError> LoadConfigFile(const std::filesystem::path& path);
+
+// The store URL in effect: store_url, or "sqlite:<data_dir>/parley.db".
+std::string EffectiveStoreUrl(const ServerConfig& config);
+// The number of event-loop threads in effect (threads, or the core count).
+std::uint32_t EffectiveThreads(const ServerConfig& config);
+
+std::string_view ToString(RegistrationMode mode);
+std::string_view ToString(LogLevel level);
+
+}  // namespace parley::server

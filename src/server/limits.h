@@ -1,0 +1,55 @@
+// The transport's limits: defaults and the bounds a configuration may choose
+// from. Every limit of parleyd is set explicitly from these (S6); the
+// configuration file can change each default within its bounds.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace parley::server {
+
+// Largest WebSocket message (one frame of the wire protocol) read from a
+// client; larger ones close the connection with code 1009 (message too big).
+inline constexpr std::size_t kDefaultMaxFrameBytes = 512 * 1024;
+inline constexpr std::size_t kMinMaxFrameBytes = 1024;
+inline constexpr std::size_t kMaxMaxFrameBytes = 16 * 1024 * 1024;
+
+// Open TCP connections (HTTPS and WebSocket together). Past it, new
+// connections are accepted and closed at once.
+inline constexpr std::size_t kDefaultMaxConnections = 10000;
+inline constexpr std::size_t kMaxMaxConnections = 1000000;
+
+// Frames handed to the FrameHandler and not yet answered, per connection.
+// At the limit the connection stops reading until an answer is written.
+inline constexpr std::size_t kDefaultMaxInFlightRequests = 32;
+inline constexpr std::size_t kMaxMaxInFlightRequests = 4096;
+
+// Bytes queued for sending on one connection. A client that does not read
+// fast enough to stay under it is disconnected.
+inline constexpr std::size_t kDefaultMaxWriteQueueBytes = 2 * 1024 * 1024;
+inline constexpr std::size_t kMaxMaxWriteQueueBytes = 1024 * 1024 * 1024;
+
+// HTTP request header bytes (request line and all fields).
+inline constexpr std::size_t kDefaultHttpHeaderLimitBytes = 8 * 1024;
+inline constexpr std::size_t kMinHttpHeaderLimitBytes = 1024;
+inline constexpr std::size_t kMaxHttpHeaderLimitBytes = 1024 * 1024;
+
+// HTTP request body bytes for routes that do not set their own limit.
+inline constexpr std::size_t kDefaultHttpBodyLimitBytes = 64 * 1024;
+inline constexpr std::uint64_t kMaxHttpBodyLimitBytes = std::uint64_t{64} * 1024 * 1024 * 1024;
+
+// Seconds allowed for the TLS handshake plus the first HTTP request header
+// (and so the WebSocket upgrade), and for a WebSocket close handshake.
+inline constexpr std::uint32_t kDefaultHandshakeTimeoutSeconds = 10;
+// Seconds of silence after which a connection is pinged (WebSocket, when
+// keep-alive pings are on: the ping goes out after half of it and the
+// connection closes if nothing arrives in the other half) or closed.
+inline constexpr std::uint32_t kDefaultIdleTimeoutSeconds = 60;
+// Seconds a graceful shutdown waits for connections to close.
+inline constexpr std::uint32_t kDefaultDrainTimeoutSeconds = 10;
+inline constexpr std::uint32_t kMaxTimeoutSeconds = 24 * 3600;
+
+// The chunk size in which request bodies are handed to HTTP routes.
+inline constexpr std::size_t kHttpBodyChunkBytes = 64 * 1024;
+
+}  // namespace parley::server

@@ -1,0 +1,87 @@
+#include "server/listener.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <chrono>
+
+#include "server/http_session.h"
+
+namespace parley::server {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+Listener::Listener(net::io_context& io_context, std::shared_ptr<ServerState> state)
+    : io_context_(io_context),
+      acceptor_(net::make_strand(io_context)),
+      retry_timer_(acceptor_.get_executor()),
+      state_(std::move(state)) {}
+
+boost::system::error_code Listener::Open(const tcp::endpoint& endpoint) {
+  boost::system::error_code ec;
+  acceptor_.open(endpoint.protocol(), ec);
+  if (ec) return ec;
+  acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  if (ec) return ec;
+  acceptor_.bind(endpoint, ec);
+  if (ec) return ec;
+  acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return ec;
+  local_endpoint_ = acceptor_.local_endpoint(ec);
+  return ec;
+}
+
+tcp::endpoint Listener::local_endpoint() const { return local_endpoint_; }
+
+void Listener::Start() {
+  net::post(acceptor_.get_executor(), [self = shared_from_this()] { self->DoAccept(); });
+}
+
+void Listener::Stop() {
+  net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    boost::system::error_code ignored;
+    self->acceptor_.close(ignored);
+    self->retry_timer_.cancel();
+  });
+}
+
+void Listener::DoAccept() {
+  if (!acceptor_.is_open()) return;
+  // Each connection gets its own strand.
+  acceptor_.async_accept(
+      net::make_strand(io_context_),
+      [self = shared_from_this()](const boost::system::error_code& ec, tcp::socket socket) {
+        self->OnAccept(ec, std::move(socket));
+      });
+}
+
+void Listener::OnAccept(const boost::system::error_code& ec, tcp::socket socket) {
+  if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+  if (ec) {
+    spdlog::warn("event=accept_failed error=\"{}\"", ec.message());
+    if (ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
+        ec == net::error::no_memory) {
+      // Out of file descriptors or memory: accepting again at once would spin.
+      retry_timer_.expires_after(std::chrono::milliseconds(100));
+      retry_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& wait_ec) {
+        if (!wait_ec) self->DoAccept();
+      });
+      return;
+    }
+    DoAccept();
+    return;
+  }
+  const std::uint64_t id = state_->OpenConnection();
+  if (id == 0) {
+    state_->metrics().connections_rejected.Increment();
+    boost::system::error_code ignored;
+    socket.close(ignored);
+  } else {
+    std::make_shared<HttpSession>(std::move(socket), state_, ConnectionLease(state_.get(), id))->Start();
+  }
+  DoAccept();
+}
+
+}  // namespace parley::server

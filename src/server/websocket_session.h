@@ -1,0 +1,103 @@
+// WebSocketSession: one upgraded connection at /v1/websocket. Reads binary
+// messages (at most max_frame_bytes) into the FrameHandler, writes queued
+// frames, enforces the in-flight and write-queue limits, and implements the
+// ConnectionPort behind ConnectionHandles (internal to the server library).
+//
+// Idle memory is kept small: the read buffer is released after a large
+// message, the write queue's storage after it empties, and no timer exists
+// besides the one inside Beast's WebSocket stream.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/message.hpp>
+
+#include "server/connection_port.h"
+#include "server/frame_handler.h"
+#include "server/server_state.h"
+#include "server/tls_stream.h"
+
+namespace parley::server {
+
+class WebSocketSession : public std::enable_shared_from_this<WebSocketSession>,
+                         public ConnectionPort,
+                         public Drainable {
+ public:
+  using UpgradeRequest = boost::beast::http::request<boost::beast::http::buffer_body>;
+
+  WebSocketSession(TlsStream&& stream, std::shared_ptr<ServerState> state, ConnectionLease lease,
+                   std::string remote_address);
+  ~WebSocketSession() override;
+
+  // Completes the WebSocket handshake answering `request`.
+  void Start(std::unique_ptr<UpgradeRequest> request);
+
+  // ConnectionPort (any thread).
+  void Send(std::vector<std::uint8_t> frame,
+            std::optional<std::chrono::steady_clock::time_point> answer_to) override;
+  void Close(CloseCode code, std::string reason) override;
+  void ReleaseRequest(std::chrono::steady_clock::time_point received) override;
+  bool is_open() const override { return open_.load(std::memory_order_acquire); }
+  std::size_t queued_bytes() const override { return queued_bytes_.load(std::memory_order_relaxed); }
+  const std::string& remote_address() const override { return remote_address_; }
+
+  // Drainable (any thread).
+  void BeginDrain() override;
+  void Abort() override;
+
+ private:
+  struct Outgoing {
+    std::vector<std::uint8_t> bytes;
+    std::optional<std::chrono::steady_clock::time_point> answer_to;
+  };
+
+  void OnAccept(const boost::system::error_code& ec);
+  void DoRead();
+  void OnRead(const boost::system::error_code& ec, std::size_t bytes);
+  void Enqueue(Outgoing outgoing);
+  void DoWrite();
+  void OnWrite(const boost::system::error_code& ec);
+  void RequestDone(std::chrono::steady_clock::time_point received);
+  void StartClose(CloseCode code, std::string reason);
+  void DoClose();
+  void CutConnection();
+  void Finish(const char* why);
+  ConnectionHandle Handle();
+
+  WebSocketStream ws_;
+  boost::beast::flat_buffer buffer_;
+  std::shared_ptr<ServerState> state_;
+  ConnectionLease lease_;
+  std::string remote_address_;
+  std::unique_ptr<UpgradeRequest> upgrade_request_;
+  std::unique_ptr<ConnectionContext> context_;
+
+  // Strand-only state.
+  std::vector<Outgoing> queue_;
+  std::size_t in_flight_ = 0;
+  bool handler_open_ = false;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool close_requested_ = false;
+  bool close_sent_ = false;
+  bool finished_ = false;
+  CloseCode close_code_ = CloseCode::kNormal;
+  std::string close_reason_;
+  // Set only while reading is paused at the in-flight limit and no
+  // operation is pending, to keep the session alive until it resumes.
+  std::shared_ptr<WebSocketSession> paused_self_;
+
+  // Read from any thread.
+  std::atomic<bool> open_{false};
+  std::atomic<std::size_t> queued_bytes_{0};
+};
+
+}  // namespace parley::server

@@ -1,0 +1,145 @@
+// The real parleyd binary: started with a temporary data directory on
+// 127.0.0.1 port 0, checked over HTTPS, stopped with SIGTERM.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "server/self_signed_certificate.h"
+#include "test_client.h"
+
+namespace parley::server {
+namespace {
+
+namespace http = boost::beast::http;
+using namespace std::chrono_literals;
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// Runs parleyd with `args`, stdout and stderr to files in `dir`.
+pid_t StartParleyd(const std::filesystem::path& dir, const std::vector<std::string>& args) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int out = open((dir / "stdout.txt").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    const int err = open((dir / "stderr.txt").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    dup2(out, STDOUT_FILENO);
+    dup2(err, STDERR_FILENO);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(PARLEYD_PATH));
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(PARLEYD_PATH, argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// The exit status, or -1 when it did not exit within `limit`.
+int WaitForExit(pid_t pid, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    const pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    std::this_thread::sleep_for(20ms);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  return -1;
+}
+
+// The port parleyd wrote, or 0 when it did not within `limit` (or exited).
+std::uint16_t WaitForPort(pid_t pid, const std::filesystem::path& port_file,
+                          std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (std::filesystem::exists(port_file)) return static_cast<std::uint16_t>(std::stoi(ReadFile(port_file)));
+    if (waitpid(pid, nullptr, WNOHANG) == pid) return 0;
+    std::this_thread::sleep_for(20ms);
+  }
+  return 0;
+}
+
+class ParleydTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/parleyd-test-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    std::ofstream(dir_ / "parleyd.toml")
+        << "[server]\nlisten_address = \"127.0.0.1\"\nport = 0\nthreads = 2\n"
+        << "data_dir = \"" << (dir_ / "data").string() << "\"\n"
+        << "drain_timeout_seconds = 5\n";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(ParleydTest, HelpExitsZero) {
+  const pid_t pid = StartParleyd(dir_, {"--help"});
+  EXPECT_EQ(WaitForExit(pid, 10s), 0);
+  EXPECT_NE(ReadFile(dir_ / "stdout.txt").find("serve"), std::string::npos);
+}
+
+TEST_F(ParleydTest, InvalidConfigurationExitsNonZero) {
+  std::ofstream(dir_ / "bad.toml") << "[limits]\nmax_frame_bytes = 1\n";
+  const pid_t pid = StartParleyd(dir_, {"--config", (dir_ / "bad.toml").string(), "serve"});
+  EXPECT_EQ(WaitForExit(pid, 10s), 2);
+  EXPECT_NE(ReadFile(dir_ / "stderr.txt").find("limits.max_frame_bytes"), std::string::npos);
+}
+
+TEST_F(ParleydTest, ServesHealthAndStopsCleanlyOnSigterm) {
+  std::string first_fingerprint;
+  for (int run = 0; run < 2; ++run) {
+    const auto port_file = dir_ / ("port-" + std::to_string(run));
+    const pid_t pid = StartParleyd(
+        dir_, {"--config", (dir_ / "parleyd.toml").string(), "serve", "--port-file", port_file.string()});
+    const std::uint16_t port = WaitForPort(pid, port_file, 20s);
+    ASSERT_NE(port, 0) << ReadFile(dir_ / "stderr.txt");
+
+    testing::HttpsClient client(port);
+    ASSERT_FALSE(client.Connect());
+    const std::string fingerprint = testing::PeerFingerprint(client.native_ssl());
+    boost::system::error_code ec;
+    auto health = client.Request(http::verb::get, "/healthz", ec);
+    ASSERT_FALSE(ec);
+    EXPECT_EQ(health.result_int(), 200);
+    EXPECT_EQ(health.body(), "ok\n");
+
+    // The certificate is generated on the first start and reused after.
+    auto stored = CertificateFingerprint(dir_ / "data" / "tls-certificate.pem");
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(fingerprint, *stored);
+    if (run == 0) {
+      first_fingerprint = fingerprint;
+      EXPECT_NE(ReadFile(dir_ / "stdout.txt").find(fingerprint), std::string::npos);
+    } else {
+      EXPECT_EQ(fingerprint, first_fingerprint);
+    }
+
+    ASSERT_EQ(kill(pid, SIGTERM), 0);
+    EXPECT_EQ(WaitForExit(pid, 20s), 0) << ReadFile(dir_ / "stderr.txt");
+  }
+  const std::string log = ReadFile(dir_ / "stderr.txt");
+  EXPECT_NE(log.find("event=listening address=127.0.0.1:"), std::string::npos) << log;
+  EXPECT_NE(log.find("event=open_file_limit"), std::string::npos) << log;
+  EXPECT_NE(log.find("event=stopped drained=true"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace parley::server

@@ -1,0 +1,167 @@
+#include "test_client.h"
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <boost/beast/core/buffers_to_string.hpp>
+
+#include "base/hex.h"
+
+namespace parley::server::testing {
+
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using boost::system::error_code;
+using tcp = net::ip::tcp;
+
+std::shared_ptr<ssl::context> ClientTlsContext(TlsVersion version) {
+  auto context = std::make_shared<ssl::context>(ssl::context::tls_client);
+  context->set_verify_mode(ssl::verify_none);
+  if (version == TlsVersion::kTls12Only) {
+    SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+    SSL_CTX_set_max_proto_version(context->native_handle(), TLS1_2_VERSION);
+  } else {
+    SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_3_VERSION);
+  }
+  return context;
+}
+
+std::string PeerFingerprint(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) return "";
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  X509_digest(cert, EVP_sha256(), digest, &size);
+  X509_free(cert);
+  return ToHex(std::span<const std::uint8_t>(digest, size));
+}
+
+HttpsClient::HttpsClient(std::uint16_t port, TlsVersion version)
+    : port_(port), tls_(ClientTlsContext(version)), stream_(io_context_, *tls_) {}
+
+error_code HttpsClient::Connect() {
+  error_code ec;
+  beast::get_lowest_layer(stream_).connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ec);
+  if (ec) return ec;
+  stream_.handshake(ssl::stream_base::client, ec);
+  return ec;
+}
+
+http::response<http::string_body> HttpsClient::Request(http::verb method, const std::string& target,
+                                                       error_code& ec, const std::string& body,
+                                                       bool keep_alive) {
+  http::request<http::string_body> req{method, target, 11};
+  req.set(http::field::host, "localhost");
+  req.keep_alive(keep_alive);
+  if (!body.empty() || method == http::verb::post || method == http::verb::put) {
+    req.body() = body;
+    req.prepare_payload();
+  }
+  http::response<http::string_body> res;
+  http::write(stream_, req, ec);
+  if (ec) return res;
+  http::read(stream_, buffer_, res, ec);
+  return res;
+}
+
+http::response<http::string_body> HttpsClient::RequestChunked(http::verb method, const std::string& target,
+                                                              const std::string& body, std::size_t piece,
+                                                              bool chunked, error_code& ec) {
+  http::response<http::string_body> res;
+  http::request<http::empty_body> req{method, target, 11};
+  req.set(http::field::host, "localhost");
+  if (chunked) {
+    req.chunked(true);
+  } else {
+    req.content_length(body.size());
+  }
+  http::request_serializer<http::empty_body> sr{req};
+  http::write_header(stream_, sr, ec);
+  if (ec) return res;
+  for (std::size_t at = 0; at < body.size(); at += piece) {
+    const std::size_t n = std::min(piece, body.size() - at);
+    if (chunked) {
+      net::write(stream_, http::make_chunk(net::buffer(body.data() + at, n)), ec);
+    } else {
+      net::write(stream_, net::buffer(body.data() + at, n), ec);
+    }
+    if (ec) break;  // the server may answer early and stop reading
+  }
+  if (!ec && chunked) net::write(stream_, http::make_chunk_last(), ec);
+  error_code read_ec;
+  http::read(stream_, buffer_, res, read_ec);
+  ec = read_ec;
+  return res;
+}
+
+http::response<http::empty_body> HttpsClient::Head(const std::string& target, error_code& ec) {
+  http::request<http::empty_body> req{http::verb::head, target, 11};
+  req.set(http::field::host, "localhost");
+  http::response<http::empty_body> res;
+  http::write(stream_, req, ec);
+  if (ec) return res;
+  http::response_parser<http::empty_body> parser;
+  parser.skip(true);  // a HEAD response has no body, whatever its Content-Length says
+  http::read(stream_, buffer_, parser, ec);
+  return parser.release();
+}
+
+WebSocketClient::WebSocketClient(std::uint16_t port)
+    : port_(port), tls_(ClientTlsContext()), ws_(io_context_, *tls_) {}
+
+error_code WebSocketClient::Connect() {
+  error_code ec;
+  beast::get_lowest_layer(ws_).connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ec);
+  if (ec) return ec;
+  ws_.next_layer().handshake(ssl::stream_base::client, ec);
+  if (ec) return ec;
+  ws_.read_message_max(64 * 1024 * 1024);
+  ws_.handshake("localhost", "/v1/websocket", ec);
+  return ec;
+}
+
+error_code WebSocketClient::SendBinary(const std::string& bytes) {
+  error_code ec;
+  ws_.binary(true);
+  ws_.write(net::buffer(bytes), ec);
+  return ec;
+}
+
+error_code WebSocketClient::SendText(const std::string& text) {
+  error_code ec;
+  ws_.text(true);
+  ws_.write(net::buffer(text), ec);
+  return ec;
+}
+
+error_code WebSocketClient::Read(std::string& message, bool* binary) {
+  error_code ec;
+  buffer_.clear();
+  ws_.read(buffer_, ec);
+  message = beast::buffers_to_string(buffer_.data());
+  if (binary != nullptr) *binary = ws_.got_binary();
+  return ec;
+}
+
+std::optional<error_code> WebSocketClient::ReadFor(std::chrono::milliseconds limit, std::string& message) {
+  std::optional<error_code> result;
+  buffer_.clear();
+  ws_.async_read(buffer_, [&](const error_code& ec, std::size_t) {
+    result = ec;
+    message = beast::buffers_to_string(buffer_.data());
+  });
+  io_context_.restart();
+  io_context_.run_for(limit);
+  return result;
+}
+
+error_code WebSocketClient::Close() {
+  error_code ec;
+  ws_.close(websocket::close_code::normal, ec);
+  return ec;
+}
+
+}  // namespace parley::server::testing
