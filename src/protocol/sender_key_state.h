@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <utility>
 
 #include "crypto/x25519.h"
 #include "protocol/sender_key_chain.h"
