@@ -12,6 +12,9 @@
 #include <optional>
 #include <string>
 
+#include "base/clock.h"
+#include "crypto/random.h"
+#include "server/admin_commands.h"
 #include "server/config.h"
 #include "server/file_limit.h"
 #include "server/logging.h"
@@ -19,6 +22,7 @@
 #include "server/self_signed_certificate.h"
 #include "server/server.h"
 #include "server/unavailable_frame_handler.h"
+#include "store/sqlite_server_store.h"
 
 namespace {
 
@@ -57,6 +61,85 @@ bool WritePortFile(const std::string& path, std::uint16_t port) {
     if (!out.flush()) return false;
   }
   return std::rename(temp.c_str(), path.c_str()) == 0;
+}
+
+// What `parleyd admin` was asked to do.
+struct AdminRequest {
+  enum class Command { kNone, kCreateInvitation, kListAccounts, kDisableAccount, kEnableAccount, kStats };
+  Command command = Command::kNone;
+  std::string username;
+  std::optional<std::uint32_t> valid_days;
+};
+
+// Opens the configured store. SQLite URLs ("sqlite:PATH", "sqlite:///PATH"
+// or a bare path) only: the PostgreSQL backend is not part of this build's
+// store layer yet.
+std::unique_ptr<parley::store::ServerStore> OpenStore(const ServerConfig& config,
+                                                      const parley::Clock& clock) {
+  std::string url = EffectiveStoreUrl(config);
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
+    Fail("PostgreSQL stores are not supported by this build of parleyd admin");
+    return nullptr;
+  }
+  std::string path = url;
+  if (url.rfind("sqlite://", 0) == 0) {
+    path = url.substr(9);
+  } else if (url.rfind("sqlite:", 0) == 0) {
+    path = url.substr(7);
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  parley::store::StoreOptions options;
+  options.max_queue_depth = config.messages.queue_limit_per_device;
+  options.max_attachment_bytes = config.attachments.max_bytes;
+  auto store = parley::store::SqliteServerStore::Open(path, clock, options);
+  if (!store) {
+    Fail("cannot open the store " + path + ": " + std::string(store.error().message));
+    return nullptr;
+  }
+  return std::move(*store);
+}
+
+int RunAdmin(const ServerConfig& config, const AdminRequest& request) {
+  parley::SystemClock clock;
+  auto store = OpenStore(config, clock);
+  if (!store) return 1;
+  using Command = AdminRequest::Command;
+  switch (request.command) {
+    case Command::kCreateInvitation: {
+      parley::crypto::SystemRng rng;
+      std::optional<std::int64_t> valid_for_ms;
+      if (request.valid_days) valid_for_ms = std::int64_t{*request.valid_days} * 24 * 3600 * 1000;
+      auto created = CreateInvitation(*store, rng, clock, valid_for_ms);
+      if (!created) return Fail(std::string(created.error().message));
+      std::cout << created->token << "\n";
+      std::cerr << "parleyd: invitation created; it is shown only now"
+                << (created->expires_ms ? ", valid until " + FormatUtc(*created->expires_ms) : std::string())
+                << "\n";
+      return 0;
+    }
+    case Command::kListAccounts: {
+      auto listed = ListAccounts(*store, std::cout);
+      return listed ? 0 : Fail(std::string(listed.error().message));
+    }
+    case Command::kDisableAccount:
+    case Command::kEnableAccount: {
+      const bool disable = request.command == Command::kDisableAccount;
+      auto changed = SetAccountDisabledByUsername(*store, request.username, disable);
+      if (!changed) return Fail(request.username + ": " + std::string(changed.error().message));
+      std::cout << request.username << (disable ? " disabled" : " enabled") << "\n";
+      return 0;
+    }
+    case Command::kStats: {
+      auto stats = CollectStats(*store);
+      if (!stats) return Fail(std::string(stats.error().message));
+      WriteStats(*stats, store->backend_name(), std::cout);
+      return 0;
+    }
+    case Command::kNone:
+      break;
+  }
+  return Fail("unknown admin command");
 }
 
 int Serve(ServerConfig config, const ServeOverrides& overrides) {
@@ -143,14 +226,33 @@ int main(int argc, char** argv) {
   CLI::App* admin = app.add_subcommand("admin", "Administration commands that work on the store");
   admin->fallthrough();
   admin->require_subcommand(1);
+  AdminRequest admin_request;
+  using Command = AdminRequest::Command;
+  CLI::App* create_invitation =
+      admin->add_subcommand("create-invitation", "Create a one-time registration token and print it");
+  create_invitation
+      ->add_option("--valid-days", admin_request.valid_days,
+                   "Days the invitation stays valid (default: no expiry)")
+      ->check(CLI::Range(1, 3650));
+  create_invitation->callback([&] { admin_request.command = Command::kCreateInvitation; });
+  admin->add_subcommand("list-accounts", "List accounts: id, username, creation time, state")->callback([&] {
+    admin_request.command = Command::kListAccounts;
+  });
+  CLI::App* disable =
+      admin->add_subcommand("disable-account", "Disable an account (its devices can no longer connect)");
+  disable->add_option("username", admin_request.username, "The account's username")->required();
+  disable->callback([&] { admin_request.command = Command::kDisableAccount; });
+  CLI::App* enable = admin->add_subcommand("enable-account", "Enable a disabled account again");
+  enable->add_option("username", admin_request.username, "The account's username")->required();
+  enable->callback([&] { admin_request.command = Command::kEnableAccount; });
+  admin->add_subcommand("stats", "Count accounts, devices and queued messages")->callback([&] {
+    admin_request.command = Command::kStats;
+  });
 
   CLI11_PARSE(app, argc, argv);
 
   std::optional<ServerConfig> config = LoadConfig(config_path);
   if (!config) return 2;
-  if (*admin) {
-    // Reached only through a subcommand of admin (require_subcommand).
-    return Fail("unknown admin command");
-  }
+  if (*admin) return RunAdmin(*config, admin_request);
   return Serve(std::move(*config), overrides);
 }

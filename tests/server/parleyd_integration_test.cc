@@ -141,5 +141,26 @@ TEST_F(ParleydTest, ServesHealthAndStopsCleanlyOnSigterm) {
   EXPECT_NE(log.find("event=stopped drained=true"), std::string::npos) << log;
 }
 
+TEST_F(ParleydTest, AdminCommandsWorkOnTheStore) {
+  const std::string config = (dir_ / "parleyd.toml").string();
+  pid_t pid = StartParleyd(dir_, {"--config", config, "admin", "create-invitation", "--valid-days", "7"});
+  ASSERT_EQ(WaitForExit(pid, 20s), 0) << ReadFile(dir_ / "stderr.txt");
+  const std::string token = ReadFile(dir_ / "stdout.txt");
+  EXPECT_EQ(token.size(), 33u) << token;  // 32 hex characters and a newline
+  EXPECT_NE(ReadFile(dir_ / "stderr.txt").find("valid until"), std::string::npos);
+
+  pid = StartParleyd(dir_, {"--config", config, "admin", "stats"});
+  ASSERT_EQ(WaitForExit(pid, 20s), 0) << ReadFile(dir_ / "stderr.txt");
+  EXPECT_NE(ReadFile(dir_ / "stdout.txt").find("store=sqlite accounts=0 disabled_accounts=0 devices=0"),
+            std::string::npos);
+
+  pid = StartParleyd(dir_, {"--config", config, "admin", "disable-account", "nobody"});
+  EXPECT_EQ(WaitForExit(pid, 20s), 1);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "data" / "parley.db"));
+
+  pid = StartParleyd(dir_, {"--config", config, "admin"});
+  EXPECT_NE(WaitForExit(pid, 20s), 0);  // a subcommand is required
+}
+
 }  // namespace
 }  // namespace parley::server

@@ -1,0 +1,90 @@
+#include "server/admin_commands.h"
+
+#include <openssl/sha.h>
+
+#include <array>
+#include <ctime>
+
+#include "base/hex.h"
+
+namespace parley::server {
+
+store::TokenHash InvitationTokenHash(std::string_view token) {
+  store::TokenHash hash{};
+  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), hash.data());
+  return hash;
+}
+
+store::StoreResult<CreatedInvitation> CreateInvitation(store::InvitationStore& invitations, Rng& rng,
+                                                       const Clock& clock,
+                                                       std::optional<std::int64_t> valid_for_ms) {
+  std::array<std::uint8_t, 16> random{};
+  rng.Fill(random);
+  CreatedInvitation created;
+  created.token = ToHex(random);
+  if (valid_for_ms) created.expires_ms = clock.NowMillis() + *valid_for_ms;
+  auto stored = invitations.CreateInvitation(InvitationTokenHash(created.token), created.expires_ms);
+  if (!stored) return tl::unexpected(stored.error());
+  return created;
+}
+
+store::StoreStatus ListAccounts(store::AccountStore& accounts, std::ostream& out) {
+  std::string after;
+  for (;;) {
+    auto page = accounts.ListAccounts(after, store::kMaxPageSize);
+    if (!page) return tl::unexpected(page.error());
+    for (const store::AccountRecord& a : *page) {
+      out << a.id.value().ToString() << " " << a.username << " created=" << FormatUtc(a.created_ms) << " "
+          << (a.disabled ? "disabled" : "active") << "\n";
+    }
+    if (page->size() < store::kMaxPageSize) return {};
+    after = page->back().username;
+  }
+}
+
+store::StoreStatus SetAccountDisabledByUsername(store::AccountStore& accounts, std::string_view username,
+                                                bool disabled) {
+  auto account = accounts.GetAccountByUsername(username);
+  if (!account) return tl::unexpected(account.error());
+  return accounts.SetAccountDisabled(account->id, disabled);
+}
+
+store::StoreResult<ServerStats> CollectStats(store::ServerStore& store) {
+  ServerStats stats;
+  std::string after;
+  for (;;) {
+    auto page = store.ListAccounts(after, store::kMaxPageSize);
+    if (!page) return tl::unexpected(page.error());
+    for (const store::AccountRecord& a : *page) {
+      ++stats.accounts;
+      if (a.disabled) ++stats.disabled_accounts;
+      auto devices = store.ListDevices(a.id);
+      if (!devices) return tl::unexpected(devices.error());
+      for (const store::DeviceRecord& d : *devices) {
+        ++stats.devices;
+        auto depth = store.QueueDepth(d.address);
+        if (!depth) return tl::unexpected(depth.error());
+        stats.queued_messages += *depth;
+      }
+    }
+    if (page->size() < store::kMaxPageSize) return stats;
+    after = page->back().username;
+  }
+}
+
+void WriteStats(const ServerStats& stats, std::string_view backend, std::ostream& out) {
+  out << "store=" << backend << " accounts=" << stats.accounts
+      << " disabled_accounts=" << stats.disabled_accounts << " devices=" << stats.devices
+      << " queued_messages=" << stats.queued_messages << "\n";
+}
+
+std::string FormatUtc(std::int64_t unix_ms) {
+  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm parts{};
+  gmtime_r(&seconds, &parts);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return text;
+}
+
+}  // namespace parley::server
