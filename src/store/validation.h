@@ -13,11 +13,12 @@
 namespace parley::store {
 
 // The stored form of a username: ASCII lower-cased. kInvalidArgument when
-// empty, longer than kMaxUsernameBytes, or containing a control character.
+// empty, longer than kMaxUsernameBytes, or holding a byte outside printable
+// ASCII (space and control characters included).
 StoreResult<std::string> NormalizeUsername(std::string_view username);
 
-// Checks a new device's name and credential against their caps (the name may
-// be empty; salt and hash may not).
+// Checks a new device's name (UTF-8 without NUL, may be empty) and credential
+// (salt and hash non-empty) against their caps.
 StoreStatus ValidateNewDevice(const NewDevice& device);
 
 // Checks an enqueue request and returns the indexes of its envelopes ordered

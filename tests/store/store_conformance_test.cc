@@ -156,7 +156,8 @@ std::vector<StoredEnvelope> StoreConformanceTest::FetchAll(const DeviceAddress& 
 
 TEST_P(StoreConformanceTest, CreatesAccountWithPrimaryDevice) {
   const AccountId id = NewId();
-  auto created = store().CreateAccount({id, "Alice.Smith", Device(1234, "phone"), std::nullopt});
+  auto created = store().CreateAccount(
+      {id, "Alice.Smith", Device(1234, "t\xc3\xa9l\xc3\xa9phone \xf0\x9f\x93\xb1"), std::nullopt});
   ASSERT_TRUE(IsOk(created));
   EXPECT_EQ(created->id, id);
   EXPECT_EQ(created->username, "alice.smith");
@@ -176,8 +177,8 @@ TEST_P(StoreConformanceTest, CreatesAccountWithPrimaryDevice) {
   const DeviceRecord& primary = devices->front();
   EXPECT_EQ(primary.address, (DeviceAddress{id, DeviceId(1)}));
   EXPECT_EQ(primary.registration_id, RegistrationId(1234));
-  EXPECT_EQ(primary.name, "phone");
-  EXPECT_EQ(primary.credential, Device(1234, "phone").credential);
+  EXPECT_EQ(primary.name, "t\xc3\xa9l\xc3\xa9phone \xf0\x9f\x93\xb1");
+  EXPECT_EQ(primary.credential, Device(1234, "").credential);
   EXPECT_EQ(primary.created_ms, clock_.NowMillis());
   EXPECT_EQ(primary.last_seen_ms, clock_.NowMillis());
 }
@@ -226,6 +227,13 @@ TEST_P(StoreConformanceTest, RejectsInvalidAccountFields) {
   auto long_name = store().CreateAccount({NewId(), "dave", bad_device, std::nullopt});
   ASSERT_FALSE(long_name);
   EXPECT_EQ(long_name.error().code, StoreErrc::kInvalidArgument);
+  bad_device = Device(1, "bad \xff utf-8");
+  auto not_utf8 = store().CreateAccount({NewId(), "dave", bad_device, std::nullopt});
+  ASSERT_FALSE(not_utf8);
+  EXPECT_EQ(not_utf8.error().code, StoreErrc::kInvalidArgument);
+  auto spaced = store().CreateAccount({NewId(), "da ve", Device(1, "x"), std::nullopt});
+  ASSERT_FALSE(spaced);
+  EXPECT_EQ(spaced.error().code, StoreErrc::kInvalidArgument);
   bad_device = Device(1, "x");
   bad_device.credential.salt.assign(kMaxCredentialFieldBytes + 1, 1);
   auto long_salt = store().CreateAccount({NewId(), "dave", bad_device, std::nullopt});
