@@ -7,7 +7,6 @@ std::string_view ToInteropCode(ProtocolErrc code) {
     case ProtocolErrc::kDuplicateMessage:
       return "duplicate_message";
     case ProtocolErrc::kNoSession:
-    case ProtocolErrc::kUnknownSenderKeyId:
       return "no_session";
     case ProtocolErrc::kInvalidKeyId:
       return "invalid_key_id";
@@ -15,6 +14,7 @@ std::string_view ToInteropCode(ProtocolErrc code) {
       return "invalid_key";
     case ProtocolErrc::kUntrustedIdentity:
       return "untrusted_identity";
+    case ProtocolErrc::kUnknownSenderKeyId:  // as libsignal-protocol-c: an invalid message
     case ProtocolErrc::kMalformed:
     case ProtocolErrc::kLegacyVersion:
     case ProtocolErrc::kUnknownVersion:

@@ -8,7 +8,6 @@ namespace {
 TEST(ProtocolError, InteropCodes) {
   EXPECT_EQ(ToInteropCode(ProtocolErrc::kDuplicateMessage), "duplicate_message");
   EXPECT_EQ(ToInteropCode(ProtocolErrc::kNoSession), "no_session");
-  EXPECT_EQ(ToInteropCode(ProtocolErrc::kUnknownSenderKeyId), "no_session");
   EXPECT_EQ(ToInteropCode(ProtocolErrc::kInvalidKeyId), "invalid_key_id");
   EXPECT_EQ(ToInteropCode(ProtocolErrc::kInvalidKey), "invalid_key");
   EXPECT_EQ(ToInteropCode(ProtocolErrc::kUntrustedIdentity), "untrusted_identity");
@@ -16,7 +15,7 @@ TEST(ProtocolError, InteropCodes) {
        {ProtocolErrc::kMalformed, ProtocolErrc::kLegacyVersion, ProtocolErrc::kUnknownVersion,
         ProtocolErrc::kInvalidMac, ProtocolErrc::kInvalidSignature, ProtocolErrc::kDecryptFailed,
         ProtocolErrc::kTooFarInFuture, ProtocolErrc::kInvalidMessageKey, ProtocolErrc::kInvalidState,
-        ProtocolErrc::kLimitExceeded, ProtocolErrc::kStorageFailed}) {
+        ProtocolErrc::kLimitExceeded, ProtocolErrc::kStorageFailed, ProtocolErrc::kUnknownSenderKeyId}) {
     EXPECT_EQ(ToInteropCode(code), "invalid_message") << static_cast<int>(code);
   }
 }
