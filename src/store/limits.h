@@ -39,6 +39,8 @@ inline constexpr std::size_t kMaxOneTimePreKeysPerDevice = 1'000;
 // Envelopes in one enqueue (the copies of one send: every device of every
 // recipient, plus the sender's own other devices).
 inline constexpr std::size_t kMaxEnvelopesPerEnqueue = 6'000;
+// Sends in one EnqueueBatch (one transaction, one disk flush).
+inline constexpr std::size_t kMaxEnqueueBatch = 1'024;
 // Largest envelope content (opaque ciphertext) in bytes.
 inline constexpr std::size_t kMaxEnvelopeContentBytes = 256 * 1024;
 

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "store/error.h"
@@ -31,6 +32,22 @@ class MessageQueueStore {
   // kMaxEnvelopesPerEnqueue, the same device twice, or content over
   // kMaxEnvelopeContentBytes.
   virtual StoreResult<EnqueueResult> Enqueue(const EnqueueRequest& request) = 0;
+
+  // Group commit: queues several independent sends in ONE transaction (one
+  // disk flush), each as if by Enqueue, in order. A send that fails with a
+  // send-level error (kQueueFull, kNotFound, kInvalidArgument) leaves nothing
+  // behind and does not affect the others; its slot in the returned vector
+  // holds the error. A retry of a send earlier in the same batch is a
+  // duplicate of it. The outer error (kUnavailable, kCorrupt, kInternal, or
+  // kInvalidArgument for more than kMaxEnqueueBatch sends) means nothing of
+  // the batch was queued.
+  //
+  // Each commit waits for the disk (SQLite synchronous=FULL: an fsync), so
+  // one-send-per-transaction is bounded by the disk's flush rate; the server
+  // collects the sends that arrive while a flush is in progress and commits
+  // them together here.
+  virtual StoreResult<std::vector<StoreResult<EnqueueResult>>> EnqueueBatch(
+      std::span<const EnqueueRequest> requests) = 0;
 
   // Up to `max_count` envelopes of the device's queue with server_id >
   // `after_server_id`, in server-id order, bounded by kMaxFetchCount and

@@ -612,59 +612,96 @@ StoreResult<PreKeyBundleRecord> PostgresServerStore::TakePreKeyBundle(const Devi
 
 // ---------------------------------------------------------------- messages
 
-StoreResult<EnqueueResult> PostgresServerStore::Enqueue(const EnqueueRequest& request) {
-  PARLEY_STORE_ASSIGN(order, ValidateEnqueue(request));
-  const std::int64_t now = clock_.NowMillis();
+StoreResult<EnqueueResult> PostgresServerStore::EnqueueLocked(pqxx::transaction_base& txn,
+                                                              const EnqueueRequest& request,
+                                                              const std::vector<std::size_t>& order,
+                                                              std::int64_t now) {
   const std::string sender_account = Text(request.sender.account);
   const std::int64_t sender_device = DeviceNumber(request.sender);
   const pqxx::binarystring client_id = Blob(request.client_message_id.value());
-  return InTransaction([&](pqxx::work& txn) -> StoreResult<EnqueueResult> {
-    EnqueueResult result;
-    // A concurrent retry of the same send waits here on the unique key until
-    // the first commits (then it is a duplicate) or rolls back (then it is new).
-    const auto recorded =
-        txn.exec_prepared("insert_send", sender_account, sender_device, client_id, now).affected_rows();
-    if (recorded == 0) {
-      result.duplicate = true;
-      const pqxx::result first = txn.exec_prepared("get_send", sender_account, sender_device, client_id);
-      if (first.empty()) return Fail(StoreErrc::kInternal, "send record vanished");
-      result.server_timestamp_ms = first[0][0].as<std::int64_t>();
-      for (const auto& row : txn.exec_prepared("get_send_copies", sender_account, sender_device, client_id)) {
-        PARLEY_STORE_ASSIGN(account, FieldAccountId(row[0]));
-        PARLEY_STORE_ASSIGN(device_id, FieldChecked<std::uint32_t>(row[1]));
-        PARLEY_STORE_ASSIGN(server_id, FieldChecked<std::uint64_t>(row[2]));
-        result.copies.push_back({{account, DeviceId(device_id)}, server_id});
-      }
-      return result;
-    }
-
-    result.server_timestamp_ms = now;
-    result.copies.resize(request.envelopes.size());
-    // Queues are locked in address order, so fan-outs cannot deadlock.
-    for (std::size_t index : order) {
-      const OutgoingEnvelope& envelope = request.envelopes[index];
-      const std::string recipient_account = Text(envelope.recipient.account);
-      const std::int64_t recipient_device = DeviceNumber(envelope.recipient);
-      const pqxx::result reserved = txn.exec_prepared("reserve_message_id", recipient_account,
-                                                      recipient_device, AsInt(options_.max_queue_depth));
-      if (reserved.empty()) {
-        if (txn.exec_prepared("device_exists", recipient_account, recipient_device).empty()) {
-          return Fail(StoreErrc::kNotFound, "a recipient device does not exist");
-        }
-        return Fail(StoreErrc::kQueueFull, "a recipient device's queue is full");
-      }
-      PARLEY_STORE_ASSIGN(server_id, FieldChecked<std::uint64_t>(reserved[0][0]));
-      txn.exec_prepared("insert_message", recipient_account, recipient_device, AsInt(server_id), now,
-                        sender_account, sender_device, static_cast<std::int64_t>(envelope.type), client_id,
-                        Blob(envelope.content));
-      result.copies[index] = {envelope.recipient, server_id};
-    }
-    for (std::size_t position = 0; position < result.copies.size(); ++position) {
-      const QueuedCopy& copy = result.copies[position];
-      txn.exec_prepared("insert_send_copy", sender_account, sender_device, client_id, AsInt(position),
-                        Text(copy.recipient.account), DeviceNumber(copy.recipient), AsInt(copy.server_id));
+  EnqueueResult result;
+  // A concurrent retry of the same send waits here on the unique key until
+  // the first commits (then it is a duplicate) or rolls back (then it is new).
+  const auto recorded =
+      txn.exec_prepared("insert_send", sender_account, sender_device, client_id, now).affected_rows();
+  if (recorded == 0) {
+    result.duplicate = true;
+    const pqxx::result first = txn.exec_prepared("get_send", sender_account, sender_device, client_id);
+    if (first.empty()) return Fail(StoreErrc::kInternal, "send record vanished");
+    result.server_timestamp_ms = first[0][0].as<std::int64_t>();
+    for (const auto& row : txn.exec_prepared("get_send_copies", sender_account, sender_device, client_id)) {
+      PARLEY_STORE_ASSIGN(account, FieldAccountId(row[0]));
+      PARLEY_STORE_ASSIGN(device_id, FieldChecked<std::uint32_t>(row[1]));
+      PARLEY_STORE_ASSIGN(server_id, FieldChecked<std::uint64_t>(row[2]));
+      result.copies.push_back({{account, DeviceId(device_id)}, server_id});
     }
     return result;
+  }
+
+  result.server_timestamp_ms = now;
+  result.copies.resize(request.envelopes.size());
+  // Queues are locked in address order, so fan-outs cannot deadlock.
+  for (std::size_t index : order) {
+    const OutgoingEnvelope& envelope = request.envelopes[index];
+    const std::string recipient_account = Text(envelope.recipient.account);
+    const std::int64_t recipient_device = DeviceNumber(envelope.recipient);
+    const pqxx::result reserved = txn.exec_prepared("reserve_message_id", recipient_account, recipient_device,
+                                                    AsInt(options_.max_queue_depth));
+    if (reserved.empty()) {
+      if (txn.exec_prepared("device_exists", recipient_account, recipient_device).empty()) {
+        return Fail(StoreErrc::kNotFound, "a recipient device does not exist");
+      }
+      return Fail(StoreErrc::kQueueFull, "a recipient device's queue is full");
+    }
+    PARLEY_STORE_ASSIGN(server_id, FieldChecked<std::uint64_t>(reserved[0][0]));
+    txn.exec_prepared("insert_message", recipient_account, recipient_device, AsInt(server_id), now,
+                      sender_account, sender_device, static_cast<std::int64_t>(envelope.type), client_id,
+                      Blob(envelope.content));
+    result.copies[index] = {envelope.recipient, server_id};
+  }
+  for (std::size_t position = 0; position < result.copies.size(); ++position) {
+    const QueuedCopy& copy = result.copies[position];
+    txn.exec_prepared("insert_send_copy", sender_account, sender_device, client_id, AsInt(position),
+                      Text(copy.recipient.account), DeviceNumber(copy.recipient), AsInt(copy.server_id));
+  }
+  return result;
+}
+
+StoreResult<EnqueueResult> PostgresServerStore::Enqueue(const EnqueueRequest& request) {
+  PARLEY_STORE_ASSIGN(results, EnqueueBatch(std::span(&request, 1)));
+  return std::move(results.front());
+}
+
+StoreResult<std::vector<StoreResult<EnqueueResult>>> PostgresServerStore::EnqueueBatch(
+    std::span<const EnqueueRequest> requests) {
+  if (requests.size() > kMaxEnqueueBatch)
+    return Fail(StoreErrc::kInvalidArgument, "too many sends in one batch");
+  const std::int64_t now = clock_.NowMillis();
+  return InTransaction([&](pqxx::work& txn) -> StoreResult<std::vector<StoreResult<EnqueueResult>>> {
+    std::vector<StoreResult<EnqueueResult>> results;
+    results.reserve(requests.size());
+    for (const auto& request : requests) {
+      auto order = ValidateEnqueue(request);
+      if (!order) {
+        results.push_back(tl::unexpected(order.error()));
+        continue;
+      }
+      // A savepoint per send: a failed send is undone alone. (Plain SQL:
+      // libpqxx 6.4's subtransaction issues no SAVEPOINT before a prepared
+      // statement.)
+      txn.exec("SAVEPOINT enqueue_one");
+      StoreResult<EnqueueResult> result = Fail(StoreErrc::kInternal, "send not attempted");
+      try {
+        result = EnqueueLocked(txn, request, *order, now);
+      } catch (const pqxx::foreign_key_violation&) {
+        result = Fail(StoreErrc::kNotFound, "the sender account does not exist");
+      }
+      if (!result) txn.exec("ROLLBACK TO SAVEPOINT enqueue_one");
+      txn.exec("RELEASE SAVEPOINT enqueue_one");
+      if (!result && !IsSendLevelError(result.error().code)) return tl::unexpected(result.error());
+      results.push_back(std::move(result));
+    }
+    return results;
   });
 }
 

@@ -62,6 +62,8 @@ class PostgresServerStore final : public ServerStore {
   StoreResult<PreKeyBundleRecord> TakePreKeyBundle(const DeviceAddress& device) override;
 
   StoreResult<EnqueueResult> Enqueue(const EnqueueRequest& request) override;
+  StoreResult<std::vector<StoreResult<EnqueueResult>>> EnqueueBatch(
+      std::span<const EnqueueRequest> requests) override;
   StoreResult<std::vector<StoredEnvelope>> FetchMessages(const DeviceAddress& device,
                                                          std::uint64_t after_server_id,
                                                          std::size_t max_count) override;
@@ -108,6 +110,8 @@ class PostgresServerStore final : public ServerStore {
   StoreResult<AccountId> CheckProvisioningCodeLocked(pqxx::work& txn, const TokenHash& code_hash,
                                                      std::int64_t now);
   StoreResult<AttachmentInfo> GetAttachmentLocked(pqxx::work& txn, const AttachmentId& id, bool for_update);
+  StoreResult<EnqueueResult> EnqueueLocked(pqxx::transaction_base& txn, const EnqueueRequest& request,
+                                           const std::vector<std::size_t>& order, std::int64_t now);
 
   const Clock& clock_;
   StoreOptions options_;

@@ -85,7 +85,9 @@ StoreResult<std::unique_ptr<SqliteServerStore>> SqliteServerStore::Open(const st
       return Fail(StoreErrc::kUnavailable, "SQLite cannot use WAL mode on this file");
     }
   }
-  PARLEY_STORE_TRY(db->Exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+  // A 64 MiB page cache (the default is 2 MiB) keeps the queue indexes of
+  // active devices in memory.
+  PARLEY_STORE_TRY(db->Exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;"));
   std::unique_ptr<SqliteServerStore> store(new SqliteServerStore(std::move(db), clock, options));
   PARLEY_STORE_TRY(store->Migrate());
   return store;
@@ -506,118 +508,154 @@ StoreResult<PreKeyBundleRecord> SqliteServerStore::TakePreKeyBundle(const Device
 
 // ---------------------------------------------------------------- messages
 
-StoreResult<EnqueueResult> SqliteServerStore::Enqueue(const EnqueueRequest& request) {
-  PARLEY_STORE_ASSIGN(order, ValidateEnqueue(request));
-  Lock lock(mutex_);
-  const std::int64_t now = clock_.NowMillis();
+StoreResult<EnqueueResult> SqliteServerStore::EnqueueLocked(const EnqueueRequest& request,
+                                                            const std::vector<std::size_t>& order,
+                                                            std::int64_t now) {
   const auto client_id_bytes = request.client_message_id.value();
   const Bytes client_id = AsBytes(client_id_bytes);
-  return db_->InWriteTransaction([&]() -> StoreResult<EnqueueResult> {
-    EnqueueResult result;
+  EnqueueResult result;
+  {
+    PARLEY_STORE_ASSIGN(record,
+                        db_->Prepare("INSERT INTO sends (sender_account, sender_device, client_message_id, "
+                                     "server_timestamp_ms) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"));
+    record.BindBlob(1, AccountIdBytes(request.sender.account))
+        .Bind(2, request.sender.device.value())
+        .BindBlob(3, client_id)
+        .Bind(4, now);
+    PARLEY_STORE_TRY(record.Run());
+  }
+  if (db_->changes() == 0) {
+    result.duplicate = true;
     {
-      PARLEY_STORE_ASSIGN(record,
-                          db_->Prepare("INSERT INTO sends (sender_account, sender_device, client_message_id, "
-                                       "server_timestamp_ms) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"));
-      record.BindBlob(1, AccountIdBytes(request.sender.account))
-          .Bind(2, request.sender.device.value())
-          .BindBlob(3, client_id)
-          .Bind(4, now);
-      PARLEY_STORE_TRY(record.Run());
-    }
-    if (db_->changes() == 0) {
-      result.duplicate = true;
-      {
-        PARLEY_STORE_ASSIGN(first,
-                            db_->Prepare("SELECT server_timestamp_ms FROM sends WHERE sender_account = ? "
-                                         "AND sender_device = ? AND client_message_id = ?"));
-        first.BindBlob(1, AccountIdBytes(request.sender.account))
-            .Bind(2, request.sender.device.value())
-            .BindBlob(3, client_id);
-        PARLEY_STORE_ASSIGN(has_row, first.Step());
-        if (!has_row) return Fail(StoreErrc::kInternal, "send record vanished");
-        result.server_timestamp_ms = first.Int64(0);
-      }
-      PARLEY_STORE_ASSIGN(
-          copies, db_->Prepare("SELECT recipient_account, recipient_device, server_id FROM send_copies "
-                               "WHERE sender_account = ? AND sender_device = ? "
-                               "AND client_message_id = ? ORDER BY position"));
-      copies.BindBlob(1, AccountIdBytes(request.sender.account))
+      PARLEY_STORE_ASSIGN(first,
+                          db_->Prepare("SELECT server_timestamp_ms FROM sends WHERE sender_account = ? "
+                                       "AND sender_device = ? AND client_message_id = ?"));
+      first.BindBlob(1, AccountIdBytes(request.sender.account))
           .Bind(2, request.sender.device.value())
           .BindBlob(3, client_id);
-      while (true) {
-        PARLEY_STORE_ASSIGN(has_row, copies.Step());
-        if (!has_row) break;
-        PARLEY_STORE_ASSIGN(account, AccountIdFromBytes(copies.Blob(0)));
-        PARLEY_STORE_ASSIGN(device_id, CheckedInteger<std::uint32_t>(copies.Int64(1)));
-        PARLEY_STORE_ASSIGN(server_id, CheckedInteger<std::uint64_t>(copies.Int64(2)));
-        result.copies.push_back({{account, DeviceId(device_id)}, server_id});
-      }
-      return result;
+      PARLEY_STORE_ASSIGN(has_row, first.Step());
+      if (!has_row) return Fail(StoreErrc::kInternal, "send record vanished");
+      result.server_timestamp_ms = first.Int64(0);
     }
-
-    result.server_timestamp_ms = now;
-    result.copies.resize(request.envelopes.size());
-    for (std::size_t index : order) {
-      const OutgoingEnvelope& envelope = request.envelopes[index];
-      const auto recipient_account = AccountIdBytes(envelope.recipient.account);
-      const std::int64_t recipient_device = envelope.recipient.device.value();
-      std::int64_t server_id = 0;
-      {
-        PARLEY_STORE_ASSIGN(reserve, db_->Prepare("UPDATE devices SET next_message_id = next_message_id + 1, "
-                                                  "queued_count = queued_count + 1 WHERE account_id = ? "
-                                                  "AND device_id = ? AND queued_count < ? "
-                                                  "RETURNING next_message_id - 1"));
-        reserve.BindBlob(1, recipient_account)
-            .Bind(2, recipient_device)
-            .Bind(3, AsInt(options_.max_queue_depth));
-        PARLEY_STORE_ASSIGN(has_row, reserve.Step());
-        if (has_row) {
-          server_id = reserve.Int64(0);
-          PARLEY_STORE_TRY(reserve.Run());
-        }
-      }
-      if (server_id == 0) {
-        PARLEY_STORE_ASSIGN(exists,
-                            db_->Prepare("SELECT 1 FROM devices WHERE account_id = ? AND device_id = ?"));
-        exists.BindBlob(1, recipient_account).Bind(2, recipient_device);
-        PARLEY_STORE_ASSIGN(has_row, exists.Step());
-        if (!has_row) return Fail(StoreErrc::kNotFound, "a recipient device does not exist");
-        return Fail(StoreErrc::kQueueFull, "a recipient device's queue is full");
-      }
-      {
-        PARLEY_STORE_ASSIGN(insert,
-                            db_->Prepare("INSERT INTO messages (account_id, device_id, server_id, "
-                                         "server_timestamp_ms, sender_account, sender_device, type, "
-                                         "client_message_id, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
-        insert.BindBlob(1, recipient_account)
-            .Bind(2, recipient_device)
-            .Bind(3, server_id)
-            .Bind(4, now)
-            .BindBlob(5, AccountIdBytes(request.sender.account))
-            .Bind(6, request.sender.device.value())
-            .Bind(7, envelope.type)
-            .BindBlob(8, client_id)
-            .BindBlobView(9, envelope.content);
-        PARLEY_STORE_TRY(insert.Run());
-      }
-      result.copies[index] = {envelope.recipient, static_cast<std::uint64_t>(server_id)};
-    }
-    for (std::size_t position = 0; position < result.copies.size(); ++position) {
-      const QueuedCopy& copy = result.copies[position];
-      PARLEY_STORE_ASSIGN(insert,
-                          db_->Prepare("INSERT INTO send_copies (sender_account, sender_device, "
-                                       "client_message_id, position, recipient_account, recipient_device, "
-                                       "server_id) VALUES (?, ?, ?, ?, ?, ?, ?)"));
-      insert.BindBlob(1, AccountIdBytes(request.sender.account))
-          .Bind(2, request.sender.device.value())
-          .BindBlob(3, client_id)
-          .Bind(4, AsInt(position))
-          .BindBlob(5, AccountIdBytes(copy.recipient.account))
-          .Bind(6, copy.recipient.device.value())
-          .Bind(7, AsInt(copy.server_id));
-      PARLEY_STORE_TRY(insert.Run());
+    PARLEY_STORE_ASSIGN(copies,
+                        db_->Prepare("SELECT recipient_account, recipient_device, server_id FROM send_copies "
+                                     "WHERE sender_account = ? AND sender_device = ? "
+                                     "AND client_message_id = ? ORDER BY position"));
+    copies.BindBlob(1, AccountIdBytes(request.sender.account))
+        .Bind(2, request.sender.device.value())
+        .BindBlob(3, client_id);
+    while (true) {
+      PARLEY_STORE_ASSIGN(has_row, copies.Step());
+      if (!has_row) break;
+      PARLEY_STORE_ASSIGN(account, AccountIdFromBytes(copies.Blob(0)));
+      PARLEY_STORE_ASSIGN(device_id, CheckedInteger<std::uint32_t>(copies.Int64(1)));
+      PARLEY_STORE_ASSIGN(server_id, CheckedInteger<std::uint64_t>(copies.Int64(2)));
+      result.copies.push_back({{account, DeviceId(device_id)}, server_id});
     }
     return result;
+  }
+
+  result.server_timestamp_ms = now;
+  result.copies.resize(request.envelopes.size());
+  for (std::size_t index : order) {
+    const OutgoingEnvelope& envelope = request.envelopes[index];
+    const auto recipient_account = AccountIdBytes(envelope.recipient.account);
+    const std::int64_t recipient_device = envelope.recipient.device.value();
+    std::int64_t server_id = 0;
+    {
+      PARLEY_STORE_ASSIGN(reserve, db_->Prepare("UPDATE devices SET next_message_id = next_message_id + 1, "
+                                                "queued_count = queued_count + 1 WHERE account_id = ? "
+                                                "AND device_id = ? AND queued_count < ? "
+                                                "RETURNING next_message_id - 1"));
+      reserve.BindBlob(1, recipient_account)
+          .Bind(2, recipient_device)
+          .Bind(3, AsInt(options_.max_queue_depth));
+      PARLEY_STORE_ASSIGN(has_row, reserve.Step());
+      if (has_row) {
+        server_id = reserve.Int64(0);
+        PARLEY_STORE_TRY(reserve.Run());
+      }
+    }
+    if (server_id == 0) {
+      PARLEY_STORE_ASSIGN(exists,
+                          db_->Prepare("SELECT 1 FROM devices WHERE account_id = ? AND device_id = ?"));
+      exists.BindBlob(1, recipient_account).Bind(2, recipient_device);
+      PARLEY_STORE_ASSIGN(has_row, exists.Step());
+      if (!has_row) return Fail(StoreErrc::kNotFound, "a recipient device does not exist");
+      return Fail(StoreErrc::kQueueFull, "a recipient device's queue is full");
+    }
+    {
+      PARLEY_STORE_ASSIGN(insert,
+                          db_->Prepare("INSERT INTO messages (account_id, device_id, server_id, "
+                                       "server_timestamp_ms, sender_account, sender_device, type, "
+                                       "client_message_id, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      insert.BindBlob(1, recipient_account)
+          .Bind(2, recipient_device)
+          .Bind(3, server_id)
+          .Bind(4, now)
+          .BindBlob(5, AccountIdBytes(request.sender.account))
+          .Bind(6, request.sender.device.value())
+          .Bind(7, envelope.type)
+          .BindBlob(8, client_id)
+          .BindBlobView(9, envelope.content);
+      PARLEY_STORE_TRY(insert.Run());
+    }
+    result.copies[index] = {envelope.recipient, static_cast<std::uint64_t>(server_id)};
+  }
+  for (std::size_t position = 0; position < result.copies.size(); ++position) {
+    const QueuedCopy& copy = result.copies[position];
+    PARLEY_STORE_ASSIGN(insert,
+                        db_->Prepare("INSERT INTO send_copies (sender_account, sender_device, "
+                                     "client_message_id, position, recipient_account, recipient_device, "
+                                     "server_id) VALUES (?, ?, ?, ?, ?, ?, ?)"));
+    insert.BindBlob(1, AccountIdBytes(request.sender.account))
+        .Bind(2, request.sender.device.value())
+        .BindBlob(3, client_id)
+        .Bind(4, AsInt(position))
+        .BindBlob(5, AccountIdBytes(copy.recipient.account))
+        .Bind(6, copy.recipient.device.value())
+        .Bind(7, AsInt(copy.server_id));
+    PARLEY_STORE_TRY(insert.Run());
+  }
+  return result;
+}
+
+StoreStatus SqliteServerStore::RunCached(std::string_view sql) {
+  PARLEY_STORE_ASSIGN(statement, db_->Prepare(sql));
+  return statement.Run();
+}
+
+StoreResult<EnqueueResult> SqliteServerStore::Enqueue(const EnqueueRequest& request) {
+  PARLEY_STORE_ASSIGN(results, EnqueueBatch(std::span(&request, 1)));
+  return std::move(results.front());
+}
+
+StoreResult<std::vector<StoreResult<EnqueueResult>>> SqliteServerStore::EnqueueBatch(
+    std::span<const EnqueueRequest> requests) {
+  if (requests.size() > kMaxEnqueueBatch)
+    return Fail(StoreErrc::kInvalidArgument, "too many sends in one batch");
+  Lock lock(mutex_);
+  const std::int64_t now = clock_.NowMillis();
+  return db_->InWriteTransaction([&]() -> StoreResult<std::vector<StoreResult<EnqueueResult>>> {
+    std::vector<StoreResult<EnqueueResult>> results;
+    results.reserve(requests.size());
+    for (const auto& request : requests) {
+      auto order = ValidateEnqueue(request);
+      if (!order) {
+        results.push_back(tl::unexpected(order.error()));
+        continue;
+      }
+      // A savepoint per send: a failed send is undone alone.
+      PARLEY_STORE_TRY(RunCached("SAVEPOINT enqueue_one"));
+      auto result = EnqueueLocked(request, *order, now);
+      if (!result) {
+        PARLEY_STORE_TRY(RunCached("ROLLBACK TO enqueue_one"));
+        if (!IsSendLevelError(result.error().code)) return tl::unexpected(result.error());
+      }
+      PARLEY_STORE_TRY(RunCached("RELEASE enqueue_one"));
+      results.push_back(std::move(result));
+    }
+    return results;
   });
 }
 

@@ -54,6 +54,8 @@ class SqliteServerStore final : public ServerStore {
   StoreResult<PreKeyBundleRecord> TakePreKeyBundle(const DeviceAddress& device) override;
 
   StoreResult<EnqueueResult> Enqueue(const EnqueueRequest& request) override;
+  StoreResult<std::vector<StoreResult<EnqueueResult>>> EnqueueBatch(
+      std::span<const EnqueueRequest> requests) override;
   StoreResult<std::vector<StoredEnvelope>> FetchMessages(const DeviceAddress& device,
                                                          std::uint64_t after_server_id,
                                                          std::size_t max_count) override;
@@ -87,6 +89,8 @@ class SqliteServerStore final : public ServerStore {
       : db_(std::move(db)), clock_(clock), options_(options) {}
 
   StoreStatus Migrate();
+  // Runs one parameterless statement through the statement cache.
+  StoreStatus RunCached(std::string_view sql);
   // The *Locked helpers run inside a transaction the caller holds.
   StoreResult<DeviceRecord> AddDeviceLocked(const AccountId& account, const NewDevice& device,
                                             std::int64_t now);
@@ -95,6 +99,8 @@ class SqliteServerStore final : public ServerStore {
   StoreStatus UseInvitationLocked(const TokenHash& token_hash, const AccountId& used_by, std::int64_t now);
   StoreResult<AccountId> CheckProvisioningCodeLocked(const TokenHash& code_hash, std::int64_t now);
   StoreResult<AttachmentInfo> GetAttachmentLocked(const AttachmentId& id);
+  StoreResult<EnqueueResult> EnqueueLocked(const EnqueueRequest& request,
+                                           const std::vector<std::size_t>& order, std::int64_t now);
 
   std::mutex mutex_;
   std::unique_ptr<SqliteDatabase> db_;

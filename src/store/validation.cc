@@ -116,6 +116,12 @@ StoreResult<std::vector<std::size_t>> ValidateEnqueue(const EnqueueRequest& requ
   return order;
 }
 
+bool IsSendLevelError(StoreErrc code) {
+  return code == StoreErrc::kNotFound || code == StoreErrc::kQueueFull ||
+         code == StoreErrc::kInvalidArgument || code == StoreErrc::kConflict ||
+         code == StoreErrc::kLimitExceeded;
+}
+
 std::size_t ClampLimit(std::size_t limit, std::size_t cap) { return std::min(limit, cap); }
 
 }  // namespace parley::store

@@ -27,6 +27,11 @@ StoreStatus ValidateNewDevice(const NewDevice& device);
 // many, content too large, or one recipient twice.
 StoreResult<std::vector<std::size_t>> ValidateEnqueue(const EnqueueRequest& request);
 
+// True for the errors that concern one send (its arguments, recipients or
+// queues), false for failures of the backend itself. EnqueueBatch isolates
+// the first kind and aborts on the second.
+bool IsSendLevelError(StoreErrc code);
+
 // `limit`, at most `cap`.
 std::size_t ClampLimit(std::size_t limit, std::size_t cap);
 

@@ -827,6 +827,84 @@ TEST_P(StoreConformanceTest, QueueBoundAtAndPastTheLimit) {
   EXPECT_EQ(*store().QueueDepth(bob_tablet), 1u);
 }
 
+TEST_P(StoreConformanceTest, EnqueueBatchCommitsEachSendOnItsOwn) {
+  options_.max_queue_depth = 3;
+  OpenStore();
+  const AccountId alice = MustCreateAccount("alice");
+  const AccountId bob = MustCreateAccount("bob");
+  const DeviceAddress sender{alice, DeviceId(1)};
+  const DeviceAddress bob_phone{bob, DeviceId(1)};
+  const DeviceAddress bob_tablet = MustAddDevice(bob);
+  for (std::uint8_t i = 1; i <= 3; ++i)
+    ASSERT_TRUE(IsOk(Send(sender, i, {bob_phone})));  // the phone's queue is full
+
+  const std::vector<std::uint8_t> content = Content(10, 5);
+  const OutgoingEnvelope to_tablet[] = {{bob_tablet, 1, content}};
+  const OutgoingEnvelope to_phone[] = {{bob_phone, 1, content}};
+  const OutgoingEnvelope to_tablet_and_missing[] = {{bob_tablet, 1, content},
+                                                    {{bob, DeviceId(5)}, 1, content}};
+  const auto id = [](std::uint8_t n) {
+    std::array<std::uint8_t, 16> bytes{};
+    bytes.fill(n);
+    return ClientMessageId(bytes);
+  };
+  const AccountId stranger = NewId();
+  const EnqueueRequest batch[] = {
+      {sender, id(10), to_tablet},                   // queued
+      {sender, id(11), to_phone},                    // queue full
+      {sender, id(12), to_tablet_and_missing},       // a recipient is missing
+      {sender, id(13), {}},                          // no envelopes
+      {sender, id(10), to_phone},                    // a retry of the first
+      {{stranger, DeviceId(1)}, id(14), to_tablet},  // unknown sender account
+      {sender, id(15), to_tablet},                   // queued
+  };
+  clock_.Advance(7);
+  auto results = store().EnqueueBatch(batch);
+  ASSERT_TRUE(IsOk(results));
+  ASSERT_EQ(results->size(), 7u);
+  const auto& r = *results;
+  ASSERT_TRUE(IsOk(r[0]));
+  EXPECT_FALSE(r[0]->duplicate);
+  EXPECT_EQ(r[0]->server_timestamp_ms, clock_.NowMillis());
+  EXPECT_EQ(r[1].error().code, StoreErrc::kQueueFull);
+  EXPECT_EQ(r[2].error().code, StoreErrc::kNotFound);
+  EXPECT_EQ(r[3].error().code, StoreErrc::kInvalidArgument);
+  ASSERT_TRUE(IsOk(r[4]));
+  EXPECT_TRUE(r[4]->duplicate);
+  EXPECT_EQ(r[4]->copies, r[0]->copies);
+  EXPECT_EQ(r[5].error().code, StoreErrc::kNotFound);
+  ASSERT_TRUE(IsOk(r[6]));
+  EXPECT_GT(r[6]->copies[0].server_id, r[0]->copies[0].server_id);
+
+  // Exactly the two good sends were queued; the failed ones left nothing,
+  // not even idempotence records.
+  const auto tablet = FetchAll(bob_tablet);
+  ASSERT_EQ(tablet.size(), 2u);
+  EXPECT_EQ(tablet[0].client_message_id, id(10));
+  EXPECT_EQ(tablet[1].client_message_id, id(15));
+  EXPECT_EQ(*store().QueueDepth(bob_phone), 3u);
+  const EnqueueRequest again[] = {{sender, id(12), to_tablet}};
+  ASSERT_TRUE(IsOk(store().EnqueueBatch(again)));
+  EXPECT_EQ(*store().QueueDepth(bob_tablet), 3u);
+
+  EXPECT_TRUE(store().EnqueueBatch({})->empty());
+  const std::vector<EnqueueRequest> too_many(kMaxEnqueueBatch + 1, EnqueueRequest{sender, id(20), to_tablet});
+  auto refused = store().EnqueueBatch(too_many);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, StoreErrc::kInvalidArgument);
+  EXPECT_EQ(*store().QueueDepth(bob_tablet), 3u);
+  // At the cap: all accepted, the first queued and the rest its duplicates.
+  options_.max_queue_depth = 10;
+  OpenStore();
+  const std::vector<EnqueueRequest> at_cap(kMaxEnqueueBatch, EnqueueRequest{sender, id(21), to_tablet});
+  auto accepted = store().EnqueueBatch(at_cap);
+  ASSERT_TRUE(IsOk(accepted));
+  ASSERT_EQ(accepted->size(), kMaxEnqueueBatch);
+  EXPECT_FALSE(accepted->front()->duplicate);
+  EXPECT_TRUE(accepted->back()->duplicate);
+  EXPECT_EQ(*store().QueueDepth(bob_tablet), 4u);
+}
+
 TEST_P(StoreConformanceTest, DefaultQueueBoundIsTenThousand) {
   EXPECT_EQ(StoreOptions{}.max_queue_depth, 10'000u);
   EXPECT_EQ(kDefaultMaxQueueDepth, 10'000u);
