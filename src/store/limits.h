@@ -41,6 +41,8 @@ inline constexpr std::size_t kMaxOneTimePreKeysPerDevice = 1'000;
 inline constexpr std::size_t kMaxEnvelopesPerEnqueue = 6'000;
 // Sends in one EnqueueBatch (one transaction, one disk flush).
 inline constexpr std::size_t kMaxEnqueueBatch = 1'024;
+// Acknowledged messages deleted by one DeleteMessages call.
+inline constexpr std::size_t kMaxDeleteBatch = 4'096;
 // Largest envelope content (opaque ciphertext) in bytes.
 inline constexpr std::size_t kMaxEnvelopeContentBytes = 256 * 1024;
 

@@ -61,6 +61,13 @@ class MessageQueueStore {
   // another device's queue is never touched).
   virtual StoreStatus DeleteMessage(const DeviceAddress& device, std::uint64_t server_id) = 0;
 
+  // Group commit for acknowledgements: deletes many messages, of any queues,
+  // in one transaction (one disk flush). Each entry deletes only from its own
+  // queue (`recipient` is the acknowledging device). Returns, per entry,
+  // whether that message was there. kInvalidArgument: more than
+  // kMaxDeleteBatch entries (nothing is deleted).
+  virtual StoreResult<std::vector<bool>> DeleteMessages(std::span<const QueuedCopy> messages) = 0;
+
   // Messages queued for the device. kNotFound: no such device.
   virtual StoreResult<std::uint64_t> QueueDepth(const DeviceAddress& device) = 0;
 

@@ -737,17 +737,34 @@ StoreResult<std::vector<StoredEnvelope>> PostgresServerStore::FetchMessages(cons
 }
 
 StoreStatus PostgresServerStore::DeleteMessage(const DeviceAddress& device, std::uint64_t server_id) {
-  if (server_id > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-    return Fail(StoreErrc::kNotFound, "no such message in this queue");
-  }
-  return InTransaction([&](pqxx::work& txn) -> StoreStatus {
-    const std::string account = Text(device.account);
-    if (txn.exec_prepared("delete_message", account, DeviceNumber(device), AsInt(server_id))
-            .affected_rows() == 0) {
-      return Fail(StoreErrc::kNotFound, "no such message in this queue");
+  const QueuedCopy message{device, server_id};
+  PARLEY_STORE_ASSIGN(found, DeleteMessages(std::span(&message, 1)));
+  if (!found.front()) return Fail(StoreErrc::kNotFound, "no such message in this queue");
+  return Ok<StoreErrc>();
+}
+
+StoreResult<std::vector<bool>> PostgresServerStore::DeleteMessages(std::span<const QueuedCopy> messages) {
+  if (messages.size() > kMaxDeleteBatch)
+    return Fail(StoreErrc::kInvalidArgument, "too many messages in one batch");
+  return InTransaction([&](pqxx::work& txn) -> StoreResult<std::vector<bool>> {
+    std::vector<bool> found(messages.size(), false);
+    // Ordered: the queue counters are then locked in address order, as
+    // Enqueue locks them, so the two cannot deadlock.
+    std::map<DeviceAddress, std::int64_t> removed_per_device;
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+      const QueuedCopy& message = messages[i];
+      if (message.server_id > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) continue;
+      const auto deleted = txn.exec_prepared("delete_message", Text(message.recipient.account),
+                                             DeviceNumber(message.recipient), AsInt(message.server_id))
+                               .affected_rows();
+      if (deleted == 0) continue;
+      found[i] = true;
+      ++removed_per_device[message.recipient];
     }
-    txn.exec_prepared("decrement_queue", account, DeviceNumber(device), std::int64_t{1});
-    return Ok<StoreErrc>();
+    for (const auto& [device, removed] : removed_per_device) {
+      txn.exec_prepared("decrement_queue", Text(device.account), DeviceNumber(device), removed);
+    }
+    return found;
   });
 }
 

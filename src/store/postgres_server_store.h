@@ -68,6 +68,7 @@ class PostgresServerStore final : public ServerStore {
                                                          std::uint64_t after_server_id,
                                                          std::size_t max_count) override;
   StoreStatus DeleteMessage(const DeviceAddress& device, std::uint64_t server_id) override;
+  StoreResult<std::vector<bool>> DeleteMessages(std::span<const QueuedCopy> messages) override;
   StoreResult<std::uint64_t> QueueDepth(const DeviceAddress& device) override;
   StoreResult<PurgeCounts> PurgeExpiredMessages(std::int64_t cutoff_ms, std::size_t max_rows) override;
 

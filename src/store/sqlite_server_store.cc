@@ -699,25 +699,40 @@ StoreResult<std::vector<StoredEnvelope>> SqliteServerStore::FetchMessages(const 
 }
 
 StoreStatus SqliteServerStore::DeleteMessage(const DeviceAddress& device, std::uint64_t server_id) {
-  if (server_id > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-    return Fail(StoreErrc::kNotFound, "no such message in this queue");
-  }
+  const QueuedCopy message{device, server_id};
+  PARLEY_STORE_ASSIGN(found, DeleteMessages(std::span(&message, 1)));
+  if (!found.front()) return Fail(StoreErrc::kNotFound, "no such message in this queue");
+  return Ok<StoreErrc>();
+}
+
+StoreResult<std::vector<bool>> SqliteServerStore::DeleteMessages(std::span<const QueuedCopy> messages) {
+  if (messages.size() > kMaxDeleteBatch)
+    return Fail(StoreErrc::kInvalidArgument, "too many messages in one batch");
   Lock lock(mutex_);
-  return db_->InWriteTransaction([&]() -> StoreStatus {
-    {
+  return db_->InWriteTransaction([&]() -> StoreResult<std::vector<bool>> {
+    std::vector<bool> found(messages.size(), false);
+    std::map<DeviceAddress, std::int64_t> removed_per_device;
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+      const QueuedCopy& message = messages[i];
+      if (message.server_id > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) continue;
       PARLEY_STORE_ASSIGN(
           remove,
           db_->Prepare("DELETE FROM messages WHERE account_id = ? AND device_id = ? AND server_id = ?"));
-      remove.BindBlob(1, AccountIdBytes(device.account))
-          .Bind(2, device.device.value())
-          .Bind(3, AsInt(server_id));
+      remove.BindBlob(1, AccountIdBytes(message.recipient.account))
+          .Bind(2, message.recipient.device.value())
+          .Bind(3, AsInt(message.server_id));
       PARLEY_STORE_TRY(remove.Run());
-      if (db_->changes() == 0) return Fail(StoreErrc::kNotFound, "no such message in this queue");
+      if (db_->changes() == 0) continue;
+      found[i] = true;
+      ++removed_per_device[message.recipient];
     }
-    PARLEY_STORE_ASSIGN(update, db_->Prepare("UPDATE devices SET queued_count = queued_count - 1 "
-                                             "WHERE account_id = ? AND device_id = ?"));
-    update.BindBlob(1, AccountIdBytes(device.account)).Bind(2, device.device.value());
-    return update.Run();
+    for (const auto& [device, removed] : removed_per_device) {
+      PARLEY_STORE_ASSIGN(update, db_->Prepare("UPDATE devices SET queued_count = queued_count - ? "
+                                               "WHERE account_id = ? AND device_id = ?"));
+      update.Bind(1, removed).BindBlob(2, AccountIdBytes(device.account)).Bind(3, device.device.value());
+      PARLEY_STORE_TRY(update.Run());
+    }
+    return found;
   });
 }
 

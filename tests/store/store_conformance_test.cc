@@ -979,6 +979,51 @@ TEST_P(StoreConformanceTest, AckDeletesOnlyFromTheDevicesOwnQueue) {
   EXPECT_EQ(store().QueueDepth({bob, DeviceId(6)}).error().code, StoreErrc::kNotFound);
 }
 
+TEST_P(StoreConformanceTest, DeleteMessagesAcknowledgesManyQueuesAtOnce) {
+  const AccountId alice = MustCreateAccount("alice");
+  const AccountId bob = MustCreateAccount("bob");
+  const DeviceAddress sender{alice, DeviceId(1)};
+  const DeviceAddress bob_phone{bob, DeviceId(1)};
+  const DeviceAddress bob_tablet = MustAddDevice(bob);
+  // The phone's queue ids run one ahead of the tablet's.
+  auto early = Send(sender, 9, {bob_phone});
+  ASSERT_TRUE(IsOk(early));
+  auto first = Send(sender, 1, {bob_phone, bob_tablet});
+  auto second = Send(sender, 2, {bob_phone, bob_tablet});
+  ASSERT_TRUE(IsOk(first));
+  ASSERT_TRUE(IsOk(second));
+  const std::uint64_t phone_first = first->copies[0].server_id;
+  const std::uint64_t tablet_first = first->copies[1].server_id;
+  const std::uint64_t phone_second = second->copies[0].server_id;
+  const std::vector<QueuedCopy> acks = {
+      {bob_phone, phone_first},       {bob_tablet, tablet_first},
+      {bob_tablet, phone_second},  // the phone's id, not in the tablet's queue
+      {bob_phone, phone_first},    // already deleted above
+      {bob_phone, ~std::uint64_t{0}}, {{bob, DeviceId(6)}, 1},
+  };
+  auto found = store().DeleteMessages(acks);
+  ASSERT_TRUE(IsOk(found));
+  ASSERT_GT(phone_second, second->copies[1].server_id);
+  EXPECT_EQ(*found, (std::vector<bool>{true, true, false, false, false, false}));
+  EXPECT_EQ(*store().QueueDepth(bob_phone), 2u);
+  EXPECT_EQ(*store().QueueDepth(bob_tablet), 1u);
+  EXPECT_EQ(FetchAll(bob_phone).back().server_id, phone_second);
+  EXPECT_EQ(FetchAll(bob_tablet).front().server_id, second->copies[1].server_id);
+  ASSERT_TRUE(IsOk(store().DeleteMessage(bob_phone, early->copies[0].server_id)));
+  EXPECT_TRUE(store().DeleteMessages({})->empty());
+  const std::vector<QueuedCopy> too_many(kMaxDeleteBatch + 1, QueuedCopy{bob_phone, phone_second});
+  auto refused = store().DeleteMessages(too_many);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, StoreErrc::kInvalidArgument);
+  EXPECT_EQ(*store().QueueDepth(bob_phone), 1u);
+  const std::vector<QueuedCopy> at_cap(kMaxDeleteBatch, QueuedCopy{bob_phone, phone_second});
+  auto accepted = store().DeleteMessages(at_cap);
+  ASSERT_TRUE(IsOk(accepted));
+  EXPECT_TRUE(accepted->front());
+  EXPECT_FALSE(accepted->back());
+  EXPECT_EQ(*store().QueueDepth(bob_phone), 0u);
+}
+
 TEST_P(StoreConformanceTest, IdsKeepIncreasingAcrossReopenAndNothingIsLost) {
   const AccountId alice = MustCreateAccount("alice");
   const AccountId bob = MustCreateAccount("bob");
