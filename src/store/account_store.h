@@ -21,7 +21,8 @@ class AccountStore {
   // kConflict: the username (in any case) or the account id is taken.
   // kNotFound / kAlreadyUsed / kExpired: the invitation is unknown, used or
   // expired (nothing is created). kInvalidArgument: a field breaks a cap in
-  // store/limits.h or the username is empty.
+  // store/limits.h, the username is empty or not printable ASCII, or the
+  // device name is not UTF-8 (store/validation.h).
   virtual StoreResult<AccountRecord> CreateAccount(const NewAccount& account) = 0;
 
   // kNotFound when there is no such account.

@@ -39,6 +39,10 @@ constexpr PreparedStatement kStatements[] = {
      "SELECT id, username, created_ms, disabled FROM accounts WHERE username > $1 ORDER BY username LIMIT "
      "$2"},
     {"count_accounts", "SELECT count(*) FROM accounts"},
+    {"collect_stats",
+     "SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM accounts WHERE disabled), "
+     "(SELECT count(*) FROM devices), (SELECT coalesce(sum(queued_count), 0) FROM devices), "
+     "(SELECT count(*) FROM attachments), (SELECT coalesce(sum(length), 0) FROM attachments)"},
     // devices
     {"insert_device",
      "INSERT INTO devices (account_id, device_id, registration_id, name, credential_salt, credential_hash, "
@@ -350,6 +354,20 @@ StoreResult<std::unique_ptr<PostgresServerStore>> PostgresServerStore::Open(cons
   // Fail now, not at the first request, if the pool cannot connect.
   PARLEY_STORE_TRY(store->pool_.Acquire());
   return store;
+}
+
+StoreResult<StoreStats> PostgresServerStore::CollectStats() {
+  return InTransaction([&](pqxx::work& txn) -> StoreResult<StoreStats> {
+    const pqxx::result rows = txn.exec_prepared("collect_stats");
+    StoreStats stats;
+    std::uint64_t* fields[] = {&stats.accounts,        &stats.disabled_accounts, &stats.devices,
+                               &stats.queued_messages, &stats.attachments,       &stats.attachment_bytes};
+    for (int i = 0; i < 6; ++i) {
+      PARLEY_STORE_ASSIGN(value, FieldChecked<std::uint64_t>(rows[0][i]));
+      *fields[i] = value;
+    }
+    return stats;
+  });
 }
 
 // ---------------------------------------------------------------- accounts

@@ -37,6 +37,8 @@ class PostgresServerStore final : public ServerStore {
 
   std::string_view backend_name() const override { return "postgresql"; }
 
+  StoreResult<StoreStats> CollectStats() override;
+
   StoreResult<AccountRecord> CreateAccount(const NewAccount& account) override;
   StoreResult<AccountRecord> GetAccount(const AccountId& id) override;
   StoreResult<AccountRecord> GetAccountByUsername(std::string_view username) override;

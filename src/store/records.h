@@ -171,6 +171,19 @@ struct AttachmentInfo {
   friend bool operator==(const AttachmentInfo&, const AttachmentInfo&) = default;
 };
 
+// Whole-store counts for `parleyd admin stats` and metrics.
+struct StoreStats {
+  std::uint64_t accounts = 0;
+  std::uint64_t disabled_accounts = 0;
+  std::uint64_t devices = 0;
+  // Messages waiting in all device queues.
+  std::uint64_t queued_messages = 0;
+  std::uint64_t attachments = 0;
+  // Bytes uploaded to all attachments.
+  std::uint64_t attachment_bytes = 0;
+  friend bool operator==(const StoreStats&, const StoreStats&) = default;
+};
+
 struct InvitationRecord {
   TokenHash token_hash{};
   std::int64_t created_ms = 0;

@@ -39,6 +39,10 @@ class ServerStore : public AccountStore,
   ~ServerStore() override = default;
   // "sqlite" or "postgresql", for logs and metrics.
   virtual std::string_view backend_name() const = 0;
+  // Counts over the whole store, in one consistent snapshot. Scans the
+  // accounts, devices and attachments tables (not the messages): meant for
+  // admin commands and a metrics scrape, not for every request.
+  virtual StoreResult<StoreStats> CollectStats() = 0;
 };
 
 struct StoreOptions {

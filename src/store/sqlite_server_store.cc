@@ -121,6 +121,26 @@ StoreStatus SqliteServerStore::Migrate() {
   });
 }
 
+StoreResult<StoreStats> SqliteServerStore::CollectStats() {
+  Lock lock(mutex_);
+  PARLEY_STORE_ASSIGN(query, db_->Prepare("SELECT (SELECT count(*) FROM accounts), "
+                                          "(SELECT count(*) FROM accounts WHERE disabled <> 0), "
+                                          "(SELECT count(*) FROM devices), "
+                                          "(SELECT coalesce(sum(queued_count), 0) FROM devices), "
+                                          "(SELECT count(*) FROM attachments), "
+                                          "(SELECT coalesce(sum(length), 0) FROM attachments)"));
+  PARLEY_STORE_ASSIGN(has_row, query.Step());
+  if (!has_row) return Fail(StoreErrc::kInternal, "stats returned no row");
+  StoreStats stats;
+  std::uint64_t* fields[] = {&stats.accounts,        &stats.disabled_accounts, &stats.devices,
+                             &stats.queued_messages, &stats.attachments,       &stats.attachment_bytes};
+  for (int i = 0; i < 6; ++i) {
+    PARLEY_STORE_ASSIGN(value, CheckedInteger<std::uint64_t>(query.Int64(i)));
+    *fields[i] = value;
+  }
+  return stats;
+}
+
 // ---------------------------------------------------------------- accounts
 
 StoreResult<AccountRecord> SqliteServerStore::CreateAccount(const NewAccount& account) {

@@ -364,6 +364,28 @@ TEST_P(StoreConformanceTest, DeleteAccountWipesEverythingItOwns) {
   EXPECT_EQ(store().ListDevices(reborn)->size(), 1u);
 }
 
+TEST_P(StoreConformanceTest, CollectsStats) {
+  EXPECT_EQ(*store().CollectStats(), StoreStats{});
+  const AccountId alice = MustCreateAccount("alice");
+  const AccountId bob = MustCreateAccount("bob");
+  const AccountId carol = MustCreateAccount("carol");
+  ASSERT_TRUE(IsOk(store().SetAccountDisabled(carol, true)));
+  const DeviceAddress bob_tablet = MustAddDevice(bob);
+  ASSERT_TRUE(IsOk(Send({alice, DeviceId(1)}, 1, {{bob, DeviceId(1)}, bob_tablet})));
+  ASSERT_TRUE(IsOk(Send({alice, DeviceId(1)}, 2, {bob_tablet})));
+  ASSERT_TRUE(IsOk(store().CreateAttachment(AttachmentNumber(1), alice, 100)));
+  ASSERT_TRUE(IsOk(store().AppendAttachmentChunk(AttachmentNumber(1), 0, Content(60, 1))));
+  ASSERT_TRUE(IsOk(store().CreateAttachment(AttachmentNumber(2), bob, 100)));
+  auto stats = store().CollectStats();
+  ASSERT_TRUE(IsOk(stats));
+  EXPECT_EQ(stats->accounts, 3u);
+  EXPECT_EQ(stats->disabled_accounts, 1u);
+  EXPECT_EQ(stats->devices, 4u);
+  EXPECT_EQ(stats->queued_messages, 3u);
+  EXPECT_EQ(stats->attachments, 2u);
+  EXPECT_EQ(stats->attachment_bytes, 60u);
+}
+
 // ------------------------------------------------------------------- devices
 
 TEST_P(StoreConformanceTest, AddsDevicesUpToTheLimitAndReusesFreedIds) {
