@@ -19,10 +19,10 @@
 #include "server/file_limit.h"
 #include "server/logging.h"
 #include "server/metrics.h"
+#include "server/request_frame_handler.h"
 #include "server/self_signed_certificate.h"
 #include "server/server.h"
-#include "server/unavailable_frame_handler.h"
-#include "store/sqlite_server_store.h"
+#include "store/server_store.h"
 
 namespace {
 
@@ -71,30 +71,23 @@ struct AdminRequest {
   std::optional<std::uint32_t> valid_days;
 };
 
-// Opens the configured store. SQLite URLs ("sqlite:PATH", "sqlite:///PATH"
-// or a bare path) only: the PostgreSQL backend is not part of this build's
-// store layer yet.
+// Opens the configured store: SQLite ("sqlite:PATH", "sqlite:///PATH" or a
+// bare path; the default is a file in the data directory) or PostgreSQL
+// ("postgresql://...").
 std::unique_ptr<parley::store::ServerStore> OpenStore(const ServerConfig& config,
                                                       const parley::Clock& clock) {
-  std::string url = EffectiveStoreUrl(config);
-  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
-    Fail("PostgreSQL stores are not supported by this build of parleyd admin");
-    return nullptr;
-  }
-  std::string path = url;
-  if (url.rfind("sqlite://", 0) == 0) {
-    path = url.substr(9);
-  } else if (url.rfind("sqlite:", 0) == 0) {
-    path = url.substr(7);
-  }
+  const std::string url = EffectiveStoreUrl(config);
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   parley::store::StoreOptions options;
   options.max_queue_depth = config.messages.queue_limit_per_device;
   options.max_attachment_bytes = config.attachments.max_bytes;
-  auto store = parley::store::SqliteServerStore::Open(path, clock, options);
+  auto store = parley::store::OpenServerStore(url, clock, options);
   if (!store) {
-    Fail("cannot open the store " + path + ": " + std::string(store.error().message));
+    const bool postgres = url.rfind("postgres", 0) == 0;
+    // A PostgreSQL URL may carry a password: name only the backend.
+    Fail("cannot open the store " + (postgres ? std::string("(postgresql)") : url) + ": " +
+         std::string(store.error().message));
     return nullptr;
   }
   return std::move(*store);
@@ -188,11 +181,16 @@ int Serve(ServerConfig config, const ServeOverrides& overrides) {
       "event=config store=\"{}\" registration={} max_connections={} max_frame_bytes={}",
       EffectiveStoreUrl(config).rfind("postgresql", 0) == 0 ? "postgresql" : EffectiveStoreUrl(config),
       ToString(config.registration_mode), config.limits.max_connections, config.limits.max_frame_bytes);
-  spdlog::warn("event=request_handlers_missing detail=\"requests are answered with status unavailable\"");
+
+  parley::SystemClock clock;
+  std::unique_ptr<parley::store::ServerStore> store = OpenStore(config, clock);
+  if (!store) return 1;
+  spdlog::info("event=store_open backend={}", store->backend_name());
 
   ServerParts parts;
-  parts.frame_handler = std::make_shared<UnavailableFrameHandler>(config.limits.max_frame_bytes);
   parts.metrics = std::make_shared<MetricsRegistry>();
+  parts.frame_handler =
+      std::make_shared<RequestFrameHandler>(*store, clock, *parts.metrics, RequestHandlerOptionsFrom(config));
   parts.tls = tls;
   auto server = Server::Create(config, std::move(parts));
   if (!server) return Fail(std::string(server.error().message));

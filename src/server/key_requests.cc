@@ -1,0 +1,159 @@
+// Key requests: UploadKeys, GetPreKeyCount, GetBundles; and storing the keys
+// of a new device (Register, LinkDevice).
+#include <spdlog/spdlog.h>
+
+#include <string>
+#include <variant>
+
+#include "crypto/x25519.h"
+#include "crypto/xeddsa.h"
+#include "server/request_handling.h"
+
+namespace parley::server {
+namespace {
+
+using wire::ResponseStatus;
+
+store::SignedPreKeyRecord ToRecord(const wire::SignedPreKey& key) {
+  return {key.id, key.public_key, key.signature};
+}
+
+std::vector<store::OneTimePreKeyRecord> ToRecords(const std::vector<wire::OneTimePreKey>& keys) {
+  std::vector<store::OneTimePreKeyRecord> records;
+  records.reserve(keys.size());
+  for (const wire::OneTimePreKey& key : keys) records.push_back({key.id, key.public_key});
+  return records;
+}
+
+}  // namespace
+
+bool SignedPreKeyVerifies(const wire::PublicKeyBytes& identity, const wire::SignedPreKey& signed_prekey) {
+  auto key = crypto::PublicKey::Deserialize(identity);
+  if (!key) return false;
+  // The signature covers the serialized (33-byte) public key, as in libsignal.
+  return crypto::XEdDsaVerify(*key, signed_prekey.public_key, signed_prekey.signature);
+}
+
+store::StoreStatus RequestFrameHandler::Impl::StoreDeviceKeys(
+    const store::DeviceAddress& device, const wire::PublicKeyBytes& identity,
+    const wire::SignedPreKey& signed_prekey, const std::vector<wire::OneTimePreKey>& prekeys) {
+  if (auto set = store.SetIdentityKey(device, identity); !set) return set;
+  if (auto set = store.SetSignedPreKey(device, ToRecord(signed_prekey)); !set) return set;
+  if (!prekeys.empty()) {
+    auto added = store.AddOneTimePreKeys(device, ToRecords(prekeys));
+    if (!added) return tl::unexpected(added.error());
+  }
+  return {};
+}
+
+void RequestFrameHandler::Impl::UploadKeys(DeviceSession& session, const wire::UploadKeysRequest& request,
+                                           Reply& reply) {
+  const store::DeviceAddress address{session.device->account, session.device->device};
+  if (request.signed_prekey) {
+    auto identity = store.GetIdentityKey(address);
+    if (!identity) {
+      StoreFailure(reply, identity.error().code, "get_identity_key");
+      return;
+    }
+    if (!SignedPreKeyVerifies(*identity, *request.signed_prekey)) {
+      reply.Error(ResponseStatus::kBadRequest, "the signed prekey signature does not verify");
+      return;
+    }
+    if (auto set = store.SetSignedPreKey(address, ToRecord(*request.signed_prekey)); !set) {
+      StoreFailure(reply, set.error().code, "set_signed_prekey");
+      return;
+    }
+  }
+  if (!request.prekeys.empty()) {
+    auto added = store.AddOneTimePreKeys(address, ToRecords(request.prekeys));
+    if (!added) {
+      if (added.error().code == store::StoreErrc::kLimitExceeded) {
+        reply.Error(ResponseStatus::kTooLarge, "the device would hold too many one-time prekeys");
+      } else {
+        StoreFailure(reply, added.error().code, "add_one_time_prekeys");
+      }
+      return;
+    }
+  }
+  reply.Ok();
+}
+
+void RequestFrameHandler::Impl::GetPreKeyCount(DeviceSession& session, Reply& reply) {
+  auto count = store.CountOneTimePreKeys({session.device->account, session.device->device});
+  if (!count) {
+    StoreFailure(reply, count.error().code, "count_one_time_prekeys");
+    return;
+  }
+  reply.Ok(wire::PreKeyCountResult{static_cast<std::uint32_t>(*count)});
+}
+
+void RequestFrameHandler::Impl::GetBundles(DeviceSession& session, const wire::GetBundlesRequest& request,
+                                           Reply& reply) {
+  // Each fetch consumes the target's prekeys: limited per requesting account.
+  const std::uint64_t wait = bundle_fetches_per_account.Take(session.device->account.value().ToString());
+  if (wait != 0) {
+    rate_limit_hits_bundles.Increment();
+    reply.RateLimited(wait, "too many prekey bundle fetches");
+    return;
+  }
+  AccountId target;
+  if (const auto* id = std::get_if<AccountId>(&request.target)) {
+    target = *id;
+  } else {
+    auto account = store.GetAccountByUsername(std::get<std::string>(request.target));
+    if (!account) {
+      if (account.error().code == store::StoreErrc::kNotFound) {
+        reply.Error(ResponseStatus::kNotFound, "no such username");
+      } else {
+        StoreFailure(reply, account.error().code, "get_account_by_username");
+      }
+      return;
+    }
+    target = account->id;
+  }
+  auto devices = store.ListDevices(target);
+  if (!devices) {
+    if (devices.error().code == store::StoreErrc::kNotFound) {
+      reply.Error(ResponseStatus::kNotFound, "no such account");
+    } else {
+      StoreFailure(reply, devices.error().code, "list_devices");
+    }
+    return;
+  }
+  wire::BundlesResult result;
+  result.account_id = target;
+  std::vector<DeviceKey> consumed;
+  for (const store::DeviceRecord& device : *devices) {
+    if (request.device_id && device.address.device != *request.device_id) continue;
+    auto bundle = store.TakePreKeyBundle(device.address);
+    if (!bundle) {
+      // A device without keys yet cannot be messaged; leave it out.
+      if (bundle.error().code == store::StoreErrc::kNotFound) continue;
+      StoreFailure(reply, bundle.error().code, "take_prekey_bundle");
+      return;
+    }
+    wire::DeviceBundle entry;
+    entry.device_id = bundle->address.device;
+    entry.registration_id = bundle->registration_id;
+    entry.identity_key = bundle->identity_key;
+    entry.signed_prekey = {bundle->signed_prekey.id, bundle->signed_prekey.public_key,
+                           bundle->signed_prekey.signature};
+    if (bundle->one_time_prekey) {
+      entry.prekey = wire::OneTimePreKey{bundle->one_time_prekey->id, bundle->one_time_prekey->public_key};
+      consumed.push_back({bundle->address.account, bundle->address.device});
+    }
+    result.devices.push_back(std::move(entry));
+  }
+  if (result.devices.empty()) {
+    reply.Error(ResponseStatus::kNotFound,
+                request.device_id ? "no such device" : "the account has no device with keys");
+    return;
+  }
+  reply.Ok(std::move(result));
+  for (const DeviceKey& key : consumed) {
+    auto count = store.CountOneTimePreKeys({key.account, key.device});
+    if (count && *count < options.prekeys_low_threshold) NotifyPreKeysLow(key, *count);
+  }
+}
+
+}  // namespace parley::server

@@ -1,0 +1,411 @@
+#include "server/request_frame_handler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+#include <variant>
+
+#include "crypto/random.h"
+#include "server/request_handling.h"
+#include "wire/codec.h"
+
+namespace parley::server {
+namespace {
+
+// The transport's per-connection context: a reference to the session.
+struct SessionContext final : ConnectionContext {
+  explicit SessionContext(std::shared_ptr<DeviceSession> s) : session(std::move(s)) {}
+  std::shared_ptr<DeviceSession> session;
+};
+
+void SendResponse(const ConnectionHandle& connection, const wire::Response& response, RequestSlot slot) {
+  auto bytes = wire::EncodeFrame(response);
+  if (!bytes) {
+    spdlog::error("event=encode_failed connection={} error={}", connection.id(),
+                  wire::WireErrcName(bytes.error().code));
+    connection.Close(CloseCode::kInternalError, "internal error");
+    return;
+  }
+  connection.Send(std::move(*bytes), std::move(slot));
+}
+
+}  // namespace
+
+// ---- Reply ------------------------------------------------------------------
+
+Reply::~Reply() {
+  if (!sent_) Error(wire::ResponseStatus::kInternal, "the request was not answered");
+}
+
+void Reply::Ok(wire::ResponseBody body) {
+  wire::Response response;
+  response.status = wire::ResponseStatus::kOk;
+  response.body = std::move(body);
+  Send(std::move(response));
+}
+
+void Reply::Error(wire::ResponseStatus status, const char* detail) {
+  wire::Response response;
+  response.status = status;
+  response.error_detail = detail;
+  Send(std::move(response));
+}
+
+void Reply::RateLimited(std::uint64_t retry_after_ms, const char* detail) {
+  wire::Response response;
+  response.status = wire::ResponseStatus::kRateLimited;
+  response.error_detail = detail;
+  response.retry_after_ms = std::max<std::uint64_t>(retry_after_ms, 1);
+  Send(std::move(response));
+}
+
+void Reply::Send(wire::Response response) {
+  if (sent_) return;
+  sent_ = true;
+  response.id = request_id_;
+  SendResponse(connection_, response, std::move(slot_));
+}
+
+// ---- metrics and rate limits -------------------------------------------------
+
+HandlerMetrics::HandlerMetrics(MetricsRegistry& registry)
+    : requests(registry.AddCounter("parley_requests_total", "Wire requests handled")),
+      messages_queued(registry.AddCounter("parley_messages_queued_total",
+                                          "Envelopes durably queued (one per recipient device)")),
+      messages_duplicate(
+          registry.AddCounter("parley_messages_duplicate_total",
+                              "Sends answered from an earlier send with the same client message id")),
+      envelopes_pushed(
+          registry.AddCounter("parley_envelopes_pushed_total", "Envelope pushes written to devices")),
+      messages_acked(
+          registry.AddCounter("parley_messages_acked_total", "Queued envelopes deleted by an ack")),
+      authentication_failures(registry.AddCounter("parley_authentication_failures_total",
+                                                  "Authentications with a wrong credential")),
+      store_errors(registry.AddCounter("parley_store_errors_total", "Store calls that failed unexpectedly")),
+      store_latency(registry.AddHistogram("parley_request_store_seconds",
+                                          "Time a request spent in its handler, store calls included",
+                                          LatencyBucketsSeconds())) {}
+
+std::uint64_t TokenBuckets::Take(const std::string& key, double cost) {
+  if (config_.capacity <= 0) return 0;  // a zero bucket means no limit
+  const std::int64_t now = clock_.NowMillis();
+  std::lock_guard lock(mutex_);
+  auto [it, inserted] = buckets_.try_emplace(key, Bucket{config_.capacity, now});
+  Bucket& bucket = it->second;
+  if (!inserted && now > bucket.updated_ms) {
+    bucket.tokens = std::min(config_.capacity, bucket.tokens + static_cast<double>(now - bucket.updated_ms) *
+                                                                   config_.refill_per_hour / 3'600'000.0);
+  }
+  bucket.updated_ms = std::max(bucket.updated_ms, now);
+  if (bucket.tokens >= cost) {
+    bucket.tokens -= cost;
+    return 0;
+  }
+  if (config_.refill_per_hour <= 0) return 3'600'000;
+  const double missing = cost - bucket.tokens;
+  return static_cast<std::uint64_t>(missing * 3'600'000.0 / config_.refill_per_hour) + 1;
+}
+
+// ---- RequestFrameHandler ------------------------------------------------------
+
+RequestHandlerOptions RequestHandlerOptionsFrom(const ServerConfig& config) {
+  RequestHandlerOptions options;
+  options.registration_mode = config.registration_mode;
+  options.max_frame_bytes = config.limits.max_frame_bytes;
+  options.rate_limits = config.rate_limits;
+  return options;
+}
+
+RequestFrameHandler::Impl::Impl(store::ServerStore& s, const Clock& c, MetricsRegistry& registry,
+                                RequestHandlerOptions o)
+    : store(s),
+      clock(c),
+      options(std::move(o)),
+      metrics(registry),
+      registrations_per_address(options.rate_limits.registrations_per_address, c),
+      unauthenticated_per_address(options.rate_limits.unauthenticated_requests_per_address, c),
+      bundle_fetches_per_account(options.rate_limits.prekey_fetches_per_account, c),
+      messages_per_pair(options.rate_limits.messages_per_sender_recipient_pair, c),
+      first_contacts_per_account(options.rate_limits.first_contacts_per_account, c),
+      first_contacts_per_new_account(options.rate_limits.first_contacts_per_new_account, c),
+      rate_limit_hits_registration(registry.AddCounter(
+          "parley_rate_limit_hits_total", "Requests refused by a rate limit", {{"limit", "registration"}})),
+      rate_limit_hits_unauthenticated(registry.AddCounter("parley_rate_limit_hits_total",
+                                                          "Requests refused by a rate limit",
+                                                          {{"limit", "unauthenticated"}})),
+      rate_limit_hits_bundles(registry.AddCounter(
+          "parley_rate_limit_hits_total", "Requests refused by a rate limit", {{"limit", "prekey_fetch"}})),
+      rate_limit_hits_messages(registry.AddCounter(
+          "parley_rate_limit_hits_total", "Requests refused by a rate limit", {{"limit", "messages"}})),
+      rate_limit_hits_first_contact(registry.AddCounter(
+          "parley_rate_limit_hits_total", "Requests refused by a rate limit", {{"limit", "first_contact"}})),
+      pool(options.worker_threads) {
+  crypto::InitializeCrypto();
+}
+
+RequestFrameHandler::RequestFrameHandler(store::ServerStore& store, const Clock& clock,
+                                         MetricsRegistry& metrics, RequestHandlerOptions options)
+    : impl_(std::make_unique<Impl>(store, clock, metrics, std::move(options))) {}
+
+RequestFrameHandler::~RequestFrameHandler() = default;
+
+const DeviceConnections& RequestFrameHandler::device_connections() const { return impl_->connections; }
+
+std::unique_ptr<ConnectionContext> RequestFrameHandler::OnOpen(const ConnectionHandle& connection) {
+  auto session = std::make_shared<DeviceSession>(connection, impl_->pool);
+  {
+    std::lock_guard lock(impl_->sessions_mutex);
+    impl_->sessions[connection.id()] = session;
+  }
+  return std::make_unique<SessionContext>(std::move(session));
+}
+
+void RequestFrameHandler::OnFrame(const ConnectionHandle& connection, ConnectionContext* context,
+                                  std::span<const std::uint8_t> frame, RequestSlot slot) {
+  auto* session_context = dynamic_cast<SessionContext*>(context);
+  if (session_context == nullptr) return;
+  std::shared_ptr<DeviceSession> session = session_context->session;
+  // S1: before authentication, refuse large frames before parsing them.
+  if (!session->authenticated.load(std::memory_order_acquire) &&
+      frame.size() > wire::kMaxUnauthenticatedFrameSize) {
+    connection.Close(CloseCode::kPolicyViolation, "frame too large before authentication");
+    return;
+  }
+  auto decoded =
+      wire::DecodeClientFrame(frame, std::min(impl_->options.max_frame_bytes, wire::kMaxFrameSize));
+  if (!decoded) {
+    const std::string_view name = wire::WireErrcName(decoded.error().code);
+    if (auto id = wire::PeekRequestId(frame)) {
+      wire::Response response;
+      response.id = *id;
+      response.status = wire::StatusForDecodeError(decoded.error().code);
+      response.error_detail = std::string(name);
+      SendResponse(connection, response, std::move(slot));
+    } else {
+      connection.Close(CloseCode::kProtocolError, name);
+    }
+    return;
+  }
+  Impl* impl = impl_.get();
+  if (auto* request = std::get_if<wire::Request>(&*decoded)) {
+    // std::function needs a copyable callable: the move-only parts ride in a
+    // shared_ptr.
+    auto work = std::make_shared<std::pair<wire::Request, RequestSlot>>(std::move(*request), std::move(slot));
+    session->tasks->Post(
+        [impl, session, work] { impl->Handle(session, std::move(work->first), std::move(work->second)); });
+    return;
+  }
+  const std::uint64_t push_id = std::get<wire::PushAck>(*decoded).id;
+  auto held = std::make_shared<RequestSlot>(std::move(slot));
+  session->tasks->Post([impl, session, push_id, held] {
+    impl->HandleAck(*session, push_id);
+    held->Release();
+  });
+}
+
+void RequestFrameHandler::OnClose(const ConnectionHandle& connection, ConnectionContext* context) {
+  auto* session_context = dynamic_cast<SessionContext*>(context);
+  if (session_context == nullptr) return;
+  {
+    std::lock_guard lock(impl_->sessions_mutex);
+    impl_->sessions.erase(connection.id());
+  }
+  std::shared_ptr<DeviceSession> session = session_context->session;
+  Impl* impl = impl_.get();
+  session->tasks->Post([impl, session] {
+    session->closed = true;
+    if (session->device) impl->connections.Unbind(*session->device, session->connection.id());
+  });
+}
+
+// ---- dispatch -------------------------------------------------------------------
+
+void RequestFrameHandler::Impl::Handle(const std::shared_ptr<DeviceSession>& session_ptr,
+                                       wire::Request request, RequestSlot slot) {
+  DeviceSession& session = *session_ptr;
+  const auto started = std::chrono::steady_clock::now();
+  metrics.requests.Increment();
+  Reply reply(session.connection, request.id, std::move(slot));
+  const bool authenticated = session.device.has_value();
+  const bool allowed_before = wire::AllowedBeforeAuthentication(request.body);
+  if (!authenticated && !allowed_before) {
+    reply.Error(wire::ResponseStatus::kUnauthorized, "authenticate first");
+    return;
+  }
+  if (authenticated && allowed_before && !std::holds_alternative<wire::PingRequest>(request.body)) {
+    reply.Error(wire::ResponseStatus::kForbidden, "this connection is already authenticated");
+    return;
+  }
+  if (!authenticated) {
+    // S1, S7: everything a connection sends before authenticating counts
+    // against its address.
+    const std::uint64_t wait = unauthenticated_per_address.Take(session.connection.remote_address());
+    if (wait != 0) {
+      rate_limit_hits_unauthenticated.Increment();
+      reply.RateLimited(wait, "too many unauthenticated requests from this address");
+      return;
+    }
+  }
+  std::visit(
+      [&](const auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, wire::RegisterRequest>) {
+          Register(session, body, reply);
+        } else if constexpr (std::is_same_v<T, wire::AuthenticateRequest>) {
+          Authenticate(session, body, reply);
+        } else if constexpr (std::is_same_v<T, wire::CreateLinkCodeRequest>) {
+          CreateLinkCode(session, reply);
+        } else if constexpr (std::is_same_v<T, wire::LinkDeviceRequest>) {
+          LinkDevice(session, body, reply);
+        } else if constexpr (std::is_same_v<T, wire::ListDevicesRequest>) {
+          ListDevices(session, reply);
+        } else if constexpr (std::is_same_v<T, wire::UnlinkDeviceRequest>) {
+          UnlinkDevice(session, body, reply);
+        } else if constexpr (std::is_same_v<T, wire::SetUsernameRequest>) {
+          SetUsername(session, body, reply);
+        } else if constexpr (std::is_same_v<T, wire::DeleteAccountRequest>) {
+          DeleteAccount(session, reply);
+        } else if constexpr (std::is_same_v<T, wire::UploadKeysRequest>) {
+          UploadKeys(session, body, reply);
+        } else if constexpr (std::is_same_v<T, wire::GetPreKeyCountRequest>) {
+          GetPreKeyCount(session, reply);
+        } else if constexpr (std::is_same_v<T, wire::GetBundlesRequest>) {
+          GetBundles(session, body, reply);
+        } else if constexpr (std::is_same_v<T, wire::SendMessagesRequest>) {
+          SendMessages(session, body, reply);
+        } else if constexpr (std::is_same_v<T, wire::SendMultiRecipientRequest>) {
+          SendMultiRecipient(session, body, reply);
+        } else {
+          static_assert(std::is_same_v<T, wire::PingRequest>);
+          reply.Ok();
+        }
+      },
+      request.body);
+  metrics.store_latency.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+}
+
+void RequestFrameHandler::Impl::StoreFailure(Reply& reply, store::StoreErrc code, const char* operation) {
+  metrics.store_errors.Increment();
+  spdlog::error("event=store_error operation={} error={}", operation, store::ToString(code));
+  if (code == store::StoreErrc::kUnavailable) {
+    reply.Error(wire::ResponseStatus::kUnavailable, "the store is unavailable");
+  } else {
+    reply.Error(wire::ResponseStatus::kInternal, "the store failed");
+  }
+}
+
+// ---- delivery -------------------------------------------------------------------
+
+void RequestFrameHandler::Impl::BeginDeviceSession(DeviceSession& session, const DeviceKey& key) {
+  session.device = key;
+  session.authenticated.store(true, std::memory_order_release);
+  if (auto previous = connections.Bind(key, session.connection)) {
+    previous->Close(CloseCode::kNormal, "another connection authenticated as this device");
+  }
+  const store::DeviceAddress address{key.account, key.device};
+  (void)store.TouchDevice(address);  // last-seen is informational
+  session.last_pushed_server_id = 0;
+  session.queue_empty_owed = true;
+  Pump(session);
+  auto count = store.CountOneTimePreKeys(address);
+  if (count && *count < options.prekeys_low_threshold) {
+    SendPush(session, wire::PreKeysLow{static_cast<std::uint32_t>(*count)});
+  }
+}
+
+void RequestFrameHandler::Impl::SendPush(DeviceSession& session, wire::PushBody body) {
+  wire::Push push;
+  push.id = session.next_push_id++;
+  push.body = std::move(body);
+  auto bytes = wire::EncodeFrame(push);
+  if (!bytes) {
+    spdlog::error("event=encode_failed connection={} error={}", session.connection.id(),
+                  wire::WireErrcName(bytes.error().code));
+    return;
+  }
+  session.connection.Send(std::move(*bytes));
+}
+
+void RequestFrameHandler::Impl::Pump(DeviceSession& session) {
+  if (!session.device || session.closed) return;
+  const store::DeviceAddress address{session.device->account, session.device->device};
+  while (session.unacked_envelopes.size() < options.push_window) {
+    auto fetched = store.FetchMessages(address, session.last_pushed_server_id,
+                                       options.push_window - session.unacked_envelopes.size());
+    if (!fetched) {
+      metrics.store_errors.Increment();
+      spdlog::error("event=store_error operation=fetch_messages error={}",
+                    store::ToString(fetched.error().code));
+      return;
+    }
+    if (fetched->empty()) {
+      if (session.queue_empty_owed) {
+        session.queue_empty_owed = false;
+        SendPush(session, wire::QueueEmpty{});
+      }
+      return;
+    }
+    for (store::StoredEnvelope& stored : *fetched) {
+      wire::Envelope envelope;
+      envelope.server_id = stored.server_id;
+      envelope.server_timestamp_ms = static_cast<std::uint64_t>(stored.server_timestamp_ms);
+      envelope.sender = stored.sender.account;
+      envelope.sender_device = stored.sender.device;
+      envelope.type = stored.type;
+      envelope.client_message_id = stored.client_message_id.value();
+      envelope.content = std::move(stored.content);
+      session.unacked_envelopes[session.next_push_id] = stored.server_id;
+      session.last_pushed_server_id = stored.server_id;
+      SendPush(session, std::move(envelope));
+      metrics.envelopes_pushed.Increment();
+    }
+  }
+}
+
+void RequestFrameHandler::Impl::HandleAck(DeviceSession& session, std::uint64_t push_id) {
+  auto it = session.unacked_envelopes.find(push_id);
+  if (it == session.unacked_envelopes.end() || !session.device) return;  // unknown ids are ignored
+  const std::uint64_t server_id = it->second;
+  session.unacked_envelopes.erase(it);
+  auto deleted = store.DeleteMessage({session.device->account, session.device->device}, server_id);
+  if (deleted) {
+    metrics.messages_acked.Increment();
+  } else if (deleted.error().code != store::StoreErrc::kNotFound) {
+    metrics.store_errors.Increment();
+    spdlog::error("event=store_error operation=delete_message error={}",
+                  store::ToString(deleted.error().code));
+  }
+  Pump(session);
+}
+
+std::shared_ptr<DeviceSession> RequestFrameHandler::Impl::FindSession(const DeviceKey& key) {
+  auto connection = connections.Find(key);
+  if (!connection) return nullptr;
+  std::lock_guard lock(sessions_mutex);
+  auto it = sessions.find(connection->id());
+  return it == sessions.end() ? nullptr : it->second;
+}
+
+void RequestFrameHandler::Impl::NotifyQueued(const DeviceKey& key) {
+  auto session = FindSession(key);
+  if (!session) return;
+  session->tasks->Post([this, session] { Pump(*session); });
+}
+
+void RequestFrameHandler::Impl::NotifyPreKeysLow(const DeviceKey& key, std::uint64_t count) {
+  auto session = FindSession(key);
+  if (!session) return;
+  session->tasks->Post([this, session, count] {
+    if (session->device && !session->closed)
+      SendPush(*session, wire::PreKeysLow{static_cast<std::uint32_t>(count)});
+  });
+}
+
+void RequestFrameHandler::Impl::Disconnect(const DeviceKey& key, const char* reason) {
+  if (auto connection = connections.Find(key)) connection->Close(CloseCode::kPolicyViolation, reason);
+}
+
+}  // namespace parley::server

@@ -1,0 +1,75 @@
+// RequestFrameHandler: the wire protocol's request handlers (accounts,
+// devices, keys, messages) over the server store, as the transport's
+// FrameHandler.
+//
+// Frames are decoded on the network thread (cheap, bounded); everything that
+// touches the store runs on a TaskPool, one TaskSequence per connection, so
+// one connection's requests, acks and pushes are handled in the order they
+// arrived while the network threads never block on the store. Pushes are
+// numbered per connection; envelopes are pushed from the store (the queue is
+// the source of truth) in server-id order, at most `push_window` unacked at
+// once, and deleted when acked.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "base/clock.h"
+#include "server/config.h"
+#include "server/device_connections.h"
+#include "server/frame_handler.h"
+#include "server/metrics.h"
+#include "store/server_store.h"
+
+namespace parley::server {
+
+struct RequestHandlerOptions {
+  RegistrationMode registration_mode = RegistrationMode::kOpen;
+  // The transport's frame limit (frames arrive no larger).
+  std::size_t max_frame_bytes = kDefaultMaxFrameBytes;
+  // Threads that run store work.
+  std::size_t worker_threads = 4;
+  // Unacked envelope pushes per connection (docs/wire-protocol.md section 6).
+  std::size_t push_window = 64;
+  // PreKeysLow is pushed when a device holds fewer one-time prekeys than this.
+  std::uint64_t prekeys_low_threshold = 10;
+  // How long a link code stays valid.
+  std::int64_t link_code_validity_ms = 10 * 60 * 1000;
+  // Wrong credentials in a row on one connection before it is closed (1008).
+  int max_failed_authentications = 3;
+  // Abuse controls (token buckets).
+  RateLimitsConfig rate_limits;
+};
+
+// The handler options a configuration asks for.
+RequestHandlerOptions RequestHandlerOptionsFrom(const ServerConfig& config);
+
+class RequestFrameHandler final : public FrameHandler {
+ public:
+  // `store`, `clock` and `metrics` must outlive the handler. The handler adds
+  // its series (messages, pushes, authentication failures, rate-limit hits,
+  // store errors) to `metrics`.
+  RequestFrameHandler(store::ServerStore& store, const Clock& clock, MetricsRegistry& metrics,
+                      RequestHandlerOptions options);
+  // Stops the workers; work not yet started is dropped (its requests were
+  // not answered, so clients retry them).
+  ~RequestFrameHandler() override;
+  RequestFrameHandler(const RequestFrameHandler&) = delete;
+  RequestFrameHandler& operator=(const RequestFrameHandler&) = delete;
+
+  std::unique_ptr<ConnectionContext> OnOpen(const ConnectionHandle& connection) override;
+  void OnFrame(const ConnectionHandle& connection, ConnectionContext* context,
+               std::span<const std::uint8_t> frame, RequestSlot slot) override;
+  void OnClose(const ConnectionHandle& connection, ConnectionContext* context) override;
+
+  // The authenticated connections, by (account, device).
+  const DeviceConnections& device_connections() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace parley::server

@@ -1,0 +1,188 @@
+// Internal to the request handlers (request_frame_handler.cc and the
+// *_requests.cc files): per-connection state, the answer helper and the
+// handler implementation shared by the request families.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "server/request_frame_handler.h"
+#include "server/task_pool.h"
+#include "wire/messages.h"
+
+namespace parley::server {
+
+// One WebSocket connection as the handlers see it.
+struct DeviceSession {
+  DeviceSession(const ConnectionHandle& handle, TaskPool& pool)
+      : connection(handle), tasks(std::make_shared<TaskSequence>(pool)) {}
+
+  ConnectionHandle connection;
+  std::shared_ptr<TaskSequence> tasks;
+  // Set once authenticated; read by the network thread for the
+  // unauthenticated frame-size cap.
+  std::atomic<bool> authenticated{false};
+
+  // The rest is touched only by tasks of `tasks` (one at a time).
+  std::optional<DeviceKey> device;
+  int failed_authentications = 0;
+  bool closed = false;
+  std::uint64_t next_push_id = 1;
+  // Envelope pushes not yet acked: push id -> server id.
+  std::map<std::uint64_t, std::uint64_t> unacked_envelopes;
+  // The highest server id pushed on this connection.
+  std::uint64_t last_pushed_server_id = 0;
+  // QueueEmpty is still owed for the drain that began at authentication.
+  bool queue_empty_owed = false;
+};
+
+// The answer to one request: sent once, with the request's id, releasing
+// its in-flight slot. An answer never sent becomes `internal`, so a code
+// path that forgets to answer cannot leave a request hanging.
+class Reply {
+ public:
+  Reply(const ConnectionHandle& connection, std::uint64_t request_id, RequestSlot slot)
+      : connection_(connection), request_id_(request_id), slot_(std::move(slot)) {}
+  ~Reply();
+  Reply(const Reply&) = delete;
+  Reply& operator=(const Reply&) = delete;
+
+  void Ok(wire::ResponseBody body = std::monostate{});
+  // `detail` is a fixed text (never user data).
+  void Error(wire::ResponseStatus status, const char* detail);
+  void RateLimited(std::uint64_t retry_after_ms, const char* detail);
+  void Send(wire::Response response);
+  bool sent() const { return sent_; }
+
+ private:
+  ConnectionHandle connection_;
+  std::uint64_t request_id_;
+  RequestSlot slot_;
+  bool sent_ = false;
+};
+
+// The handler series in the metrics registry.
+struct HandlerMetrics {
+  explicit HandlerMetrics(MetricsRegistry& registry);
+
+  Counter& requests;
+  Counter& messages_queued;
+  Counter& messages_duplicate;
+  Counter& envelopes_pushed;
+  Counter& messages_acked;
+  Counter& authentication_failures;
+  Counter& store_errors;
+  Histogram& store_latency;
+};
+
+// One token bucket per key, created full on first use.
+class TokenBuckets {
+ public:
+  TokenBuckets(const TokenBucketConfig& config, const Clock& clock) : config_(config), clock_(clock) {}
+  // Takes `cost` tokens from `key`'s bucket: 0 when allowed, else the
+  // milliseconds until they would be there (nothing is taken then).
+  std::uint64_t Take(const std::string& key, double cost = 1);
+
+ private:
+  struct Bucket {
+    double tokens = 0;
+    std::int64_t updated_ms = 0;
+  };
+  TokenBucketConfig config_;
+  const Clock& clock_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
+struct RequestFrameHandler::Impl {
+  Impl(store::ServerStore& store, const Clock& clock, MetricsRegistry& registry,
+       RequestHandlerOptions options);
+
+  // ---- request_frame_handler.cc: dispatch, delivery, connections
+  void Handle(const std::shared_ptr<DeviceSession>& session, wire::Request request, RequestSlot slot);
+  void HandleAck(DeviceSession& session, std::uint64_t push_id);
+  // Binds the session to `key`, starts draining its queue, checks prekeys.
+  void BeginDeviceSession(DeviceSession& session, const DeviceKey& key);
+  // Pushes envelopes queued for the session's device past the last pushed
+  // one, up to the push window; then QueueEmpty if owed and nothing is left.
+  void Pump(DeviceSession& session);
+  void SendPush(DeviceSession& session, wire::PushBody body);
+  std::shared_ptr<DeviceSession> FindSession(const DeviceKey& key);
+  // Asks the device's connection (if online) to push what is queued for it.
+  void NotifyQueued(const DeviceKey& key);
+  // Pushes PreKeysLow to the device's connection, if online.
+  void NotifyPreKeysLow(const DeviceKey& key, std::uint64_t count);
+  // Closes the device's connection, if online.
+  void Disconnect(const DeviceKey& key, const char* reason);
+  // Answers a failed store call: unavailable or internal (logged, counted).
+  void StoreFailure(Reply& reply, store::StoreErrc code, const char* operation);
+
+  // ---- account_requests.cc
+  void Register(DeviceSession& session, const wire::RegisterRequest& request, Reply& reply);
+  void Authenticate(DeviceSession& session, const wire::AuthenticateRequest& request, Reply& reply);
+  void CreateLinkCode(DeviceSession& session, Reply& reply);
+  void LinkDevice(DeviceSession& session, const wire::LinkDeviceRequest& request, Reply& reply);
+  void ListDevices(DeviceSession& session, Reply& reply);
+  void UnlinkDevice(DeviceSession& session, const wire::UnlinkDeviceRequest& request, Reply& reply);
+  void SetUsername(DeviceSession& session, const wire::SetUsernameRequest& request, Reply& reply);
+  void DeleteAccount(DeviceSession& session, Reply& reply);
+
+  // ---- key_requests.cc
+  // Stores a new device's identity key, signed prekey and one-time prekeys.
+  store::StoreStatus StoreDeviceKeys(const store::DeviceAddress& device, const wire::PublicKeyBytes& identity,
+                                     const wire::SignedPreKey& signed_prekey,
+                                     const std::vector<wire::OneTimePreKey>& prekeys);
+  void UploadKeys(DeviceSession& session, const wire::UploadKeysRequest& request, Reply& reply);
+  void GetPreKeyCount(DeviceSession& session, Reply& reply);
+  void GetBundles(DeviceSession& session, const wire::GetBundlesRequest& request, Reply& reply);
+
+  // ---- message_requests.cc
+  void SendMessages(DeviceSession& session, const wire::SendMessagesRequest& request, Reply& reply);
+  void SendMultiRecipient(DeviceSession& session, const wire::SendMultiRecipientRequest& request,
+                          Reply& reply);
+
+  store::ServerStore& store;
+  const Clock& clock;
+  RequestHandlerOptions options;
+  HandlerMetrics metrics;
+  DeviceConnections connections;
+  TokenBuckets registrations_per_address;
+  TokenBuckets unauthenticated_per_address;
+  TokenBuckets bundle_fetches_per_account;
+  TokenBuckets messages_per_pair;
+  TokenBuckets first_contacts_per_account;
+  TokenBuckets first_contacts_per_new_account;
+  Counter& rate_limit_hits_registration;
+  Counter& rate_limit_hits_unauthenticated;
+  Counter& rate_limit_hits_bundles;
+  Counter& rate_limit_hits_messages;
+  Counter& rate_limit_hits_first_contact;
+
+  std::mutex sessions_mutex;
+  std::unordered_map<std::uint64_t, std::shared_ptr<DeviceSession>> sessions;  // by connection id
+
+  // Last member: destroyed (threads joined) first, while everything the
+  // tasks use still exists.
+  TaskPool pool;
+};
+
+// Verifies the signed prekey's signature under the identity key.
+bool SignedPreKeyVerifies(const wire::PublicKeyBytes& identity, const wire::SignedPreKey& signed_prekey);
+
+// A fresh credential, and what the store keeps of it (salt and keyed hash).
+struct IssuedCredential {
+  wire::DeviceCredential secret;
+  store::DeviceCredential stored;
+};
+IssuedCredential IssueCredential();
+// Constant-time check of `credential` against the stored salt and hash.
+bool CredentialMatches(const store::DeviceCredential& stored, const wire::DeviceCredential& credential);
+
+}  // namespace parley::server

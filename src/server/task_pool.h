@@ -1,0 +1,63 @@
+// TaskPool and TaskSequence: where request handlers run work that may block
+// (store calls), off the transport's network threads.
+//
+// A TaskPool is a fixed set of worker threads taking tasks in FIFO order. A
+// TaskSequence runs its tasks one at a time, in the order they were posted,
+// on the pool's threads: one sequence per connection keeps that
+// connection's requests, acks and pushes ordered without holding a thread
+// while it is idle.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace parley::server {
+
+using Task = std::function<void()>;
+
+class TaskPool {
+ public:
+  // Starts `threads` workers (at least one).
+  explicit TaskPool(std::size_t threads);
+  // Stops taking tasks, drops those not started, and joins the workers.
+  ~TaskPool();
+  TaskPool(const TaskPool&) = delete;
+  TaskPool& operator=(const TaskPool&) = delete;
+
+  // Runs `task` on some worker. Ignored after the pool began stopping.
+  void Submit(Task task);
+
+ private:
+  void Work();
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Task> tasks_;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+class TaskSequence : public std::enable_shared_from_this<TaskSequence> {
+ public:
+  // `pool` must outlive every task posted here.
+  explicit TaskSequence(TaskPool& pool) : pool_(pool) {}
+
+  // Runs `task` after every task posted before it; never two at once.
+  void Post(Task task);
+
+ private:
+  void RunSome();
+
+  TaskPool& pool_;
+  std::mutex mutex_;
+  std::deque<Task> tasks_;
+  bool scheduled_ = false;
+};
+
+}  // namespace parley::server

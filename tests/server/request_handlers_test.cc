@@ -1,0 +1,678 @@
+// The request handlers over the real transport: an in-process server on
+// 127.0.0.1 port 0 with a SQLite store in a temporary directory, driven by
+// TLS WebSocket clients that speak the wire protocol.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <deque>
+#include <filesystem>
+#include <string>
+#include <variant>
+
+#include "base/clock.h"
+#include "crypto/random.h"
+#include "crypto/x25519.h"
+#include "crypto/xeddsa.h"
+#include "server/admin_commands.h"
+#include "server/request_frame_handler.h"
+#include "server/server.h"
+#include "store/server_store.h"
+#include "test_client.h"
+#include "wire/codec.h"
+
+namespace parley::server {
+namespace {
+
+namespace websocket = boost::beast::websocket;
+using wire::ResponseStatus;
+
+std::span<const std::uint8_t> AsBytes(const std::string& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+// What a device keeps after registering or linking.
+struct DeviceLogin {
+  AccountId account;
+  DeviceId device;
+  wire::DeviceCredential credential;
+};
+
+// A device's keys, made with the real crypto so the server can verify the
+// signed prekey's signature.
+struct DeviceKeys {
+  crypto::KeyPair identity;
+  wire::SignedPreKey signed_prekey;
+  std::vector<wire::OneTimePreKey> prekeys;
+};
+
+DeviceKeys MakeKeys(std::uint32_t prekey_count, std::uint32_t first_prekey_id = 0) {
+  crypto::SystemRng rng;
+  DeviceKeys keys;
+  keys.identity = crypto::KeyPair::Generate(rng);
+  const crypto::KeyPair signed_pair = crypto::KeyPair::Generate(rng);
+  keys.signed_prekey.id = SignedPreKeyId(7);
+  keys.signed_prekey.public_key = signed_pair.public_key.Serialize();
+  keys.signed_prekey.signature =
+      crypto::XEdDsaSign(keys.identity.private_key, keys.signed_prekey.public_key, rng);
+  for (std::uint32_t i = 0; i < prekey_count; ++i) {
+    keys.prekeys.push_back(
+        {PreKeyId(first_prekey_id + i), crypto::KeyPair::Generate(rng).public_key.Serialize()});
+  }
+  return keys;
+}
+
+wire::ClientMessageId RandomMessageId() {
+  wire::ClientMessageId id{};
+  crypto::RandomBytes(id);
+  return id;
+}
+
+// A wire-protocol client over the test WebSocket client. Pushes that arrive
+// while waiting for a response are kept for NextPush.
+class WireClient {
+ public:
+  explicit WireClient(std::uint16_t port) : socket_(port) { EXPECT_FALSE(socket_.Connect()); }
+
+  void SendRaw(const std::string& bytes) { EXPECT_FALSE(socket_.SendBinary(bytes)); }
+
+  std::uint64_t Send(wire::RequestBody body) {
+    wire::Request request{next_id_++, std::move(body)};
+    auto bytes = wire::EncodeFrame(request);
+    EXPECT_TRUE(bytes);
+    if (bytes) SendRaw(std::string(bytes->begin(), bytes->end()));
+    return request.id;
+  }
+
+  // Sends and waits for the answer.
+  wire::Response Call(wire::RequestBody body) { return WaitForResponse(Send(std::move(body))); }
+
+  wire::Response WaitForResponse(std::uint64_t id) {
+    for (;;) {
+      auto frame = ReadFrame();
+      if (!frame) return {};
+      if (auto* push = std::get_if<wire::Push>(&*frame)) {
+        pushes_.push_back(std::move(*push));
+        continue;
+      }
+      auto& response = std::get<wire::Response>(*frame);
+      EXPECT_EQ(response.id, id);
+      return response;
+    }
+  }
+
+  wire::Push NextPush() {
+    if (!pushes_.empty()) {
+      wire::Push push = std::move(pushes_.front());
+      pushes_.pop_front();
+      return push;
+    }
+    auto frame = ReadFrame();
+    if (!frame || !std::holds_alternative<wire::Push>(*frame)) {
+      ADD_FAILURE() << "expected a push";
+      return {};
+    }
+    return std::get<wire::Push>(*frame);
+  }
+
+  // The next push, which must be an Envelope.
+  wire::Envelope NextEnvelope(std::uint64_t* push_id = nullptr) {
+    wire::Push push = NextPush();
+    if (push_id != nullptr) *push_id = push.id;
+    if (!std::holds_alternative<wire::Envelope>(push.body)) {
+      ADD_FAILURE() << "expected an envelope push";
+      return {};
+    }
+    return std::get<wire::Envelope>(push.body);
+  }
+
+  void ExpectQueueEmpty() {
+    wire::Push push = NextPush();
+    EXPECT_TRUE(std::holds_alternative<wire::QueueEmpty>(push.body)) << "expected QueueEmpty";
+  }
+
+  void Ack(std::uint64_t push_id) {
+    auto bytes = wire::EncodeFrame(wire::PushAck{push_id});
+    ASSERT_TRUE(bytes);
+    SendRaw(std::string(bytes->begin(), bytes->end()));
+  }
+
+  std::optional<wire::ServerFrame> ReadFrame() {
+    std::string message;
+    if (auto ec = socket_.Read(message)) {
+      last_error_ = ec;
+      return std::nullopt;
+    }
+    auto frame = wire::DecodeServerFrame(AsBytes(message));
+    EXPECT_TRUE(frame);
+    if (!frame) return std::nullopt;
+    return std::move(*frame);
+  }
+
+  // Reads until the server closes; returns the close code (0 if none).
+  std::uint16_t ReadUntilClosed() {
+    while (ReadFrame()) {
+    }
+    return last_error_ == websocket::error::closed ? socket_.close_reason().code : 0;
+  }
+
+  testing::WebSocketClient& socket() { return socket_; }
+
+ private:
+  testing::WebSocketClient socket_;
+  std::uint64_t next_id_ = 1;
+  std::deque<wire::Push> pushes_;
+  boost::system::error_code last_error_;
+};
+
+class RequestHandlersTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/parley-handlers-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    auto store = store::OpenServerStore("sqlite:" + (dir_ / "parley.db").string(), clock_);
+    ASSERT_TRUE(store);
+    store_ = std::move(*store);
+    StartServer();
+  }
+
+  void StartServer() {
+    auto cert = EnsureSelfSignedCertificate(dir_);
+    ASSERT_TRUE(cert);
+    ServerConfig config;
+    config.port = 0;
+    config.threads = 2;
+    config.registration_mode = registration_mode_;
+    auto metrics = std::make_shared<MetricsRegistry>();
+    RequestHandlerOptions options = RequestHandlerOptionsFrom(config);
+    options.worker_threads = 2;
+    auto handler = std::make_shared<RequestFrameHandler>(*store_, clock_, *metrics, options);
+    auto server = Server::Create(config, {handler, metrics, {}, cert->files});
+    ASSERT_TRUE(server);
+    server_ = std::move(*server);
+    server_->Start();
+  }
+
+  void TearDown() override {
+    server_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::uint16_t port() const { return server_->port(); }
+
+  // Registers on `client` (which stays authenticated) and drains its
+  // QueueEmpty (and PreKeysLow, when few prekeys were uploaded).
+  DeviceLogin Register(WireClient& client, const std::string& username, const DeviceKeys& keys,
+                       RegistrationId registration_id = RegistrationId(1234)) {
+    wire::RegisterRequest request;
+    request.username = username;
+    request.registration_id = registration_id;
+    request.identity_key = keys.identity.public_key.Serialize();
+    request.signed_prekey = keys.signed_prekey;
+    request.prekeys = keys.prekeys;
+    wire::Response response = client.Call(request);
+    EXPECT_EQ(response.status, ResponseStatus::kOk) << response.error_detail;
+    if (!std::holds_alternative<wire::RegisterResult>(response.body)) return {};
+    auto& result = std::get<wire::RegisterResult>(response.body);
+    EXPECT_EQ(result.device_id.value(), 1u);
+    client.ExpectQueueEmpty();
+    if (keys.prekeys.size() < 10) {
+      wire::Push low = client.NextPush();
+      EXPECT_TRUE(std::holds_alternative<wire::PreKeysLow>(low.body));
+    }
+    return {result.account_id, result.device_id, result.credential};
+  }
+
+  wire::Response Authenticate(WireClient& client, const DeviceLogin& login) {
+    return client.Call(wire::AuthenticateRequest{login.account, login.device, login.credential});
+  }
+
+  wire::SendMessagesRequest TextTo(const DeviceLogin& recipient, const std::string& text,
+                                   RegistrationId registration_id = RegistrationId(1234)) {
+    wire::SendMessagesRequest request;
+    request.recipient = recipient.account;
+    request.client_message_id = RandomMessageId();
+    request.messages.push_back({recipient.device, registration_id, 3, {text.begin(), text.end()}});
+    return request;
+  }
+
+  static std::string Text(const wire::Envelope& envelope) {
+    return std::string(envelope.content.begin(), envelope.content.end());
+  }
+
+  std::filesystem::path dir_;
+  SystemClock clock_;
+  RegistrationMode registration_mode_ = RegistrationMode::kOpen;
+  std::unique_ptr<store::ServerStore> store_;
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(RequestHandlersTest, RegistersTwoAccountsAndAuthenticates) {
+  WireClient alice_client(port());
+  DeviceLogin alice = Register(alice_client, "alice", MakeKeys(20));
+  WireClient bob_client(port());
+  DeviceLogin bob = Register(bob_client, "Bob", MakeKeys(20));
+  EXPECT_NE(alice.account, bob.account);
+
+  // The name is taken whatever its case.
+  WireClient third(port());
+  wire::RegisterRequest again;
+  again.username = "ALICE";
+  again.registration_id = RegistrationId(5);
+  DeviceKeys keys = MakeKeys(0);
+  again.identity_key = keys.identity.public_key.Serialize();
+  again.signed_prekey = keys.signed_prekey;
+  EXPECT_EQ(third.Call(again).status, ResponseStatus::kConflict);
+
+  WireClient reconnect(port());
+  EXPECT_EQ(Authenticate(reconnect, alice).status, ResponseStatus::kOk);
+  reconnect.ExpectQueueEmpty();
+  // Authenticated: a second Authenticate is forbidden.
+  EXPECT_EQ(Authenticate(reconnect, alice).status, ResponseStatus::kForbidden);
+}
+
+TEST_F(RequestHandlersTest, RegisterRefusesASignatureThatDoesNotVerify) {
+  WireClient client(port());
+  DeviceKeys keys = MakeKeys(1);
+  wire::RegisterRequest request;
+  request.username = "mallory";
+  request.registration_id = RegistrationId(9);
+  request.identity_key = MakeKeys(0).identity.public_key.Serialize();  // not the signer
+  request.signed_prekey = keys.signed_prekey;
+  wire::Response response = client.Call(request);
+  EXPECT_EQ(response.status, ResponseStatus::kBadRequest);
+  // Nothing was created: the name is still free.
+  EXPECT_FALSE(store_->GetAccountByUsername("mallory"));
+}
+
+TEST_F(RequestHandlersTest, WrongCredentialIsUnauthorizedAndRepeatedFailuresClose) {
+  WireClient owner(port());
+  DeviceLogin alice = Register(owner, "alice", MakeKeys(20));
+  DeviceLogin wrong = alice;
+  wrong.credential.secret.bytes()[0] ^= 1;
+
+  WireClient client(port());
+  EXPECT_EQ(Authenticate(client, wrong).status, ResponseStatus::kUnauthorized);
+  // An unknown device gets the same answer.
+  DeviceLogin unknown = alice;
+  unknown.device = DeviceId(2);
+  EXPECT_EQ(Authenticate(client, unknown).status, ResponseStatus::kUnauthorized);
+  // Still unauthenticated.
+  EXPECT_EQ(client.Call(wire::ListDevicesRequest{}).status, ResponseStatus::kUnauthorized);
+  EXPECT_EQ(Authenticate(client, wrong).status, ResponseStatus::kUnauthorized);
+  EXPECT_EQ(client.ReadUntilClosed(), 1008);
+}
+
+TEST_F(RequestHandlersTest, UnauthenticatedRequestsAreRefusedButPingWorks) {
+  WireClient client(port());
+  EXPECT_EQ(client.Call(wire::PingRequest{}).status, ResponseStatus::kOk);
+  EXPECT_EQ(client.Call(wire::ListDevicesRequest{}).status, ResponseStatus::kUnauthorized);
+  EXPECT_EQ(client.Call(wire::GetPreKeyCountRequest{}).status, ResponseStatus::kUnauthorized);
+  WireClient other(port());
+  DeviceLogin bob = Register(other, "bob", MakeKeys(20));
+  EXPECT_EQ(client.Call(TextTo(bob, "hi")).status, ResponseStatus::kUnauthorized);
+}
+
+TEST_F(RequestHandlersTest, BundleFetchesConsumeOnePreKeyEachAndWarnTheOwner) {
+  WireClient alice_client(port());
+  DeviceKeys alice_keys = MakeKeys(11);
+  DeviceLogin alice = Register(alice_client, "alice", alice_keys);
+  WireClient bob_client(port());
+  Register(bob_client, "bob", MakeKeys(20));
+
+  wire::GetBundlesRequest by_name;
+  by_name.target = std::string("ALICE");
+  wire::Response first = bob_client.Call(by_name);
+  ASSERT_EQ(first.status, ResponseStatus::kOk);
+  auto& bundles = std::get<wire::BundlesResult>(first.body);
+  EXPECT_EQ(bundles.account_id, alice.account);
+  ASSERT_EQ(bundles.devices.size(), 1u);
+  EXPECT_EQ(bundles.devices[0].identity_key, alice_keys.identity.public_key.Serialize());
+  EXPECT_EQ(bundles.devices[0].signed_prekey, alice_keys.signed_prekey);
+  EXPECT_EQ(bundles.devices[0].registration_id, RegistrationId(1234));
+  ASSERT_TRUE(bundles.devices[0].prekey);
+  EXPECT_EQ(*bundles.devices[0].prekey, alice_keys.prekeys[0]);
+
+  wire::GetBundlesRequest by_id;
+  by_id.target = alice.account;
+  wire::Response second = bob_client.Call(by_id);
+  ASSERT_EQ(second.status, ResponseStatus::kOk);
+  EXPECT_EQ(*std::get<wire::BundlesResult>(second.body).devices[0].prekey, alice_keys.prekeys[1]);
+
+  // 11 - 2 = 9 < 10: the owner hears about it, and counts 9.
+  wire::Push low = alice_client.NextPush();
+  ASSERT_TRUE(std::holds_alternative<wire::PreKeysLow>(low.body));
+  EXPECT_EQ(std::get<wire::PreKeysLow>(low.body).count, 9u);
+  wire::Response count = alice_client.Call(wire::GetPreKeyCountRequest{});
+  ASSERT_EQ(count.status, ResponseStatus::kOk);
+  EXPECT_EQ(std::get<wire::PreKeyCountResult>(count.body).count, 9u);
+
+  // Upload more; the count follows.
+  wire::UploadKeysRequest upload;
+  upload.prekeys = MakeKeys(5, 100).prekeys;
+  EXPECT_EQ(alice_client.Call(upload).status, ResponseStatus::kOk);
+  count = alice_client.Call(wire::GetPreKeyCountRequest{});
+  EXPECT_EQ(std::get<wire::PreKeyCountResult>(count.body).count, 14u);
+
+  // A signed prekey signed by another identity is refused.
+  wire::UploadKeysRequest bad;
+  bad.signed_prekey = MakeKeys(0).signed_prekey;
+  EXPECT_EQ(alice_client.Call(bad).status, ResponseStatus::kBadRequest);
+
+  wire::GetBundlesRequest nobody;
+  nobody.target = std::string("nobody");
+  EXPECT_EQ(bob_client.Call(nobody).status, ResponseStatus::kNotFound);
+}
+
+TEST_F(RequestHandlersTest, BundlesFallBackToTheSignedPreKeyWhenPreKeysRunOut) {
+  WireClient alice_client(port());
+  DeviceLogin alice = Register(alice_client, "alice", MakeKeys(1));
+  WireClient bob_client(port());
+  Register(bob_client, "bob", MakeKeys(20));
+  wire::GetBundlesRequest request;
+  request.target = alice.account;
+  wire::Response first = bob_client.Call(request);
+  ASSERT_EQ(first.status, ResponseStatus::kOk);
+  EXPECT_TRUE(std::get<wire::BundlesResult>(first.body).devices[0].prekey);
+  wire::Response second = bob_client.Call(request);
+  ASSERT_EQ(second.status, ResponseStatus::kOk);
+  EXPECT_FALSE(std::get<wire::BundlesResult>(second.body).devices[0].prekey);
+}
+
+TEST_F(RequestHandlersTest, OnlineDeliveryPushesAtOnceAndAckDeletes) {
+  WireClient alice_client(port());
+  DeviceLogin alice = Register(alice_client, "alice", MakeKeys(20));
+  WireClient bob_client(port());
+  DeviceLogin bob = Register(bob_client, "bob", MakeKeys(20));
+
+  wire::SendMessagesRequest send = TextTo(bob, "hello bob");
+  wire::Response sent = alice_client.Call(send);
+  ASSERT_EQ(sent.status, ResponseStatus::kOk) << sent.error_detail;
+  const std::uint64_t timestamp = std::get<wire::SendResult>(sent.body).server_timestamp_ms;
+
+  std::uint64_t push_id = 0;
+  wire::Envelope envelope = bob_client.NextEnvelope(&push_id);
+  EXPECT_EQ(Text(envelope), "hello bob");
+  EXPECT_EQ(envelope.sender, alice.account);
+  EXPECT_EQ(envelope.sender_device, alice.device);
+  EXPECT_EQ(envelope.type, 3u);
+  EXPECT_EQ(envelope.client_message_id, send.client_message_id);
+  EXPECT_EQ(envelope.server_timestamp_ms, timestamp);
+  bob_client.Ack(push_id);
+  // The ack is handled before the next request on the same connection.
+  EXPECT_EQ(bob_client.Call(wire::PingRequest{}).status, ResponseStatus::kOk);
+  auto depth = store_->QueueDepth({bob.account, bob.device});
+  ASSERT_TRUE(depth);
+  EXPECT_EQ(*depth, 0u);
+
+  // Reconnecting gets nothing.
+  WireClient again(port());
+  ASSERT_EQ(Authenticate(again, bob).status, ResponseStatus::kOk);
+  again.ExpectQueueEmpty();
+}
+
+TEST_F(RequestHandlersTest, OfflineMessagesDrainInOrderThenQueueEmpty) {
+  WireClient alice_client(port());
+  DeviceLogin alice = Register(alice_client, "alice", MakeKeys(20));
+  DeviceLogin bob;
+  {
+    WireClient bob_client(port());
+    bob = Register(bob_client, "bob", MakeKeys(20));
+  }
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(alice_client.Call(TextTo(bob, "m" + std::to_string(i))).status, ResponseStatus::kOk);
+  }
+  WireClient bob_client(port());
+  ASSERT_EQ(Authenticate(bob_client, bob).status, ResponseStatus::kOk);
+  std::uint64_t last_server_id = 0;
+  for (int i = 0; i < 5; ++i) {
+    std::uint64_t push_id = 0;
+    wire::Envelope envelope = bob_client.NextEnvelope(&push_id);
+    EXPECT_EQ(Text(envelope), "m" + std::to_string(i));
+    EXPECT_GT(envelope.server_id, last_server_id);
+    last_server_id = envelope.server_id;
+    if (i < 3) bob_client.Ack(push_id);  // the last two stay unacked
+  }
+  bob_client.ExpectQueueEmpty();
+  EXPECT_EQ(bob_client.Call(wire::PingRequest{}).status, ResponseStatus::kOk);
+
+  // Unacked envelopes come again on the next connection; acked ones do not.
+  WireClient again(port());
+  ASSERT_EQ(Authenticate(again, bob).status, ResponseStatus::kOk);
+  EXPECT_EQ(Text(again.NextEnvelope()), "m3");
+  EXPECT_EQ(Text(again.NextEnvelope()), "m4");
+  again.ExpectQueueEmpty();
+  (void)alice;
+}
+
+TEST_F(RequestHandlersTest, IdempotentRetryIsDeliveredOnce) {
+  WireClient alice_client(port());
+  Register(alice_client, "alice", MakeKeys(20));
+  DeviceLogin bob;
+  {
+    WireClient bob_client(port());
+    bob = Register(bob_client, "bob", MakeKeys(20));
+  }
+  wire::SendMessagesRequest send = TextTo(bob, "once");
+  wire::Response first = alice_client.Call(send);
+  ASSERT_EQ(first.status, ResponseStatus::kOk);
+  wire::Response retry = alice_client.Call(send);
+  ASSERT_EQ(retry.status, ResponseStatus::kOk);
+  EXPECT_EQ(std::get<wire::SendResult>(retry.body), std::get<wire::SendResult>(first.body));
+
+  WireClient bob_client(port());
+  ASSERT_EQ(Authenticate(bob_client, bob).status, ResponseStatus::kOk);
+  EXPECT_EQ(Text(bob_client.NextEnvelope()), "once");
+  bob_client.ExpectQueueEmpty();
+}
+
+TEST_F(RequestHandlersTest, MismatchedDevicesListMissingExtraAndStale) {
+  WireClient alice_client(port());
+  Register(alice_client, "alice", MakeKeys(20));
+  WireClient bob_client(port());
+  DeviceLogin bob = Register(bob_client, "bob", MakeKeys(20), RegistrationId(77));
+
+  // Device 3 does not exist and device 1 is left out.
+  wire::SendMessagesRequest extra = TextTo(bob, "x", RegistrationId(77));
+  extra.messages[0].device_id = DeviceId(3);
+  wire::Response response = alice_client.Call(extra);
+  ASSERT_EQ(response.status, ResponseStatus::kMismatchedDevices);
+  auto mismatch = std::get<wire::MismatchedDevices>(response.body);
+  EXPECT_EQ(mismatch.missing, std::vector<DeviceId>{DeviceId(1)});
+  EXPECT_EQ(mismatch.extra, std::vector<DeviceId>{DeviceId(3)});
+  EXPECT_TRUE(mismatch.stale.empty());
+
+  // The right device with an old registration id.
+  wire::SendMessagesRequest stale = TextTo(bob, "x", RegistrationId(76));
+  response = alice_client.Call(stale);
+  ASSERT_EQ(response.status, ResponseStatus::kMismatchedDevices);
+  mismatch = std::get<wire::MismatchedDevices>(response.body);
+  EXPECT_TRUE(mismatch.missing.empty());
+  EXPECT_TRUE(mismatch.extra.empty());
+  EXPECT_EQ(mismatch.stale, std::vector<DeviceId>{DeviceId(1)});
+
+  // A rejected send reserves nothing: the same id works once corrected.
+  stale.messages[0].registration_id = RegistrationId(77);
+  EXPECT_EQ(alice_client.Call(stale).status, ResponseStatus::kOk);
+  EXPECT_EQ(Text(bob_client.NextEnvelope()), "x");
+
+  // Unknown recipient.
+  DeviceLogin nobody{AccountId(Uuid::Random(*std::make_unique<crypto::SystemRng>())), DeviceId(1), {}};
+  EXPECT_EQ(alice_client.Call(TextTo(nobody, "x")).status, ResponseStatus::kNotFound);
+}
+
+TEST_F(RequestHandlersTest, NoDeviceCanAckAnotherDevicesMessage) {
+  WireClient alice_client(port());
+  Register(alice_client, "alice", MakeKeys(20));
+  DeviceLogin bob;
+  std::uint64_t bob_push_id = 0;
+  {
+    WireClient bob_client(port());
+    bob = Register(bob_client, "bob", MakeKeys(20));
+    ASSERT_EQ(alice_client.Call(TextTo(bob, "secret")).status, ResponseStatus::kOk);
+    bob_client.NextEnvelope(&bob_push_id);  // not acked
+  }
+  // Alice acks the push id bob saw, and a range around it: all ignored.
+  for (std::uint64_t id = 0; id < bob_push_id + 5; ++id) alice_client.Ack(id);
+  EXPECT_EQ(alice_client.Call(wire::PingRequest{}).status, ResponseStatus::kOk);
+
+  WireClient bob_client(port());
+  ASSERT_EQ(Authenticate(bob_client, bob).status, ResponseStatus::kOk);
+  EXPECT_EQ(Text(bob_client.NextEnvelope()), "secret");
+  bob_client.ExpectQueueEmpty();
+}
+
+TEST_F(RequestHandlersTest, MalformedRequestGetsAnErrorAndTheConnectionKeepsWorking) {
+  WireClient client(port());
+  // Frame{request{id: 5}} without a body.
+  client.SendRaw(std::string("\x0a\x02\x08\x05", 4));
+  wire::Response response = client.WaitForResponse(5);
+  EXPECT_EQ(response.status, ResponseStatus::kBadRequest);
+  EXPECT_EQ(response.error_detail, "no_body");
+  EXPECT_EQ(client.Call(wire::PingRequest{}).status, ResponseStatus::kOk);
+
+  // Bytes that are no frame at all close with 1002.
+  client.SendRaw(std::string("\xff\xff\xff", 3));
+  EXPECT_EQ(client.ReadUntilClosed(), 1002);
+}
+
+TEST_F(RequestHandlersTest, OversizedFrameBeforeAuthenticationCloses) {
+  WireClient client(port());
+  client.SendRaw(std::string(wire::kMaxUnauthenticatedFrameSize + 1, '\0'));
+  EXPECT_EQ(client.ReadUntilClosed(), 1008);
+}
+
+TEST_F(RequestHandlersTest, LinkedDeviceGetsMessagesAndSyncCopies) {
+  WireClient alice_primary(port());
+  DeviceLogin alice = Register(alice_primary, "alice", MakeKeys(20));
+  wire::Response code = alice_primary.Call(wire::CreateLinkCodeRequest{});
+  ASSERT_EQ(code.status, ResponseStatus::kOk);
+  const std::string link_code = std::get<wire::CreateLinkCodeResult>(code.body).code;
+  EXPECT_EQ(link_code.size(), 26u);
+
+  WireClient alice_second(port());
+  DeviceKeys keys = MakeKeys(20);
+  wire::LinkDeviceRequest link;
+  link.code = link_code;
+  link.registration_id = RegistrationId(555);
+  link.identity_key = keys.identity.public_key.Serialize();
+  link.signed_prekey = keys.signed_prekey;
+  link.prekeys = keys.prekeys;
+  link.device_name = "laptop";
+  wire::Response linked = alice_second.Call(link);
+  ASSERT_EQ(linked.status, ResponseStatus::kOk) << linked.error_detail;
+  EXPECT_EQ(std::get<wire::LinkDeviceResult>(linked.body).device_id, DeviceId(2));
+  alice_second.ExpectQueueEmpty();
+  // The code is single-use.
+  WireClient third(port());
+  EXPECT_EQ(third.Call(link).status, ResponseStatus::kNotFound);
+
+  wire::Response devices = alice_primary.Call(wire::ListDevicesRequest{});
+  ASSERT_EQ(devices.status, ResponseStatus::kOk);
+  EXPECT_EQ(std::get<wire::ListDevicesResult>(devices.body).devices.size(), 2u);
+
+  // Bob must now address both of alice's devices.
+  WireClient bob_client(port());
+  Register(bob_client, "bob", MakeKeys(20));
+  wire::SendMessagesRequest one = TextTo(alice, "to both?");
+  wire::Response response = bob_client.Call(one);
+  ASSERT_EQ(response.status, ResponseStatus::kMismatchedDevices);
+  EXPECT_EQ(std::get<wire::MismatchedDevices>(response.body).missing, std::vector<DeviceId>{DeviceId(2)});
+  one.messages.push_back({DeviceId(2), RegistrationId(555), 1, {'b'}});
+  ASSERT_EQ(bob_client.Call(one).status, ResponseStatus::kOk);
+  EXPECT_EQ(Text(alice_primary.NextEnvelope()), "to both?");
+  EXPECT_EQ(Text(alice_second.NextEnvelope()), "b");
+
+  // A sync copy from the primary to the laptop.
+  wire::SendMessagesRequest sync;
+  sync.recipient = alice.account;
+  sync.client_message_id = RandomMessageId();
+  sync.sync = true;
+  sync.messages.push_back({DeviceId(2), RegistrationId(555), 1, {'s'}});
+  ASSERT_EQ(alice_primary.Call(sync).status, ResponseStatus::kOk);
+  wire::Envelope copy = alice_second.NextEnvelope();
+  EXPECT_EQ(copy.sender, alice.account);
+  EXPECT_EQ(Text(copy), "s");
+
+  // The companion cannot unlink the primary; the primary unlinks it and
+  // its connection closes.
+  EXPECT_EQ(alice_second.Call(wire::UnlinkDeviceRequest{DeviceId(1)}).status, ResponseStatus::kForbidden);
+  EXPECT_EQ(alice_primary.Call(wire::UnlinkDeviceRequest{DeviceId(2)}).status, ResponseStatus::kOk);
+  EXPECT_EQ(alice_second.ReadUntilClosed(), 1008);
+}
+
+TEST_F(RequestHandlersTest, SetUsernameAndDeleteAccount) {
+  WireClient alice_client(port());
+  DeviceLogin alice = Register(alice_client, "alice", MakeKeys(20));
+  WireClient bob_client(port());
+  Register(bob_client, "bob", MakeKeys(20));
+  EXPECT_EQ(alice_client.Call(wire::SetUsernameRequest{"bob"}).status, ResponseStatus::kConflict);
+  EXPECT_EQ(alice_client.Call(wire::SetUsernameRequest{"alicia"}).status, ResponseStatus::kOk);
+  auto renamed = store_->GetAccountByUsername("alicia");
+  ASSERT_TRUE(renamed);
+  EXPECT_EQ(renamed->id, alice.account);
+
+  EXPECT_EQ(alice_client.Call(wire::DeleteAccountRequest{}).status, ResponseStatus::kOk);
+  EXPECT_EQ(alice_client.ReadUntilClosed(), 1008);
+  WireClient again(port());
+  EXPECT_EQ(Authenticate(again, alice).status, ResponseStatus::kUnauthorized);
+}
+
+TEST_F(RequestHandlersTest, MultiRecipientSendReportsEachRecipient) {
+  WireClient alice_client(port());
+  Register(alice_client, "alice", MakeKeys(20));
+  WireClient bob_client(port());
+  DeviceLogin bob = Register(bob_client, "bob", MakeKeys(20));
+  WireClient carol_client(port());
+  DeviceLogin carol = Register(carol_client, "carol", MakeKeys(20), RegistrationId(9));
+
+  wire::SendMultiRecipientRequest request;
+  request.recipients.push_back(
+      {bob.account, RandomMessageId(), {{DeviceId(1), RegistrationId(1234), 1, {'g'}}}});
+  request.recipients.push_back(
+      {carol.account, RandomMessageId(), {{DeviceId(1), RegistrationId(1234), 1, {'g'}}}});
+  wire::Response response = alice_client.Call(request);
+  ASSERT_EQ(response.status, ResponseStatus::kOk);
+  auto& results = std::get<wire::SendMultiRecipientResult>(response.body).results;
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].status, ResponseStatus::kOk);
+  EXPECT_EQ(results[1].status, ResponseStatus::kMismatchedDevices);
+  ASSERT_TRUE(results[1].mismatched_devices);
+  EXPECT_EQ(results[1].mismatched_devices->stale, std::vector<DeviceId>{DeviceId(1)});
+  EXPECT_EQ(Text(bob_client.NextEnvelope()), "g");
+}
+
+class InvitationRegistrationTest : public RequestHandlersTest {
+ protected:
+  void SetUp() override {
+    registration_mode_ = RegistrationMode::kInvitation;
+    RequestHandlersTest::SetUp();
+  }
+};
+
+TEST_F(InvitationRegistrationTest, RegistrationNeedsAValidUnusedInvitation) {
+  crypto::SystemRng rng;
+  auto invitation = CreateInvitation(*store_, rng, clock_, std::nullopt);
+  ASSERT_TRUE(invitation);
+  DeviceKeys keys = MakeKeys(20);
+  wire::RegisterRequest request;
+  request.username = "alice";
+  request.registration_id = RegistrationId(1);
+  request.identity_key = keys.identity.public_key.Serialize();
+  request.signed_prekey = keys.signed_prekey;
+
+  WireClient client(port());
+  EXPECT_EQ(client.Call(request).status, ResponseStatus::kForbidden);
+  request.invitation_token = "not-a-real-token";
+  EXPECT_EQ(client.Call(request).status, ResponseStatus::kForbidden);
+  request.invitation_token = invitation->token;
+  EXPECT_EQ(client.Call(request).status, ResponseStatus::kOk);
+
+  WireClient second(port());
+  request.username = "bob";
+  EXPECT_EQ(second.Call(request).status, ResponseStatus::kForbidden);  // used
+}
+
+}  // namespace
+}  // namespace parley::server
