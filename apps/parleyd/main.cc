@@ -189,8 +189,9 @@ int Serve(ServerConfig config, const ServeOverrides& overrides) {
 
   ServerParts parts;
   parts.metrics = std::make_shared<MetricsRegistry>();
-  parts.frame_handler =
+  auto handler =
       std::make_shared<RequestFrameHandler>(*store, clock, *parts.metrics, RequestHandlerOptionsFrom(config));
+  parts.frame_handler = handler;
   parts.tls = tls;
   auto server = Server::Create(config, std::move(parts));
   if (!server) return Fail(std::string(server.error().message));
@@ -199,6 +200,8 @@ int Serve(ServerConfig config, const ServeOverrides& overrides) {
     return Fail("cannot write the port file " + overrides.port_file);
   }
   (*server)->RunUntilSignal();
+  // The workers stop before the server state that owns the handler can go.
+  handler->Stop();
   return 0;
 }
 

@@ -151,6 +151,8 @@ RequestFrameHandler::RequestFrameHandler(store::ServerStore& store, const Clock&
 
 RequestFrameHandler::~RequestFrameHandler() = default;
 
+void RequestFrameHandler::Stop() { impl_->pool.Stop(); }
+
 const DeviceConnections& RequestFrameHandler::device_connections() const { return impl_->connections; }
 
 std::unique_ptr<ConnectionContext> RequestFrameHandler::OnOpen(const ConnectionHandle& connection) {

@@ -52,8 +52,7 @@ class RequestFrameHandler final : public FrameHandler {
   // store errors) to `metrics`.
   RequestFrameHandler(store::ServerStore& store, const Clock& clock, MetricsRegistry& metrics,
                       RequestHandlerOptions options);
-  // Stops the workers; work not yet started is dropped (its requests were
-  // not answered, so clients retry them).
+  // Stop(), if not done yet.
   ~RequestFrameHandler() override;
   RequestFrameHandler(const RequestFrameHandler&) = delete;
   RequestFrameHandler& operator=(const RequestFrameHandler&) = delete;
@@ -62,6 +61,13 @@ class RequestFrameHandler final : public FrameHandler {
   void OnFrame(const ConnectionHandle& connection, ConnectionContext* context,
                std::span<const std::uint8_t> frame, RequestSlot slot) override;
   void OnClose(const ConnectionHandle& connection, ConnectionContext* context) override;
+
+  // Stops the workers; work not yet started is dropped (its requests were
+  // not answered, so clients retry them). Call it after Server::Shutdown()
+  // and before destroying the Server, from a thread that is not a worker:
+  // a worker may otherwise drop the last reference to a connection, and
+  // with it to the server state that owns this handler.
+  void Stop();
 
   // The authenticated connections, by (account, device).
   const DeviceConnections& device_connections() const;

@@ -11,15 +11,23 @@ TaskPool::TaskPool(std::size_t threads) {
   for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
 }
 
-TaskPool::~TaskPool() {
+TaskPool::~TaskPool() { Stop(); }
+
+void TaskPool::Stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
-  for (std::thread& worker : workers_) worker.join();
+  for (std::thread& worker : workers_) {
+    if (worker.joinable()) worker.join();
+  }
   // Tasks never started are destroyed here, releasing what they hold.
-  tasks_.clear();
+  std::deque<Task> dropped;
+  {
+    std::lock_guard lock(mutex_);
+    dropped.swap(tasks_);
+  }
 }
 
 void TaskPool::Submit(Task task) {

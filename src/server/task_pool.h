@@ -25,13 +25,19 @@ class TaskPool {
  public:
   // Starts `threads` workers (at least one).
   explicit TaskPool(std::size_t threads);
-  // Stops taking tasks, drops those not started, and joins the workers.
+  // Stop(), if not done yet.
   ~TaskPool();
   TaskPool(const TaskPool&) = delete;
   TaskPool& operator=(const TaskPool&) = delete;
 
   // Runs `task` on some worker. Ignored after the pool began stopping.
   void Submit(Task task);
+
+  // Stops taking tasks, lets running ones finish, drops those not started
+  // and joins the workers. Idempotent. Must not run on a worker (a worker
+  // cannot join itself): owners call it from their own thread before the
+  // last reference to what the tasks use can be dropped on a worker.
+  void Stop();
 
  private:
   void Work();

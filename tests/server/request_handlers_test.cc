@@ -186,14 +186,17 @@ class RequestHandlersTest : public ::testing::Test {
     auto metrics = std::make_shared<MetricsRegistry>();
     RequestHandlerOptions options = RequestHandlerOptionsFrom(config);
     options.worker_threads = 2;
-    auto handler = std::make_shared<RequestFrameHandler>(*store_, clock_, *metrics, options);
-    auto server = Server::Create(config, {handler, metrics, {}, cert->files});
+    handler_ = std::make_shared<RequestFrameHandler>(*store_, clock_, *metrics, options);
+    auto server = Server::Create(config, {handler_, metrics, {}, cert->files});
     ASSERT_TRUE(server);
     server_ = std::move(*server);
     server_->Start();
   }
 
   void TearDown() override {
+    if (server_) server_->Shutdown();
+    if (handler_) handler_->Stop();
+    handler_.reset();
     server_.reset();
     store_.reset();
     std::filesystem::remove_all(dir_);
@@ -245,6 +248,7 @@ class RequestHandlersTest : public ::testing::Test {
   SystemClock clock_;
   RegistrationMode registration_mode_ = RegistrationMode::kOpen;
   std::unique_ptr<store::ServerStore> store_;
+  std::shared_ptr<RequestFrameHandler> handler_;
   std::unique_ptr<Server> server_;
 };
 
