@@ -124,7 +124,7 @@ int RunAdmin(const ServerConfig& config, const AdminRequest& request) {
       return 0;
     }
     case Command::kStats: {
-      auto stats = CollectStats(*store);
+      auto stats = store->CollectStats();
       if (!stats) return Fail(std::string(stats.error().message));
       WriteStats(*stats, store->backend_name(), std::cout);
       return 0;

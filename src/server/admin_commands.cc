@@ -49,30 +49,7 @@ store::StoreStatus SetAccountDisabledByUsername(store::AccountStore& accounts, s
   return accounts.SetAccountDisabled(account->id, disabled);
 }
 
-store::StoreResult<ServerStats> CollectStats(store::ServerStore& store) {
-  ServerStats stats;
-  std::string after;
-  for (;;) {
-    auto page = store.ListAccounts(after, store::kMaxPageSize);
-    if (!page) return tl::unexpected(page.error());
-    for (const store::AccountRecord& a : *page) {
-      ++stats.accounts;
-      if (a.disabled) ++stats.disabled_accounts;
-      auto devices = store.ListDevices(a.id);
-      if (!devices) return tl::unexpected(devices.error());
-      for (const store::DeviceRecord& d : *devices) {
-        ++stats.devices;
-        auto depth = store.QueueDepth(d.address);
-        if (!depth) return tl::unexpected(depth.error());
-        stats.queued_messages += *depth;
-      }
-    }
-    if (page->size() < store::kMaxPageSize) return stats;
-    after = page->back().username;
-  }
-}
-
-void WriteStats(const ServerStats& stats, std::string_view backend, std::ostream& out) {
+void WriteStats(const store::StoreStats& stats, std::string_view backend, std::ostream& out) {
   out << "store=" << backend << " accounts=" << stats.accounts
       << " disabled_accounts=" << stats.disabled_accounts << " devices=" << stats.devices
       << " queued_messages=" << stats.queued_messages << "\n";

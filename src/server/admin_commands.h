@@ -37,16 +37,9 @@ store::StoreStatus ListAccounts(store::AccountStore& accounts, std::ostream& out
 store::StoreStatus SetAccountDisabledByUsername(store::AccountStore& accounts, std::string_view username,
                                                 bool disabled);
 
-struct ServerStats {
-  std::uint64_t accounts = 0;
-  std::uint64_t disabled_accounts = 0;
-  std::uint64_t devices = 0;
-  std::uint64_t queued_messages = 0;
-};
-// Counts over the whole store (one pass over accounts and devices).
-store::StoreResult<ServerStats> CollectStats(store::ServerStore& store);
-// "accounts=N disabled_accounts=N devices=N queued_messages=N" and the backend.
-void WriteStats(const ServerStats& stats, std::string_view backend, std::ostream& out);
+// "accounts=N disabled_accounts=N devices=N queued_messages=N" and the backend,
+// from the store's own snapshot (ServerStore::CollectStats).
+void WriteStats(const store::StoreStats& stats, std::string_view backend, std::ostream& out);
 
 // "2024-05-01T12:00:00Z" for milliseconds since the Unix epoch.
 std::string FormatUtc(std::int64_t unix_ms);

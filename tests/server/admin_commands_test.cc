@@ -86,7 +86,7 @@ TEST_F(AdminCommandsTest, ListDisableAndStats) {
   EXPECT_EQ(listing.str(), alice.value().ToString() + " alice created=2023-11-14T22:13:20Z active\n" +
                                bob.value().ToString() + " bob created=2023-11-14T22:13:20Z disabled\n");
 
-  auto stats = CollectStats(*store_);
+  auto stats = store_->CollectStats();
   ASSERT_TRUE(stats);
   EXPECT_EQ(stats->accounts, 2u);
   EXPECT_EQ(stats->disabled_accounts, 1u);
