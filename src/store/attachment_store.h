@@ -52,6 +52,12 @@ class AttachmentStore {
   // `created_before_ms`, oldest first, for the cleanup task to delete.
   virtual StoreResult<std::vector<AttachmentId>> ListExpiredAttachments(std::int64_t created_before_ms,
                                                                         std::size_t limit) = 0;
+
+  // Like ListExpiredAttachments, but only attachments whose upload is not
+  // finished (length below the declared size): abandoned uploads expire
+  // long before finished attachments do.
+  virtual StoreResult<std::vector<AttachmentId>> ListUnfinishedAttachments(std::int64_t created_before_ms,
+                                                                           std::size_t limit) = 0;
 };
 
 }  // namespace parley::store

@@ -141,6 +141,9 @@ constexpr PreparedStatement kStatements[] = {
     {"delete_attachment", "DELETE FROM attachments WHERE id = $1"},
     {"expired_attachments",
      "SELECT id FROM attachments WHERE created_ms < $1 ORDER BY created_ms, id LIMIT $2"},
+    {"unfinished_attachments",
+     "SELECT id FROM attachments WHERE created_ms < $1 AND length < declared_size "
+     "ORDER BY created_ms, id LIMIT $2"},
     // invitations
     {"insert_invitation", "INSERT INTO invitations (token_hash, created_ms, expires_ms) VALUES ($1, $2, $3)"},
     {"get_invitation",
@@ -911,6 +914,19 @@ StoreResult<std::vector<AttachmentId>> PostgresServerStore::ListExpiredAttachmen
   return InTransaction([&](pqxx::work& txn) -> StoreResult<std::vector<AttachmentId>> {
     std::vector<AttachmentId> ids;
     for (const auto& row : txn.exec_prepared("expired_attachments", created_before_ms, AsInt(limit))) {
+      PARLEY_STORE_ASSIGN(id, FieldFixed<16>(row[0]));
+      ids.emplace_back(id);
+    }
+    return ids;
+  });
+}
+
+StoreResult<std::vector<AttachmentId>> PostgresServerStore::ListUnfinishedAttachments(
+    std::int64_t created_before_ms, std::size_t limit) {
+  limit = ClampLimit(limit, kMaxPageSize);
+  return InTransaction([&](pqxx::work& txn) -> StoreResult<std::vector<AttachmentId>> {
+    std::vector<AttachmentId> ids;
+    for (const auto& row : txn.exec_prepared("unfinished_attachments", created_before_ms, AsInt(limit))) {
       PARLEY_STORE_ASSIGN(id, FieldFixed<16>(row[0]));
       ids.emplace_back(id);
     }

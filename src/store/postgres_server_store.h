@@ -84,6 +84,8 @@ class PostgresServerStore final : public ServerStore {
   StoreStatus DeleteAttachment(const AttachmentId& id) override;
   StoreResult<std::vector<AttachmentId>> ListExpiredAttachments(std::int64_t created_before_ms,
                                                                 std::size_t limit) override;
+  StoreResult<std::vector<AttachmentId>> ListUnfinishedAttachments(std::int64_t created_before_ms,
+                                                                   std::size_t limit) override;
 
   StoreStatus CreateInvitation(const TokenHash& token_hash, std::optional<std::int64_t> expires_ms) override;
   StoreResult<InvitationRecord> GetInvitation(const TokenHash& token_hash) override;

@@ -938,6 +938,23 @@ StoreResult<std::vector<AttachmentId>> SqliteServerStore::ListExpiredAttachments
   return ids;
 }
 
+StoreResult<std::vector<AttachmentId>> SqliteServerStore::ListUnfinishedAttachments(
+    std::int64_t created_before_ms, std::size_t limit) {
+  limit = ClampLimit(limit, kMaxPageSize);
+  Lock lock(mutex_);
+  PARLEY_STORE_ASSIGN(query, db_->Prepare("SELECT id FROM attachments WHERE created_ms < ? "
+                                          "AND length < declared_size ORDER BY created_ms, id LIMIT ?"));
+  query.Bind(1, created_before_ms).Bind(2, AsInt(limit));
+  std::vector<AttachmentId> ids;
+  while (true) {
+    PARLEY_STORE_ASSIGN(has_row, query.Step());
+    if (!has_row) break;
+    PARLEY_STORE_ASSIGN(id, FixedBytes<16>(query.Blob(0)));
+    ids.emplace_back(id);
+  }
+  return ids;
+}
+
 // ------------------------------------------------------------- invitations
 
 StoreStatus SqliteServerStore::CreateInvitation(const TokenHash& token_hash,

@@ -1294,6 +1294,28 @@ TEST_P(StoreConformanceTest, DeletesAndListsExpiredAttachments) {
   EXPECT_TRUE(store().ReadAttachment(AttachmentNumber(1), 0, 10)->empty());
 }
 
+TEST_P(StoreConformanceTest, ListsOnlyUnfinishedAttachmentsPastTheCutoff) {
+  const AccountId owner = MustCreateAccount("owner");
+  // 1 and 3 finished, 2 and 4 unfinished; 5 unfinished but after the cutoff.
+  for (std::uint8_t i = 1; i <= 5; ++i) {
+    ASSERT_TRUE(IsOk(store().CreateAttachment(AttachmentNumber(i), owner, 100)));
+    ASSERT_TRUE(IsOk(store().AppendAttachmentChunk(AttachmentNumber(i), 0, Content(i % 2 == 1 ? 100 : 40, i))));
+    clock_.Advance(100);
+  }
+  const std::int64_t cutoff = clock_.NowMillis() - 150;
+  auto unfinished = store().ListUnfinishedAttachments(cutoff, 10);
+  ASSERT_TRUE(IsOk(unfinished));
+  EXPECT_EQ(*unfinished, (std::vector<AttachmentId>{AttachmentNumber(2), AttachmentNumber(4)}));
+  unfinished = store().ListUnfinishedAttachments(cutoff, 1);
+  ASSERT_TRUE(IsOk(unfinished));
+  EXPECT_EQ(*unfinished, (std::vector<AttachmentId>{AttachmentNumber(2)}));
+  // Finishing an upload takes it off the list.
+  ASSERT_TRUE(IsOk(store().AppendAttachmentChunk(AttachmentNumber(2), 40, Content(60, 2))));
+  unfinished = store().ListUnfinishedAttachments(cutoff, 10);
+  ASSERT_TRUE(IsOk(unfinished));
+  EXPECT_EQ(*unfinished, (std::vector<AttachmentId>{AttachmentNumber(4)}));
+}
+
 // --------------------------------------------------------------- invitations
 
 TEST_P(StoreConformanceTest, InvitationIsConsumedOnce) {
