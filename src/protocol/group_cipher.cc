@@ -34,12 +34,17 @@ ProtocolResult<SenderMessageKey> MessageKeyFor(SenderKeyState& state, std::uint3
   while (chain.iteration() < iteration) {
     // Keys older than the newest kMaxSenderMessageKeys would be dropped at
     // once, so they are not derived at all.
-    if (iteration - chain.iteration() <= kMaxSenderMessageKeys) state.AddMessageKey(chain.MessageKey());
-    chain = chain.Next();
+    if (iteration - chain.iteration() <= kMaxSenderMessageKeys) {
+      SenderChainKey::Step step = chain.Advance();
+      state.AddMessageKey(std::move(step.message_key));
+      chain = std::move(step.next);
+    } else {
+      chain = chain.Next();
+    }
   }
-  SenderMessageKey key = chain.MessageKey();
-  state.set_chain_key(chain.Next());
-  return key;
+  SenderChainKey::Step step = chain.Advance();
+  state.set_chain_key(std::move(step.next));
+  return std::move(step.message_key);
 }
 
 }  // namespace
@@ -54,16 +59,16 @@ ProtocolResult<std::vector<std::uint8_t>> GroupCipher::Encrypt(Bytes plaintext) 
   if (state == nullptr || !state->signing_private()) {
     return Fail(ProtocolErrc::kNoSession, "no sender key of our own");
   }
-  const SenderChainKey& chain = state->chain_key();
-  if (chain.iteration() == kLastIteration)
+  if (state->chain_key().iteration() == kLastIteration)
     return Fail(ProtocolErrc::kLimitExceeded, "sender-key chain exhausted");
 
-  const SenderCipherKeys keys = chain.MessageKey().DeriveCipherKeys();
+  SenderChainKey::Step step = state->chain_key().Advance();
+  const SenderCipherKeys keys = step.message_key.DeriveCipherKeys();
   const std::vector<std::uint8_t> ciphertext =
       crypto::Aes256CbcEncrypt(keys.cipher_key.bytes(), keys.iv.bytes(), plaintext);
-  SenderKeyMessage message = SenderKeyMessage::Create(state->key_id(), chain.iteration(), ciphertext,
-                                                      *state->signing_private(), rng_);
-  state->set_chain_key(chain.Next());
+  SenderKeyMessage message = SenderKeyMessage::Create(state->key_id(), step.message_key.iteration(),
+                                                      ciphertext, *state->signing_private(), rng_);
+  state->set_chain_key(std::move(step.next));
   if (auto stored = store_.StoreSenderKey(name_, record); !stored) return tl::unexpected(stored.error());
   return message.serialized();
 }

@@ -11,15 +11,16 @@ namespace {
 
 Bytes Label(std::string_view s) { return Bytes(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()); }
 
-SecretArray<kRatchetKeySize> ChainHmac(const SecretArray<kRatchetKeySize>& key, std::uint8_t byte) {
-  const std::uint8_t input[1] = {byte};
-  crypto::HmacSha256Tag tag = crypto::HmacSha256(key.bytes(), input);
-  SecretArray<kRatchetKeySize> out{std::span<const std::uint8_t, kRatchetKeySize>(tag)};
-  WipeMemory(tag.data(), tag.size());
+constexpr std::uint8_t kMessageKeySeedByte = 0x01;
+constexpr std::uint8_t kChainKeySeedByte = 0x02;
+
+SecretArray<kRatchetKeySize> ChainHmac(const crypto::HmacSha256Key& key, std::uint8_t byte) {
+  SecretArray<kRatchetKeySize> out;
+  key.MacInto(Bytes(&byte, 1), out.bytes());
   return out;
 }
 
-RootAndChain SplitRootAndChain(const SecretBuffer& okm) {
+RootAndChain SplitRootAndChain(const SecretArray<2 * kRatchetKeySize>& okm) {
   RootAndChain out;
   out.root = RootKey(std::span<const std::uint8_t, kRatchetKeySize>(okm.data(), kRatchetKeySize));
   out.chain.key = SecretArray<kRatchetKeySize>(
@@ -30,28 +31,38 @@ RootAndChain SplitRootAndChain(const SecretBuffer& okm) {
 
 // X3DH's final HKDF over 32×0xFF ‖ the DH outputs in order.
 ProtocolResult<RootAndChain> DeriveX3dh(std::span<const SecretArray<32>* const> dhs) {
-  SecretBuffer ikm(32 + 32 * dhs.size());
+  SecretArray<32 + 32 * 4> ikm;
+  if (dhs.size() > 4) return Fail(ProtocolErrc::kInvalidState, "more than four X3DH agreements");
   std::uint8_t* p = ikm.data();
   for (std::size_t i = 0; i < 32; ++i) *p++ = 0xFF;
   for (const auto* dh : dhs) {
     for (std::uint8_t b : dh->bytes()) *p++ = b;
   }
-  auto okm = crypto::Hkdf(ikm.bytes(), {}, Label("WhisperText"), 64);
-  if (!okm) return Fail(ProtocolErrc::kInvalidState, "HKDF failed");
-  return SplitRootAndChain(*okm);
+  const auto okm = crypto::HkdfArray<2 * kRatchetKeySize>(Bytes(ikm.bytes()).first(32 + 32 * dhs.size()), {},
+                                                          Label("WhisperText"));
+  return SplitRootAndChain(okm);
 }
 
 }  // namespace
 
-MessageKeySeed ChainKey::MessageSeed() const { return ChainHmac(key, 0x01); }
+MessageKeySeed ChainKey::MessageSeed() const {
+  return ChainHmac(crypto::HmacSha256Key(key.bytes()), kMessageKeySeedByte);
+}
 
-ChainKey ChainKey::Next() const { return ChainKey{ChainHmac(key, 0x02), index + 1}; }
+ChainKey ChainKey::Next() const {
+  return ChainKey{ChainHmac(crypto::HmacSha256Key(key.bytes()), kChainKeySeedByte), index + 1};
+}
+
+ChainKey::Step ChainKey::Advance() const {
+  const crypto::HmacSha256Key keyed(key.bytes());
+  return Step{ChainHmac(keyed, kMessageKeySeedByte),
+              ChainKey{ChainHmac(keyed, kChainKeySeedByte), index + 1}};
+}
 
 MessageKeys MessageKeys::Derive(const MessageKeySeed& seed) {
-  auto okm = crypto::Hkdf(seed.bytes(), {}, Label("WhisperMessageKeys"), 80);
-  // 80 bytes is far below HKDF's output limit, so this cannot fail.
+  const auto okm = crypto::HkdfArray<80>(seed.bytes(), {}, Label("WhisperMessageKeys"));
   MessageKeys keys;
-  const std::uint8_t* p = okm->data();
+  const std::uint8_t* p = okm.data();
   keys.cipher_key = SecretArray<32>(std::span<const std::uint8_t, 32>(p, 32));
   keys.mac_key = SecretArray<32>(std::span<const std::uint8_t, 32>(p + 32, 32));
   keys.iv = SecretArray<16>(std::span<const std::uint8_t, 16>(p + 64, 16));
@@ -62,9 +73,8 @@ ProtocolResult<RootAndChain> RootStep(const RootKey& root, const crypto::PublicK
                                       const crypto::PrivateKey& ours) {
   auto shared = ours.Agree(theirs);
   if (!shared) return Fail(ProtocolErrc::kInvalidMessageKey, "ratchet key gives no shared secret");
-  auto okm = crypto::Hkdf(shared->bytes(), root.bytes(), Label("WhisperRatchet"), 64);
-  if (!okm) return Fail(ProtocolErrc::kInvalidState, "HKDF failed");
-  return SplitRootAndChain(*okm);
+  return SplitRootAndChain(
+      crypto::HkdfArray<2 * kRatchetKeySize>(shared->bytes(), root.bytes(), Label("WhisperRatchet")));
 }
 
 ProtocolResult<RootAndChain> InitiatorAgreement(

@@ -31,6 +31,14 @@ struct ChainKey {
   MessageKeySeed MessageSeed() const;
   // The chain key one step on (index + 1).
   ChainKey Next() const;
+  // MessageSeed() and Next() together, from one keyed HMAC state.
+  struct Step;
+  Step Advance() const;
+};
+
+struct ChainKey::Step {
+  MessageKeySeed seed;  // of this chain key's index
+  ChainKey next;        // index + 1
 };
 
 struct MessageKeys {

@@ -59,10 +59,18 @@ class SenderChainKey {
   // The chain key of iteration + 1. The caller keeps iteration below
   // UINT32_MAX (GroupCipher refuses to go further).
   SenderChainKey Next() const;
+  // MessageKey() and Next() together, from one keyed HMAC state.
+  struct Step;
+  Step Advance() const;
 
  private:
   std::uint32_t iteration_;
   SecretArray<kSenderChainKeySize> key_;
+};
+
+struct SenderChainKey::Step {
+  SenderMessageKey message_key;  // of this iteration
+  SenderChainKey next;           // iteration + 1
 };
 
 }  // namespace parley::protocol

@@ -2,6 +2,7 @@
 
 #include <limits>
 #include <optional>
+#include <utility>
 
 #include "crypto/cipher.h"
 #include "protocol/limits.h"
@@ -76,7 +77,8 @@ ProtocolResult<CiphertextMessage> SessionCipher::Encrypt(Bytes plaintext) {
     return Fail(ProtocolErrc::kLimitExceeded, "sending chain exhausted");
   }
 
-  const MessageKeys keys = MessageKeys::Derive(state->sender_chain.MessageSeed());
+  ChainKey::Step step = state->sender_chain.Advance();
+  const MessageKeys keys = MessageKeys::Derive(step.seed);
   const std::vector<std::uint8_t> body =
       crypto::Aes256CbcEncrypt(keys.cipher_key.bytes(), keys.iv.bytes(), plaintext);
   CiphertextMessage out;
@@ -89,7 +91,7 @@ ProtocolResult<CiphertextMessage> SessionCipher::Encrypt(Bytes plaintext) {
                                           state->pending_prekey->signed_prekey_id,
                                           state->pending_prekey->base_key, state->local_identity, out.bytes);
   }
-  state->sender_chain = state->sender_chain.Next();
+  state->sender_chain = std::move(step.next);
   if (auto s = stores_.sessions.SessionUpdated(remote_); !s) return tl::unexpected(s.error());
   return out;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 #include "protocol/limits.h"
 
@@ -17,12 +18,17 @@ void StepChain(ChainKey chain, std::uint32_t counter, DecryptPlan& plan) {
       counter > kMaxMessageKeysPerChain ? counter - static_cast<std::uint32_t>(kMaxMessageKeysPerChain) : 0;
   if (counter > chain.index) plan.new_skipped.reserve(counter - std::max(chain.index, keep_from));
   while (chain.index < counter) {
-    if (chain.index >= keep_from)
-      plan.new_skipped.push_back(SkippedMessageKey{chain.index, chain.MessageSeed()});
-    chain = chain.Next();
+    if (chain.index >= keep_from) {
+      ChainKey::Step step = chain.Advance();
+      plan.new_skipped.push_back(SkippedMessageKey{chain.index, std::move(step.seed)});
+      chain = std::move(step.next);
+    } else {
+      chain = chain.Next();
+    }
   }
-  plan.keys = MessageKeys::Derive(chain.MessageSeed());
-  plan.next_chain = chain.Next();
+  ChainKey::Step step = chain.Advance();
+  plan.keys = MessageKeys::Derive(step.seed);
+  plan.next_chain = std::move(step.next);
 }
 
 void AppendSkipped(ReceiverChain& chain, std::vector<SkippedMessageKey>&& added) {

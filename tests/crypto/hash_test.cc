@@ -122,6 +122,32 @@ TEST(HmacSha256, MatchesOpenSslForKeysOfEveryLength) {
   }
 }
 
+TEST(HmacSha256Key, EveryMacUnderOneKeyMatchesTheOneShotMac) {
+  DeterministicRng rng(2104);
+  for (std::size_t key_len : {0u, 1u, 32u, 63u, 64u, 65u, 131u}) {
+    std::vector<std::uint8_t> key(key_len);
+    rng.Fill(key);
+    const HmacSha256Key keyed(key);
+    for (std::size_t data_len : {0u, 1u, 55u, 56u, 64u, 119u, 200u}) {
+      std::vector<std::uint8_t> data(data_len);
+      rng.Fill(data);
+      // Each MAC starts from the keyed state, not from the previous MAC's end.
+      const HmacSha256Tag expected = HmacSha256(key, data);
+      EXPECT_EQ(keyed.Mac(data), expected) << key_len << " " << data_len;
+      std::array<std::uint8_t, 32> into{};
+      keyed.MacInto(data, into);
+      EXPECT_EQ(ToHex(into), ToHex(expected));
+      HmacSha256Hasher hasher(keyed);
+      hasher.Update(Bytes(data).first(data_len / 3));
+      hasher.Update(Bytes(data).subspan(data_len / 3));
+      EXPECT_EQ(hasher.Final(), expected);
+    }
+    // A copy of the key MACs as the original does.
+    const HmacSha256Key copy = keyed;
+    EXPECT_EQ(copy.Mac(TextBytes("copy")), HmacSha256(key, TextBytes("copy")));
+  }
+}
+
 struct HkdfVector {
   std::string ikm, salt, info;
   std::size_t length;
@@ -211,6 +237,21 @@ TEST(Hkdf, MatchesOpenSsl) {
     auto ours = Hkdf(ikm, salt, info, len);
     ASSERT_TRUE(ours.has_value());
     EXPECT_EQ(ToHex(ours->bytes()), ToHex(OpenSslHkdf(ikm, salt, info, len))) << "round " << round;
+  }
+}
+
+TEST(Hkdf, FixedSizeOutputMatchesTheBuffer) {
+  DeterministicRng rng(48);
+  std::vector<std::uint8_t> ikm(32), salt(32);
+  rng.Fill(ikm);
+  rng.Fill(salt);
+  const auto info = TextBytes("WhisperMessageKeys");
+  for (Bytes s : {Bytes(salt), Bytes()}) {
+    auto buffer = Hkdf(ikm, s, info, 80);
+    ASSERT_TRUE(buffer.has_value());
+    EXPECT_EQ(ToHex(HkdfArray<80>(ikm, s, info).bytes()), ToHex(buffer->bytes()));
+    EXPECT_EQ(ToHex(HkdfArray<48>(ikm, s, info).bytes()), ToHex(buffer->bytes().first(48)));
+    EXPECT_EQ(ToHex(HkdfArray<1>(ikm, s, info).bytes()), ToHex(buffer->bytes().first(1)));
   }
 }
 

@@ -25,6 +25,7 @@ extern "C" {
 #include <string>
 #include <vector>
 
+#include "base/hex.h"
 #include "base/rng.h"
 #include "crypto/x25519.h"
 #include "protocol/fingerprint.h"
@@ -322,7 +323,13 @@ TEST(LibsignalSenderKeyTest, ChainAndCipherKeysMatch) {
       sender_chain_key* next = nullptr;
       ASSERT_EQ(sender_chain_key_create_next(their_chain.get(), &next), 0);
       their_chain.reset(next);
+      // Advance gives the same message key and next link as the two calls.
+      SenderChainKey::Step step = ours.Advance();
+      EXPECT_EQ(step.message_key.iteration(), our_key.iteration());
+      EXPECT_EQ(ToHex(step.message_key.seed().bytes()), ToHex(our_key.seed().bytes()));
       ours = ours.Next();
+      EXPECT_EQ(step.next.iteration(), ours.iteration());
+      EXPECT_EQ(ToHex(step.next.key().bytes()), ToHex(ours.key().bytes()));
     }
   }
 }

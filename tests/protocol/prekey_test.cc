@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/hex.h"
 #include "base/rng.h"
 #include "protocol/limits.h"
 #include "protocol/prekey_bundle.h"
@@ -103,6 +104,22 @@ TEST(PreKeyBundle, FromSerializedChecksKeys) {
                                               spk.signature, std::nullopt, std::nullopt);
   ASSERT_TRUE(bad_sig);
   EXPECT_FALSE(bad_sig->VerifySignature());
+}
+
+TEST(ChainKeyTest, AdvanceIsMessageSeedAndNext) {
+  DeterministicRng rng(7);
+  ChainKey chain;
+  rng.Fill(chain.key.bytes());
+  chain.index = 41;
+  for (int i = 0; i < 5; ++i) {
+    const ChainKey::Step step = chain.Advance();
+    const ChainKey next = chain.Next();
+    EXPECT_EQ(ToHex(step.seed.bytes()), ToHex(chain.MessageSeed().bytes()));
+    EXPECT_EQ(ToHex(step.next.key.bytes()), ToHex(next.key.bytes()));
+    EXPECT_EQ(step.next.index, chain.index + 1);
+    EXPECT_NE(ToHex(step.seed.bytes()), ToHex(step.next.key.bytes()));
+    chain = next;
+  }
 }
 
 TEST(Secrets, PrintRedacted) {
