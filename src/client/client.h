@@ -1,0 +1,325 @@
+// Client: everything one Parley device does, without a user interface.
+//
+// A Client owns one profile: an encrypted store (SQLCipher) with the
+// account's credential, keys, sessions, contacts and messages, and at most
+// one connection to parleyd. The `parley` command line, daemon and chat are
+// thin layers over this class.
+//
+// Threading: every method may be called from any thread; calls are
+// serialized inside. Once Connect() succeeded, the server's pushes are
+// handled on the client's own receive thread: each envelope is decrypted,
+// stored together with the ratchet state it advanced in one transaction, and
+// only then acknowledged, so a crash never loses or replays a message. Events
+// (new messages, receipts, identity changes, ...) go to the handler set with
+// SetEventHandler, called on the receive thread without any lock held.
+//
+// Message requests (DESIGN.md S2): the first message from an account that is
+// not a contact makes it a *request*: only its text is kept; no attachment is
+// fetched, no delivery or read receipt and no typing indicator is sent to it
+// until AcceptRequest. Blocked accounts' messages are dropped.
+//
+// Peers are named by a `peer` string: a username, or an account id in its
+// canonical UUID form.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/rng.h"
+#include "base/strong_id.h"
+#include "base/uuid.h"
+#include "client/error.h"
+
+namespace parley::client {
+
+// 16 random bytes naming one message on every device; replies, reactions,
+// edits, deletes and receipts refer to it.
+using MessageId = std::array<std::uint8_t, 16>;
+// 32 lower-case hex digits, and back (nullopt on anything else).
+std::string MessageIdToHex(const MessageId& id);
+std::optional<MessageId> MessageIdFromHex(std::string_view hex);
+
+// A conversation: the peer's account id (canonical UUID text) for a 1:1
+// conversation, "group:" followed by 32 hex digits for a group.
+using ConversationId = std::string;
+
+// Where parleyd listens. `pin` is the lower-case hex SHA-256 of the server's
+// certificate (64 digits); when set, a server presenting another certificate
+// is refused (kNetwork). Empty: any certificate is accepted (TLS still
+// encrypts, but does not authenticate the server).
+struct ServerAddress {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8443;
+  std::string pin;
+};
+
+// How the store's key is made: from a passphrase (Argon2id, the salt kept
+// beside the store), or read from a 32-byte key file whose mode must be 0600
+// (or stricter) and which is created with random bytes when absent.
+struct StoreKeySource {
+  enum class Kind { kPassphrase, kKeyFile };
+  Kind kind = Kind::kKeyFile;
+  std::string passphrase;
+  std::filesystem::path key_file;
+};
+
+struct ClientOptions {
+  // The profile directory (created with mode 0700): the store "parley.db"
+  // and its "parley.salt".
+  std::filesystem::path data_dir;
+  StoreKeySource key;
+  // How long one request to the server may take.
+  std::chrono::milliseconds request_timeout{15'000};
+  // Reconnect (with exponential backoff and jitter) after the connection drops.
+  bool auto_reconnect = true;
+  // Injected for tests; nullptr: the system clock and the system CSPRNG.
+  const Clock* clock = nullptr;
+  Rng* rng = nullptr;
+};
+
+struct AccountInfo {
+  AccountId account;
+  DeviceId device;
+  std::string username;
+  ServerAddress server;
+};
+
+struct DeviceSummary {
+  DeviceId id;
+  std::string name;
+  std::int64_t created_at_ms = 0;
+  std::int64_t last_seen_at_ms = 0;
+  bool this_device = false;
+};
+
+// A code with which a new device joins this account; `uri` carries the
+// server address, pin and code for a QR code
+// ("parley-link:?host=H&port=P&pin=F&code=C").
+struct LinkCode {
+  std::string code;
+  std::int64_t expires_at_ms = 0;
+  std::string uri;
+};
+
+enum class ContactState {
+  kRequest,   // wrote to us first and was not accepted yet (S2)
+  kAccepted,  // added, written to, or accepted
+  kBlocked,
+};
+
+struct Contact {
+  AccountId account;
+  std::string username;
+  ContactState state = ContactState::kRequest;
+  // The user compared safety numbers and marked the contact verified.
+  bool verified = false;
+  // A device's identity key differs from the one verified (or first seen):
+  // sending to a verified contact stops until MarkVerified again.
+  bool identity_changed = false;
+};
+
+enum class Direction { kIncoming, kOutgoing };
+
+enum class MessageStatus {
+  kSending,    // outgoing, not yet accepted by the server
+  kSent,       // outgoing, queued by the server for every recipient device
+  kFailed,     // outgoing, the server refused it
+  kDelivered,  // outgoing, a recipient device sent a delivery receipt
+  kRead,       // outgoing, a recipient sent a read receipt
+  kReceived,   // incoming, not yet read
+  kSeen,       // incoming, marked read
+};
+
+struct Reaction {
+  AccountId from;
+  std::string emoji;
+};
+
+struct StoredMessage {
+  MessageId id{};
+  ConversationId conversation;
+  Direction direction = Direction::kIncoming;
+  AccountId sender;
+  DeviceId sender_device;
+  std::int64_t sent_at_ms = 0;      // the sender's clock
+  std::int64_t received_at_ms = 0;  // this device's clock (sent time for outgoing)
+  std::string body;                 // empty once deleted for everyone
+  MessageStatus status = MessageStatus::kReceived;
+  std::optional<MessageId> quote;  // the message this one replies to
+  bool edited = false;
+  bool deleted = false;
+  std::int64_t expires_at_ms = 0;  // 0: does not disappear
+  bool request = false;            // arrived while the sender was a message request
+  std::vector<Reaction> reactions;
+};
+
+struct Conversation {
+  ConversationId id;
+  std::string title;  // the peer's username
+  bool request = false;
+  std::int64_t unread = 0;
+  std::int64_t last_activity_ms = 0;
+  std::uint32_t disappearing_seconds = 0;
+};
+
+// The safety number both sides compare (60 digits, the same on both) and the
+// scannable form for a QR code.
+struct SafetyNumber {
+  std::string digits;
+  std::vector<std::uint8_t> scannable;
+  bool verified = false;
+};
+
+// ---- Events ------------------------------------------------------------------
+
+// A new message (incoming, or sent from another of our devices).
+struct MessageReceived {
+  StoredMessage message;
+};
+// A stored message changed: edited, deleted, reacted to, delivered, read.
+struct MessageUpdated {
+  StoredMessage message;
+};
+struct TypingChanged {
+  ConversationId conversation;
+  AccountId who;
+  bool typing = false;
+};
+// A contact's device presented a different identity key.
+struct IdentityChanged {
+  AccountId account;
+  std::string username;
+  bool was_verified = false;
+};
+// A message that could not be decrypted (it was acknowledged and dropped).
+struct DecryptionFailed {
+  AccountId sender;
+  DeviceId sender_device;
+  ClientErrc reason = ClientErrc::kProtocol;
+};
+// Everything the server had queued when this connection authenticated has
+// been handled.
+struct QueueDrained {};
+struct ConnectionChanged {
+  bool connected = false;
+};
+
+using Event = std::variant<MessageReceived, MessageUpdated, TypingChanged, IdentityChanged, DecryptionFailed,
+                           QueueDrained, ConnectionChanged>;
+
+// ---- Client ------------------------------------------------------------------
+
+class Client {
+ public:
+  // Opens (creating if needed) the profile's store. kBadPassphrase when the
+  // key does not open it; kInvalidArgument for a key file with a mode looser
+  // than 0600; kStorage, kIncompatibleStore. Does not connect.
+  static ClientResult<std::unique_ptr<Client>> Open(ClientOptions options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // ---- Account and devices ----
+
+  // Creates an account as its primary device: a new identity, signed prekey
+  // and 100 one-time prekeys, uploaded with the registration. Leaves the
+  // client connected. kAlreadyRegistered, kConflict (username taken),
+  // kForbidden (registration closed or a bad invitation), kRateLimited,
+  // kNetwork.
+  ClientResult<AccountInfo> Register(const ServerAddress& server, const std::string& username,
+                                     const std::string& device_name,
+                                     const std::optional<std::string>& invitation_token = std::nullopt);
+  // Joins an existing account as a new device with a code from CreateLinkCode
+  // on its primary. Leaves the client connected. kNotFound (unknown or used
+  // code), kConflict (6 devices), kAlreadyRegistered, kNetwork.
+  ClientResult<AccountInfo> Link(const ServerAddress& server, const std::string& code,
+                                 const std::string& device_name);
+  // The account this profile holds, if registered or linked.
+  std::optional<AccountInfo> account() const;
+  // Primary only (kForbidden otherwise).
+  ClientResult<LinkCode> CreateLinkCode();
+  ClientResult<std::vector<DeviceSummary>> ListDevices();
+  ClientStatus UnlinkDevice(DeviceId device);
+  ClientStatus SetUsername(const std::string& username);
+
+  // ---- Connection ----
+
+  // Connects and authenticates (a no-op when connected). From then on the
+  // server's queue drains in the background; pushes are acknowledged after
+  // they are stored. kNotRegistered, kUnauthorized, kNetwork.
+  ClientStatus Connect();
+  // Waits until everything the server had queued at the last authentication
+  // has been handled (QueueDrained), or kTimeout.
+  ClientStatus WaitUntilDrained(std::chrono::milliseconds limit);
+  void Disconnect();
+  bool connected() const;
+  // Called on the receive thread, without locks held: the handler may call
+  // this client's methods. Replaces any previous handler.
+  void SetEventHandler(std::function<void(const Event&)> handler);
+
+  // ---- Messages ----
+
+  // Sends text to every device of the peer and a copy to our other devices,
+  // fetching prekey bundles and starting sessions as needed. The peer becomes
+  // an accepted contact. kNotFound (no such username), kBlocked,
+  // kUntrustedIdentity (a verified contact's identity changed), kTooLarge,
+  // kNetwork, kRateLimited.
+  ClientResult<StoredMessage> SendText(const std::string& peer, const std::string& body,
+                                       const std::optional<MessageId>& quote = std::nullopt);
+  // Reacts to a message of a 1:1 conversation (an empty emoji removes ours).
+  ClientStatus React(const ConversationId& conversation, const MessageId& message, const std::string& emoji);
+  // Replaces the body of one of our own messages on every device.
+  ClientStatus Edit(const ConversationId& conversation, const MessageId& message, const std::string& body);
+  // Deletes one of our own messages on every device.
+  ClientStatus DeleteForEveryone(const ConversationId& conversation, const MessageId& message);
+  // Marks the conversation's incoming messages read and, unless the peer is
+  // a message request, sends a read receipt.
+  ClientStatus MarkRead(const ConversationId& conversation);
+  // Sends a typing indicator (never to a message request).
+  ClientStatus SendTyping(const ConversationId& conversation, bool typing);
+  // Sets the conversation's disappearing-message timer (0 turns it off) on
+  // every device of both sides.
+  ClientStatus SetDisappearingTimer(const ConversationId& conversation, std::uint32_t seconds);
+  // Deletes messages whose disappearing timer ran out; returns how many.
+  ClientResult<std::size_t> ExpireMessages();
+
+  // ---- Contacts, requests and verification ----
+
+  ClientResult<std::vector<Contact>> Contacts();
+  // Looks the username up on the server and adds it as an accepted contact.
+  ClientResult<Contact> AddContact(const std::string& username);
+  // Contacts in the kRequest state.
+  ClientResult<std::vector<Contact>> Requests();
+  ClientStatus AcceptRequest(const std::string& peer);
+  ClientStatus Block(const std::string& peer);
+  ClientStatus Unblock(const std::string& peer);
+  ClientResult<SafetyNumber> GetSafetyNumber(const std::string& peer);
+  // Marks the peer verified, trusting its devices' current identity keys.
+  // With `scanned` (the peer's scannable safety number), kUntrustedIdentity
+  // unless it matches ours.
+  ClientStatus MarkVerified(const std::string& peer,
+                            const std::optional<std::vector<std::uint8_t>>& scanned = std::nullopt);
+
+  // ---- History ----
+
+  ClientResult<std::vector<Conversation>> Conversations();
+  // The newest `limit` messages of a conversation, oldest first.
+  ClientResult<std::vector<StoredMessage>> History(const ConversationId& conversation, std::size_t limit);
+  ClientResult<StoredMessage> GetMessage(const MessageId& id);
+
+ private:
+  class Impl;
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace parley::client
