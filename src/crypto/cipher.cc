@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <array>
 #include <climits>
+#include <cstddef>
 #include <memory>
+#include <span>
 
 #include "crypto/fatal_error.h"
 
@@ -78,19 +80,52 @@ std::size_t Pkcs7PadLength(Bytes plaintext) {
   return static_cast<std::size_t>(pad & good & 0xff);
 }
 
+// One AES-256-CBC context per thread, made once. Messages are short and each
+// has its own key, so making and freeing a context per message (two
+// allocations, a provider lookup, parameter parsing) cost more than the
+// cipher itself. Padding is Parley's own (PKCS#7, checked in constant time),
+// so the context only ever sees whole blocks.
+class CbcContext {
+ public:
+  static CbcContext& ForThisThread() {
+    thread_local CbcContext context;
+    return context;
+  }
+
+  // Encrypts or decrypts data (whole blocks) in place, then overwrites the
+  // context's key schedule, so that no message key outlives its message.
+  void Run(bool encrypt, AesKey key, AesIv iv, std::span<std::uint8_t> data) {
+    Check(EVP_CipherInit_ex2(ctx_.get(), nullptr, key.data(), iv.data(), encrypt ? 1 : 0, nullptr),
+          "CBC init failed");
+    int n = 0;
+    Check(EVP_CipherUpdate(ctx_.get(), data.data(), &n, data.data(), IntLength(data.size())), "CBC failed");
+    if (static_cast<std::size_t>(n) != data.size()) FatalCryptoError("CBC output length mismatch");
+    Forget();
+  }
+
+ private:
+  CbcContext() : ctx_(NewCtx()) {
+    Check(EVP_CipherInit_ex2(ctx_.get(), Aes256Cbc(), nullptr, nullptr, 1, nullptr), "CBC init failed");
+    Check(EVP_CIPHER_CTX_set_padding(ctx_.get(), 0), "CBC set padding failed");
+  }
+
+  void Forget() {
+    static constexpr std::array<std::uint8_t, kAesKeySize> kNoKey{};
+    Check(EVP_CipherInit_ex2(ctx_.get(), nullptr, kNoKey.data(), nullptr, 1, nullptr), "CBC reset failed");
+  }
+
+  CipherCtx ctx_;
+};
+
 }  // namespace
 
 std::vector<std::uint8_t> Aes256CbcEncrypt(AesKey key, AesIv iv, Bytes plaintext) {
-  std::vector<std::uint8_t> out(plaintext.size() + kAesBlockSize - plaintext.size() % kAesBlockSize);
-  CipherCtx ctx = NewCtx();
-  int n = 0, final_n = 0;
-  Check(EVP_EncryptInit_ex2(ctx.get(), Aes256Cbc(), key.data(), iv.data(), nullptr), "CBC init failed");
-  Check(EVP_EncryptUpdate(ctx.get(), out.data(), &n, NonNull(plaintext), IntLength(plaintext.size())),
-        "CBC encrypt failed");
-  Check(EVP_EncryptFinal_ex(ctx.get(), out.data() + n, &final_n), "CBC encrypt final failed");
-  if (static_cast<std::size_t>(n) + static_cast<std::size_t>(final_n) != out.size()) {
-    FatalCryptoError("CBC output length mismatch");
-  }
+  const std::size_t pad = kAesBlockSize - plaintext.size() % kAesBlockSize;
+  std::vector<std::uint8_t> out(plaintext.size() + pad);
+  std::copy(plaintext.begin(), plaintext.end(), out.begin());
+  std::fill(out.begin() + static_cast<std::ptrdiff_t>(plaintext.size()), out.end(),
+            static_cast<std::uint8_t>(pad));
+  CbcContext::ForThisThread().Run(/*encrypt=*/true, key, iv, out);
   return out;
 }
 
@@ -98,18 +133,8 @@ CryptoResult<SecretBuffer> Aes256CbcDecrypt(AesKey key, AesIv iv, Bytes cipherte
   if (ciphertext.empty() || ciphertext.size() % kAesBlockSize != 0) {
     return Fail(CryptoErrc::kDecryptFailed, "CBC ciphertext is not a positive number of blocks");
   }
-  SecretBuffer out(ciphertext.size());
-  CipherCtx ctx = NewCtx();
-  int n = 0, final_n = 0;
-  Check(EVP_DecryptInit_ex2(ctx.get(), Aes256Cbc(), key.data(), iv.data(), nullptr), "CBC init failed");
-  // Padding is checked here, in constant time, rather than by OpenSSL.
-  Check(EVP_CIPHER_CTX_set_padding(ctx.get(), 0), "CBC set padding failed");
-  Check(EVP_DecryptUpdate(ctx.get(), out.data(), &n, ciphertext.data(), IntLength(ciphertext.size())),
-        "CBC decrypt failed");
-  Check(EVP_DecryptFinal_ex(ctx.get(), out.data() + n, &final_n), "CBC decrypt final failed");
-  if (static_cast<std::size_t>(n) + static_cast<std::size_t>(final_n) != out.size()) {
-    FatalCryptoError("CBC output length mismatch");
-  }
+  SecretBuffer out(ciphertext);
+  CbcContext::ForThisThread().Run(/*encrypt=*/false, key, iv, out.bytes());
   const std::size_t pad = Pkcs7PadLength(out.bytes());
   if (pad == 0) return Fail(CryptoErrc::kDecryptFailed, "bad CBC padding");
   out.Truncate(out.size() - pad);

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/hex.h"
@@ -81,6 +82,52 @@ TEST(Aes256Cbc, RoundTripEveryLength) {
     ASSERT_TRUE(decrypted.has_value()) << len;
     EXPECT_EQ(ToHex(decrypted->bytes()), ToHex(plaintext));
   }
+}
+
+// OpenSSL's own CBC with PKCS#7, in a fresh context per call.
+std::vector<std::uint8_t> OpenSslCbcEncrypt(Bytes key, Bytes iv, Bytes plaintext) {
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  std::vector<std::uint8_t> out(plaintext.size() + 16);
+  int n = 0, final_n = 0;
+  static const std::uint8_t kNothing = 0;
+  EXPECT_EQ(EVP_EncryptInit_ex(ctx, EVP_aes_256_cbc(), nullptr, key.data(), iv.data()), 1);
+  EXPECT_EQ(EVP_EncryptUpdate(ctx, out.data(), &n, plaintext.empty() ? &kNothing : plaintext.data(),
+                              static_cast<int>(plaintext.size())),
+            1);
+  EXPECT_EQ(EVP_EncryptFinal_ex(ctx, out.data() + n, &final_n), 1);
+  EVP_CIPHER_CTX_free(ctx);
+  out.resize(static_cast<std::size_t>(n + final_n));
+  return out;
+}
+
+// Parley reuses one CBC context per thread: every call must depend only on
+// its own key, IV and input, whatever came before, on any thread.
+void ExpectCbcCallsIndependent(std::uint64_t seed) {
+  DeterministicRng rng(seed);
+  for (int round = 0; round < 50; ++round) {
+    std::array<std::uint8_t, 32> key;
+    std::array<std::uint8_t, 16> iv;
+    std::vector<std::uint8_t> plaintext(static_cast<std::size_t>(round) * 7 % 90);
+    rng.Fill(key);
+    rng.Fill(iv);
+    rng.Fill(plaintext);
+    const auto expected = OpenSslCbcEncrypt(key, iv, plaintext);
+    const auto ciphertext = Aes256CbcEncrypt(key, iv, plaintext);
+    ASSERT_EQ(ToHex(ciphertext), ToHex(expected)) << "round " << round;
+    // A failed decryption in between leaves nothing behind either.
+    const std::vector<std::uint8_t> junk(32, static_cast<std::uint8_t>(round));
+    (void)Aes256CbcDecrypt(key, iv, junk);
+    auto decrypted = Aes256CbcDecrypt(key, iv, ciphertext);
+    ASSERT_TRUE(decrypted.has_value()) << "round " << round;
+    EXPECT_EQ(ToHex(decrypted->bytes()), ToHex(plaintext)) << "round " << round;
+  }
+}
+
+TEST(Aes256Cbc, CallsAreIndependentOfEachOtherAndOfThreads) {
+  ExpectCbcCallsIndependent(1);
+  std::thread other([] { ExpectCbcCallsIndependent(2); });
+  ExpectCbcCallsIndependent(3);
+  other.join();
 }
 
 class CbcPadding : public ::testing::Test {
