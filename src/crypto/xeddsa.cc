@@ -3,9 +3,13 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <array>
+#include <span>
+#include <string_view>
 
 #include "crypto/fatal_error.h"
 #include "crypto/field25519.h"
+#include "crypto/hash.h"
 #include "crypto/random.h"
 
 namespace parley::crypto {
@@ -41,6 +45,48 @@ class ScopedSha512 {
   crypto_hash_sha512_state state_;
 };
 
+// The Edwards public key A = aB of the last few signing keys on this thread.
+// A depends only on the private key, yet costs a fixed-base scalar
+// multiplication, about half of a signature; a sender-key chain signs every
+// message with the same key. Entries are found by a keyed hash of the
+// private scalar, so the cache holds nothing secret: A is public.
+class SignerCache {
+ public:
+  static SignerCache& ForThisThread() {
+    thread_local SignerCache cache;
+    return cache;
+  }
+
+  // A for the clamped scalar a.
+  std::array<std::uint8_t, 32> EdwardsPublic(std::span<const std::uint8_t, 32> a) {
+    static constexpr std::string_view kLabel = "Parley XEdDSA signer cache";
+    const HmacSha256Tag id =
+        HmacSha256(a, Bytes(reinterpret_cast<const std::uint8_t*>(kLabel.data()), kLabel.size()));
+    for (const Entry& entry : entries_) {
+      if (entry.used && entry.id == id) return entry.edwards_public;
+    }
+    Entry& entry = entries_[next_];
+    next_ = (next_ + 1) % entries_.size();
+    // a is a multiple of 8 between 2^254 and 2^255 (clamped), so never 0 mod
+    // L: the call cannot fail.
+    if (crypto_scalarmult_ed25519_base_noclamp(entry.edwards_public.data(), a.data()) != 0) {
+      FatalCryptoError("XEdDSA public key derivation failed");
+    }
+    entry.id = id;
+    entry.used = true;
+    return entry.edwards_public;
+  }
+
+ private:
+  struct Entry {
+    bool used = false;
+    HmacSha256Tag id{};
+    std::array<std::uint8_t, 32> edwards_public{};
+  };
+  std::array<Entry, 8> entries_;
+  std::size_t next_ = 0;
+};
+
 }  // namespace
 
 Signature XEdDsaSign(const PrivateKey& key, Bytes message, Rng& rng) {
@@ -56,13 +102,8 @@ Signature XEdDsaSign(const PrivateKey& key, Bytes message, Rng& rng) {
   clamped.data()[31] |= 64;
   const std::span<const std::uint8_t, 32> a = clamped.bytes();
 
-  // A = aB with the clamped Montgomery scalar as is (not reduced). It is a
-  // multiple of 8 between 2^254 and 2^255, so never 0 mod L: the call cannot
-  // fail.
-  std::array<std::uint8_t, 32> edwards_public;
-  if (crypto_scalarmult_ed25519_base_noclamp(edwards_public.data(), a.data()) != 0) {
-    FatalCryptoError("XEdDSA public key derivation failed");
-  }
+  // A = aB with the clamped Montgomery scalar as is (not reduced).
+  const std::array<std::uint8_t, 32> edwards_public = SignerCache::ForThisThread().EdwardsPublic(a);
   const std::uint8_t sign_bit = edwards_public[31] & 0x80;
 
   // r = SHA-512(prefix || a || M || Z) mod L

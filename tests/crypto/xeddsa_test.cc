@@ -245,6 +245,44 @@ TEST(XEdDsa, ByteIdenticalToLibsignal) {
   EXPECT_TRUE(seen_sign_bit[1]);
 }
 
+// Keys that sign and verify again and again, more of them than the caches
+// of recent keys hold, interleaved: every signature is still libsignal's
+// byte for byte, and every verification still decides as libsignal does.
+TEST(XEdDsa, KeysUsedRepeatedlyAndInterleaved) {
+  SystemRng rng;
+  std::vector<KeyPair> pairs;
+  for (int i = 0; i < 12; ++i) pairs.push_back(KeyPair::Generate(rng));
+  for (int round = 0; round < 6; ++round) {
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+      // Two keys in a row now and then, and the first key in every round.
+      for (std::size_t k : {i, i % 3 == 0 ? std::size_t{0} : i}) {
+        const KeyPair& pair = pairs[k];
+        const Message m = RandomMessage(rng, 200);
+        std::array<std::uint8_t, 64> z;
+        rng.Fill(z);
+        ReplayRng replay(z);
+        const Signature ours = XEdDsaSign(pair.private_key, m.bytes(), replay);
+        Signature theirs;
+        ASSERT_EQ(curve25519_sign(theirs.data(), pair.private_key.bytes().data(), m.bytes().data(), m.size,
+                                  z.data()),
+                  0);
+        ASSERT_EQ(ToHex(ours), ToHex(theirs)) << "round " << round << " key " << k;
+        EXPECT_TRUE(XEdDsaVerify(pair.public_key, m.bytes(), ours)) << "round " << round << " key " << k;
+        // A wrong key, a flipped signature bit and a flipped message bit fail.
+        EXPECT_FALSE(XEdDsaVerify(pairs[(k + 1) % pairs.size()].public_key, m.bytes(), ours));
+        Signature flipped = ours;
+        flipped[static_cast<std::size_t>(round * 11 + static_cast<int>(k)) % 64] ^= 0x04;
+        EXPECT_FALSE(XEdDsaVerify(pair.public_key, m.bytes(), flipped));
+        if (m.size > 0) {
+          Message other = m;
+          other.storage[m.size - 1] ^= 0x80;
+          EXPECT_FALSE(XEdDsaVerify(pair.public_key, other.bytes(), ours));
+        }
+      }
+    }
+  }
+}
+
 TEST(XEdDsa, CrossVerifiesWithLibsignalOnFreshRandomness) {
   SystemRng rng;
   for (int i = 0; i < 200; ++i) {
