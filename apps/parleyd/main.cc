@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "crypto/random.h"
 #include "server/admin_commands.h"
+#include "server/attachment_routes.h"
 #include "server/config.h"
 #include "server/file_limit.h"
 #include "server/logging.h"
@@ -192,6 +193,9 @@ int Serve(ServerConfig config, const ServeOverrides& overrides) {
   auto handler =
       std::make_shared<RequestFrameHandler>(*store, clock, *parts.metrics, RequestHandlerOptionsFrom(config));
   parts.frame_handler = handler;
+  auto attachments =
+      std::make_unique<AttachmentService>(*store, clock, *parts.metrics, AttachmentOptionsFrom(config));
+  if (!attachments->AddRoutes(parts.routes)) return Fail("cannot add the attachment routes");
   parts.tls = tls;
   auto server = Server::Create(config, std::move(parts));
   if (!server) return Fail(std::string(server.error().message));
@@ -202,6 +206,7 @@ int Serve(ServerConfig config, const ServeOverrides& overrides) {
   (*server)->RunUntilSignal();
   // The workers stop before the server state that owns the handler can go.
   handler->Stop();
+  attachments->Stop();
   return 0;
 }
 

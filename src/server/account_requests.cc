@@ -15,8 +15,6 @@ namespace {
 
 using wire::ResponseStatus;
 
-constexpr std::size_t kCredentialSaltSize = 16;
-
 // 128 random bits in RFC 4648 base32 without padding: 26 characters of A-Z
 // and 2-7, inside the QR alphanumeric set the wire asks for.
 std::string NewLinkCode() {

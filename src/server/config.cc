@@ -219,6 +219,7 @@ void ReadConfig(const toml::table& root, ServerConfig& config, std::vector<std::
     SectionReader r(Section(root, "attachments", errors), "attachments", errors);
     r.Unsigned("max_bytes", 1, kMaxHttpBodyLimitBytes, config.attachments.max_bytes);
     r.Unsigned("expiry_days", 1, 3650, config.attachments.expiry_days);
+    r.Unsigned("upload_expiry_hours", 1, 24 * 365, config.attachments.upload_expiry_hours);
     r.Finish();
   }
   {

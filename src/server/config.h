@@ -63,7 +63,10 @@ struct MessagesConfig {
 // Attachment blobs (enforced by the attachment routes).
 struct AttachmentsConfig {
   std::uint64_t max_bytes = 100 * 1024 * 1024;
+  // Finished attachments are deleted this long after their creation.
   std::uint32_t expiry_days = 30;
+  // Unfinished uploads are deleted this long after their creation.
+  std::uint32_t upload_expiry_hours = 24;
 };
 
 struct ServerConfig {

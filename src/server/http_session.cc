@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
@@ -166,6 +168,7 @@ void HttpSession::ReadRequest() {
   streamed_response_.reset();
   body_too_large_ = false;
   body_failed_ = false;
+  continue_owed_ = false;
   waiting_for_request_ = true;
   const LimitsConfig& limits = state_->limits();
   ArmTimer(requests_served_ == 0 ? limits.handshake_timeout_seconds : limits.idle_timeout_seconds);
@@ -204,6 +207,7 @@ void HttpSession::OnHeader(const error_code& ec) {
   if (parser_->content_length()) head.content_length = *parser_->content_length();
   head.remote_address = remote_address_;
   head_request_ = head.method == HttpMethod::kHead;
+  continue_owed_ = beast::iequals(req[http::field::expect], "100-continue") && !parser_->is_done();
   request_keep_alive_ = req.keep_alive();
 
   if (head.path == kWebSocketPath) {
@@ -295,6 +299,26 @@ void HttpSession::ReadBody(std::uint64_t request_number, std::function<void(Http
   }
   if (parser_->is_done()) {
     done({HttpBodyStatus::kEnd, {}});
+    return;
+  }
+  if (continue_owed_) {
+    // The client waits for this before sending the body; a route that
+    // answers without reading the body never sends it (and the client never
+    // sends the body).
+    continue_owed_ = false;
+    static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    reading_body_ = true;
+    ArmTimer(state_->limits().idle_timeout_seconds);
+    net::async_write(stream_, net::buffer(kContinue, sizeof(kContinue) - 1),
+                     [self = shared_from_this(), done = std::move(done)](const error_code& ec, std::size_t) mutable {
+                       self->reading_body_ = false;
+                       if (ec || self->closed_) {
+                         self->body_failed_ = true;
+                         done({HttpBodyStatus::kFailed, {}});
+                         return;
+                       }
+                       self->ReadBodySome(std::move(done));
+                     });
     return;
   }
   ReadBodySome(std::move(done));

@@ -83,6 +83,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Dra
   bool reading_body_ = false;
   bool body_too_large_ = false;
   bool body_failed_ = false;
+  // The request asked for "Expect: 100-continue" and has not got it yet.
+  bool continue_owed_ = false;
   bool writing_ = false;
   bool closed_ = false;
   bool upgraded_ = false;

@@ -176,6 +176,9 @@ struct RequestFrameHandler::Impl {
 // Verifies the signed prekey's signature under the identity key.
 bool SignedPreKeyVerifies(const wire::PublicKeyBytes& identity, const wire::SignedPreKey& signed_prekey);
 
+// The random salt stored with each device credential's keyed hash.
+inline constexpr std::size_t kCredentialSaltSize = 16;
+
 // A fresh credential, and what the store keeps of it (salt and keyed hash).
 struct IssuedCredential {
   wire::DeviceCredential secret;

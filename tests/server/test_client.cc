@@ -97,9 +97,11 @@ http::response<http::string_body> HttpsClient::RequestChunked(http::verb method,
   return res;
 }
 
-http::response<http::empty_body> HttpsClient::Head(const std::string& target, error_code& ec) {
+http::response<http::empty_body> HttpsClient::Head(const std::string& target, error_code& ec,
+                                                   const std::string& authorization) {
   http::request<http::empty_body> req{http::verb::head, target, 11};
   req.set(http::field::host, "localhost");
+  if (!authorization.empty()) req.set(http::field::authorization, authorization);
   http::response<http::empty_body> res;
   http::write(stream_, req, ec);
   if (ec) return res;
@@ -107,6 +109,54 @@ http::response<http::empty_body> HttpsClient::Head(const std::string& target, er
   parser.skip(true);  // a HEAD response has no body, whatever its Content-Length says
   http::read(stream_, buffer_, parser, ec);
   return parser.release();
+}
+
+http::response<http::string_body> HttpsClient::Send(http::request<http::string_body> request,
+                                                    error_code& ec) {
+  request.set(http::field::host, "localhost");
+  request.prepare_payload();
+  http::response<http::string_body> res;
+  http::write(stream_, request, ec);
+  if (ec) return res;
+  http::read(stream_, buffer_, res, ec);
+  return res;
+}
+
+http::response<http::string_body> HttpsClient::SendExpectingContinue(http::request<http::string_body> request,
+                                                                     std::size_t body_bytes_to_send,
+                                                                     bool half_close, unsigned& interim,
+                                                                     error_code& ec) {
+  interim = 0;
+  request.set(http::field::host, "localhost");
+  request.set(http::field::expect, "100-continue");
+  request.prepare_payload();
+  http::response<http::string_body> res;
+  http::request_serializer<http::string_body> sr{request};
+  http::write_header(stream_, sr, ec);
+  if (ec) return res;
+  // The interim or the final response.
+  http::response_parser<http::string_body> first;
+  http::read_header(stream_, buffer_, first, ec);
+  if (ec) return res;
+  if (first.get().result() != http::status::continue_) {
+    http::read(stream_, buffer_, first, ec);
+    return first.release();
+  }
+  interim = 100;
+  const std::string& body = request.body();
+  net::write(stream_, net::buffer(body.data(), std::min(body_bytes_to_send, body.size())), ec);
+  if (ec) return res;
+  if (half_close) {
+    beast::get_lowest_layer(stream_).shutdown(tcp::socket::shutdown_send, ec);
+    return res;
+  }
+  http::read(stream_, buffer_, res, ec);
+  return res;
+}
+
+void HttpsClient::Abort() {
+  error_code ignored;
+  beast::get_lowest_layer(stream_).close(ignored);
 }
 
 WebSocketClient::WebSocketClient(std::uint16_t port)

@@ -47,7 +47,22 @@ class HttpsClient {
       bool chunked, boost::system::error_code& ec);
   // Reads a response to a HEAD request (no body).
   boost::beast::http::response<boost::beast::http::empty_body> Head(const std::string& target,
-                                                                    boost::system::error_code& ec);
+                                                                    boost::system::error_code& ec,
+                                                                    const std::string& authorization = "");
+  // Writes `request` and reads the response.
+  boost::beast::http::response<boost::beast::http::string_body> Send(
+      boost::beast::http::request<boost::beast::http::string_body> request, boost::system::error_code& ec);
+  // Sends the head of `request` with "Expect: 100-continue" and waits for the
+  // server: 100 Continue, then `body_bytes_to_send` bytes of its body and
+  // the final response (`interim` 100); or a final response at once
+  // (`interim` 0, nothing of the body is sent). With `half_close`, the TCP
+  // connection is half-closed after the bytes instead of reading a response
+  // (an interrupted upload); the result is then empty.
+  boost::beast::http::response<boost::beast::http::string_body> SendExpectingContinue(
+      boost::beast::http::request<boost::beast::http::string_body> request, std::size_t body_bytes_to_send,
+      bool half_close, unsigned& interim, boost::system::error_code& ec);
+  // Closes the TCP connection without a TLS close_notify.
+  void Abort();
   SSL* native_ssl() { return stream_.native_handle(); }
 
  private:
