@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <array>
+#include <memory>
 #include <span>
 #include <string_view>
 
+#include "crypto/edwards25519.h"
 #include "crypto/fatal_error.h"
 #include "crypto/field25519.h"
 #include "crypto/hash.h"
@@ -87,6 +89,78 @@ class SignerCache {
   std::size_t next_ = 0;
 };
 
+// Verification of the last few keys on this thread. A key's first good
+// signature is verified by libsodium and the key remembered; from its second
+// one on, the key gets an Ed25519Verifier (its precomputed table, 30 KiB),
+// which verifies with the same rules about 2.5 times faster: a group
+// sender's key verifies every message of the group. Keys that sign once
+// never pay for a table.
+class VerifierCache {
+ public:
+  static VerifierCache& ForThisThread() {
+    thread_local VerifierCache cache;
+    return cache;
+  }
+
+  bool Verify(const PublicKey& key, Bytes message, std::span<const std::uint8_t, kSignatureSize> signature) {
+    // The Edwards key's sign bit travels in bit 7 of byte 63; the rest is
+    // an Ed25519 signature.
+    const std::uint8_t sign_bit = signature[63] & 0x80;
+    Signature ed25519_signature;
+    std::copy(signature.begin(), signature.end(), ed25519_signature.begin());
+    ed25519_signature[63] &= 0x7F;
+
+    Entry* entry = Find(key, sign_bit);
+    if (entry != nullptr && entry->verifier != nullptr) {
+      return entry->verifier->Verify(message, ed25519_signature);
+    }
+    std::array<std::uint8_t, 32> edwards_public;
+    if (entry != nullptr) {
+      edwards_public = entry->edwards_public;
+    } else {
+      const auto y = MontgomeryUToEdwardsY(key.raw());
+      if (!y) return false;
+      edwards_public = *y;
+      edwards_public[31] |= sign_bit;
+    }
+    if (crypto_sign_ed25519_verify_detached(ed25519_signature.data(), message.data(), message.size(),
+                                            edwards_public.data()) != 0) {
+      return false;
+    }
+    if (entry != nullptr) {
+      // libsodium has just decoded this key, so Create succeeds.
+      entry->verifier = Ed25519Verifier::Create(edwards_public);
+    } else {
+      Entry& added = entries_[next_];
+      next_ = (next_ + 1) % entries_.size();
+      added.used = true;
+      added.montgomery = key;
+      added.edwards_public = edwards_public;
+      added.verifier.reset();
+    }
+    return true;
+  }
+
+ private:
+  struct Entry {
+    bool used = false;
+    PublicKey montgomery;
+    std::array<std::uint8_t, 32> edwards_public{};
+    std::unique_ptr<Ed25519Verifier> verifier;
+  };
+
+  Entry* Find(const PublicKey& key, std::uint8_t sign_bit) {
+    for (Entry& entry : entries_) {
+      if (entry.used && entry.montgomery == key && (entry.edwards_public[31] & 0x80) == sign_bit)
+        return &entry;
+    }
+    return nullptr;
+  }
+
+  std::array<Entry, 8> entries_;
+  std::size_t next_ = 0;
+};
+
 }  // namespace
 
 Signature XEdDsaSign(const PrivateKey& key, Bytes message, Rng& rng) {
@@ -146,15 +220,7 @@ Signature XEdDsaSign(const PrivateKey& key, Bytes message, Rng& rng) {
 bool XEdDsaVerify(const PublicKey& key, Bytes message, Bytes signature) {
   if (signature.size() != kSignatureSize) return false;
   InitializeCrypto();
-  const auto y = MontgomeryUToEdwardsY(key.raw());
-  if (!y) return false;
-  std::array<std::uint8_t, 32> edwards_public = *y;
-  edwards_public[31] |= signature[63] & 0x80;
-  Signature ed25519_signature;
-  std::copy(signature.begin(), signature.end(), ed25519_signature.begin());
-  ed25519_signature[63] &= 0x7F;
-  return crypto_sign_ed25519_verify_detached(ed25519_signature.data(), message.data(), message.size(),
-                                             edwards_public.data()) == 0;
+  return VerifierCache::ForThisThread().Verify(key, message, signature.first<kSignatureSize>());
 }
 
 }  // namespace parley::crypto
