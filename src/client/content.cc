@@ -1,0 +1,667 @@
+#include "client/content.h"
+
+#include <algorithm>
+
+#include "base/byte_writer.h"
+#include "base/proto.h"
+
+namespace parley::client {
+
+namespace {
+
+// Field numbers (docs/client.md, "Message content").
+namespace field {
+// Content
+constexpr std::uint32_t kMessageId = 1;
+constexpr std::uint32_t kSentAt = 2;
+constexpr std::uint32_t kGroup = 3;
+constexpr std::uint32_t kSyncDestination = 4;
+constexpr std::uint32_t kData = 10;
+constexpr std::uint32_t kReaction = 11;
+constexpr std::uint32_t kEdit = 12;
+constexpr std::uint32_t kDelete = 13;
+constexpr std::uint32_t kReceipt = 14;
+constexpr std::uint32_t kTyping = 15;
+constexpr std::uint32_t kTimer = 16;
+constexpr std::uint32_t kSenderKeyDistribution = 17;
+// DataBody
+constexpr std::uint32_t kText = 1;
+constexpr std::uint32_t kQuote = 2;
+constexpr std::uint32_t kAttachment = 3;
+constexpr std::uint32_t kExpireSeconds = 4;
+// ReactionBody, EditBody, DeleteBody: 1 target, 2 emoji or text
+constexpr std::uint32_t kTarget = 1;
+constexpr std::uint32_t kSecond = 2;
+// ReceiptBody: 1 kind, 2 repeated target
+constexpr std::uint32_t kReceiptKind = 1;
+constexpr std::uint32_t kReceiptTarget = 2;
+// TypingBody: 1 started; TimerBody: 1 seconds; SenderKeyDistributionBody: 1 message
+constexpr std::uint32_t kOnly = 1;
+// AttachmentPointer
+constexpr std::uint32_t kAttachmentId = 1;
+constexpr std::uint32_t kAttachmentKey = 2;
+constexpr std::uint32_t kAttachmentDigest = 3;
+constexpr std::uint32_t kAttachmentSize = 4;
+constexpr std::uint32_t kFileName = 5;
+constexpr std::uint32_t kContentType = 6;
+// GroupContext
+constexpr std::uint32_t kGroupId = 1;
+constexpr std::uint32_t kGroupName = 2;
+constexpr std::uint32_t kGroupMember = 3;
+}  // namespace field
+
+using Failure = tl::unexpected<Error<ContentErrc>>;
+
+Failure Malformed() { return Fail(ContentErrc::kMalformed, "the content is not protobuf wire format"); }
+Failure WrongType() { return Fail(ContentErrc::kWrongWireType, "a content field has the wrong wire type"); }
+Failure Duplicate() { return Fail(ContentErrc::kDuplicateField, "a singular content field appears twice"); }
+Failure Missing() { return Fail(ContentErrc::kMissingField, "a required content field is missing"); }
+Failure TooLarge() { return Fail(ContentErrc::kTooLarge, "a content field is over its size cap"); }
+Failure BadLength() { return Fail(ContentErrc::kBadLength, "a fixed-size content field has another size"); }
+Failure OutOfRange() { return Fail(ContentErrc::kOutOfRange, "a content integer is out of range"); }
+Failure BadText() { return Fail(ContentErrc::kInvalidText, "a content string is not well-formed UTF-8"); }
+
+using Status = Result<void, ContentErrc>;
+
+// Tracks which singular fields were seen.
+class Seen {
+ public:
+  bool First(std::uint32_t number) {
+    if (number >= 64) return true;
+    const std::uint64_t bit = std::uint64_t{1} << number;
+    if ((mask_ & bit) != 0) return false;
+    mask_ |= bit;
+    return true;
+  }
+  bool Has(std::uint32_t number) const { return number < 64 && (mask_ & (std::uint64_t{1} << number)) != 0; }
+
+ private:
+  std::uint64_t mask_ = 0;
+};
+
+Status ExpectBytes(const ProtoField& f) {
+  if (f.type != WireType::kLengthDelimited) return WrongType();
+  return {};
+}
+Status ExpectVarint(const ProtoField& f) {
+  if (f.type != WireType::kVarint) return WrongType();
+  return {};
+}
+
+template <std::size_t N>
+Result<std::array<std::uint8_t, N>, ContentErrc> FixedBytes(const ProtoField& f) {
+  if (auto s = ExpectBytes(f); !s) return tl::unexpected(s.error());
+  if (f.bytes.size() != N) return BadLength();
+  std::array<std::uint8_t, N> out{};
+  std::copy(f.bytes.begin(), f.bytes.end(), out.begin());
+  return out;
+}
+
+Result<std::string, ContentErrc> Text(const ProtoField& f, std::size_t cap) {
+  if (auto s = ExpectBytes(f); !s) return tl::unexpected(s.error());
+  if (f.bytes.size() > cap) return TooLarge();
+  std::string out(reinterpret_cast<const char*>(f.bytes.data()), f.bytes.size());
+  if (!IsWellFormedUtf8(out)) return BadText();
+  return out;
+}
+
+Result<std::uint32_t, ContentErrc> Uint32(const ProtoField& f, std::uint32_t max) {
+  if (auto s = ExpectVarint(f); !s) return tl::unexpected(s.error());
+  if (f.value > max) return OutOfRange();
+  return static_cast<std::uint32_t>(f.value);
+}
+
+#define CONTENT_TRY(expr)                                 \
+  do {                                                    \
+    if (auto content_status = (expr); !content_status) {  \
+      return tl::unexpected(content_status.error());      \
+    }                                                     \
+  } while (false)
+
+#define CONTENT_SINGULAR(seen, f)            \
+  do {                                       \
+    if (!(seen).First((f).number)) return Duplicate(); \
+  } while (false)
+
+// Reads one field of a message whose only known fields are `target` (16
+// bytes, required) and an optional string `second` up to `cap` bytes.
+Status DecodeTargetAndText(Bytes bytes, ContentId& target, std::string* second, std::size_t cap,
+                           bool second_required) {
+  ProtoReader reader(bytes);
+  ProtoField f;
+  Seen seen;
+  while (reader.Next(f)) {
+    if (f.number == field::kTarget) {
+      CONTENT_SINGULAR(seen, f);
+      auto id = FixedBytes<kContentIdSize>(f);
+      if (!id) return tl::unexpected(id.error());
+      target = *id;
+    } else if (f.number == field::kSecond && second != nullptr) {
+      CONTENT_SINGULAR(seen, f);
+      auto text = Text(f, cap);
+      if (!text) return tl::unexpected(text.error());
+      *second = std::move(*text);
+    }
+  }
+  if (reader.failed()) return Malformed();
+  if (!seen.Has(field::kTarget) || (second_required && !seen.Has(field::kSecond))) return Missing();
+  return {};
+}
+
+Result<AttachmentPointer, ContentErrc> DecodeAttachment(Bytes bytes) {
+  AttachmentPointer a;
+  ProtoReader reader(bytes);
+  ProtoField f;
+  Seen seen;
+  while (reader.Next(f)) {
+    switch (f.number) {
+      case field::kAttachmentId: {
+        CONTENT_SINGULAR(seen, f);
+        auto id = FixedBytes<kContentIdSize>(f);
+        if (!id) return tl::unexpected(id.error());
+        a.id = *id;
+        break;
+      }
+      case field::kAttachmentKey: {
+        CONTENT_SINGULAR(seen, f);
+        CONTENT_TRY(ExpectBytes(f));
+        if (f.bytes.size() != kAttachmentKeySize) return BadLength();
+        a.key = SecretArray<kAttachmentKeySize>(std::span<const std::uint8_t, kAttachmentKeySize>(
+            f.bytes.data(), kAttachmentKeySize));
+        break;
+      }
+      case field::kAttachmentDigest: {
+        CONTENT_SINGULAR(seen, f);
+        auto digest = FixedBytes<kAttachmentDigestSize>(f);
+        if (!digest) return tl::unexpected(digest.error());
+        a.digest = *digest;
+        break;
+      }
+      case field::kAttachmentSize:
+        CONTENT_SINGULAR(seen, f);
+        CONTENT_TRY(ExpectVarint(f));
+        if (f.value == 0 || f.value > kMaxAttachmentBytes) return OutOfRange();
+        a.size = f.value;
+        break;
+      case field::kFileName: {
+        CONTENT_SINGULAR(seen, f);
+        auto text = Text(f, kMaxFileNameBytes);
+        if (!text) return tl::unexpected(text.error());
+        a.file_name = std::move(*text);
+        break;
+      }
+      case field::kContentType: {
+        CONTENT_SINGULAR(seen, f);
+        auto text = Text(f, kMaxContentTypeBytes);
+        if (!text) return tl::unexpected(text.error());
+        a.content_type = std::move(*text);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  if (reader.failed()) return Malformed();
+  for (std::uint32_t n : {field::kAttachmentId, field::kAttachmentKey, field::kAttachmentDigest,
+                          field::kAttachmentSize}) {
+    if (!seen.Has(n)) return Missing();
+  }
+  return a;
+}
+
+Result<DataBody, ContentErrc> DecodeData(Bytes bytes) {
+  DataBody d;
+  ProtoReader reader(bytes);
+  ProtoField f;
+  Seen seen;
+  while (reader.Next(f)) {
+    switch (f.number) {
+      case field::kText: {
+        CONTENT_SINGULAR(seen, f);
+        auto text = Text(f, kMaxTextBytes);
+        if (!text) return tl::unexpected(text.error());
+        d.text = std::move(*text);
+        break;
+      }
+      case field::kQuote: {
+        CONTENT_SINGULAR(seen, f);
+        auto id = FixedBytes<kContentIdSize>(f);
+        if (!id) return tl::unexpected(id.error());
+        d.quote = *id;
+        break;
+      }
+      case field::kAttachment: {
+        CONTENT_SINGULAR(seen, f);
+        CONTENT_TRY(ExpectBytes(f));
+        auto attachment = DecodeAttachment(f.bytes);
+        if (!attachment) return tl::unexpected(attachment.error());
+        d.attachment = std::move(*attachment);
+        break;
+      }
+      case field::kExpireSeconds: {
+        CONTENT_SINGULAR(seen, f);
+        auto seconds = Uint32(f, kMaxDisappearingSeconds);
+        if (!seconds) return tl::unexpected(seconds.error());
+        d.expire_seconds = *seconds;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  if (reader.failed()) return Malformed();
+  if (!seen.Has(field::kText) && !seen.Has(field::kAttachment)) return Missing();
+  return d;
+}
+
+Result<ReceiptBody, ContentErrc> DecodeReceipt(Bytes bytes) {
+  ReceiptBody r;
+  ProtoReader reader(bytes);
+  ProtoField f;
+  Seen seen;
+  while (reader.Next(f)) {
+    if (f.number == field::kReceiptKind) {
+      CONTENT_SINGULAR(seen, f);
+      CONTENT_TRY(ExpectVarint(f));
+      if (f.value != 1 && f.value != 2) return OutOfRange();
+      r.kind = static_cast<ReceiptKind>(f.value);
+    } else if (f.number == field::kReceiptTarget) {
+      if (r.targets.size() == kMaxReceiptTargets) {
+        return Fail(ContentErrc::kTooMany, "a receipt names too many messages");
+      }
+      auto id = FixedBytes<kContentIdSize>(f);
+      if (!id) return tl::unexpected(id.error());
+      r.targets.push_back(*id);
+    }
+  }
+  if (reader.failed()) return Malformed();
+  if (!seen.Has(field::kReceiptKind) || r.targets.empty()) return Missing();
+  return r;
+}
+
+Result<std::uint64_t, ContentErrc> DecodeSingleVarint(Bytes bytes, std::uint64_t max) {
+  ProtoReader reader(bytes);
+  ProtoField f;
+  Seen seen;
+  std::uint64_t value = 0;
+  while (reader.Next(f)) {
+    if (f.number != field::kOnly) continue;
+    CONTENT_SINGULAR(seen, f);
+    CONTENT_TRY(ExpectVarint(f));
+    if (f.value > max) return OutOfRange();
+    value = f.value;
+  }
+  if (reader.failed()) return Malformed();
+  if (!seen.Has(field::kOnly)) return Missing();
+  return value;
+}
+
+Result<GroupContext, ContentErrc> DecodeGroup(Bytes bytes) {
+  GroupContext g;
+  ProtoReader reader(bytes);
+  ProtoField f;
+  Seen seen;
+  while (reader.Next(f)) {
+    switch (f.number) {
+      case field::kGroupId: {
+        CONTENT_SINGULAR(seen, f);
+        auto id = FixedBytes<kContentIdSize>(f);
+        if (!id) return tl::unexpected(id.error());
+        g.id = *id;
+        break;
+      }
+      case field::kGroupName: {
+        CONTENT_SINGULAR(seen, f);
+        auto text = Text(f, kMaxGroupNameBytes);
+        if (!text) return tl::unexpected(text.error());
+        g.name = std::move(*text);
+        break;
+      }
+      case field::kGroupMember: {
+        if (g.members.size() == kMaxGroupMembers) {
+          return Fail(ContentErrc::kTooMany, "a group context lists too many members");
+        }
+        auto id = FixedBytes<Uuid::kSize>(f);
+        if (!id) return tl::unexpected(id.error());
+        g.members.emplace_back(Uuid(*id));
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  if (reader.failed()) return Malformed();
+  if (!seen.Has(field::kGroupId)) return Missing();
+  return g;
+}
+
+void WriteId(ByteWriter& w, std::uint32_t number, const ContentId& id) { WriteBytesField(w, number, id); }
+
+template <class Body>
+std::vector<std::uint8_t> Nested(Body&& write) {
+  ByteWriter w;
+  write(w);
+  return w.Take();
+}
+
+}  // namespace
+
+std::string_view ContentErrcName(ContentErrc code) {
+  switch (code) {
+    case ContentErrc::kMalformed:
+      return "malformed";
+    case ContentErrc::kWrongWireType:
+      return "wrong_wire_type";
+    case ContentErrc::kDuplicateField:
+      return "duplicate_field";
+    case ContentErrc::kMissingField:
+      return "missing_field";
+    case ContentErrc::kNoBody:
+      return "no_body";
+    case ContentErrc::kMultipleBodies:
+      return "multiple_bodies";
+    case ContentErrc::kTooLarge:
+      return "too_large";
+    case ContentErrc::kTooMany:
+      return "too_many";
+    case ContentErrc::kBadLength:
+      return "bad_length";
+    case ContentErrc::kOutOfRange:
+      return "out_of_range";
+    case ContentErrc::kInvalidText:
+      return "invalid_text";
+  }
+  return "malformed";
+}
+
+bool IsWellFormedUtf8(std::string_view text) {
+  std::size_t i = 0;
+  const std::size_t n = text.size();
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    std::uint32_t cp = 0;
+    std::uint32_t min = 0;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+      min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+      min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+      min = 0x10000;
+    } else {
+      return false;
+    }
+    if (n - i < len) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
+ContentResult<Content> DecodeContent(Bytes bytes) {
+  if (bytes.size() > kMaxContentBytes) return TooLarge();
+  Content c;
+  ProtoReader reader(bytes);
+  ProtoField f;
+  Seen seen;
+  int bodies = 0;
+  while (reader.Next(f)) {
+    switch (f.number) {
+      case field::kMessageId: {
+        CONTENT_SINGULAR(seen, f);
+        auto id = FixedBytes<kContentIdSize>(f);
+        if (!id) return tl::unexpected(id.error());
+        c.message_id = *id;
+        break;
+      }
+      case field::kSentAt:
+        CONTENT_SINGULAR(seen, f);
+        CONTENT_TRY(ExpectVarint(f));
+        if (f.value > static_cast<std::uint64_t>(INT64_MAX)) return OutOfRange();
+        c.sent_at_ms = f.value;
+        break;
+      case field::kGroup: {
+        CONTENT_SINGULAR(seen, f);
+        CONTENT_TRY(ExpectBytes(f));
+        auto group = DecodeGroup(f.bytes);
+        if (!group) return tl::unexpected(group.error());
+        c.group = std::move(*group);
+        break;
+      }
+      case field::kSyncDestination: {
+        CONTENT_SINGULAR(seen, f);
+        auto id = FixedBytes<Uuid::kSize>(f);
+        if (!id) return tl::unexpected(id.error());
+        c.sync_destination = AccountId(Uuid(*id));
+        break;
+      }
+      case field::kData:
+      case field::kReaction:
+      case field::kEdit:
+      case field::kDelete:
+      case field::kReceipt:
+      case field::kTyping:
+      case field::kTimer:
+      case field::kSenderKeyDistribution: {
+        CONTENT_TRY(ExpectBytes(f));
+        if (++bodies > 1) return Fail(ContentErrc::kMultipleBodies, "the content has more than one body");
+        if (f.number == field::kData) {
+          auto data = DecodeData(f.bytes);
+          if (!data) return tl::unexpected(data.error());
+          c.body = std::move(*data);
+        } else if (f.number == field::kReaction) {
+          ReactionBody r;
+          CONTENT_TRY(DecodeTargetAndText(f.bytes, r.target, &r.emoji, kMaxEmojiBytes, false));
+          c.body = std::move(r);
+        } else if (f.number == field::kEdit) {
+          EditBody e;
+          CONTENT_TRY(DecodeTargetAndText(f.bytes, e.target, &e.text, kMaxTextBytes, true));
+          c.body = std::move(e);
+        } else if (f.number == field::kDelete) {
+          DeleteBody d;
+          CONTENT_TRY(DecodeTargetAndText(f.bytes, d.target, nullptr, 0, false));
+          c.body = d;
+        } else if (f.number == field::kReceipt) {
+          auto receipt = DecodeReceipt(f.bytes);
+          if (!receipt) return tl::unexpected(receipt.error());
+          c.body = std::move(*receipt);
+        } else if (f.number == field::kTyping) {
+          auto started = DecodeSingleVarint(f.bytes, 1);
+          if (!started) return tl::unexpected(started.error());
+          c.body = TypingBody{*started == 1};
+        } else if (f.number == field::kTimer) {
+          auto seconds = DecodeSingleVarint(f.bytes, kMaxDisappearingSeconds);
+          if (!seconds) return tl::unexpected(seconds.error());
+          c.body = TimerBody{static_cast<std::uint32_t>(*seconds)};
+        } else {
+          ProtoReader inner(f.bytes);
+          ProtoField g;
+          Seen inner_seen;
+          SenderKeyDistributionBody s;
+          while (inner.Next(g)) {
+            if (g.number != field::kOnly) continue;
+            CONTENT_SINGULAR(inner_seen, g);
+            CONTENT_TRY(ExpectBytes(g));
+            if (g.bytes.empty()) return Missing();
+            if (g.bytes.size() > kMaxSenderKeyDistributionBytes) return TooLarge();
+            s.message = SecretBuffer(g.bytes);
+          }
+          if (inner.failed()) return Malformed();
+          if (!inner_seen.Has(field::kOnly)) return Missing();
+          c.body = std::move(s);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  if (reader.failed()) return Malformed();
+  if (bodies == 0) return Fail(ContentErrc::kNoBody, "the content has no body this version knows");
+  if (!seen.Has(field::kMessageId) || !seen.Has(field::kSentAt)) return Missing();
+  return c;
+}
+
+namespace {
+
+Status CheckText(std::string_view text, std::size_t cap) {
+  if (text.size() > cap) return TooLarge();
+  if (!IsWellFormedUtf8(text)) return BadText();
+  return {};
+}
+
+}  // namespace
+
+ContentResult<SecretBuffer> EncodeContent(const Content& c) {
+  ByteWriter w;
+  WriteId(w, field::kMessageId, c.message_id);
+  if (c.sent_at_ms > static_cast<std::uint64_t>(INT64_MAX)) return OutOfRange();
+  WriteVarintField(w, field::kSentAt, c.sent_at_ms);
+  if (c.group) {
+    const GroupContext& g = *c.group;
+    if (g.members.size() > kMaxGroupMembers) return Fail(ContentErrc::kTooMany, "too many group members");
+    if (g.name) CONTENT_TRY(CheckText(*g.name, kMaxGroupNameBytes));
+    WriteBytesField(w, field::kGroup, Nested([&](ByteWriter& n) {
+                      WriteId(n, field::kGroupId, g.id);
+                      if (g.name) WriteStringField(n, field::kGroupName, *g.name);
+                      for (const AccountId& m : g.members) WriteBytesField(n, field::kGroupMember, m.value().bytes());
+                    }));
+  }
+  if (c.sync_destination) WriteBytesField(w, field::kSyncDestination, c.sync_destination->value().bytes());
+
+  Status status;
+  std::visit(
+      [&](const auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, DataBody>) {
+          if (body.text.empty() && !body.attachment) {
+            status = Missing();
+            return;
+          }
+          if (auto s = CheckText(body.text, kMaxTextBytes); !s) {
+            status = s;
+            return;
+          }
+          if (body.expire_seconds > kMaxDisappearingSeconds) {
+            status = OutOfRange();
+            return;
+          }
+          if (body.attachment) {
+            const AttachmentPointer& a = *body.attachment;
+            if (a.size == 0 || a.size > kMaxAttachmentBytes) {
+              status = OutOfRange();
+              return;
+            }
+            if (auto s = CheckText(a.file_name, kMaxFileNameBytes); !s) {
+              status = s;
+              return;
+            }
+            if (auto s = CheckText(a.content_type, kMaxContentTypeBytes); !s) {
+              status = s;
+              return;
+            }
+          }
+          SecretBuffer nested(Nested([&](ByteWriter& n) {
+            if (!body.text.empty()) WriteStringField(n, field::kText, body.text);
+            if (body.quote) WriteId(n, field::kQuote, *body.quote);
+            if (body.attachment) {
+              const AttachmentPointer& a = *body.attachment;
+              SecretBuffer pointer(Nested([&](ByteWriter& p) {
+                WriteId(p, field::kAttachmentId, a.id);
+                WriteBytesField(p, field::kAttachmentKey, a.key.bytes());
+                WriteBytesField(p, field::kAttachmentDigest, a.digest);
+                WriteVarintField(p, field::kAttachmentSize, a.size);
+                if (!a.file_name.empty()) WriteStringField(p, field::kFileName, a.file_name);
+                if (!a.content_type.empty()) WriteStringField(p, field::kContentType, a.content_type);
+              }));
+              WriteBytesField(n, field::kAttachment, pointer.bytes());
+            }
+            if (body.expire_seconds != 0) WriteVarintField(n, field::kExpireSeconds, body.expire_seconds);
+          }));
+          WriteBytesField(w, field::kData, nested.bytes());
+        } else if constexpr (std::is_same_v<T, ReactionBody>) {
+          if (auto s = CheckText(body.emoji, kMaxEmojiBytes); !s) {
+            status = s;
+            return;
+          }
+          WriteBytesField(w, field::kReaction, Nested([&](ByteWriter& n) {
+                            WriteId(n, field::kTarget, body.target);
+                            if (!body.emoji.empty()) WriteStringField(n, field::kSecond, body.emoji);
+                          }));
+        } else if constexpr (std::is_same_v<T, EditBody>) {
+          if (auto s = CheckText(body.text, kMaxTextBytes); !s) {
+            status = s;
+            return;
+          }
+          WriteBytesField(w, field::kEdit, Nested([&](ByteWriter& n) {
+                            WriteId(n, field::kTarget, body.target);
+                            WriteStringField(n, field::kSecond, body.text);
+                          }));
+        } else if constexpr (std::is_same_v<T, DeleteBody>) {
+          WriteBytesField(w, field::kDelete, Nested([&](ByteWriter& n) { WriteId(n, field::kTarget, body.target); }));
+        } else if constexpr (std::is_same_v<T, ReceiptBody>) {
+          if (body.targets.empty()) {
+            status = Missing();
+            return;
+          }
+          if (body.targets.size() > kMaxReceiptTargets) {
+            status = Fail(ContentErrc::kTooMany, "a receipt names too many messages");
+            return;
+          }
+          WriteBytesField(w, field::kReceipt, Nested([&](ByteWriter& n) {
+                            WriteVarintField(n, field::kReceiptKind, static_cast<std::uint32_t>(body.kind));
+                            for (const ContentId& t : body.targets) WriteId(n, field::kReceiptTarget, t);
+                          }));
+        } else if constexpr (std::is_same_v<T, TypingBody>) {
+          WriteBytesField(w, field::kTyping,
+                          Nested([&](ByteWriter& n) { WriteVarintField(n, field::kOnly, body.started ? 1 : 0); }));
+        } else if constexpr (std::is_same_v<T, TimerBody>) {
+          if (body.seconds > kMaxDisappearingSeconds) {
+            status = OutOfRange();
+            return;
+          }
+          WriteBytesField(w, field::kTimer,
+                          Nested([&](ByteWriter& n) { WriteVarintField(n, field::kOnly, body.seconds); }));
+        } else {
+          if (body.message.empty()) {
+            status = Missing();
+            return;
+          }
+          if (body.message.size() > kMaxSenderKeyDistributionBytes) {
+            status = TooLarge();
+            return;
+          }
+          SecretBuffer nested(
+              Nested([&](ByteWriter& n) { WriteBytesField(n, field::kOnly, body.message.bytes()); }));
+          WriteBytesField(w, field::kSenderKeyDistribution, nested.bytes());
+        }
+      },
+      c.body);
+  if (!status) {
+    std::vector<std::uint8_t> partial = w.Take();
+    WipeMemory(partial.data(), partial.size());
+    return tl::unexpected(status.error());
+  }
+  std::vector<std::uint8_t> out = w.Take();
+  SecretBuffer result(out);
+  WipeMemory(out.data(), out.size());
+  if (result.size() > kMaxContentBytes) return TooLarge();
+  return result;
+}
+
+}  // namespace parley::client

@@ -1,0 +1,136 @@
+// Content: what one end-to-end encrypted message carries, after decryption.
+//
+// A small protobuf of Parley's own (field numbers in docs/client.md, section
+// "Message content"), decoded with base's ProtoReader. It is parsed only
+// after the Signal message's MAC verified (S1), yet it is still untrusted:
+// every field is checked for presence, size, count and character set, and
+// anything outside the rules is a typed ContentErrc. Unknown fields are
+// skipped so that later versions can add fields.
+//
+// A Content has common fields (message id, sent time, an optional group
+// context, an optional sync destination) and exactly one body: a data message
+// (text, reply, attachment), a reaction, an edit, a delete-for-everyone, a
+// receipt, a typing indicator, a disappearing-timer change or a sender-key
+// distribution message.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "base/byte_reader.h"
+#include "base/result.h"
+#include "base/secret.h"
+#include "base/uuid.h"
+
+namespace parley::client {
+
+enum class ContentErrc {
+  kMalformed = 1,    // not protobuf wire format (truncated, bad varint, group)
+  kWrongWireType,    // a known field with another wire type
+  kDuplicateField,   // a singular field twice
+  kMissingField,     // a required field is absent
+  kNoBody,           // no body this version knows
+  kMultipleBodies,   // more than one body
+  kTooLarge,         // the whole content or a string or byte field over its cap
+  kTooMany,          // a list over its cap
+  kBadLength,        // a fixed-size field of another size
+  kOutOfRange,       // an integer outside its range
+  kInvalidText,      // a string that is not well-formed UTF-8
+};
+template <class T>
+using ContentResult = Result<T, ContentErrc>;
+std::string_view ContentErrcName(ContentErrc code);
+
+// Limits of the content format (each has a test at and past it).
+inline constexpr std::size_t kMaxContentBytes = 256 * 1024;
+inline constexpr std::size_t kMaxTextBytes = 64 * 1024;
+inline constexpr std::size_t kMaxEmojiBytes = 32;
+inline constexpr std::size_t kMaxReceiptTargets = 100;
+inline constexpr std::size_t kMaxGroupMembers = 1'024;
+inline constexpr std::size_t kMaxGroupNameBytes = 128;
+inline constexpr std::size_t kMaxFileNameBytes = 255;
+inline constexpr std::size_t kMaxContentTypeBytes = 127;
+inline constexpr std::uint64_t kMaxAttachmentBytes = 100ull * 1024 * 1024;
+inline constexpr std::uint32_t kMaxDisappearingSeconds = 365u * 24 * 3600;
+inline constexpr std::size_t kMaxSenderKeyDistributionBytes = 1'024;
+inline constexpr std::size_t kContentIdSize = 16;
+inline constexpr std::size_t kAttachmentKeySize = 64;  // AES-256 key and HMAC-SHA256 key
+inline constexpr std::size_t kAttachmentDigestSize = 32;
+
+using ContentId = std::array<std::uint8_t, kContentIdSize>;
+
+struct AttachmentPointer {
+  ContentId id{};  // the server's attachment id
+  SecretArray<kAttachmentKeySize> key;
+  std::array<std::uint8_t, kAttachmentDigestSize> digest{};  // SHA-256 of the encrypted blob
+  std::uint64_t size = 0;                                     // plaintext bytes, 1..kMaxAttachmentBytes
+  std::string file_name;
+  std::string content_type;
+};
+
+struct DataBody {
+  std::string text;  // may be empty when there is an attachment
+  std::optional<ContentId> quote;
+  std::optional<AttachmentPointer> attachment;
+  std::uint32_t expire_seconds = 0;  // the conversation's timer when it was sent
+};
+struct ReactionBody {
+  ContentId target{};
+  std::string emoji;  // empty removes the sender's reaction
+};
+struct EditBody {
+  ContentId target{};
+  std::string text;
+};
+struct DeleteBody {
+  ContentId target{};
+};
+enum class ReceiptKind : std::uint32_t { kDelivered = 1, kRead = 2 };
+struct ReceiptBody {
+  ReceiptKind kind = ReceiptKind::kDelivered;
+  std::vector<ContentId> targets;  // 1..kMaxReceiptTargets
+};
+struct TypingBody {
+  bool started = false;
+};
+struct TimerBody {
+  std::uint32_t seconds = 0;  // 0 turns disappearing messages off
+};
+struct SenderKeyDistributionBody {
+  SecretBuffer message;  // a serialized SenderKeyDistributionMessage (holds a chain key)
+};
+using ContentBody = std::variant<DataBody, ReactionBody, EditBody, DeleteBody, ReceiptBody, TypingBody, TimerBody,
+                                 SenderKeyDistributionBody>;
+
+struct GroupContext {
+  ContentId id{};
+  std::optional<std::string> name;  // set when the group is created or renamed
+  std::vector<AccountId> members;   // set with the name: the whole membership, ≤ kMaxGroupMembers
+};
+
+struct Content {
+  ContentId message_id{};
+  std::uint64_t sent_at_ms = 0;
+  std::optional<GroupContext> group;
+  // Set on the copy sent to our own other devices: whom the original went to.
+  std::optional<AccountId> sync_destination;
+  ContentBody body;
+};
+
+// Encodes content. kTooLarge/kTooMany/kOutOfRange/kInvalidText/kMissingField
+// when it breaks a rule the decoder enforces, so what is sent always decodes.
+ContentResult<SecretBuffer> EncodeContent(const Content& content);
+// Decodes and checks untrusted bytes.
+ContentResult<Content> DecodeContent(Bytes bytes);
+
+// True for well-formed UTF-8 (no overlong forms, surrogates or code points
+// past U+10FFFF).
+bool IsWellFormedUtf8(std::string_view text);
+
+}  // namespace parley::client

@@ -1,0 +1,92 @@
+// What the client store keeps about contacts, conversations and messages.
+//
+// The client library exposes these same types (client/client.h re-exports
+// them), so a record read from the store reaches a caller without copying
+// field by field.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/strong_id.h"
+#include "base/uuid.h"
+
+namespace parley::store {
+
+// 16 random bytes naming one message on every device; replies, reactions,
+// edits, deletes and receipts refer to it.
+using MessageId = std::array<std::uint8_t, 16>;
+// 32 lower-case hex digits, and back (nullopt on anything else).
+std::string MessageIdToHex(const MessageId& id);
+std::optional<MessageId> MessageIdFromHex(std::string_view hex);
+
+// A conversation: the peer's account id (canonical UUID text) for a 1:1
+// conversation, "group:" followed by 32 hex digits for a group.
+using ConversationId = std::string;
+
+enum class ContactState {
+  kRequest = 0,   // wrote to us first and was not accepted yet (S2)
+  kAccepted = 1,  // added, written to, or accepted
+  kBlocked = 2,
+};
+
+struct Contact {
+  AccountId account;
+  std::string username;
+  ContactState state = ContactState::kRequest;
+  // The user compared safety numbers and marked the contact verified.
+  bool verified = false;
+  // A device's identity key differs from the one verified (or first seen):
+  // sending to a verified contact stops until it is verified again.
+  bool identity_changed = false;
+};
+
+enum class Direction { kIncoming = 0, kOutgoing = 1 };
+
+enum class MessageStatus {
+  kSending = 0,    // outgoing, not yet accepted by the server
+  kSent = 1,       // outgoing, queued by the server for every recipient device
+  kFailed = 2,     // outgoing, the server refused it
+  kDelivered = 3,  // outgoing, a recipient device sent a delivery receipt
+  kRead = 4,       // outgoing, a recipient sent a read receipt
+  kReceived = 5,   // incoming, not yet read
+  kSeen = 6,       // incoming, marked read
+};
+
+struct Reaction {
+  AccountId from;
+  std::string emoji;
+};
+
+struct StoredMessage {
+  MessageId id{};
+  ConversationId conversation;
+  Direction direction = Direction::kIncoming;
+  AccountId sender;
+  DeviceId sender_device;
+  std::int64_t sent_at_ms = 0;      // the sender's clock
+  std::int64_t received_at_ms = 0;  // this device's clock (sent time for outgoing)
+  std::string body;                 // empty once deleted for everyone
+  MessageStatus status = MessageStatus::kReceived;
+  std::optional<MessageId> quote;  // the message this one replies to
+  bool edited = false;
+  bool deleted = false;
+  std::int64_t expires_at_ms = 0;  // 0: does not disappear
+  bool request = false;            // arrived while the sender was a message request
+  std::vector<Reaction> reactions;
+};
+
+struct Conversation {
+  ConversationId id;
+  std::string title;  // the peer's username
+  bool request = false;
+  std::int64_t unread = 0;
+  std::int64_t last_activity_ms = 0;
+  std::uint32_t disappearing_seconds = 0;
+};
+
+}  // namespace parley::store

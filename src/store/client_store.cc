@@ -1,0 +1,1094 @@
+#include "store/client_store.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+
+#include "base/byte_writer.h"
+#include "base/hex.h"
+
+namespace parley::store {
+
+namespace {
+
+using protocol::ProtocolAddress;
+using protocol::ProtocolErrc;
+using protocol::ProtocolStatus;
+
+// Schema history; a released step is never edited.
+struct ClientMigration {
+  int version;
+  const char* sql;
+};
+
+constexpr ClientMigration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE settings(name TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE prekeys(id INTEGER PRIMARY KEY, private_key BLOB NOT NULL);
+CREATE TABLE signed_prekeys(id INTEGER PRIMARY KEY, private_key BLOB NOT NULL, signature BLOB NOT NULL,
+                            created_ms INTEGER NOT NULL);
+CREATE TABLE identities(account TEXT NOT NULL, device INTEGER NOT NULL, public_key BLOB NOT NULL,
+                        verified INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(account, device));
+CREATE TABLE sessions(account TEXT NOT NULL, device INTEGER NOT NULL, record BLOB NOT NULL,
+                      PRIMARY KEY(account, device));
+CREATE TABLE sender_keys(group_id TEXT NOT NULL, account TEXT NOT NULL, device INTEGER NOT NULL,
+                         record BLOB NOT NULL, PRIMARY KEY(group_id, account, device));
+CREATE TABLE contacts(account TEXT PRIMARY KEY, username TEXT NOT NULL, username_lower TEXT NOT NULL,
+                      state INTEGER NOT NULL, verified INTEGER NOT NULL DEFAULT 0,
+                      identity_changed INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX contacts_by_username ON contacts(username_lower);
+CREATE TABLE conversations(id TEXT PRIMARY KEY, disappearing_seconds INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE messages(seq INTEGER PRIMARY KEY AUTOINCREMENT, id BLOB NOT NULL UNIQUE,
+                      conversation TEXT NOT NULL, direction INTEGER NOT NULL, sender TEXT NOT NULL,
+                      sender_device INTEGER NOT NULL, sent_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL,
+                      body TEXT NOT NULL, status INTEGER NOT NULL, quote BLOB, edited INTEGER NOT NULL,
+                      deleted INTEGER NOT NULL, expires_ms INTEGER NOT NULL, request INTEGER NOT NULL);
+CREATE INDEX messages_by_conversation ON messages(conversation, seq);
+CREATE INDEX messages_by_expiry ON messages(expires_ms) WHERE expires_ms > 0;
+CREATE TABLE reactions(message BLOB NOT NULL, account TEXT NOT NULL, emoji TEXT NOT NULL,
+                       PRIMARY KEY(message, account));
+CREATE TABLE processed(sender TEXT NOT NULL, sender_device INTEGER NOT NULL, client_message_id BLOB NOT NULL,
+                       processed_ms INTEGER NOT NULL, PRIMARY KEY(sender, sender_device, client_message_id));
+)sql"},
+};
+
+ClientStoreErrc CodeFor(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_NOTADB:
+      return ClientStoreErrc::kBadKey;
+    case SQLITE_CORRUPT:
+      return ClientStoreErrc::kCorrupt;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+      return ClientStoreErrc::kUnavailable;
+    case SQLITE_CONSTRAINT:
+    case SQLITE_TOOBIG:
+      return ClientStoreErrc::kInvalidArgument;
+    default:
+      return ClientStoreErrc::kInternal;
+  }
+}
+
+tl::unexpected<Error<ClientStoreErrc>> SqlFail(int rc) {
+  switch (CodeFor(rc)) {
+    case ClientStoreErrc::kBadKey:
+      return Fail(ClientStoreErrc::kBadKey, "the key does not open the client store");
+    case ClientStoreErrc::kCorrupt:
+      return Fail(ClientStoreErrc::kCorrupt, "the client store is damaged");
+    case ClientStoreErrc::kUnavailable:
+      return Fail(ClientStoreErrc::kUnavailable, "the client store cannot be read or written");
+    case ClientStoreErrc::kInvalidArgument:
+      return Fail(ClientStoreErrc::kInvalidArgument, "a value the client store cannot hold");
+    default:
+      return Fail(ClientStoreErrc::kInternal, "unexpected SQLite error in the client store");
+  }
+}
+
+ProtocolStatus ProtocolStorageFailed() {
+  return Fail(ProtocolErrc::kStorageFailed, "the client store could not read or write a record");
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+// ---- Database: one SQLCipher connection with cached statements ---------------
+
+class Statement {
+ public:
+  explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  Statement(Statement&& o) noexcept : stmt_(o.stmt_) { o.stmt_ = nullptr; }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement() {
+    if (stmt_ != nullptr) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+  }
+  Statement& Bind(int i, std::int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  Statement& Blob(int i, Bytes v) {
+    // A zero-length blob must still be a blob, not NULL.
+    static const std::uint8_t kEmpty = 0;
+    sqlite3_bind_blob(stmt_, i, v.empty() ? &kEmpty : v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& Text(int i, std::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& Null(int i) {
+    sqlite3_bind_null(stmt_, i);
+    return *this;
+  }
+  ClientStoreResult<bool> Step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return SqlFail(rc);
+  }
+  ClientStoreStatus Run() {
+    auto row = Step();
+    if (!row) return tl::unexpected(row.error());
+    return {};
+  }
+  bool IsNull(int c) const { return sqlite3_column_type(stmt_, c) == SQLITE_NULL; }
+  std::int64_t Int(int c) const { return sqlite3_column_int64(stmt_, c); }
+  Bytes ColumnBlob(int c) const {
+    const void* p = sqlite3_column_blob(stmt_, c);
+    const int n = sqlite3_column_bytes(stmt_, c);
+    if (p == nullptr || n <= 0) return {};
+    return {static_cast<const std::uint8_t*>(p), static_cast<std::size_t>(n)};
+  }
+  std::string ColumnText(int c) const {
+    const unsigned char* p = sqlite3_column_text(stmt_, c);
+    const int n = sqlite3_column_bytes(stmt_, c);
+    if (p == nullptr || n <= 0) return {};
+    return std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n));
+  }
+
+ private:
+  sqlite3_stmt* stmt_;
+};
+
+class ClientStore::Database {
+ public:
+  explicit Database(sqlite3* db) : db_(db) {}
+  ~Database() {
+    for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+    sqlite3_close(db_);
+  }
+  ClientStoreResult<Statement> Prepare(const char* sql) {
+    auto it = statements_.find(sql);
+    if (it == statements_.end()) {
+      sqlite3_stmt* stmt = nullptr;
+      const int rc = sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr);
+      if (rc != SQLITE_OK) return SqlFail(rc);
+      it = statements_.emplace(sql, stmt).first;
+    }
+    return Statement(it->second);
+  }
+  ClientStoreStatus Exec(const char* sql) {
+    const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return SqlFail(rc);
+    return {};
+  }
+  std::int64_t changes() const { return sqlite3_changes(db_); }
+  sqlite3* handle() { return db_; }
+
+ private:
+  sqlite3* db_;
+  std::unordered_map<const char*, sqlite3_stmt*> statements_;
+};
+
+#define CS_TRY(expr)                                          \
+  do {                                                        \
+    if (auto cs_status = (expr); !cs_status) {                \
+      return tl::unexpected(cs_status.error());               \
+    }                                                         \
+  } while (false)
+
+#define CS_CONCAT_INNER(a, b) a##b
+#define CS_CONCAT(a, b) CS_CONCAT_INNER(a, b)
+#define CS_ASSIGN(var, expr)                                             \
+  auto CS_CONCAT(cs_result_, __LINE__) = (expr);                         \
+  if (!CS_CONCAT(cs_result_, __LINE__)) {                                \
+    return tl::unexpected(CS_CONCAT(cs_result_, __LINE__).error());      \
+  }                                                                      \
+  auto& var = *CS_CONCAT(cs_result_, __LINE__)
+
+std::string_view ClientStoreErrcName(ClientStoreErrc code) {
+  switch (code) {
+    case ClientStoreErrc::kBadKey:
+      return "bad_key";
+    case ClientStoreErrc::kKeyFilePermissions:
+      return "key_file_permissions";
+    case ClientStoreErrc::kNotFound:
+      return "not_found";
+    case ClientStoreErrc::kInvalidArgument:
+      return "invalid_argument";
+    case ClientStoreErrc::kCorrupt:
+      return "corrupt";
+    case ClientStoreErrc::kUnavailable:
+      return "unavailable";
+    case ClientStoreErrc::kIncompatibleSchema:
+      return "incompatible_schema";
+    case ClientStoreErrc::kInternal:
+      return "internal";
+  }
+  return "internal";
+}
+
+std::string MessageIdToHex(const MessageId& id) { return ToHex(id); }
+
+std::optional<MessageId> MessageIdFromHex(std::string_view hex) {
+  auto bytes = FromHex(hex);
+  if (!bytes || bytes->size() != 16) return std::nullopt;
+  MessageId id{};
+  std::copy(bytes->begin(), bytes->end(), id.begin());
+  return id;
+}
+
+// ---- Keys ---------------------------------------------------------------------
+
+namespace {
+
+// Reads exactly out.size() bytes from a file that must be owned by us and not
+// accessible to group or others.
+ClientStoreStatus ReadPrivateFile(const std::filesystem::path& path, std::span<std::uint8_t> out,
+                                  bool check_mode) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return Fail(ClientStoreErrc::kUnavailable, "cannot open the key or salt file");
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    close(fd);
+    return Fail(ClientStoreErrc::kUnavailable, "cannot stat the key or salt file");
+  }
+  if (check_mode && ((st.st_mode & 077) != 0 || st.st_uid != geteuid())) {
+    close(fd);
+    return Fail(ClientStoreErrc::kKeyFilePermissions,
+                "the key file must be owned by this user with mode 0600 or stricter");
+  }
+  if (st.st_size != static_cast<off_t>(out.size())) {
+    close(fd);
+    return Fail(ClientStoreErrc::kInvalidArgument, "the key or salt file has the wrong size");
+  }
+  std::size_t got = 0;
+  while (got < out.size()) {
+    const ssize_t n = read(fd, out.data() + got, out.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  close(fd);
+  if (got != out.size()) return Fail(ClientStoreErrc::kUnavailable, "cannot read the key or salt file");
+  return {};
+}
+
+// Creates path (mode 0600, failing if it exists) holding `bytes`.
+ClientStoreStatus WritePrivateFile(const std::filesystem::path& path, Bytes bytes) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return Fail(ClientStoreErrc::kUnavailable, "cannot create the key or salt file");
+  std::size_t put = 0;
+  while (put < bytes.size()) {
+    const ssize_t n = write(fd, bytes.data() + put, bytes.size() - put);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    put += static_cast<std::size_t>(n);
+  }
+  const bool synced = fsync(fd) == 0;
+  close(fd);
+  if (put != bytes.size() || !synced) {
+    unlink(path.c_str());
+    return Fail(ClientStoreErrc::kUnavailable, "cannot write the key or salt file");
+  }
+  return {};
+}
+
+bool InitSodium() { return sodium_init() >= 0; }
+
+}  // namespace
+
+ClientStoreResult<ClientStoreKey> KeyFromPassphrase(std::string_view passphrase,
+                                                    const std::filesystem::path& salt_file) {
+  if (passphrase.empty()) return Fail(ClientStoreErrc::kInvalidArgument, "the passphrase is empty");
+  if (!InitSodium()) return Fail(ClientStoreErrc::kInternal, "libsodium did not initialize");
+  std::array<std::uint8_t, kPassphraseSaltSize> salt{};
+  std::error_code ec;
+  if (!std::filesystem::exists(salt_file, ec)) {
+    randombytes_buf(salt.data(), salt.size());
+    CS_TRY(WritePrivateFile(salt_file, salt));
+  } else {
+    CS_TRY(ReadPrivateFile(salt_file, salt, false));
+  }
+  static_assert(kPassphraseSaltSize == crypto_pwhash_SALTBYTES);
+  ClientStoreKey key;
+  if (crypto_pwhash(key.data(), key.size(), passphrase.data(), passphrase.size(), salt.data(),
+                    crypto_pwhash_OPSLIMIT_MODERATE, crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                    crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    return Fail(ClientStoreErrc::kUnavailable, "Argon2id ran out of memory");
+  }
+  return key;
+}
+
+ClientStoreResult<ClientStoreKey> KeyFromFile(const std::filesystem::path& key_file) {
+  if (!InitSodium()) return Fail(ClientStoreErrc::kInternal, "libsodium did not initialize");
+  ClientStoreKey key;
+  std::error_code ec;
+  if (!std::filesystem::exists(key_file, ec)) {
+    randombytes_buf(key.data(), key.size());
+    CS_TRY(WritePrivateFile(key_file, key.bytes()));
+    return key;
+  }
+  CS_TRY(ReadPrivateFile(key_file, key.bytes(), true));
+  return key;
+}
+
+// ---- Open and migrations ------------------------------------------------------
+
+ClientStore::ClientStore(std::unique_ptr<Database> db, const Clock& clock) : db_(std::move(db)), clock_(clock) {}
+
+ClientStore::~ClientStore() {
+  if (in_transaction_) Rollback();
+}
+
+ClientStoreResult<std::unique_ptr<ClientStore>> ClientStore::Open(const std::filesystem::path& path,
+                                                                  const ClientStoreKey& key,
+                                                                  const Clock& clock) {
+  sqlite3* raw = nullptr;
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  auto db = std::make_unique<Database>(raw);
+  if (rc != SQLITE_OK) return Fail(ClientStoreErrc::kUnavailable, "cannot open or create the client store");
+  sqlite3_busy_timeout(raw, 5'000);
+  chmod(path.c_str(), 0600);
+
+  // The raw key as SQLCipher's x'<hex>' literal: no passphrase derivation by
+  // SQLCipher itself (ours is Argon2id).
+  std::string pragma = "PRAGMA key = \"x'" + ToHex(key.bytes()) + "'\";";
+  const auto keyed = db->Exec(pragma.c_str());
+  sodium_memzero(pragma.data(), pragma.size());
+  if (!keyed) return tl::unexpected(keyed.error());
+  // The first read shows whether the key is right.
+  if (auto probe = db->Exec("SELECT count(*) FROM sqlite_master;"); !probe) {
+    if (probe.error().code == ClientStoreErrc::kBadKey || probe.error().code == ClientStoreErrc::kInternal) {
+      return Fail(ClientStoreErrc::kBadKey, "the key does not open the client store");
+    }
+    return tl::unexpected(probe.error());
+  }
+  CS_TRY(db->Exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"));
+  CS_TRY(db->Exec("CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY);"));
+
+  int current = 0;
+  {
+    CS_ASSIGN(stmt, db->Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+    CS_ASSIGN(row, stmt.Step());
+    if (row) current = static_cast<int>(stmt.Int(0));
+  }
+  if (current > kClientSchemaVersion) {
+    return Fail(ClientStoreErrc::kIncompatibleSchema, "the client store was written by a newer Parley");
+  }
+  for (const ClientMigration& m : kMigrations) {
+    if (m.version <= current) continue;
+    CS_TRY(db->Exec("BEGIN IMMEDIATE;"));
+    auto applied = db->Exec(m.sql);
+    if (applied) {
+      auto stmt = db->Prepare("INSERT INTO schema_migrations(version) VALUES (?)");
+      if (!stmt) {
+        applied = tl::unexpected(stmt.error());
+      } else {
+        applied = stmt->Bind(1, m.version).Run();
+      }
+    }
+    if (!applied) {
+      (void)db->Exec("ROLLBACK;");
+      return tl::unexpected(applied.error());
+    }
+    CS_TRY(db->Exec("COMMIT;"));
+  }
+  std::unique_ptr<ClientStore> store(new ClientStore(std::move(db), clock));
+  CS_TRY(store->LoadIdentity());
+  return store;
+}
+
+// ---- Transactions -------------------------------------------------------------
+
+ClientStoreStatus ClientStore::Begin() {
+  if (in_transaction_) return Fail(ClientStoreErrc::kInternal, "a client store transaction is already open");
+  CS_TRY(db_->Exec("BEGIN IMMEDIATE;"));
+  in_transaction_ = true;
+  return {};
+}
+
+ClientStoreStatus ClientStore::Commit() {
+  if (!in_transaction_) return Fail(ClientStoreErrc::kInternal, "no client store transaction is open");
+  if (auto committed = db_->Exec("COMMIT;"); !committed) {
+    Rollback();
+    return committed;
+  }
+  in_transaction_ = false;
+  return {};
+}
+
+void ClientStore::Rollback() {
+  if (in_transaction_) (void)db_->Exec("ROLLBACK;");
+  in_transaction_ = false;
+  sessions_.clear();
+}
+
+// ---- This device --------------------------------------------------------------
+
+ClientStoreStatus ClientStore::LoadIdentity() {
+  CS_ASSIGN(stmt, db_->Prepare("SELECT value FROM settings WHERE name = ?"));
+  stmt.Text(1, "identity_private_key");
+  CS_ASSIGN(row, stmt.Step());
+  if (!row) return {};
+  auto private_key = crypto::PrivateKey::FromBytes(stmt.ColumnBlob(0));
+  if (!private_key) return Fail(ClientStoreErrc::kCorrupt, "the stored identity key is malformed");
+  CS_ASSIGN(registration, GetCounter("registration_id"));
+  if (!registration) return Fail(ClientStoreErrc::kCorrupt, "the identity has no registration id");
+  identity_ = LocalIdentity{crypto::KeyPair::FromPrivate(std::move(*private_key)),
+                            RegistrationId(static_cast<std::uint32_t>(*registration))};
+  return {};
+}
+
+ClientStoreStatus ClientStore::SetLocalIdentity(const crypto::KeyPair& identity, RegistrationId registration_id) {
+  {
+    CS_ASSIGN(stmt, db_->Prepare("INSERT OR REPLACE INTO settings(name, value) VALUES (?, ?)"));
+    CS_TRY(stmt.Text(1, "identity_private_key").Blob(2, identity.private_key.bytes().bytes()).Run());
+  }
+  CS_TRY(SetCounter("registration_id", registration_id.value()));
+  identity_ = LocalIdentity{identity, registration_id};
+  return {};
+}
+
+ClientStoreResult<std::optional<std::int64_t>> ClientStore::GetCounter(std::string_view name) {
+  CS_ASSIGN(stmt, db_->Prepare("SELECT value FROM settings WHERE name = ?"));
+  stmt.Text(1, name);
+  CS_ASSIGN(row, stmt.Step());
+  if (!row) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(stmt.Int(0));
+}
+
+ClientStoreStatus ClientStore::SetCounter(std::string_view name, std::int64_t value) {
+  CS_ASSIGN(stmt, db_->Prepare("INSERT OR REPLACE INTO settings(name, value) VALUES (?, ?)"));
+  return stmt.Text(1, name).Bind(2, value).Run();
+}
+
+ClientStoreResult<std::optional<LocalAccount>> ClientStore::LoadAccount() {
+  CS_ASSIGN(stmt, db_->Prepare("SELECT value FROM settings WHERE name = 'account'"));
+  CS_ASSIGN(row, stmt.Step());
+  if (!row) return std::optional<LocalAccount>();
+  // account(16) device(4) credential(32) port(2) then three length-prefixed strings.
+  ByteReader reader(stmt.ColumnBlob(0));
+  Bytes account_bytes, credential;
+  std::uint32_t device = 0;
+  std::uint16_t port = 0;
+  std::string strings[3];
+  bool ok = reader.ReadBytes(16, account_bytes) && reader.ReadU32BE(device) && reader.ReadBytes(32, credential) &&
+            reader.ReadU16BE(port);
+  for (std::string& s : strings) {
+    ByteReader child;
+    ok = ok && reader.ReadU32Prefixed(child);
+    if (ok) s.assign(reinterpret_cast<const char*>(child.rest().data()), child.rest().size());
+  }
+  if (!ok || !reader.empty()) return Fail(ClientStoreErrc::kCorrupt, "the stored account is malformed");
+  auto uuid = Uuid::FromBytes(account_bytes);
+  if (!uuid) return Fail(ClientStoreErrc::kCorrupt, "the stored account id is malformed");
+  LocalAccount account;
+  account.account = AccountId(*uuid);
+  account.device = DeviceId(device);
+  account.credential = SecretArray<32>(std::span<const std::uint8_t, 32>(credential.data(), 32));
+  account.port = port;
+  account.username = std::move(strings[0]);
+  account.host = std::move(strings[1]);
+  account.pin = std::move(strings[2]);
+  return std::optional<LocalAccount>(std::move(account));
+}
+
+ClientStoreStatus ClientStore::SaveAccount(const LocalAccount& account) {
+  // Reserved up front so that the credential is never left behind in a
+  // reallocated buffer.
+  ByteWriter w(64 + account.username.size() + account.host.size() + account.pin.size() + 12);
+  w.WriteBytes(account.account.value().bytes());
+  w.WriteU32BE(account.device.value());
+  w.WriteBytes(account.credential.bytes());
+  w.WriteU16BE(account.port);
+  for (const std::string* s : {&account.username, &account.host, &account.pin}) {
+    w.WriteU32BE(static_cast<std::uint32_t>(s->size()));
+    w.WriteBytes({reinterpret_cast<const std::uint8_t*>(s->data()), s->size()});
+  }
+  std::vector<std::uint8_t> plain = w.Take();
+  SecretBuffer bytes(plain);
+  WipeMemory(plain.data(), plain.size());
+  CS_ASSIGN(stmt, db_->Prepare("INSERT OR REPLACE INTO settings(name, value) VALUES ('account', ?)"));
+  return stmt.Blob(1, bytes.bytes()).Run();
+}
+
+ClientStoreResult<std::size_t> ClientStore::CountPreKeys() {
+  CS_ASSIGN(stmt, db_->Prepare("SELECT count(*) FROM prekeys"));
+  CS_ASSIGN(row, stmt.Step());
+  return row ? static_cast<std::size_t>(stmt.Int(0)) : 0;
+}
+
+// ---- Identities ---------------------------------------------------------------
+
+const crypto::KeyPair& ClientStore::GetIdentityKeyPair() const { return identity_->key_pair; }
+
+RegistrationId ClientStore::GetLocalRegistrationId() const { return identity_->registration_id; }
+
+std::optional<crypto::PublicKey> ClientStore::GetIdentity(const ProtocolAddress& address) const {
+  auto stmt = db_->Prepare("SELECT public_key FROM identities WHERE account = ? AND device = ?");
+  if (!stmt) return std::nullopt;
+  stmt->Text(1, address.name).Bind(2, address.device.value());
+  auto row = stmt->Step();
+  if (!row || !*row) return std::nullopt;
+  auto key = crypto::PublicKey::Deserialize(stmt->ColumnBlob(0));
+  if (!key) return std::nullopt;
+  return *key;
+}
+
+bool ClientStore::IsTrustedIdentity(const ProtocolAddress& address, const crypto::PublicKey& key) const {
+  auto stmt = db_->Prepare("SELECT public_key FROM identities WHERE account = ? AND device = ?");
+  if (!stmt) return false;
+  stmt->Text(1, address.name).Bind(2, address.device.value());
+  auto row = stmt->Step();
+  if (!row) return false;
+  if (!*row) return true;
+  const auto serialized = key.Serialize();
+  const Bytes stored = stmt->ColumnBlob(0);
+  return stored.size() == serialized.size() && std::equal(stored.begin(), stored.end(), serialized.begin());
+}
+
+ProtocolStatus ClientStore::SaveIdentity(const ProtocolAddress& address, const crypto::PublicKey& key) {
+  if (!IsTrustedIdentity(address, key)) {
+    return Fail(ProtocolErrc::kUntrustedIdentity, "a different identity is trusted for this device");
+  }
+  auto stmt = db_->Prepare("INSERT OR IGNORE INTO identities(account, device, public_key) VALUES (?, ?, ?)");
+  if (!stmt) return ProtocolStorageFailed();
+  if (!stmt->Text(1, address.name).Bind(2, address.device.value()).Blob(3, key.Serialize()).Run()) {
+    return ProtocolStorageFailed();
+  }
+  return {};
+}
+
+ProtocolStatus ClientStore::ReplaceIdentity(const ProtocolAddress& address, const crypto::PublicKey& key) {
+  auto stmt = db_->Prepare(
+      "INSERT OR REPLACE INTO identities(account, device, public_key, verified) VALUES (?, ?, ?, 0)");
+  if (!stmt) return ProtocolStorageFailed();
+  if (!stmt->Text(1, address.name).Bind(2, address.device.value()).Blob(3, key.Serialize()).Run()) {
+    return ProtocolStorageFailed();
+  }
+  return {};
+}
+
+ClientStoreResult<std::vector<KnownIdentity>> ClientStore::Identities(const AccountId& account) {
+  CS_ASSIGN(stmt,
+            db_->Prepare("SELECT device, public_key, verified FROM identities WHERE account = ? ORDER BY device"));
+  stmt.Text(1, account.value().ToString());
+  std::vector<KnownIdentity> out;
+  for (;;) {
+    CS_ASSIGN(row, stmt.Step());
+    if (!row) break;
+    auto key = crypto::PublicKey::Deserialize(stmt.ColumnBlob(1));
+    if (!key) return Fail(ClientStoreErrc::kCorrupt, "a stored identity key is malformed");
+    out.push_back({DeviceId(static_cast<std::uint32_t>(stmt.Int(0))), *key, stmt.Int(2) != 0});
+  }
+  return out;
+}
+
+ClientStoreStatus ClientStore::MarkIdentitiesVerified(const AccountId& account) {
+  CS_ASSIGN(stmt, db_->Prepare("UPDATE identities SET verified = 1 WHERE account = ?"));
+  return stmt.Text(1, account.value().ToString()).Run();
+}
+
+// ---- Prekeys ------------------------------------------------------------------
+
+protocol::ProtocolResult<protocol::PreKeyRecord> ClientStore::LoadPreKey(PreKeyId id) const {
+  auto stmt = db_->Prepare("SELECT private_key FROM prekeys WHERE id = ?");
+  if (!stmt) return tl::unexpected(ProtocolStorageFailed().error());
+  stmt->Bind(1, id.value());
+  auto row = stmt->Step();
+  if (!row) return tl::unexpected(ProtocolStorageFailed().error());
+  if (!*row) return Fail(ProtocolErrc::kInvalidKeyId, "no prekey with this id");
+  auto key = crypto::PrivateKey::FromBytes(stmt->ColumnBlob(0));
+  if (!key) return Fail(ProtocolErrc::kInvalidState, "a stored prekey is malformed");
+  return protocol::PreKeyRecord{id, crypto::KeyPair::FromPrivate(std::move(*key))};
+}
+
+protocol::ProtocolStatus ClientStore::StorePreKey(protocol::PreKeyRecord record) {
+  auto stmt = db_->Prepare("INSERT OR REPLACE INTO prekeys(id, private_key) VALUES (?, ?)");
+  if (!stmt || !stmt->Bind(1, record.id.value()).Blob(2, record.key_pair.private_key.bytes().bytes()).Run()) {
+    return ProtocolStorageFailed();
+  }
+  return {};
+}
+
+bool ClientStore::ContainsPreKey(PreKeyId id) const {
+  auto stmt = db_->Prepare("SELECT 1 FROM prekeys WHERE id = ?");
+  if (!stmt) return false;
+  stmt->Bind(1, id.value());
+  auto row = stmt->Step();
+  return row && *row;
+}
+
+protocol::ProtocolStatus ClientStore::RemovePreKey(PreKeyId id) {
+  auto stmt = db_->Prepare("DELETE FROM prekeys WHERE id = ?");
+  if (!stmt || !stmt->Bind(1, id.value()).Run()) return ProtocolStorageFailed();
+  return {};
+}
+
+protocol::ProtocolResult<protocol::SignedPreKeyRecord> ClientStore::LoadSignedPreKey(SignedPreKeyId id) const {
+  auto stmt = db_->Prepare("SELECT private_key, signature, created_ms FROM signed_prekeys WHERE id = ?");
+  if (!stmt) return tl::unexpected(ProtocolStorageFailed().error());
+  stmt->Bind(1, id.value());
+  auto row = stmt->Step();
+  if (!row) return tl::unexpected(ProtocolStorageFailed().error());
+  if (!*row) return Fail(ProtocolErrc::kInvalidKeyId, "no signed prekey with this id");
+  auto key = crypto::PrivateKey::FromBytes(stmt->ColumnBlob(0));
+  const Bytes signature = stmt->ColumnBlob(1);
+  if (!key || signature.size() != crypto::Signature{}.size()) {
+    return Fail(ProtocolErrc::kInvalidState, "a stored signed prekey is malformed");
+  }
+  protocol::SignedPreKeyRecord record;
+  record.id = id;
+  record.key_pair = crypto::KeyPair::FromPrivate(std::move(*key));
+  std::copy(signature.begin(), signature.end(), record.signature.begin());
+  record.timestamp_millis = stmt->Int(2);
+  return record;
+}
+
+protocol::ProtocolStatus ClientStore::StoreSignedPreKey(protocol::SignedPreKeyRecord record) {
+  auto stmt = db_->Prepare(
+      "INSERT OR REPLACE INTO signed_prekeys(id, private_key, signature, created_ms) VALUES (?, ?, ?, ?)");
+  if (!stmt || !stmt->Bind(1, record.id.value())
+                    .Blob(2, record.key_pair.private_key.bytes().bytes())
+                    .Blob(3, record.signature)
+                    .Bind(4, record.timestamp_millis)
+                    .Run()) {
+    return ProtocolStorageFailed();
+  }
+  return {};
+}
+
+bool ClientStore::ContainsSignedPreKey(SignedPreKeyId id) const {
+  auto stmt = db_->Prepare("SELECT 1 FROM signed_prekeys WHERE id = ?");
+  if (!stmt) return false;
+  stmt->Bind(1, id.value());
+  auto row = stmt->Step();
+  return row && *row;
+}
+
+protocol::ProtocolStatus ClientStore::RemoveSignedPreKey(SignedPreKeyId id) {
+  auto stmt = db_->Prepare("DELETE FROM signed_prekeys WHERE id = ?");
+  if (!stmt || !stmt->Bind(1, id.value()).Run()) return ProtocolStorageFailed();
+  return {};
+}
+
+ClientStoreResult<std::vector<SignedPreKeyId>> ClientStore::SignedPreKeysOlderThan(std::int64_t before_ms,
+                                                                                   SignedPreKeyId keep) {
+  CS_ASSIGN(stmt, db_->Prepare("SELECT id FROM signed_prekeys WHERE created_ms < ? AND id != ?"));
+  stmt.Bind(1, before_ms).Bind(2, keep.value());
+  std::vector<SignedPreKeyId> out;
+  for (;;) {
+    CS_ASSIGN(row, stmt.Step());
+    if (!row) break;
+    out.emplace_back(static_cast<std::uint32_t>(stmt.Int(0)));
+  }
+  return out;
+}
+
+// ---- Sessions -----------------------------------------------------------------
+
+protocol::SessionRecord* ClientStore::LoadSession(const ProtocolAddress& address) {
+  if (auto it = sessions_.find(address); it != sessions_.end()) return &it->second;
+  auto stmt = db_->Prepare("SELECT record FROM sessions WHERE account = ? AND device = ?");
+  if (!stmt) return nullptr;
+  stmt->Text(1, address.name).Bind(2, address.device.value());
+  auto row = stmt->Step();
+  if (!row || !*row) return nullptr;
+  auto record = protocol::SessionRecord::Deserialize(stmt->ColumnBlob(0));
+  if (!record) return nullptr;
+  return &sessions_.insert_or_assign(address, std::move(*record)).first->second;
+}
+
+protocol::ProtocolStatus ClientStore::StoreSession(const ProtocolAddress& address,
+                                                   protocol::SessionRecord record) {
+  sessions_.insert_or_assign(address, std::move(record));
+  return SessionUpdated(address);
+}
+
+protocol::ProtocolStatus ClientStore::SessionUpdated(const ProtocolAddress& address) {
+  auto it = sessions_.find(address);
+  if (it == sessions_.end()) return Fail(ProtocolErrc::kInvalidState, "no loaded session record to persist");
+  SecretBuffer bytes(it->second.Serialize());
+  auto stmt = db_->Prepare("INSERT OR REPLACE INTO sessions(account, device, record) VALUES (?, ?, ?)");
+  if (!stmt || !stmt->Text(1, address.name).Bind(2, address.device.value()).Blob(3, bytes.bytes()).Run()) {
+    sessions_.erase(it);
+    return ProtocolStorageFailed();
+  }
+  return {};
+}
+
+protocol::ProtocolStatus ClientStore::DeleteSession(const ProtocolAddress& address) {
+  sessions_.erase(address);
+  auto stmt = db_->Prepare("DELETE FROM sessions WHERE account = ? AND device = ?");
+  if (!stmt || !stmt->Text(1, address.name).Bind(2, address.device.value()).Run()) {
+    return ProtocolStorageFailed();
+  }
+  return {};
+}
+
+ClientStoreResult<std::vector<DeviceId>> ClientStore::SessionDevices(const AccountId& account) {
+  CS_ASSIGN(stmt, db_->Prepare("SELECT device FROM sessions WHERE account = ? ORDER BY device"));
+  stmt.Text(1, account.value().ToString());
+  std::vector<DeviceId> out;
+  for (;;) {
+    CS_ASSIGN(row, stmt.Step());
+    if (!row) break;
+    out.emplace_back(static_cast<std::uint32_t>(stmt.Int(0)));
+  }
+  return out;
+}
+
+// ---- Sender keys --------------------------------------------------------------
+
+protocol::ProtocolResult<std::optional<protocol::SenderKeyRecord>> ClientStore::LoadSenderKey(
+    const protocol::SenderKeyName& name) {
+  auto stmt = db_->Prepare("SELECT record FROM sender_keys WHERE group_id = ? AND account = ? AND device = ?");
+  if (!stmt) return tl::unexpected(ProtocolStorageFailed().error());
+  stmt->Text(1, name.group_id).Text(2, name.sender.name).Bind(3, name.sender.device.value());
+  auto row = stmt->Step();
+  if (!row) return tl::unexpected(ProtocolStorageFailed().error());
+  if (!*row) return std::optional<protocol::SenderKeyRecord>();
+  auto record = protocol::SenderKeyRecord::Deserialize(stmt->ColumnBlob(0));
+  if (!record) return tl::unexpected(record.error());
+  return std::optional<protocol::SenderKeyRecord>(std::move(*record));
+}
+
+protocol::ProtocolResult<void> ClientStore::StoreSenderKey(const protocol::SenderKeyName& name,
+                                                           const protocol::SenderKeyRecord& record) {
+  SecretBuffer bytes = record.Serialize();
+  auto stmt = db_->Prepare(
+      "INSERT OR REPLACE INTO sender_keys(group_id, account, device, record) VALUES (?, ?, ?, ?)");
+  if (!stmt || !stmt->Text(1, name.group_id)
+                    .Text(2, name.sender.name)
+                    .Bind(3, name.sender.device.value())
+                    .Blob(4, bytes.bytes())
+                    .Run()) {
+    return ProtocolStorageFailed();
+  }
+  return {};
+}
+
+// ---- Contacts -----------------------------------------------------------------
+
+namespace {
+
+constexpr const char* kContactColumns = "account, username, state, verified, identity_changed";
+
+ClientStoreResult<Contact> ReadContact(const Statement& stmt) {
+  auto uuid = Uuid::Parse(stmt.ColumnText(0));
+  const std::int64_t state = stmt.Int(2);
+  if (!uuid || state < 0 || state > 2) return Fail(ClientStoreErrc::kCorrupt, "a stored contact is malformed");
+  Contact c;
+  c.account = AccountId(*uuid);
+  c.username = stmt.ColumnText(1);
+  c.state = static_cast<ContactState>(state);
+  c.verified = stmt.Int(3) != 0;
+  c.identity_changed = stmt.Int(4) != 0;
+  return c;
+}
+
+}  // namespace
+
+ClientStoreResult<std::optional<Contact>> ClientStore::FindContact(const AccountId& account) {
+  static const std::string sql = std::string("SELECT ") + kContactColumns + " FROM contacts WHERE account = ?";
+  CS_ASSIGN(stmt, db_->Prepare(sql.c_str()));
+  stmt.Text(1, account.value().ToString());
+  CS_ASSIGN(row, stmt.Step());
+  if (!row) return std::optional<Contact>();
+  CS_ASSIGN(contact, ReadContact(stmt));
+  return std::optional<Contact>(std::move(contact));
+}
+
+ClientStoreResult<std::optional<Contact>> ClientStore::FindContactByUsername(std::string_view username) {
+  static const std::string sql =
+      std::string("SELECT ") + kContactColumns + " FROM contacts WHERE username_lower = ? LIMIT 1";
+  CS_ASSIGN(stmt, db_->Prepare(sql.c_str()));
+  stmt.Text(1, Lower(username));
+  CS_ASSIGN(row, stmt.Step());
+  if (!row) return std::optional<Contact>();
+  CS_ASSIGN(contact, ReadContact(stmt));
+  return std::optional<Contact>(std::move(contact));
+}
+
+ClientStoreStatus ClientStore::SaveContact(const Contact& contact) {
+  CS_ASSIGN(stmt, db_->Prepare("INSERT OR REPLACE INTO contacts(account, username, username_lower, state, "
+                               "verified, identity_changed) VALUES (?, ?, ?, ?, ?, ?)"));
+  return stmt.Text(1, contact.account.value().ToString())
+      .Text(2, contact.username)
+      .Text(3, Lower(contact.username))
+      .Bind(4, static_cast<std::int64_t>(contact.state))
+      .Bind(5, contact.verified ? 1 : 0)
+      .Bind(6, contact.identity_changed ? 1 : 0)
+      .Run();
+}
+
+ClientStoreResult<std::vector<Contact>> ClientStore::ListContacts(std::optional<ContactState> state) {
+  static const std::string all = std::string("SELECT ") + kContactColumns + " FROM contacts ORDER BY username_lower";
+  static const std::string by_state =
+      std::string("SELECT ") + kContactColumns + " FROM contacts WHERE state = ? ORDER BY username_lower";
+  CS_ASSIGN(stmt, db_->Prepare(state ? by_state.c_str() : all.c_str()));
+  if (state) stmt.Bind(1, static_cast<std::int64_t>(*state));
+  std::vector<Contact> out;
+  for (;;) {
+    CS_ASSIGN(row, stmt.Step());
+    if (!row) break;
+    CS_ASSIGN(contact, ReadContact(stmt));
+    out.push_back(std::move(contact));
+  }
+  return out;
+}
+
+// ---- Messages -----------------------------------------------------------------
+
+namespace {
+
+constexpr const char* kMessageColumns =
+    "id, conversation, direction, sender, sender_device, sent_ms, received_ms, body, status, quote, edited, "
+    "deleted, expires_ms, request";
+
+ClientStoreResult<StoredMessage> ReadMessage(const Statement& stmt) {
+  StoredMessage m;
+  const Bytes id = stmt.ColumnBlob(0);
+  auto sender = Uuid::Parse(stmt.ColumnText(3));
+  const std::int64_t direction = stmt.Int(2);
+  const std::int64_t status = stmt.Int(8);
+  if (id.size() != m.id.size() || !sender || direction < 0 || direction > 1 || status < 0 || status > 6) {
+    return Fail(ClientStoreErrc::kCorrupt, "a stored message is malformed");
+  }
+  std::copy(id.begin(), id.end(), m.id.begin());
+  m.conversation = stmt.ColumnText(1);
+  m.direction = static_cast<Direction>(direction);
+  m.sender = AccountId(*sender);
+  m.sender_device = DeviceId(static_cast<std::uint32_t>(stmt.Int(4)));
+  m.sent_at_ms = stmt.Int(5);
+  m.received_at_ms = stmt.Int(6);
+  m.body = stmt.ColumnText(7);
+  m.status = static_cast<MessageStatus>(status);
+  if (!stmt.IsNull(9)) {
+    const Bytes quote = stmt.ColumnBlob(9);
+    if (quote.size() != 16) return Fail(ClientStoreErrc::kCorrupt, "a stored quote is malformed");
+    MessageId q{};
+    std::copy(quote.begin(), quote.end(), q.begin());
+    m.quote = q;
+  }
+  m.edited = stmt.Int(10) != 0;
+  m.deleted = stmt.Int(11) != 0;
+  m.expires_at_ms = stmt.Int(12);
+  m.request = stmt.Int(13) != 0;
+  return m;
+}
+
+}  // namespace
+
+ClientStoreResult<bool> ClientStore::InsertMessage(const StoredMessage& m) {
+  CS_ASSIGN(stmt, db_->Prepare("INSERT OR IGNORE INTO messages(id, conversation, direction, sender, "
+                               "sender_device, sent_ms, received_ms, body, status, quote, edited, deleted, "
+                               "expires_ms, request) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  stmt.Blob(1, m.id)
+      .Text(2, m.conversation)
+      .Bind(3, static_cast<std::int64_t>(m.direction))
+      .Text(4, m.sender.value().ToString())
+      .Bind(5, m.sender_device.value())
+      .Bind(6, m.sent_at_ms)
+      .Bind(7, m.received_at_ms)
+      .Text(8, m.body)
+      .Bind(9, static_cast<std::int64_t>(m.status));
+  if (m.quote) {
+    stmt.Blob(10, *m.quote);
+  } else {
+    stmt.Null(10);
+  }
+  stmt.Bind(11, m.edited ? 1 : 0).Bind(12, m.deleted ? 1 : 0).Bind(13, m.expires_at_ms).Bind(14, m.request ? 1 : 0);
+  CS_TRY(stmt.Run());
+  return db_->changes() == 1;
+}
+
+ClientStoreResult<std::vector<Reaction>> ClientStore::Reactions(const MessageId& id) {
+  CS_ASSIGN(stmt, db_->Prepare("SELECT account, emoji FROM reactions WHERE message = ? ORDER BY account"));
+  stmt.Blob(1, id);
+  std::vector<Reaction> out;
+  for (;;) {
+    CS_ASSIGN(row, stmt.Step());
+    if (!row) break;
+    auto uuid = Uuid::Parse(stmt.ColumnText(0));
+    if (!uuid) return Fail(ClientStoreErrc::kCorrupt, "a stored reaction is malformed");
+    out.push_back({AccountId(*uuid), stmt.ColumnText(1)});
+  }
+  return out;
+}
+
+ClientStoreResult<std::optional<StoredMessage>> ClientStore::FindMessage(const MessageId& id) {
+  static const std::string sql = std::string("SELECT ") + kMessageColumns + " FROM messages WHERE id = ?";
+  std::optional<StoredMessage> found;
+  {
+    CS_ASSIGN(stmt, db_->Prepare(sql.c_str()));
+    stmt.Blob(1, id);
+    CS_ASSIGN(row, stmt.Step());
+    if (!row) return found;
+    CS_ASSIGN(message, ReadMessage(stmt));
+    found = std::move(message);
+  }
+  CS_ASSIGN(reactions, Reactions(id));
+  found->reactions = std::move(reactions);
+  return found;
+}
+
+ClientStoreStatus ClientStore::UpdateStatus(const MessageId& id, MessageStatus status) {
+  // Outgoing statuses only move forward: a late "sent" never hides "read".
+  CS_ASSIGN(stmt, db_->Prepare("UPDATE messages SET status = ?1 WHERE id = ?2 AND (direction = 0 OR status < ?1 "
+                               "OR status = 2)"));
+  return stmt.Bind(1, static_cast<std::int64_t>(status)).Blob(2, id).Run();
+}
+
+ClientStoreStatus ClientStore::EditMessage(const MessageId& id, std::string_view body) {
+  CS_ASSIGN(stmt, db_->Prepare("UPDATE messages SET body = ?, edited = 1 WHERE id = ? AND deleted = 0"));
+  return stmt.Text(1, body).Blob(2, id).Run();
+}
+
+ClientStoreStatus ClientStore::DeleteMessageForEveryone(const MessageId& id) {
+  {
+    CS_ASSIGN(stmt, db_->Prepare("UPDATE messages SET body = '', deleted = 1 WHERE id = ?"));
+    CS_TRY(stmt.Blob(1, id).Run());
+  }
+  CS_ASSIGN(stmt, db_->Prepare("DELETE FROM reactions WHERE message = ?"));
+  return stmt.Blob(1, id).Run();
+}
+
+ClientStoreStatus ClientStore::SetReaction(const MessageId& id, const AccountId& from, std::string_view emoji) {
+  if (emoji.empty()) {
+    CS_ASSIGN(stmt, db_->Prepare("DELETE FROM reactions WHERE message = ? AND account = ?"));
+    return stmt.Blob(1, id).Text(2, from.value().ToString()).Run();
+  }
+  CS_ASSIGN(stmt, db_->Prepare("INSERT OR REPLACE INTO reactions(message, account, emoji) VALUES (?, ?, ?)"));
+  return stmt.Blob(1, id).Text(2, from.value().ToString()).Text(3, emoji).Run();
+}
+
+ClientStoreResult<std::vector<StoredMessage>> ClientStore::History(const ConversationId& conversation,
+                                                                   std::size_t limit) {
+  static const std::string sql = std::string("SELECT ") + kMessageColumns +
+                                 " FROM messages WHERE conversation = ? ORDER BY seq DESC LIMIT ?";
+  std::vector<StoredMessage> out;
+  {
+    CS_ASSIGN(stmt, db_->Prepare(sql.c_str()));
+    stmt.Text(1, conversation).Bind(2, static_cast<std::int64_t>(std::min<std::size_t>(limit, 1'000'000)));
+    for (;;) {
+      CS_ASSIGN(row, stmt.Step());
+      if (!row) break;
+      CS_ASSIGN(message, ReadMessage(stmt));
+      out.push_back(std::move(message));
+    }
+  }
+  std::reverse(out.begin(), out.end());
+  for (StoredMessage& m : out) {
+    CS_ASSIGN(reactions, Reactions(m.id));
+    m.reactions = std::move(reactions);
+  }
+  return out;
+}
+
+ClientStoreResult<std::vector<Conversation>> ClientStore::Conversations() {
+  CS_ASSIGN(stmt, db_->Prepare(
+                      "SELECT m.conversation, MAX(m.received_ms), SUM(m.direction = 0 AND m.status = 5), "
+                      "MAX(m.request), COALESCE(c.username, ''), COALESCE(v.disappearing_seconds, 0) "
+                      "FROM messages m LEFT JOIN contacts c ON c.account = m.conversation "
+                      "LEFT JOIN conversations v ON v.id = m.conversation "
+                      "GROUP BY m.conversation ORDER BY MAX(m.seq) DESC"));
+  std::vector<Conversation> out;
+  for (;;) {
+    CS_ASSIGN(row, stmt.Step());
+    if (!row) break;
+    Conversation c;
+    c.id = stmt.ColumnText(0);
+    c.last_activity_ms = stmt.Int(1);
+    c.unread = stmt.Int(2);
+    c.request = stmt.Int(3) != 0;
+    c.title = stmt.ColumnText(4);
+    c.disappearing_seconds = static_cast<std::uint32_t>(stmt.Int(5));
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+ClientStoreResult<std::vector<MessageId>> ClientStore::MarkConversationRead(const ConversationId& conversation) {
+  std::vector<MessageId> ids;
+  {
+    CS_ASSIGN(stmt, db_->Prepare("SELECT id FROM messages WHERE conversation = ? AND direction = 0 AND "
+                                 "status = 5 ORDER BY seq"));
+    stmt.Text(1, conversation);
+    for (;;) {
+      CS_ASSIGN(row, stmt.Step());
+      if (!row) break;
+      const Bytes id = stmt.ColumnBlob(0);
+      if (id.size() != 16) return Fail(ClientStoreErrc::kCorrupt, "a stored message id is malformed");
+      MessageId m{};
+      std::copy(id.begin(), id.end(), m.begin());
+      ids.push_back(m);
+    }
+  }
+  CS_ASSIGN(stmt, db_->Prepare("UPDATE messages SET status = 6 WHERE conversation = ? AND direction = 0 AND "
+                               "status = 5"));
+  CS_TRY(stmt.Text(1, conversation).Run());
+  return ids;
+}
+
+ClientStoreStatus ClientStore::SetConversationRequest(const ConversationId& conversation, bool request) {
+  CS_ASSIGN(stmt, db_->Prepare("UPDATE messages SET request = ? WHERE conversation = ?"));
+  return stmt.Bind(1, request ? 1 : 0).Text(2, conversation).Run();
+}
+
+ClientStoreResult<std::uint32_t> ClientStore::DisappearingSeconds(const ConversationId& conversation) {
+  CS_ASSIGN(stmt, db_->Prepare("SELECT disappearing_seconds FROM conversations WHERE id = ?"));
+  stmt.Text(1, conversation);
+  CS_ASSIGN(row, stmt.Step());
+  return row ? static_cast<std::uint32_t>(stmt.Int(0)) : 0u;
+}
+
+ClientStoreStatus ClientStore::SetDisappearingSeconds(const ConversationId& conversation, std::uint32_t seconds) {
+  CS_ASSIGN(stmt,
+            db_->Prepare("INSERT OR REPLACE INTO conversations(id, disappearing_seconds) VALUES (?, ?)"));
+  return stmt.Text(1, conversation).Bind(2, seconds).Run();
+}
+
+ClientStoreResult<std::size_t> ClientStore::DeleteExpiredMessages(std::int64_t now_ms) {
+  {
+    CS_ASSIGN(stmt, db_->Prepare("DELETE FROM reactions WHERE message IN (SELECT id FROM messages WHERE "
+                                 "expires_ms > 0 AND expires_ms <= ?)"));
+    CS_TRY(stmt.Bind(1, now_ms).Run());
+  }
+  CS_ASSIGN(stmt, db_->Prepare("DELETE FROM messages WHERE expires_ms > 0 AND expires_ms <= ?"));
+  CS_TRY(stmt.Bind(1, now_ms).Run());
+  return static_cast<std::size_t>(db_->changes());
+}
+
+// ---- Processed server messages -------------------------------------------------
+
+ClientStoreResult<bool> ClientStore::IsProcessed(const AccountId& sender, DeviceId device,
+                                                 Bytes client_message_id) {
+  CS_ASSIGN(stmt, db_->Prepare("SELECT 1 FROM processed WHERE sender = ? AND sender_device = ? AND "
+                               "client_message_id = ?"));
+  stmt.Text(1, sender.value().ToString()).Bind(2, device.value()).Blob(3, client_message_id);
+  return stmt.Step();
+}
+
+ClientStoreStatus ClientStore::MarkProcessed(const AccountId& sender, DeviceId device, Bytes client_message_id) {
+  CS_ASSIGN(stmt, db_->Prepare("INSERT OR IGNORE INTO processed(sender, sender_device, client_message_id, "
+                               "processed_ms) VALUES (?, ?, ?, ?)"));
+  return stmt.Text(1, sender.value().ToString())
+      .Bind(2, device.value())
+      .Blob(3, client_message_id)
+      .Bind(4, clock_.NowMillis())
+      .Run();
+}
+
+}  // namespace parley::store

@@ -1,0 +1,226 @@
+// ClientStore: one device's local state in a SQLCipher database.
+//
+// The database file is encrypted as a whole (SQLCipher, AES-256) with a
+// 32-byte key made from a passphrase (Argon2id) or read from a key file
+// (DESIGN.md S8). It holds the account's credential, this device's identity
+// and prekeys, the sessions and sender keys (it implements the protocol
+// layer's store interfaces), contacts, conversations, messages, and the ids
+// of server messages already processed (so that a redelivered envelope is
+// recognised).
+//
+// Transactions: Begin/Commit/Rollback bracket several changes, e.g. the
+// ratchet state a decryption advanced and the message it produced, so that a
+// crash keeps both or neither. Outside a transaction each change commits on
+// its own. A rollback drops the cached session records, so memory never runs
+// ahead of the database.
+//
+// Not thread-safe: the client serializes every use.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/secret.h"
+#include "base/strong_id.h"
+#include "base/uuid.h"
+#include "crypto/x25519.h"
+#include "protocol/identity_key_store.h"
+#include "protocol/prekey_store.h"
+#include "protocol/sender_key_store.h"
+#include "protocol/session_store.h"
+#include "store/client_records.h"
+
+namespace parley::store {
+
+enum class ClientStoreErrc {
+  kBadKey = 1,          // the key does not open the database (wrong passphrase or key file)
+  kKeyFilePermissions,  // a key file readable or writable by others than its owner
+  kNotFound,            // no such record
+  kInvalidArgument,     // a value the schema cannot hold
+  kCorrupt,             // stored data does not parse
+  kUnavailable,         // cannot open, create or write the file (locked past the timeout, disk full)
+  kIncompatibleSchema,  // written by a newer schema version than this build knows
+  kInternal,            // an SQLite error the store does not expect
+};
+template <class T>
+using ClientStoreResult = Result<T, ClientStoreErrc>;
+using ClientStoreStatus = Status<ClientStoreErrc>;
+
+// A stable snake_case name, e.g. "bad_key".
+std::string_view ClientStoreErrcName(ClientStoreErrc code);
+
+inline constexpr std::size_t kClientStoreKeySize = 32;
+inline constexpr std::size_t kPassphraseSaltSize = 16;
+using ClientStoreKey = SecretArray<kClientStoreKeySize>;
+
+// The key for a passphrase: Argon2id (libsodium crypto_pwhash, 3 passes over
+// 64 MiB) with the 16-byte salt in salt_file, which is created (mode 0600)
+// with random bytes when absent. kInvalidArgument for an empty passphrase or
+// a salt file of another size; kUnavailable when it cannot be read or made.
+ClientStoreResult<ClientStoreKey> KeyFromPassphrase(std::string_view passphrase,
+                                                    const std::filesystem::path& salt_file);
+// The key in key_file: exactly 32 bytes, mode 0600 or stricter
+// (kKeyFilePermissions otherwise, kInvalidArgument for another size). An
+// absent file is created with 32 random bytes and mode 0600.
+ClientStoreResult<ClientStoreKey> KeyFromFile(const std::filesystem::path& key_file);
+
+// The account this device belongs to and how it reaches its server.
+struct LocalAccount {
+  AccountId account;
+  DeviceId device;
+  std::string username;
+  SecretArray<32> credential;
+  std::string host;
+  std::uint16_t port = 0;
+  std::string pin;  // hex SHA-256 of the server certificate, or empty
+};
+
+// One identity key seen for a peer device.
+struct KnownIdentity {
+  DeviceId device;
+  crypto::PublicKey key;
+  bool verified = false;
+};
+
+// The schema version this build writes.
+inline constexpr int kClientSchemaVersion = 1;
+
+class ClientStore final : public protocol::IdentityKeyStore,
+                          public protocol::PreKeyStore,
+                          public protocol::SignedPreKeyStore,
+                          public protocol::SessionStore,
+                          public protocol::SenderKeyStore {
+ public:
+  // Opens (creating if needed) the database at path with key and applies
+  // the missing schema migrations. kBadKey when the key does not open an
+  // existing file; kIncompatibleSchema; kUnavailable.
+  static ClientStoreResult<std::unique_ptr<ClientStore>> Open(const std::filesystem::path& path,
+                                                              const ClientStoreKey& key, const Clock& clock);
+  ~ClientStore() override;
+  ClientStore(const ClientStore&) = delete;
+  ClientStore& operator=(const ClientStore&) = delete;
+
+  // ---- Transactions (not nested) ----
+  ClientStoreStatus Begin();
+  ClientStoreStatus Commit();
+  // Undoes everything since Begin and drops cached session records.
+  void Rollback();
+  bool in_transaction() const { return in_transaction_; }
+
+  // ---- This device ----
+  bool has_identity() const { return identity_.has_value(); }
+  // Saves this device's identity and registration id (once, at registration).
+  ClientStoreStatus SetLocalIdentity(const crypto::KeyPair& identity, RegistrationId registration_id);
+  ClientStoreResult<std::optional<LocalAccount>> LoadAccount();
+  ClientStoreStatus SaveAccount(const LocalAccount& account);
+  // Small named integers (the next prekey id, the signed prekey id, ...).
+  ClientStoreResult<std::optional<std::int64_t>> GetCounter(std::string_view name);
+  ClientStoreStatus SetCounter(std::string_view name, std::int64_t value);
+  ClientStoreResult<std::size_t> CountPreKeys();
+
+  // ---- protocol::IdentityKeyStore (per account and device) ----
+  // GetIdentityKeyPair and GetLocalRegistrationId need SetLocalIdentity first.
+  const crypto::KeyPair& GetIdentityKeyPair() const override;
+  RegistrationId GetLocalRegistrationId() const override;
+  std::optional<crypto::PublicKey> GetIdentity(const protocol::ProtocolAddress& address) const override;
+  bool IsTrustedIdentity(const protocol::ProtocolAddress& address, const crypto::PublicKey& key) const override;
+  protocol::ProtocolStatus SaveIdentity(const protocol::ProtocolAddress& address,
+                                        const crypto::PublicKey& key) override;
+  // Replaces the key and clears its verified mark.
+  protocol::ProtocolStatus ReplaceIdentity(const protocol::ProtocolAddress& address,
+                                           const crypto::PublicKey& key) override;
+  ClientStoreResult<std::vector<KnownIdentity>> Identities(const AccountId& account);
+  // Marks every known identity of the account verified.
+  ClientStoreStatus MarkIdentitiesVerified(const AccountId& account);
+
+  // ---- protocol::PreKeyStore, SignedPreKeyStore ----
+  protocol::ProtocolResult<protocol::PreKeyRecord> LoadPreKey(PreKeyId id) const override;
+  protocol::ProtocolStatus StorePreKey(protocol::PreKeyRecord record) override;
+  bool ContainsPreKey(PreKeyId id) const override;
+  protocol::ProtocolStatus RemovePreKey(PreKeyId id) override;
+  protocol::ProtocolResult<protocol::SignedPreKeyRecord> LoadSignedPreKey(SignedPreKeyId id) const override;
+  protocol::ProtocolStatus StoreSignedPreKey(protocol::SignedPreKeyRecord record) override;
+  bool ContainsSignedPreKey(SignedPreKeyId id) const override;
+  protocol::ProtocolStatus RemoveSignedPreKey(SignedPreKeyId id) override;
+  // Signed prekeys made before `before_ms`, except `keep`: the old ones a
+  // rotation leaves for messages still in flight.
+  ClientStoreResult<std::vector<SignedPreKeyId>> SignedPreKeysOlderThan(std::int64_t before_ms,
+                                                                        SignedPreKeyId keep);
+
+  // ---- protocol::SessionStore ----
+  protocol::SessionRecord* LoadSession(const protocol::ProtocolAddress& address) override;
+  protocol::ProtocolStatus StoreSession(const protocol::ProtocolAddress& address,
+                                        protocol::SessionRecord record) override;
+  protocol::ProtocolStatus SessionUpdated(const protocol::ProtocolAddress& address) override;
+  protocol::ProtocolStatus DeleteSession(const protocol::ProtocolAddress& address) override;
+  // The devices of an account we hold a session with.
+  ClientStoreResult<std::vector<DeviceId>> SessionDevices(const AccountId& account);
+
+  // ---- protocol::SenderKeyStore ----
+  protocol::ProtocolResult<std::optional<protocol::SenderKeyRecord>> LoadSenderKey(
+      const protocol::SenderKeyName& name) override;
+  protocol::ProtocolResult<void> StoreSenderKey(const protocol::SenderKeyName& name,
+                                                const protocol::SenderKeyRecord& record) override;
+
+  // ---- Contacts ----
+  ClientStoreResult<std::optional<Contact>> FindContact(const AccountId& account);
+  // Case-insensitive.
+  ClientStoreResult<std::optional<Contact>> FindContactByUsername(std::string_view username);
+  // Inserts or replaces the contact's row.
+  ClientStoreStatus SaveContact(const Contact& contact);
+  // All contacts, or those in one state; by username.
+  ClientStoreResult<std::vector<Contact>> ListContacts(std::optional<ContactState> state = std::nullopt);
+
+  // ---- Conversations and messages ----
+  // False (nothing written) when a message with this id exists.
+  ClientStoreResult<bool> InsertMessage(const StoredMessage& message);
+  ClientStoreResult<std::optional<StoredMessage>> FindMessage(const MessageId& id);
+  // Sets the status; an outgoing status only moves forward (sent, delivered, read).
+  ClientStoreStatus UpdateStatus(const MessageId& id, MessageStatus status);
+  ClientStoreStatus EditMessage(const MessageId& id, std::string_view body);
+  // Clears the body and marks it deleted.
+  ClientStoreStatus DeleteMessageForEveryone(const MessageId& id);
+  // An empty emoji removes the reaction of `from`.
+  ClientStoreStatus SetReaction(const MessageId& id, const AccountId& from, std::string_view emoji);
+  // The newest `limit` messages, oldest first.
+  ClientStoreResult<std::vector<StoredMessage>> History(const ConversationId& conversation, std::size_t limit);
+  ClientStoreResult<std::vector<Conversation>> Conversations();
+  // Marks incoming unread messages seen; returns their ids.
+  ClientStoreResult<std::vector<MessageId>> MarkConversationRead(const ConversationId& conversation);
+  // Marks the conversation's messages as requests (or no longer).
+  ClientStoreStatus SetConversationRequest(const ConversationId& conversation, bool request);
+  ClientStoreResult<std::uint32_t> DisappearingSeconds(const ConversationId& conversation);
+  ClientStoreStatus SetDisappearingSeconds(const ConversationId& conversation, std::uint32_t seconds);
+  // Deletes messages whose expiry is at or before now_ms; returns how many.
+  ClientStoreResult<std::size_t> DeleteExpiredMessages(std::int64_t now_ms);
+
+  // ---- Server messages already processed ----
+  ClientStoreResult<bool> IsProcessed(const AccountId& sender, DeviceId device, Bytes client_message_id);
+  ClientStoreStatus MarkProcessed(const AccountId& sender, DeviceId device, Bytes client_message_id);
+
+ private:
+  class Database;
+  ClientStore(std::unique_ptr<Database> db, const Clock& clock);
+  ClientStoreStatus LoadIdentity();
+  ClientStoreResult<std::vector<Reaction>> Reactions(const MessageId& id);
+
+  std::unique_ptr<Database> db_;
+  const Clock& clock_;
+  bool in_transaction_ = false;
+  struct LocalIdentity {
+    crypto::KeyPair key_pair;
+    RegistrationId registration_id;
+  };
+  std::optional<LocalIdentity> identity_;
+  std::unordered_map<protocol::ProtocolAddress, protocol::SessionRecord> sessions_;
+};
+
+}  // namespace parley::store
