@@ -143,20 +143,22 @@ std::array<std::uint8_t, 32> Encode(const P2& p) {
 
 bool IsIdentity(const P2& p) { return p.x.IsZero() && (p.y - p.z).IsZero(); }
 
-NielsTable BuildTable(const P3& point) {
+// Fills table: row i holds the multiples 1..Multiples of 2^(step * i) * point.
+template <std::size_t Rows, std::size_t Multiples>
+void BuildTable(const P3& point, int step, NielsTable<Rows, Multiples>& table) {
   std::vector<P3> multiples;
-  multiples.reserve(32 * 8);
+  multiples.reserve(Rows * Multiples);
   P3 base = point;
-  for (int i = 0; i < 32; ++i) {
+  for (std::size_t i = 0; i < Rows; ++i) {
     const Cached cached = ToCached(base);
     multiples.push_back(base);
-    for (int j = 1; j < 8; ++j) multiples.push_back(ToP3(Add(multiples.back(), cached)));
-    if (i == 31) break;
+    for (std::size_t j = 1; j < Multiples; ++j) multiples.push_back(ToP3(Add(multiples.back(), cached)));
+    if (i + 1 == Rows) break;
     P2 next = ToP2(base);
-    for (int d = 0; d < 7; ++d) next = ToP2(Double(next));
-    base = ToP3(Double(next));  // 256 * base
+    for (int d = 1; d < step; ++d) next = ToP2(Double(next));
+    base = ToP3(Double(next));  // 2^step * base
   }
-  // One inversion for all 256 Z (Montgomery's trick).
+  // One inversion for all the Z (Montgomery's trick).
   std::vector<Fe> prefix;
   prefix.reserve(multiples.size());
   Fe product = Fe::One();
@@ -165,45 +167,58 @@ NielsTable BuildTable(const P3& point) {
     prefix.push_back(product);
   }
   Fe inverse = product.Invert();
-  NielsTable table;
   for (std::size_t n = multiples.size(); n-- > 0;) {
     const Fe z_inverse = n > 0 ? inverse * prefix[n - 1] : inverse;
     inverse = inverse * multiples[n].z;
     const Fe x = multiples[n].x * z_inverse;
     const Fe y = multiples[n].y * z_inverse;
-    table[n / 8][n % 8] = NielsPoint{y + x, y - x, x * y * Curve().d2};
+    table[n / Multiples][n % Multiples] = NielsPoint{y + x, y - x, x * y * Curve().d2};
   }
-  return table;
 }
 
-const NielsTable& BaseTable() {
-  static const NielsTable table = [] {
+// B's table: signed radix-256 digits, one a row: 32 rows of 128 multiples.
+constexpr std::size_t kBaseWindowBits = 8;
+constexpr std::size_t kBaseDigits = 32;
+using BaseTableType = NielsTable<kBaseDigits, std::size_t{1} << (kBaseWindowBits - 1)>;
+
+const BaseTableType& BaseTable() {
+  static const BaseTableType* const table = [] {
     const auto base = Decode(Curve().base_y, false);
     if (!base) FatalCryptoError("the Ed25519 base point does not decode");
-    return BuildTable(*base);
+    auto* built = new BaseTableType;  // lives until exit, like libsodium's static table
+    BuildTable(*base, static_cast<int>(kBaseWindowBits), *built);
+    return built;
   }();
-  return table;
+  return *table;
 }
 
-// The scalar (below 2^255) in 64 signed radix-16 digits, each in -8..8.
-std::array<std::int8_t, 64> SignedRadix16(std::span<const std::uint8_t, 32> scalar) {
-  std::array<std::int8_t, 64> e;
-  for (std::size_t i = 0; i < 32; ++i) {
-    e[2 * i] = static_cast<std::int8_t>(scalar[i] & 15);
-    e[2 * i + 1] = static_cast<std::int8_t>(scalar[i] >> 4);
+// A scalar below 2^253 in Digits signed digits of radix 2^Bits, each in
+// -2^(Bits-1) .. 2^(Bits-1), least significant first.
+template <std::size_t Bits, std::size_t Digits>
+std::array<int, Digits> SignedDigits(std::span<const std::uint8_t, 32> scalar) {
+  // The top digit holds the bits from (Digits - 1) * Bits up, below 2^253,
+  // plus a carry: within its range when Bits * Digits >= 254.
+  static_assert(Bits * Digits >= 254);
+  std::array<int, Digits> e{};
+  for (std::size_t i = 0; i < Digits; ++i) {
+    int digit = 0;
+    for (std::size_t b = 0; b < Bits; ++b) {
+      const std::size_t bit = i * Bits + b;
+      if (bit < 256 && ((scalar[bit / 8] >> (bit % 8)) & 1)) digit |= 1 << b;
+    }
+    e[i] = digit;
   }
-  int carry = 0;
-  for (std::size_t i = 0; i < 63; ++i) {
-    int digit = e[i] + carry;
-    carry = (digit + 8) >> 4;
-    digit -= carry * 16;
-    e[i] = static_cast<std::int8_t>(digit);
+  constexpr int kHalf = 1 << (Bits - 1);
+  for (std::size_t i = 0; i + 1 < Digits; ++i) {
+    const int carry = (e[i] + kHalf) >> Bits;
+    e[i] -= carry << Bits;
+    e[i + 1] += carry;
   }
-  e[63] = static_cast<std::int8_t>(e[63] + carry);
   return e;
 }
 
-void AddDigit(P3& acc, const std::array<NielsPoint, 8>& row, int digit) {
+template <std::size_t Multiples>
+void AddDigit(P3& acc, const std::array<NielsPoint, Multiples>& row, int digit) {
   if (digit > 0) acc = ToP3(AddNiels(acc, row[static_cast<std::size_t>(digit - 1)]));
   if (digit < 0) acc = ToP3(SubNiels(acc, row[static_cast<std::size_t>(-digit - 1)]));
 }
@@ -226,7 +241,7 @@ std::unique_ptr<Ed25519Verifier> Ed25519Verifier::Create(std::span<const std::ui
   if (!point) return nullptr;
   std::unique_ptr<Ed25519Verifier> verifier(new Ed25519Verifier());
   std::copy(public_key.begin(), public_key.end(), verifier->public_key_.begin());
-  verifier->table_ = BuildTable(*point);
+  BuildTable(*point, 2 * static_cast<int>(kKeyWindowBits), verifier->table_);
   return verifier;
 }
 
@@ -246,23 +261,19 @@ bool Ed25519Verifier::Verify(Bytes message, std::span<const std::uint8_t, 64> si
   std::array<std::uint8_t, 32> h;
   crypto_core_ed25519_scalar_reduce(h.data(), wide.data());
 
-  // sB - hA = sum over digits k of (s_k B - h_k A) 16^k: the odd digits first,
-  // times 16, then the even ones; row k / 2 of a table holds 256^(k/2) multiples.
-  const std::array<std::int8_t, 64> s_digits = SignedRadix16(s_bytes);
-  const std::array<std::int8_t, 64> h_digits = SignedRadix16(h);
-  const NielsTable& base = BaseTable();
+  // hA = sum of h_k 32^k A: the odd digits first (row k / 2 holds multiples
+  // of 1024^(k/2) A), times 32, then the even ones. sB = sum of s_i 256^i B
+  // straight from B's rows.
+  const auto h_digits = SignedDigits<kKeyWindowBits, kKeyDigits>(h);
+  const auto s_digits = SignedDigits<kBaseWindowBits, kBaseDigits>(s_bytes);
   P3 acc;
-  for (std::size_t k = 1; k < 64; k += 2) {
-    AddDigit(acc, base[k / 2], s_digits[k]);
-    AddDigit(acc, table_[k / 2], -h_digits[k]);
-  }
-  P2 times16 = ToP2(acc);
-  for (int d = 0; d < 3; ++d) times16 = ToP2(Double(times16));
-  acc = ToP3(Double(times16));
-  for (std::size_t k = 0; k < 64; k += 2) {
-    AddDigit(acc, base[k / 2], s_digits[k]);
-    AddDigit(acc, table_[k / 2], -h_digits[k]);
-  }
+  for (std::size_t k = 1; k < kKeyDigits; k += 2) AddDigit(acc, table_[k / 2], -h_digits[k]);
+  P2 doubled = ToP2(acc);
+  for (std::size_t d = 1; d < kKeyWindowBits; ++d) doubled = ToP2(Double(doubled));
+  acc = ToP3(Double(doubled));
+  for (std::size_t k = 0; k < kKeyDigits; k += 2) AddDigit(acc, table_[k / 2], -h_digits[k]);
+  const BaseTableType& base = BaseTable();
+  for (std::size_t i = 0; i < kBaseDigits; ++i) AddDigit(acc, base[i], s_digits[i]);
 
   // libsodium refuses an R of small order; the R that matches is the
   // canonical encoding of acc, so that is acc itself being of small order.
