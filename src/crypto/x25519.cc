@@ -3,9 +3,12 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <array>
 #include <ostream>
+#include <string_view>
 
 #include "crypto/fatal_error.h"
+#include "crypto/hash.h"
 #include "crypto/random.h"
 
 namespace parley::crypto {
@@ -20,6 +23,34 @@ void Clamp(std::span<std::uint8_t, kPrivateKeySize> k) {
   k[31] &= 127;
   k[31] |= 64;
 }
+
+// Tags HMAC(private key, label || public key) of pairs that matched.
+class MatchedPairs {
+ public:
+  static MatchedPairs& ForThisThread() {
+    thread_local MatchedPairs pairs;
+    return pairs;
+  }
+  static HmacSha256Tag Tag(const PrivateKey& private_key, const PublicKey& public_key) {
+    static constexpr std::string_view kLabel = "Parley X25519 matched pair";
+    HmacSha256Hasher hasher(private_key.bytes().bytes());
+    hasher.Update(Bytes(reinterpret_cast<const std::uint8_t*>(kLabel.data()), kLabel.size()));
+    hasher.Update(public_key.raw());
+    return hasher.Final();
+  }
+  bool Contains(const HmacSha256Tag& tag) const {
+    return std::find(tags_.begin(), tags_.end(), tag) != tags_.end();
+  }
+  void Add(const HmacSha256Tag& tag) {
+    tags_[next_] = tag;
+    next_ = (next_ + 1) % tags_.size();
+  }
+
+ private:
+  // All-zero tags never match: HMAC outputs are not all zero in practice.
+  std::array<HmacSha256Tag, 8> tags_{};
+  std::size_t next_ = 0;
+};
 
 }  // namespace
 
@@ -60,6 +91,15 @@ CryptoResult<PrivateKey> PrivateKey::FromBytes(Bytes bytes) {
   std::copy(bytes.begin(), bytes.end(), key.key_.bytes().begin());
   Clamp(key.key_.bytes());
   return key;
+}
+
+bool PrivateKey::Matches(const PublicKey& key) const {
+  MatchedPairs& matched = MatchedPairs::ForThisThread();
+  const HmacSha256Tag tag = MatchedPairs::Tag(*this, key);
+  if (matched.Contains(tag)) return true;
+  if (!(DerivePublic() == key)) return false;
+  matched.Add(tag);
+  return true;
 }
 
 PublicKey PrivateKey::DerivePublic() const {

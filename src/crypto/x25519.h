@@ -47,6 +47,11 @@ class PrivateKey {
   static CryptoResult<PrivateKey> FromBytes(Bytes bytes);
 
   PublicKey DerivePublic() const;
+  // DerivePublic() == key, remembering the last few pairs confirmed on this
+  // thread (by a keyed hash of both, nothing secret), so that a stored key
+  // pair checked on every load costs one base-point multiplication, not one
+  // per load.
+  bool Matches(const PublicKey& key) const;
   // X25519(this, peer). kInvalidKey if the result is all zero.
   CryptoResult<SecretArray<32>> Agree(const PublicKey& peer) const;
   const SecretArray<kPrivateKeySize>& bytes() const { return key_; }

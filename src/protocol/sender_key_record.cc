@@ -101,7 +101,7 @@ ProtocolResult<SigningKeys> ParseSigningKey(Bytes bytes) {
     if (private_bytes->size() != crypto::kPrivateKeySize)
       return Invalid("stored signing private key is malformed");
     auto private_key = crypto::PrivateKey::FromBytes(*private_bytes);
-    if (!private_key || !(private_key->DerivePublic() == keys.public_key)) {
+    if (!private_key || !private_key->Matches(keys.public_key)) {
       return Invalid("stored signing private key does not match its public key");
     }
     keys.private_key = std::move(*private_key);

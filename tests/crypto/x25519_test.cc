@@ -116,6 +116,29 @@ TEST(X25519, MatchesLibsignalOnRandomKeys) {
   }
 }
 
+// Matches answers as DerivePublic() == key does, also for pairs it has
+// confirmed before and after more pairs than it remembers.
+TEST(X25519, MatchesIsDerivePublicEquality) {
+  DeterministicRng rng(7748);
+  std::vector<KeyPair> pairs;
+  for (int i = 0; i < 11; ++i) pairs.push_back(KeyPair::Generate(rng));
+  for (int round = 0; round < 3; ++round) {
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+      EXPECT_TRUE(pairs[i].private_key.Matches(pairs[i].public_key)) << round << " " << i;
+      const std::size_t other = (i + 1 + static_cast<std::size_t>(round)) % pairs.size();
+      EXPECT_FALSE(pairs[i].private_key.Matches(pairs[other].public_key)) << round << " " << i;
+      EXPECT_FALSE(pairs[other].private_key.Matches(pairs[i].public_key)) << round << " " << i;
+      PublicKey flipped = *PublicKey::FromRaw([&] {
+        std::array<std::uint8_t, 32> u;
+        std::copy(pairs[i].public_key.raw().begin(), pairs[i].public_key.raw().end(), u.begin());
+        u[static_cast<std::size_t>(round) * 7] ^= 1;
+        return u;
+      }());
+      EXPECT_FALSE(pairs[i].private_key.Matches(flipped)) << round << " " << i;
+    }
+  }
+}
+
 TEST(X25519, AllZeroSharedSecretRejected) {
   SystemRng rng;
   const PrivateKey key = PrivateKey::Generate(rng);
