@@ -1,6 +1,10 @@
 #include "crypto/cipher.h"
 
+#include <openssl/core_dispatch.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/provider.h>
 
 #include <algorithm>
 #include <array>
@@ -8,6 +12,7 @@
 #include <cstddef>
 #include <memory>
 #include <span>
+#include <string_view>
 
 #include "crypto/fatal_error.h"
 
@@ -80,6 +85,78 @@ std::size_t Pkcs7PadLength(Bytes plaintext) {
   return static_cast<std::size_t>(pad & good & 0xff);
 }
 
+// The AES-256-CBC functions of the provider that implements OpenSSL's
+// AES-256-CBC (normally the default provider, with AES-NI), called directly.
+// Through EVP, every init of a message's key also queries the key and IV
+// lengths by parameter name, which costs more than the key schedule and the
+// cipher of a 100-byte message together.
+struct CbcImplementation {
+  void* provider_context = nullptr;
+  OSSL_FUNC_cipher_newctx_fn* new_context = nullptr;
+  OSSL_FUNC_cipher_freectx_fn* free_context = nullptr;
+  OSSL_FUNC_cipher_encrypt_init_fn* encrypt_init = nullptr;
+  OSSL_FUNC_cipher_decrypt_init_fn* decrypt_init = nullptr;
+  OSSL_FUNC_cipher_update_fn* update = nullptr;
+  OSSL_FUNC_cipher_set_ctx_params_fn* set_params = nullptr;
+};
+
+// True if the provider's colon-separated name list holds name.
+bool NameListHas(std::string_view names, std::string_view name) {
+  while (!names.empty()) {
+    const std::size_t colon = names.find(':');
+    if (names.substr(0, colon) == name) return true;
+    if (colon == std::string_view::npos) break;
+    names.remove_prefix(colon + 1);
+  }
+  return false;
+}
+
+const CbcImplementation& Cbc() {
+  static const CbcImplementation implementation = [] {
+    const OSSL_PROVIDER* provider = EVP_CIPHER_get0_provider(Aes256Cbc());
+    if (provider == nullptr) FatalCryptoError("AES-256-CBC has no provider");
+    int no_store = 0;
+    const OSSL_ALGORITHM* algorithms = OSSL_PROVIDER_query_operation(provider, OSSL_OP_CIPHER, &no_store);
+    CbcImplementation found;
+    for (const OSSL_ALGORITHM* a = algorithms; a != nullptr && a->algorithm_names != nullptr; ++a) {
+      if (!NameListHas(a->algorithm_names, "AES-256-CBC")) continue;
+      for (const OSSL_DISPATCH* f = a->implementation; f->function_id != 0; ++f) {
+        switch (f->function_id) {
+          case OSSL_FUNC_CIPHER_NEWCTX:
+            found.new_context = OSSL_FUNC_cipher_newctx(f);
+            break;
+          case OSSL_FUNC_CIPHER_FREECTX:
+            found.free_context = OSSL_FUNC_cipher_freectx(f);
+            break;
+          case OSSL_FUNC_CIPHER_ENCRYPT_INIT:
+            found.encrypt_init = OSSL_FUNC_cipher_encrypt_init(f);
+            break;
+          case OSSL_FUNC_CIPHER_DECRYPT_INIT:
+            found.decrypt_init = OSSL_FUNC_cipher_decrypt_init(f);
+            break;
+          case OSSL_FUNC_CIPHER_UPDATE:
+            found.update = OSSL_FUNC_cipher_update(f);
+            break;
+          case OSSL_FUNC_CIPHER_SET_CTX_PARAMS:
+            found.set_params = OSSL_FUNC_cipher_set_ctx_params(f);
+            break;
+          default:
+            break;
+        }
+      }
+      break;
+    }
+    if (algorithms != nullptr) OSSL_PROVIDER_unquery_operation(provider, OSSL_OP_CIPHER, algorithms);
+    found.provider_context = OSSL_PROVIDER_get0_provider_ctx(provider);
+    if (found.new_context == nullptr || found.free_context == nullptr || found.encrypt_init == nullptr ||
+        found.decrypt_init == nullptr || found.update == nullptr || found.set_params == nullptr) {
+      FatalCryptoError("the AES-256-CBC provider lacks a cipher function");
+    }
+    return found;
+  }();
+  return implementation;
+}
+
 // One AES-256-CBC context per thread, made once. Messages are short and each
 // has its own key, so making and freeing a context per message (two
 // allocations, a provider lookup, parameter parsing) cost more than the
@@ -92,29 +169,35 @@ class CbcContext {
     return context;
   }
 
+  CbcContext(const CbcContext&) = delete;
+  CbcContext& operator=(const CbcContext&) = delete;
+  // The provider wipes the key schedule when it frees the context.
+  ~CbcContext() { Cbc().free_context(context_); }
+
   // Encrypts or decrypts data (whole blocks) in place, then overwrites the
   // context's key schedule, so that no message key outlives its message.
   void Run(bool encrypt, AesKey key, AesIv iv, std::span<std::uint8_t> data) {
-    Check(EVP_CipherInit_ex2(ctx_.get(), nullptr, key.data(), iv.data(), encrypt ? 1 : 0, nullptr),
+    const CbcImplementation& cbc = Cbc();
+    Check((encrypt ? cbc.encrypt_init : cbc.decrypt_init)(context_, key.data(), key.size(), iv.data(),
+                                                          iv.size(), nullptr),
           "CBC init failed");
-    int n = 0;
-    Check(EVP_CipherUpdate(ctx_.get(), data.data(), &n, data.data(), IntLength(data.size())), "CBC failed");
-    if (static_cast<std::size_t>(n) != data.size()) FatalCryptoError("CBC output length mismatch");
-    Forget();
+    std::size_t n = 0;
+    Check(cbc.update(context_, data.data(), &n, data.size(), data.data(), data.size()), "CBC failed");
+    if (n != data.size()) FatalCryptoError("CBC output length mismatch");
+    static constexpr std::array<std::uint8_t, kAesKeySize> kNoKey{};
+    Check(cbc.encrypt_init(context_, kNoKey.data(), kNoKey.size(), nullptr, 0, nullptr), "CBC reset failed");
   }
 
  private:
-  CbcContext() : ctx_(NewCtx()) {
-    Check(EVP_CipherInit_ex2(ctx_.get(), Aes256Cbc(), nullptr, nullptr, 1, nullptr), "CBC init failed");
-    Check(EVP_CIPHER_CTX_set_padding(ctx_.get(), 0), "CBC set padding failed");
+  CbcContext() : context_(Cbc().new_context(Cbc().provider_context)) {
+    if (context_ == nullptr) FatalCryptoError("AES-256-CBC context allocation failed");
+    unsigned int padding = 0;
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_uint(OSSL_CIPHER_PARAM_PADDING, &padding),
+                                 OSSL_PARAM_construct_end()};
+    Check(Cbc().set_params(context_, params), "CBC set padding failed");
   }
 
-  void Forget() {
-    static constexpr std::array<std::uint8_t, kAesKeySize> kNoKey{};
-    Check(EVP_CipherInit_ex2(ctx_.get(), nullptr, kNoKey.data(), nullptr, 1, nullptr), "CBC reset failed");
-  }
-
-  CipherCtx ctx_;
+  void* context_;
 };
 
 }  // namespace
