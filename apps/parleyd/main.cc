@@ -17,6 +17,7 @@
 #include "server/admin_commands.h"
 #include "server/attachment_routes.h"
 #include "server/config.h"
+#include "server/expiry_purge.h"
 #include "server/file_limit.h"
 #include "server/logging.h"
 #include "server/metrics.h"
@@ -190,6 +191,7 @@ int Serve(ServerConfig config, const ServeOverrides& overrides) {
 
   ServerParts parts;
   parts.metrics = std::make_shared<MetricsRegistry>();
+  std::shared_ptr<MetricsRegistry> parts_metrics = parts.metrics;
   auto handler =
       std::make_shared<RequestFrameHandler>(*store, clock, *parts.metrics, RequestHandlerOptionsFrom(config));
   parts.frame_handler = handler;
@@ -203,7 +205,12 @@ int Serve(ServerConfig config, const ServeOverrides& overrides) {
   if (!overrides.port_file.empty() && !WritePortFile(overrides.port_file, (*server)->port())) {
     return Fail("cannot write the port file " + overrides.port_file);
   }
+  ExpiryPurge purge(*store, clock, *parts_metrics, attachments.get(), ExpiryPurgeOptionsFrom(config));
+  purge.Start();
+  spdlog::info("event=purge_scheduled interval_seconds={} message_expiry_days={}",
+               config.purge_interval_seconds, config.messages.expiry_days);
   (*server)->RunUntilSignal();
+  purge.Stop();
   // The workers stop before the server state that owns the handler can go.
   handler->Stop();
   attachments->Stop();

@@ -14,7 +14,9 @@ namespace {
 
 using Errc = AttachmentHeaderErrc;
 
-Bytes AsBytes(std::string_view text) { return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}; }
+Bytes AsBytes(std::string_view text) {
+  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+}
 
 std::optional<std::uint8_t> LowerHexDigit(std::uint8_t c) {
   if (c >= '0' && c <= '9') return static_cast<std::uint8_t>(c - '0');
@@ -71,7 +73,8 @@ bool EqualsIgnoringAsciiCase(Bytes bytes, std::string_view lower) {
 
 HeaderResult<DeviceLoginCredentials> ParseBasicAuthorization(std::string_view value) {
   if (value.empty()) return Fail(Errc::kMissing, "no Authorization header");
-  if (value.size() > kMaxAttachmentHeaderValueBytes) return Fail(Errc::kMalformed, "Authorization is too long");
+  if (value.size() > kMaxAttachmentHeaderValueBytes)
+    return Fail(Errc::kMalformed, "Authorization is too long");
   ByteReader reader(AsBytes(value));
   Bytes scheme;
   std::uint8_t space = 0;
@@ -97,7 +100,8 @@ HeaderResult<DeviceLoginCredentials> ParseBasicAuthorization(std::string_view va
   if (!user.ReadBytes(36, uuid_text) || !user.ReadU8(dot) || dot != '.') {
     return Fail(Errc::kMalformed, "the user name is not <account uuid>.<device id>");
   }
-  auto uuid = Uuid::Parse(std::string_view(reinterpret_cast<const char*>(uuid_text.data()), uuid_text.size()));
+  auto uuid =
+      Uuid::Parse(std::string_view(reinterpret_cast<const char*>(uuid_text.data()), uuid_text.size()));
   if (!uuid) return Fail(Errc::kMalformed, "the account id is not a UUID");
   auto device = ReadDecimal(user);
   if (!device) return Fail(device.error().code, "the device id is not a decimal number");

@@ -63,7 +63,8 @@ struct AttachmentService::Impl : std::enable_shared_from_this<Impl> {
                                              "Attachment bytes sent to downloads")),
         authentication_failures(registry.AddCounter("parley_attachment_authentication_failures_total",
                                                     "Attachment requests with missing or wrong credentials")),
-        rate_limit_hits(registry.AddCounter("parley_rate_limit_hits_total", "Requests refused by a rate limit",
+        rate_limit_hits(registry.AddCounter("parley_rate_limit_hits_total",
+                                            "Requests refused by a rate limit",
                                             {{"limit", "attachment_bytes"}})),
         store_errors(registry.AddCounter("parley_attachment_store_errors_total",
                                          "Attachment store calls that failed unexpectedly")),
@@ -146,8 +147,9 @@ struct AttachmentService::Impl : std::enable_shared_from_this<Impl> {
   std::optional<store::AttachmentInfo> LiveAttachment(const store::AttachmentId& id, HttpResponse& refusal) {
     auto info = store.GetAttachment(id);
     if (!info) {
-      refusal = info.error().code == store::StoreErrc::kNotFound ? NotFound()
-                                                                  : StoreFailure(info.error().code, "get_attachment");
+      refusal = info.error().code == store::StoreErrc::kNotFound
+                    ? NotFound()
+                    : StoreFailure(info.error().code, "get_attachment");
       return std::nullopt;
     }
     if (Expired(*info, clock.NowMillis())) {
@@ -177,9 +179,9 @@ struct AttachmentService::Impl : std::enable_shared_from_this<Impl> {
         bytes_per_account.Take(auth.device->account.value().ToString(), static_cast<double>(*length));
     if (wait != 0) {
       rate_limit_hits.Increment();
-      return exchange->Respond(Plain(429, "too many attachment bytes from this account",
-                                     {{"retry-after", std::to_string((wait + 999) / 1000)},
-                                      {"retry-after-ms", std::to_string(wait)}}));
+      return exchange->Respond(Plain(
+          429, "too many attachment bytes from this account",
+          {{"retry-after", std::to_string((wait + 999) / 1000)}, {"retry-after-ms", std::to_string(wait)}}));
     }
     // 128 random bits: a collision is not expected, but is retried.
     for (int attempt = 0; attempt < 3; ++attempt) {
@@ -237,8 +239,8 @@ struct AttachmentService::Impl : std::enable_shared_from_this<Impl> {
     }
     const std::uint64_t body = *head.content_length;
     if (body > info->declared_size - info->length) {
-      return exchange->Respond(Plain(413, "the body goes past Upload-Length",
-                                     {{"upload-offset", std::to_string(info->length)}}));
+      return exchange->Respond(
+          Plain(413, "the body goes past Upload-Length", {{"upload-offset", std::to_string(info->length)}}));
     }
     if (body == 0) {
       return exchange->Respond(Plain(204, "", {{"upload-offset", std::to_string(info->length)}}));
@@ -376,13 +378,14 @@ struct AttachmentService::Impl : std::enable_shared_from_this<Impl> {
     download->offset = from;
     download->end = info->length;
     exchange->StartResponse(std::move(response), [self = shared_from_this(), download](bool ok) {
-      if (ok && download->offset < download->end) self->pool.Submit([self, download] { self->WriteNext(download); });
+      if (ok && download->offset < download->end)
+        self->pool.Submit([self, download] { self->WriteNext(download); });
     });
   }
 
   void WriteNext(const std::shared_ptr<Download>& download) {
-    const std::size_t want =
-        static_cast<std::size_t>(std::min<std::uint64_t>(kDownloadPieceBytes, download->end - download->offset));
+    const std::size_t want = static_cast<std::size_t>(
+        std::min<std::uint64_t>(kDownloadPieceBytes, download->end - download->offset));
     auto bytes = store.ReadAttachment(download->id, download->offset, want);
     if (!bytes || bytes->empty()) {
       // Deleted or failing mid-download: the connection is closed when the
@@ -393,7 +396,8 @@ struct AttachmentService::Impl : std::enable_shared_from_this<Impl> {
     download->offset += bytes->size();
     bytes_downloaded.Increment(bytes->size());
     download->exchange->WriteBody(std::move(*bytes), [self = shared_from_this(), download](bool ok) {
-      if (ok && download->offset < download->end) self->pool.Submit([self, download] { self->WriteNext(download); });
+      if (ok && download->offset < download->end)
+        self->pool.Submit([self, download] { self->WriteNext(download); });
     });
   }
 
@@ -403,9 +407,10 @@ struct AttachmentService::Impl : std::enable_shared_from_this<Impl> {
     for (const bool unfinished : {false, true}) {
       for (std::size_t page = 0; page < kMaxPurgePages; ++page) {
         // "+ 1": expired at exactly created + expiry, as Expired() says.
-        auto ids = unfinished
-                       ? store.ListUnfinishedAttachments(now - options.upload_expiry_ms + 1, store::kMaxPageSize)
-                       : store.ListExpiredAttachments(now - options.expiry_ms + 1, store::kMaxPageSize);
+        auto ids =
+            unfinished
+                ? store.ListUnfinishedAttachments(now - options.upload_expiry_ms + 1, store::kMaxPageSize)
+                : store.ListExpiredAttachments(now - options.expiry_ms + 1, store::kMaxPageSize);
         if (!ids) return tl::unexpected(ids.error());
         if (ids->empty()) break;
         for (const store::AttachmentId& id : *ids) {
@@ -423,7 +428,8 @@ struct AttachmentService::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // Runs `work` for the exchange on a worker; an exception answers 500.
-  void OnWorker(std::shared_ptr<HttpExchange> exchange, void (Impl::*work)(const std::shared_ptr<HttpExchange>&)) {
+  void OnWorker(std::shared_ptr<HttpExchange> exchange,
+                void (Impl::*work)(const std::shared_ptr<HttpExchange>&)) {
     pool.Submit([self = shared_from_this(), exchange = std::move(exchange), work] {
       try {
         ((*self).*work)(exchange);

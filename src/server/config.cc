@@ -151,7 +151,8 @@ const toml::table* Section(const toml::table& root, std::string_view name, std::
 
 void ReadConfig(const toml::table& root, ServerConfig& config, std::vector<std::string>& errors) {
   static const std::set<std::string_view> kSections = {
-      "server", "tls", "store", "registration", "log", "limits", "messages", "attachments", "rate_limits"};
+      "server", "tls",      "store", "registration", "log",
+      "limits", "messages", "keys",  "attachments",  "rate_limits"};
   for (auto&& [k, v] : root) {
     if (kSections.count(k.str()) == 0) errors.push_back(std::string(k.str()) + ": unknown section");
   }
@@ -163,6 +164,8 @@ void ReadConfig(const toml::table& root, ServerConfig& config, std::vector<std::
     r.Unsigned("threads", 0, 1024, config.threads);
     r.Path("data_dir", config.data_dir);
     r.Unsigned("drain_timeout_seconds", 0, kMaxTimeoutSeconds, config.drain_timeout_seconds);
+    r.Unsigned("store_threads", 1, 256, config.store_threads);
+    r.Unsigned("purge_interval_seconds", 1, 86400, config.purge_interval_seconds);
     r.Finish();
   }
   {
@@ -213,6 +216,12 @@ void ReadConfig(const toml::table& root, ServerConfig& config, std::vector<std::
     SectionReader r(Section(root, "messages", errors), "messages", errors);
     r.Unsigned("queue_limit_per_device", 1, 10000000, config.messages.queue_limit_per_device);
     r.Unsigned("expiry_days", 1, 3650, config.messages.expiry_days);
+    r.Unsigned("push_window", 1, 4096, config.messages.push_window);
+    r.Finish();
+  }
+  {
+    SectionReader r(Section(root, "keys", errors), "keys", errors);
+    r.Unsigned("prekeys_low_threshold", 0, 100000, config.keys.prekeys_low_threshold);
     r.Finish();
   }
   {

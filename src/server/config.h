@@ -58,6 +58,14 @@ struct LimitsConfig {
 struct MessagesConfig {
   std::uint32_t queue_limit_per_device = 10000;
   std::uint32_t expiry_days = 30;
+  // Envelope pushes a connection may have unacknowledged at once.
+  std::uint32_t push_window = 64;
+};
+
+// Prekeys.
+struct KeysConfig {
+  // A device is sent PreKeysLow when it holds fewer one-time prekeys than this.
+  std::uint32_t prekeys_low_threshold = 10;
 };
 
 // Attachment blobs (enforced by the attachment routes).
@@ -78,6 +86,12 @@ struct ServerConfig {
   std::uint32_t threads = 0;
   std::filesystem::path data_dir = "parleyd-data";
   std::uint32_t drain_timeout_seconds = kDefaultDrainTimeoutSeconds;
+  // Threads that run the request handlers' store work (the network threads
+  // never wait for the store).
+  std::uint32_t store_threads = 4;
+  // Seconds between two runs of the expiry purge (expired messages,
+  // attachments and link codes).
+  std::uint32_t purge_interval_seconds = 600;
 
   // PEM files. Both empty: a self-signed certificate kept in data_dir.
   std::filesystem::path tls_certificate;
@@ -91,6 +105,7 @@ struct ServerConfig {
 
   LimitsConfig limits;
   MessagesConfig messages;
+  KeysConfig keys;
   AttachmentsConfig attachments;
   RateLimitsConfig rate_limits;
 };

@@ -5,7 +5,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "server/request_handling.h"
 
@@ -36,10 +39,21 @@ std::string PairKey(const AccountId& sender, const AccountId& recipient) {
 
 }  // namespace
 
-// Checks, rate-limits, queues and notifies one send; shared by both requests.
-static SendOutcome SendToAccount(RequestFrameHandler::Impl& impl, const DeviceKey& sender,
-                                 const AccountId& recipient, const wire::ClientMessageId& client_message_id,
-                                 const std::vector<wire::OutgoingMessage>& messages, bool sync) {
+// One send that passed its checks, ready for the store.
+struct PreparedSend {
+  AccountId recipient;
+  store::ClientMessageId client_message_id;
+  std::vector<store::OutgoingEnvelope> envelopes;
+  bool first_contact = false;
+};
+
+// Checks and rate-limits one send; shared by both requests. nullopt: the
+// send may go to the store as `prepared`; else the refusal.
+static std::optional<SendOutcome> PrepareSend(RequestFrameHandler::Impl& impl, const DeviceKey& sender,
+                                              const AccountId& recipient,
+                                              const wire::ClientMessageId& client_message_id,
+                                              const std::vector<wire::OutgoingMessage>& messages, bool sync,
+                                              PreparedSend& prepared) {
   const bool own_account = recipient == sender.account;
   if (sync != own_account) {
     return Refused(ResponseStatus::kBadRequest, sync ? "a sync send goes to the sender's own account"
@@ -83,6 +97,30 @@ static SendOutcome SendToAccount(RequestFrameHandler::Impl& impl, const DeviceKe
     outcome.mismatched = std::move(mismatch);
     return outcome;
   }
+  // S7: a send to an account the sender has not exchanged messages with
+  // spends one token of the sender's first-contact budget (the stricter one
+  // while the account is young).
+  const bool first_contact = !own_account && !impl.contacts.Known(sender.account, recipient);
+  if (first_contact) {
+    auto account = impl.store.GetAccount(sender.account);
+    if (!account) {
+      impl.metrics.store_errors.Increment();
+      spdlog::error("event=store_error operation=get_account error={}",
+                    store::ToString(account.error().code));
+      return Refused(account.error().code == store::StoreErrc::kUnavailable ? ResponseStatus::kUnavailable
+                                                                            : ResponseStatus::kInternal,
+                     "the store failed");
+    }
+    const std::int64_t young_ms = std::int64_t{impl.options.rate_limits.new_account_age_hours} * 3600 * 1000;
+    const bool young = impl.clock.NowMillis() - account->created_ms < young_ms;
+    TokenBuckets& budget = young ? impl.first_contacts_per_new_account : impl.first_contacts_per_account;
+    if (const std::uint64_t wait = budget.Take(sender.account.value().ToString()); wait != 0) {
+      impl.rate_limit_hits_first_contact.Increment();
+      SendOutcome outcome = Refused(ResponseStatus::kRateLimited, "too many new contacts from this account");
+      outcome.retry_after_ms = wait;
+      return outcome;
+    }
+  }
   if (!own_account) {
     const std::string pair = PairKey(sender.account, recipient);
     if (const std::uint64_t wait = impl.messages_per_pair.Take(pair); wait != 0) {
@@ -93,14 +131,22 @@ static SendOutcome SendToAccount(RequestFrameHandler::Impl& impl, const DeviceKe
     }
   }
 
-  std::vector<store::OutgoingEnvelope> envelopes;
-  envelopes.reserve(messages.size());
+  prepared.recipient = recipient;
+  prepared.client_message_id = store::ClientMessageId(client_message_id);
+  prepared.first_contact = first_contact;
+  prepared.envelopes.clear();
+  prepared.envelopes.reserve(messages.size());
   for (const wire::OutgoingMessage& message : messages) {
-    envelopes.push_back({{recipient, message.device_id}, message.type, message.content});
+    prepared.envelopes.push_back({{recipient, message.device_id}, message.type, message.content});
   }
-  store::EnqueueRequest enqueue{
-      {sender.account, sender.device}, store::ClientMessageId(client_message_id), envelopes};
-  auto queued = impl.store.Enqueue(enqueue);
+  return std::nullopt;
+}
+
+// The outcome of a prepared send once the store answered; notifies the
+// recipients' connections.
+static SendOutcome FinishSend(RequestFrameHandler::Impl& impl, const DeviceKey& sender,
+                              const PreparedSend& prepared,
+                              const store::StoreResult<store::EnqueueResult>& queued) {
   if (!queued) {
     switch (queued.error().code) {
       case store::StoreErrc::kQueueFull:
@@ -122,13 +168,44 @@ static SendOutcome SendToAccount(RequestFrameHandler::Impl& impl, const DeviceKe
   } else {
     impl.metrics.messages_queued.Increment(queued->copies.size());
   }
+  if (prepared.first_contact) impl.contacts.Remember(sender.account, prepared.recipient);
   SendOutcome outcome;
   outcome.server_timestamp_ms = static_cast<std::uint64_t>(queued->server_timestamp_ms);
-  // A duplicate notifies too: harmless (pushes come from the queue), and it
-  // covers a first attempt whose notification was lost.
-  for (const store::QueuedCopy& copy : queued->copies)
-    impl.NotifyQueued({copy.recipient.account, copy.recipient.device});
+  if (queued->duplicate) {
+    // Pushes come from the queue: a duplicate only asks the devices to look
+    // (it covers a first attempt whose notification was lost).
+    for (const store::QueuedCopy& copy : queued->copies)
+      impl.NotifyQueued({copy.recipient.account, copy.recipient.device}, std::nullopt);
+    return outcome;
+  }
+  // A fresh send hands each online device its envelope, so the pusher need
+  // not read it back from the store.
+  for (std::size_t i = 0; i < queued->copies.size() && i < prepared.envelopes.size(); ++i) {
+    const store::QueuedCopy& copy = queued->copies[i];
+    const store::OutgoingEnvelope& sent = prepared.envelopes[i];
+    store::StoredEnvelope envelope;
+    envelope.server_id = copy.server_id;
+    envelope.server_timestamp_ms = queued->server_timestamp_ms;
+    envelope.sender = {sender.account, sender.device};
+    envelope.recipient = copy.recipient;
+    envelope.type = sent.type;
+    envelope.client_message_id = prepared.client_message_id;
+    impl.NotifyQueued({copy.recipient.account, copy.recipient.device}, std::move(envelope), sent.content);
+  }
   return outcome;
+}
+
+// Checks, rate-limits, queues and notifies one send.
+static SendOutcome SendToAccount(RequestFrameHandler::Impl& impl, const DeviceKey& sender,
+                                 const AccountId& recipient, const wire::ClientMessageId& client_message_id,
+                                 const std::vector<wire::OutgoingMessage>& messages, bool sync) {
+  PreparedSend prepared;
+  if (auto refused = PrepareSend(impl, sender, recipient, client_message_id, messages, sync, prepared)) {
+    return std::move(*refused);
+  }
+  const store::EnqueueRequest enqueue{
+      {sender.account, sender.device}, prepared.client_message_id, prepared.envelopes};
+  return FinishSend(impl, sender, prepared, impl.store.Enqueue(enqueue));
 }
 
 void RequestFrameHandler::Impl::SendMessages(DeviceSession& session, const wire::SendMessagesRequest& request,
@@ -155,11 +232,39 @@ void RequestFrameHandler::Impl::SendMultiRecipient(DeviceSession& session,
                                                    Reply& reply) {
   wire::SendMultiRecipientResult result;
   result.server_timestamp_ms = static_cast<std::uint64_t>(clock.NowMillis());
-  for (const wire::RecipientMessages& part : request.recipients) {
-    SendOutcome outcome =
-        SendToAccount(*this, *session.device, part.recipient, part.client_message_id, part.messages, false);
+  // Every recipient is checked first; those that pass are queued together in
+  // one store transaction (one disk flush), each send on its own.
+  const std::size_t count = request.recipients.size();
+  std::vector<std::optional<SendOutcome>> outcomes(count);
+  std::vector<PreparedSend> prepared(count);
+  std::vector<store::EnqueueRequest> batch;
+  std::vector<std::size_t> batch_index;
+  batch.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const wire::RecipientMessages& part = request.recipients[i];
+    outcomes[i] = PrepareSend(*this, *session.device, part.recipient, part.client_message_id, part.messages,
+                              false, prepared[i]);
+    if (outcomes[i]) continue;
+    batch.push_back({{session.device->account, session.device->device},
+                     prepared[i].client_message_id,
+                     prepared[i].envelopes});
+    batch_index.push_back(i);
+  }
+  if (!batch.empty()) {
+    auto queued = store.EnqueueBatch(batch);
+    for (std::size_t b = 0; b < batch.size(); ++b) {
+      const std::size_t i = batch_index[b];
+      if (queued) {
+        outcomes[i] = FinishSend(*this, *session.device, prepared[i], (*queued)[b]);
+      } else {
+        outcomes[i] = FinishSend(*this, *session.device, prepared[i], tl::unexpected(queued.error()));
+      }
+    }
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    SendOutcome& outcome = *outcomes[i];
     wire::RecipientResult entry;
-    entry.recipient = part.recipient;
+    entry.recipient = request.recipients[i].recipient;
     entry.status = outcome.status;
     entry.mismatched_devices = std::move(outcome.mismatched);
     entry.retry_after_ms = outcome.retry_after_ms;

@@ -108,6 +108,31 @@ std::uint64_t TokenBuckets::Take(const std::string& key, double cost) {
   return static_cast<std::uint64_t>(missing * 3'600'000.0 / config_.refill_per_hour) + 1;
 }
 
+std::string ContactBook::Key(const AccountId& a, const AccountId& b) {
+  // Unordered: a reply is not a first contact.
+  const std::string x = a.value().ToString();
+  const std::string y = b.value().ToString();
+  return x < y ? x + y : y + x;
+}
+
+bool ContactBook::Known(const AccountId& a, const AccountId& b) {
+  const std::int64_t now = clock_.NowMillis();
+  std::lock_guard lock(mutex_);
+  auto it = last_seen_ms_.find(Key(a, b));
+  return it != last_seen_ms_.end() && now - it->second < kContactMemoryMs;
+}
+
+void ContactBook::Remember(const AccountId& a, const AccountId& b) {
+  const std::int64_t now = clock_.NowMillis();
+  std::lock_guard lock(mutex_);
+  last_seen_ms_[Key(a, b)] = now;
+  // Now and then, forget the pairs not seen for the memory period.
+  if (++inserts_since_sweep_ >= 4096) {
+    inserts_since_sweep_ = 0;
+    std::erase_if(last_seen_ms_, [&](const auto& entry) { return now - entry.second >= kContactMemoryMs; });
+  }
+}
+
 // ---- RequestFrameHandler ------------------------------------------------------
 
 RequestHandlerOptions RequestHandlerOptionsFrom(const ServerConfig& config) {
@@ -115,6 +140,9 @@ RequestHandlerOptions RequestHandlerOptionsFrom(const ServerConfig& config) {
   options.registration_mode = config.registration_mode;
   options.max_frame_bytes = config.limits.max_frame_bytes;
   options.rate_limits = config.rate_limits;
+  options.worker_threads = config.store_threads;
+  options.push_window = config.messages.push_window;
+  options.prekeys_low_threshold = config.keys.prekeys_low_threshold;
   return options;
 }
 
@@ -130,6 +158,7 @@ RequestFrameHandler::Impl::Impl(store::ServerStore& s, const Clock& c, MetricsRe
       messages_per_pair(options.rate_limits.messages_per_sender_recipient_pair, c),
       first_contacts_per_account(options.rate_limits.first_contacts_per_account, c),
       first_contacts_per_new_account(options.rate_limits.first_contacts_per_new_account, c),
+      contacts(c),
       rate_limit_hits_registration(registry.AddCounter(
           "parley_rate_limit_hits_total", "Requests refused by a rate limit", {{"limit", "registration"}})),
       rate_limit_hits_unauthenticated(registry.AddCounter("parley_rate_limit_hits_total",
@@ -350,21 +379,23 @@ void RequestFrameHandler::Impl::Pump(DeviceSession& session) {
       }
       return;
     }
-    for (store::StoredEnvelope& stored : *fetched) {
-      wire::Envelope envelope;
-      envelope.server_id = stored.server_id;
-      envelope.server_timestamp_ms = static_cast<std::uint64_t>(stored.server_timestamp_ms);
-      envelope.sender = stored.sender.account;
-      envelope.sender_device = stored.sender.device;
-      envelope.type = stored.type;
-      envelope.client_message_id = stored.client_message_id.value();
-      envelope.content = std::move(stored.content);
-      session.unacked_envelopes[session.next_push_id] = stored.server_id;
-      session.last_pushed_server_id = stored.server_id;
-      SendPush(session, std::move(envelope));
-      metrics.envelopes_pushed.Increment();
-    }
+    for (store::StoredEnvelope& stored : *fetched) PushEnvelope(session, std::move(stored));
   }
+}
+
+void RequestFrameHandler::Impl::PushEnvelope(DeviceSession& session, store::StoredEnvelope stored) {
+  wire::Envelope envelope;
+  envelope.server_id = stored.server_id;
+  envelope.server_timestamp_ms = static_cast<std::uint64_t>(stored.server_timestamp_ms);
+  envelope.sender = stored.sender.account;
+  envelope.sender_device = stored.sender.device;
+  envelope.type = stored.type;
+  envelope.client_message_id = stored.client_message_id.value();
+  envelope.content = std::move(stored.content);
+  session.unacked_envelopes[session.next_push_id] = stored.server_id;
+  session.last_pushed_server_id = stored.server_id;
+  SendPush(session, std::move(envelope));
+  metrics.envelopes_pushed.Increment();
 }
 
 void RequestFrameHandler::Impl::HandleAck(DeviceSession& session, std::uint64_t push_id) {
@@ -391,10 +422,29 @@ std::shared_ptr<DeviceSession> RequestFrameHandler::Impl::FindSession(const Devi
   return it == sessions.end() ? nullptr : it->second;
 }
 
-void RequestFrameHandler::Impl::NotifyQueued(const DeviceKey& key) {
+void RequestFrameHandler::Impl::NotifyQueued(const DeviceKey& key,
+                                             std::optional<store::StoredEnvelope> envelope, Bytes content) {
   auto session = FindSession(key);
   if (!session) return;
-  session->tasks->Post([this, session] { Pump(*session); });
+  if (!envelope) {
+    session->tasks->Post([this, session] { Pump(*session); });
+    return;
+  }
+  envelope->content.assign(content.begin(), content.end());
+  auto held = std::make_shared<store::StoredEnvelope>(std::move(*envelope));
+  session->tasks->Post([this, session, held] {
+    DeviceSession& s = *session;
+    if (!s.device || s.closed) return;
+    // Server ids of one queue are consecutive: the envelope right after the
+    // last pushed one has nothing unpushed before it. Anything else (a drain
+    // in progress, a full window, a gap) goes through the store.
+    const bool next_in_queue = held->server_id == s.last_pushed_server_id + 1;
+    if (s.queue_empty_owed || !next_in_queue || s.unacked_envelopes.size() >= options.push_window) {
+      Pump(s);
+      return;
+    }
+    PushEnvelope(s, std::move(*held));
+  });
 }
 
 void RequestFrameHandler::Impl::NotifyPreKeysLow(const DeviceKey& key, std::uint64_t count) {

@@ -101,6 +101,27 @@ class TokenBuckets {
   std::unordered_map<std::string, Bucket> buckets_;
 };
 
+// Which pairs of accounts have exchanged messages (either direction), for
+// the first-contact limit: a send to an account outside this book is a first
+// contact. In memory, like the token buckets; a pair not seen for
+// kContactMemoryMs is forgotten, so the book stays bounded by the pairs
+// active in that time.
+class ContactBook {
+ public:
+  static constexpr std::int64_t kContactMemoryMs = std::int64_t{30} * 24 * 3600 * 1000;
+
+  explicit ContactBook(const Clock& clock) : clock_(clock) {}
+  bool Known(const AccountId& a, const AccountId& b);
+  void Remember(const AccountId& a, const AccountId& b);
+
+ private:
+  static std::string Key(const AccountId& a, const AccountId& b);
+  const Clock& clock_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::int64_t> last_seen_ms_;
+  std::uint64_t inserts_since_sweep_ = 0;
+};
+
 struct RequestFrameHandler::Impl {
   Impl(store::ServerStore& store, const Clock& clock, MetricsRegistry& registry,
        RequestHandlerOptions options);
@@ -115,8 +136,14 @@ struct RequestFrameHandler::Impl {
   void Pump(DeviceSession& session);
   void SendPush(DeviceSession& session, wire::PushBody body);
   std::shared_ptr<DeviceSession> FindSession(const DeviceKey& key);
-  // Asks the device's connection (if online) to push what is queued for it.
-  void NotifyQueued(const DeviceKey& key);
+  // Tells the device's connection (if online) that something was queued for
+  // it. With `envelope` (just queued; its content is `content`), the
+  // connection pushes it without reading the store when it is the next one
+  // in its queue and the push window has room; otherwise it pumps from the
+  // store.
+  void NotifyQueued(const DeviceKey& key, std::optional<store::StoredEnvelope> envelope, Bytes content = {});
+  // Pushes one envelope on the session and records it as unacked.
+  void PushEnvelope(DeviceSession& session, store::StoredEnvelope stored);
   // Pushes PreKeysLow to the device's connection, if online.
   void NotifyPreKeysLow(const DeviceKey& key, std::uint64_t count);
   // Closes the device's connection, if online.
@@ -159,6 +186,7 @@ struct RequestFrameHandler::Impl {
   TokenBuckets messages_per_pair;
   TokenBuckets first_contacts_per_account;
   TokenBuckets first_contacts_per_new_account;
+  ContactBook contacts;
   Counter& rate_limit_hits_registration;
   Counter& rate_limit_hits_unauthenticated;
   Counter& rate_limit_hits_bundles;

@@ -46,8 +46,8 @@ struct Login {
 };
 
 std::string BasicAuthorization(const Login& login) {
-  const std::string user = login.account.value().ToString() + "." + std::to_string(login.device.value()) + ":" +
-                           ToHex(login.credential.secret.bytes());
+  const std::string user = login.account.value().ToString() + "." + std::to_string(login.device.value()) +
+                           ":" + ToHex(login.credential.secret.bytes());
   return "Basic " + Base64Encode({reinterpret_cast<const std::uint8_t*>(user.data()), user.size()});
 }
 
@@ -136,15 +136,17 @@ class AttachmentsTest : public ::testing::Test {
 
   // POST: the new attachment's path.
   std::string Create(const Login& login, std::uint64_t length) {
-    Response created = Call(http::verb::post, kAttachmentsPath, &login, {{"Upload-Length", std::to_string(length)}});
+    Response created =
+        Call(http::verb::post, kAttachmentsPath, &login, {{"Upload-Length", std::to_string(length)}});
     EXPECT_EQ(created.result_int(), 201u) << created.body();
     return std::string(created[http::field::location]);
   }
 
   Response Patch(const Login& login, const std::string& path, std::uint64_t offset, std::string bytes) {
-    return Call(http::verb::patch, path, &login,
-                {{"Content-Type", "application/offset+octet-stream"}, {"Upload-Offset", std::to_string(offset)}},
-                std::move(bytes));
+    return Call(
+        http::verb::patch, path, &login,
+        {{"Content-Type", "application/offset+octet-stream"}, {"Upload-Offset", std::to_string(offset)}},
+        std::move(bytes));
   }
 
   // HEAD: the status, Upload-Offset and Upload-Length.
@@ -225,13 +227,15 @@ TEST_F(AttachmentsTest, UploadWithContinueThenDownloadWholeAndRanged) {
   EXPECT_EQ(downloaded[http::field::content_type], "application/octet-stream");
   EXPECT_TRUE(downloaded.body() == blob);
 
-  Response ranged = Call(http::verb::get, path, &bob, {{"Range", "bytes=" + std::to_string(blob.size() - 1000) + "-"}});
+  Response ranged =
+      Call(http::verb::get, path, &bob, {{"Range", "bytes=" + std::to_string(blob.size() - 1000) + "-"}});
   ASSERT_EQ(ranged.result_int(), 206u);
   EXPECT_EQ(ranged[http::field::content_range], "bytes " + std::to_string(blob.size() - 1000) + "-" +
                                                     std::to_string(blob.size() - 1) + "/" +
                                                     std::to_string(blob.size()));
   EXPECT_TRUE(ranged.body() == blob.substr(blob.size() - 1000));
-  EXPECT_EQ(Call(http::verb::get, path, &bob, {{"Range", "bytes=" + std::to_string(blob.size()) + "-"}}).result_int(),
+  EXPECT_EQ(Call(http::verb::get, path, &bob, {{"Range", "bytes=" + std::to_string(blob.size()) + "-"}})
+                .result_int(),
             416u);
 }
 
@@ -297,7 +301,8 @@ TEST_F(AttachmentsTest, RefusalsAreTheDocumentedStatuses) {
   // 401: no, malformed or wrong credentials.
   EXPECT_EQ(Call(http::verb::post, kAttachmentsPath, nullptr, {{"Upload-Length", "10"}}).result_int(), 401u);
   EXPECT_EQ(Call(http::verb::post, kAttachmentsPath, &wrong, {{"Upload-Length", "10"}}).result_int(), 401u);
-  EXPECT_EQ(Call(http::verb::post, kAttachmentsPath, &unknown_device, {{"Upload-Length", "10"}}).result_int(), 401u);
+  EXPECT_EQ(Call(http::verb::post, kAttachmentsPath, &unknown_device, {{"Upload-Length", "10"}}).result_int(),
+            401u);
   Response garbled = Call(http::verb::post, kAttachmentsPath, nullptr,
                           {{"Upload-Length", "10"}, {"Authorization", "Basic !!!"}});
   EXPECT_EQ(garbled.result_int(), 401u);
@@ -307,9 +312,10 @@ TEST_F(AttachmentsTest, RefusalsAreTheDocumentedStatuses) {
   EXPECT_EQ(Call(http::verb::post, kAttachmentsPath, &alice).result_int(), 400u);
   EXPECT_EQ(Call(http::verb::post, kAttachmentsPath, &alice, {{"Upload-Length", "0"}}).result_int(), 400u);
   EXPECT_EQ(Call(http::verb::post, kAttachmentsPath, &alice, {{"Upload-Length", "-5"}}).result_int(), 400u);
-  EXPECT_EQ(Call(http::verb::post, kAttachmentsPath, &alice, {{"Upload-Length", std::to_string(kMaxBytes + 1)}})
-                .result_int(),
-            413u);
+  EXPECT_EQ(
+      Call(http::verb::post, kAttachmentsPath, &alice, {{"Upload-Length", std::to_string(kMaxBytes + 1)}})
+          .result_int(),
+      413u);
 
   const std::string path = Create(alice, 100);
   const std::string unknown = "/v1/attachments/" + std::string(32, 'a');
@@ -375,7 +381,8 @@ TEST_F(AttachmentsTest, UnfinishedUploadsAndOldAttachmentsExpireAndArePurged) {
   purged = attachments_->PurgeExpired();
   ASSERT_TRUE(purged);
   EXPECT_EQ(*purged, 1u);
-  EXPECT_EQ(store_->GetAttachment(*ParseAttachmentIdFromPath(abandoned)).error().code, store::StoreErrc::kNotFound);
+  EXPECT_EQ(store_->GetAttachment(*ParseAttachmentIdFromPath(abandoned)).error().code,
+            store::StoreErrc::kNotFound);
 
   clock_.Advance(std::int64_t{29} * 24 * 3600 * 1000);  // 30 days after creation
   EXPECT_EQ(Call(http::verb::get, finished, &alice).result_int(), 404u);
@@ -383,6 +390,34 @@ TEST_F(AttachmentsTest, UnfinishedUploadsAndOldAttachmentsExpireAndArePurged) {
   ASSERT_TRUE(purged);
   EXPECT_EQ(*purged, 1u);
   EXPECT_EQ(MetricValue("parley_attachments_purged_total"), 2u);
+}
+
+class AttachmentBudgetTest : public AttachmentsTest {
+ protected:
+  void SetUp() override {
+    bytes_per_account_ = {1000, 3600};  // 1000 bytes at once, then one per second
+    AttachmentsTest::SetUp();
+  }
+};
+
+TEST_F(AttachmentBudgetTest, DeclaredBytesPerAccountAreLimitedWithRetryAfter) {
+  const Login alice = MakeAccount("alice");
+  const Login bob = MakeAccount("bob");
+  Create(alice, 600);
+  Response refused = Call(http::verb::post, kAttachmentsPath, &alice, {{"Upload-Length", "500"}});
+  EXPECT_EQ(refused.result_int(), 429u);
+  // 100 bytes are missing, at one per second.
+  const std::uint64_t retry_ms = std::stoull(std::string(refused["Retry-After-Ms"]));
+  EXPECT_GE(retry_ms, 99'000u);
+  EXPECT_LE(retry_ms, 100'001u);
+  EXPECT_EQ(refused["Retry-After"], std::to_string((retry_ms + 999) / 1000));
+  EXPECT_EQ(MetricValue("parley_rate_limit_hits_total{limit=\"attachment_bytes\"}"), 1u);
+  // More than the whole budget can never fit: 413, not 429.
+  EXPECT_EQ(Call(http::verb::post, kAttachmentsPath, &bob, {{"Upload-Length", "1001"}}).result_int(), 413u);
+  // Another account has its own budget.
+  Create(bob, 1000);
+  clock_.Advance(static_cast<std::int64_t>(retry_ms));
+  Create(alice, 500);
 }
 
 }  // namespace

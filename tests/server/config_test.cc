@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "server/request_frame_handler.h"
+
 namespace parley::server {
 namespace {
 
@@ -44,8 +46,13 @@ TEST(ServerConfig, ExampleFileSpellsOutTheDefaults) {
   EXPECT_EQ(l.keepalive_pings, defaults.limits.keepalive_pings);
   EXPECT_EQ(config->messages.queue_limit_per_device, defaults.messages.queue_limit_per_device);
   EXPECT_EQ(config->messages.expiry_days, defaults.messages.expiry_days);
+  EXPECT_EQ(config->messages.push_window, defaults.messages.push_window);
+  EXPECT_EQ(config->keys.prekeys_low_threshold, defaults.keys.prekeys_low_threshold);
+  EXPECT_EQ(config->store_threads, defaults.store_threads);
+  EXPECT_EQ(config->purge_interval_seconds, defaults.purge_interval_seconds);
   EXPECT_EQ(config->attachments.max_bytes, defaults.attachments.max_bytes);
   EXPECT_EQ(config->attachments.expiry_days, defaults.attachments.expiry_days);
+  EXPECT_EQ(config->attachments.upload_expiry_hours, defaults.attachments.upload_expiry_hours);
   const RateLimitsConfig& r = config->rate_limits;
   const RateLimitsConfig& d = defaults.rate_limits;
   auto same = [](const TokenBucketConfig& a, const TokenBucketConfig& b) {
@@ -69,6 +76,8 @@ port = 0
 threads = 3
 data_dir = "/var/lib/parleyd"
 drain_timeout_seconds = 2
+store_threads = 7
+purge_interval_seconds = 120
 [tls]
 certificate = "/etc/parleyd/cert.pem"
 private_key = "/etc/parleyd/key.pem"
@@ -82,6 +91,12 @@ level = "debug"
 max_frame_bytes = 1024
 max_write_queue_bytes = 1024
 keepalive_pings = false
+[messages]
+push_window = 16
+[keys]
+prekeys_low_threshold = 25
+[attachments]
+upload_expiry_hours = 6
 [rate_limits]
 registrations_per_address = { capacity = 2, refill_per_hour = 0.5 }
 )",
@@ -100,6 +115,15 @@ registrations_per_address = { capacity = 2, refill_per_hour = 0.5 }
   EXPECT_FALSE(config->limits.keepalive_pings);
   EXPECT_EQ(config->rate_limits.registrations_per_address.capacity, 2);
   EXPECT_EQ(config->rate_limits.registrations_per_address.refill_per_hour, 0.5);
+  EXPECT_EQ(config->store_threads, 7u);
+  EXPECT_EQ(config->purge_interval_seconds, 120u);
+  EXPECT_EQ(config->messages.push_window, 16u);
+  EXPECT_EQ(config->keys.prekeys_low_threshold, 25u);
+  EXPECT_EQ(config->attachments.upload_expiry_hours, 6u);
+  const RequestHandlerOptions options = RequestHandlerOptionsFrom(*config);
+  EXPECT_EQ(options.worker_threads, 7u);
+  EXPECT_EQ(options.push_window, 16u);
+  EXPECT_EQ(options.prekeys_low_threshold, 25u);
 }
 
 void ExpectError(const char* text, const char* expected_fragment) {
@@ -129,6 +153,9 @@ TEST(ServerConfig, RejectsWhatItCannotUse) {
   ExpectError("[rate_limits]\nregistrations_per_address = { capacity = -1 }", "capacity: must be a number");
   ExpectError("[rate_limits]\nregistrations_per_address = { burst = 1 }", "burst: unknown key");
   ExpectError("[server]\nlisten_address = \"\"", "listen_address: must not be empty");
+  ExpectError("[server]\nstore_threads = 0", "server.store_threads");
+  ExpectError("[messages]\npush_window = 0", "messages.push_window");
+  ExpectError("[keys]\nprekey_low = 3", "keys.prekey_low: unknown key");
 }
 
 TEST(ServerConfig, MissingFileIsAnError) {

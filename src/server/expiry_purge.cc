@@ -1,0 +1,101 @@
+#include "server/expiry_purge.h"
+
+#include <spdlog/spdlog.h>
+
+namespace parley::server {
+
+ExpiryPurgeOptions ExpiryPurgeOptionsFrom(const ServerConfig& config) {
+  ExpiryPurgeOptions options;
+  options.message_expiry_ms = std::int64_t{config.messages.expiry_days} * 24 * 3600 * 1000;
+  options.interval = std::chrono::seconds(config.purge_interval_seconds);
+  return options;
+}
+
+ExpiryPurge::ExpiryPurge(store::ServerStore& store, const Clock& clock, MetricsRegistry& metrics,
+                         AttachmentService* attachments, ExpiryPurgeOptions options)
+    : store_(store),
+      clock_(clock),
+      attachments_(attachments),
+      options_(options),
+      runs_(metrics.AddCounter("parley_purge_runs_total", "Expiry purges run")),
+      messages_purged_(
+          metrics.AddCounter("parley_messages_expired_total", "Queued messages deleted by the expiry purge")),
+      provisioning_codes_purged_(metrics.AddCounter("parley_provisioning_codes_purged_total",
+                                                    "Used or expired link codes deleted by the purge")),
+      failures_(metrics.AddCounter("parley_purge_failures_total", "Expiry purge store calls that failed")) {}
+
+ExpiryPurge::~ExpiryPurge() { Stop(); }
+
+PurgeReport ExpiryPurge::RunOnce() {
+  PurgeReport report;
+  const std::int64_t cutoff = clock_.NowMillis() - options_.message_expiry_ms;
+  for (std::size_t batch = 0; batch < kMaxBatches; ++batch) {
+    auto purged = store_.PurgeExpiredMessages(cutoff, kBatchRows);
+    if (!purged) {
+      ++report.failures;
+      spdlog::error("event=purge_failed kind=messages error={}", store::ToString(purged.error().code));
+      break;
+    }
+    report.messages += purged->messages;
+    report.send_records += purged->send_records;
+    if (purged->messages == 0 && purged->send_records == 0) break;
+  }
+  if (attachments_ != nullptr) {
+    auto purged = attachments_->PurgeExpired();
+    if (purged) {
+      report.attachments = *purged;
+    } else {
+      ++report.failures;
+      spdlog::error("event=purge_failed kind=attachments error={}", store::ToString(purged.error().code));
+    }
+  }
+  auto codes = store_.PurgeProvisioningCodes();
+  if (codes) {
+    report.provisioning_codes = *codes;
+  } else {
+    ++report.failures;
+    spdlog::error("event=purge_failed kind=provisioning_codes error={}", store::ToString(codes.error().code));
+  }
+  runs_.Increment();
+  messages_purged_.Increment(report.messages);
+  provisioning_codes_purged_.Increment(report.provisioning_codes);
+  failures_.Increment(report.failures);
+  if (report.messages + report.send_records + report.attachments + report.provisioning_codes > 0) {
+    spdlog::info("event=purged messages={} send_records={} attachments={} provisioning_codes={}",
+                 report.messages, report.send_records, report.attachments, report.provisioning_codes);
+  }
+  return report;
+}
+
+void ExpiryPurge::Start() {
+  std::lock_guard lock(mutex_);
+  if (thread_.joinable() || stopping_) return;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void ExpiryPurge::Stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::uint64_t ExpiryPurge::completed_runs() const {
+  std::lock_guard lock(mutex_);
+  return completed_runs_;
+}
+
+void ExpiryPurge::Loop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    if (wake_.wait_for(lock, options_.interval, [this] { return stopping_; })) break;
+    lock.unlock();
+    RunOnce();
+    lock.lock();
+    ++completed_runs_;
+  }
+}
+
+}  // namespace parley::server
