@@ -36,8 +36,8 @@ namespace {
 using protocol::CiphertextType;
 using protocol::ProtocolAddress;
 
-// Parley's crypto layer is libsodium (curves, hashes) and OpenSSL (AES); the
-// libsignal rows' crypto provider is OpenSSL too.
+// Parley's crypto layer is libsodium (curves, SHA-512) and OpenSSL (SHA-256,
+// AES); the libsignal rows' crypto provider is OpenSSL too.
 const bool kContextRecorded = [] {
   benchmark::AddCustomContext("parley libsodium", sodium_version_string());
   benchmark::AddCustomContext("openssl", OpenSSL_version(OPENSSL_VERSION_STRING));
