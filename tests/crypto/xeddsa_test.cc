@@ -283,6 +283,38 @@ TEST(XEdDsa, KeysUsedRepeatedlyAndInterleaved) {
   }
 }
 
+// One key verifying many signatures goes from libsodium's verification to
+// its own table after its second good signature: every decision, on good
+// and altered signatures, stays libsignal's.
+TEST(XEdDsa, ManySignaturesUnderOneKeyDecideAsLibsignal) {
+  SystemRng rng;
+  for (int k = 0; k < 3; ++k) {
+    const KeyPair pair = KeyPair::Generate(rng);
+    int accepted = 0;
+    for (int i = 0; i < 30; ++i) {
+      const Message m = RandomMessage(rng, 300);
+      std::array<std::uint8_t, 64> z;
+      rng.Fill(z);
+      Signature signature;
+      ASSERT_EQ(curve25519_sign(signature.data(), pair.private_key.bytes().data(), m.bytes().data(), m.size,
+                                z.data()),
+                0);
+      const bool ours = XEdDsaVerify(pair.public_key, m.bytes(), signature);
+      EXPECT_EQ(ours, LibsignalVerify(signature, pair.public_key, m.bytes()) == 0) << k << " " << i;
+      accepted += ours ? 1 : 0;
+      for (std::size_t byte : {std::size_t{0}, std::size_t{17}, std::size_t{31}, std::size_t{32},
+                               std::size_t{50}, std::size_t{63}}) {
+        Signature altered = signature;
+        altered[byte] ^= static_cast<std::uint8_t>(1u << (i % 7));
+        EXPECT_EQ(XEdDsaVerify(pair.public_key, m.bytes(), altered),
+                  LibsignalVerify(altered, pair.public_key, m.bytes()) == 0)
+            << k << " " << i << " byte " << byte;
+      }
+    }
+    EXPECT_EQ(accepted, 30);
+  }
+}
+
 TEST(XEdDsa, CrossVerifiesWithLibsignalOnFreshRandomness) {
   SystemRng rng;
   for (int i = 0; i < 200; ++i) {
