@@ -38,19 +38,16 @@
 #include "base/strong_id.h"
 #include "base/uuid.h"
 #include "client/error.h"
+#include "store/client_records.h"
 
 namespace parley::client {
 
-// 16 random bytes naming one message on every device; replies, reactions,
-// edits, deletes and receipts refer to it.
-using MessageId = std::array<std::uint8_t, 16>;
-// 32 lower-case hex digits, and back (nullopt on anything else).
-std::string MessageIdToHex(const MessageId& id);
-std::optional<MessageId> MessageIdFromHex(std::string_view hex);
-
-// A conversation: the peer's account id (canonical UUID text) for a 1:1
-// conversation, "group:" followed by 32 hex digits for a group.
-using ConversationId = std::string;
+// Message ids, conversation ids and the stored records are the client
+// store's own types (store/client_records.h).
+using store::MessageId;
+using store::MessageIdFromHex;
+using store::MessageIdToHex;
+using store::ConversationId;
 
 // Where parleyd listens. `pin` is the lower-case hex SHA-256 of the server's
 // certificate (64 digits); when set, a server presenting another certificate
@@ -110,66 +107,13 @@ struct LinkCode {
   std::string uri;
 };
 
-enum class ContactState {
-  kRequest,   // wrote to us first and was not accepted yet (S2)
-  kAccepted,  // added, written to, or accepted
-  kBlocked,
-};
-
-struct Contact {
-  AccountId account;
-  std::string username;
-  ContactState state = ContactState::kRequest;
-  // The user compared safety numbers and marked the contact verified.
-  bool verified = false;
-  // A device's identity key differs from the one verified (or first seen):
-  // sending to a verified contact stops until MarkVerified again.
-  bool identity_changed = false;
-};
-
-enum class Direction { kIncoming, kOutgoing };
-
-enum class MessageStatus {
-  kSending,    // outgoing, not yet accepted by the server
-  kSent,       // outgoing, queued by the server for every recipient device
-  kFailed,     // outgoing, the server refused it
-  kDelivered,  // outgoing, a recipient device sent a delivery receipt
-  kRead,       // outgoing, a recipient sent a read receipt
-  kReceived,   // incoming, not yet read
-  kSeen,       // incoming, marked read
-};
-
-struct Reaction {
-  AccountId from;
-  std::string emoji;
-};
-
-struct StoredMessage {
-  MessageId id{};
-  ConversationId conversation;
-  Direction direction = Direction::kIncoming;
-  AccountId sender;
-  DeviceId sender_device;
-  std::int64_t sent_at_ms = 0;      // the sender's clock
-  std::int64_t received_at_ms = 0;  // this device's clock (sent time for outgoing)
-  std::string body;                 // empty once deleted for everyone
-  MessageStatus status = MessageStatus::kReceived;
-  std::optional<MessageId> quote;  // the message this one replies to
-  bool edited = false;
-  bool deleted = false;
-  std::int64_t expires_at_ms = 0;  // 0: does not disappear
-  bool request = false;            // arrived while the sender was a message request
-  std::vector<Reaction> reactions;
-};
-
-struct Conversation {
-  ConversationId id;
-  std::string title;  // the peer's username
-  bool request = false;
-  std::int64_t unread = 0;
-  std::int64_t last_activity_ms = 0;
-  std::uint32_t disappearing_seconds = 0;
-};
+using store::Contact;
+using store::ContactState;
+using store::Conversation;
+using store::Direction;
+using store::MessageStatus;
+using store::Reaction;
+using store::StoredMessage;
 
 // The safety number both sides compare (60 digits, the same on both) and the
 // scannable form for a QR code.

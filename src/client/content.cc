@@ -16,6 +16,8 @@ constexpr std::uint32_t kMessageId = 1;
 constexpr std::uint32_t kSentAt = 2;
 constexpr std::uint32_t kGroup = 3;
 constexpr std::uint32_t kSyncDestination = 4;
+constexpr std::uint32_t kSenderUsername = 5;
+constexpr std::uint32_t kDestinationUsername = 6;
 constexpr std::uint32_t kData = 10;
 constexpr std::uint32_t kReaction = 11;
 constexpr std::uint32_t kEdit = 12;
@@ -450,6 +452,14 @@ ContentResult<Content> DecodeContent(Bytes bytes) {
         c.sync_destination = AccountId(Uuid(*id));
         break;
       }
+      case field::kSenderUsername:
+      case field::kDestinationUsername: {
+        CONTENT_SINGULAR(seen, f);
+        auto text = Text(f, kMaxUsernameBytes);
+        if (!text) return tl::unexpected(text.error());
+        (f.number == field::kSenderUsername ? c.sender_username : c.destination_username) = std::move(*text);
+        break;
+      }
       case field::kData:
       case field::kReaction:
       case field::kEdit:
@@ -543,6 +553,12 @@ ContentResult<SecretBuffer> EncodeContent(const Content& c) {
                     }));
   }
   if (c.sync_destination) WriteBytesField(w, field::kSyncDestination, c.sync_destination->value().bytes());
+  for (const auto& [number, name] : {std::pair{field::kSenderUsername, &c.sender_username},
+                                     std::pair{field::kDestinationUsername, &c.destination_username}}) {
+    if (!*name) continue;
+    CONTENT_TRY(CheckText(**name, kMaxUsernameBytes));
+    WriteStringField(w, number, **name);
+  }
 
   Status status;
   std::visit(

@@ -49,6 +49,7 @@ std::string_view ContentErrcName(ContentErrc code);
 
 // Limits of the content format (each has a test at and past it).
 inline constexpr std::size_t kMaxContentBytes = 256 * 1024;
+inline constexpr std::size_t kMaxUsernameBytes = 32;
 inline constexpr std::size_t kMaxTextBytes = 64 * 1024;
 inline constexpr std::size_t kMaxEmojiBytes = 32;
 inline constexpr std::size_t kMaxReceiptTargets = 100;
@@ -120,6 +121,11 @@ struct Content {
   std::optional<GroupContext> group;
   // Set on the copy sent to our own other devices: whom the original went to.
   std::optional<AccountId> sync_destination;
+  // The sender's username as the sender states it (checked against the
+  // server before it is shown for a message request).
+  std::optional<std::string> sender_username;
+  // With sync_destination: the destination's username.
+  std::optional<std::string> destination_username;
   ContentBody body;
 };
 

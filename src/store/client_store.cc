@@ -184,6 +184,10 @@ class ClientStore::Database {
       if (rc != SQLITE_OK) return SqlFail(rc);
       it = statements_.emplace(sql, stmt).first;
     }
+    // A statement handed out again starts afresh, even if a caller still
+    // iterates it (callers finish one before preparing the same SQL).
+    sqlite3_reset(it->second);
+    sqlite3_clear_bindings(it->second);
     return Statement(it->second);
   }
   ClientStoreStatus Exec(const char* sql) {
@@ -437,11 +441,14 @@ void ClientStore::Rollback() {
 // ---- This device --------------------------------------------------------------
 
 ClientStoreStatus ClientStore::LoadIdentity() {
-  CS_ASSIGN(stmt, db_->Prepare("SELECT value FROM settings WHERE name = ?"));
-  stmt.Text(1, "identity_private_key");
-  CS_ASSIGN(row, stmt.Step());
-  if (!row) return {};
-  auto private_key = crypto::PrivateKey::FromBytes(stmt.ColumnBlob(0));
+  crypto::CryptoResult<crypto::PrivateKey> private_key = crypto::PrivateKey();
+  {
+    CS_ASSIGN(stmt, db_->Prepare("SELECT value FROM settings WHERE name = ?"));
+    stmt.Text(1, "identity_private_key");
+    CS_ASSIGN(row, stmt.Step());
+    if (!row) return {};
+    private_key = crypto::PrivateKey::FromBytes(stmt.ColumnBlob(0));
+  }
   if (!private_key) return Fail(ClientStoreErrc::kCorrupt, "the stored identity key is malformed");
   CS_ASSIGN(registration, GetCounter("registration_id"));
   if (!registration) return Fail(ClientStoreErrc::kCorrupt, "the identity has no registration id");

@@ -1,0 +1,332 @@
+// The client library end to end: real parleyd processes on 127.0.0.1 and
+// several Client profiles (one account with two devices) talking through
+// them over TLS WebSockets with the certificate pinned.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "client/client.h"
+#include "parleyd_process.h"
+
+namespace parley::client {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Collects a client's events so a test can wait for one.
+class EventLog {
+ public:
+  void Attach(Client& client) {
+    client.SetEventHandler([this](const Event& e) {
+      std::lock_guard lock(mutex_);
+      events_.push_back(e);
+      cv_.notify_all();
+    });
+  }
+
+  // Waits (at most 20 s) until `pred` holds for some event; returns it.
+  template <class T, class Pred>
+  std::optional<T> WaitFor(Pred pred) {
+    std::unique_lock lock(mutex_);
+    std::optional<T> found;
+    cv_.wait_for(lock, 20s, [&] {
+      for (const Event& e : events_) {
+        if (const T* t = std::get_if<T>(&e); t != nullptr && pred(*t)) {
+          found = *t;
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+
+  template <class T>
+  std::size_t Count() {
+    std::lock_guard lock(mutex_);
+    return static_cast<std::size_t>(
+        std::count_if(events_.begin(), events_.end(), [](const Event& e) { return std::holds_alternative<T>(e); }));
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<Event> events_;
+};
+
+class ClientEndToEndTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/parley-client-e2e-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    server_ = std::make_unique<testing::ParleydProcess>(dir_);
+    ASSERT_NE(server_->port(), 0) << testing::ReadWholeFile(dir_ / "parleyd.out");
+    ASSERT_EQ(server_->fingerprint().size(), 64u);
+  }
+
+  void TearDown() override {
+    profiles_.clear();
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  ServerAddress Address() const { return {"127.0.0.1", server_->port(), server_->fingerprint()}; }
+
+  std::unique_ptr<Client> OpenProfile(const std::string& name) {
+    ClientOptions options;
+    options.data_dir = dir_ / "profiles" / name;
+    options.key.kind = StoreKeySource::Kind::kKeyFile;
+    options.key.key_file = dir_ / "profiles" / (name + ".key");
+    std::filesystem::create_directories(dir_ / "profiles");
+    auto client = Client::Open(options);
+    EXPECT_TRUE(client) << (client ? "" : ClientErrcName(client.error().code));
+    return client ? std::move(*client) : nullptr;
+  }
+
+  // A registered, connected profile with an event log.
+  // The log outlives the client, whose threads call into it.
+  struct Profile {
+    std::unique_ptr<EventLog> log = std::make_unique<EventLog>();
+    std::unique_ptr<Client> client;
+  };
+
+  Profile Register(const std::string& username) {
+    Profile p;
+    p.client = OpenProfile(username);
+    p.log->Attach(*p.client);
+    auto info = p.client->Register(Address(), username, username + "-phone");
+    EXPECT_TRUE(info) << ClientErrcName(info.error().code);
+    return p;
+  }
+
+  static std::vector<std::string> Bodies(Client& client, const ConversationId& conversation) {
+    std::vector<std::string> out;
+    auto history = client.History(conversation, 100);
+    EXPECT_TRUE(history);
+    if (history) {
+      for (const auto& m : *history) out.push_back(m.body);
+    }
+    return out;
+  }
+
+  static ConversationId Conv(Client& peer) { return peer.account()->account.value().ToString(); }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<testing::ParleydProcess> server_;
+  std::vector<std::unique_ptr<Client>> profiles_;
+};
+
+TEST_F(ClientEndToEndTest, OneToOneBothWaysWithRequestGatingAndReceipts) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  ASSERT_TRUE(alice.client && bob.client);
+
+  auto sent = alice.client->SendText("bob", "hello bob");
+  ASSERT_TRUE(sent) << ClientErrcName(sent.error().code);
+  EXPECT_EQ(sent->status, MessageStatus::kSent);
+
+  // Alice is a stranger to Bob: a message request (S2).
+  auto received = bob.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "hello bob"; });
+  ASSERT_TRUE(received);
+  EXPECT_TRUE(received->message.request);
+  EXPECT_EQ(received->message.sender, alice.client->account()->account);
+  auto requests = bob.client->Requests();
+  ASSERT_TRUE(requests);
+  ASSERT_EQ(requests->size(), 1u);
+  EXPECT_EQ((*requests)[0].account, alice.client->account()->account);
+  // The request's claimed username was checked against the server.
+  EXPECT_EQ((*requests)[0].username, "alice");
+
+  // No delivery or read receipt goes to a request: Alice's message stays "sent".
+  ASSERT_TRUE(bob.client->MarkRead(Conv(*alice.client)));
+  std::this_thread::sleep_for(300ms);
+  auto alice_view = alice.client->GetMessage(sent->id);
+  ASSERT_TRUE(alice_view);
+  EXPECT_EQ(alice_view->status, MessageStatus::kSent);
+
+  // Accepted: Bob answers, Alice receives it and sends a delivery receipt.
+  ASSERT_TRUE(bob.client->AcceptRequest("alice"));
+  auto reply = bob.client->SendText("alice", "hi alice");
+  ASSERT_TRUE(reply) << ClientErrcName(reply.error().code);
+  auto at_alice = alice.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "hi alice"; });
+  ASSERT_TRUE(at_alice);
+  EXPECT_FALSE(at_alice->message.request);
+  auto delivered = bob.log->WaitFor<MessageUpdated>([&](const MessageUpdated& e) {
+    return e.message.id == reply->id && e.message.status == MessageStatus::kDelivered;
+  });
+  EXPECT_TRUE(delivered);
+
+  // Read receipt, edit, reaction and delete travel too.
+  ASSERT_TRUE(alice.client->MarkRead(Conv(*bob.client)));
+  EXPECT_TRUE(bob.log->WaitFor<MessageUpdated>([&](const MessageUpdated& e) {
+    return e.message.id == reply->id && e.message.status == MessageStatus::kRead;
+  }));
+  ASSERT_TRUE(bob.client->Edit(Conv(*alice.client), reply->id, "hi alice!"));
+  EXPECT_TRUE(alice.log->WaitFor<MessageUpdated>(
+      [&](const MessageUpdated& e) { return e.message.id == reply->id && e.message.body == "hi alice!" && e.message.edited; }));
+  ASSERT_TRUE(alice.client->React(Conv(*bob.client), reply->id, "+1"));
+  EXPECT_TRUE(bob.log->WaitFor<MessageUpdated>(
+      [&](const MessageUpdated& e) { return e.message.id == reply->id && e.message.reactions.size() == 1; }));
+  ASSERT_TRUE(bob.client->DeleteForEveryone(Conv(*alice.client), reply->id));
+  EXPECT_TRUE(alice.log->WaitFor<MessageUpdated>(
+      [&](const MessageUpdated& e) { return e.message.id == reply->id && e.message.deleted && e.message.body.empty(); }));
+  // Alice cannot edit Bob's message.
+  EXPECT_FALSE(alice.client->Edit(Conv(*bob.client), reply->id, "forged"));
+}
+
+TEST_F(ClientEndToEndTest, OfflineDeliveryAndRestartWithoutLossOrDuplicates) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  ASSERT_TRUE(alice.client && bob.client);
+  ASSERT_TRUE(alice.client->AddContact("bob"));
+  const ConversationId from_alice = Conv(*alice.client);
+  bob.client.reset();  // Bob goes offline (the store is closed)
+
+  for (int i = 0; i < 5; ++i) {
+    auto sent = alice.client->SendText("bob", "offline " + std::to_string(i));
+    ASSERT_TRUE(sent) << ClientErrcName(sent.error().code);
+  }
+
+  std::vector<std::string> expected;
+  for (int i = 0; i < 5; ++i) expected.push_back("offline " + std::to_string(i));
+  for (int run = 0; run < 3; ++run) {
+    auto reopened = OpenProfile("bob");
+    ASSERT_TRUE(reopened);
+    ASSERT_TRUE(reopened->Connect());
+    ASSERT_TRUE(reopened->WaitUntilDrained(20s));
+    EXPECT_EQ(Bodies(*reopened, from_alice), expected) << "run " << run;
+    reopened.reset();
+    // More arrive while Bob is closed again.
+    if (run == 0) {
+      for (int i = 5; i < 7; ++i) {
+        ASSERT_TRUE(alice.client->SendText("bob", "offline " + std::to_string(i)));
+        expected.push_back("offline " + std::to_string(i));
+      }
+    }
+  }
+}
+
+TEST_F(ClientEndToEndTest, LinkedDeviceReceivesAndGetsSyncCopies) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  ASSERT_TRUE(alice.client && bob.client);
+
+  auto code = alice.client->CreateLinkCode();
+  ASSERT_TRUE(code) << ClientErrcName(code.error().code);
+  Profile laptop;
+  laptop.client = OpenProfile("alice-laptop");
+  laptop.log->Attach(*laptop.client);
+  auto linked = laptop.client->Link(Address(), code->code, "alice-laptop");
+  ASSERT_TRUE(linked) << ClientErrcName(linked.error().code);
+  EXPECT_EQ(linked->account, alice.client->account()->account);
+  EXPECT_EQ(linked->device.value(), 2u);
+  auto devices = alice.client->ListDevices();
+  ASSERT_TRUE(devices);
+  EXPECT_EQ(devices->size(), 2u);
+
+  // Bob's message reaches both of Alice's devices.
+  ASSERT_TRUE(bob.client->SendText("alice", "to all of alice"));
+  EXPECT_TRUE(alice.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "to all of alice"; }));
+  EXPECT_TRUE(laptop.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "to all of alice"; }));
+
+  // What the phone sends appears on the laptop as sent.
+  auto sent = alice.client->SendText("bob", "from the phone");
+  ASSERT_TRUE(sent) << ClientErrcName(sent.error().code);
+  auto copy = laptop.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "from the phone"; });
+  ASSERT_TRUE(copy);
+  EXPECT_EQ(copy->message.direction, Direction::kOutgoing);
+  EXPECT_EQ(copy->message.id, sent->id);
+  EXPECT_EQ(copy->message.conversation, Conv(*bob.client));
+  EXPECT_TRUE(bob.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "from the phone"; }));
+
+  // And the laptop can write too; Bob sees one sender account.
+  ASSERT_TRUE(laptop.client->SendText("bob", "from the laptop"));
+  auto at_bob = bob.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "from the laptop"; });
+  ASSERT_TRUE(at_bob);
+  EXPECT_EQ(at_bob->message.sender, alice.client->account()->account);
+  EXPECT_EQ(at_bob->message.sender_device.value(), 2u);
+}
+
+TEST_F(ClientEndToEndTest, IdentityChangeBlocksSendingToAVerifiedContactUntilReverified) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  ASSERT_TRUE(alice.client && bob.client);
+  auto code = alice.client->CreateLinkCode();
+  ASSERT_TRUE(code);
+  {
+    auto laptop = OpenProfile("laptop-1");
+    ASSERT_TRUE(laptop->Link(Address(), code->code, "laptop"));
+  }
+  ASSERT_TRUE(bob.client->SendText("alice", "first"));
+  ASSERT_TRUE(alice.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "first"; }));
+  auto number = bob.client->GetSafetyNumber("alice");
+  ASSERT_TRUE(number);
+  EXPECT_EQ(number->digits.size(), 60u);
+  auto alice_number = alice.client->GetSafetyNumber(bob.client->account()->account.value().ToString());
+  ASSERT_TRUE(alice_number);
+  EXPECT_EQ(alice_number->digits, number->digits);
+  // Scanning one's own code is not a match; scanning the peer's is.
+  auto own_scan = bob.client->MarkVerified("alice", number->scannable);
+  ASSERT_FALSE(own_scan);
+  EXPECT_EQ(own_scan.error().code, ClientErrc::kUntrustedIdentity);
+  ASSERT_TRUE(bob.client->MarkVerified("alice", alice_number->scannable));
+
+  // The laptop is replaced by a new install on the same device id: a new identity.
+  ASSERT_TRUE(alice.client->UnlinkDevice(DeviceId(2)));
+  auto code2 = alice.client->CreateLinkCode();
+  ASSERT_TRUE(code2);
+  auto laptop2 = OpenProfile("laptop-2");
+  auto relinked = laptop2->Link(Address(), code2->code, "laptop");
+  ASSERT_TRUE(relinked);
+  ASSERT_EQ(relinked->device.value(), 2u);
+
+  auto refused = bob.client->SendText("alice", "second");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ClientErrc::kUntrustedIdentity);
+  EXPECT_TRUE(bob.log->WaitFor<IdentityChanged>([](const IdentityChanged& e) { return e.was_verified; }));
+  auto contacts = bob.client->Contacts();
+  ASSERT_TRUE(contacts);
+  ASSERT_EQ(contacts->size(), 1u);
+  EXPECT_TRUE((*contacts)[0].identity_changed);
+
+  ASSERT_TRUE(bob.client->MarkVerified("alice"));
+  auto sent = bob.client->SendText("alice", "second");
+  ASSERT_TRUE(sent) << ClientErrcName(sent.error().code);
+  EXPECT_TRUE(alice.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "second"; }));
+}
+
+TEST_F(ClientEndToEndTest, WrongPinIsRefused) {
+  auto client = OpenProfile("mallory");
+  ASSERT_TRUE(client);
+  ServerAddress address = Address();
+  address.pin = std::string(64, '0');
+  auto registered = client->Register(address, "mallory", "phone");
+  ASSERT_FALSE(registered);
+  EXPECT_EQ(registered.error().code, ClientErrc::kNetwork);
+  EXPECT_FALSE(client->account());
+}
+
+TEST_F(ClientEndToEndTest, BlockedContactsMessagesAreDropped) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  ASSERT_TRUE(alice.client && bob.client);
+  ASSERT_TRUE(alice.client->SendText("bob", "one"));
+  ASSERT_TRUE(bob.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "one"; }));
+  ASSERT_TRUE(bob.client->Block("alice"));
+  ASSERT_TRUE(alice.client->SendText("bob", "two"));
+  ASSERT_TRUE(alice.client->SendText("bob", "three"));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(Bodies(*bob.client, Conv(*alice.client)), std::vector<std::string>{"one"});
+  auto refused = bob.client->SendText("alice", "no");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ClientErrc::kBlocked);
+}
+
+}  // namespace
+}  // namespace parley::client

@@ -1,0 +1,250 @@
+// The SQLCipher client store: keys, encryption at rest, reopening,
+// transactions and the records it keeps.
+#include "store/client_store.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "protocol/prekey.h"
+
+namespace parley::store {
+namespace {
+
+class ClientStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/parley-client-store-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<ClientStore> Open(const ClientStoreKey& key) {
+    auto store = ClientStore::Open(dir_ / "parley.db", key, clock_);
+    EXPECT_TRUE(store) << (store ? "" : ClientStoreErrcName(store.error().code));
+    return store ? std::move(*store) : nullptr;
+  }
+
+  std::filesystem::path dir_;
+  ManualClock clock_{1'000};
+  DeterministicRng rng_{7};
+};
+
+TEST_F(ClientStoreTest, KeyFileIsCreatedPrivateAndReadBack) {
+  auto created = KeyFromFile(dir_ / "k");
+  ASSERT_TRUE(created);
+  struct stat st {};
+  ASSERT_EQ(stat((dir_ / "k").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto again = KeyFromFile(dir_ / "k");
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(std::equal(created->bytes().begin(), created->bytes().end(), again->bytes().begin()));
+}
+
+TEST_F(ClientStoreTest, KeyFileReadableByOthersIsRefused) {
+  ASSERT_TRUE(KeyFromFile(dir_ / "k"));
+  chmod((dir_ / "k").c_str(), 0644);
+  auto key = KeyFromFile(dir_ / "k");
+  ASSERT_FALSE(key);
+  EXPECT_EQ(key.error().code, ClientStoreErrc::kKeyFilePermissions);
+}
+
+TEST_F(ClientStoreTest, KeyFileOfTheWrongSizeIsRefused) {
+  std::ofstream(dir_ / "k") << "short";
+  chmod((dir_ / "k").c_str(), 0600);
+  auto key = KeyFromFile(dir_ / "k");
+  ASSERT_FALSE(key);
+  EXPECT_EQ(key.error().code, ClientStoreErrc::kInvalidArgument);
+}
+
+TEST_F(ClientStoreTest, PassphraseOpensAndAWrongOneDoesNot) {
+  auto key = KeyFromPassphrase("correct horse", dir_ / "salt");
+  ASSERT_TRUE(key);
+  {
+    auto store = Open(*key);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->SetCounter("x", 5));
+  }
+  auto same = KeyFromPassphrase("correct horse", dir_ / "salt");
+  ASSERT_TRUE(same);
+  auto reopened = Open(*same);
+  ASSERT_TRUE(reopened);
+  auto value = reopened->GetCounter("x");
+  ASSERT_TRUE(value);
+  EXPECT_EQ(*value, 5);
+  reopened.reset();
+
+  auto wrong = KeyFromPassphrase("wrong horse", dir_ / "salt");
+  ASSERT_TRUE(wrong);
+  auto refused = ClientStore::Open(dir_ / "parley.db", *wrong, clock_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ClientStoreErrc::kBadKey);
+  EXPECT_FALSE(KeyFromPassphrase("", dir_ / "salt"));
+}
+
+TEST_F(ClientStoreTest, TheFileIsEncryptedAtRest) {
+  auto key = KeyFromFile(dir_ / "k");
+  ASSERT_TRUE(key);
+  {
+    auto store = Open(*key);
+    ASSERT_TRUE(store);
+    Contact c;
+    c.account = AccountId(Uuid::Random(rng_));
+    c.username = "findme_in_plaintext";
+    c.state = ContactState::kAccepted;
+    ASSERT_TRUE(store->SaveContact(c));
+  }
+  std::ifstream in(dir_ / "parley.db", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(bytes.empty());
+  EXPECT_EQ(bytes.find("SQLite format 3"), std::string::npos);
+  EXPECT_EQ(bytes.find("findme_in_plaintext"), std::string::npos);
+}
+
+TEST_F(ClientStoreTest, AccountAndIdentitySurviveReopening) {
+  auto key = KeyFromFile(dir_ / "k");
+  ASSERT_TRUE(key);
+  const auto identity = protocol::GenerateIdentityKeyPair(rng_);
+  const AccountId account(Uuid::Random(rng_));
+  {
+    auto store = Open(*key);
+    ASSERT_TRUE(store);
+    EXPECT_FALSE(store->has_identity());
+    ASSERT_TRUE(store->SetLocalIdentity(identity, RegistrationId(77)));
+    LocalAccount local;
+    local.account = account;
+    local.device = DeviceId(2);
+    local.username = "alice";
+    local.credential.bytes()[3] = 9;
+    local.host = "example.org";
+    local.port = 8443;
+    local.pin = "ab";
+    ASSERT_TRUE(store->SaveAccount(local));
+  }
+  auto store = Open(*key);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->has_identity());
+  EXPECT_EQ(store->GetIdentityKeyPair().public_key, identity.public_key);
+  EXPECT_EQ(store->GetLocalRegistrationId(), RegistrationId(77));
+  auto local = store->LoadAccount();
+  ASSERT_TRUE(local && *local);
+  EXPECT_EQ((*local)->account, account);
+  EXPECT_EQ((*local)->device, DeviceId(2));
+  EXPECT_EQ((*local)->username, "alice");
+  EXPECT_EQ((*local)->credential.bytes()[3], 9);
+  EXPECT_EQ((*local)->host, "example.org");
+  EXPECT_EQ((*local)->pin, "ab");
+}
+
+TEST_F(ClientStoreTest, RollbackUndoesAMessageAndItsProcessedMark) {
+  auto key = KeyFromFile(dir_ / "k");
+  ASSERT_TRUE(key);
+  auto store = Open(*key);
+  ASSERT_TRUE(store);
+  const AccountId sender(Uuid::Random(rng_));
+  const std::array<std::uint8_t, 16> cmid{1, 2, 3};
+  StoredMessage m;
+  m.id.fill(1);
+  m.conversation = sender.value().ToString();
+  m.sender = sender;
+  m.body = "hi";
+  ASSERT_TRUE(store->Begin());
+  ASSERT_TRUE(store->InsertMessage(m));
+  ASSERT_TRUE(store->MarkProcessed(sender, DeviceId(1), cmid));
+  store->Rollback();
+  auto found = store->FindMessage(m.id);
+  ASSERT_TRUE(found);
+  EXPECT_FALSE(*found);
+  auto processed = store->IsProcessed(sender, DeviceId(1), cmid);
+  ASSERT_TRUE(processed);
+  EXPECT_FALSE(*processed);
+
+  ASSERT_TRUE(store->Begin());
+  ASSERT_TRUE(store->InsertMessage(m));
+  ASSERT_TRUE(store->MarkProcessed(sender, DeviceId(1), cmid));
+  ASSERT_TRUE(store->Commit());
+  processed = store->IsProcessed(sender, DeviceId(1), cmid);
+  ASSERT_TRUE(processed);
+  EXPECT_TRUE(*processed);
+  // The same message id is not stored twice.
+  auto again = store->InsertMessage(m);
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(*again);
+}
+
+TEST_F(ClientStoreTest, IdentitiesAreTrustedOnFirstUseAndReplacedUnverified) {
+  auto key = KeyFromFile(dir_ / "k");
+  ASSERT_TRUE(key);
+  auto store = Open(*key);
+  ASSERT_TRUE(store);
+  const AccountId peer(Uuid::Random(rng_));
+  const protocol::ProtocolAddress address{peer.value().ToString(), DeviceId(1)};
+  const auto first = crypto::KeyPair::Generate(rng_).public_key;
+  const auto second = crypto::KeyPair::Generate(rng_).public_key;
+  EXPECT_TRUE(store->IsTrustedIdentity(address, first));
+  ASSERT_TRUE(store->SaveIdentity(address, first));
+  EXPECT_FALSE(store->IsTrustedIdentity(address, second));
+  auto refused = store->SaveIdentity(address, second);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, protocol::ProtocolErrc::kUntrustedIdentity);
+  ASSERT_TRUE(store->MarkIdentitiesVerified(peer));
+  auto ids = store->Identities(peer);
+  ASSERT_TRUE(ids);
+  ASSERT_EQ(ids->size(), 1u);
+  EXPECT_TRUE((*ids)[0].verified);
+  ASSERT_TRUE(store->ReplaceIdentity(address, second));
+  ids = store->Identities(peer);
+  ASSERT_TRUE(ids);
+  EXPECT_EQ((*ids)[0].key, second);
+  EXPECT_FALSE((*ids)[0].verified);
+}
+
+TEST_F(ClientStoreTest, OutgoingStatusOnlyMovesForward) {
+  auto key = KeyFromFile(dir_ / "k");
+  ASSERT_TRUE(key);
+  auto store = Open(*key);
+  ASSERT_TRUE(store);
+  StoredMessage m;
+  m.id.fill(2);
+  m.conversation = "c";
+  m.direction = Direction::kOutgoing;
+  m.status = MessageStatus::kSending;
+  ASSERT_TRUE(store->InsertMessage(m));
+  ASSERT_TRUE(store->UpdateStatus(m.id, MessageStatus::kRead));
+  ASSERT_TRUE(store->UpdateStatus(m.id, MessageStatus::kSent));
+  ASSERT_TRUE(store->UpdateStatus(m.id, MessageStatus::kDelivered));
+  auto found = store->FindMessage(m.id);
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->status, MessageStatus::kRead);
+}
+
+TEST_F(ClientStoreTest, ExpiredMessagesAreDeleted) {
+  auto key = KeyFromFile(dir_ / "k");
+  ASSERT_TRUE(key);
+  auto store = Open(*key);
+  ASSERT_TRUE(store);
+  StoredMessage keep, expire;
+  keep.id.fill(3);
+  keep.conversation = expire.conversation = "c";
+  expire.id.fill(4);
+  expire.expires_at_ms = 500;
+  ASSERT_TRUE(store->InsertMessage(keep));
+  ASSERT_TRUE(store->InsertMessage(expire));
+  auto n = store->DeleteExpiredMessages(499);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 0u);
+  n = store->DeleteExpiredMessages(500);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 1u);
+  auto history = store->History("c", 10);
+  ASSERT_TRUE(history);
+  ASSERT_EQ(history->size(), 1u);
+  EXPECT_EQ((*history)[0].id, keep.id);
+}
+
+}  // namespace
+}  // namespace parley::store

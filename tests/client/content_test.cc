@@ -1,0 +1,228 @@
+// The message content format: round trips of every body and each decoder
+// error, with limits tested at and past their caps.
+#include "client/content.h"
+
+#include <gtest/gtest.h>
+
+#include "base/byte_writer.h"
+#include "base/proto.h"
+
+namespace parley::client {
+namespace {
+
+std::vector<std::uint8_t> Encode(const Content& c) {
+  auto encoded = EncodeContent(c);
+  EXPECT_TRUE(encoded) << (encoded ? "" : ContentErrcName(encoded.error().code));
+  if (!encoded) return {};
+  return {encoded->bytes().begin(), encoded->bytes().end()};
+}
+
+Content Text(std::string text) {
+  Content c;
+  c.message_id.fill(7);
+  c.sent_at_ms = 1'700'000'000'000;
+  c.body = DataBody{std::move(text), std::nullopt, std::nullopt, 0};
+  return c;
+}
+
+ContentErrc DecodeError(Bytes bytes) {
+  auto decoded = DecodeContent(bytes);
+  EXPECT_FALSE(decoded);
+  return decoded ? ContentErrc{} : decoded.error().code;
+}
+
+// A Content with id and time, then `extra` appended as raw fields.
+std::vector<std::uint8_t> WithHeader(const std::vector<std::uint8_t>& extra) {
+  ByteWriter w;
+  WriteBytesField(w, 1, std::vector<std::uint8_t>(16, 1));
+  WriteVarintField(w, 2, 5);
+  w.WriteBytes(extra);
+  return w.Take();
+}
+
+std::vector<std::uint8_t> Field(std::uint32_t number, const std::vector<std::uint8_t>& bytes) {
+  ByteWriter w;
+  WriteBytesField(w, number, bytes);
+  return w.Take();
+}
+
+TEST(ContentTest, DataRoundTripsWithQuoteAttachmentGroupAndSync) {
+  Content c = Text("héllo");
+  auto& data = std::get<DataBody>(c.body);
+  data.quote = ContentId{};
+  data.quote->fill(3);
+  data.expire_seconds = 3600;
+  AttachmentPointer a;
+  a.id.fill(9);
+  a.key.bytes()[0] = 42;
+  a.digest.fill(5);
+  a.size = 1234;
+  a.file_name = "photo.jpg";
+  a.content_type = "image/jpeg";
+  data.attachment = std::move(a);
+  c.group = GroupContext{ContentId{}, std::string("friends"), {AccountId(Uuid()), AccountId(Uuid())}};
+  c.sync_destination = AccountId(Uuid());
+  c.sender_username = "alice";
+  c.destination_username = "bob";
+  auto decoded = DecodeContent(Encode(c));
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->message_id, c.message_id);
+  EXPECT_EQ(decoded->sent_at_ms, c.sent_at_ms);
+  EXPECT_EQ(decoded->sender_username, "alice");
+  EXPECT_EQ(decoded->destination_username, "bob");
+  ASSERT_TRUE(decoded->group);
+  EXPECT_EQ(decoded->group->name, "friends");
+  EXPECT_EQ(decoded->group->members.size(), 2u);
+  const auto& d = std::get<DataBody>(decoded->body);
+  EXPECT_EQ(d.text, "héllo");
+  EXPECT_EQ(d.quote, data.quote);
+  EXPECT_EQ(d.expire_seconds, 3600u);
+  ASSERT_TRUE(d.attachment);
+  EXPECT_EQ(d.attachment->size, 1234u);
+  EXPECT_EQ(d.attachment->key.bytes()[0], 42);
+  EXPECT_EQ(d.attachment->file_name, "photo.jpg");
+}
+
+TEST(ContentTest, EveryOtherBodyRoundTrips) {
+  ContentId target{};
+  target.fill(4);
+  std::vector<ContentBody> bodies;
+  bodies.emplace_back(ReactionBody{target, "+1"});
+  bodies.emplace_back(EditBody{target, "fixed"});
+  bodies.emplace_back(DeleteBody{target});
+  bodies.emplace_back(ReceiptBody{ReceiptKind::kRead, {target, target}});
+  bodies.emplace_back(TypingBody{true});
+  bodies.emplace_back(TimerBody{60});
+  std::vector<std::uint8_t> skdm = {0x33, 1, 2, 3};
+  bodies.emplace_back(SenderKeyDistributionBody{SecretBuffer(skdm)});
+  for (auto& body : bodies) {
+    Content c = Text("x");
+    const std::size_t index = body.index();
+    c.body = std::move(body);
+    auto decoded = DecodeContent(Encode(c));
+    ASSERT_TRUE(decoded) << index;
+    EXPECT_EQ(decoded->body.index(), index);
+  }
+  Content c = Text("x");
+  c.body = ReceiptBody{ReceiptKind::kDelivered, {target}};
+  auto receipt = DecodeContent(Encode(c));
+  ASSERT_TRUE(receipt);
+  EXPECT_EQ(std::get<ReceiptBody>(receipt->body).kind, ReceiptKind::kDelivered);
+  c.body = TypingBody{false};
+  auto typing = DecodeContent(Encode(c));
+  ASSERT_TRUE(typing);
+  EXPECT_FALSE(std::get<TypingBody>(typing->body).started);
+}
+
+TEST(ContentTest, TextAtAndPastItsCap) {
+  EXPECT_TRUE(EncodeContent(Text(std::string(kMaxTextBytes, 'a'))));
+  auto over = EncodeContent(Text(std::string(kMaxTextBytes + 1, 'a')));
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().code, ContentErrc::kTooLarge);
+  const auto bytes = WithHeader(Field(10, Field(1, std::vector<std::uint8_t>(kMaxTextBytes + 1, 'a'))));
+  EXPECT_EQ(DecodeError(bytes), ContentErrc::kTooLarge);
+}
+
+TEST(ContentTest, WholeContentPastItsCap) {
+  std::vector<std::uint8_t> big(kMaxContentBytes + 1, 0);
+  EXPECT_EQ(DecodeError(big), ContentErrc::kTooLarge);
+}
+
+TEST(ContentTest, ReceiptTargetsAtAndPastTheirCap) {
+  Content c = Text("x");
+  c.body = ReceiptBody{ReceiptKind::kRead, std::vector<ContentId>(kMaxReceiptTargets)};
+  EXPECT_TRUE(DecodeContent(Encode(c)));
+  std::vector<std::uint8_t> receipt;
+  ByteWriter w;
+  WriteVarintField(w, 1, 2);
+  for (std::size_t i = 0; i <= kMaxReceiptTargets; ++i) WriteBytesField(w, 2, std::vector<std::uint8_t>(16, 0));
+  EXPECT_EQ(DecodeError(WithHeader(Field(14, w.Take()))), ContentErrc::kTooMany);
+  c.body = ReceiptBody{ReceiptKind::kRead, std::vector<ContentId>(kMaxReceiptTargets + 1)};
+  EXPECT_FALSE(EncodeContent(c));
+}
+
+TEST(ContentTest, GroupMembersAtAndPastTheirCap) {
+  Content c = Text("x");
+  c.group = GroupContext{ContentId{}, std::string("g"), std::vector<AccountId>(kMaxGroupMembers)};
+  EXPECT_TRUE(DecodeContent(Encode(c)));
+  c.group->members.push_back(AccountId());
+  auto over = EncodeContent(c);
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().code, ContentErrc::kTooMany);
+}
+
+TEST(ContentTest, DisappearingTimerAtAndPastItsCap) {
+  Content c = Text("x");
+  c.body = TimerBody{kMaxDisappearingSeconds};
+  EXPECT_TRUE(DecodeContent(Encode(c)));
+  ByteWriter w;
+  WriteVarintField(w, 1, kMaxDisappearingSeconds + 1ull);
+  EXPECT_EQ(DecodeError(WithHeader(Field(16, w.Take()))), ContentErrc::kOutOfRange);
+}
+
+TEST(ContentTest, MalformedBytes) {
+  const std::vector<std::uint8_t> truncated = {0x0a, 0x10, 0x01};
+  EXPECT_EQ(DecodeError(truncated), ContentErrc::kMalformed);
+  const std::vector<std::uint8_t> group = {0x0b};  // wire type 3
+  EXPECT_EQ(DecodeError(group), ContentErrc::kMalformed);
+}
+
+TEST(ContentTest, WrongWireType) {
+  ByteWriter w;
+  WriteVarintField(w, 1, 5);  // the message id as a varint
+  EXPECT_EQ(DecodeError(w.Take()), ContentErrc::kWrongWireType);
+}
+
+TEST(ContentTest, DuplicateField) {
+  ByteWriter w;
+  WriteVarintField(w, 2, 5);
+  EXPECT_EQ(DecodeError(WithHeader(w.Take())), ContentErrc::kDuplicateField);
+}
+
+TEST(ContentTest, MissingFields) {
+  ByteWriter w;
+  WriteVarintField(w, 2, 5);
+  const auto text_body = Field(10, Field(1, {'h', 'i'}));
+  w.WriteBytes(text_body);
+  EXPECT_EQ(DecodeError(w.Take()), ContentErrc::kMissingField);  // no message id
+  EXPECT_EQ(DecodeError(WithHeader(Field(10, {}))), ContentErrc::kMissingField);  // no text or attachment
+  EXPECT_EQ(DecodeError(WithHeader(Field(12, Field(1, std::vector<std::uint8_t>(16, 0))))),
+            ContentErrc::kMissingField);  // an edit without text
+}
+
+TEST(ContentTest, NoBodyAndMultipleBodies) {
+  EXPECT_EQ(DecodeError(WithHeader({})), ContentErrc::kNoBody);
+  ByteWriter unknown;
+  WriteVarintField(unknown, 99, 1);  // unknown fields are skipped
+  EXPECT_EQ(DecodeError(WithHeader(unknown.Take())), ContentErrc::kNoBody);
+  auto two = Field(10, Field(1, {'a'}));
+  const auto typing = Field(15, {0x08, 0x01});
+  two.insert(two.end(), typing.begin(), typing.end());
+  EXPECT_EQ(DecodeError(WithHeader(two)), ContentErrc::kMultipleBodies);
+}
+
+TEST(ContentTest, BadLength) {
+  ByteWriter w;
+  WriteBytesField(w, 1, std::vector<std::uint8_t>(15, 1));
+  EXPECT_EQ(DecodeError(w.Take()), ContentErrc::kBadLength);
+}
+
+TEST(ContentTest, InvalidText) {
+  const std::vector<std::uint8_t> overlong = {0xC0, 0xAF};
+  EXPECT_EQ(DecodeError(WithHeader(Field(10, Field(1, overlong)))), ContentErrc::kInvalidText);
+  EXPECT_FALSE(EncodeContent(Text("\xED\xA0\x80")));  // a surrogate
+  EXPECT_TRUE(IsWellFormedUtf8("\xF0\x9F\x91\x8D"));
+  EXPECT_FALSE(IsWellFormedUtf8("\xF4\x90\x80\x80"));  // past U+10FFFF
+}
+
+TEST(ContentTest, AttachmentSizeRange) {
+  ByteWriter a;
+  WriteBytesField(a, 1, std::vector<std::uint8_t>(16, 0));
+  WriteBytesField(a, 2, std::vector<std::uint8_t>(64, 0));
+  WriteBytesField(a, 3, std::vector<std::uint8_t>(32, 0));
+  WriteVarintField(a, 4, kMaxAttachmentBytes + 1);
+  EXPECT_EQ(DecodeError(WithHeader(Field(10, Field(3, a.Take())))), ContentErrc::kOutOfRange);
+}
+
+}  // namespace
+}  // namespace parley::client
