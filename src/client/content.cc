@@ -252,7 +252,7 @@ Result<DataBody, ContentErrc> DecodeData(Bytes bytes) {
     }
   }
   if (reader.failed()) return Malformed();
-  if (!seen.Has(field::kText) && !seen.Has(field::kAttachment)) return Missing();
+  if (d.text.empty() && !d.attachment) return Missing();
   return d;
 }
 

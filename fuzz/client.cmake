@@ -1,0 +1,5 @@
+# The client layer's decoders (S4): decrypted message content.
+# content.cc is built in directly, so the target does not pull in the
+# Beast-based connection.
+parley_fuzzer(client_content SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/client_content_fuzz.cc
+              ${PROJECT_SOURCE_DIR}/src/client/content.cc LIBS parley_base)

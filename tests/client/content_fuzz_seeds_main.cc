@@ -1,0 +1,76 @@
+// Writes the seed corpus of fuzz_client_content (fuzz/corpus/client_content/)
+// with the real encoder: one seed per body kind.
+//   client_content_fuzz_seeds fuzz/corpus/client_content
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "client/content.h"
+
+namespace {
+
+using namespace parley::client;
+
+bool Write(const std::string& dir, const std::string& name, const Content& c) {
+  auto encoded = EncodeContent(c);
+  if (!encoded) return false;
+  std::ofstream out(dir + "/" + name, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(encoded->data()), static_cast<std::streamsize>(encoded->size()));
+  return static_cast<bool>(out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: client_content_fuzz_seeds DIR\n";
+    return 2;
+  }
+  const std::string dir = argv[1];
+  Content base;
+  base.message_id.fill(0x11);
+  base.sent_at_ms = 1'700'000'000'000;
+  base.sender_username = "alice";
+  ContentId target{};
+  target.fill(0x22);
+
+  bool ok = true;
+  Content text = base;
+  text.body = DataBody{"hello", target, std::nullopt, 3600};
+  ok &= Write(dir, "text", text);
+
+  Content attachment = base;
+  AttachmentPointer pointer;
+  pointer.id.fill(0x33);
+  pointer.digest.fill(0x44);
+  pointer.size = 1000;
+  pointer.file_name = "a.txt";
+  pointer.content_type = "text/plain";
+  attachment.body = DataBody{"", std::nullopt, std::move(pointer), 0};
+  attachment.group = GroupContext{target, std::string("group"), {parley::AccountId(), parley::AccountId()}};
+  ok &= Write(dir, "attachment_in_group", attachment);
+
+  Content sync = base;
+  sync.sync_destination = parley::AccountId();
+  sync.destination_username = "bob";
+  sync.body = DataBody{"sent elsewhere", std::nullopt, std::nullopt, 0};
+  ok &= Write(dir, "sync", sync);
+
+  Content c = base;
+  c.body = ReactionBody{target, "+1"};
+  ok &= Write(dir, "reaction", c);
+  c.body = EditBody{target, "edited"};
+  ok &= Write(dir, "edit", c);
+  c.body = DeleteBody{target};
+  ok &= Write(dir, "delete", c);
+  c.body = ReceiptBody{ReceiptKind::kRead, {target, target}};
+  ok &= Write(dir, "receipt", c);
+  c.body = TypingBody{true};
+  ok &= Write(dir, "typing", c);
+  c.body = TimerBody{86400};
+  ok &= Write(dir, "timer", c);
+  const std::uint8_t skdm[] = {0x33, 0x08, 0x01};
+  c.body = SenderKeyDistributionBody{parley::SecretBuffer(skdm)};
+  ok &= Write(dir, "sender_key_distribution", c);
+  return ok ? 0 : 1;
+}
