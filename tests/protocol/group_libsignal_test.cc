@@ -324,12 +324,12 @@ TEST(LibsignalSenderKeyTest, ChainAndCipherKeysMatch) {
       ASSERT_EQ(sender_chain_key_create_next(their_chain.get(), &next), 0);
       their_chain.reset(next);
       // Advance gives the same message key and next link as the two calls.
-      SenderChainKey::Step step = ours.Advance();
-      EXPECT_EQ(step.message_key.iteration(), our_key.iteration());
-      EXPECT_EQ(ToHex(step.message_key.seed().bytes()), ToHex(our_key.seed().bytes()));
+      SenderChainKey::Step advanced = ours.Advance();
+      EXPECT_EQ(advanced.message_key.iteration(), our_key.iteration());
+      EXPECT_EQ(ToHex(advanced.message_key.seed().bytes()), ToHex(our_key.seed().bytes()));
       ours = ours.Next();
-      EXPECT_EQ(step.next.iteration(), ours.iteration());
-      EXPECT_EQ(ToHex(step.next.key().bytes()), ToHex(ours.key().bytes()));
+      EXPECT_EQ(advanced.next.iteration(), ours.iteration());
+      EXPECT_EQ(ToHex(advanced.next.key().bytes()), ToHex(ours.key().bytes()));
     }
   }
 }
