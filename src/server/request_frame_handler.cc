@@ -79,6 +79,9 @@ HandlerMetrics::HandlerMetrics(MetricsRegistry& registry)
                               "Sends answered from an earlier send with the same client message id")),
       envelopes_pushed(
           registry.AddCounter("parley_envelopes_pushed_total", "Envelope pushes written to devices")),
+      envelopes_pushed_direct(registry.AddCounter(
+          "parley_envelopes_pushed_direct_total",
+          "Envelope pushes handed over by the send that queued them, without a store read")),
       messages_acked(
           registry.AddCounter("parley_messages_acked_total", "Queued envelopes deleted by an ack")),
       authentication_failures(registry.AddCounter("parley_authentication_failures_total",
@@ -394,8 +397,8 @@ void RequestFrameHandler::Impl::PushEnvelope(DeviceSession& session, store::Stor
   envelope.content = std::move(stored.content);
   session.unacked_envelopes[session.next_push_id] = stored.server_id;
   session.last_pushed_server_id = stored.server_id;
-  SendPush(session, std::move(envelope));
   metrics.envelopes_pushed.Increment();
+  SendPush(session, std::move(envelope));
 }
 
 void RequestFrameHandler::Impl::HandleAck(DeviceSession& session, std::uint64_t push_id) {
@@ -443,6 +446,7 @@ void RequestFrameHandler::Impl::NotifyQueued(const DeviceKey& key,
       Pump(s);
       return;
     }
+    metrics.envelopes_pushed_direct.Increment();
     PushEnvelope(s, std::move(*held));
   });
 }

@@ -76,6 +76,8 @@ struct HandlerMetrics {
   Counter& messages_queued;
   Counter& messages_duplicate;
   Counter& envelopes_pushed;
+  // Of those, pushed straight from a send, without reading the store.
+  Counter& envelopes_pushed_direct;
   Counter& messages_acked;
   Counter& authentication_failures;
   Counter& store_errors;

@@ -262,11 +262,11 @@ class RequestHandlersTest : public ::testing::Test {
     config.threads = 2;
     config.registration_mode = registration_mode_;
     Configure(config);
-    auto metrics = std::make_shared<MetricsRegistry>();
+    metrics_ = std::make_shared<MetricsRegistry>();
     RequestHandlerOptions options = RequestHandlerOptionsFrom(config);
     options.worker_threads = 2;
-    handler_ = std::make_shared<RequestFrameHandler>(*store_, clock_, *metrics, options);
-    auto server = Server::Create(config, {handler_, metrics, {}, cert->files});
+    handler_ = std::make_shared<RequestFrameHandler>(*store_, clock_, *metrics_, options);
+    auto server = Server::Create(config, {handler_, metrics_, {}, cert->files});
     ASSERT_TRUE(server);
     server_ = std::move(*server);
     server_->Start();
@@ -283,6 +283,14 @@ class RequestHandlersTest : public ::testing::Test {
   }
 
   std::uint16_t port() const { return server_->port(); }
+
+  // The value of one series in the /metrics text (0 when absent).
+  std::uint64_t MetricValue(const std::string& series) {
+    const std::string text = metrics_->RenderPrometheus();
+    const std::size_t at = text.find("\n" + series + " ");
+    if (at == std::string::npos) return 0;
+    return std::stoull(text.substr(at + series.size() + 2));
+  }
 
   // Registers on `client` (which stays authenticated) and drains its
   // QueueEmpty (and PreKeysLow, when few prekeys were uploaded).
@@ -330,6 +338,7 @@ class RequestHandlersTest : public ::testing::Test {
   TestClock clock_{SystemClock().NowMillis()};
   RegistrationMode registration_mode_ = RegistrationMode::kOpen;
   std::unique_ptr<store::ServerStore> store_;
+  std::shared_ptr<MetricsRegistry> metrics_;
   std::shared_ptr<RequestFrameHandler> handler_;
   std::unique_ptr<Server> server_;
 };

@@ -410,6 +410,45 @@ TEST_F(RequestHandlersTest, MultiRecipientSendReportsEachRecipient) {
   EXPECT_EQ(Text(bob_client.NextEnvelope()), "g");
 }
 
+TEST_F(RequestHandlersTest, FreshSendsToAnOnlineDeviceArePushedWithoutAStoreRead) {
+  WireClient alice_client(port());
+  DeviceLogin alice = Register(alice_client, "alice", MakeKeys(20));
+  WireClient bob_client(port());
+  DeviceLogin bob = Register(bob_client, "bob", MakeKeys(20));
+  WireClient carol_client(port());
+  DeviceLogin carol = Register(carol_client, "carol", MakeKeys(20));
+
+  for (const char* text : {"one", "two", "three"}) {
+    ASSERT_EQ(alice_client.Call(TextTo(bob, text)).status, ResponseStatus::kOk);
+  }
+  for (const char* text : {"one", "two", "three"}) {
+    std::uint64_t push_id = 0;
+    EXPECT_EQ(Text(bob_client.NextEnvelope(&push_id)), text);
+    bob_client.Ack(push_id);
+  }
+  // Bob's connection handles frames in order: once the ping is answered, the
+  // acks are done (an ack that came later could pump the next send first).
+  ASSERT_EQ(bob_client.Call(wire::PingRequest{}).status, ResponseStatus::kOk);
+  // A group send: both recipients queued by one batch, both pushed directly.
+  wire::SendMultiRecipientRequest group;
+  for (const DeviceLogin* member : {&bob, &carol}) {
+    wire::RecipientMessages part;
+    part.recipient = member->account;
+    part.client_message_id = RandomMessageId();
+    part.messages.push_back({member->device, RegistrationId(1234), 3, {'g'}});
+    group.recipients.push_back(part);
+  }
+  wire::Response response = alice_client.Call(group);
+  ASSERT_EQ(response.status, ResponseStatus::kOk);
+  for (const auto& result : std::get<wire::SendMultiRecipientResult>(response.body).results) {
+    EXPECT_EQ(result.status, ResponseStatus::kOk);
+  }
+  EXPECT_EQ(Text(bob_client.NextEnvelope()), "g");
+  EXPECT_EQ(Text(carol_client.NextEnvelope()), "g");
+  EXPECT_EQ(MetricValue("parley_envelopes_pushed_direct_total"), 5u);
+  EXPECT_EQ(MetricValue("parley_envelopes_pushed_total"), 5u);
+}
+
 class InvitationRegistrationTest : public RequestHandlersTest {
  protected:
   void SetUp() override {
