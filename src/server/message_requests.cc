@@ -100,7 +100,12 @@ static std::optional<SendOutcome> PrepareSend(RequestFrameHandler::Impl& impl, c
   // S7: a send to an account the sender has not exchanged messages with
   // spends one token of the sender's first-contact budget (the stricter one
   // while the account is young).
-  const bool first_contact = !own_account && !impl.contacts.Known(sender.account, recipient);
+  // With both first-contact limits off (capacity 0) nothing is remembered.
+  const RateLimitsConfig& limits = impl.options.rate_limits;
+  const bool counting_contacts =
+      limits.first_contacts_per_account.capacity > 0 || limits.first_contacts_per_new_account.capacity > 0;
+  const bool first_contact =
+      counting_contacts && !own_account && !impl.contacts.Known(sender.account, recipient);
   if (first_contact) {
     auto account = impl.store.GetAccount(sender.account);
     if (!account) {

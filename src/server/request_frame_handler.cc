@@ -111,11 +111,17 @@ std::uint64_t TokenBuckets::Take(const std::string& key, double cost) {
   return static_cast<std::uint64_t>(missing * 3'600'000.0 / config_.refill_per_hour) + 1;
 }
 
-std::string ContactBook::Key(const AccountId& a, const AccountId& b) {
+ContactBook::PairKey ContactBook::Key(const AccountId& a, const AccountId& b) {
   // Unordered: a reply is not a first contact.
-  const std::string x = a.value().ToString();
-  const std::string y = b.value().ToString();
-  return x < y ? x + y : y + x;
+  const bool a_first = a < b;
+  const Uuid& first = a_first ? a.value() : b.value();
+  const Uuid& second = a_first ? b.value() : a.value();
+  PairKey key{};
+  for (std::size_t i = 0; i < Uuid::kSize; ++i) {
+    key[i] = first.bytes()[i];
+    key[Uuid::kSize + i] = second.bytes()[i];
+  }
+  return key;
 }
 
 bool ContactBook::Known(const AccountId& a, const AccountId& b) {

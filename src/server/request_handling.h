@@ -3,6 +3,7 @@
 // handler implementation shared by the request families.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -117,10 +118,20 @@ class ContactBook {
   void Remember(const AccountId& a, const AccountId& b);
 
  private:
-  static std::string Key(const AccountId& a, const AccountId& b);
+  // The two account ids, smaller first: one key per unordered pair.
+  using PairKey = std::array<std::uint8_t, 2 * Uuid::kSize>;
+  struct PairKeyHash {
+    std::size_t operator()(const PairKey& key) const noexcept {
+      // Account ids are random (version-4 UUIDs): their bytes are a hash.
+      std::size_t h = 0;
+      for (std::size_t i = 0; i < sizeof(h); ++i) h = h << 8 | (key[i] ^ key[Uuid::kSize + i]);
+      return h;
+    }
+  };
+  static PairKey Key(const AccountId& a, const AccountId& b);
   const Clock& clock_;
   std::mutex mutex_;
-  std::unordered_map<std::string, std::int64_t> last_seen_ms_;
+  std::unordered_map<PairKey, std::int64_t, PairKeyHash> last_seen_ms_;
   std::uint64_t inserts_since_sweep_ = 0;
 };
 
