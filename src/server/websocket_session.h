@@ -3,7 +3,7 @@
 // frames, enforces the in-flight and write-queue limits, and implements the
 // ConnectionPort behind ConnectionHandles (internal to the server library).
 //
-// Idle memory is kept small: the read buffer is released after a large
+// Idle memory is kept small: the read buffer is released after each
 // message, the write queue's storage after it empties, and no timer exists
 // besides the one inside Beast's WebSocket stream.
 #pragma once
