@@ -146,14 +146,14 @@ class Connection {
 
 // Counters of one process.
 struct Tally {
-  std::uint64_t attempted = 0;  // sends due by the schedule
-  std::uint64_t sent = 0;       // handed to a connection
-  std::uint64_t skipped = 0;    // due but every tried sender was busy
-  std::uint64_t accepted = 0;   // Parley: answered ok
+  std::uint64_t attempted = 0;                    // sends due by the schedule
+  std::uint64_t sent = 0;                         // handed to a connection
+  std::uint64_t skipped = 0;                      // due but every tried sender was busy
+  std::uint64_t accepted = 0;                     // Parley: answered ok
   std::map<std::string, std::uint64_t> rejected;  // Parley: other statuses by name
-  std::uint64_t delivered = 0;   // unique deliveries received here
-  std::uint64_t duplicates = 0;  // a (process, sequence) seen again
-  std::uint64_t bounces = 0;     // XMPP error messages
+  std::uint64_t delivered = 0;                    // unique deliveries received here
+  std::uint64_t duplicates = 0;                   // a (process, sequence) seen again
+  std::uint64_t bounces = 0;                      // XMPP error messages
   std::uint64_t connections_lost = 0;
   LatencyHistogram latency;
 };
@@ -301,7 +301,8 @@ class Engine {
       std::size_t outstanding = 0;
       for (const auto& c : connections_) outstanding += c->outstanding();
       const double draining = std::chrono::duration<double>(now - send_end_).count();
-      const bool quiet = now - last_delivery_ >= std::chrono::seconds(1) && now - send_end_ >= std::chrono::seconds(1);
+      const bool quiet =
+          now - last_delivery_ >= std::chrono::seconds(1) && now - send_end_ >= std::chrono::seconds(1);
       if ((outstanding == 0 && quiet) || draining >= shape_.drain_seconds) {
         loading_ = false;
         auto done = std::move(load_done_);
@@ -399,7 +400,8 @@ class ParleyConnection final : public Connection, public std::enable_shared_from
  public:
   // Authenticates as `account`, or registers `register_name` when set (the
   // account is then filled in).
-  ParleyConnection(Engine& engine, std::size_t index, Account* account, std::optional<std::string> register_name)
+  ParleyConnection(Engine& engine, std::size_t index, Account* account,
+                   std::optional<std::string> register_name)
       : engine_(engine),
         index_(index),
         account_(account),
@@ -480,7 +482,8 @@ class ParleyConnection final : public Connection, public std::enable_shared_from
   }
 
   void DoRead() {
-    ws_.async_read(buffer_, [self = shared_from_this()](const error_code& ec, std::size_t) { self->OnRead(ec); });
+    ws_.async_read(buffer_,
+                   [self = shared_from_this()](const error_code& ec, std::size_t) { self->OnRead(ec); });
   }
 
   void OnRead(const error_code& ec) {
@@ -532,12 +535,13 @@ class ParleyConnection final : public Connection, public std::enable_shared_from
 
   void DoWrite() {
     writing_ = true;
-    ws_.async_write(net::buffer(queue_.front()), [self = shared_from_this()](const error_code& ec, std::size_t) {
-      self->writing_ = false;
-      self->queue_.pop_front();
-      if (ec) return self->Fail("write: " + ec.message());
-      if (!self->queue_.empty()) self->DoWrite();
-    });
+    ws_.async_write(net::buffer(queue_.front()),
+                    [self = shared_from_this()](const error_code& ec, std::size_t) {
+                      self->writing_ = false;
+                      self->queue_.pop_front();
+                      if (ec) return self->Fail("write: " + ec.message());
+                      if (!self->queue_.empty()) self->DoWrite();
+                    });
   }
 
   void Fail(const std::string& why) {
@@ -612,8 +616,9 @@ class XmppConnection final : public Connection, public std::enable_shared_from_t
   }
 
   void DoRead() {
-    stream_.async_read_some(net::buffer(chunk_),
-                            [self = shared_from_this()](const error_code& ec, std::size_t n) { self->OnRead(ec, n); });
+    stream_.async_read_some(
+        net::buffer(chunk_),
+        [self = shared_from_this()](const error_code& ec, std::size_t n) { self->OnRead(ec, n); });
   }
 
   void OnRead(const error_code& ec, std::size_t n) {
@@ -643,7 +648,8 @@ class XmppConnection final : public Connection, public std::enable_shared_from_t
         case Step::kBoundFeatures:
           if (!inbox_.Consume("</stream:features>")) return true;
           Write(
-              "<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>load</resource>"
+              "<iq type='set' id='bind1'><bind "
+              "xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>load</resource>"
               "</bind></iq>");
           step_ = Step::kBind;
           break;
@@ -674,8 +680,8 @@ class XmppConnection final : public Connection, public std::enable_shared_from_t
     plain += account_.username;
     plain.push_back('\0');
     plain += engine_.target().xmpp_password;
-    return Base64Encode(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(plain.data()),
-                                                      plain.size()));
+    return Base64Encode(
+        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(plain.data()), plain.size()));
   }
 
   void Write(std::string bytes) {
@@ -733,13 +739,14 @@ void WriteLine(int fd, const std::string& line) {
 std::string ResultLine(Engine& engine) {
   Tally& t = engine.tally();
   std::string rejected;
-  for (const auto& [status, n] : t.rejected) rejected += (rejected.empty() ? "" : ";") + status + ":" + std::to_string(n);
+  for (const auto& [status, n] : t.rejected)
+    rejected += (rejected.empty() ? "" : ";") + status + ":" + std::to_string(n);
   return "result attempted=" + std::to_string(t.attempted) + " sent=" + std::to_string(t.sent) +
          " skipped=" + std::to_string(t.skipped) + " accepted=" + std::to_string(t.accepted) +
          " delivered=" + std::to_string(t.delivered) + " duplicates=" + std::to_string(t.duplicates) +
          " bounces=" + std::to_string(t.bounces) + " lost_connections=" + std::to_string(t.connections_lost) +
-         " cpu_us=" + std::to_string(engine.load_cpu_micros()) + " rejected=" + (rejected.empty() ? "-" : rejected) +
-         " latency=" + t.latency.Serialize() + "\n";
+         " cpu_us=" + std::to_string(engine.load_cpu_micros()) +
+         " rejected=" + (rejected.empty() ? "-" : rejected) + " latency=" + t.latency.Serialize() + "\n";
 }
 
 }  // namespace
@@ -760,7 +767,8 @@ std::vector<Account> RegisterAccounts(const Target& target, const std::string& p
   }
   engine.ConnectAll(std::move(connections), [] {});
   io.run();
-  for (const std::string& why : engine.failure_reasons()) std::cerr << "parley-load: registration failed: " << why << "\n";
+  for (const std::string& why : engine.failure_reasons())
+    std::cerr << "parley-load: registration failed: " << why << "\n";
   failed = engine.failed();
   std::vector<Account> registered;
   for (Account& account : accounts) {

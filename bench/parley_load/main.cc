@@ -169,9 +169,9 @@ int Run(const RunOptions& options) {
 
   const std::optional<ServerSample> baseline = SampleServer(options.server_pid);
   std::cout << "protocol=" << options.protocol << " connections=" << options.connections
-            << " processes=" << options.processes << " sources=" << options.sources << " rate=" << options.rate
-            << " duration_s=" << options.shape.duration_seconds << " message_bytes=" << options.shape.message_bytes
-            << "\n";
+            << " processes=" << options.processes << " sources=" << options.sources
+            << " rate=" << options.rate << " duration_s=" << options.shape.duration_seconds
+            << " message_bytes=" << options.shape.message_bytes << "\n";
   if (baseline) std::cout << "server_rss_before_kib=" << baseline->rss_kib << "\n";
 
   std::vector<Child> children;
@@ -198,8 +198,9 @@ int Run(const RunOptions& options) {
     children.push_back({pid, down[1], up[0]});
   }
 
-  const auto connect_deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                                   std::chrono::duration<double>(options.shape.connect_timeout_seconds + 30));
+  const auto connect_deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(options.shape.connect_timeout_seconds + 30));
   std::uint64_t connected = 0;
   std::uint64_t failed = 0;
   bool ok = true;
@@ -219,15 +220,17 @@ int Run(const RunOptions& options) {
     return 1;
   }
   std::cout << "connected=" << connected << " failed=" << failed << "\n";
-  if (options.idle_seconds > 0) std::this_thread::sleep_for(std::chrono::duration<double>(options.idle_seconds));
+  if (options.idle_seconds > 0)
+    std::this_thread::sleep_for(std::chrono::duration<double>(options.idle_seconds));
   const std::optional<ServerSample> idle = SampleServer(options.server_pid);
   if (baseline && idle && connected > 0) {
-    std::printf("server_rss_idle_kib=%llu server_rss_per_connection_kib=%.1f (delta over baseline) "
-                "server_rss_total_per_connection_kib=%.1f\n",
-                static_cast<unsigned long long>(idle->rss_kib),
-                (static_cast<double>(idle->rss_kib) - static_cast<double>(baseline->rss_kib)) /
-                    static_cast<double>(connected),
-                static_cast<double>(idle->rss_kib) / static_cast<double>(connected));
+    std::printf(
+        "server_rss_idle_kib=%llu server_rss_per_connection_kib=%.1f (delta over baseline) "
+        "server_rss_total_per_connection_kib=%.1f\n",
+        static_cast<unsigned long long>(idle->rss_kib),
+        (static_cast<double>(idle->rss_kib) - static_cast<double>(baseline->rss_kib)) /
+            static_cast<double>(connected),
+        static_cast<double>(idle->rss_kib) / static_cast<double>(connected));
     std::fflush(stdout);
   }
 
@@ -247,11 +250,12 @@ int Run(const RunOptions& options) {
     }
     load_end = SampleServer(options.server_pid);
   }
-  const auto result_deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                                  std::chrono::duration<double>(options.shape.drain_seconds + 30));
+  const auto result_deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(options.shape.drain_seconds + 30));
   LatencyHistogram latency;
   std::uint64_t sums[9] = {};
-  const char* keys[9] = {"attempted", "sent",    "skipped",          "accepted", "delivered",
+  const char* keys[9] = {"attempted",  "sent",    "skipped",          "accepted", "delivered",
                          "duplicates", "bounces", "lost_connections", "cpu_us"};
   std::string rejected;
   for (const Child& child : children) {
@@ -281,23 +285,24 @@ int Run(const RunOptions& options) {
   const double seconds = options.shape.duration_seconds;
   const std::uint64_t accepted_or_sent = options.protocol == "xmpp" ? sums[1] : sums[3];
   const std::int64_t lost = static_cast<std::int64_t>(accepted_or_sent) - static_cast<std::int64_t>(sums[4]);
-  std::printf("sent=%llu accepted=%llu delivered=%llu lost=%lld duplicates=%llu skipped=%llu bounces=%llu "
-              "rejected=%s lost_connections=%llu\n",
-              static_cast<unsigned long long>(sums[1]), static_cast<unsigned long long>(sums[3]),
-              static_cast<unsigned long long>(sums[4]), static_cast<long long>(lost),
-              static_cast<unsigned long long>(sums[5]), static_cast<unsigned long long>(sums[2]),
-              static_cast<unsigned long long>(sums[6]), rejected.empty() ? "-" : rejected.c_str(),
-              static_cast<unsigned long long>(sums[7]));
+  std::printf(
+      "sent=%llu accepted=%llu delivered=%llu lost=%lld duplicates=%llu skipped=%llu bounces=%llu "
+      "rejected=%s lost_connections=%llu\n",
+      static_cast<unsigned long long>(sums[1]), static_cast<unsigned long long>(sums[3]),
+      static_cast<unsigned long long>(sums[4]), static_cast<long long>(lost),
+      static_cast<unsigned long long>(sums[5]), static_cast<unsigned long long>(sums[2]),
+      static_cast<unsigned long long>(sums[6]), rejected.empty() ? "-" : rejected.c_str(),
+      static_cast<unsigned long long>(sums[7]));
   std::printf("throughput_msgs_per_s=%.0f latency_ms p50=%.2f p99=%.2f p99.9=%.2f max=%.2f\n",
               static_cast<double>(sums[4]) / seconds, latency.Percentile(0.50) / 1000.0,
               latency.Percentile(0.99) / 1000.0, latency.Percentile(0.999) / 1000.0, latency.max() / 1000.0);
   std::printf("generator_cpu_percent_of_one_core=%.1f (over %u processes)\n",
               100.0 * static_cast<double>(sums[8]) / 1e6 / seconds, options.processes);
   if (idle && load_end) {
-    std::printf("server_cpu_percent_of_one_core=%.1f server_rss_peak_kib=%llu\n",
-                100.0 * (load_end->cpu_seconds - idle->cpu_seconds) /
-                    std::chrono::duration<double>(seconds).count(),
-                static_cast<unsigned long long>(peak_rss));
+    std::printf(
+        "server_cpu_percent_of_one_core=%.1f server_rss_peak_kib=%llu\n",
+        100.0 * (load_end->cpu_seconds - idle->cpu_seconds) / std::chrono::duration<double>(seconds).count(),
+        static_cast<unsigned long long>(peak_rss));
   }
   return (failed == 0 && lost == 0) ? 0 : 2;
 }
@@ -336,13 +341,17 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--xmpp-password", run.xmpp_password, "password of every XMPP user");
   run_cmd->add_option("--xmpp-prefix", run.xmpp_prefix, "XMPP users are <prefix>0..<prefix>N-1");
   run_cmd->add_option("--processes", run.processes, "generator processes")->check(CLI::Range(1, 64));
-  run_cmd->add_option("--sources", run.sources, "loopback source addresses 127.0.0.1..N")->check(CLI::Range(1, 254));
+  run_cmd->add_option("--sources", run.sources, "loopback source addresses 127.0.0.1..N")
+      ->check(CLI::Range(1, 254));
   run_cmd->add_option("--idle-seconds", run.idle_seconds, "seconds connected and idle before measuring RSS")
       ->check(CLI::Range(0.0, 3600.0));
   run_cmd->add_option("--server-pid", run.server_pid, "server process to measure (RSS, CPU)");
-  run_cmd->add_option("--rate", run.rate, "messages per second in all (0: idle only)")->check(CLI::Range(0.0, 1e7));
-  run_cmd->add_option("--duration", run.shape.duration_seconds, "seconds of load")->check(CLI::Range(0.0, 3600.0));
-  run_cmd->add_option("--drain-seconds", run.shape.drain_seconds, "longest wait for deliveries after the load")
+  run_cmd->add_option("--rate", run.rate, "messages per second in all (0: idle only)")
+      ->check(CLI::Range(0.0, 1e7));
+  run_cmd->add_option("--duration", run.shape.duration_seconds, "seconds of load")
+      ->check(CLI::Range(0.0, 3600.0));
+  run_cmd
+      ->add_option("--drain-seconds", run.shape.drain_seconds, "longest wait for deliveries after the load")
       ->check(CLI::Range(0.0, 600.0));
   run_cmd->add_option("--message-bytes", run.shape.message_bytes, "message content bytes")
       ->check(CLI::Range(20, 65536));

@@ -13,7 +13,7 @@ namespace parley::load {
 
 // What one scan step found.
 struct XmppBody {
-  std::string text;  // the <body> content, as written (no entities expected)
+  std::string text;    // the <body> content, as written (no entities expected)
   bool error = false;  // inside a <message type='error'> bounce
 };
 
