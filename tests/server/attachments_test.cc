@@ -1,5 +1,6 @@
 // Attachments over HTTPS (docs/wire-protocol.md section 8) on an in-process
-// server on 127.0.0.1 port 0 with a SQLite store, driven by a real TLS
+// server on 127.0.0.1 port 0 with a fresh store (SQLite, or PostgreSQL in the
+// _postgres build of this file), driven by a real TLS
 // client: create, upload (whole, with 100-continue, and resumed after an
 // interrupted request), offset, download (whole and ranged), every refusal,
 // expiry and the purge.
@@ -20,6 +21,7 @@
 #include "server/request_handling.h"
 #include "server/server.h"
 #include "store/server_store.h"
+#include "handler_fixture.h"
 #include "test_client.h"
 
 namespace parley::server {
@@ -72,8 +74,9 @@ class AttachmentsTest : public ::testing::Test {
     char pattern[] = "/tmp/parley-attachments-XXXXXX";
     ASSERT_NE(mkdtemp(pattern), nullptr);
     dir_ = pattern;
-    auto store = store::OpenServerStore("sqlite:" + (dir_ / "parley.db").string(), clock_);
-    ASSERT_TRUE(store);
+    ASSERT_NO_FATAL_FAILURE(database_.Create(dir_));
+    auto store = store::OpenServerStore(database_.url(), clock_);
+    ASSERT_TRUE(store) << store.error().message;
     store_ = std::move(*store);
     auto cert = EnsureSelfSignedCertificate(dir_);
     ASSERT_TRUE(cert);
@@ -104,6 +107,7 @@ class AttachmentsTest : public ::testing::Test {
     attachments_.reset();
     handler_.reset();
     store_.reset();
+    database_.Destroy();
     std::filesystem::remove_all(dir_);
   }
 
@@ -179,6 +183,7 @@ class AttachmentsTest : public ::testing::Test {
   }
 
   std::filesystem::path dir_;
+  handler_testing::TestDatabase database_;
   TestClock clock_{kStartMs};
   TokenBucketConfig bytes_per_account_{64.0 * 1024 * 1024, 64.0 * 1024 * 1024};
   std::unique_ptr<store::ServerStore> store_;
