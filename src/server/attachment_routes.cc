@@ -53,6 +53,7 @@ struct AttachmentService::Impl : std::enable_shared_from_this<Impl> {
         clock(c),
         options(std::move(o)),
         bytes_per_account(options.bytes_per_account, c),
+        unauthenticated_per_address(options.unauthenticated_per_address, c),
         uploads_created(
             registry.AddCounter("parley_attachments_created_total", "Attachment uploads created")),
         uploads_finished(registry.AddCounter("parley_attachments_finished_total",
@@ -66,6 +67,9 @@ struct AttachmentService::Impl : std::enable_shared_from_this<Impl> {
         rate_limit_hits(registry.AddCounter("parley_rate_limit_hits_total",
                                             "Requests refused by a rate limit",
                                             {{"limit", "attachment_bytes"}})),
+        unauthenticated_hits(registry.AddCounter("parley_rate_limit_hits_total",
+                                                 "Requests refused by a rate limit",
+                                                 {{"limit", "attachment_unauthenticated"}})),
         store_errors(registry.AddCounter("parley_attachment_store_errors_total",
                                          "Attachment store calls that failed unexpectedly")),
         purged(registry.AddCounter("parley_attachments_purged_total", "Expired attachments deleted")),
@@ -104,14 +108,21 @@ struct AttachmentService::Impl : std::enable_shared_from_this<Impl> {
                                                   : Plain(500, "the store failed");
   }
 
-  HttpResponse Unauthorized() {
+  // 401, or 429 once the client's address has run out of failures.
+  HttpResponse Unauthorized(const HttpRequestHead& head) {
     authentication_failures.Increment();
+    if (const std::uint64_t wait = unauthenticated_per_address.Take(head.remote_address); wait != 0) {
+      unauthenticated_hits.Increment();
+      return Plain(
+          429, "too many requests without valid credentials from this address",
+          {{"retry-after", std::to_string((wait + 999) / 1000)}, {"retry-after-ms", std::to_string(wait)}});
+    }
     return Plain(401, "no such device or wrong credential", {{"www-authenticate", "Basic realm=\"parley\""}});
   }
 
   Authenticated Authenticate(const HttpRequestHead& head) {
     auto parsed = ParseBasicAuthorization(head.Field("authorization").value_or(""));
-    if (!parsed) return {std::nullopt, Unauthorized()};
+    if (!parsed) return {std::nullopt, Unauthorized(head)};
     const store::DeviceAddress address{parsed->account, parsed->device};
     auto device = store.GetDevice(address);
     bool matches = false;
@@ -125,10 +136,10 @@ struct AttachmentService::Impl : std::enable_shared_from_this<Impl> {
     } else {
       return {std::nullopt, StoreFailure(device.error().code, "get_device")};
     }
-    if (!matches) return {std::nullopt, Unauthorized()};
+    if (!matches) return {std::nullopt, Unauthorized(head)};
     auto account = store.GetAccount(parsed->account);
     if (!account) {
-      if (account.error().code == store::StoreErrc::kNotFound) return {std::nullopt, Unauthorized()};
+      if (account.error().code == store::StoreErrc::kNotFound) return {std::nullopt, Unauthorized(head)};
       return {std::nullopt, StoreFailure(account.error().code, "get_account")};
     }
     if (account->disabled) return {std::nullopt, Plain(403, "the account is disabled")};
@@ -196,7 +207,7 @@ struct AttachmentService::Impl : std::enable_shared_from_this<Impl> {
           case store::StoreErrc::kLimitExceeded:
             return exchange->Respond(Plain(413, "Upload-Length is over the attachment size cap"));
           case store::StoreErrc::kNotFound:
-            return exchange->Respond(Unauthorized());
+            return exchange->Respond(Unauthorized(head));
           default:
             return exchange->Respond(StoreFailure(created.error().code, "create_attachment"));
         }
@@ -444,12 +455,14 @@ struct AttachmentService::Impl : std::enable_shared_from_this<Impl> {
   const Clock& clock;
   AttachmentOptions options;
   TokenBuckets bytes_per_account;
+  TokenBuckets unauthenticated_per_address;
   Counter& uploads_created;
   Counter& uploads_finished;
   Counter& bytes_uploaded;
   Counter& bytes_downloaded;
   Counter& authentication_failures;
   Counter& rate_limit_hits;
+  Counter& unauthenticated_hits;
   Counter& store_errors;
   Counter& purged;
   // Last member: its threads stop first.
@@ -462,6 +475,7 @@ AttachmentOptions AttachmentOptionsFrom(const ServerConfig& config) {
   options.upload_expiry_ms = std::int64_t{config.attachments.upload_expiry_hours} * 3600 * 1000;
   options.expiry_ms = std::int64_t{config.attachments.expiry_days} * 24 * 3600 * 1000;
   options.bytes_per_account = config.rate_limits.attachment_bytes_per_account;
+  options.unauthenticated_per_address = config.rate_limits.unauthenticated_requests_per_address;
   return options;
 }
 

@@ -33,6 +33,9 @@ struct AttachmentOptions {
   std::int64_t expiry_ms = std::int64_t{30} * 24 * 3600 * 1000;
   // Bytes an account may declare in new uploads (token bucket).
   TokenBucketConfig bytes_per_account{1024.0 * 1024 * 1024, 4096.0 * 1024 * 1024};
+  // Requests without valid credentials per client address (token bucket);
+  // past it they get 429 instead of 401.
+  TokenBucketConfig unauthenticated_per_address{60, 3600};
   // Threads that run store work for attachment requests.
   std::size_t worker_threads = 2;
 };

@@ -102,6 +102,7 @@ class AttachmentsTest : public ::testing::Test {
     handler_ = std::make_shared<RequestFrameHandler>(*store_, clock_, *metrics_, handler_options);
     AttachmentOptions options = AttachmentOptionsFrom(config);
     options.bytes_per_account = bytes_per_account_;
+    options.unauthenticated_per_address = unauthenticated_per_address_;
     attachments_ = std::make_unique<AttachmentService>(*store_, clock_, *metrics_, options);
     HttpRouter routes;
     ASSERT_TRUE(attachments_->AddRoutes(routes));
@@ -198,6 +199,7 @@ class AttachmentsTest : public ::testing::Test {
   handler_testing::TestDatabase database_;
   TestClock clock_{kStartMs};
   TokenBucketConfig bytes_per_account_{256.0 * 1024 * 1024, 256.0 * 1024 * 1024};
+  TokenBucketConfig unauthenticated_per_address_{60, 3600};
   std::unique_ptr<store::ServerStore> store_;
   std::shared_ptr<MetricsRegistry> metrics_;
   std::shared_ptr<RequestFrameHandler> handler_;
@@ -481,6 +483,32 @@ TEST_F(AttachmentBudgetTest, DeclaredBytesPerAccountAreLimitedWithRetryAfter) {
   Create(bob, 1000);
   clock_.Advance(static_cast<std::int64_t>(retry_ms));
   Create(alice, 500);
+}
+
+class AttachmentUnauthenticatedLimitTest : public AttachmentsTest {
+ protected:
+  void SetUp() override {
+    unauthenticated_per_address_ = {2, 3600};  // two failures at once, then one per second
+    AttachmentsTest::SetUp();
+  }
+};
+
+TEST_F(AttachmentUnauthenticatedLimitTest, FailedCredentialsPerAddressAreLimitedWithRetryAfter) {
+  const Login alice = MakeAccount("alice");
+  Login wrong = alice;
+  wrong.credential.secret.bytes()[5] ^= 1;
+  EXPECT_EQ(Call(http::verb::post, kAttachmentsPath, nullptr, {{"Upload-Length", "10"}}).result_int(), 401u);
+  EXPECT_EQ(Call(http::verb::post, kAttachmentsPath, &wrong, {{"Upload-Length", "10"}}).result_int(), 401u);
+  Response refused = Call(http::verb::post, kAttachmentsPath, &wrong, {{"Upload-Length", "10"}});
+  EXPECT_EQ(refused.result_int(), 429u);
+  const std::uint64_t retry_ms = std::stoull(std::string(refused["Retry-After-Ms"]));
+  EXPECT_GE(retry_ms, 900u);
+  EXPECT_LE(retry_ms, 1'001u);
+  EXPECT_EQ(MetricValue("parley_rate_limit_hits_total{limit=\"attachment_unauthenticated\"}"), 1u);
+  // Valid credentials are never refused by it.
+  Create(alice, 10);
+  clock_.Advance(static_cast<std::int64_t>(retry_ms));
+  EXPECT_EQ(Call(http::verb::post, kAttachmentsPath, &wrong, {{"Upload-Length", "10"}}).result_int(), 401u);
 }
 
 }  // namespace
