@@ -301,6 +301,57 @@ TEST_F(ClientEndToEndTest, IdentityChangeBlocksSendingToAVerifiedContactUntilRev
   EXPECT_TRUE(alice.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "second"; }));
 }
 
+TEST_F(ClientEndToEndTest, ReconnectsAfterTheServerRestartsAndDeliversWhatWasQueued) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  ASSERT_TRUE(alice.client && bob.client);
+  ASSERT_TRUE(alice.client->SendText("bob", "before"));
+  ASSERT_TRUE(bob.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "before"; }));
+  const std::uint16_t port = server_->port();
+  const std::string fingerprint = server_->fingerprint();
+
+  server_.reset();  // parleyd stops; both clients lose their connections
+  ASSERT_TRUE(bob.log->WaitFor<ConnectionChanged>([](const ConnectionChanged& e) { return !e.connected; }));
+  server_ = std::make_unique<testing::ParleydProcess>(dir_, port);
+  ASSERT_EQ(server_->port(), port) << testing::ReadWholeFile(dir_ / "parleyd.out");
+
+  // Alice's send waits for her reconnection; Bob's reconnection resumes his queue.
+  auto sent = alice.client->SendText("bob", "after the restart");
+  ASSERT_TRUE(sent) << ClientErrcName(sent.error().code);
+  EXPECT_TRUE(bob.log->WaitFor<MessageReceived>(
+      [](const MessageReceived& e) { return e.message.body == "after the restart"; }));
+  EXPECT_EQ(bob.log->Count<MessageReceived>(), 2u);
+}
+
+TEST_F(ClientEndToEndTest, DisappearingTimerReachesThePeerAndMessagesExpire) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  ASSERT_TRUE(alice.client && bob.client);
+  ASSERT_TRUE(bob.client->AddContact("alice"));
+  ASSERT_TRUE(alice.client->SendText("bob", "hello"));
+  ASSERT_TRUE(bob.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "hello"; }));
+  ASSERT_TRUE(alice.client->SetDisappearingTimer(Conv(*bob.client), 1));
+  auto sent = alice.client->SendText("bob", "gone soon");
+  ASSERT_TRUE(sent);
+  EXPECT_GT(sent->expires_at_ms, 0);
+  auto received =
+      bob.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "gone soon"; });
+  ASSERT_TRUE(received);
+  EXPECT_GT(received->message.expires_at_ms, 0);
+  auto conversations = bob.client->Conversations();
+  ASSERT_TRUE(conversations);
+  ASSERT_EQ(conversations->size(), 1u);
+  EXPECT_EQ((*conversations)[0].disappearing_seconds, 1u);
+  // One second later both sides delete it; the first message stays.
+  std::this_thread::sleep_for(1100ms);
+  auto expired = bob.client->ExpireMessages();
+  ASSERT_TRUE(expired);
+  EXPECT_EQ(*expired, 1u);
+  EXPECT_EQ(Bodies(*bob.client, Conv(*alice.client)), std::vector<std::string>{"hello"});
+  ASSERT_TRUE(alice.client->ExpireMessages());
+  EXPECT_EQ(Bodies(*alice.client, Conv(*bob.client)), std::vector<std::string>{"hello"});
+}
+
 TEST_F(ClientEndToEndTest, WrongPinIsRefused) {
   auto client = OpenProfile("mallory");
   ASSERT_TRUE(client);

@@ -29,11 +29,14 @@ inline std::string ReadWholeFile(const std::filesystem::path& path) {
 
 class ParleydProcess {
  public:
-  // Starts parleyd in `dir` (which must exist); port() is 0 when it did not
-  // come up within 20 s.
-  explicit ParleydProcess(const std::filesystem::path& dir) : dir_(dir) {
+  // Starts parleyd in `dir` (which must exist) on `port` (0: any free one);
+  // port() is 0 when it did not come up within 20 s. The data directory is
+  // dir/server, so a parleyd started again in the same dir keeps its store
+  // and certificate.
+  explicit ParleydProcess(const std::filesystem::path& dir, std::uint16_t port = 0) : dir_(dir) {
+    std::filesystem::remove(dir_ / "port");
     std::ofstream(dir_ / "parleyd.toml")
-        << "[server]\nlisten_address = \"127.0.0.1\"\nport = 0\nthreads = 2\n"
+        << "[server]\nlisten_address = \"127.0.0.1\"\nport = " << port << "\nthreads = 2\n"
         << "data_dir = \"" << (dir_ / "server").string() << "\"\ndrain_timeout_seconds = 2\n"
         << "[log]\nlevel = \"warn\"\n"
         << "[rate_limits]\nregistrations_per_address = { capacity = 1000, refill_per_hour = 100000 }\n"
@@ -46,8 +49,8 @@ class ParleydProcess {
       dup2(out, STDOUT_FILENO);
       dup2(out, STDERR_FILENO);
       const std::string config = (dir_ / "parleyd.toml").string();
-      const std::string port = port_file.string();
-      execl(PARLEYD_PATH, PARLEYD_PATH, "--config", config.c_str(), "serve", "--port-file", port.c_str(),
+      const std::string port_path = port_file.string();
+      execl(PARLEYD_PATH, PARLEYD_PATH, "--config", config.c_str(), "serve", "--port-file", port_path.c_str(),
             static_cast<char*>(nullptr));
       _exit(127);
     }
@@ -69,7 +72,7 @@ class ParleydProcess {
     // parleyd logs its certificate fingerprint; the tests pin it.
     const std::string log = ReadWholeFile(dir_ / "parleyd.out");
     std::smatch match;
-    if (std::regex_search(log, match, std::regex("([0-9a-f]{64})"))) fingerprint_ = match[1];
+    if (std::regex_search(log, match, std::regex("fingerprint.*?([0-9a-f]{64})"))) fingerprint_ = match[1];
   }
 
   ~ParleydProcess() {
