@@ -81,7 +81,8 @@ std::filesystem::path XdgDir(const char* variable, const char* fallback) {
 
 int Report(const Globals& g, const ClientError& error) {
   if (g.json) {
-    std::cout << json{{"error", std::string(ClientErrcName(error.code))}, {"message", std::string(error.message)}}
+    std::cout << json{{"error", std::string(ClientErrcName(error.code))},
+                      {"message", std::string(error.message)}}
               << "\n";
   } else {
     std::cerr << "parley: " << error.message << " (" << ClientErrcName(error.code) << ")\n";
@@ -113,7 +114,8 @@ ClientResult<std::unique_ptr<Client>> OpenProfile(const Globals& g) {
 ClientResult<ServerAddress> ParseServer(const std::string& server, const std::string& pin) {
   ServerAddress address;
   const auto colon = server.rfind(':');
-  if (colon == std::string::npos || colon == 0) return Fail(ClientErrc::kInvalidArgument, "--server is HOST:PORT");
+  if (colon == std::string::npos || colon == 0)
+    return Fail(ClientErrc::kInvalidArgument, "--server is HOST:PORT");
   address.host = server.substr(0, colon);
   try {
     const int port = std::stoi(server.substr(colon + 1));
@@ -163,7 +165,8 @@ const char* StateName(ContactState s) {
 
 json MessageJson(const StoredMessage& m) {
   json reactions = json::array();
-  for (const auto& r : m.reactions) reactions.push_back({{"from", r.from.value().ToString()}, {"emoji", r.emoji}});
+  for (const auto& r : m.reactions)
+    reactions.push_back({{"from", r.from.value().ToString()}, {"emoji", r.emoji}});
   json j{{"id", MessageIdToHex(m.id)},
          {"conversation", m.conversation},
          {"direction", m.direction == Direction::kIncoming ? "incoming" : "outgoing"},
@@ -226,7 +229,8 @@ ClientResult<ConversationId> ConversationFor(Client& client, const std::string& 
 }
 
 // Resolves a message id prefix (as printed) within a conversation.
-ClientResult<MessageId> FindMessage(Client& client, const ConversationId& conversation, const std::string& prefix) {
+ClientResult<MessageId> FindMessage(Client& client, const ConversationId& conversation,
+                                    const std::string& prefix) {
   if (auto full = MessageIdFromHex(prefix)) return *full;
   auto history = client.History(conversation, 1000);
   if (!history) return tl::unexpected(history.error());
@@ -249,13 +253,15 @@ int main(int argc, char** argv) {
   Globals g;
   app.add_option("--profile", g.profile, "Profile name; each holds one account (default: default)");
   app.add_option("--data-dir", g.data_dir, "Profile directory (default: $XDG_DATA_HOME/parley/<profile>)");
-  app.add_option("--key-file", g.key_file,
-                 "Store key file, mode 0600, created if absent (default: $XDG_CONFIG_HOME/parley/<profile>.key); "
-                 "PARLEY_PASSPHRASE in the environment uses a passphrase instead");
+  app.add_option(
+      "--key-file", g.key_file,
+      "Store key file, mode 0600, created if absent (default: $XDG_CONFIG_HOME/parley/<profile>.key); "
+      "PARLEY_PASSPHRASE in the environment uses a passphrase instead");
   app.add_flag("--json", g.json, "Print one JSON document");
 
   std::string server = "127.0.0.1:8443", pin, username, device_name = "cli", invitation;
-  auto* reg = app.add_subcommand("register", "Create an account on a server; this profile becomes its primary device");
+  auto* reg = app.add_subcommand("register",
+                                 "Create an account on a server; this profile becomes its primary device");
   reg->add_option("username", username, "3-32 of a-z A-Z 0-9 _ .")->required();
   reg->add_option("--server", server, "HOST:PORT of parleyd");
   reg->add_option("--pin", pin, "The server certificate's SHA-256 (64 hex digits), as parleyd prints it");
@@ -263,15 +269,18 @@ int main(int argc, char** argv) {
   reg->add_option("--invitation", invitation, "Invitation token, when the server requires one");
 
   std::string code;
-  auto* link = app.add_subcommand("link", "Join an existing account as a new device, with a code from `devices link-code`");
+  auto* link = app.add_subcommand(
+      "link", "Join an existing account as a new device, with a code from `devices link-code`");
   link->add_option("code", code, "The link code")->required();
   link->add_option("--server", server, "HOST:PORT of parleyd");
   link->add_option("--pin", pin, "The server certificate's SHA-256");
   link->add_option("--device-name", device_name, "A name for this device");
 
-  auto* devices = app.add_subcommand("devices", "List this account's devices, make a link code, unlink a device");
+  auto* devices =
+      app.add_subcommand("devices", "List this account's devices, make a link code, unlink a device");
   devices->add_subcommand("list", "List devices")->final_callback([] {});
-  auto* link_code = devices->add_subcommand("link-code", "Make a one-time code for a new device (primary only)");
+  auto* link_code =
+      devices->add_subcommand("link-code", "Make a one-time code for a new device (primary only)");
   std::uint32_t unlink_id = 0;
   auto* unlink = devices->add_subcommand("unlink", "Unlink a device");
   unlink->add_option("id", unlink_id, "Device id")->required();
@@ -294,7 +303,8 @@ int main(int argc, char** argv) {
   auto* contacts_unblock = contacts->add_subcommand("unblock", "Unblock a contact");
   contacts_unblock->add_option("peer", peer)->required();
 
-  auto* requests = app.add_subcommand("requests", "Message requests from strangers (S2): list, accept, block");
+  auto* requests =
+      app.add_subcommand("requests", "Message requests from strangers (S2): list, accept, block");
   auto* requests_accept = requests->add_subcommand("accept", "Accept a request");
   requests_accept->add_option("peer", peer)->required();
   auto* requests_block = requests->add_subcommand("block", "Block the sender of a request");
@@ -302,7 +312,8 @@ int main(int argc, char** argv) {
 
   bool mark = false;
   std::string scanned;
-  auto* verify = app.add_subcommand("verify", "Show the safety number with a contact; --mark to mark it verified");
+  auto* verify =
+      app.add_subcommand("verify", "Show the safety number with a contact; --mark to mark it verified");
   verify->add_option("peer", peer)->required();
   verify->add_flag("--mark", mark, "Mark the contact verified (after comparing the numbers)");
   verify->add_option("--scanned", scanned, "The contact's scannable safety number in hex, to compare");
@@ -360,9 +371,12 @@ int main(int argc, char** argv) {
                                                 invitation.empty() ? std::nullopt : std::optional(invitation))
                               : client.Link(*address, code, device_name);
     if (!info) return fail(info.error());
-    return ok({{"account", info->account.value().ToString()}, {"device", info->device.value()}, {"username", info->username}},
-              "registered " + (info->username.empty() ? std::string("device") : info->username) + ": account " +
-                  info->account.value().ToString() + ", device " + std::to_string(info->device.value()));
+    return ok({{"account", info->account.value().ToString()},
+               {"device", info->device.value()},
+               {"username", info->username}},
+              "registered " + (info->username.empty() ? std::string("device") : info->username) +
+                  ": account " + info->account.value().ToString() + ", device " +
+                  std::to_string(info->device.value()));
   }
   if (whoami->parsed()) {
     auto info = client.account();
@@ -392,8 +406,11 @@ int main(int argc, char** argv) {
     json j = json::array();
     std::string human;
     for (const auto& d : *list) {
-      j.push_back({{"id", d.id.value()}, {"name", d.name}, {"createdAt", d.created_at_ms},
-                   {"lastSeenAt", d.last_seen_at_ms}, {"thisDevice", d.this_device}});
+      j.push_back({{"id", d.id.value()},
+                   {"name", d.name},
+                   {"createdAt", d.created_at_ms},
+                   {"lastSeenAt", d.last_seen_at_ms},
+                   {"thisDevice", d.this_device}});
       human += std::to_string(d.id.value()) + "  " + d.name + (d.this_device ? "  (this device)" : "") + "\n";
     }
     if (!human.empty()) human.pop_back();
@@ -424,11 +441,13 @@ int main(int argc, char** argv) {
         }
       } else if (const auto* c = std::get_if<IdentityChanged>(&e)) {
         if (!g.json) {
-          std::cout << "!! the identity key of " << (c->username.empty() ? c->account.value().ToString() : c->username)
-                    << " changed" << (c->was_verified ? "; verify again before sending" : "") << "\n";
+          std::cout << "!! the identity key of "
+                    << (c->username.empty() ? c->account.value().ToString() : c->username) << " changed"
+                    << (c->was_verified ? "; verify again before sending" : "") << "\n";
         }
       } else if (const auto* f = std::get_if<DecryptionFailed>(&e)) {
-        if (!g.json) std::cout << "!! a message from " << f->sender.value().ToString() << " could not be decrypted\n";
+        if (!g.json)
+          std::cout << "!! a message from " << f->sender.value().ToString() << " could not be decrypted\n";
       }
     });
     if (auto s = client.Connect(); !s) return fail(s.error());
@@ -462,8 +481,8 @@ int main(int argc, char** argv) {
       std::string human;
       for (const auto& c : *list) {
         j.push_back(ContactJson(c));
-        human += (c.username.empty() ? std::string("(unknown)") : c.username) + "  " + c.account.value().ToString() +
-                 "  " + StateName(c.state) + (c.verified ? "  verified" : "") +
+        human += (c.username.empty() ? std::string("(unknown)") : c.username) + "  " +
+                 c.account.value().ToString() + "  " + StateName(c.state) + (c.verified ? "  verified" : "") +
                  (c.identity_changed ? "  IDENTITY CHANGED" : "") + "\n";
       }
       if (!human.empty()) human.pop_back();
@@ -488,7 +507,9 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < number->digits.size(); i += 5) {
       spaced += number->digits.substr(i, 5) + ((i / 5) % 4 == 3 ? "\n" : " ");
     }
-    return ok({{"safetyNumber", number->digits}, {"scannable", ToHex(number->scannable)}, {"verified", number->verified}},
+    return ok({{"safetyNumber", number->digits},
+               {"scannable", ToHex(number->scannable)},
+               {"verified", number->verified}},
               "safety number with " + peer + (number->verified ? " (verified)" : "") + ":\n" + spaced +
                   "scannable: " + ToHex(number->scannable));
   }
@@ -513,11 +534,13 @@ int main(int argc, char** argv) {
     }
     if (timer->parsed()) {
       if (auto s = client.SetDisappearingTimer(*conversation, seconds); !s) return fail(s.error());
-      return ok({{"seconds", seconds}}, "disappearing messages: " + (seconds == 0 ? std::string("off") : std::to_string(seconds) + " s"));
+      return ok(
+          {{"seconds", seconds}},
+          "disappearing messages: " + (seconds == 0 ? std::string("off") : std::to_string(seconds) + " s"));
     }
     auto id = FindMessage(client, *conversation, target);
     if (!id) return fail(id.error());
-    ClientStatus done = react->parsed() ? client.React(*conversation, *id, emoji)
+    ClientStatus done = react->parsed()  ? client.React(*conversation, *id, emoji)
                         : edit->parsed() ? client.Edit(*conversation, *id, text)
                                          : client.DeleteForEveryone(*conversation, *id);
     if (!done) return fail(done.error());

@@ -82,27 +82,27 @@ tl::unexpected<ClientError> StatusFailed(const wire::Response& r) {
   }
 }
 
-#define CLIENT_TRY_STORE(expr)                                               \
-  do {                                                                       \
-    if (auto client_store_status = (expr); !client_store_status) {           \
-      return StoreFailed(client_store_status.error());                       \
-    }                                                                        \
+#define CLIENT_TRY_STORE(expr)                                     \
+  do {                                                             \
+    if (auto client_store_status = (expr); !client_store_status) { \
+      return StoreFailed(client_store_status.error());             \
+    }                                                              \
   } while (false)
 
 #define CLIENT_CONCAT_INNER(a, b) a##b
 #define CLIENT_CONCAT(a, b) CLIENT_CONCAT_INNER(a, b)
-#define CLIENT_ASSIGN_STORE(var, expr)                                       \
-  auto CLIENT_CONCAT(client_result_, __LINE__) = (expr);                     \
-  if (!CLIENT_CONCAT(client_result_, __LINE__)) {                            \
-    return StoreFailed(CLIENT_CONCAT(client_result_, __LINE__).error());     \
-  }                                                                          \
+#define CLIENT_ASSIGN_STORE(var, expr)                                   \
+  auto CLIENT_CONCAT(client_result_, __LINE__) = (expr);                 \
+  if (!CLIENT_CONCAT(client_result_, __LINE__)) {                        \
+    return StoreFailed(CLIENT_CONCAT(client_result_, __LINE__).error()); \
+  }                                                                      \
   auto& var = *CLIENT_CONCAT(client_result_, __LINE__)
 
-#define CLIENT_TRY(expr)                                       \
-  do {                                                         \
-    if (auto client_status = (expr); !client_status) {         \
-      return tl::unexpected(client_status.error());            \
-    }                                                          \
+#define CLIENT_TRY(expr)                               \
+  do {                                                 \
+    if (auto client_status = (expr); !client_status) { \
+      return tl::unexpected(client_status.error());    \
+    }                                                  \
   } while (false)
 
 std::string AccountName(const AccountId& account) { return account.value().ToString(); }
@@ -202,7 +202,8 @@ class Client::Impl {
     NewDeviceKeys keys;
     keys.identity = protocol::GenerateIdentityKeyPair(rng_);
     keys.registration_id = protocol::GenerateRegistrationId(rng_);
-    auto signed_prekey = protocol::GenerateSignedPreKey(keys.identity, SignedPreKeyId(1), clock_.NowMillis(), rng_);
+    auto signed_prekey =
+        protocol::GenerateSignedPreKey(keys.identity, SignedPreKeyId(1), clock_.NowMillis(), rng_);
     if (!signed_prekey) return ProtocolFailed(signed_prekey.error());
     keys.signed_prekey = std::move(*signed_prekey);
     auto prekeys = protocol::GeneratePreKeys(PreKeyId(1), kPreKeyBatch, rng_);
@@ -211,7 +212,8 @@ class Client::Impl {
     CLIENT_TRY_STORE(store_->Begin());
     auto saved = [&]() -> ClientStatus {
       CLIENT_TRY_STORE(store_->SetLocalIdentity(keys.identity, keys.registration_id));
-      if (!store_->StoreSignedPreKey(keys.signed_prekey)) return Fail(ClientErrc::kStorage, "cannot store keys");
+      if (!store_->StoreSignedPreKey(keys.signed_prekey))
+        return Fail(ClientErrc::kStorage, "cannot store keys");
       for (const auto& p : keys.prekeys) {
         if (!store_->StorePreKey(p)) return Fail(ClientErrc::kStorage, "cannot store keys");
       }
@@ -256,7 +258,8 @@ class Client::Impl {
   }
 
   ClientResult<AccountInfo> Register(const ServerAddress& server, const std::string& username,
-                                     const std::string& device_name, const std::optional<std::string>& invitation) {
+                                     const std::string& device_name,
+                                     const std::optional<std::string>& invitation) {
     std::unique_lock lock(mutex_);
     if (account_) return Fail(ClientErrc::kAlreadyRegistered, "this profile already holds an account");
     if (!wire::IsValidUsername(username)) {
@@ -696,14 +699,16 @@ class Client::Impl {
             m.received_at_ms = clock_.NowMillis();
             // S2: a request keeps its text only; an attachment pointer is dropped unread.
             m.body = body.text;
-            if (body.attachment && !request) m.body += (m.body.empty() ? "" : "\n") + std::string("[attachment]");
+            if (body.attachment && !request)
+              m.body += (m.body.empty() ? "" : "\n") + std::string("[attachment]");
             m.status = MessageStatus::kReceived;
             if (body.quote) m.quote = ToMessageId(*body.quote);
             m.expires_at_ms = ExpiryFor(body.expire_seconds);
             m.request = request;
             auto current = store_->DisappearingSeconds(conversation);
             if (!current) return false;
-            if (*current != body.expire_seconds && !store_->SetDisappearingSeconds(conversation, body.expire_seconds)) {
+            if (*current != body.expire_seconds &&
+                !store_->SetDisappearingSeconds(conversation, body.expire_seconds)) {
               return false;
             }
             auto inserted = store_->InsertMessage(m);
@@ -867,7 +872,8 @@ class Client::Impl {
       c.state = ContactState::kAccepted;
       return c;
     }
-    if (!wire::IsValidUsername(peer)) return Fail(ClientErrc::kInvalidArgument, "not a username or account id");
+    if (!wire::IsValidUsername(peer))
+      return Fail(ClientErrc::kInvalidArgument, "not a username or account id");
     CLIENT_ASSIGN_STORE(found, store_->FindContactByUsername(peer));
     if (found) return *found;
     if (!create) return Fail(ClientErrc::kNotFound, "no such contact");
@@ -923,7 +929,8 @@ class Client::Impl {
           pending_events_.emplace_back(std::in_place_type<IdentityChanged>,
                                        IdentityChanged{account, contact->username, contact->verified});
           if (contact->verified) {
-            return Fail(ClientErrc::kUntrustedIdentity, "the verified contact's identity changed: verify again");
+            return Fail(ClientErrc::kUntrustedIdentity,
+                        "the verified contact's identity changed: verify again");
           }
         }
         built = builder.ProcessPreKeyBundle(*bundle, rng_);
@@ -1028,7 +1035,8 @@ class Client::Impl {
     if (other_devices_.empty()) return {};
     content.sync_destination = destination;
     auto contact = store_->FindContact(destination);
-    if (contact && *contact && !(*contact)->username.empty()) content.destination_username = (*contact)->username;
+    if (contact && *contact && !(*contact)->username.empty())
+      content.destination_username = (*contact)->username;
     auto encoded = EncodeContent(content);
     if (!encoded) return Fail(ClientErrc::kTooLarge, "the message breaks a rule of the content format");
     // Sessions with our own devices start from their bundles on first use.
@@ -1069,7 +1077,8 @@ class Client::Impl {
       if (!resolved) return tl::unexpected(resolved.error());
       store::Contact contact = *resolved;
       if (contact.account == account_->account) {
-        return Fail(ClientErrc::kInvalidArgument, "send to another account (a note to self is not supported)");
+        return Fail(ClientErrc::kInvalidArgument,
+                    "send to another account (a note to self is not supported)");
       }
       CLIENT_TRY(CheckSendableLocked(contact));
       const ConversationId conversation = AccountName(contact.account);
@@ -1298,7 +1307,8 @@ class Client::Impl {
     return SafetyNumber{fingerprint->displayable, fingerprint->scannable.Serialize(), contact.verified};
   }
 
-  ClientStatus MarkVerified(const std::string& peer, const std::optional<std::vector<std::uint8_t>>& scanned) {
+  ClientStatus MarkVerified(const std::string& peer,
+                            const std::optional<std::vector<std::uint8_t>>& scanned) {
     std::unique_lock lock(mutex_);
     if (!account_) return Fail(ClientErrc::kNotRegistered, "register or link this profile first");
     auto contact = ResolvePeerLocked(peer, false);
@@ -1395,7 +1405,9 @@ ClientResult<std::vector<DeviceSummary>> Client::ListDevices() { return impl_->L
 ClientStatus Client::UnlinkDevice(DeviceId device) { return impl_->UnlinkDevice(device); }
 ClientStatus Client::SetUsername(const std::string& username) { return impl_->SetUsername(username); }
 ClientStatus Client::Connect() { return impl_->Connect(); }
-ClientStatus Client::WaitUntilDrained(std::chrono::milliseconds limit) { return impl_->WaitUntilDrained(limit); }
+ClientStatus Client::WaitUntilDrained(std::chrono::milliseconds limit) {
+  return impl_->WaitUntilDrained(limit);
+}
 void Client::Disconnect() { impl_->Disconnect(); }
 bool Client::connected() const { return impl_->connected(); }
 void Client::SetEventHandler(std::function<void(const Event&)> handler) {
@@ -1405,10 +1417,12 @@ ClientResult<StoredMessage> Client::SendText(const std::string& peer, const std:
                                              const std::optional<MessageId>& quote) {
   return impl_->SendText(peer, body, quote);
 }
-ClientStatus Client::React(const ConversationId& conversation, const MessageId& message, const std::string& emoji) {
+ClientStatus Client::React(const ConversationId& conversation, const MessageId& message,
+                           const std::string& emoji) {
   return impl_->React(conversation, message, emoji);
 }
-ClientStatus Client::Edit(const ConversationId& conversation, const MessageId& message, const std::string& body) {
+ClientStatus Client::Edit(const ConversationId& conversation, const MessageId& message,
+                          const std::string& body) {
   return impl_->Edit(conversation, message, body);
 }
 ClientStatus Client::DeleteForEveryone(const ConversationId& conversation, const MessageId& message) {
@@ -1425,15 +1439,23 @@ ClientResult<std::size_t> Client::ExpireMessages() { return impl_->ExpireMessage
 ClientResult<std::vector<Contact>> Client::Contacts() { return impl_->Contacts(std::nullopt); }
 ClientResult<Contact> Client::AddContact(const std::string& username) { return impl_->AddContact(username); }
 ClientResult<std::vector<Contact>> Client::Requests() { return impl_->Contacts(ContactState::kRequest); }
-ClientStatus Client::AcceptRequest(const std::string& peer) { return impl_->SetState(peer, ContactState::kAccepted); }
+ClientStatus Client::AcceptRequest(const std::string& peer) {
+  return impl_->SetState(peer, ContactState::kAccepted);
+}
 ClientStatus Client::Block(const std::string& peer) { return impl_->SetState(peer, ContactState::kBlocked); }
-ClientStatus Client::Unblock(const std::string& peer) { return impl_->SetState(peer, ContactState::kAccepted); }
-ClientResult<SafetyNumber> Client::GetSafetyNumber(const std::string& peer) { return impl_->GetSafetyNumber(peer); }
-ClientStatus Client::MarkVerified(const std::string& peer, const std::optional<std::vector<std::uint8_t>>& scanned) {
+ClientStatus Client::Unblock(const std::string& peer) {
+  return impl_->SetState(peer, ContactState::kAccepted);
+}
+ClientResult<SafetyNumber> Client::GetSafetyNumber(const std::string& peer) {
+  return impl_->GetSafetyNumber(peer);
+}
+ClientStatus Client::MarkVerified(const std::string& peer,
+                                  const std::optional<std::vector<std::uint8_t>>& scanned) {
   return impl_->MarkVerified(peer, scanned);
 }
 ClientResult<std::vector<Conversation>> Client::Conversations() { return impl_->Conversations(); }
-ClientResult<std::vector<StoredMessage>> Client::History(const ConversationId& conversation, std::size_t limit) {
+ClientResult<std::vector<StoredMessage>> Client::History(const ConversationId& conversation,
+                                                         std::size_t limit) {
   return impl_->History(conversation, limit);
 }
 ClientResult<StoredMessage> Client::GetMessage(const MessageId& id) { return impl_->GetMessage(id); }

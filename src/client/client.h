@@ -44,10 +44,10 @@ namespace parley::client {
 
 // Message ids, conversation ids and the stored records are the client
 // store's own types (store/client_records.h).
+using store::ConversationId;
 using store::MessageId;
 using store::MessageIdFromHex;
 using store::MessageIdToHex;
-using store::ConversationId;
 
 // Where parleyd listens. `pin` is the lower-case hex SHA-256 of the server's
 // certificate (64 digits); when set, a server presenting another certificate

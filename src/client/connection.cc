@@ -118,9 +118,8 @@ class Connection::Impl : public std::enable_shared_from_this<Impl> {
       if (self->stream_) {
         auto stream = self->stream_;
         beast::get_lowest_layer(*stream).expires_after(std::chrono::seconds(2));
-        stream->async_close(websocket::close_code::normal, [self, stream](error_code) {
-          beast::get_lowest_layer(*stream).close();
-        });
+        stream->async_close(websocket::close_code::normal,
+                            [self, stream](error_code) { beast::get_lowest_layer(*stream).close(); });
       }
       self->work_.reset();
     });
@@ -225,7 +224,7 @@ class Connection::Impl : public std::enable_shared_from_this<Impl> {
     auto bytes = wire::EncodeFrame(wire::Request{p->id, p->body});
     if (!bytes) {
       Finish(p, Fail(bytes.error().code == wire::WireErrc::kTooLarge ? ClientErrc::kTooLarge
-                                                                      : ClientErrc::kInvalidArgument,
+                                                                     : ClientErrc::kInvalidArgument,
                      "the request breaks a rule of the wire protocol"));
       return;
     }
@@ -262,12 +261,13 @@ class Connection::Impl : public std::enable_shared_from_this<Impl> {
     stream_ = std::make_shared<Stream>(io_, tls_);
     auto resolver = std::make_shared<tcp::resolver>(io_);
     const std::uint64_t gen = generation_;
-    resolver->async_resolve(options_.host, std::to_string(options_.port),
-                            [self = shared_from_this(), resolver, gen](error_code ec, tcp::resolver::results_type r) {
-                              if (gen != self->generation_) return;
-                              if (ec) return self->Failed(ClientErrc::kNetwork, "cannot resolve the server");
-                              self->OnResolved(r);
-                            });
+    resolver->async_resolve(
+        options_.host, std::to_string(options_.port),
+        [self = shared_from_this(), resolver, gen](error_code ec, tcp::resolver::results_type r) {
+          if (gen != self->generation_) return;
+          if (ec) return self->Failed(ClientErrc::kNetwork, "cannot resolve the server");
+          self->OnResolved(r);
+        });
   }
 
   void OnResolved(const tcp::resolver::results_type& results) {
@@ -305,11 +305,13 @@ class Connection::Impl : public std::enable_shared_from_this<Impl> {
     stream->binary(true);
     stream->read_message_max(wire::kMaxFrameSize);
     const std::uint64_t gen = generation_;
-    stream->async_handshake(options_.host, "/v1/websocket", [self = shared_from_this(), stream, gen](error_code ec) {
-      if (gen != self->generation_) return;
-      if (ec) return self->Failed(ClientErrc::kNetwork, "the WebSocket handshake failed");
-      self->OnWebSocket();
-    });
+    stream->async_handshake(options_.host, "/v1/websocket",
+                            [self = shared_from_this(), stream, gen](error_code ec) {
+                              if (gen != self->generation_) return;
+                              if (ec)
+                                return self->Failed(ClientErrc::kNetwork, "the WebSocket handshake failed");
+                              self->OnWebSocket();
+                            });
   }
 
   void OnWebSocket() {

@@ -113,15 +113,15 @@ Result<std::uint32_t, ContentErrc> Uint32(const ProtoField& f, std::uint32_t max
   return static_cast<std::uint32_t>(f.value);
 }
 
-#define CONTENT_TRY(expr)                                 \
-  do {                                                    \
-    if (auto content_status = (expr); !content_status) {  \
-      return tl::unexpected(content_status.error());      \
-    }                                                     \
+#define CONTENT_TRY(expr)                                \
+  do {                                                   \
+    if (auto content_status = (expr); !content_status) { \
+      return tl::unexpected(content_status.error());     \
+    }                                                    \
   } while (false)
 
-#define CONTENT_SINGULAR(seen, f)            \
-  do {                                       \
+#define CONTENT_SINGULAR(seen, f)                      \
+  do {                                                 \
     if (!(seen).First((f).number)) return Duplicate(); \
   } while (false)
 
@@ -168,8 +168,8 @@ Result<AttachmentPointer, ContentErrc> DecodeAttachment(Bytes bytes) {
         CONTENT_SINGULAR(seen, f);
         CONTENT_TRY(ExpectBytes(f));
         if (f.bytes.size() != kAttachmentKeySize) return BadLength();
-        a.key = SecretArray<kAttachmentKeySize>(std::span<const std::uint8_t, kAttachmentKeySize>(
-            f.bytes.data(), kAttachmentKeySize));
+        a.key = SecretArray<kAttachmentKeySize>(
+            std::span<const std::uint8_t, kAttachmentKeySize>(f.bytes.data(), kAttachmentKeySize));
         break;
       }
       case field::kAttachmentDigest: {
@@ -204,8 +204,8 @@ Result<AttachmentPointer, ContentErrc> DecodeAttachment(Bytes bytes) {
     }
   }
   if (reader.failed()) return Malformed();
-  for (std::uint32_t n : {field::kAttachmentId, field::kAttachmentKey, field::kAttachmentDigest,
-                          field::kAttachmentSize}) {
+  for (std::uint32_t n :
+       {field::kAttachmentId, field::kAttachmentKey, field::kAttachmentDigest, field::kAttachmentSize}) {
     if (!seen.Has(n)) return Missing();
   }
   return a;
@@ -549,7 +549,8 @@ ContentResult<SecretBuffer> EncodeContent(const Content& c) {
     WriteBytesField(w, field::kGroup, Nested([&](ByteWriter& n) {
                       WriteId(n, field::kGroupId, g.id);
                       if (g.name) WriteStringField(n, field::kGroupName, *g.name);
-                      for (const AccountId& m : g.members) WriteBytesField(n, field::kGroupMember, m.value().bytes());
+                      for (const AccountId& m : g.members)
+                        WriteBytesField(n, field::kGroupMember, m.value().bytes());
                     }));
   }
   if (c.sync_destination) WriteBytesField(w, field::kSyncDestination, c.sync_destination->value().bytes());
@@ -629,7 +630,8 @@ ContentResult<SecretBuffer> EncodeContent(const Content& c) {
                             WriteStringField(n, field::kSecond, body.text);
                           }));
         } else if constexpr (std::is_same_v<T, DeleteBody>) {
-          WriteBytesField(w, field::kDelete, Nested([&](ByteWriter& n) { WriteId(n, field::kTarget, body.target); }));
+          WriteBytesField(w, field::kDelete,
+                          Nested([&](ByteWriter& n) { WriteId(n, field::kTarget, body.target); }));
         } else if constexpr (std::is_same_v<T, ReceiptBody>) {
           if (body.targets.empty()) {
             status = Missing();
@@ -644,8 +646,9 @@ ContentResult<SecretBuffer> EncodeContent(const Content& c) {
                             for (const ContentId& t : body.targets) WriteId(n, field::kReceiptTarget, t);
                           }));
         } else if constexpr (std::is_same_v<T, TypingBody>) {
-          WriteBytesField(w, field::kTyping,
-                          Nested([&](ByteWriter& n) { WriteVarintField(n, field::kOnly, body.started ? 1 : 0); }));
+          WriteBytesField(w, field::kTyping, Nested([&](ByteWriter& n) {
+                            WriteVarintField(n, field::kOnly, body.started ? 1 : 0);
+                          }));
         } else if constexpr (std::is_same_v<T, TimerBody>) {
           if (body.seconds > kMaxDisappearingSeconds) {
             status = OutOfRange();

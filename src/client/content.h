@@ -31,17 +31,17 @@
 namespace parley::client {
 
 enum class ContentErrc {
-  kMalformed = 1,    // not protobuf wire format (truncated, bad varint, group)
-  kWrongWireType,    // a known field with another wire type
-  kDuplicateField,   // a singular field twice
-  kMissingField,     // a required field is absent
-  kNoBody,           // no body this version knows
-  kMultipleBodies,   // more than one body
-  kTooLarge,         // the whole content or a string or byte field over its cap
-  kTooMany,          // a list over its cap
-  kBadLength,        // a fixed-size field of another size
-  kOutOfRange,       // an integer outside its range
-  kInvalidText,      // a string that is not well-formed UTF-8
+  kMalformed = 1,   // not protobuf wire format (truncated, bad varint, group)
+  kWrongWireType,   // a known field with another wire type
+  kDuplicateField,  // a singular field twice
+  kMissingField,    // a required field is absent
+  kNoBody,          // no body this version knows
+  kMultipleBodies,  // more than one body
+  kTooLarge,        // the whole content or a string or byte field over its cap
+  kTooMany,         // a list over its cap
+  kBadLength,       // a fixed-size field of another size
+  kOutOfRange,      // an integer outside its range
+  kInvalidText,     // a string that is not well-formed UTF-8
 };
 template <class T>
 using ContentResult = Result<T, ContentErrc>;
@@ -70,7 +70,7 @@ struct AttachmentPointer {
   ContentId id{};  // the server's attachment id
   SecretArray<kAttachmentKeySize> key;
   std::array<std::uint8_t, kAttachmentDigestSize> digest{};  // SHA-256 of the encrypted blob
-  std::uint64_t size = 0;                                     // plaintext bytes, 1..kMaxAttachmentBytes
+  std::uint64_t size = 0;                                    // plaintext bytes, 1..kMaxAttachmentBytes
   std::string file_name;
   std::string content_type;
 };
@@ -106,8 +106,8 @@ struct TimerBody {
 struct SenderKeyDistributionBody {
   SecretBuffer message;  // a serialized SenderKeyDistributionMessage (holds a chain key)
 };
-using ContentBody = std::variant<DataBody, ReactionBody, EditBody, DeleteBody, ReceiptBody, TypingBody, TimerBody,
-                                 SenderKeyDistributionBody>;
+using ContentBody = std::variant<DataBody, ReactionBody, EditBody, DeleteBody, ReceiptBody, TypingBody,
+                                 TimerBody, SenderKeyDistributionBody>;
 
 struct GroupContext {
   ContentId id{};

@@ -309,16 +309,17 @@ void HttpSession::ReadBody(std::uint64_t request_number, std::function<void(Http
     static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
     reading_body_ = true;
     ArmTimer(state_->limits().idle_timeout_seconds);
-    net::async_write(stream_, net::buffer(kContinue, sizeof(kContinue) - 1),
-                     [self = shared_from_this(), done = std::move(done)](const error_code& ec, std::size_t) mutable {
-                       self->reading_body_ = false;
-                       if (ec || self->closed_) {
-                         self->body_failed_ = true;
-                         done({HttpBodyStatus::kFailed, {}});
-                         return;
-                       }
-                       self->ReadBodySome(std::move(done));
-                     });
+    net::async_write(
+        stream_, net::buffer(kContinue, sizeof(kContinue) - 1),
+        [self = shared_from_this(), done = std::move(done)](const error_code& ec, std::size_t) mutable {
+          self->reading_body_ = false;
+          if (ec || self->closed_) {
+            self->body_failed_ = true;
+            done({HttpBodyStatus::kFailed, {}});
+            return;
+          }
+          self->ReadBodySome(std::move(done));
+        });
     return;
   }
   ReadBodySome(std::move(done));

@@ -203,20 +203,20 @@ class ClientStore::Database {
   std::unordered_map<const char*, sqlite3_stmt*> statements_;
 };
 
-#define CS_TRY(expr)                                          \
-  do {                                                        \
-    if (auto cs_status = (expr); !cs_status) {                \
-      return tl::unexpected(cs_status.error());               \
-    }                                                         \
+#define CS_TRY(expr)                            \
+  do {                                          \
+    if (auto cs_status = (expr); !cs_status) {  \
+      return tl::unexpected(cs_status.error()); \
+    }                                           \
   } while (false)
 
 #define CS_CONCAT_INNER(a, b) a##b
 #define CS_CONCAT(a, b) CS_CONCAT_INNER(a, b)
-#define CS_ASSIGN(var, expr)                                             \
-  auto CS_CONCAT(cs_result_, __LINE__) = (expr);                         \
-  if (!CS_CONCAT(cs_result_, __LINE__)) {                                \
-    return tl::unexpected(CS_CONCAT(cs_result_, __LINE__).error());      \
-  }                                                                      \
+#define CS_ASSIGN(var, expr)                                        \
+  auto CS_CONCAT(cs_result_, __LINE__) = (expr);                    \
+  if (!CS_CONCAT(cs_result_, __LINE__)) {                           \
+    return tl::unexpected(CS_CONCAT(cs_result_, __LINE__).error()); \
+  }                                                                 \
   auto& var = *CS_CONCAT(cs_result_, __LINE__)
 
 std::string_view ClientStoreErrcName(ClientStoreErrc code) {
@@ -348,7 +348,8 @@ ClientStoreResult<ClientStoreKey> KeyFromFile(const std::filesystem::path& key_f
 
 // ---- Open and migrations ------------------------------------------------------
 
-ClientStore::ClientStore(std::unique_ptr<Database> db, const Clock& clock) : db_(std::move(db)), clock_(clock) {}
+ClientStore::ClientStore(std::unique_ptr<Database> db, const Clock& clock)
+    : db_(std::move(db)), clock_(clock) {}
 
 ClientStore::~ClientStore() {
   if (in_transaction_) Rollback();
@@ -457,7 +458,8 @@ ClientStoreStatus ClientStore::LoadIdentity() {
   return {};
 }
 
-ClientStoreStatus ClientStore::SetLocalIdentity(const crypto::KeyPair& identity, RegistrationId registration_id) {
+ClientStoreStatus ClientStore::SetLocalIdentity(const crypto::KeyPair& identity,
+                                                RegistrationId registration_id) {
   {
     CS_ASSIGN(stmt, db_->Prepare("INSERT OR REPLACE INTO settings(name, value) VALUES (?, ?)"));
     CS_TRY(stmt.Text(1, "identity_private_key").Blob(2, identity.private_key.bytes().bytes()).Run());
@@ -490,8 +492,8 @@ ClientStoreResult<std::optional<LocalAccount>> ClientStore::LoadAccount() {
   std::uint32_t device = 0;
   std::uint16_t port = 0;
   std::string strings[3];
-  bool ok = reader.ReadBytes(16, account_bytes) && reader.ReadU32BE(device) && reader.ReadBytes(32, credential) &&
-            reader.ReadU16BE(port);
+  bool ok = reader.ReadBytes(16, account_bytes) && reader.ReadU32BE(device) &&
+            reader.ReadBytes(32, credential) && reader.ReadU16BE(port);
   for (std::string& s : strings) {
     ByteReader child;
     ok = ok && reader.ReadU32Prefixed(child);
@@ -588,8 +590,9 @@ ProtocolStatus ClientStore::ReplaceIdentity(const ProtocolAddress& address, cons
 }
 
 ClientStoreResult<std::vector<KnownIdentity>> ClientStore::Identities(const AccountId& account) {
-  CS_ASSIGN(stmt,
-            db_->Prepare("SELECT device, public_key, verified FROM identities WHERE account = ? ORDER BY device"));
+  CS_ASSIGN(
+      stmt,
+      db_->Prepare("SELECT device, public_key, verified FROM identities WHERE account = ? ORDER BY device"));
   stmt.Text(1, account.value().ToString());
   std::vector<KnownIdentity> out;
   for (;;) {
@@ -643,7 +646,8 @@ protocol::ProtocolStatus ClientStore::RemovePreKey(PreKeyId id) {
   return {};
 }
 
-protocol::ProtocolResult<protocol::SignedPreKeyRecord> ClientStore::LoadSignedPreKey(SignedPreKeyId id) const {
+protocol::ProtocolResult<protocol::SignedPreKeyRecord> ClientStore::LoadSignedPreKey(
+    SignedPreKeyId id) const {
   auto stmt = db_->Prepare("SELECT private_key, signature, created_ms FROM signed_prekeys WHERE id = ?");
   if (!stmt) return tl::unexpected(ProtocolStorageFailed().error());
   stmt->Bind(1, id.value());
@@ -760,7 +764,8 @@ ClientStoreResult<std::vector<DeviceId>> ClientStore::SessionDevices(const Accou
 
 protocol::ProtocolResult<std::optional<protocol::SenderKeyRecord>> ClientStore::LoadSenderKey(
     const protocol::SenderKeyName& name) {
-  auto stmt = db_->Prepare("SELECT record FROM sender_keys WHERE group_id = ? AND account = ? AND device = ?");
+  auto stmt =
+      db_->Prepare("SELECT record FROM sender_keys WHERE group_id = ? AND account = ? AND device = ?");
   if (!stmt) return tl::unexpected(ProtocolStorageFailed().error());
   stmt->Text(1, name.group_id).Text(2, name.sender.name).Bind(3, name.sender.device.value());
   auto row = stmt->Step();
@@ -795,7 +800,8 @@ constexpr const char* kContactColumns = "account, username, state, verified, ide
 ClientStoreResult<Contact> ReadContact(const Statement& stmt) {
   auto uuid = Uuid::Parse(stmt.ColumnText(0));
   const std::int64_t state = stmt.Int(2);
-  if (!uuid || state < 0 || state > 2) return Fail(ClientStoreErrc::kCorrupt, "a stored contact is malformed");
+  if (!uuid || state < 0 || state > 2)
+    return Fail(ClientStoreErrc::kCorrupt, "a stored contact is malformed");
   Contact c;
   c.account = AccountId(*uuid);
   c.username = stmt.ColumnText(1);
@@ -808,7 +814,8 @@ ClientStoreResult<Contact> ReadContact(const Statement& stmt) {
 }  // namespace
 
 ClientStoreResult<std::optional<Contact>> ClientStore::FindContact(const AccountId& account) {
-  static const std::string sql = std::string("SELECT ") + kContactColumns + " FROM contacts WHERE account = ?";
+  static const std::string sql =
+      std::string("SELECT ") + kContactColumns + " FROM contacts WHERE account = ?";
   CS_ASSIGN(stmt, db_->Prepare(sql.c_str()));
   stmt.Text(1, account.value().ToString());
   CS_ASSIGN(row, stmt.Step());
@@ -841,7 +848,8 @@ ClientStoreStatus ClientStore::SaveContact(const Contact& contact) {
 }
 
 ClientStoreResult<std::vector<Contact>> ClientStore::ListContacts(std::optional<ContactState> state) {
-  static const std::string all = std::string("SELECT ") + kContactColumns + " FROM contacts ORDER BY username_lower";
+  static const std::string all =
+      std::string("SELECT ") + kContactColumns + " FROM contacts ORDER BY username_lower";
   static const std::string by_state =
       std::string("SELECT ") + kContactColumns + " FROM contacts WHERE state = ? ORDER BY username_lower";
   CS_ASSIGN(stmt, db_->Prepare(state ? by_state.c_str() : all.c_str()));
@@ -916,7 +924,10 @@ ClientStoreResult<bool> ClientStore::InsertMessage(const StoredMessage& m) {
   } else {
     stmt.Null(10);
   }
-  stmt.Bind(11, m.edited ? 1 : 0).Bind(12, m.deleted ? 1 : 0).Bind(13, m.expires_at_ms).Bind(14, m.request ? 1 : 0);
+  stmt.Bind(11, m.edited ? 1 : 0)
+      .Bind(12, m.deleted ? 1 : 0)
+      .Bind(13, m.expires_at_ms)
+      .Bind(14, m.request ? 1 : 0);
   CS_TRY(stmt.Run());
   return db_->changes() == 1;
 }
@@ -953,8 +964,9 @@ ClientStoreResult<std::optional<StoredMessage>> ClientStore::FindMessage(const M
 
 ClientStoreStatus ClientStore::UpdateStatus(const MessageId& id, MessageStatus status) {
   // Outgoing statuses only move forward: a late "sent" never hides "read".
-  CS_ASSIGN(stmt, db_->Prepare("UPDATE messages SET status = ?1 WHERE id = ?2 AND (direction = 0 OR status < ?1 "
-                               "OR status = 2)"));
+  CS_ASSIGN(stmt,
+            db_->Prepare("UPDATE messages SET status = ?1 WHERE id = ?2 AND (direction = 0 OR status < ?1 "
+                         "OR status = 2)"));
   return stmt.Bind(1, static_cast<std::int64_t>(status)).Blob(2, id).Run();
 }
 
@@ -972,7 +984,8 @@ ClientStoreStatus ClientStore::DeleteMessageForEveryone(const MessageId& id) {
   return stmt.Blob(1, id).Run();
 }
 
-ClientStoreStatus ClientStore::SetReaction(const MessageId& id, const AccountId& from, std::string_view emoji) {
+ClientStoreStatus ClientStore::SetReaction(const MessageId& id, const AccountId& from,
+                                           std::string_view emoji) {
   if (emoji.empty()) {
     CS_ASSIGN(stmt, db_->Prepare("DELETE FROM reactions WHERE message = ? AND account = ?"));
     return stmt.Blob(1, id).Text(2, from.value().ToString()).Run();
@@ -1005,12 +1018,12 @@ ClientStoreResult<std::vector<StoredMessage>> ClientStore::History(const Convers
 }
 
 ClientStoreResult<std::vector<Conversation>> ClientStore::Conversations() {
-  CS_ASSIGN(stmt, db_->Prepare(
-                      "SELECT m.conversation, MAX(m.received_ms), SUM(m.direction = 0 AND m.status = 5), "
-                      "MAX(m.request), COALESCE(c.username, ''), COALESCE(v.disappearing_seconds, 0) "
-                      "FROM messages m LEFT JOIN contacts c ON c.account = m.conversation "
-                      "LEFT JOIN conversations v ON v.id = m.conversation "
-                      "GROUP BY m.conversation ORDER BY MAX(m.seq) DESC"));
+  CS_ASSIGN(stmt,
+            db_->Prepare("SELECT m.conversation, MAX(m.received_ms), SUM(m.direction = 0 AND m.status = 5), "
+                         "MAX(m.request), COALESCE(c.username, ''), COALESCE(v.disappearing_seconds, 0) "
+                         "FROM messages m LEFT JOIN contacts c ON c.account = m.conversation "
+                         "LEFT JOIN conversations v ON v.id = m.conversation "
+                         "GROUP BY m.conversation ORDER BY MAX(m.seq) DESC"));
   std::vector<Conversation> out;
   for (;;) {
     CS_ASSIGN(row, stmt.Step());
@@ -1027,7 +1040,8 @@ ClientStoreResult<std::vector<Conversation>> ClientStore::Conversations() {
   return out;
 }
 
-ClientStoreResult<std::vector<MessageId>> ClientStore::MarkConversationRead(const ConversationId& conversation) {
+ClientStoreResult<std::vector<MessageId>> ClientStore::MarkConversationRead(
+    const ConversationId& conversation) {
   std::vector<MessageId> ids;
   {
     CS_ASSIGN(stmt, db_->Prepare("SELECT id FROM messages WHERE conversation = ? AND direction = 0 AND "
@@ -1061,7 +1075,8 @@ ClientStoreResult<std::uint32_t> ClientStore::DisappearingSeconds(const Conversa
   return row ? static_cast<std::uint32_t>(stmt.Int(0)) : 0u;
 }
 
-ClientStoreStatus ClientStore::SetDisappearingSeconds(const ConversationId& conversation, std::uint32_t seconds) {
+ClientStoreStatus ClientStore::SetDisappearingSeconds(const ConversationId& conversation,
+                                                      std::uint32_t seconds) {
   CS_ASSIGN(stmt,
             db_->Prepare("INSERT OR REPLACE INTO conversations(id, disappearing_seconds) VALUES (?, ?)"));
   return stmt.Text(1, conversation).Bind(2, seconds).Run();
@@ -1088,7 +1103,8 @@ ClientStoreResult<bool> ClientStore::IsProcessed(const AccountId& sender, Device
   return stmt.Step();
 }
 
-ClientStoreStatus ClientStore::MarkProcessed(const AccountId& sender, DeviceId device, Bytes client_message_id) {
+ClientStoreStatus ClientStore::MarkProcessed(const AccountId& sender, DeviceId device,
+                                             Bytes client_message_id) {
   CS_ASSIGN(stmt, db_->Prepare("INSERT OR IGNORE INTO processed(sender, sender_device, client_message_id, "
                                "processed_ms) VALUES (?, ?, ?, ?)"));
   return stmt.Text(1, sender.value().ToString())

@@ -131,7 +131,8 @@ class ClientStore final : public protocol::IdentityKeyStore,
   const crypto::KeyPair& GetIdentityKeyPair() const override;
   RegistrationId GetLocalRegistrationId() const override;
   std::optional<crypto::PublicKey> GetIdentity(const protocol::ProtocolAddress& address) const override;
-  bool IsTrustedIdentity(const protocol::ProtocolAddress& address, const crypto::PublicKey& key) const override;
+  bool IsTrustedIdentity(const protocol::ProtocolAddress& address,
+                         const crypto::PublicKey& key) const override;
   protocol::ProtocolStatus SaveIdentity(const protocol::ProtocolAddress& address,
                                         const crypto::PublicKey& key) override;
   // Replaces the key and clears its verified mark.
@@ -191,7 +192,8 @@ class ClientStore final : public protocol::IdentityKeyStore,
   // An empty emoji removes the reaction of `from`.
   ClientStoreStatus SetReaction(const MessageId& id, const AccountId& from, std::string_view emoji);
   // The newest `limit` messages, oldest first.
-  ClientStoreResult<std::vector<StoredMessage>> History(const ConversationId& conversation, std::size_t limit);
+  ClientStoreResult<std::vector<StoredMessage>> History(const ConversationId& conversation,
+                                                        std::size_t limit);
   ClientStoreResult<std::vector<Conversation>> Conversations();
   // Marks incoming unread messages seen; returns their ids.
   ClientStoreResult<std::vector<MessageId>> MarkConversationRead(const ConversationId& conversation);

@@ -49,8 +49,8 @@ class EventLog {
   template <class T>
   std::size_t Count() {
     std::lock_guard lock(mutex_);
-    return static_cast<std::size_t>(
-        std::count_if(events_.begin(), events_.end(), [](const Event& e) { return std::holds_alternative<T>(e); }));
+    return static_cast<std::size_t>(std::count_if(
+        events_.begin(), events_.end(), [](const Event& e) { return std::holds_alternative<T>(e); }));
   }
 
  private:
@@ -132,7 +132,8 @@ TEST_F(ClientEndToEndTest, OneToOneBothWaysWithRequestGatingAndReceipts) {
   EXPECT_EQ(sent->status, MessageStatus::kSent);
 
   // Alice is a stranger to Bob: a message request (S2).
-  auto received = bob.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "hello bob"; });
+  auto received = bob.log->WaitFor<MessageReceived>(
+      [](const MessageReceived& e) { return e.message.body == "hello bob"; });
   ASSERT_TRUE(received);
   EXPECT_TRUE(received->message.request);
   EXPECT_EQ(received->message.sender, alice.client->account()->account);
@@ -154,7 +155,8 @@ TEST_F(ClientEndToEndTest, OneToOneBothWaysWithRequestGatingAndReceipts) {
   ASSERT_TRUE(bob.client->AcceptRequest("alice"));
   auto reply = bob.client->SendText("alice", "hi alice");
   ASSERT_TRUE(reply) << ClientErrcName(reply.error().code);
-  auto at_alice = alice.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "hi alice"; });
+  auto at_alice = alice.log->WaitFor<MessageReceived>(
+      [](const MessageReceived& e) { return e.message.body == "hi alice"; });
   ASSERT_TRUE(at_alice);
   EXPECT_FALSE(at_alice->message.request);
   auto delivered = bob.log->WaitFor<MessageUpdated>([&](const MessageUpdated& e) {
@@ -168,14 +170,16 @@ TEST_F(ClientEndToEndTest, OneToOneBothWaysWithRequestGatingAndReceipts) {
     return e.message.id == reply->id && e.message.status == MessageStatus::kRead;
   }));
   ASSERT_TRUE(bob.client->Edit(Conv(*alice.client), reply->id, "hi alice!"));
-  EXPECT_TRUE(alice.log->WaitFor<MessageUpdated>(
-      [&](const MessageUpdated& e) { return e.message.id == reply->id && e.message.body == "hi alice!" && e.message.edited; }));
+  EXPECT_TRUE(alice.log->WaitFor<MessageUpdated>([&](const MessageUpdated& e) {
+    return e.message.id == reply->id && e.message.body == "hi alice!" && e.message.edited;
+  }));
   ASSERT_TRUE(alice.client->React(Conv(*bob.client), reply->id, "+1"));
   EXPECT_TRUE(bob.log->WaitFor<MessageUpdated>(
       [&](const MessageUpdated& e) { return e.message.id == reply->id && e.message.reactions.size() == 1; }));
   ASSERT_TRUE(bob.client->DeleteForEveryone(Conv(*alice.client), reply->id));
-  EXPECT_TRUE(alice.log->WaitFor<MessageUpdated>(
-      [&](const MessageUpdated& e) { return e.message.id == reply->id && e.message.deleted && e.message.body.empty(); }));
+  EXPECT_TRUE(alice.log->WaitFor<MessageUpdated>([&](const MessageUpdated& e) {
+    return e.message.id == reply->id && e.message.deleted && e.message.body.empty();
+  }));
   // Alice cannot edit Bob's message.
   EXPECT_FALSE(alice.client->Edit(Conv(*bob.client), reply->id, "forged"));
 }
@@ -232,22 +236,27 @@ TEST_F(ClientEndToEndTest, LinkedDeviceReceivesAndGetsSyncCopies) {
 
   // Bob's message reaches both of Alice's devices.
   ASSERT_TRUE(bob.client->SendText("alice", "to all of alice"));
-  EXPECT_TRUE(alice.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "to all of alice"; }));
-  EXPECT_TRUE(laptop.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "to all of alice"; }));
+  EXPECT_TRUE(alice.log->WaitFor<MessageReceived>(
+      [](const MessageReceived& e) { return e.message.body == "to all of alice"; }));
+  EXPECT_TRUE(laptop.log->WaitFor<MessageReceived>(
+      [](const MessageReceived& e) { return e.message.body == "to all of alice"; }));
 
   // What the phone sends appears on the laptop as sent.
   auto sent = alice.client->SendText("bob", "from the phone");
   ASSERT_TRUE(sent) << ClientErrcName(sent.error().code);
-  auto copy = laptop.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "from the phone"; });
+  auto copy = laptop.log->WaitFor<MessageReceived>(
+      [](const MessageReceived& e) { return e.message.body == "from the phone"; });
   ASSERT_TRUE(copy);
   EXPECT_EQ(copy->message.direction, Direction::kOutgoing);
   EXPECT_EQ(copy->message.id, sent->id);
   EXPECT_EQ(copy->message.conversation, Conv(*bob.client));
-  EXPECT_TRUE(bob.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "from the phone"; }));
+  EXPECT_TRUE(bob.log->WaitFor<MessageReceived>(
+      [](const MessageReceived& e) { return e.message.body == "from the phone"; }));
 
   // And the laptop can write too; Bob sees one sender account.
   ASSERT_TRUE(laptop.client->SendText("bob", "from the laptop"));
-  auto at_bob = bob.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "from the laptop"; });
+  auto at_bob = bob.log->WaitFor<MessageReceived>(
+      [](const MessageReceived& e) { return e.message.body == "from the laptop"; });
   ASSERT_TRUE(at_bob);
   EXPECT_EQ(at_bob->message.sender, alice.client->account()->account);
   EXPECT_EQ(at_bob->message.sender_device.value(), 2u);
@@ -264,7 +273,8 @@ TEST_F(ClientEndToEndTest, IdentityChangeBlocksSendingToAVerifiedContactUntilRev
     ASSERT_TRUE(laptop->Link(Address(), code->code, "laptop"));
   }
   ASSERT_TRUE(bob.client->SendText("alice", "first"));
-  ASSERT_TRUE(alice.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "first"; }));
+  ASSERT_TRUE(alice.log->WaitFor<MessageReceived>(
+      [](const MessageReceived& e) { return e.message.body == "first"; }));
   auto number = bob.client->GetSafetyNumber("alice");
   ASSERT_TRUE(number);
   EXPECT_EQ(number->digits.size(), 60u);
@@ -298,7 +308,8 @@ TEST_F(ClientEndToEndTest, IdentityChangeBlocksSendingToAVerifiedContactUntilRev
   ASSERT_TRUE(bob.client->MarkVerified("alice"));
   auto sent = bob.client->SendText("alice", "second");
   ASSERT_TRUE(sent) << ClientErrcName(sent.error().code);
-  EXPECT_TRUE(alice.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "second"; }));
+  EXPECT_TRUE(alice.log->WaitFor<MessageReceived>(
+      [](const MessageReceived& e) { return e.message.body == "second"; }));
 }
 
 TEST_F(ClientEndToEndTest, ReconnectsAfterTheServerRestartsAndDeliversWhatWasQueued) {
@@ -306,7 +317,8 @@ TEST_F(ClientEndToEndTest, ReconnectsAfterTheServerRestartsAndDeliversWhatWasQue
   Profile bob = Register("bob");
   ASSERT_TRUE(alice.client && bob.client);
   ASSERT_TRUE(alice.client->SendText("bob", "before"));
-  ASSERT_TRUE(bob.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "before"; }));
+  ASSERT_TRUE(
+      bob.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "before"; }));
   const std::uint16_t port = server_->port();
   const std::string fingerprint = server_->fingerprint();
 
@@ -329,13 +341,14 @@ TEST_F(ClientEndToEndTest, DisappearingTimerReachesThePeerAndMessagesExpire) {
   ASSERT_TRUE(alice.client && bob.client);
   ASSERT_TRUE(bob.client->AddContact("alice"));
   ASSERT_TRUE(alice.client->SendText("bob", "hello"));
-  ASSERT_TRUE(bob.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "hello"; }));
+  ASSERT_TRUE(
+      bob.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "hello"; }));
   ASSERT_TRUE(alice.client->SetDisappearingTimer(Conv(*bob.client), 1));
   auto sent = alice.client->SendText("bob", "gone soon");
   ASSERT_TRUE(sent);
   EXPECT_GT(sent->expires_at_ms, 0);
-  auto received =
-      bob.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "gone soon"; });
+  auto received = bob.log->WaitFor<MessageReceived>(
+      [](const MessageReceived& e) { return e.message.body == "gone soon"; });
   ASSERT_TRUE(received);
   EXPECT_GT(received->message.expires_at_ms, 0);
   auto conversations = bob.client->Conversations();
@@ -368,7 +381,8 @@ TEST_F(ClientEndToEndTest, BlockedContactsMessagesAreDropped) {
   Profile bob = Register("bob");
   ASSERT_TRUE(alice.client && bob.client);
   ASSERT_TRUE(alice.client->SendText("bob", "one"));
-  ASSERT_TRUE(bob.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "one"; }));
+  ASSERT_TRUE(
+      bob.log->WaitFor<MessageReceived>([](const MessageReceived& e) { return e.message.body == "one"; }));
   ASSERT_TRUE(bob.client->Block("alice"));
   ASSERT_TRUE(alice.client->SendText("bob", "two"));
   ASSERT_TRUE(alice.client->SendText("bob", "three"));

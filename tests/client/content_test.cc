@@ -135,7 +135,8 @@ TEST(ContentTest, ReceiptTargetsAtAndPastTheirCap) {
   std::vector<std::uint8_t> receipt;
   ByteWriter w;
   WriteVarintField(w, 1, 2);
-  for (std::size_t i = 0; i <= kMaxReceiptTargets; ++i) WriteBytesField(w, 2, std::vector<std::uint8_t>(16, 0));
+  for (std::size_t i = 0; i <= kMaxReceiptTargets; ++i)
+    WriteBytesField(w, 2, std::vector<std::uint8_t>(16, 0));
   EXPECT_EQ(DecodeError(WithHeader(Field(14, w.Take()))), ContentErrc::kTooMany);
   c.body = ReceiptBody{ReceiptKind::kRead, std::vector<ContentId>(kMaxReceiptTargets + 1)};
   EXPECT_FALSE(EncodeContent(c));
@@ -184,7 +185,7 @@ TEST(ContentTest, MissingFields) {
   WriteVarintField(w, 2, 5);
   const auto text_body = Field(10, Field(1, {'h', 'i'}));
   w.WriteBytes(text_body);
-  EXPECT_EQ(DecodeError(w.Take()), ContentErrc::kMissingField);  // no message id
+  EXPECT_EQ(DecodeError(w.Take()), ContentErrc::kMissingField);                   // no message id
   EXPECT_EQ(DecodeError(WithHeader(Field(10, {}))), ContentErrc::kMissingField);  // no text or attachment
   EXPECT_EQ(DecodeError(WithHeader(Field(12, Field(1, std::vector<std::uint8_t>(16, 0))))),
             ContentErrc::kMissingField);  // an edit without text

@@ -1299,7 +1299,8 @@ TEST_P(StoreConformanceTest, ListsOnlyUnfinishedAttachmentsPastTheCutoff) {
   // 1 and 3 finished, 2 and 4 unfinished; 5 unfinished but after the cutoff.
   for (std::uint8_t i = 1; i <= 5; ++i) {
     ASSERT_TRUE(IsOk(store().CreateAttachment(AttachmentNumber(i), owner, 100)));
-    ASSERT_TRUE(IsOk(store().AppendAttachmentChunk(AttachmentNumber(i), 0, Content(i % 2 == 1 ? 100 : 40, i))));
+    ASSERT_TRUE(
+        IsOk(store().AppendAttachmentChunk(AttachmentNumber(i), 0, Content(i % 2 == 1 ? 100 : 40, i))));
     clock_.Advance(100);
   }
   const std::int64_t cutoff = clock_.NowMillis() - 150;
