@@ -278,6 +278,10 @@ class Connection::Impl : public std::enable_shared_from_this<Impl> {
         results, [self = shared_from_this(), stream, gen](error_code ec, const tcp::endpoint&) {
           if (gen != self->generation_) return;
           if (ec) return self->Failed(ClientErrc::kNetwork, "cannot connect to the server");
+          // Requests and acks are small frames: without this, Nagle holds each
+          // one back until the previous is acknowledged (tens of ms).
+          error_code ignored;
+          beast::get_lowest_layer(*stream).socket().set_option(tcp::no_delay(true), ignored);
           if (!SSL_set_tlsext_host_name(stream->next_layer().native_handle(), self->options_.host.c_str())) {
             return self->Failed(ClientErrc::kNetwork, "cannot set the TLS server name");
           }
