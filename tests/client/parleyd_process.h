@@ -32,8 +32,11 @@ class ParleydProcess {
   // Starts parleyd in `dir` (which must exist) on `port` (0: any free one);
   // port() is 0 when it did not come up within 20 s. The data directory is
   // dir/server, so a parleyd started again in the same dir keeps its store
-  // and certificate.
-  explicit ParleydProcess(const std::filesystem::path& dir, std::uint16_t port = 0) : dir_(dir) {
+  // and certificate. `extra_toml` is appended to the configuration, right
+  // after the [rate_limits] keys (more limits, then other tables).
+  explicit ParleydProcess(const std::filesystem::path& dir, std::uint16_t port = 0,
+                          const std::string& extra_toml = "")
+      : dir_(dir) {
     std::filesystem::remove(dir_ / "port");
     std::ofstream(dir_ / "parleyd.toml")
         << "[server]\nlisten_address = \"127.0.0.1\"\nport = " << port << "\nthreads = 2\n"
@@ -41,7 +44,8 @@ class ParleydProcess {
         << "[log]\nlevel = \"warn\"\n"
         << "[rate_limits]\nregistrations_per_address = { capacity = 1000, refill_per_hour = 100000 }\n"
         << "unauthenticated_requests_per_address = { capacity = 10000, refill_per_hour = 1000000 }\n"
-        << "first_contacts_per_new_account = { capacity = 1000, refill_per_hour = 100000 }\n";
+        << "first_contacts_per_new_account = { capacity = 1000, refill_per_hour = 100000 }\n"
+        << extra_toml;
     const auto port_file = dir_ / "port";
     pid_ = fork();
     if (pid_ == 0) {
