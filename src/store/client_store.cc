@@ -353,6 +353,7 @@ ClientStore::ClientStore(std::unique_ptr<Database> db, const Clock& clock)
 
 ClientStore::~ClientStore() {
   if (in_transaction_) Rollback();
+  if (in_batch_) RollbackBatch();
 }
 
 ClientStoreResult<std::unique_ptr<ClientStore>> ClientStore::Open(const std::filesystem::path& path,
@@ -418,14 +419,14 @@ ClientStoreResult<std::unique_ptr<ClientStore>> ClientStore::Open(const std::fil
 
 ClientStoreStatus ClientStore::Begin() {
   if (in_transaction_) return Fail(ClientStoreErrc::kInternal, "a client store transaction is already open");
-  CS_TRY(db_->Exec("BEGIN IMMEDIATE;"));
+  CS_TRY(db_->Exec(in_batch_ ? "SAVEPOINT message;" : "BEGIN IMMEDIATE;"));
   in_transaction_ = true;
   return {};
 }
 
 ClientStoreStatus ClientStore::Commit() {
   if (!in_transaction_) return Fail(ClientStoreErrc::kInternal, "no client store transaction is open");
-  if (auto committed = db_->Exec("COMMIT;"); !committed) {
+  if (auto committed = db_->Exec(in_batch_ ? "RELEASE message;" : "COMMIT;"); !committed) {
     Rollback();
     return committed;
   }
@@ -434,7 +435,39 @@ ClientStoreStatus ClientStore::Commit() {
 }
 
 void ClientStore::Rollback() {
-  if (in_transaction_) (void)db_->Exec("ROLLBACK;");
+  if (in_transaction_) {
+    (void)db_->Exec(in_batch_ ? "ROLLBACK TO message; RELEASE message;" : "ROLLBACK;");
+  }
+  in_transaction_ = false;
+  sessions_.clear();
+}
+
+ClientStoreStatus ClientStore::BeginBatch() {
+  if (in_batch_ || in_transaction_) {
+    return Fail(ClientStoreErrc::kInternal, "a client store transaction is already open");
+  }
+  CS_TRY(db_->Exec("BEGIN IMMEDIATE;"));
+  in_batch_ = true;
+  return {};
+}
+
+ClientStoreStatus ClientStore::CommitBatch() {
+  if (!in_batch_) return Fail(ClientStoreErrc::kInternal, "no client store batch is open");
+  if (in_transaction_) {
+    RollbackBatch();
+    return Fail(ClientStoreErrc::kInternal, "a transaction is still open in the batch");
+  }
+  if (auto committed = db_->Exec("COMMIT;"); !committed) {
+    RollbackBatch();
+    return committed;
+  }
+  in_batch_ = false;
+  return {};
+}
+
+void ClientStore::RollbackBatch() {
+  if (in_batch_) (void)db_->Exec("ROLLBACK;");
+  in_batch_ = false;
   in_transaction_ = false;
   sessions_.clear();
 }

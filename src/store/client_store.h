@@ -115,6 +115,18 @@ class ClientStore final : public protocol::IdentityKeyStore,
   void Rollback();
   bool in_transaction() const { return in_transaction_; }
 
+  // ---- Batches ----
+  // A batch makes many transactions durable with one commit (one fsync):
+  // inside it, Begin/Commit/Rollback work on a savepoint, so each
+  // transaction still keeps all or none of its changes, and nothing is
+  // durable until CommitBatch. Used to store a run of received messages
+  // before any of them is acknowledged.
+  ClientStoreStatus BeginBatch();
+  // Fails (and undoes the whole batch) with a transaction still open.
+  ClientStoreStatus CommitBatch();
+  void RollbackBatch();
+  bool in_batch() const { return in_batch_; }
+
   // ---- This device ----
   bool has_identity() const { return identity_.has_value(); }
   // Saves this device's identity and registration id (once, at registration).
@@ -217,6 +229,7 @@ class ClientStore final : public protocol::IdentityKeyStore,
   std::unique_ptr<Database> db_;
   const Clock& clock_;
   bool in_transaction_ = false;
+  bool in_batch_ = false;
   struct LocalIdentity {
     crypto::KeyPair key_pair;
     RegistrationId registration_id;

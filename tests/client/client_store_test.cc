@@ -176,6 +176,73 @@ TEST_F(ClientStoreTest, RollbackUndoesAMessageAndItsProcessedMark) {
   EXPECT_FALSE(*again);
 }
 
+TEST_F(ClientStoreTest, ABatchKeepsCommittedTransactionsAndDropsRolledBackOnes) {
+  auto key = KeyFromFile(dir_ / "k");
+  ASSERT_TRUE(key);
+  const AccountId sender(Uuid::Random(rng_));
+  auto message = [&](std::uint8_t n) {
+    StoredMessage m;
+    m.id.fill(n);
+    m.conversation = sender.value().ToString();
+    m.sender = sender;
+    m.body = "m" + std::to_string(n);
+    return m;
+  };
+  auto has = [](ClientStore& store, const StoredMessage& m) {
+    auto found = store.FindMessage(m.id);
+    EXPECT_TRUE(found);
+    return found && found->has_value();
+  };
+  {
+    auto store = Open(*key);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->BeginBatch());
+    EXPECT_FALSE(store->BeginBatch());
+    ASSERT_TRUE(store->Begin());
+    ASSERT_TRUE(store->InsertMessage(message(1)));
+    ASSERT_TRUE(store->Commit());
+    ASSERT_TRUE(store->Begin());
+    ASSERT_TRUE(store->InsertMessage(message(2)));
+    store->Rollback();  // only the second transaction
+    ASSERT_TRUE(store->Begin());
+    ASSERT_TRUE(store->InsertMessage(message(3)));
+    ASSERT_TRUE(store->Commit());
+    EXPECT_TRUE(has(*store, message(1)));
+    EXPECT_FALSE(has(*store, message(2)));
+    ASSERT_TRUE(store->CommitBatch());
+    EXPECT_FALSE(store->in_batch());
+  }
+  {
+    // Durable after CommitBatch; a batch rolled back (or left open when the
+    // store closes) keeps nothing.
+    auto store = Open(*key);
+    ASSERT_TRUE(store);
+    EXPECT_TRUE(has(*store, message(1)));
+    EXPECT_FALSE(has(*store, message(2)));
+    EXPECT_TRUE(has(*store, message(3)));
+    ASSERT_TRUE(store->BeginBatch());
+    ASSERT_TRUE(store->Begin());
+    ASSERT_TRUE(store->InsertMessage(message(4)));
+    ASSERT_TRUE(store->Commit());
+    store->RollbackBatch();
+    EXPECT_FALSE(has(*store, message(4)));
+    ASSERT_TRUE(store->BeginBatch());
+    ASSERT_TRUE(store->Begin());
+    ASSERT_TRUE(store->InsertMessage(message(5)));
+    ASSERT_TRUE(store->Commit());
+    ASSERT_TRUE(store->Begin());
+    // A transaction still open: the batch is refused and undone.
+    EXPECT_FALSE(store->CommitBatch());
+    EXPECT_FALSE(store->in_batch());
+    EXPECT_FALSE(has(*store, message(5)));
+    ASSERT_TRUE(store->BeginBatch());
+    ASSERT_TRUE(store->InsertMessage(message(6)));
+  }
+  auto store = Open(*key);
+  ASSERT_TRUE(store);
+  EXPECT_FALSE(has(*store, message(6)));
+}
+
 TEST_F(ClientStoreTest, IdentitiesAreTrustedOnFirstUseAndReplacedUnverified) {
   auto key = KeyFromFile(dir_ / "k");
   ASSERT_TRUE(key);
