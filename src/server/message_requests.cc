@@ -44,7 +44,6 @@ struct PreparedSend {
   AccountId recipient;
   store::ClientMessageId client_message_id;
   std::vector<store::OutgoingEnvelope> envelopes;
-  bool first_contact = false;
 };
 
 // Checks and rate-limits one send; shared by both requests. nullopt: the
@@ -125,6 +124,10 @@ static std::optional<SendOutcome> PrepareSend(RequestFrameHandler::Impl& impl, c
       outcome.retry_after_ms = wait;
       return outcome;
     }
+    // Remembered now, not after the commit: a sender's next sends to this
+    // recipient may be checked while this one still waits for its group
+    // commit, and the token is spent either way.
+    impl.contacts.Remember(sender.account, recipient);
   }
   if (!own_account) {
     const std::string pair = PairKey(sender.account, recipient);
@@ -138,7 +141,6 @@ static std::optional<SendOutcome> PrepareSend(RequestFrameHandler::Impl& impl, c
 
   prepared.recipient = recipient;
   prepared.client_message_id = store::ClientMessageId(client_message_id);
-  prepared.first_contact = first_contact;
   prepared.envelopes.clear();
   prepared.envelopes.reserve(messages.size());
   for (const wire::OutgoingMessage& message : messages) {
@@ -148,9 +150,10 @@ static std::optional<SendOutcome> PrepareSend(RequestFrameHandler::Impl& impl, c
 }
 
 // The outcome of a prepared send once the store answered; notifies the
-// recipients' connections.
+// recipients' connections. `sent` is the request the store was given (its
+// envelopes carry the content pushed to online devices).
 static SendOutcome FinishSend(RequestFrameHandler::Impl& impl, const DeviceKey& sender,
-                              const PreparedSend& prepared,
+                              const PreparedSend& prepared, const store::EnqueueRequest& sent,
                               const store::StoreResult<store::EnqueueResult>& queued) {
   if (!queued) {
     switch (queued.error().code) {
@@ -173,7 +176,6 @@ static SendOutcome FinishSend(RequestFrameHandler::Impl& impl, const DeviceKey& 
   } else {
     impl.metrics.messages_queued.Increment(queued->copies.size());
   }
-  if (prepared.first_contact) impl.contacts.Remember(sender.account, prepared.recipient);
   SendOutcome outcome;
   outcome.server_timestamp_ms = static_cast<std::uint64_t>(queued->server_timestamp_ms);
   if (queued->duplicate) {
@@ -185,42 +187,23 @@ static SendOutcome FinishSend(RequestFrameHandler::Impl& impl, const DeviceKey& 
   }
   // A fresh send hands each online device its envelope, so the pusher need
   // not read it back from the store.
-  for (std::size_t i = 0; i < queued->copies.size() && i < prepared.envelopes.size(); ++i) {
+  for (std::size_t i = 0; i < queued->copies.size() && i < sent.envelopes.size(); ++i) {
     const store::QueuedCopy& copy = queued->copies[i];
-    const store::OutgoingEnvelope& sent = prepared.envelopes[i];
+    const store::OutgoingEnvelope& envelope_sent = sent.envelopes[i];
     store::StoredEnvelope envelope;
     envelope.server_id = copy.server_id;
     envelope.server_timestamp_ms = queued->server_timestamp_ms;
     envelope.sender = {sender.account, sender.device};
     envelope.recipient = copy.recipient;
-    envelope.type = sent.type;
+    envelope.type = envelope_sent.type;
     envelope.client_message_id = prepared.client_message_id;
-    impl.NotifyQueued({copy.recipient.account, copy.recipient.device}, std::move(envelope), sent.content);
+    impl.NotifyQueued({copy.recipient.account, copy.recipient.device}, std::move(envelope),
+                      envelope_sent.content);
   }
   return outcome;
 }
 
-// Checks, rate-limits, queues and notifies one send.
-static SendOutcome SendToAccount(RequestFrameHandler::Impl& impl, const DeviceKey& sender,
-                                 const AccountId& recipient, const wire::ClientMessageId& client_message_id,
-                                 const std::vector<wire::OutgoingMessage>& messages, bool sync) {
-  PreparedSend prepared;
-  if (auto refused = PrepareSend(impl, sender, recipient, client_message_id, messages, sync, prepared)) {
-    return std::move(*refused);
-  }
-  const store::EnqueueRequest enqueue{
-      {sender.account, sender.device}, prepared.client_message_id, prepared.envelopes};
-  return FinishSend(impl, sender, prepared, impl.store.Enqueue(enqueue));
-}
-
-void RequestFrameHandler::Impl::SendMessages(DeviceSession& session, const wire::SendMessagesRequest& request,
-                                             Reply& reply) {
-  SendOutcome outcome = SendToAccount(*this, *session.device, request.recipient, request.client_message_id,
-                                      request.messages, request.sync);
-  if (outcome.status == ResponseStatus::kOk) {
-    reply.Ok(wire::SendResult{outcome.server_timestamp_ms});
-    return;
-  }
+static wire::Response RefusalResponse(SendOutcome outcome) {
   wire::Response response;
   response.status = outcome.status;
   if (outcome.mismatched) {
@@ -229,53 +212,105 @@ void RequestFrameHandler::Impl::SendMessages(DeviceSession& session, const wire:
     response.error_detail = outcome.detail;
   }
   response.retry_after_ms = outcome.retry_after_ms;
-  reply.Send(std::move(response));
+  return response;
 }
 
-void RequestFrameHandler::Impl::SendMultiRecipient(DeviceSession& session,
-                                                   const wire::SendMultiRecipientRequest& request,
-                                                   Reply& reply) {
-  wire::SendMultiRecipientResult result;
-  result.server_timestamp_ms = static_cast<std::uint64_t>(clock.NowMillis());
-  // Every recipient is checked first; those that pass are queued together in
-  // one store transaction (one disk flush), each send on its own.
-  const std::size_t count = request.recipients.size();
-  std::vector<std::optional<SendOutcome>> outcomes(count);
-  std::vector<PreparedSend> prepared(count);
-  std::vector<store::EnqueueRequest> batch;
-  std::vector<std::size_t> batch_index;
-  batch.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    const wire::RecipientMessages& part = request.recipients[i];
-    outcomes[i] = PrepareSend(*this, *session.device, part.recipient, part.client_message_id, part.messages,
-                              false, prepared[i]);
-    if (outcomes[i]) continue;
-    batch.push_back({{session.device->account, session.device->device},
-                     prepared[i].client_message_id,
-                     prepared[i].envelopes});
-    batch_index.push_back(i);
+// A send waiting for its group commit: it owns the request (the envelopes
+// point into it) and the reply.
+struct PendingSend {
+  PendingSend(wire::SendMessagesRequest r, Reply&& re, const DeviceKey& s)
+      : request(std::move(r)), reply(std::move(re)), sender(s) {}
+  wire::SendMessagesRequest request;
+  Reply reply;
+  DeviceKey sender;
+  PreparedSend prepared;
+};
+
+void RequestFrameHandler::Impl::SendMessages(DeviceSession& session, wire::SendMessagesRequest request,
+                                             Reply& reply) {
+  auto pending = std::make_shared<PendingSend>(std::move(request), std::move(reply), *session.device);
+  const wire::SendMessagesRequest& sent = pending->request;
+  if (auto refused = PrepareSend(*this, pending->sender, sent.recipient, sent.client_message_id,
+                                 sent.messages, sent.sync, pending->prepared)) {
+    pending->reply.Send(RefusalResponse(std::move(*refused)));
+    return;
   }
-  if (!batch.empty()) {
-    auto queued = store.EnqueueBatch(batch);
-    for (std::size_t b = 0; b < batch.size(); ++b) {
-      const std::size_t i = batch_index[b];
-      if (queued) {
-        outcomes[i] = FinishSend(*this, *session.device, prepared[i], (*queued)[b]);
-      } else {
-        outcomes[i] = FinishSend(*this, *session.device, prepared[i], tl::unexpected(queued.error()));
-      }
+  std::vector<store::EnqueueRequest> sends{{{pending->sender.account, pending->sender.device},
+                                            pending->prepared.client_message_id,
+                                            pending->prepared.envelopes}};
+  const store::EnqueueRequest one_send = sends.front();
+  writer.Enqueue(std::move(sends), [this, pending,
+                                    one_send](std::span<store::StoreResult<store::EnqueueResult>> results) {
+    SendOutcome outcome = FinishSend(*this, pending->sender, pending->prepared, one_send, results.front());
+    if (outcome.status == ResponseStatus::kOk) {
+      pending->reply.Ok(wire::SendResult{outcome.server_timestamp_ms});
+    } else {
+      pending->reply.Send(RefusalResponse(std::move(outcome)));
     }
-  }
-  for (std::size_t i = 0; i < count; ++i) {
-    SendOutcome& outcome = *outcomes[i];
+  });
+}
+
+// A multi-recipient send waiting for its group commit.
+struct PendingMultiSend {
+  PendingMultiSend(wire::SendMultiRecipientRequest r, Reply&& re, const DeviceKey& s)
+      : request(std::move(r)), reply(std::move(re)), sender(s) {}
+  wire::SendMultiRecipientRequest request;
+  Reply reply;
+  DeviceKey sender;
+  std::vector<std::optional<SendOutcome>> outcomes;
+  std::vector<PreparedSend> prepared;
+  // The recipients queued, as indexes into the request, and what was queued.
+  std::vector<std::size_t> batch_index;
+  std::vector<store::EnqueueRequest> batch;
+};
+
+static void AnswerMultiSend(PendingMultiSend& pending, std::uint64_t server_timestamp_ms) {
+  wire::SendMultiRecipientResult result;
+  result.server_timestamp_ms = server_timestamp_ms;
+  for (std::size_t i = 0; i < pending.outcomes.size(); ++i) {
+    SendOutcome& outcome = *pending.outcomes[i];
     wire::RecipientResult entry;
-    entry.recipient = request.recipients[i].recipient;
+    entry.recipient = pending.request.recipients[i].recipient;
     entry.status = outcome.status;
     entry.mismatched_devices = std::move(outcome.mismatched);
     entry.retry_after_ms = outcome.retry_after_ms;
     result.results.push_back(std::move(entry));
   }
-  reply.Ok(std::move(result));
+  pending.reply.Ok(std::move(result));
+}
+
+void RequestFrameHandler::Impl::SendMultiRecipient(DeviceSession& session,
+                                                   wire::SendMultiRecipientRequest request, Reply& reply) {
+  auto pending = std::make_shared<PendingMultiSend>(std::move(request), std::move(reply), *session.device);
+  const std::uint64_t server_timestamp_ms = static_cast<std::uint64_t>(clock.NowMillis());
+  // Every recipient is checked first; those that pass are queued together in
+  // one group commit, each send on its own.
+  const std::size_t count = pending->request.recipients.size();
+  pending->outcomes.resize(count);
+  pending->prepared.resize(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const wire::RecipientMessages& part = pending->request.recipients[i];
+    pending->outcomes[i] = PrepareSend(*this, pending->sender, part.recipient, part.client_message_id,
+                                       part.messages, false, pending->prepared[i]);
+    if (pending->outcomes[i]) continue;
+    pending->batch.push_back({{pending->sender.account, pending->sender.device},
+                              pending->prepared[i].client_message_id,
+                              pending->prepared[i].envelopes});
+    pending->batch_index.push_back(i);
+  }
+  if (pending->batch.empty()) {
+    AnswerMultiSend(*pending, server_timestamp_ms);
+    return;
+  }
+  writer.Enqueue(pending->batch, [this, pending, server_timestamp_ms](
+                                     std::span<store::StoreResult<store::EnqueueResult>> results) {
+    for (std::size_t b = 0; b < results.size(); ++b) {
+      const std::size_t i = pending->batch_index[b];
+      pending->outcomes[i] =
+          FinishSend(*this, pending->sender, pending->prepared[i], pending->batch[b], results[b]);
+    }
+    AnswerMultiSend(*pending, server_timestamp_ms);
+  });
 }
 
 }  // namespace parley::server

@@ -179,6 +179,7 @@ RequestFrameHandler::Impl::Impl(store::ServerStore& s, const Clock& c, MetricsRe
           "parley_rate_limit_hits_total", "Requests refused by a rate limit", {{"limit", "messages"}})),
       rate_limit_hits_first_contact(registry.AddCounter(
           "parley_rate_limit_hits_total", "Requests refused by a rate limit", {{"limit", "first_contact"}})),
+      writer(s, registry),
       pool(options.worker_threads) {
   crypto::InitializeCrypto();
 }
@@ -189,7 +190,12 @@ RequestFrameHandler::RequestFrameHandler(store::ServerStore& store, const Clock&
 
 RequestFrameHandler::~RequestFrameHandler() = default;
 
-void RequestFrameHandler::Stop() { impl_->pool.Stop(); }
+void RequestFrameHandler::Stop() {
+  // No task can hand the writer more once the pool is stopped; what it holds
+  // is then committed and answered.
+  impl_->pool.Stop();
+  impl_->writer.Stop();
+}
 
 const DeviceConnections& RequestFrameHandler::device_connections() const { return impl_->connections; }
 
@@ -289,7 +295,7 @@ void RequestFrameHandler::Impl::Handle(const std::shared_ptr<DeviceSession>& ses
     }
   }
   std::visit(
-      [&](const auto& body) {
+      [&](auto& body) {
         using T = std::decay_t<decltype(body)>;
         if constexpr (std::is_same_v<T, wire::RegisterRequest>) {
           Register(session, body, reply);
@@ -314,9 +320,9 @@ void RequestFrameHandler::Impl::Handle(const std::shared_ptr<DeviceSession>& ses
         } else if constexpr (std::is_same_v<T, wire::GetBundlesRequest>) {
           GetBundles(session, body, reply);
         } else if constexpr (std::is_same_v<T, wire::SendMessagesRequest>) {
-          SendMessages(session, body, reply);
+          SendMessages(session, std::move(body), reply);
         } else if constexpr (std::is_same_v<T, wire::SendMultiRecipientRequest>) {
-          SendMultiRecipient(session, body, reply);
+          SendMultiRecipient(session, std::move(body), reply);
         } else {
           static_assert(std::is_same_v<T, wire::PingRequest>);
           reply.Ok();
@@ -372,6 +378,7 @@ void RequestFrameHandler::Impl::SendPush(DeviceSession& session, wire::PushBody 
 void RequestFrameHandler::Impl::Pump(DeviceSession& session) {
   if (!session.device || session.closed) return;
   const store::DeviceAddress address{session.device->account, session.device->device};
+  session.window_was_full = true;
   while (session.unacked_envelopes.size() < options.push_window) {
     auto fetched = store.FetchMessages(address, session.last_pushed_server_id,
                                        options.push_window - session.unacked_envelopes.size());
@@ -382,6 +389,7 @@ void RequestFrameHandler::Impl::Pump(DeviceSession& session) {
       return;
     }
     if (fetched->empty()) {
+      session.window_was_full = false;
       if (session.queue_empty_owed) {
         session.queue_empty_owed = false;
         SendPush(session, wire::QueueEmpty{});
@@ -412,15 +420,21 @@ void RequestFrameHandler::Impl::HandleAck(DeviceSession& session, std::uint64_t 
   if (it == session.unacked_envelopes.end() || !session.device) return;  // unknown ids are ignored
   const std::uint64_t server_id = it->second;
   session.unacked_envelopes.erase(it);
-  auto deleted = store.DeleteMessage({session.device->account, session.device->device}, server_id);
-  if (deleted) {
-    metrics.messages_acked.Increment();
-  } else if (deleted.error().code != store::StoreErrc::kNotFound) {
-    metrics.store_errors.Increment();
-    spdlog::error("event=store_error operation=delete_message error={}",
-                  store::ToString(deleted.error().code));
-  }
-  Pump(session);
+  // The delete joins the next group commit. Nothing waits for it: the ack has
+  // no answer, and the pusher only reads past the last pushed id.
+  writer.Delete({{session.device->account, session.device->device}, server_id},
+                [this](store::StoreResult<bool> found) {
+                  if (found) {
+                    if (*found) metrics.messages_acked.Increment();
+                  } else {
+                    metrics.store_errors.Increment();
+                    spdlog::error("event=store_error operation=delete_message error={}",
+                                  store::ToString(found.error().code));
+                  }
+                });
+  // Only a pump that stopped at the window can have left envelopes behind;
+  // anything queued since then is announced by its send.
+  if (session.window_was_full) Pump(session);
 }
 
 std::shared_ptr<DeviceSession> RequestFrameHandler::Impl::FindSession(const DeviceKey& key) {

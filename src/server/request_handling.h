@@ -12,8 +12,10 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
+#include "server/queue_writer.h"
 #include "server/request_frame_handler.h"
 #include "server/task_pool.h"
 #include "wire/messages.h"
@@ -42,6 +44,9 @@ struct DeviceSession {
   std::uint64_t last_pushed_server_id = 0;
   // QueueEmpty is still owed for the drain that began at authentication.
   bool queue_empty_owed = false;
+  // The last pump stopped at a full push window: the store may hold more
+  // for this device than was pushed, so the next ack pumps again.
+  bool window_was_full = false;
 };
 
 // The answer to one request: sent once, with the request's id, releasing
@@ -52,6 +57,14 @@ class Reply {
   Reply(const ConnectionHandle& connection, std::uint64_t request_id, RequestSlot slot)
       : connection_(connection), request_id_(request_id), slot_(std::move(slot)) {}
   ~Reply();
+  // A reply may move into a completion that runs later (a send answered
+  // after its group commit); the moved-from one sends nothing.
+  Reply(Reply&& other) noexcept
+      : connection_(other.connection_),
+        request_id_(other.request_id_),
+        slot_(std::move(other.slot_)),
+        sent_(std::exchange(other.sent_, true)) {}
+  Reply& operator=(Reply&&) = delete;
   Reply(const Reply&) = delete;
   Reply& operator=(const Reply&) = delete;
 
@@ -184,9 +197,9 @@ struct RequestFrameHandler::Impl {
   void GetBundles(DeviceSession& session, const wire::GetBundlesRequest& request, Reply& reply);
 
   // ---- message_requests.cc
-  void SendMessages(DeviceSession& session, const wire::SendMessagesRequest& request, Reply& reply);
-  void SendMultiRecipient(DeviceSession& session, const wire::SendMultiRecipientRequest& request,
-                          Reply& reply);
+  // Both answer after the group commit (QueueWriter), not before they return.
+  void SendMessages(DeviceSession& session, wire::SendMessagesRequest request, Reply& reply);
+  void SendMultiRecipient(DeviceSession& session, wire::SendMultiRecipientRequest request, Reply& reply);
 
   store::ServerStore& store;
   const Clock& clock;
@@ -208,6 +221,10 @@ struct RequestFrameHandler::Impl {
 
   std::mutex sessions_mutex;
   std::unordered_map<std::uint64_t, std::shared_ptr<DeviceSession>> sessions;  // by connection id
+
+  // Commits the sends and acks of all connections in groups. Destroyed
+  // (drained, joined) after the pool, before what its completions use.
+  QueueWriter writer;
 
   // Last member: destroyed (threads joined) first, while everything the
   // tasks use still exists.

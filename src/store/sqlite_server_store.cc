@@ -90,6 +90,12 @@ StoreResult<std::unique_ptr<SqliteServerStore>> SqliteServerStore::Open(const st
   PARLEY_STORE_TRY(db->Exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;"));
   std::unique_ptr<SqliteServerStore> store(new SqliteServerStore(std::move(db), clock, options));
   PARLEY_STORE_TRY(store->Migrate());
+  // The reads on the relay path (devices, accounts, queued messages) get a
+  // second connection: in WAL mode it reads the last committed state while
+  // the writer waits for its fsync, instead of queueing behind it.
+  PARLEY_STORE_ASSIGN(reader, SqliteDatabase::Open(path, options.sqlite_busy_timeout_ms));
+  PARLEY_STORE_TRY(reader->Exec("PRAGMA query_only=ON; PRAGMA cache_size=-16384;"));
+  store->reader_ = std::move(reader);
   return store;
 }
 
@@ -174,9 +180,9 @@ StoreResult<AccountRecord> SqliteServerStore::CreateAccount(const NewAccount& ac
   });
 }
 
-StoreResult<AccountRecord> SqliteServerStore::GetAccountLocked(const AccountId& id) {
+StoreResult<AccountRecord> SqliteServerStore::GetAccountLocked(SqliteDatabase& db, const AccountId& id) {
   PARLEY_STORE_ASSIGN(query,
-                      db_->Prepare("SELECT id, username, created_ms, disabled FROM accounts WHERE id = ?"));
+                      db.Prepare("SELECT id, username, created_ms, disabled FROM accounts WHERE id = ?"));
   query.BindBlob(1, AccountIdBytes(id));
   PARLEY_STORE_ASSIGN(has_row, query.Step());
   if (!has_row) return Fail(StoreErrc::kNotFound, "no such account");
@@ -184,8 +190,8 @@ StoreResult<AccountRecord> SqliteServerStore::GetAccountLocked(const AccountId& 
 }
 
 StoreResult<AccountRecord> SqliteServerStore::GetAccount(const AccountId& id) {
-  Lock lock(mutex_);
-  return GetAccountLocked(id);
+  Lock lock(read_mutex_);
+  return GetAccountLocked(*reader_, id);
 }
 
 StoreResult<AccountRecord> SqliteServerStore::GetAccountByUsername(std::string_view username) {
@@ -316,10 +322,11 @@ StoreStatus SqliteServerStore::RemoveDevice(const DeviceAddress& device) {
   });
 }
 
-StoreResult<DeviceRecord> SqliteServerStore::GetDeviceLocked(const DeviceAddress& device) {
+StoreResult<DeviceRecord> SqliteServerStore::GetDeviceLocked(SqliteDatabase& db,
+                                                             const DeviceAddress& device) {
   static const std::string sql =
       std::string("SELECT ") + kDeviceColumns + " FROM devices WHERE account_id = ? AND device_id = ?";
-  PARLEY_STORE_ASSIGN(query, db_->Prepare(sql));
+  PARLEY_STORE_ASSIGN(query, db.Prepare(sql));
   query.BindBlob(1, AccountIdBytes(device.account)).Bind(2, device.device.value());
   PARLEY_STORE_ASSIGN(has_row, query.Step());
   if (!has_row) return Fail(StoreErrc::kNotFound, "no such device");
@@ -327,17 +334,17 @@ StoreResult<DeviceRecord> SqliteServerStore::GetDeviceLocked(const DeviceAddress
 }
 
 StoreResult<DeviceRecord> SqliteServerStore::GetDevice(const DeviceAddress& device) {
-  Lock lock(mutex_);
-  return GetDeviceLocked(device);
+  Lock lock(read_mutex_);
+  return GetDeviceLocked(*reader_, device);
 }
 
 StoreResult<std::vector<DeviceRecord>> SqliteServerStore::ListDevices(const AccountId& account) {
-  Lock lock(mutex_);
-  return db_->InReadTransaction([&]() -> StoreResult<std::vector<DeviceRecord>> {
-    PARLEY_STORE_TRY(GetAccountLocked(account));
+  Lock lock(read_mutex_);
+  return reader_->InReadTransaction([&]() -> StoreResult<std::vector<DeviceRecord>> {
+    PARLEY_STORE_TRY(GetAccountLocked(*reader_, account));
     static const std::string sql =
         std::string("SELECT ") + kDeviceColumns + " FROM devices WHERE account_id = ? ORDER BY device_id";
-    PARLEY_STORE_ASSIGN(query, db_->Prepare(sql));
+    PARLEY_STORE_ASSIGN(query, reader_->Prepare(sql));
     query.BindBlob(1, AccountIdBytes(account));
     std::vector<DeviceRecord> devices;
     while (true) {
@@ -465,17 +472,18 @@ StoreResult<std::size_t> SqliteServerStore::AddOneTimePreKeys(const DeviceAddres
 }
 
 StoreResult<std::uint64_t> SqliteServerStore::CountOneTimePreKeys(const DeviceAddress& device) {
-  Lock lock(mutex_);
-  return db_->InReadTransaction([&]() -> StoreResult<std::uint64_t> {
+  Lock lock(read_mutex_);
+  return reader_->InReadTransaction([&]() -> StoreResult<std::uint64_t> {
     {
       PARLEY_STORE_ASSIGN(exists,
-                          db_->Prepare("SELECT 1 FROM devices WHERE account_id = ? AND device_id = ?"));
+                          reader_->Prepare("SELECT 1 FROM devices WHERE account_id = ? AND device_id = ?"));
       exists.BindBlob(1, AccountIdBytes(device.account)).Bind(2, device.device.value());
       PARLEY_STORE_ASSIGN(has_row, exists.Step());
       if (!has_row) return Fail(StoreErrc::kNotFound, "no such device");
     }
     PARLEY_STORE_ASSIGN(
-        count, db_->Prepare("SELECT count(*) FROM one_time_prekeys WHERE account_id = ? AND device_id = ?"));
+        count,
+        reader_->Prepare("SELECT count(*) FROM one_time_prekeys WHERE account_id = ? AND device_id = ?"));
     count.BindBlob(1, AccountIdBytes(device.account)).Bind(2, device.device.value());
     PARLEY_STORE_ASSIGN(has_row, count.Step());
     if (!has_row) return Fail(StoreErrc::kInternal, "count returned no row");
@@ -683,12 +691,12 @@ StoreResult<std::vector<StoredEnvelope>> SqliteServerStore::FetchMessages(const 
                                                                           std::uint64_t after_server_id,
                                                                           std::size_t max_count) {
   max_count = ClampLimit(max_count, kMaxFetchCount);
-  Lock lock(mutex_);
-  PARLEY_STORE_ASSIGN(query,
-                      db_->Prepare("SELECT server_id, server_timestamp_ms, sender_account, sender_device, "
-                                   "type, client_message_id, content FROM messages "
-                                   "WHERE account_id = ? AND device_id = ? AND server_id > ? "
-                                   "ORDER BY server_id LIMIT ?"));
+  Lock lock(read_mutex_);
+  PARLEY_STORE_ASSIGN(
+      query, reader_->Prepare("SELECT server_id, server_timestamp_ms, sender_account, sender_device, "
+                              "type, client_message_id, content FROM messages "
+                              "WHERE account_id = ? AND device_id = ? AND server_id > ? "
+                              "ORDER BY server_id LIMIT ?"));
   query.BindBlob(1, AccountIdBytes(device.account))
       .Bind(2, device.device.value())
       .Bind(3, AsInt(std::min<std::uint64_t>(after_server_id, std::numeric_limits<std::int64_t>::max())))

@@ -5,9 +5,12 @@
 // killed process and a power loss. Foreign keys are on; schema changes run as
 // numbered migrations when the store opens (store/schema_migration.h).
 //
-// Thread safety: one connection, every call serialized behind one mutex. SQLite
-// writes are serial anyway; the calls are short (bounded rows and bytes), so
-// readers wait at most one call. Another process may open the same file (the
+// Thread safety: one writing connection, every write serialized behind one
+// mutex (SQLite writes are serial anyway), and one read-only connection
+// behind another for the reads on the relay path, which in WAL mode see the
+// last commit without waiting for a write's fsync. A read that starts after
+// a write returned sees that write. The calls are short (bounded rows and
+// bytes). Another process may open the same file (the
 // busy timeout applies), e.g. the sqlite3 shell for a backup.
 #pragma once
 
@@ -99,8 +102,8 @@ class SqliteServerStore final : public ServerStore {
   // The *Locked helpers run inside a transaction the caller holds.
   StoreResult<DeviceRecord> AddDeviceLocked(const AccountId& account, const NewDevice& device,
                                             std::int64_t now);
-  StoreResult<DeviceRecord> GetDeviceLocked(const DeviceAddress& device);
-  StoreResult<AccountRecord> GetAccountLocked(const AccountId& id);
+  StoreResult<DeviceRecord> GetDeviceLocked(SqliteDatabase& db, const DeviceAddress& device);
+  StoreResult<AccountRecord> GetAccountLocked(SqliteDatabase& db, const AccountId& id);
   StoreStatus UseInvitationLocked(const TokenHash& token_hash, const AccountId& used_by, std::int64_t now);
   StoreResult<AccountId> CheckProvisioningCodeLocked(const TokenHash& code_hash, std::int64_t now);
   StoreResult<AttachmentInfo> GetAttachmentLocked(const AttachmentId& id);
@@ -109,6 +112,10 @@ class SqliteServerStore final : public ServerStore {
 
   std::mutex mutex_;
   std::unique_ptr<SqliteDatabase> db_;
+  // Read-only connection for GetAccount, GetDevice, ListDevices,
+  // CountOneTimePreKeys and FetchMessages, behind its own mutex.
+  std::mutex read_mutex_;
+  std::unique_ptr<SqliteDatabase> reader_;
   const Clock& clock_;
   StoreOptions options_;
 };

@@ -4,8 +4,13 @@
 // WebSocket clients that speak the wire protocol.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <variant>
+#include <vector>
 
 #include "handler_fixture.h"
 #include "server/admin_commands.h"
@@ -447,6 +452,84 @@ TEST_F(RequestHandlersTest, FreshSendsToAnOnlineDeviceArePushedWithoutAStoreRead
   EXPECT_EQ(Text(carol_client.NextEnvelope()), "g");
   EXPECT_EQ(MetricValue("parley_envelopes_pushed_direct_total"), 5u);
   EXPECT_EQ(MetricValue("parley_envelopes_pushed_total"), 5u);
+}
+
+// Sends from many connections at once are committed in groups (QueueWriter):
+// every send answered ok is delivered exactly once, each sender's messages in
+// the order it sent them, and a retry pipelined right behind its first
+// attempt (most likely in the same group commit) is not delivered again.
+class GroupCommitTest : public RequestHandlersTest {
+ protected:
+  // Nine accounts register from one address.
+  void Configure(ServerConfig& config) override { config.rate_limits.registrations_per_address = {}; }
+};
+
+TEST_F(GroupCommitTest, ConcurrentSendersAreDeliveredExactlyOnceInOrder) {
+  constexpr int kSenders = 8;
+  constexpr int kPerSender = 25;
+  constexpr int kRetried = 5;  // this sequence number is sent twice
+  WireClient bob_client(port());
+  const DeviceLogin bob = Register(bob_client, "bob", MakeKeys(20));
+  std::vector<std::unique_ptr<WireClient>> senders;
+  for (int s = 0; s < kSenders; ++s) {
+    senders.push_back(std::make_unique<WireClient>(port()));
+    Register(*senders.back(), "sender" + std::to_string(s), MakeKeys(20));
+  }
+  // Pipelined, interleaved across the connections; nobody waits for an answer.
+  std::vector<std::vector<std::uint64_t>> request_ids(kSenders);
+  std::vector<wire::SendMessagesRequest> retried(kSenders);
+  for (int seq = 0; seq < kPerSender; ++seq) {
+    for (int s = 0; s < kSenders; ++s) {
+      wire::SendMessagesRequest send = TextTo(bob, std::to_string(s) + ":" + std::to_string(seq));
+      request_ids[s].push_back(senders[s]->Send(send));
+      if (seq == kRetried) {
+        retried[s] = send;
+        request_ids[s].push_back(senders[s]->Send(send));
+      }
+    }
+  }
+  for (int s = 0; s < kSenders; ++s) {
+    std::optional<wire::SendResult> first_attempt;
+    for (std::size_t r = 0; r < request_ids[s].size(); ++r) {
+      wire::Response response = senders[s]->WaitForResponse(request_ids[s][r]);
+      ASSERT_EQ(response.status, ResponseStatus::kOk) << response.error_detail;
+      const auto& result = std::get<wire::SendResult>(response.body);
+      if (r == kRetried) first_attempt = result;
+      if (r == kRetried + 1) {
+        EXPECT_EQ(result, *first_attempt) << "the retry answers like the first";
+      }
+    }
+  }
+  // Bob acks as he reads; the push window (64) is smaller than what waits.
+  std::vector<int> next_seq(kSenders, 0);
+  for (int received = 0; received < kSenders * kPerSender; ++received) {
+    std::uint64_t push_id = 0;
+    const std::string text = Text(bob_client.NextEnvelope(&push_id));
+    const std::size_t colon = text.find(':');
+    ASSERT_NE(colon, std::string::npos) << text;
+    const int s = std::stoi(text.substr(0, colon));
+    ASSERT_GE(s, 0);
+    ASSERT_LT(s, kSenders);
+    EXPECT_EQ(std::stoi(text.substr(colon + 1)), next_seq[s]) << "sender " << s << " out of order or twice";
+    next_seq[s] = std::stoi(text.substr(colon + 1)) + 1;
+    bob_client.Ack(push_id);
+  }
+  for (int s = 0; s < kSenders; ++s) EXPECT_EQ(next_seq[s], kPerSender);
+  EXPECT_EQ(MetricValue("parley_messages_queued_total"), std::uint64_t{kSenders * kPerSender});
+  EXPECT_EQ(MetricValue("parley_messages_duplicate_total"), std::uint64_t{kSenders});
+  // The acks are committed in groups too; the queue empties (bounded wait).
+  std::uint64_t depth = 1;
+  for (int i = 0; i < 500 && depth != 0; ++i) {
+    auto queued = store_->QueueDepth({bob.account, bob.device});
+    ASSERT_TRUE(queued);
+    depth = *queued;
+    if (depth != 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(depth, 0u);
+  // Nothing is left to deliver a second time.
+  WireClient again(port());
+  ASSERT_EQ(Authenticate(again, bob).status, ResponseStatus::kOk);
+  again.ExpectQueueEmpty();
 }
 
 class InvitationRegistrationTest : public RequestHandlersTest {
