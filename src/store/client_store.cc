@@ -56,6 +56,9 @@ CREATE TABLE reactions(message BLOB NOT NULL, account TEXT NOT NULL, emoji TEXT 
 CREATE TABLE processed(sender TEXT NOT NULL, sender_device INTEGER NOT NULL, client_message_id BLOB NOT NULL,
                        processed_ms INTEGER NOT NULL, PRIMARY KEY(sender, sender_device, client_message_id));
 )sql"},
+    {2, R"sql(
+CREATE TABLE attachments(message BLOB PRIMARY KEY, pointer BLOB NOT NULL, path TEXT NOT NULL DEFAULT '');
+)sql"},
 };
 
 ClientStoreErrc CodeFor(int rc) {
@@ -1013,6 +1016,10 @@ ClientStoreStatus ClientStore::DeleteMessageForEveryone(const MessageId& id) {
     CS_ASSIGN(stmt, db_->Prepare("UPDATE messages SET body = '', deleted = 1 WHERE id = ?"));
     CS_TRY(stmt.Blob(1, id).Run());
   }
+  {
+    CS_ASSIGN(stmt, db_->Prepare("DELETE FROM attachments WHERE message = ?"));
+    CS_TRY(stmt.Blob(1, id).Run());
+  }
   CS_ASSIGN(stmt, db_->Prepare("DELETE FROM reactions WHERE message = ?"));
   return stmt.Blob(1, id).Run();
 }
@@ -1121,9 +1128,38 @@ ClientStoreResult<std::size_t> ClientStore::DeleteExpiredMessages(std::int64_t n
                                  "expires_ms > 0 AND expires_ms <= ?)"));
     CS_TRY(stmt.Bind(1, now_ms).Run());
   }
+  {
+    CS_ASSIGN(stmt, db_->Prepare("DELETE FROM attachments WHERE message IN (SELECT id FROM messages WHERE "
+                                 "expires_ms > 0 AND expires_ms <= ?)"));
+    CS_TRY(stmt.Bind(1, now_ms).Run());
+  }
   CS_ASSIGN(stmt, db_->Prepare("DELETE FROM messages WHERE expires_ms > 0 AND expires_ms <= ?"));
   CS_TRY(stmt.Bind(1, now_ms).Run());
   return static_cast<std::size_t>(db_->changes());
+}
+
+// ---- Attachments -----------------------------------------------------------------
+
+ClientStoreStatus ClientStore::SaveAttachment(const MessageId& message, Bytes pointer) {
+  CS_ASSIGN(stmt, db_->Prepare("INSERT OR REPLACE INTO attachments(message, pointer) VALUES (?, ?)"));
+  return stmt.Blob(1, message).Blob(2, pointer).Run();
+}
+
+ClientStoreResult<std::optional<StoredAttachment>> ClientStore::FindAttachment(const MessageId& message) {
+  CS_ASSIGN(stmt, db_->Prepare("SELECT pointer, path FROM attachments WHERE message = ?"));
+  stmt.Blob(1, message);
+  CS_ASSIGN(row, stmt.Step());
+  if (!row) return std::optional<StoredAttachment>();
+  return std::optional<StoredAttachment>(StoredAttachment{SecretBuffer(stmt.ColumnBlob(0)), stmt.ColumnText(1)});
+}
+
+ClientStoreStatus ClientStore::SetAttachmentPath(const MessageId& message, std::string_view path) {
+  {
+    CS_ASSIGN(stmt, db_->Prepare("UPDATE attachments SET path = ? WHERE message = ?"));
+    CS_TRY(stmt.Text(1, path).Blob(2, message).Run());
+  }
+  if (db_->changes() != 1) return Fail(ClientStoreErrc::kNotFound, "the message has no attachment");
+  return {};
 }
 
 // ---- Processed server messages -------------------------------------------------

@@ -90,8 +90,15 @@ struct KnownIdentity {
   bool verified = false;
 };
 
+// An attachment kept with its message: the encoded pointer (it holds the
+// attachment's key) and, once downloaded and verified, the file's path.
+struct StoredAttachment {
+  SecretBuffer pointer;
+  std::string path;  // empty until downloaded
+};
+
 // The schema version this build writes.
-inline constexpr int kClientSchemaVersion = 1;
+inline constexpr int kClientSchemaVersion = 2;
 
 class ClientStore final : public protocol::IdentityKeyStore,
                           public protocol::PreKeyStore,
@@ -215,6 +222,13 @@ class ClientStore final : public protocol::IdentityKeyStore,
   ClientStoreStatus SetDisappearingSeconds(const ConversationId& conversation, std::uint32_t seconds);
   // Deletes messages whose expiry is at or before now_ms; returns how many.
   ClientStoreResult<std::size_t> DeleteExpiredMessages(std::int64_t now_ms);
+
+  // ---- Attachments (removed with their message on expiry and delete-for-everyone) ----
+  // Keeps a message's encoded attachment pointer (replacing any).
+  ClientStoreStatus SaveAttachment(const MessageId& message, Bytes pointer);
+  ClientStoreResult<std::optional<StoredAttachment>> FindAttachment(const MessageId& message);
+  // Records where the verified download is. kNotFound when the message has no attachment.
+  ClientStoreStatus SetAttachmentPath(const MessageId& message, std::string_view path);
 
   // ---- Server messages already processed ----
   ClientStoreResult<bool> IsProcessed(const AccountId& sender, DeviceId device, Bytes client_message_id);
