@@ -1,0 +1,245 @@
+// Client::Impl, the client's private implementation (src/client only).
+//
+// Its definitions are split by concern: client_account.cc (register, link,
+// devices, keys), client_connection.cc (connection, receive worker, events),
+// client_receive.cc (decrypting and applying envelopes), client_send.cc
+// (sessions, sending, message actions), client_contacts.cc (contacts,
+// verification, history). Methods named ...Locked expect mutex_ held.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "base/hex.h"
+#include "client/client.h"
+#include "client/connection.h"
+#include "client/content.h"
+#include "crypto/random.h"
+#include "protocol/fingerprint.h"
+#include "protocol/prekey.h"
+#include "protocol/prekey_bundle.h"
+#include "protocol/prekey_signal_message.h"
+#include "protocol/session_builder.h"
+#include "protocol/session_cipher.h"
+#include "store/client_store.h"
+#include "wire/text.h"
+
+namespace parley::client {
+
+using protocol::ProtocolAddress;
+using protocol::ProtocolErrc;
+using wire::ResponseStatus;
+
+inline constexpr std::uint32_t kPreKeyBatch = 100;
+inline constexpr std::int64_t kSignedPreKeyRotationMs = 7LL * 24 * 3600 * 1000;
+// Old signed prekeys stay this long after a rotation, for messages in flight.
+inline constexpr std::int64_t kSignedPreKeyGraceMs = 30LL * 24 * 3600 * 1000;
+inline constexpr int kSendAttempts = 4;
+
+// Map the lower layers' errors to the client's.
+tl::unexpected<ClientError> StoreFailed(const Error<store::ClientStoreErrc>& e);
+tl::unexpected<ClientError> ProtocolFailed(const Error<ProtocolErrc>& e);
+tl::unexpected<ClientError> StatusFailed(const wire::Response& r);
+
+#define CLIENT_TRY_STORE(expr)                                     \
+  do {                                                             \
+    if (auto client_store_status = (expr); !client_store_status) { \
+      return StoreFailed(client_store_status.error());             \
+    }                                                              \
+  } while (false)
+
+#define CLIENT_CONCAT_INNER(a, b) a##b
+#define CLIENT_CONCAT(a, b) CLIENT_CONCAT_INNER(a, b)
+#define CLIENT_ASSIGN_STORE(var, expr)                                   \
+  auto CLIENT_CONCAT(client_result_, __LINE__) = (expr);                 \
+  if (!CLIENT_CONCAT(client_result_, __LINE__)) {                        \
+    return StoreFailed(CLIENT_CONCAT(client_result_, __LINE__).error()); \
+  }                                                                      \
+  auto& var = *CLIENT_CONCAT(client_result_, __LINE__)
+
+#define CLIENT_TRY(expr)                               \
+  do {                                                 \
+    if (auto client_status = (expr); !client_status) { \
+      return tl::unexpected(client_status.error());    \
+    }                                                  \
+  } while (false)
+
+// An account id in its canonical UUID form: the protocol address name and
+// the 1:1 conversation id.
+std::string AccountName(const AccountId& account);
+wire::SignedPreKey WireSignedPreKey(const protocol::SignedPreKeyRecord& r);
+std::vector<wire::OneTimePreKey> WirePreKeys(const std::vector<protocol::PreKeyRecord>& records);
+ContentId RandomId(Rng& rng);
+
+class Client::Impl {
+ public:
+  explicit Impl(ClientOptions options)
+      : options_(std::move(options)),
+        clock_(options_.clock != nullptr ? *options_.clock : system_clock_),
+        rng_(options_.rng != nullptr ? *options_.rng : system_rng_) {}
+
+  ~Impl() { Disconnect(); }
+
+  ClientStatus Open();
+
+  // ---- events ----
+
+  void SetEventHandler(std::function<void(const Event&)> handler);
+  void Emit(std::vector<Event>& events);
+
+  // ---- account ----
+
+  std::optional<AccountInfo> account();
+  std::optional<AccountInfo> InfoLocked() const;
+
+  struct NewDeviceKeys {
+    crypto::KeyPair identity;
+    RegistrationId registration_id;
+    protocol::SignedPreKeyRecord signed_prekey;
+    std::vector<protocol::PreKeyRecord> prekeys;
+  };
+
+  ClientResult<NewDeviceKeys> MakeDeviceKeys();
+  ClientStatus StartConnection(const ServerAddress& server, std::optional<wire::AuthenticateRequest> auth);
+  ClientResult<AccountInfo> Register(const ServerAddress& server, const std::string& username,
+                                     const std::string& device_name,
+                                     const std::optional<std::string>& invitation);
+  ClientResult<AccountInfo> Link(const ServerAddress& server, const std::string& code,
+                                 const std::string& device_name);
+  ClientResult<AccountInfo> SaveNewAccount(const ServerAddress& server, const std::string& username,
+                                           const AccountId& account, DeviceId device,
+                                           const wire::DeviceCredential& credential);
+  ClientResult<LinkCode> CreateLinkCode();
+  ClientResult<std::vector<DeviceSummary>> ListDevices();
+  ClientStatus UnlinkDevice(DeviceId device);
+  ClientStatus SetUsername(const std::string& username);
+
+  // ---- connection ----
+
+  ClientStatus Connect();
+  ClientStatus EnsureConnectedLocked();
+  void RefreshOwnDevicesLocked();
+  void RotateSignedPreKeyLocked();
+  ClientStatus ReplenishPreKeysLocked();
+  ClientStatus WaitUntilDrained(std::chrono::milliseconds limit);
+  void StopConnectionLocked(std::unique_lock<std::mutex>& lock);
+  void Disconnect();
+  bool connected();
+  ClientResult<wire::Response> CallLocked(wire::RequestBody body);
+
+  // ---- receive worker ----
+
+  void StartWorker();
+  void StopWorker();
+  void Enqueue(wire::Push push);
+  void WorkerLoop();
+  void HandlePush(wire::Push push);
+
+  // Decrypts, stores and applies one envelope. Returns false when it must
+  // not be acknowledged (the store could not commit: the server will push
+  // it again).
+  bool HandleEnvelopeLocked(const wire::Envelope& envelope, std::vector<Event>& events);
+  void NoteIdentityChangeLocked(const AccountId& account, std::optional<store::Contact>& contact,
+                                std::vector<Event>& events);
+  protocol::ProtocolStores Stores() { return {*store_, *store_, *store_, *store_}; }
+
+  std::int64_t ExpiryFor(std::uint32_t seconds) const;
+  MessageId ToMessageId(const ContentId& id) const;
+  bool ApplyIncomingLocked(const wire::Envelope& envelope, const Content& content,
+                           std::optional<store::Contact>& contact, std::vector<Event>& events,
+                           std::vector<std::function<void()>>& after_commit);
+
+  // A copy of what another of our devices sent.
+  bool ApplySyncLocked(const wire::Envelope& envelope, const Content& content, std::vector<Event>& events);
+  bool PushUpdated(const MessageId& id, std::vector<Event>& events);
+
+  // A request's sender states its username; it is shown only when the
+  // server resolves that username to the same account.
+  void ConfirmUsernameLocked(const AccountId& sender, const std::string& claimed);
+
+  // ---- sending ----
+
+  // Resolves a peer (username or account id) to an account, looking a
+  // username up on the server when it is not a contact yet.
+  ClientResult<store::Contact> ResolvePeerLocked(const std::string& peer, bool create);
+
+  // Starts sessions from bundles. A changed identity is taken for an
+  // unverified contact (with a warning) and refused for a verified one.
+  ClientStatus ProcessBundlesLocked(const AccountId& account, const std::vector<wire::DeviceBundle>& bundles,
+                                    std::optional<store::Contact>& contact);
+  ClientStatus FetchBundlesLocked(const AccountId& account, std::optional<DeviceId> device,
+                                  std::optional<store::Contact>& contact);
+
+  // Encrypts plaintext for every device of `account` we have a session with
+  // (except this device) and sends it, repairing the device list as the
+  // server asks. With `sync`, `account` is our own.
+  ClientStatus SendToAccountLocked(const AccountId& account, Bytes plaintext, bool sync);
+
+  // Sends content to a peer and, when `sync_copy`, to our other devices.
+  ClientStatus SendContentLocked(const AccountId& to, Content content, bool sync_copy);
+  ClientStatus SendSyncLocked(const AccountId& destination, Content content);
+  ClientStatus CheckSendableLocked(const store::Contact& contact);
+  ClientResult<StoredMessage> SendText(const std::string& peer, const std::string& body,
+                                       const std::optional<MessageId>& quote);
+
+  // Sends a body about an existing message of a 1:1 conversation.
+  ClientStatus SendAboutLocked(const ConversationId& conversation, ContentBody body, bool sync_copy);
+  ClientResult<StoredMessage> OwnMessageLocked(const ConversationId& conversation, const MessageId& id);
+  static ContentId ToContentId(const MessageId& id);
+  ClientStatus React(const ConversationId& conversation, const MessageId& id, const std::string& emoji);
+  ClientStatus Edit(const ConversationId& conversation, const MessageId& id, const std::string& body);
+  ClientStatus DeleteForEveryone(const ConversationId& conversation, const MessageId& id);
+  ClientStatus MarkRead(const ConversationId& conversation);
+  ClientStatus SendTyping(const ConversationId& conversation, bool typing);
+  ClientStatus SetDisappearingTimer(const ConversationId& conversation, std::uint32_t seconds);
+  ClientResult<std::size_t> ExpireMessages();
+
+  // ---- contacts ----
+
+  ClientResult<std::vector<Contact>> Contacts(std::optional<ContactState> state);
+  ClientResult<Contact> AddContact(const std::string& username);
+  ClientStatus SetState(const std::string& peer, ContactState state);
+  ClientResult<SafetyNumber> GetSafetyNumber(const std::string& peer);
+
+  // Over each side's primary device (device 1) identity; linked devices'
+  // identities are covered by the verified marks (docs/client.md).
+  ClientResult<SafetyNumber> SafetyNumberLocked(const store::Contact& contact);
+  ClientStatus MarkVerified(const std::string& peer, const std::optional<std::vector<std::uint8_t>>& scanned);
+
+  // ---- history ----
+
+  ClientResult<std::vector<Conversation>> Conversations();
+  ClientResult<std::vector<StoredMessage>> History(const ConversationId& conversation, std::size_t limit);
+  ClientResult<StoredMessage> GetMessage(const MessageId& id);
+
+ private:
+  ClientOptions options_;
+  SystemClock system_clock_;
+  crypto::SystemRng system_rng_;
+  const Clock& clock_;
+  Rng& rng_;
+  std::mutex mutex_;  // guards everything below up to the worker's own fields
+  std::unique_ptr<store::ClientStore> store_;
+  std::optional<store::LocalAccount> account_;
+  std::unique_ptr<Connection> connection_;
+  std::set<DeviceId> other_devices_;  // our account's devices other than this one
+  std::vector<Event> pending_events_;
+  std::mutex handler_mutex_;
+  std::function<void(const Event&)> handler_;
+  std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::deque<wire::Push> queue_;
+  bool stop_worker_ = false;
+  std::thread worker_;
+  std::mutex drain_mutex_;
+  std::condition_variable drain_cv_;
+  bool drained_ = false;
+};
+
+}  // namespace parley::client

@@ -1,0 +1,286 @@
+// Client::Impl: decrypting, storing and applying incoming envelopes.
+#include "client/client_impl.h"
+
+namespace parley::client {
+
+bool Client::Impl::HandleEnvelopeLocked(const wire::Envelope& envelope, std::vector<Event>& events) {
+  const Bytes cmid(envelope.client_message_id);
+  const bool from_self = envelope.sender == account_->account;
+  if (from_self && envelope.sender_device == account_->device) return true;
+  auto processed = store_->IsProcessed(envelope.sender, envelope.sender_device, cmid);
+  if (!processed) return false;
+  if (*processed) return true;
+
+  std::optional<store::Contact> contact;
+  if (!from_self) {
+    auto found = store_->FindContact(envelope.sender);
+    if (!found) return false;
+    contact = *found;
+    if (contact && contact->state == ContactState::kBlocked) {
+      return static_cast<bool>(store_->MarkProcessed(envelope.sender, envelope.sender_device, cmid));
+    }
+  }
+
+  const ProtocolAddress address{AccountName(envelope.sender), envelope.sender_device};
+  std::optional<SecretBuffer> plaintext;
+  for (int attempt = 0; attempt < 2 && !plaintext; ++attempt) {
+    if (!store_->Begin()) return false;
+    protocol::SessionCipher cipher(Stores(), address, rng_);
+    protocol::ProtocolResult<SecretBuffer> decrypted =
+        envelope.type == static_cast<std::uint32_t>(protocol::CiphertextType::kPreKey)
+            ? cipher.DecryptPreKeySignalMessage(envelope.content)
+        : envelope.type == static_cast<std::uint32_t>(protocol::CiphertextType::kMessage)
+            ? cipher.DecryptSignalMessage(envelope.content)
+            : protocol::ProtocolResult<SecretBuffer>(Fail(ProtocolErrc::kMalformed, "unknown envelope type"));
+    if (decrypted) {
+      plaintext = std::move(*decrypted);
+      break;
+    }
+    store_->Rollback();
+    if (decrypted.error().code == ProtocolErrc::kStorageFailed) return false;
+    if (decrypted.error().code == ProtocolErrc::kUntrustedIdentity && attempt == 0) {
+      // A device of the peer has a new identity: take it, warn, and keep a
+      // verified contact from being sent to until it is verified again.
+      auto message = protocol::PreKeySignalMessage::Parse(envelope.content);
+      if (message && store_->ReplaceIdentity(address, message->identity_key)) {
+        NoteIdentityChangeLocked(envelope.sender, contact, events);
+        continue;
+      }
+    }
+    (void)store_->MarkProcessed(envelope.sender, envelope.sender_device, cmid);
+    events.push_back(DecryptionFailed{envelope.sender, envelope.sender_device,
+                                      ProtocolFailed(decrypted.error()).value().code});
+    return true;
+  }
+  if (!plaintext) return true;
+
+  std::vector<std::function<void()>> after_commit;
+  auto content = DecodeContent(plaintext->bytes());
+  if (!content) {
+    events.push_back(DecryptionFailed{envelope.sender, envelope.sender_device, ClientErrc::kProtocol});
+  } else if (from_self) {
+    if (!ApplySyncLocked(envelope, *content, events)) {
+      store_->Rollback();
+      return false;
+    }
+  } else if (!ApplyIncomingLocked(envelope, *content, contact, events, after_commit)) {
+    store_->Rollback();
+    return false;
+  }
+  if (!store_->MarkProcessed(envelope.sender, envelope.sender_device, cmid) || !store_->Commit()) {
+    store_->Rollback();
+    events.clear();
+    return false;
+  }
+  for (auto& action : after_commit) action();
+  return true;
+}
+
+void Client::Impl::NoteIdentityChangeLocked(const AccountId& account, std::optional<store::Contact>& contact,
+                                            std::vector<Event>& events) {
+  if (!contact) return;
+  const bool was_verified = contact->verified;
+  contact->identity_changed = true;
+  (void)store_->SaveContact(*contact);
+  events.push_back(IdentityChanged{account, contact->username, was_verified});
+}
+
+std::int64_t Client::Impl::ExpiryFor(std::uint32_t seconds) const {
+  return seconds == 0 ? 0 : clock_.NowMillis() + static_cast<std::int64_t>(seconds) * 1000;
+}
+
+MessageId Client::Impl::ToMessageId(const ContentId& id) const {
+  MessageId m{};
+  std::copy(id.begin(), id.end(), m.begin());
+  return m;
+}
+
+bool Client::Impl::ApplyIncomingLocked(const wire::Envelope& envelope, const Content& content,
+                                       std::optional<store::Contact>& contact, std::vector<Event>& events,
+                                       std::vector<std::function<void()>>& after_commit) {
+  const ConversationId conversation = AccountName(envelope.sender);
+  if (!contact) {
+    // S2: a first message from a stranger is a request.
+    store::Contact request;
+    request.account = envelope.sender;
+    request.state = ContactState::kRequest;
+    if (!store_->SaveContact(request)) return false;
+    contact = request;
+    if (content.sender_username) {
+      const std::string claimed = *content.sender_username;
+      const AccountId sender = envelope.sender;
+      after_commit.push_back([this, claimed, sender] { ConfirmUsernameLocked(sender, claimed); });
+    }
+  }
+  const bool request = contact->state == ContactState::kRequest;
+  return std::visit(
+      [&](const auto& body) -> bool {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, DataBody>) {
+          StoredMessage m;
+          m.id = ToMessageId(content.message_id);
+          m.conversation = conversation;
+          m.direction = Direction::kIncoming;
+          m.sender = envelope.sender;
+          m.sender_device = envelope.sender_device;
+          m.sent_at_ms = static_cast<std::int64_t>(content.sent_at_ms);
+          m.received_at_ms = clock_.NowMillis();
+          // S2: a request keeps its text only; an attachment pointer is dropped unread.
+          m.body = body.text;
+          if (body.attachment && !request)
+            m.body += (m.body.empty() ? "" : "\n") + std::string("[attachment]");
+          m.status = MessageStatus::kReceived;
+          if (body.quote) m.quote = ToMessageId(*body.quote);
+          m.expires_at_ms = ExpiryFor(body.expire_seconds);
+          m.request = request;
+          auto current = store_->DisappearingSeconds(conversation);
+          if (!current) return false;
+          if (*current != body.expire_seconds &&
+              !store_->SetDisappearingSeconds(conversation, body.expire_seconds)) {
+            return false;
+          }
+          auto inserted = store_->InsertMessage(m);
+          if (!inserted) return false;
+          if (*inserted) {
+            events.push_back(MessageReceived{m});
+            if (!request) {
+              const AccountId to = envelope.sender;
+              const ContentId id = content.message_id;
+              after_commit.push_back([this, to, id] {
+                Content receipt;
+                receipt.body = ReceiptBody{ReceiptKind::kDelivered, {id}};
+                (void)SendContentLocked(to, receipt, false);
+              });
+            }
+          }
+          return true;
+        } else if constexpr (std::is_same_v<T, ReactionBody>) {
+          auto target = store_->FindMessage(ToMessageId(body.target));
+          if (!target) return false;
+          if (!*target || (*target)->conversation != conversation) return true;
+          if (!store_->SetReaction((*target)->id, envelope.sender, body.emoji)) return false;
+          return PushUpdated((*target)->id, events);
+        } else if constexpr (std::is_same_v<T, EditBody> || std::is_same_v<T, DeleteBody>) {
+          auto target = store_->FindMessage(ToMessageId(body.target));
+          if (!target) return false;
+          // Only the author may edit or delete, and only in this conversation.
+          if (!*target || (*target)->conversation != conversation || (*target)->sender != envelope.sender ||
+              (*target)->deleted) {
+            return true;
+          }
+          bool ok;
+          if constexpr (std::is_same_v<T, EditBody>) {
+            ok = static_cast<bool>(store_->EditMessage((*target)->id, body.text));
+          } else {
+            ok = static_cast<bool>(store_->DeleteMessageForEveryone((*target)->id));
+          }
+          if (!ok) return false;
+          return PushUpdated((*target)->id, events);
+        } else if constexpr (std::is_same_v<T, ReceiptBody>) {
+          for (const ContentId& id : body.targets) {
+            auto target = store_->FindMessage(ToMessageId(id));
+            if (!target) return false;
+            if (!*target || (*target)->conversation != conversation ||
+                (*target)->direction != Direction::kOutgoing) {
+              continue;
+            }
+            const MessageStatus status =
+                body.kind == ReceiptKind::kRead ? MessageStatus::kRead : MessageStatus::kDelivered;
+            if (!store_->UpdateStatus((*target)->id, status)) return false;
+            if (!PushUpdated((*target)->id, events)) return false;
+          }
+          return true;
+        } else if constexpr (std::is_same_v<T, TypingBody>) {
+          if (!request) events.push_back(TypingChanged{conversation, envelope.sender, body.started});
+          return true;
+        } else if constexpr (std::is_same_v<T, TimerBody>) {
+          return static_cast<bool>(store_->SetDisappearingSeconds(conversation, body.seconds));
+        } else {
+          // Sender keys belong to groups, which this version does not run yet.
+          return true;
+        }
+      },
+      content.body);
+}
+
+bool Client::Impl::ApplySyncLocked(const wire::Envelope& envelope, const Content& content,
+                                   std::vector<Event>& events) {
+  if (!content.sync_destination) return true;
+  const AccountId destination = *content.sync_destination;
+  const ConversationId conversation = AccountName(destination);
+  auto contact = store_->FindContact(destination);
+  if (!contact) return false;
+  if (!*contact || (*contact)->state == ContactState::kRequest) {
+    store::Contact c = contact->value_or(store::Contact{});
+    c.account = destination;
+    if (c.username.empty() && content.destination_username) c.username = *content.destination_username;
+    c.state = ContactState::kAccepted;
+    if (!store_->SaveContact(c) || !store_->SetConversationRequest(conversation, false)) return false;
+  }
+  return std::visit(
+      [&](const auto& body) -> bool {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, DataBody>) {
+          StoredMessage m;
+          m.id = ToMessageId(content.message_id);
+          m.conversation = conversation;
+          m.direction = Direction::kOutgoing;
+          m.sender = account_->account;
+          m.sender_device = envelope.sender_device;
+          m.sent_at_ms = static_cast<std::int64_t>(content.sent_at_ms);
+          m.received_at_ms = m.sent_at_ms;
+          m.body = body.text;
+          m.status = MessageStatus::kSent;
+          if (body.quote) m.quote = ToMessageId(*body.quote);
+          m.expires_at_ms = ExpiryFor(body.expire_seconds);
+          auto inserted = store_->InsertMessage(m);
+          if (!inserted) return false;
+          if (*inserted) events.push_back(MessageReceived{m});
+          return true;
+        } else if constexpr (std::is_same_v<T, ReactionBody>) {
+          if (!store_->SetReaction(ToMessageId(body.target), account_->account, body.emoji)) return false;
+          return PushUpdated(ToMessageId(body.target), events);
+        } else if constexpr (std::is_same_v<T, EditBody>) {
+          if (!store_->EditMessage(ToMessageId(body.target), body.text)) return false;
+          return PushUpdated(ToMessageId(body.target), events);
+        } else if constexpr (std::is_same_v<T, DeleteBody>) {
+          if (!store_->DeleteMessageForEveryone(ToMessageId(body.target))) return false;
+          return PushUpdated(ToMessageId(body.target), events);
+        } else if constexpr (std::is_same_v<T, ReceiptBody>) {
+          // Read on another of our devices.
+          if (body.kind != ReceiptKind::kRead) return true;
+          for (const ContentId& id : body.targets) {
+            if (!store_->UpdateStatus(ToMessageId(id), MessageStatus::kSeen)) return false;
+          }
+          return true;
+        } else if constexpr (std::is_same_v<T, TimerBody>) {
+          return static_cast<bool>(store_->SetDisappearingSeconds(conversation, body.seconds));
+        } else {
+          return true;
+        }
+      },
+      content.body);
+}
+
+bool Client::Impl::PushUpdated(const MessageId& id, std::vector<Event>& events) {
+  auto m = store_->FindMessage(id);
+  if (!m) return false;
+  if (*m) events.push_back(MessageUpdated{**m});
+  return true;
+}
+
+void Client::Impl::ConfirmUsernameLocked(const AccountId& sender, const std::string& claimed) {
+  if (!wire::IsValidUsername(claimed)) return;
+  wire::GetBundlesRequest lookup;
+  lookup.target = claimed;
+  lookup.device_id = DeviceId(wire::kPrimaryDeviceId);
+  auto response = CallLocked(std::move(lookup));
+  if (!response || response->status != ResponseStatus::kOk) return;
+  if (std::get<wire::BundlesResult>(response->body).account_id != sender) return;
+  auto contact = store_->FindContact(sender);
+  if (!contact || !*contact) return;
+  (*contact)->username = claimed;
+  (void)store_->SaveContact(**contact);
+}
+
+}  // namespace parley::client

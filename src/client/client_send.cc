@@ -1,0 +1,380 @@
+// Client::Impl: sessions, sending content and the actions on messages.
+#include "client/client_impl.h"
+
+namespace parley::client {
+
+ClientResult<store::Contact> Client::Impl::ResolvePeerLocked(const std::string& peer, bool create) {
+  if (auto uuid = Uuid::Parse(peer)) {
+    const AccountId account(*uuid);
+    CLIENT_ASSIGN_STORE(found, store_->FindContact(account));
+    if (found) return *found;
+    if (!create) return Fail(ClientErrc::kNotFound, "no such contact");
+    store::Contact c;
+    c.account = account;
+    c.state = ContactState::kAccepted;
+    return c;
+  }
+  if (!wire::IsValidUsername(peer)) return Fail(ClientErrc::kInvalidArgument, "not a username or account id");
+  CLIENT_ASSIGN_STORE(found, store_->FindContactByUsername(peer));
+  if (found) return *found;
+  if (!create) return Fail(ClientErrc::kNotFound, "no such contact");
+  CLIENT_TRY(EnsureConnectedLocked());
+  wire::GetBundlesRequest request;
+  request.target = peer;
+  auto response = CallLocked(std::move(request));
+  if (!response) return tl::unexpected(response.error());
+  if (response->status != ResponseStatus::kOk) return StatusFailed(*response);
+  const auto& bundles = std::get<wire::BundlesResult>(response->body);
+  store::Contact c;
+  c.account = bundles.account_id;
+  c.username = peer;
+  c.state = ContactState::kAccepted;
+  CLIENT_ASSIGN_STORE(existing, store_->FindContact(c.account));
+  if (existing) {
+    c = *existing;
+    c.username = peer;
+  }
+  if (c.account != account_->account) {
+    std::vector<Event> ignored;
+    std::optional<store::Contact> as_optional = c;
+    CLIENT_TRY(ProcessBundlesLocked(c.account, bundles.devices, as_optional));
+  }
+  return c;
+}
+
+ClientStatus Client::Impl::ProcessBundlesLocked(const AccountId& account,
+                                                const std::vector<wire::DeviceBundle>& bundles,
+                                                std::optional<store::Contact>& contact) {
+  for (const auto& b : bundles) {
+    std::optional<PreKeyId> prekey_id;
+    std::optional<Bytes> prekey;
+    if (b.prekey) {
+      prekey_id = b.prekey->id;
+      prekey = Bytes(b.prekey->public_key);
+    }
+    auto bundle = protocol::PreKeyBundle::FromSerialized(b.registration_id, b.device_id, b.identity_key,
+                                                         b.signed_prekey.id, b.signed_prekey.public_key,
+                                                         b.signed_prekey.signature, prekey_id, prekey);
+    if (!bundle) return ProtocolFailed(bundle.error());
+    const ProtocolAddress address{AccountName(account), b.device_id};
+    protocol::SessionBuilder builder(Stores(), address);
+    auto built = builder.ProcessPreKeyBundle(*bundle, rng_);
+    if (!built && built.error().code == ProtocolErrc::kUntrustedIdentity) {
+      if (!store_->ReplaceIdentity(address, bundle->identity_key)) {
+        return Fail(ClientErrc::kStorage, "cannot store an identity");
+      }
+      if (contact) {
+        contact->identity_changed = true;
+        CLIENT_TRY_STORE(store_->SaveContact(*contact));
+        pending_events_.emplace_back(std::in_place_type<IdentityChanged>,
+                                     IdentityChanged{account, contact->username, contact->verified});
+        if (contact->verified) {
+          return Fail(ClientErrc::kUntrustedIdentity,
+                      "the verified contact's identity changed: verify again");
+        }
+      }
+      built = builder.ProcessPreKeyBundle(*bundle, rng_);
+    }
+    if (!built) return ProtocolFailed(built.error());
+  }
+  return {};
+}
+
+ClientStatus Client::Impl::FetchBundlesLocked(const AccountId& account, std::optional<DeviceId> device,
+                                              std::optional<store::Contact>& contact) {
+  wire::GetBundlesRequest request;
+  request.target = account;
+  request.device_id = device;
+  auto response = CallLocked(std::move(request));
+  if (!response) return tl::unexpected(response.error());
+  if (response->status != ResponseStatus::kOk) return StatusFailed(*response);
+  return ProcessBundlesLocked(account, std::get<wire::BundlesResult>(response->body).devices, contact);
+}
+
+ClientStatus Client::Impl::SendToAccountLocked(const AccountId& account, Bytes plaintext, bool sync) {
+  std::optional<store::Contact> contact;
+  if (!sync) {
+    CLIENT_ASSIGN_STORE(found, store_->FindContact(account));
+    contact = found;
+  }
+  wire::ClientMessageId cmid{};
+  rng_.Fill(cmid);
+  bool fetched_all = false;
+  for (int attempt = 0; attempt < kSendAttempts; ++attempt) {
+    CLIENT_ASSIGN_STORE(devices, store_->SessionDevices(account));
+    std::erase_if(devices, [&](DeviceId d) { return sync && d == account_->device; });
+    if (devices.empty()) {
+      if (sync) return {};
+      if (fetched_all) return Fail(ClientErrc::kNotFound, "the account has no devices");
+      CLIENT_TRY(FetchBundlesLocked(account, std::nullopt, contact));
+      fetched_all = true;
+      continue;
+    }
+    wire::SendMessagesRequest request;
+    request.recipient = account;
+    request.client_message_id = cmid;
+    request.sync = sync;
+    for (DeviceId device : devices) {
+      const ProtocolAddress address{AccountName(account), device};
+      protocol::SessionRecord* record = store_->LoadSession(address);
+      if (record == nullptr || !record->has_current_state()) {
+        (void)store_->DeleteSession(address);
+        CLIENT_TRY(FetchBundlesLocked(account, device, contact));
+        record = store_->LoadSession(address);
+        if (record == nullptr || !record->has_current_state()) {
+          return Fail(ClientErrc::kProtocol, "no session with a device");
+        }
+      }
+      const RegistrationId registration = record->current_state()->remote_registration_id;
+      protocol::SessionCipher cipher(Stores(), address, rng_);
+      auto encrypted = cipher.Encrypt(plaintext);
+      if (!encrypted) return ProtocolFailed(encrypted.error());
+      request.messages.push_back(
+          {device, registration, static_cast<std::uint32_t>(encrypted->type), std::move(encrypted->bytes)});
+    }
+    auto response = CallLocked(request);
+    if (!response) {
+      if (response.error().code == ClientErrc::kNetwork || response.error().code == ClientErrc::kTimeout) {
+        continue;  // the same client_message_id: the server never queues it twice
+      }
+      return tl::unexpected(response.error());
+    }
+    if (response->status == ResponseStatus::kOk) return {};
+    if (response->status != ResponseStatus::kMismatchedDevices) return StatusFailed(*response);
+    const auto& mismatch = std::get<wire::MismatchedDevices>(response->body);
+    for (DeviceId d : mismatch.extra) (void)store_->DeleteSession({AccountName(account), d});
+    for (DeviceId d : mismatch.stale) {
+      (void)store_->DeleteSession({AccountName(account), d});
+      CLIENT_TRY(FetchBundlesLocked(account, d, contact));
+    }
+    for (DeviceId d : mismatch.missing) CLIENT_TRY(FetchBundlesLocked(account, d, contact));
+    if (sync) {
+      for (DeviceId d : mismatch.extra) other_devices_.erase(d);
+      for (DeviceId d : mismatch.missing) other_devices_.insert(d);
+    }
+  }
+  return Fail(ClientErrc::kNetwork, "the message could not be delivered to the server");
+}
+
+ClientStatus Client::Impl::SendContentLocked(const AccountId& to, Content content, bool sync_copy) {
+  if (content.message_id == ContentId{}) content.message_id = RandomId(rng_);
+  if (content.sent_at_ms == 0) content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
+  if (!account_->username.empty()) content.sender_username = account_->username;
+  auto encoded = EncodeContent(content);
+  if (!encoded) return Fail(ClientErrc::kTooLarge, "the message breaks a rule of the content format");
+  if (to != account_->account) CLIENT_TRY(SendToAccountLocked(to, encoded->bytes(), false));
+  if (sync_copy) CLIENT_TRY(SendSyncLocked(to, std::move(content)));
+  return {};
+}
+
+ClientStatus Client::Impl::SendSyncLocked(const AccountId& destination, Content content) {
+  if (other_devices_.empty()) return {};
+  content.sync_destination = destination;
+  auto contact = store_->FindContact(destination);
+  if (contact && *contact && !(*contact)->username.empty())
+    content.destination_username = (*contact)->username;
+  auto encoded = EncodeContent(content);
+  if (!encoded) return Fail(ClientErrc::kTooLarge, "the message breaks a rule of the content format");
+  // Sessions with our own devices start from their bundles on first use.
+  CLIENT_ASSIGN_STORE(devices, store_->SessionDevices(account_->account));
+  std::optional<store::Contact> none;
+  for (DeviceId d : other_devices_) {
+    if (std::find(devices.begin(), devices.end(), d) == devices.end()) {
+      CLIENT_TRY(FetchBundlesLocked(account_->account, d, none));
+    }
+  }
+  return SendToAccountLocked(account_->account, encoded->bytes(), true);
+}
+
+ClientStatus Client::Impl::CheckSendableLocked(const store::Contact& contact) {
+  if (contact.state == ContactState::kBlocked) return Fail(ClientErrc::kBlocked, "the contact is blocked");
+  if (contact.verified) {
+    CLIENT_ASSIGN_STORE(identities, store_->Identities(contact.account));
+    const bool all_verified =
+        std::all_of(identities.begin(), identities.end(), [](const auto& i) { return i.verified; });
+    if (contact.identity_changed || !all_verified) {
+      return Fail(ClientErrc::kUntrustedIdentity, "the verified contact's identity changed: verify again");
+    }
+  }
+  return {};
+}
+
+ClientResult<StoredMessage> Client::Impl::SendText(const std::string& peer, const std::string& body,
+                                                   const std::optional<MessageId>& quote) {
+  std::vector<Event> events;
+  ClientResult<StoredMessage> result = [&]() -> ClientResult<StoredMessage> {
+    std::unique_lock lock(mutex_);
+    CLIENT_TRY(EnsureConnectedLocked());
+    if (body.empty()) return Fail(ClientErrc::kInvalidArgument, "the message is empty");
+    if (body.size() > kMaxTextBytes) return Fail(ClientErrc::kTooLarge, "the message is over 64 KiB");
+    if (!IsWellFormedUtf8(body)) return Fail(ClientErrc::kInvalidArgument, "the message is not UTF-8");
+    auto resolved = ResolvePeerLocked(peer, true);
+    events.swap(pending_events_);
+    if (!resolved) return tl::unexpected(resolved.error());
+    store::Contact contact = *resolved;
+    if (contact.account == account_->account) {
+      return Fail(ClientErrc::kInvalidArgument, "send to another account (a note to self is not supported)");
+    }
+    CLIENT_TRY(CheckSendableLocked(contact));
+    const ConversationId conversation = AccountName(contact.account);
+    if (contact.state == ContactState::kRequest) {
+      // Writing back accepts the request.
+      CLIENT_TRY_STORE(store_->SetConversationRequest(conversation, false));
+    }
+    contact.state = ContactState::kAccepted;
+    CLIENT_TRY_STORE(store_->SaveContact(contact));
+    CLIENT_ASSIGN_STORE(timer, store_->DisappearingSeconds(conversation));
+
+    Content content;
+    content.message_id = RandomId(rng_);
+    content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
+    DataBody data;
+    data.text = body;
+    if (quote) {
+      ContentId q{};
+      std::copy(quote->begin(), quote->end(), q.begin());
+      data.quote = q;
+    }
+    data.expire_seconds = timer;
+    content.body = std::move(data);
+
+    StoredMessage m;
+    m.id = ToMessageId(content.message_id);
+    m.conversation = conversation;
+    m.direction = Direction::kOutgoing;
+    m.sender = account_->account;
+    m.sender_device = account_->device;
+    m.sent_at_ms = static_cast<std::int64_t>(content.sent_at_ms);
+    m.received_at_ms = m.sent_at_ms;
+    m.body = body;
+    m.status = MessageStatus::kSending;
+    m.quote = quote;
+    m.expires_at_ms = ExpiryFor(timer);
+    CLIENT_ASSIGN_STORE(inserted, store_->InsertMessage(m));
+    (void)inserted;
+    auto sent = SendContentLocked(contact.account, std::move(content), true);
+    m.status = sent ? MessageStatus::kSent : MessageStatus::kFailed;
+    CLIENT_TRY_STORE(store_->UpdateStatus(m.id, m.status));
+    events.insert(events.end(), pending_events_.begin(), pending_events_.end());
+    pending_events_.clear();
+    if (!sent) return tl::unexpected(sent.error());
+    return m;
+  }();
+  Emit(events);
+  return result;
+}
+
+ClientStatus Client::Impl::SendAboutLocked(const ConversationId& conversation, ContentBody body,
+                                           bool sync_copy) {
+  CLIENT_TRY(EnsureConnectedLocked());
+  auto peer = Uuid::Parse(conversation);
+  if (!peer) return Fail(ClientErrc::kInvalidArgument, "not a 1:1 conversation");
+  auto contact = ResolvePeerLocked(conversation, false);
+  if (!contact) return tl::unexpected(contact.error());
+  CLIENT_TRY(CheckSendableLocked(*contact));
+  Content content;
+  content.body = std::move(body);
+  return SendContentLocked(AccountId(*peer), std::move(content), sync_copy);
+}
+
+ClientResult<StoredMessage> Client::Impl::OwnMessageLocked(const ConversationId& conversation,
+                                                           const MessageId& id) {
+  CLIENT_ASSIGN_STORE(found, store_->FindMessage(id));
+  if (!found || found->conversation != conversation) return Fail(ClientErrc::kNotFound, "no such message");
+  return *found;
+}
+
+ContentId Client::Impl::ToContentId(const MessageId& id) {
+  ContentId c{};
+  std::copy(id.begin(), id.end(), c.begin());
+  return c;
+}
+
+ClientStatus Client::Impl::React(const ConversationId& conversation, const MessageId& id,
+                                 const std::string& emoji) {
+  std::unique_lock lock(mutex_);
+  if (emoji.size() > kMaxEmojiBytes || !IsWellFormedUtf8(emoji)) {
+    return Fail(ClientErrc::kInvalidArgument, "a reaction is one emoji");
+  }
+  CLIENT_TRY(OwnMessageLocked(conversation, id));
+  CLIENT_TRY(SendAboutLocked(conversation, ReactionBody{ToContentId(id), emoji}, true));
+  CLIENT_TRY_STORE(store_->SetReaction(id, account_->account, emoji));
+  return {};
+}
+
+ClientStatus Client::Impl::Edit(const ConversationId& conversation, const MessageId& id,
+                                const std::string& body) {
+  std::unique_lock lock(mutex_);
+  auto m = OwnMessageLocked(conversation, id);
+  if (!m) return tl::unexpected(m.error());
+  if (m->direction != Direction::kOutgoing || m->deleted) {
+    return Fail(ClientErrc::kInvalidArgument, "only our own messages can be edited");
+  }
+  if (body.empty() || body.size() > kMaxTextBytes || !IsWellFormedUtf8(body)) {
+    return Fail(ClientErrc::kInvalidArgument, "bad message text");
+  }
+  CLIENT_TRY(SendAboutLocked(conversation, EditBody{ToContentId(id), body}, true));
+  CLIENT_TRY_STORE(store_->EditMessage(id, body));
+  return {};
+}
+
+ClientStatus Client::Impl::DeleteForEveryone(const ConversationId& conversation, const MessageId& id) {
+  std::unique_lock lock(mutex_);
+  auto m = OwnMessageLocked(conversation, id);
+  if (!m) return tl::unexpected(m.error());
+  if (m->direction != Direction::kOutgoing) {
+    return Fail(ClientErrc::kInvalidArgument, "only our own messages can be deleted for everyone");
+  }
+  CLIENT_TRY(SendAboutLocked(conversation, DeleteBody{ToContentId(id)}, true));
+  CLIENT_TRY_STORE(store_->DeleteMessageForEveryone(id));
+  return {};
+}
+
+ClientStatus Client::Impl::MarkRead(const ConversationId& conversation) {
+  std::unique_lock lock(mutex_);
+  if (!account_) return Fail(ClientErrc::kNotRegistered, "register or link this profile first");
+  CLIENT_ASSIGN_STORE(ids, store_->MarkConversationRead(conversation));
+  if (ids.empty()) return {};
+  auto peer = Uuid::Parse(conversation);
+  if (!peer) return {};
+  CLIENT_ASSIGN_STORE(contact, store_->FindContact(AccountId(*peer)));
+  // S2: no read receipt to a message request (or a blocked account).
+  if (!contact || contact->state != ContactState::kAccepted) return {};
+  CLIENT_TRY(EnsureConnectedLocked());
+  for (std::size_t at = 0; at < ids.size(); at += kMaxReceiptTargets) {
+    ReceiptBody receipt{ReceiptKind::kRead, {}};
+    for (std::size_t i = at; i < std::min(ids.size(), at + kMaxReceiptTargets); ++i) {
+      receipt.targets.push_back(ToContentId(ids[i]));
+    }
+    Content content;
+    content.body = std::move(receipt);
+    CLIENT_TRY(SendContentLocked(AccountId(*peer), std::move(content), true));
+  }
+  return {};
+}
+
+ClientStatus Client::Impl::SendTyping(const ConversationId& conversation, bool typing) {
+  std::unique_lock lock(mutex_);
+  if (!account_) return Fail(ClientErrc::kNotRegistered, "register or link this profile first");
+  auto peer = Uuid::Parse(conversation);
+  if (!peer) return Fail(ClientErrc::kInvalidArgument, "not a 1:1 conversation");
+  CLIENT_ASSIGN_STORE(contact, store_->FindContact(AccountId(*peer)));
+  if (!contact || contact->state != ContactState::kAccepted) return {};
+  return SendAboutLocked(conversation, TypingBody{typing}, false);
+}
+
+ClientStatus Client::Impl::SetDisappearingTimer(const ConversationId& conversation, std::uint32_t seconds) {
+  std::unique_lock lock(mutex_);
+  if (seconds > kMaxDisappearingSeconds) return Fail(ClientErrc::kInvalidArgument, "at most one year");
+  CLIENT_TRY(SendAboutLocked(conversation, TimerBody{seconds}, true));
+  CLIENT_TRY_STORE(store_->SetDisappearingSeconds(conversation, seconds));
+  return {};
+}
+
+ClientResult<std::size_t> Client::Impl::ExpireMessages() {
+  std::unique_lock lock(mutex_);
+  CLIENT_ASSIGN_STORE(n, store_->DeleteExpiredMessages(clock_.NowMillis()));
+  return n;
+}
+
+}  // namespace parley::client
