@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +20,7 @@
 #include "server/config.h"
 #include "server/expiry_purge.h"
 #include "server/file_limit.h"
+#include "server/heap_trimmer.h"
 #include "server/logging.h"
 #include "server/metrics.h"
 #include "server/request_frame_handler.h"
@@ -192,6 +194,9 @@ int Serve(ServerConfig config, const ServeOverrides& overrides) {
   ServerParts parts;
   parts.metrics = std::make_shared<MetricsRegistry>();
   std::shared_ptr<MetricsRegistry> parts_metrics = parts.metrics;
+  // Before any connection: the busy path keeps its free heap; a timer returns it.
+  HeapTrimmer heap_trimmer(*parts_metrics, std::chrono::seconds(10));
+  heap_trimmer.Start();
   auto handler =
       std::make_shared<RequestFrameHandler>(*store, clock, *parts.metrics, RequestHandlerOptionsFrom(config));
   parts.frame_handler = handler;
@@ -211,6 +216,7 @@ int Serve(ServerConfig config, const ServeOverrides& overrides) {
                config.purge_interval_seconds, config.messages.expiry_days);
   (*server)->RunUntilSignal();
   purge.Stop();
+  heap_trimmer.Stop();
   // The workers stop before the server state that owns the handler can go.
   handler->Stop();
   attachments->Stop();

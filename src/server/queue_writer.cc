@@ -98,49 +98,43 @@ void QueueWriter::Run() {
         deletes_.pop_front();
       }
     }
-    if (!sends.empty()) CommitSends(sends);
-    if (!deletes.empty()) CommitDeletes(deletes);
+    Commit(sends, deletes);
     sends.clear();
     deletes.clear();
   }
 }
 
-void QueueWriter::CommitSends(std::vector<PendingSends>& batch) {
+void QueueWriter::Commit(std::vector<PendingSends>& sends, std::vector<PendingDelete>& deletes) {
   std::vector<store::EnqueueRequest> requests;
-  for (const PendingSends& group : batch)
+  for (const PendingSends& group : sends)
     requests.insert(requests.end(), group.sends.begin(), group.sends.end());
+  std::vector<store::QueuedCopy> messages;
+  messages.reserve(deletes.size());
+  for (const PendingDelete& pending : deletes) messages.push_back(pending.message);
+
   const auto started = std::chrono::steady_clock::now();
-  auto committed = store_.EnqueueBatch(requests);
+  auto committed = store_.CommitQueueBatch(requests, messages);
   commit_seconds_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   commits_.Increment();
-  commit_sends_.Observe(double(requests.size()));
+  if (!requests.empty()) commit_sends_.Observe(double(requests.size()));
   if (!committed) {
-    // Nothing of the batch was queued: every send gets the store's error.
-    committed = std::vector<store::StoreResult<store::EnqueueResult>>(requests.size(),
-                                                                      tl::unexpected(committed.error()));
+    // Nothing of the batch was done: every send and ack gets the store's error.
+    store::MessageQueueStore::QueueBatchResult failed;
+    failed.sends.assign(requests.size(), tl::unexpected(committed.error()));
+    std::size_t offset = 0;
+    for (PendingSends& group : sends) {
+      group.done(std::span(failed.sends.data() + offset, group.sends.size()));
+      offset += group.sends.size();
+    }
+    for (PendingDelete& pending : deletes) pending.done(tl::unexpected(committed.error()));
+    return;
   }
   std::size_t offset = 0;
-  for (PendingSends& group : batch) {
-    group.done(std::span(committed->data() + offset, group.sends.size()));
+  for (PendingSends& group : sends) {
+    group.done(std::span(committed->sends.data() + offset, group.sends.size()));
     offset += group.sends.size();
   }
-}
-
-void QueueWriter::CommitDeletes(std::vector<PendingDelete>& batch) {
-  std::vector<store::QueuedCopy> messages;
-  messages.reserve(batch.size());
-  for (const PendingDelete& pending : batch) messages.push_back(pending.message);
-  const auto started = std::chrono::steady_clock::now();
-  auto deleted = store_.DeleteMessages(messages);
-  commit_seconds_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  commits_.Increment();
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (deleted) {
-      batch[i].done(bool((*deleted)[i]));
-    } else {
-      batch[i].done(tl::unexpected(deleted.error()));
-    }
-  }
+  for (std::size_t i = 0; i < deletes.size(); ++i) deletes[i].done(bool(committed->deleted[i]));
 }
 
 }  // namespace parley::server

@@ -4,8 +4,9 @@
 // for the disk (an fsync on SQLite, a WAL flush on PostgreSQL). One commit per
 // send bounds the relay by the disk's flush rate, however many connections
 // send. The writer's thread instead takes everything that was handed in while
-// the previous commit ran and commits it in one transaction: sends of all
-// connections through EnqueueBatch, acknowledgements through DeleteMessages.
+// the previous commit ran and commits it in one transaction
+// (CommitQueueBatch): the sends of all connections and their
+// acknowledgements.
 // There is no timer: an idle writer commits a lone send at once, and a busy
 // one batches exactly what the disk's latency let accumulate.
 //
@@ -67,8 +68,8 @@ class QueueWriter {
   };
 
   void Run();
-  void CommitSends(std::vector<PendingSends>& batch);
-  void CommitDeletes(std::vector<PendingDelete>& batch);
+  // One store transaction for both (CommitQueueBatch), then the completions.
+  void Commit(std::vector<PendingSends>& sends, std::vector<PendingDelete>& deletes);
 
   store::MessageQueueStore& store_;
   Counter& commits_;

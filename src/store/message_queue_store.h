@@ -4,9 +4,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "store/error.h"
+#include "store/limits.h"
 #include "store/records.h"
 
 namespace parley::store {
@@ -48,6 +50,33 @@ class MessageQueueStore {
   // them together here.
   virtual StoreResult<std::vector<StoreResult<EnqueueResult>>> EnqueueBatch(
       std::span<const EnqueueRequest> requests) = 0;
+
+  // Both group commits at once: EnqueueBatch(sends) then
+  // DeleteMessages(deletes), in one transaction where the backend can (one
+  // disk flush instead of two). Each part's results are as those calls
+  // define them; the outer error means nothing of either was done. The
+  // default runs the two calls one after the other (two transactions).
+  struct QueueBatchResult {
+    std::vector<StoreResult<EnqueueResult>> sends;
+    std::vector<bool> deleted;
+  };
+  virtual StoreResult<QueueBatchResult> CommitQueueBatch(std::span<const EnqueueRequest> sends,
+                                                         std::span<const QueuedCopy> deletes) {
+    if (sends.size() > kMaxEnqueueBatch || deletes.size() > kMaxDeleteBatch)
+      return Fail(StoreErrc::kInvalidArgument, "too many sends or messages in one batch");
+    QueueBatchResult result;
+    if (!sends.empty()) {
+      auto queued = EnqueueBatch(sends);
+      if (!queued) return tl::unexpected(queued.error());
+      result.sends = std::move(*queued);
+    }
+    if (!deletes.empty()) {
+      auto deleted = DeleteMessages(deletes);
+      if (!deleted) return tl::unexpected(deleted.error());
+      result.deleted = std::move(*deleted);
+    }
+    return result;
+  }
 
   // Up to `max_count` envelopes of the device's queue with server_id >
   // `after_server_id`, in server-id order, bounded by kMaxFetchCount and

@@ -664,26 +664,47 @@ StoreResult<std::vector<StoreResult<EnqueueResult>>> SqliteServerStore::EnqueueB
     return Fail(StoreErrc::kInvalidArgument, "too many sends in one batch");
   Lock lock(mutex_);
   const std::int64_t now = clock_.NowMillis();
-  return db_->InWriteTransaction([&]() -> StoreResult<std::vector<StoreResult<EnqueueResult>>> {
-    std::vector<StoreResult<EnqueueResult>> results;
-    results.reserve(requests.size());
-    for (const auto& request : requests) {
-      auto order = ValidateEnqueue(request);
-      if (!order) {
-        results.push_back(tl::unexpected(order.error()));
-        continue;
-      }
-      // A savepoint per send: a failed send is undone alone.
-      PARLEY_STORE_TRY(RunCached("SAVEPOINT enqueue_one"));
-      auto result = EnqueueLocked(request, *order, now);
-      if (!result) {
-        PARLEY_STORE_TRY(RunCached("ROLLBACK TO enqueue_one"));
-        if (!IsSendLevelError(result.error().code)) return tl::unexpected(result.error());
-      }
-      PARLEY_STORE_TRY(RunCached("RELEASE enqueue_one"));
-      results.push_back(std::move(result));
+  return db_->InWriteTransaction([&] { return EnqueueBatchLocked(requests, now); });
+}
+
+StoreResult<std::vector<StoreResult<EnqueueResult>>> SqliteServerStore::EnqueueBatchLocked(
+    std::span<const EnqueueRequest> requests, std::int64_t now) {
+  std::vector<StoreResult<EnqueueResult>> results;
+  results.reserve(requests.size());
+  for (const auto& request : requests) {
+    auto order = ValidateEnqueue(request);
+    if (!order) {
+      results.push_back(tl::unexpected(order.error()));
+      continue;
     }
-    return results;
+    // A savepoint per send: a failed send is undone alone.
+    PARLEY_STORE_TRY(RunCached("SAVEPOINT enqueue_one"));
+    auto result = EnqueueLocked(request, *order, now);
+    if (!result) {
+      PARLEY_STORE_TRY(RunCached("ROLLBACK TO enqueue_one"));
+      if (!IsSendLevelError(result.error().code)) return tl::unexpected(result.error());
+    }
+    PARLEY_STORE_TRY(RunCached("RELEASE enqueue_one"));
+    results.push_back(std::move(result));
+  }
+  return results;
+}
+
+StoreResult<MessageQueueStore::QueueBatchResult> SqliteServerStore::CommitQueueBatch(
+    std::span<const EnqueueRequest> sends, std::span<const QueuedCopy> deletes) {
+  if (sends.size() > kMaxEnqueueBatch)
+    return Fail(StoreErrc::kInvalidArgument, "too many sends in one batch");
+  if (deletes.size() > kMaxDeleteBatch)
+    return Fail(StoreErrc::kInvalidArgument, "too many messages in one batch");
+  Lock lock(mutex_);
+  const std::int64_t now = clock_.NowMillis();
+  return db_->InWriteTransaction([&]() -> StoreResult<QueueBatchResult> {
+    QueueBatchResult result;
+    PARLEY_STORE_ASSIGN(queued, EnqueueBatchLocked(sends, now));
+    PARLEY_STORE_ASSIGN(deleted, DeleteMessagesLocked(deletes));
+    result.sends = std::move(queued);
+    result.deleted = std::move(deleted);
+    return result;
   });
 }
 
@@ -737,31 +758,33 @@ StoreResult<std::vector<bool>> SqliteServerStore::DeleteMessages(std::span<const
   if (messages.size() > kMaxDeleteBatch)
     return Fail(StoreErrc::kInvalidArgument, "too many messages in one batch");
   Lock lock(mutex_);
-  return db_->InWriteTransaction([&]() -> StoreResult<std::vector<bool>> {
-    std::vector<bool> found(messages.size(), false);
-    std::map<DeviceAddress, std::int64_t> removed_per_device;
-    for (std::size_t i = 0; i < messages.size(); ++i) {
-      const QueuedCopy& message = messages[i];
-      if (message.server_id > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) continue;
-      PARLEY_STORE_ASSIGN(
-          remove,
-          db_->Prepare("DELETE FROM messages WHERE account_id = ? AND device_id = ? AND server_id = ?"));
-      remove.BindBlob(1, AccountIdBytes(message.recipient.account))
-          .Bind(2, message.recipient.device.value())
-          .Bind(3, AsInt(message.server_id));
-      PARLEY_STORE_TRY(remove.Run());
-      if (db_->changes() == 0) continue;
-      found[i] = true;
-      ++removed_per_device[message.recipient];
-    }
-    for (const auto& [device, removed] : removed_per_device) {
-      PARLEY_STORE_ASSIGN(update, db_->Prepare("UPDATE devices SET queued_count = queued_count - ? "
-                                               "WHERE account_id = ? AND device_id = ?"));
-      update.Bind(1, removed).BindBlob(2, AccountIdBytes(device.account)).Bind(3, device.device.value());
-      PARLEY_STORE_TRY(update.Run());
-    }
-    return found;
-  });
+  return db_->InWriteTransaction([&] { return DeleteMessagesLocked(messages); });
+}
+
+StoreResult<std::vector<bool>> SqliteServerStore::DeleteMessagesLocked(std::span<const QueuedCopy> messages) {
+  std::vector<bool> found(messages.size(), false);
+  std::map<DeviceAddress, std::int64_t> removed_per_device;
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const QueuedCopy& message = messages[i];
+    if (message.server_id > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) continue;
+    PARLEY_STORE_ASSIGN(
+        remove,
+        db_->Prepare("DELETE FROM messages WHERE account_id = ? AND device_id = ? AND server_id = ?"));
+    remove.BindBlob(1, AccountIdBytes(message.recipient.account))
+        .Bind(2, message.recipient.device.value())
+        .Bind(3, AsInt(message.server_id));
+    PARLEY_STORE_TRY(remove.Run());
+    if (db_->changes() == 0) continue;
+    found[i] = true;
+    ++removed_per_device[message.recipient];
+  }
+  for (const auto& [device, removed] : removed_per_device) {
+    PARLEY_STORE_ASSIGN(update, db_->Prepare("UPDATE devices SET queued_count = queued_count - ? "
+                                             "WHERE account_id = ? AND device_id = ?"));
+    update.Bind(1, removed).BindBlob(2, AccountIdBytes(device.account)).Bind(3, device.device.value());
+    PARLEY_STORE_TRY(update.Run());
+  }
+  return found;
 }
 
 StoreResult<std::uint64_t> SqliteServerStore::QueueDepth(const DeviceAddress& device) {

@@ -66,6 +66,9 @@ class SqliteServerStore final : public ServerStore {
                                                          std::size_t max_count) override;
   StoreStatus DeleteMessage(const DeviceAddress& device, std::uint64_t server_id) override;
   StoreResult<std::vector<bool>> DeleteMessages(std::span<const QueuedCopy> messages) override;
+  // One transaction, one fsync, for both.
+  StoreResult<QueueBatchResult> CommitQueueBatch(std::span<const EnqueueRequest> sends,
+                                                 std::span<const QueuedCopy> deletes) override;
   StoreResult<std::uint64_t> QueueDepth(const DeviceAddress& device) override;
   StoreResult<PurgeCounts> PurgeExpiredMessages(std::int64_t cutoff_ms, std::size_t max_rows) override;
 
@@ -107,6 +110,9 @@ class SqliteServerStore final : public ServerStore {
   StoreStatus UseInvitationLocked(const TokenHash& token_hash, const AccountId& used_by, std::int64_t now);
   StoreResult<AccountId> CheckProvisioningCodeLocked(const TokenHash& code_hash, std::int64_t now);
   StoreResult<AttachmentInfo> GetAttachmentLocked(const AttachmentId& id);
+  StoreResult<std::vector<StoreResult<EnqueueResult>>> EnqueueBatchLocked(
+      std::span<const EnqueueRequest> requests, std::int64_t now);
+  StoreResult<std::vector<bool>> DeleteMessagesLocked(std::span<const QueuedCopy> messages);
   StoreResult<EnqueueResult> EnqueueLocked(const EnqueueRequest& request,
                                            const std::vector<std::size_t>& order, std::int64_t now);
 

@@ -1001,6 +1001,43 @@ TEST_P(StoreConformanceTest, AckDeletesOnlyFromTheDevicesOwnQueue) {
   EXPECT_EQ(store().QueueDepth({bob, DeviceId(6)}).error().code, StoreErrc::kNotFound);
 }
 
+// The server's group commit: sends and acks of many connections in one call.
+TEST_P(StoreConformanceTest, CommitQueueBatchQueuesAndDeletesTogether) {
+  const AccountId alice = MustCreateAccount("alice");
+  const AccountId bob = MustCreateAccount("bob");
+  const DeviceAddress sender{alice, DeviceId(1)};
+  const DeviceAddress bob_phone{bob, DeviceId(1)};
+  auto earlier = Send(sender, 1, {bob_phone});
+  ASSERT_TRUE(IsOk(earlier));
+  const std::vector<std::uint8_t> content = Content(10, 5);
+  const OutgoingEnvelope to_phone[] = {{bob_phone, 1, content}};
+  std::array<std::uint8_t, 16> id_bytes{};
+  id_bytes.fill(2);
+  const EnqueueRequest sends[] = {
+      {sender, ClientMessageId(id_bytes), to_phone},
+      {sender, ClientMessageId(id_bytes), to_phone}};  // a retry in the same commit
+  const QueuedCopy acks[] = {earlier->copies[0], {bob_phone, 999}};
+  auto committed = store().CommitQueueBatch(sends, acks);
+  ASSERT_TRUE(IsOk(committed));
+  ASSERT_EQ(committed->sends.size(), 2u);
+  ASSERT_TRUE(IsOk(committed->sends[0]));
+  ASSERT_TRUE(IsOk(committed->sends[1]));
+  EXPECT_FALSE(committed->sends[0]->duplicate);
+  EXPECT_TRUE(committed->sends[1]->duplicate);
+  EXPECT_EQ(committed->deleted, (std::vector<bool>{true, false}));
+  EXPECT_EQ(*store().QueueDepth(bob_phone), 1u);
+  EXPECT_EQ(FetchAll(bob_phone).front().server_id, committed->sends[0]->copies[0].server_id);
+  auto empty = store().CommitQueueBatch({}, {});
+  ASSERT_TRUE(IsOk(empty));
+  EXPECT_TRUE(empty->sends.empty());
+  EXPECT_TRUE(empty->deleted.empty());
+  const std::vector<QueuedCopy> too_many(kMaxDeleteBatch + 1, QueuedCopy{bob_phone, 1});
+  auto refused = store().CommitQueueBatch(sends, too_many);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, StoreErrc::kInvalidArgument);
+  EXPECT_EQ(*store().QueueDepth(bob_phone), 1u) << "a refused batch changes nothing";
+}
+
 TEST_P(StoreConformanceTest, DeleteMessagesAcknowledgesManyQueuesAtOnce) {
   const AccountId alice = MustCreateAccount("alice");
   const AccountId bob = MustCreateAccount("bob");
