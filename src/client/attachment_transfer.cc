@@ -16,6 +16,7 @@
 #include <boost/beast/ssl.hpp>
 #include <cctype>
 #include <cerrno>
+#include <limits>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -370,7 +371,9 @@ class AttachmentTransfer::Impl {
     }
     http::response_parser<http::buffer_body> parser;
     parser.header_limit(kMaxHeaderBytes);
-    parser.body_limit(max_length);
+    // The length is checked against max_length below, with its own error;
+    // an answer without one is refused.
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     Arm(**stream);
     if (auto ec = Run([&](auto handler) { http::async_read_header(**stream, buffer_, parser, handler); })) {
       return tl::unexpected(NetworkError(ec, "the connection broke during the download"));
