@@ -152,7 +152,7 @@ void RequestFrameHandler::Impl::Authenticate(DeviceSession& session, const wire:
     return;
   }
   reply.Ok();
-  BeginDeviceSession(session, DeviceKey{request.account_id, request.device_id});
+  BeginDeviceSession(session, DeviceKey{request.account_id, request.device_id}, device->last_seen_ms);
 }
 
 void RequestFrameHandler::Impl::CreateLinkCode(DeviceSession& session, Reply& reply) {

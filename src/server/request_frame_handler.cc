@@ -345,14 +345,17 @@ void RequestFrameHandler::Impl::StoreFailure(Reply& reply, store::StoreErrc code
 
 // ---- delivery -------------------------------------------------------------------
 
-void RequestFrameHandler::Impl::BeginDeviceSession(DeviceSession& session, const DeviceKey& key) {
+void RequestFrameHandler::Impl::BeginDeviceSession(DeviceSession& session, const DeviceKey& key,
+                                                   std::optional<std::int64_t> last_seen_ms) {
   session.device = key;
   session.authenticated.store(true, std::memory_order_release);
   if (auto previous = connections.Bind(key, session.connection)) {
     previous->Close(CloseCode::kNormal, "another connection authenticated as this device");
   }
   const store::DeviceAddress address{key.account, key.device};
-  (void)store.TouchDevice(address);  // last-seen is informational
+  if (!last_seen_ms || clock.NowMillis() - *last_seen_ms >= kLastSeenResolutionMs) {
+    (void)store.TouchDevice(address);  // last-seen is informational
+  }
   session.last_pushed_server_id = 0;
   session.queue_empty_owed = true;
   Pump(session);

@@ -156,7 +156,12 @@ struct RequestFrameHandler::Impl {
   void Handle(const std::shared_ptr<DeviceSession>& session, wire::Request request, RequestSlot slot);
   void HandleAck(DeviceSession& session, std::uint64_t push_id);
   // Binds the session to `key`, starts draining its queue, checks prekeys.
-  void BeginDeviceSession(DeviceSession& session, const DeviceKey& key);
+  // The device's last-seen time is written when `last_seen_ms` (what the
+  // store holds) is unknown or older than kLastSeenResolutionMs: a reconnect
+  // storm then costs no durable write per connection.
+  void BeginDeviceSession(DeviceSession& session, const DeviceKey& key,
+                          std::optional<std::int64_t> last_seen_ms = std::nullopt);
+  static constexpr std::int64_t kLastSeenResolutionMs = 3600 * 1000;
   // Pushes envelopes queued for the session's device past the last pushed
   // one, up to the push window; then QueueEmpty if owed and nothing is left.
   void Pump(DeviceSession& session);

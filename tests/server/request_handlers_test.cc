@@ -458,6 +458,30 @@ TEST_F(RequestHandlersTest, FreshSendsToAnOnlineDeviceArePushedWithoutAStoreRead
 // every send answered ok is delivered exactly once, each sender's messages in
 // the order it sent them, and a retry pipelined right behind its first
 // attempt (most likely in the same group commit) is not delivered again.
+// Authentication writes the device's last-seen time only when the stored one
+// is an hour old: a reconnect storm costs no durable write per connection.
+TEST_F(RequestHandlersTest, LastSeenIsWrittenAtMostOncePerHour) {
+  DeviceLogin alice;
+  {
+    WireClient client(port());
+    alice = Register(client, "alice", MakeKeys(20));
+  }
+  const auto last_seen = [&] {
+    WireClient client(port());
+    EXPECT_EQ(Authenticate(client, alice).status, ResponseStatus::kOk);
+    wire::Response listed = client.Call(wire::ListDevicesRequest{});
+    EXPECT_EQ(listed.status, ResponseStatus::kOk);
+    if (!std::holds_alternative<wire::ListDevicesResult>(listed.body)) return std::uint64_t{0};
+    return std::get<wire::ListDevicesResult>(listed.body).devices.front().last_seen_at_ms;
+  };
+  const std::uint64_t registered = last_seen();
+  EXPECT_GT(registered, 0u);
+  clock_.Advance(30 * 60 * 1000);
+  EXPECT_EQ(last_seen(), registered) << "half an hour later: not written";
+  clock_.Advance(31 * 60 * 1000);
+  EXPECT_EQ(last_seen(), static_cast<std::uint64_t>(clock_.NowMillis())) << "an hour later: written";
+}
+
 class GroupCommitTest : public RequestHandlersTest {
  protected:
   // Nine accounts register from one address.
