@@ -123,6 +123,17 @@ struct SafetyNumber {
   bool verified = false;
 };
 
+// An attachment kept with a message. `file_name` is the sender's name for it
+// (a name, never used as a path); `path` is the verified local file, empty
+// until DownloadAttachment (for our own: the file we sent).
+struct AttachmentInfo {
+  MessageId message{};
+  std::string file_name;
+  std::string content_type;
+  std::uint64_t size = 0;
+  std::string path;
+};
+
 // ---- Events ------------------------------------------------------------------
 
 // A new message (incoming, or sent from another of our devices).
@@ -252,6 +263,26 @@ class Client {
   // unless it matches ours.
   ClientStatus MarkVerified(const std::string& peer,
                             const std::optional<std::vector<std::uint8_t>>& scanned = std::nullopt);
+
+  // ---- Attachments ----
+
+  // Encrypts the file (a fresh key; docs/client.md "Attachments"), uploads
+  // it to parleyd and sends a message carrying the pointer and `caption`,
+  // as SendText does. Memory stays bounded whatever the size. kTooLarge past
+  // 100 MiB (or the server's cap), kInvalidArgument for an empty or
+  // unreadable file, and SendText's errors.
+  ClientResult<StoredMessage> SendAttachment(const std::string& peer, const std::filesystem::path& file,
+                                             const std::string& caption = "",
+                                             const std::string& content_type = "");
+  // The attachment of a message, if it has one.
+  ClientResult<std::optional<AttachmentInfo>> GetAttachment(const MessageId& message);
+  // Fetches, verifies (MAC, digest, size) and stores a message's attachment
+  // under the profile's "attachments" folder; nothing is kept unless it
+  // verifies (kProtocol). Never automatic: only this call fetches, and it
+  // refuses a message request's attachment until AcceptRequest (kForbidden,
+  // S2) and a blocked contact's (kBlocked). kNotFound (no such message or
+  // no attachment, or gone from the server), kNetwork.
+  ClientResult<AttachmentInfo> DownloadAttachment(const MessageId& message);
 
   // ---- History ----
 

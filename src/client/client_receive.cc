@@ -125,7 +125,7 @@ bool Client::Impl::ApplyIncomingLocked(const wire::Envelope& envelope, const Con
           m.sender_device = envelope.sender_device;
           m.sent_at_ms = static_cast<std::int64_t>(content.sent_at_ms);
           m.received_at_ms = clock_.NowMillis();
-          // S2: a request keeps its text only; an attachment pointer is dropped unread.
+          // S2: a request's attachment is not shown nor fetched until it is accepted.
           m.body = body.text;
           if (body.attachment && !request)
             m.body += (m.body.empty() ? "" : "\n") + std::string("[attachment]");
@@ -141,6 +141,8 @@ bool Client::Impl::ApplyIncomingLocked(const wire::Envelope& envelope, const Con
           }
           auto inserted = store_->InsertMessage(m);
           if (!inserted) return false;
+          // Kept, never fetched here: DownloadAttachment fetches on request only (S2).
+          if (*inserted && body.attachment && !SaveReceivedAttachmentLocked(m.id, *body.attachment)) return false;
           if (*inserted) {
             events.push_back(MessageReceived{m});
             if (!request) {
@@ -235,6 +237,7 @@ bool Client::Impl::ApplySyncLocked(const wire::Envelope& envelope, const Content
           m.expires_at_ms = ExpiryFor(body.expire_seconds);
           auto inserted = store_->InsertMessage(m);
           if (!inserted) return false;
+          if (*inserted && body.attachment && !SaveReceivedAttachmentLocked(m.id, *body.attachment)) return false;
           if (*inserted) events.push_back(MessageReceived{m});
           return true;
         } else if constexpr (std::is_same_v<T, ReactionBody>) {
