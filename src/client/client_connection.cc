@@ -1,4 +1,6 @@
 // Client::Impl: the connection to parleyd, the receive worker and events.
+#include <iterator>
+
 #include "client/client_impl.h"
 
 namespace parley::client {
@@ -135,33 +137,61 @@ void Client::Impl::Enqueue(wire::Push push) {
 }
 
 void Client::Impl::WorkerLoop() {
+  // The server pushes at most its push window (64 by default) unacknowledged
+  // envelopes, so a run is rarely longer; the bound keeps the client's lock
+  // from being held for long.
+  constexpr std::size_t kMaxRun = 256;
   for (;;) {
-    wire::Push push;
+    std::vector<wire::Push> pushes;
     {
       std::unique_lock lock(queue_mutex_);
       queue_cv_.wait(lock, [this] { return stop_worker_ || !queue_.empty(); });
       if (stop_worker_) return;
-      push = std::move(queue_.front());
-      queue_.pop_front();
+      while (!queue_.empty() && pushes.size() < kMaxRun) {
+        pushes.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
     }
-    HandlePush(std::move(push));
+    HandlePushes(std::move(pushes));
   }
 }
 
-void Client::Impl::HandlePush(wire::Push push) {
+void Client::Impl::HandlePushes(std::vector<wire::Push> pushes) {
   std::vector<Event> events;
-  bool ack = true;
+  bool drained = false;
   {
     std::unique_lock lock(mutex_);
     if (!account_ || !connection_) return;
-    if (auto* envelope = std::get_if<wire::Envelope>(&push.body)) {
-      ack = HandleEnvelopeLocked(*envelope, events);
-    } else if (std::holds_alternative<wire::PreKeysLow>(push.body)) {
-      (void)ReplenishPreKeysLocked();
+    std::vector<std::uint64_t> acks;
+    std::vector<std::function<void()>> after_commit;
+    bool replenish = false;
+    // Without a batch each envelope commits on its own, which is as safe.
+    const bool batched = static_cast<bool>(store_->BeginBatch());
+    for (const wire::Push& push : pushes) {
+      bool ack = true;
+      if (const auto* envelope = std::get_if<wire::Envelope>(&push.body)) {
+        std::vector<Event> envelope_events;
+        ack = HandleEnvelopeLocked(*envelope, envelope_events, after_commit);
+        if (ack) std::move(envelope_events.begin(), envelope_events.end(), std::back_inserter(events));
+      } else if (std::holds_alternative<wire::PreKeysLow>(push.body)) {
+        replenish = true;
+      } else if (std::holds_alternative<wire::QueueEmpty>(push.body)) {
+        drained = true;
+      }
+      if (ack) acks.push_back(push.id);
     }
-    if (ack && connection_) connection_->Ack(push.id);
+    if (batched && !store_->CommitBatch()) {
+      // Nothing of the run is stored: none of it is acknowledged, so the
+      // server pushes it again.
+      return;
+    }
+    if (connection_) {
+      for (std::uint64_t id : acks) connection_->Ack(id);
+    }
+    if (replenish) (void)ReplenishPreKeysLocked();
+    for (auto& action : after_commit) action();
   }
-  if (std::holds_alternative<wire::QueueEmpty>(push.body)) {
+  if (drained) {
     {
       std::lock_guard lock(drain_mutex_);
       drained_ = true;

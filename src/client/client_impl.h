@@ -139,12 +139,17 @@ class Client::Impl {
   void StopWorker();
   void Enqueue(wire::Push push);
   void WorkerLoop();
-  void HandlePush(wire::Push push);
+  // Handles a run of pushes: their envelopes are stored in one store batch
+  // (one fsync), and only after it committed are they acknowledged, their
+  // events emitted and their follow-up actions (receipts) run.
+  void HandlePushes(std::vector<wire::Push> pushes);
 
-  // Decrypts, stores and applies one envelope. Returns false when it must
-  // not be acknowledged (the store could not commit: the server will push
-  // it again).
-  bool HandleEnvelopeLocked(const wire::Envelope& envelope, std::vector<Event>& events);
+  // Decrypts, stores and applies one envelope in its own transaction.
+  // Returns false when it must not be acknowledged (the store could not
+  // commit: the server will push it again). `after_commit` collects what
+  // must wait until the change is durable.
+  bool HandleEnvelopeLocked(const wire::Envelope& envelope, std::vector<Event>& events,
+                            std::vector<std::function<void()>>& after_commit);
   void NoteIdentityChangeLocked(const AccountId& account, std::optional<store::Contact>& contact,
                                 std::vector<Event>& events);
   protocol::ProtocolStores Stores() { return {*store_, *store_, *store_, *store_}; }

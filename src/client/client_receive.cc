@@ -3,7 +3,8 @@
 
 namespace parley::client {
 
-bool Client::Impl::HandleEnvelopeLocked(const wire::Envelope& envelope, std::vector<Event>& events) {
+bool Client::Impl::HandleEnvelopeLocked(const wire::Envelope& envelope, std::vector<Event>& events,
+                                        std::vector<std::function<void()>>& after_commit) {
   const Bytes cmid(envelope.client_message_id);
   const bool from_self = envelope.sender == account_->account;
   if (from_self && envelope.sender_device == account_->device) return true;
@@ -54,7 +55,7 @@ bool Client::Impl::HandleEnvelopeLocked(const wire::Envelope& envelope, std::vec
   }
   if (!plaintext) return true;
 
-  std::vector<std::function<void()>> after_commit;
+  std::vector<std::function<void()>> actions;
   auto content = DecodeContent(plaintext->bytes());
   if (!content) {
     events.push_back(DecryptionFailed{envelope.sender, envelope.sender_device, ClientErrc::kProtocol});
@@ -63,7 +64,7 @@ bool Client::Impl::HandleEnvelopeLocked(const wire::Envelope& envelope, std::vec
       store_->Rollback();
       return false;
     }
-  } else if (!ApplyIncomingLocked(envelope, *content, contact, events, after_commit)) {
+  } else if (!ApplyIncomingLocked(envelope, *content, contact, events, actions)) {
     store_->Rollback();
     return false;
   }
@@ -72,7 +73,7 @@ bool Client::Impl::HandleEnvelopeLocked(const wire::Envelope& envelope, std::vec
     events.clear();
     return false;
   }
-  for (auto& action : after_commit) action();
+  for (auto& action : actions) after_commit.push_back(std::move(action));
   return true;
 }
 
