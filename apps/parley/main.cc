@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli_common.h"
+#include "commands_attach.h"
 
 int main(int argc, char** argv) {
   using namespace parley::cli;
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   AddAccountCommands(cli);
   AddMessageCommands(cli);
   AddContactCommands(cli);
+  AddAttachCommands(cli);
 
   try {
     app.parse(argc, argv);
