@@ -3,3 +3,6 @@
 # Beast-based connection.
 parley_fuzzer(client_content SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/client_content_fuzz.cc
               ${PROJECT_SOURCE_DIR}/src/client/content.cc LIBS parley_base)
+# A group message's envelope content: group id, then a SenderKeyMessage.
+parley_fuzzer(client_group_envelope SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/client_group_envelope_fuzz.cc
+              ${PROJECT_SOURCE_DIR}/src/client/content.cc LIBS parley_base parley_protocol)

@@ -96,5 +96,6 @@ class Cli {
 void AddAccountCommands(Cli& cli);
 void AddMessageCommands(Cli& cli);
 void AddContactCommands(Cli& cli);
+void AddGroupCommands(Cli& cli);
 
 }  // namespace parley::cli

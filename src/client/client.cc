@@ -99,6 +99,7 @@ ClientResult<LinkCode> Client::CreateLinkCode() { return impl_->CreateLinkCode()
 ClientResult<std::vector<DeviceSummary>> Client::ListDevices() { return impl_->ListDevices(); }
 ClientStatus Client::UnlinkDevice(DeviceId device) { return impl_->UnlinkDevice(device); }
 ClientStatus Client::SetUsername(const std::string& username) { return impl_->SetUsername(username); }
+ClientStatus Client::DeleteAccount() { return impl_->DeleteAccount(); }
 ClientStatus Client::Connect() { return impl_->Connect(); }
 ClientStatus Client::WaitUntilDrained(std::chrono::milliseconds limit) {
   return impl_->WaitUntilDrained(limit);
@@ -147,6 +148,31 @@ ClientResult<SafetyNumber> Client::GetSafetyNumber(const std::string& peer) {
 ClientStatus Client::MarkVerified(const std::string& peer,
                                   const std::optional<std::vector<std::uint8_t>>& scanned) {
   return impl_->MarkVerified(peer, scanned);
+}
+ClientResult<Group> Client::CreateGroup(const std::string& name, const std::vector<std::string>& members) {
+  return impl_->CreateGroup(name, members);
+}
+ClientResult<Group> Client::AddGroupMembers(const ConversationId& group,
+                                            const std::vector<std::string>& members) {
+  return impl_->EditGroupMembers(group, members, Impl::GroupEdit::kAddMembers);
+}
+ClientResult<Group> Client::RemoveGroupMembers(const ConversationId& group,
+                                               const std::vector<std::string>& members) {
+  return impl_->EditGroupMembers(group, members, Impl::GroupEdit::kRemoveMembers);
+}
+ClientResult<Group> Client::AddGroupAdmins(const ConversationId& group,
+                                           const std::vector<std::string>& members) {
+  return impl_->EditGroupMembers(group, members, Impl::GroupEdit::kAddAdmins);
+}
+ClientResult<Group> Client::RenameGroup(const ConversationId& group, const std::string& name) {
+  return impl_->RenameGroup(group, name);
+}
+ClientStatus Client::LeaveGroup(const ConversationId& group) { return impl_->LeaveGroup(group); }
+ClientResult<std::vector<Group>> Client::Groups() { return impl_->Groups(); }
+ClientResult<Group> Client::GetGroup(const ConversationId& group) { return impl_->GetGroup(group); }
+ClientResult<StoredMessage> Client::SendGroupText(const ConversationId& group, const std::string& body,
+                                                  const std::optional<MessageId>& quote) {
+  return impl_->SendGroupText(group, body, quote);
 }
 ClientResult<std::vector<Conversation>> Client::Conversations() { return impl_->Conversations(); }
 ClientResult<std::vector<StoredMessage>> Client::History(const ConversationId& conversation,

@@ -111,6 +111,9 @@ using store::Contact;
 using store::ContactState;
 using store::Conversation;
 using store::Direction;
+using store::Group;
+using store::GroupConversation;
+using store::GroupId;
 using store::MessageStatus;
 using store::Reaction;
 using store::StoredMessage;
@@ -167,9 +170,15 @@ struct QueueDrained {};
 struct ConnectionChanged {
   bool connected = false;
 };
+// A group was created, renamed, changed its members or admins (on this or
+// another device), or we left or were removed (group.active is then false).
+struct GroupChanged {
+  Group group;
+  AccountId by;  // who made the change
+};
 
 using Event = std::variant<MessageReceived, MessageUpdated, TypingChanged, IdentityChanged, DecryptionFailed,
-                           QueueDrained, ConnectionChanged>;
+                           QueueDrained, ConnectionChanged, GroupChanged>;
 
 // ---- Client ------------------------------------------------------------------
 
@@ -205,6 +214,10 @@ class Client {
   ClientResult<std::vector<DeviceSummary>> ListDevices();
   ClientStatus UnlinkDevice(DeviceId device);
   ClientStatus SetUsername(const std::string& username);
+  // Deletes the account on the server with all its devices, keys and queues
+  // (primary only: kForbidden otherwise), then wipes this profile's store:
+  // the profile is left empty, ready to register or link again.
+  ClientStatus DeleteAccount();
 
   // ---- Connection ----
 
@@ -263,6 +276,40 @@ class Client {
   // unless it matches ours.
   ClientStatus MarkVerified(const std::string& peer,
                             const std::optional<std::vector<std::uint8_t>>& scanned = std::nullopt);
+
+  // ---- Groups ----
+  //
+  // A group is named by its conversation id ("group:" and 32 hex digits).
+  // Its state (name, members, admins) travels whole to every device of
+  // every member over 1:1 sessions; only admins change it (the creator is
+  // the first), and a member may leave. Messages are encrypted once with the
+  // sender's sender key, which reaches each member device over 1:1 sessions;
+  // after a member leaves or is removed every remaining member starts a new
+  // sender key, so what follows cannot be read with the old ones. A group
+  // created by an account that is not a contact is a message request (S2).
+
+  // Creates a group with us as its admin and the given members (usernames
+  // or account ids; at most kMaxGroupMembers with us). kNotFound for an
+  // unknown username, kBlocked, kTooLarge, kNetwork.
+  ClientResult<Group> CreateGroup(const std::string& name, const std::vector<std::string>& members);
+  // Admins only (kForbidden otherwise; kNotFound for an unknown group or a
+  // group we are no longer in).
+  ClientResult<Group> AddGroupMembers(const ConversationId& group, const std::vector<std::string>& members);
+  ClientResult<Group> RemoveGroupMembers(const ConversationId& group,
+                                         const std::vector<std::string>& members);
+  ClientResult<Group> RenameGroup(const ConversationId& group, const std::string& name);
+  // Makes members admins.
+  ClientResult<Group> AddGroupAdmins(const ConversationId& group, const std::vector<std::string>& members);
+  // Leaves the group on every device of ours. When the last admin leaves,
+  // the remaining member with the smallest account id becomes admin.
+  ClientStatus LeaveGroup(const ConversationId& group);
+  // Every group this profile knows, including those we left.
+  ClientResult<std::vector<Group>> Groups();
+  ClientResult<Group> GetGroup(const ConversationId& group);
+  // Sends text to every member device and our other devices. Writing to a
+  // group that is a message request accepts it.
+  ClientResult<StoredMessage> SendGroupText(const ConversationId& group, const std::string& body,
+                                            const std::optional<MessageId>& quote = std::nullopt);
 
   // ---- Attachments ----
 

@@ -251,4 +251,26 @@ ClientStatus Client::Impl::ReplenishPreKeysLocked() {
   return {};
 }
 
+ClientStatus Client::Impl::DeleteAccount() {
+  std::unique_lock lock(mutex_);
+  CLIENT_TRY(EnsureConnectedLocked());
+  if (account_->device.value() != wire::kPrimaryDeviceId) {
+    return Fail(ClientErrc::kForbidden, "only the primary device deletes the account");
+  }
+  auto response = CallLocked(wire::DeleteAccountRequest{});
+  if (!response) return tl::unexpected(response.error());
+  if (response->status != ResponseStatus::kOk) return StatusFailed(*response);
+  StopConnectionLocked(lock);
+  // Wipe the profile: close the store, remove its files, open an empty one.
+  store_.reset();
+  account_.reset();
+  other_devices_.clear();
+  for (const char* name : {"parley.db", "parley.db-wal", "parley.db-shm", "parley.db-journal"}) {
+    std::error_code ec;
+    std::filesystem::remove(options_.data_dir / name, ec);
+    if (ec) return Fail(ClientErrc::kStorage, "cannot remove the profile's store");
+  }
+  return Open();
+}
+
 }  // namespace parley::client

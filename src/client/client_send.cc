@@ -267,6 +267,7 @@ ClientResult<StoredMessage> Client::Impl::SendText(const std::string& peer, cons
 ClientStatus Client::Impl::SendAboutLocked(const ConversationId& conversation, ContentBody body,
                                            bool sync_copy) {
   CLIENT_TRY(EnsureConnectedLocked());
+  if (auto group = store::GroupIdOf(conversation)) return SendGroupAboutLocked(*group, std::move(body));
   auto peer = Uuid::Parse(conversation);
   if (!peer) return Fail(ClientErrc::kInvalidArgument, "not a 1:1 conversation");
   auto contact = ResolvePeerLocked(conversation, false);

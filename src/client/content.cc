@@ -26,6 +26,7 @@ constexpr std::uint32_t kReceipt = 14;
 constexpr std::uint32_t kTyping = 15;
 constexpr std::uint32_t kTimer = 16;
 constexpr std::uint32_t kSenderKeyDistribution = 17;
+constexpr std::uint32_t kGroupUpdate = 18;
 // DataBody
 constexpr std::uint32_t kText = 1;
 constexpr std::uint32_t kQuote = 2;
@@ -50,6 +51,7 @@ constexpr std::uint32_t kContentType = 6;
 constexpr std::uint32_t kGroupId = 1;
 constexpr std::uint32_t kGroupName = 2;
 constexpr std::uint32_t kGroupMember = 3;
+constexpr std::uint32_t kGroupAdmin = 4;
 }  // namespace field
 
 using Failure = tl::unexpected<Error<ContentErrc>>;
@@ -319,13 +321,15 @@ Result<GroupContext, ContentErrc> DecodeGroup(Bytes bytes) {
         g.name = std::move(*text);
         break;
       }
-      case field::kGroupMember: {
-        if (g.members.size() == kMaxGroupMembers) {
+      case field::kGroupMember:
+      case field::kGroupAdmin: {
+        auto& list = f.number == field::kGroupMember ? g.members : g.admins;
+        if (list.size() == kMaxGroupMembers) {
           return Fail(ContentErrc::kTooMany, "a group context lists too many members");
         }
         auto id = FixedBytes<Uuid::kSize>(f);
         if (!id) return tl::unexpected(id.error());
-        g.members.emplace_back(Uuid(*id));
+        list.emplace_back(Uuid(*id));
         break;
       }
       default:
@@ -467,6 +471,7 @@ ContentResult<Content> DecodeContent(Bytes bytes) {
       case field::kReceipt:
       case field::kTyping:
       case field::kTimer:
+      case field::kGroupUpdate:
       case field::kSenderKeyDistribution: {
         CONTENT_TRY(ExpectBytes(f));
         if (++bodies > 1) return Fail(ContentErrc::kMultipleBodies, "the content has more than one body");
@@ -498,6 +503,9 @@ ContentResult<Content> DecodeContent(Bytes bytes) {
           auto seconds = DecodeSingleVarint(f.bytes, kMaxDisappearingSeconds);
           if (!seconds) return tl::unexpected(seconds.error());
           c.body = TimerBody{static_cast<std::uint32_t>(*seconds)};
+        } else if (f.number == field::kGroupUpdate) {
+          // No fields of its own: the group context carries the new state.
+          c.body = GroupUpdateBody{};
         } else {
           ProtoReader inner(f.bytes);
           ProtoField g;
@@ -544,13 +552,17 @@ ContentResult<SecretBuffer> EncodeContent(const Content& c) {
   WriteVarintField(w, field::kSentAt, c.sent_at_ms);
   if (c.group) {
     const GroupContext& g = *c.group;
-    if (g.members.size() > kMaxGroupMembers) return Fail(ContentErrc::kTooMany, "too many group members");
+    if (g.members.size() > kMaxGroupMembers || g.admins.size() > kMaxGroupMembers) {
+      return Fail(ContentErrc::kTooMany, "too many group members");
+    }
     if (g.name) CONTENT_TRY(CheckText(*g.name, kMaxGroupNameBytes));
     WriteBytesField(w, field::kGroup, Nested([&](ByteWriter& n) {
                       WriteId(n, field::kGroupId, g.id);
                       if (g.name) WriteStringField(n, field::kGroupName, *g.name);
                       for (const AccountId& m : g.members)
                         WriteBytesField(n, field::kGroupMember, m.value().bytes());
+                      for (const AccountId& a : g.admins)
+                        WriteBytesField(n, field::kGroupAdmin, a.value().bytes());
                     }));
   }
   if (c.sync_destination) WriteBytesField(w, field::kSyncDestination, c.sync_destination->value().bytes());
@@ -656,6 +668,8 @@ ContentResult<SecretBuffer> EncodeContent(const Content& c) {
           }
           WriteBytesField(w, field::kTimer,
                           Nested([&](ByteWriter& n) { WriteVarintField(n, field::kOnly, body.seconds); }));
+        } else if constexpr (std::is_same_v<T, GroupUpdateBody>) {
+          WriteBytesField(w, field::kGroupUpdate, std::vector<std::uint8_t>{});
         } else {
           if (body.message.empty()) {
             status = Missing();
@@ -681,6 +695,23 @@ ContentResult<SecretBuffer> EncodeContent(const Content& c) {
   WipeMemory(out.data(), out.size());
   if (result.size() > kMaxContentBytes) return TooLarge();
   return result;
+}
+
+ContentResult<GroupEnvelope> DecodeGroupEnvelope(Bytes bytes) {
+  ByteReader reader(bytes);
+  GroupEnvelope out;
+  if (!reader.CopyBytes(out.group)) {
+    return Fail(ContentErrc::kBadLength, "a group envelope is shorter than its group id");
+  }
+  out.message = reader.rest();
+  if (out.message.empty()) return Fail(ContentErrc::kMissingField, "a group envelope has no message");
+  return out;
+}
+
+std::vector<std::uint8_t> EncodeGroupEnvelope(const ContentId& group, Bytes message) {
+  std::vector<std::uint8_t> out(group.begin(), group.end());
+  out.insert(out.end(), message.begin(), message.end());
+  return out;
 }
 
 }  // namespace parley::client

@@ -106,13 +106,17 @@ struct TimerBody {
 struct SenderKeyDistributionBody {
   SecretBuffer message;  // a serialized SenderKeyDistributionMessage (holds a chain key)
 };
+// A group's new name, membership or admins, carried whole by the content's
+// group context (docs/client.md, "Groups").
+struct GroupUpdateBody {};
 using ContentBody = std::variant<DataBody, ReactionBody, EditBody, DeleteBody, ReceiptBody, TypingBody,
-                                 TimerBody, SenderKeyDistributionBody>;
+                                 TimerBody, SenderKeyDistributionBody, GroupUpdateBody>;
 
 struct GroupContext {
   ContentId id{};
   std::optional<std::string> name;  // set when the group is created or renamed
   std::vector<AccountId> members;   // set with the name: the whole membership, ≤ kMaxGroupMembers
+  std::vector<AccountId> admins;    // set with the name: who may change the group, ≤ kMaxGroupMembers
 };
 
 struct Content {
@@ -134,6 +138,18 @@ struct Content {
 ContentResult<SecretBuffer> EncodeContent(const Content& content);
 // Decodes and checks untrusted bytes.
 ContentResult<Content> DecodeContent(Bytes bytes);
+
+// What a group message's envelope carries: the group's id, then the
+// SenderKeyMessage (protocol/sender_key_message.h) encrypted under the
+// sender's chain for that group. Envelope type kGroupEnvelopeType.
+inline constexpr std::uint32_t kGroupEnvelopeType = 7;
+struct GroupEnvelope {
+  ContentId group{};
+  Bytes message;  // points into the decoded bytes
+};
+// kBadLength when shorter than a group id, kMissingField with no message.
+ContentResult<GroupEnvelope> DecodeGroupEnvelope(Bytes bytes);
+std::vector<std::uint8_t> EncodeGroupEnvelope(const ContentId& group, Bytes message);
 
 // True for well-formed UTF-8 (no overlong forms, surrogates or code points
 // past U+10FFFF).

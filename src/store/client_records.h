@@ -80,6 +80,25 @@ struct StoredMessage {
   std::vector<Reaction> reactions;
 };
 
+// 16 random bytes naming a group on every member device.
+using GroupId = std::array<std::uint8_t, 16>;
+// "group:" followed by the id's 32 hex digits.
+ConversationId GroupConversation(const GroupId& id);
+// The group id of a group conversation, nullopt for anything else.
+std::optional<GroupId> GroupIdOf(std::string_view conversation);
+
+struct Group {
+  GroupId id{};
+  std::string name;
+  std::vector<AccountId> members;  // includes our own account while we are a member
+  std::vector<AccountId> admins;   // a subset of members; only they change the group
+  bool active = true;              // we are a member (false once we left or were removed)
+  bool request = false;            // created by an account that is not a contact (S2)
+  // Our current sender key reached every member device; false after a
+  // member leaves or is removed (the key is then replaced) or joins.
+  bool key_distributed = false;
+};
+
 struct Conversation {
   ConversationId id;
   std::string title;  // the peer's username

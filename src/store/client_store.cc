@@ -59,6 +59,12 @@ CREATE TABLE processed(sender TEXT NOT NULL, sender_device INTEGER NOT NULL, cli
     {2, R"sql(
 CREATE TABLE attachments(message BLOB PRIMARY KEY, pointer BLOB NOT NULL, path TEXT NOT NULL DEFAULT '');
 )sql"},
+    {3, R"sql(
+CREATE TABLE groups(id TEXT PRIMARY KEY, name TEXT NOT NULL, active INTEGER NOT NULL, request INTEGER NOT NULL,
+                    key_distributed INTEGER NOT NULL);
+CREATE TABLE group_members(group_id TEXT NOT NULL, account TEXT NOT NULL, position INTEGER NOT NULL,
+                           admin INTEGER NOT NULL, PRIMARY KEY(group_id, account));
+)sql"},
 };
 
 ClientStoreErrc CodeFor(int rc) {
@@ -827,6 +833,117 @@ protocol::ProtocolResult<void> ClientStore::StoreSenderKey(const protocol::Sende
   return {};
 }
 
+ClientStoreStatus ClientStore::DeleteSenderKey(const protocol::SenderKeyName& name) {
+  CS_ASSIGN(stmt, db_->Prepare("DELETE FROM sender_keys WHERE group_id = ? AND account = ? AND device = ?"));
+  return stmt.Text(1, name.group_id).Text(2, name.sender.name).Bind(3, name.sender.device.value()).Run();
+}
+
+// ---- Groups -------------------------------------------------------------------
+
+ConversationId GroupConversation(const GroupId& id) { return "group:" + ToHex(id); }
+
+std::optional<GroupId> GroupIdOf(std::string_view conversation) {
+  constexpr std::string_view kPrefix = "group:";
+  if (conversation.size() != kPrefix.size() + 32 || conversation.substr(0, kPrefix.size()) != kPrefix) {
+    return std::nullopt;
+  }
+  auto bytes = FromHex(conversation.substr(kPrefix.size()));
+  if (!bytes || bytes->size() != 16) return std::nullopt;
+  GroupId id{};
+  std::copy(bytes->begin(), bytes->end(), id.begin());
+  return id;
+}
+
+ClientStoreStatus ClientStore::SaveGroup(const Group& group) {
+  const std::string id = ToHex(group.id);
+  {
+    CS_ASSIGN(stmt, db_->Prepare("INSERT OR REPLACE INTO groups(id, name, active, request, key_distributed) "
+                                 "VALUES (?, ?, ?, ?, ?)"));
+    CS_TRY(stmt.Text(1, id)
+               .Text(2, group.name)
+               .Bind(3, group.active ? 1 : 0)
+               .Bind(4, group.request ? 1 : 0)
+               .Bind(5, group.key_distributed ? 1 : 0)
+               .Run());
+  }
+  {
+    CS_ASSIGN(stmt, db_->Prepare("DELETE FROM group_members WHERE group_id = ?"));
+    CS_TRY(stmt.Text(1, id).Run());
+  }
+  std::int64_t position = 0;
+  for (const AccountId& member : group.members) {
+    const bool admin = std::find(group.admins.begin(), group.admins.end(), member) != group.admins.end();
+    CS_ASSIGN(stmt, db_->Prepare("INSERT OR REPLACE INTO group_members(group_id, account, position, admin) "
+                                 "VALUES (?, ?, ?, ?)"));
+    CS_TRY(
+        stmt.Text(1, id).Text(2, member.value().ToString()).Bind(3, position++).Bind(4, admin ? 1 : 0).Run());
+  }
+  return {};
+}
+
+ClientStoreStatus ClientStore::ReadGroupMembers(Group& group) {
+  CS_ASSIGN(stmt,
+            db_->Prepare("SELECT account, admin FROM group_members WHERE group_id = ? ORDER BY position"));
+  stmt.Text(1, ToHex(group.id));
+  for (;;) {
+    CS_ASSIGN(row, stmt.Step());
+    if (!row) break;
+    auto uuid = Uuid::Parse(stmt.ColumnText(0));
+    if (!uuid) return Fail(ClientStoreErrc::kCorrupt, "a stored group member is malformed");
+    group.members.emplace_back(*uuid);
+    if (stmt.Int(1) != 0) group.admins.emplace_back(*uuid);
+  }
+  return {};
+}
+
+namespace {
+
+ClientStoreResult<Group> ReadGroup(const Statement& stmt) {
+  Group g;
+  auto id = FromHex(stmt.ColumnText(0));
+  if (!id || id->size() != g.id.size())
+    return Fail(ClientStoreErrc::kCorrupt, "a stored group id is malformed");
+  std::copy(id->begin(), id->end(), g.id.begin());
+  g.name = stmt.ColumnText(1);
+  g.active = stmt.Int(2) != 0;
+  g.request = stmt.Int(3) != 0;
+  g.key_distributed = stmt.Int(4) != 0;
+  return g;
+}
+
+}  // namespace
+
+ClientStoreResult<std::optional<Group>> ClientStore::FindGroup(const GroupId& id) {
+  std::optional<Group> found;
+  {
+    CS_ASSIGN(stmt,
+              db_->Prepare("SELECT id, name, active, request, key_distributed FROM groups WHERE id = ?"));
+    stmt.Text(1, ToHex(id));
+    CS_ASSIGN(row, stmt.Step());
+    if (!row) return found;
+    CS_ASSIGN(g, ReadGroup(stmt));
+    found = std::move(g);
+  }
+  CS_TRY(ReadGroupMembers(*found));
+  return found;
+}
+
+ClientStoreResult<std::vector<Group>> ClientStore::ListGroups() {
+  std::vector<Group> out;
+  {
+    CS_ASSIGN(stmt,
+              db_->Prepare("SELECT id, name, active, request, key_distributed FROM groups ORDER BY name"));
+    for (;;) {
+      CS_ASSIGN(row, stmt.Step());
+      if (!row) break;
+      CS_ASSIGN(g, ReadGroup(stmt));
+      out.push_back(std::move(g));
+    }
+  }
+  for (Group& g : out) CS_TRY(ReadGroupMembers(g));
+  return out;
+}
+
 // ---- Contacts -----------------------------------------------------------------
 
 namespace {
@@ -1058,12 +1175,13 @@ ClientStoreResult<std::vector<StoredMessage>> ClientStore::History(const Convers
 }
 
 ClientStoreResult<std::vector<Conversation>> ClientStore::Conversations() {
-  CS_ASSIGN(stmt,
-            db_->Prepare("SELECT m.conversation, MAX(m.received_ms), SUM(m.direction = 0 AND m.status = 5), "
-                         "MAX(m.request), COALESCE(c.username, ''), COALESCE(v.disappearing_seconds, 0) "
-                         "FROM messages m LEFT JOIN contacts c ON c.account = m.conversation "
-                         "LEFT JOIN conversations v ON v.id = m.conversation "
-                         "GROUP BY m.conversation ORDER BY MAX(m.seq) DESC"));
+  CS_ASSIGN(stmt, db_->Prepare(
+                      "SELECT m.conversation, MAX(m.received_ms), SUM(m.direction = 0 AND m.status = 5), "
+                      "MAX(m.request), COALESCE(c.username, g.name, ''), COALESCE(v.disappearing_seconds, 0) "
+                      "FROM messages m LEFT JOIN contacts c ON c.account = m.conversation "
+                      "LEFT JOIN groups g ON 'group:' || g.id = m.conversation "
+                      "LEFT JOIN conversations v ON v.id = m.conversation "
+                      "GROUP BY m.conversation ORDER BY MAX(m.seq) DESC"));
   std::vector<Conversation> out;
   for (;;) {
     CS_ASSIGN(row, stmt.Step());
@@ -1150,7 +1268,8 @@ ClientStoreResult<std::optional<StoredAttachment>> ClientStore::FindAttachment(c
   stmt.Blob(1, message);
   CS_ASSIGN(row, stmt.Step());
   if (!row) return std::optional<StoredAttachment>();
-  return std::optional<StoredAttachment>(StoredAttachment{SecretBuffer(stmt.ColumnBlob(0)), stmt.ColumnText(1)});
+  return std::optional<StoredAttachment>(
+      StoredAttachment{SecretBuffer(stmt.ColumnBlob(0)), stmt.ColumnText(1)});
 }
 
 ClientStoreStatus ClientStore::SetAttachmentPath(const MessageId& message, std::string_view path) {

@@ -98,7 +98,7 @@ struct StoredAttachment {
 };
 
 // The schema version this build writes.
-inline constexpr int kClientSchemaVersion = 2;
+inline constexpr int kClientSchemaVersion = 3;
 
 class ClientStore final : public protocol::IdentityKeyStore,
                           public protocol::PreKeyStore,
@@ -191,6 +191,15 @@ class ClientStore final : public protocol::IdentityKeyStore,
                                                 const protocol::SenderKeyRecord& record) override;
 
   // ---- Contacts ----
+  // Forgets a sender-key chain (ours, to start a new one after a member left).
+  ClientStoreStatus DeleteSenderKey(const protocol::SenderKeyName& name);
+
+  // ---- Groups ----
+  // Inserts or replaces a group with its members and admins.
+  ClientStoreStatus SaveGroup(const Group& group);
+  ClientStoreResult<std::optional<Group>> FindGroup(const GroupId& id);
+  ClientStoreResult<std::vector<Group>> ListGroups();
+
   ClientStoreResult<std::optional<Contact>> FindContact(const AccountId& account);
   // Case-insensitive.
   ClientStoreResult<std::optional<Contact>> FindContactByUsername(std::string_view username);
@@ -239,6 +248,7 @@ class ClientStore final : public protocol::IdentityKeyStore,
   ClientStore(std::unique_ptr<Database> db, const Clock& clock);
   ClientStoreStatus LoadIdentity();
   ClientStoreResult<std::vector<Reaction>> Reactions(const MessageId& id);
+  ClientStoreStatus ReadGroupMembers(Group& group);
 
   std::unique_ptr<Database> db_;
   const Clock& clock_;

@@ -60,7 +60,7 @@ TEST(ContentTest, DataRoundTripsWithQuoteAttachmentGroupAndSync) {
   a.file_name = "photo.jpg";
   a.content_type = "image/jpeg";
   data.attachment = std::move(a);
-  c.group = GroupContext{ContentId{}, std::string("friends"), {AccountId(Uuid()), AccountId(Uuid())}};
+  c.group = GroupContext{ContentId{}, std::string("friends"), {AccountId(Uuid()), AccountId(Uuid())}, {}};
   c.sync_destination = AccountId(Uuid());
   c.sender_username = "alice";
   c.destination_username = "bob";
@@ -144,12 +144,64 @@ TEST(ContentTest, ReceiptTargetsAtAndPastTheirCap) {
 
 TEST(ContentTest, GroupMembersAtAndPastTheirCap) {
   Content c = Text("x");
-  c.group = GroupContext{ContentId{}, std::string("g"), std::vector<AccountId>(kMaxGroupMembers)};
+  c.group = GroupContext{ContentId{}, std::string("g"), std::vector<AccountId>(kMaxGroupMembers), {}};
   EXPECT_TRUE(DecodeContent(Encode(c)));
   c.group->members.push_back(AccountId());
   auto over = EncodeContent(c);
   ASSERT_FALSE(over);
   EXPECT_EQ(over.error().code, ContentErrc::kTooMany);
+}
+
+TEST(ContentTest, GroupUpdateRoundTripsWithAdmins) {
+  Content c = Text("x");
+  const AccountId a(Uuid::Parse("11111111-1111-4111-8111-111111111111").value());
+  const AccountId b(Uuid::Parse("22222222-2222-4222-8222-222222222222").value());
+  ContentId id{};
+  id.fill(9);
+  c.group = GroupContext{id, std::string("team"), {a, b}, {b}};
+  c.body = GroupUpdateBody{};
+  auto decoded = DecodeContent(Encode(c));
+  ASSERT_TRUE(decoded);
+  ASSERT_TRUE(decoded->group);
+  EXPECT_EQ(decoded->group->id, id);
+  EXPECT_EQ(decoded->group->name, "team");
+  EXPECT_EQ(decoded->group->members, (std::vector<AccountId>{a, b}));
+  EXPECT_EQ(decoded->group->admins, std::vector<AccountId>{b});
+  EXPECT_TRUE(std::holds_alternative<GroupUpdateBody>(decoded->body));
+}
+
+TEST(ContentTest, GroupAdminsPastTheirCap) {
+  ByteWriter group;
+  WriteBytesField(group, 1, std::vector<std::uint8_t>(16, 1));
+  for (std::size_t i = 0; i <= kMaxGroupMembers; ++i)
+    WriteBytesField(group, 4, std::vector<std::uint8_t>(16, 2));
+  std::vector<std::uint8_t> extra = Field(3, group.Take());
+  const auto body = Field(18, {});
+  extra.insert(extra.end(), body.begin(), body.end());
+  EXPECT_EQ(DecodeError(WithHeader(extra)), ContentErrc::kTooMany);
+  Content c = Text("x");
+  c.group = GroupContext{ContentId{}, std::string("g"), {}, std::vector<AccountId>(kMaxGroupMembers + 1)};
+  EXPECT_FALSE(EncodeContent(c));
+}
+
+TEST(ContentTest, GroupEnvelope) {
+  ContentId id{};
+  id.fill(3);
+  const std::vector<std::uint8_t> message = {0x33, 1, 2, 3};
+  const auto bytes = EncodeGroupEnvelope(id, message);
+  ASSERT_EQ(bytes.size(), 20u);
+  auto decoded = DecodeGroupEnvelope(bytes);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->group, id);
+  EXPECT_TRUE(std::equal(decoded->message.begin(), decoded->message.end(), message.begin(), message.end()));
+
+  auto short_one = DecodeGroupEnvelope(Bytes(bytes).first(15));
+  ASSERT_FALSE(short_one);
+  EXPECT_EQ(short_one.error().code, ContentErrc::kBadLength);
+  auto empty = DecodeGroupEnvelope(Bytes(bytes).first(16));
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().code, ContentErrc::kMissingField);
+  EXPECT_FALSE(DecodeGroupEnvelope(Bytes()));
 }
 
 TEST(ContentTest, DisappearingTimerAtAndPastItsCap) {

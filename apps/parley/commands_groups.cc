@@ -1,0 +1,119 @@
+// parley groups list|create|add|remove|admin|rename|leave|send.
+#include "base/hex.h"
+#include "cli_common.h"
+
+namespace parley::cli {
+
+using namespace parley::client;
+
+namespace {
+
+json GroupJson(const Group& g) {
+  json members = json::array(), admins = json::array();
+  for (const auto& m : g.members) members.push_back(m.value().ToString());
+  for (const auto& a : g.admins) admins.push_back(a.value().ToString());
+  return {{"id", GroupConversation(g.id)},
+          {"name", g.name},
+          {"members", members},
+          {"admins", admins},
+          {"active", g.active},
+          {"request", g.request}};
+}
+
+std::string HumanGroup(const Group& g) {
+  return GroupConversation(g.id) + "  " + g.name + "  " + std::to_string(g.members.size()) + " members" +
+         (g.active ? "" : "  (left)") + (g.request ? "  (request)" : "");
+}
+
+// A group by its conversation id ("group:" and 32 hex digits), a prefix of
+// its hex id (at least 4 digits) or its name, when only one group matches.
+ClientResult<ConversationId> FindGroup(Client& client, const std::string& given) {
+  if (store::GroupIdOf(given)) return given;
+  auto groups = client.Groups();
+  if (!groups) return tl::unexpected(groups.error());
+  std::optional<ConversationId> found;
+  for (const auto& g : *groups) {
+    const std::string hex = ToHex(g.id);
+    if (g.name == given || (given.size() >= 4 && hex.rfind(given, 0) == 0)) {
+      if (found) return Fail(ClientErrc::kInvalidArgument, "more than one group matches; give its id");
+      found = GroupConversation(g.id);
+    }
+  }
+  if (!found) return Fail(ClientErrc::kNotFound, "no such group");
+  return *found;
+}
+
+}  // namespace
+
+void AddGroupCommands(Cli& cli) {
+  struct Options {
+    std::string group, name, text;
+    std::vector<std::string> members;
+  };
+  auto o = std::make_shared<Options>();
+  const Globals& g = cli.globals;
+
+  auto* groups =
+      cli.app.add_subcommand("groups", "Group chats: list, create, add, remove, admin, rename, leave, send");
+  groups->add_subcommand("list", "List groups (the default)")->final_callback([] {});
+  auto* create = groups->add_subcommand("create", "Create a group with you as admin");
+  create->add_option("name", o->name, "The group's name")->required();
+  create->add_option("members", o->members, "Usernames or account ids")->required();
+  auto* add = groups->add_subcommand("add", "Add members (admins only)");
+  add->add_option("group", o->group, "Group id, id prefix or name")->required();
+  add->add_option("members", o->members)->required();
+  auto* remove = groups->add_subcommand("remove", "Remove members (admins only)");
+  remove->add_option("group", o->group, "Group id, id prefix or name")->required();
+  remove->add_option("members", o->members)->required();
+  auto* admin = groups->add_subcommand("admin", "Make members admins (admins only)");
+  admin->add_option("group", o->group, "Group id, id prefix or name")->required();
+  admin->add_option("members", o->members)->required();
+  auto* rename = groups->add_subcommand("rename", "Rename a group (admins only)");
+  rename->add_option("group", o->group, "Group id, id prefix or name")->required();
+  rename->add_option("name", o->name)->required();
+  auto* leave = groups->add_subcommand("leave", "Leave a group on all your devices");
+  leave->add_option("group", o->group, "Group id, id prefix or name")->required();
+  auto* send = groups->add_subcommand("send", "Send a text message to a group");
+  send->add_option("group", o->group, "Group id, id prefix or name")->required();
+  send->add_option("text", o->text, "The message")->required();
+
+  cli.On(groups, [o, &g, create, add, remove, admin, rename, leave, send](Client& client) {
+    if (create->parsed()) {
+      auto created = client.CreateGroup(o->name, o->members);
+      if (!created) return Report(g, created.error());
+      return Ok(g, GroupJson(*created), "created " + HumanGroup(*created));
+    }
+    if (!add->parsed() && !remove->parsed() && !admin->parsed() && !rename->parsed() && !leave->parsed() &&
+        !send->parsed()) {
+      auto list = client.Groups();
+      if (!list) return Report(g, list.error());
+      json j = json::array();
+      std::string human;
+      for (const auto& group : *list) {
+        j.push_back(GroupJson(group));
+        human += HumanGroup(group) + "\n";
+      }
+      if (!human.empty()) human.pop_back();
+      return Ok(g, j, human);
+    }
+    auto group = FindGroup(client, o->group);
+    if (!group) return Report(g, group.error());
+    if (send->parsed()) {
+      auto sent = client.SendGroupText(*group, o->text);
+      if (!sent) return Report(g, sent.error());
+      return Ok(g, MessageJson(*sent), "sent #" + MessageIdToHex(sent->id).substr(0, 8));
+    }
+    if (leave->parsed()) {
+      if (auto s = client.LeaveGroup(*group); !s) return Report(g, s.error());
+      return Ok(g, {{"left", *group}}, "left " + *group);
+    }
+    auto changed = add->parsed()      ? client.AddGroupMembers(*group, o->members)
+                   : remove->parsed() ? client.RemoveGroupMembers(*group, o->members)
+                   : admin->parsed()  ? client.AddGroupAdmins(*group, o->members)
+                                      : client.RenameGroup(*group, o->name);
+    if (!changed) return Report(g, changed.error());
+    return Ok(g, GroupJson(*changed), HumanGroup(*changed));
+  });
+}
+
+}  // namespace parley::cli
