@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   AddAccountCommands(cli);
   AddMessageCommands(cli);
   AddContactCommands(cli);
+  AddGroupCommands(cli);
   AddAttachCommands(cli);
 
   try {

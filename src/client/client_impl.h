@@ -22,6 +22,8 @@
 #include "client/content.h"
 #include "crypto/random.h"
 #include "protocol/fingerprint.h"
+#include "protocol/group_cipher.h"
+#include "protocol/group_session_builder.h"
 #include "protocol/prekey.h"
 #include "protocol/prekey_bundle.h"
 #include "protocol/prekey_signal_message.h"
@@ -216,6 +218,64 @@ class Client::Impl {
   // identities are covered by the verified marks (docs/client.md).
   ClientResult<SafetyNumber> SafetyNumberLocked(const store::Contact& contact);
   ClientStatus MarkVerified(const std::string& peer, const std::optional<std::vector<std::uint8_t>>& scanned);
+
+  // ---- attachments (client_attachments.cc) ----
+
+  ClientResult<StoredMessage> SendAttachment(const std::string& peer, const std::filesystem::path& file,
+                                             const std::string& caption, const std::string& content_type);
+  ClientResult<std::optional<AttachmentInfo>> GetAttachment(const MessageId& message);
+  ClientResult<AttachmentInfo> DownloadAttachment(const MessageId& message);
+  // Keeps a received pointer with its message (also for a request: S2 is
+  // enforced when downloading). False when the store failed.
+  bool SaveReceivedAttachmentLocked(const MessageId& message, const AttachmentPointer& pointer);
+  // <data_dir>/attachments, mode 0700.
+  ClientResult<std::filesystem::path> AttachmentsDirLocked();
+
+  // Account deletion (client_account.cc).
+  ClientStatus DeleteAccount();
+
+  // ---- groups (client_groups.cc) ----
+
+  ClientResult<Group> CreateGroup(const std::string& name, const std::vector<std::string>& members);
+  enum class GroupEdit { kAddMembers, kRemoveMembers, kAddAdmins };
+  ClientResult<Group> EditGroupMembers(const ConversationId& group, const std::vector<std::string>& members,
+                                       GroupEdit edit);
+  ClientResult<Group> RenameGroup(const ConversationId& group, const std::string& name);
+  ClientStatus LeaveGroup(const ConversationId& group);
+  ClientResult<std::vector<Group>> Groups();
+  ClientResult<Group> GetGroup(const ConversationId& group);
+  ClientResult<StoredMessage> SendGroupText(const ConversationId& group, const std::string& body,
+                                            const std::optional<MessageId>& quote);
+
+  // An active group we are a member of, by conversation id.
+  ClientResult<Group> ActiveGroupLocked(const ConversationId& conversation);
+  // Usernames or account ids to accounts, saved as accepted contacts.
+  ClientResult<std::vector<AccountId>> ResolveMembersLocked(const std::vector<std::string>& names);
+  protocol::SenderKeyName SenderKeyNameFor(const GroupId& group, const AccountId& account,
+                                           DeviceId device) const;
+  // Sends the group's whole state to `recipients` (every device) and our other devices.
+  ClientStatus SendGroupStateLocked(const Group& group, const std::vector<AccountId>& recipients);
+  // Sends plaintext over 1:1 sessions to every member but us, and to our other devices.
+  ClientStatus SendPairwiseToGroupLocked(const Group& group, Bytes plaintext,
+                                         const std::vector<AccountId>& extra_recipients = {});
+  ClientStatus SendToOwnDevicesLocked(Bytes plaintext);
+  // Encrypts content with our sender key and sends it to every member device
+  // (first distributing the key where it has not gone yet).
+  ClientStatus SendGroupContentLocked(Group& group, Content content);
+  // The same ciphertext to every device of one account, repairing sessions as
+  // the server asks; a device new to us gets `distribution` (our sender key,
+  // over the 1:1 session) first.
+  ClientStatus SendGroupCiphertextLocked(const AccountId& account, Bytes envelope_content, Bytes distribution,
+                                         bool sync);
+  ClientStatus SendGroupAboutLocked(const GroupId& group, ContentBody body);
+  // A group state or sender key that arrived over a 1:1 session.
+  bool ApplyGroupControlLocked(const wire::Envelope& envelope, const Content& content,
+                               const std::optional<store::Contact>& contact, std::vector<Event>& events);
+  // A group message (envelope type kGroupEnvelopeType). Returns false when
+  // it must not be acknowledged.
+  bool HandleGroupEnvelopeLocked(const wire::Envelope& envelope, std::vector<Event>& events);
+  bool ApplyGroupMessageLocked(const wire::Envelope& envelope, const store::Group& group,
+                               const Content& content, std::vector<Event>& events);
 
   // ---- attachments (client_attachments.cc) ----
 

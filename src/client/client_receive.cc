@@ -22,6 +22,8 @@ bool Client::Impl::HandleEnvelopeLocked(const wire::Envelope& envelope, std::vec
     }
   }
 
+  if (envelope.type == kGroupEnvelopeType) return HandleGroupEnvelopeLocked(envelope, events);
+
   const ProtocolAddress address{AccountName(envelope.sender), envelope.sender_device};
   std::optional<SecretBuffer> plaintext;
   for (int attempt = 0; attempt < 2 && !plaintext; ++attempt) {
@@ -59,6 +61,11 @@ bool Client::Impl::HandleEnvelopeLocked(const wire::Envelope& envelope, std::vec
   auto content = DecodeContent(plaintext->bytes());
   if (!content) {
     events.push_back(DecryptionFailed{envelope.sender, envelope.sender_device, ClientErrc::kProtocol});
+  } else if (content->group) {
+    if (!ApplyGroupControlLocked(envelope, *content, contact, events)) {
+      store_->Rollback();
+      return false;
+    }
   } else if (from_self) {
     if (!ApplySyncLocked(envelope, *content, events)) {
       store_->Rollback();
