@@ -219,21 +219,6 @@ class Client::Impl {
   ClientResult<SafetyNumber> SafetyNumberLocked(const store::Contact& contact);
   ClientStatus MarkVerified(const std::string& peer, const std::optional<std::vector<std::uint8_t>>& scanned);
 
-  // ---- attachments (client_attachments.cc) ----
-
-  ClientResult<StoredMessage> SendAttachment(const std::string& peer, const std::filesystem::path& file,
-                                             const std::string& caption, const std::string& content_type);
-  ClientResult<std::optional<AttachmentInfo>> GetAttachment(const MessageId& message);
-  ClientResult<AttachmentInfo> DownloadAttachment(const MessageId& message);
-  // Keeps a received pointer with its message (also for a request: S2 is
-  // enforced when downloading). False when the store failed.
-  bool SaveReceivedAttachmentLocked(const MessageId& message, const AttachmentPointer& pointer);
-  // <data_dir>/attachments, mode 0700.
-  ClientResult<std::filesystem::path> AttachmentsDirLocked();
-
-  // Account deletion (client_account.cc).
-  ClientStatus DeleteAccount();
-
   // ---- groups (client_groups.cc) ----
 
   ClientResult<Group> CreateGroup(const std::string& name, const std::vector<std::string>& members);
