@@ -1,0 +1,622 @@
+#include "chat_model.h"
+
+#include <time.h>
+#include <wchar.h>
+
+#include <algorithm>
+
+#include "client/content.h"
+
+namespace parley::chat {
+namespace {
+
+using namespace parley::client;
+
+constexpr std::string_view kReplacement = "\xef\xbf\xbd";  // U+FFFD
+
+// Decodes one UTF-8 code point at `i`; nullopt on an invalid sequence
+// (which then counts as one byte).
+std::optional<char32_t> DecodeAt(std::string_view s, std::size_t& i) {
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  if (b0 < 0x80) {
+    ++i;
+    return b0;
+  }
+  int length = 0;
+  char32_t cp = 0;
+  if ((b0 & 0xe0) == 0xc0) {
+    length = 2;
+    cp = b0 & 0x1f;
+  } else if ((b0 & 0xf0) == 0xe0) {
+    length = 3;
+    cp = b0 & 0x0f;
+  } else if ((b0 & 0xf8) == 0xf0) {
+    length = 4;
+    cp = b0 & 0x07;
+  } else {
+    ++i;
+    return std::nullopt;
+  }
+  if (i + static_cast<std::size_t>(length) > s.size()) {
+    ++i;
+    return std::nullopt;
+  }
+  for (int k = 1; k < length; ++k) {
+    const auto b = static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]);
+    if ((b & 0xc0) != 0x80) {
+      ++i;
+      return std::nullopt;
+    }
+    cp = (cp << 6) | (b & 0x3f);
+  }
+  const bool overlong =
+      (length == 2 && cp < 0x80) || (length == 3 && cp < 0x800) || (length == 4 && cp < 0x10000);
+  if (overlong || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+    ++i;
+    return std::nullopt;
+  }
+  i += static_cast<std::size_t>(length);
+  return cp;
+}
+
+void AppendUtf8(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xc0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xe0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  } else {
+    out.push_back(static_cast<char>(0xf0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  }
+}
+
+int CodePointWidth(char32_t cp) {
+  if (cp < 0x80) return 1;
+  const int w = wcwidth(static_cast<wchar_t>(cp));
+  return w < 0 ? 1 : w;
+}
+
+std::string StatusMark(MessageStatus s, bool unicode) {
+  switch (s) {
+    case MessageStatus::kSending:
+      return unicode ? " \xe2\x80\xa6" : " [sending]";  // …
+    case MessageStatus::kSent:
+      return unicode ? " \xe2\x9c\x93" : " [sent]";  // ✓
+    case MessageStatus::kDelivered:
+      return unicode ? " \xe2\x9c\x93\xe2\x9c\x93" : " [delivered]";
+    case MessageStatus::kRead:
+      return unicode ? " \xe2\x9c\x93\xe2\x9c\x93 read" : " [read]";
+    case MessageStatus::kFailed:
+      return " [failed]";
+    default:
+      return "";
+  }
+}
+
+std::string ClockTime(std::int64_t ms) {
+  const time_t seconds = static_cast<time_t>(ms / 1000);
+  tm local{};
+  if (localtime_r(&seconds, &local) == nullptr) return "--:--";
+  char text[8];
+  std::strftime(text, sizeof(text), "%H:%M", &local);
+  return text;
+}
+
+// Splits `text` into lines of at most `width` columns, at spaces where it can.
+std::vector<std::string> Wrap(const std::string& text, int width) {
+  std::vector<std::string> lines;
+  if (width <= 0) return lines;
+  std::string rest = text;
+  while (DisplayWidth(rest) > width) {
+    std::string head = FitWidth(rest, width);
+    const auto space = head.rfind(' ');
+    if (space != std::string::npos && space > head.size() / 3) head = head.substr(0, space + 1);
+    lines.push_back(head);
+    rest = rest.substr(head.size());
+  }
+  lines.push_back(rest);
+  return lines;
+}
+
+Row PadRow(Row row, int cols) {
+  int used = 0;
+  Row out;
+  for (auto& span : row) {
+    if (used >= cols) break;
+    span.text = FitWidth(span.text, cols - used);
+    used += DisplayWidth(span.text);
+    out.push_back(std::move(span));
+  }
+  if (used < cols) out.push_back({std::string(static_cast<std::size_t>(cols - used), ' '), Style::kNormal});
+  return out;
+}
+
+}  // namespace
+
+std::string SanitizeForTerminal(std::string_view text, bool unicode) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto cp = DecodeAt(text, i);
+    if (!cp) {
+      out += unicode ? std::string(kReplacement) : std::string("?");
+    } else if (*cp == '\n' || *cp == '\t' || *cp == '\r') {
+      out.push_back(' ');
+    } else if (*cp < 0x20 || *cp == 0x7f || (*cp >= 0x80 && *cp < 0xa0) || *cp == 0x2028 || *cp == 0x2029 ||
+               (*cp >= 0x202a && *cp <= 0x202e) || (*cp >= 0x2066 && *cp <= 0x2069)) {
+      // Controls, and the bidirectional overrides that reorder what is shown.
+      out += unicode ? std::string(kReplacement) : std::string("?");
+    } else if (!unicode && *cp >= 0x80) {
+      out.push_back('?');
+    } else {
+      AppendUtf8(out, *cp);
+    }
+  }
+  return out;
+}
+
+int DisplayWidth(std::string_view text) {
+  int width = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto cp = DecodeAt(text, i);
+    width += cp ? CodePointWidth(*cp) : 1;
+  }
+  return width;
+}
+
+std::string FitWidth(std::string_view text, int width) {
+  int used = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t next = i;
+    const auto cp = DecodeAt(text, next);
+    const int w = cp ? CodePointWidth(*cp) : 1;
+    if (used + w > width) break;
+    used += w;
+    i = next;
+  }
+  return std::string(text.substr(0, i));
+}
+
+ChatModel::ChatModel(std::string self_name, bool unicode)
+    : self_name_(std::move(self_name)), unicode_(unicode) {}
+
+const ConversationEntry* ChatModel::open_entry() const {
+  if (!open_) return nullptr;
+  for (const auto& c : conversations_) {
+    if (c.id == *open_) return &c;
+  }
+  return nullptr;
+}
+
+bool ChatModel::typing(const ConversationId& conversation) const {
+  auto it = typing_.find(conversation);
+  return it != typing_.end() && it->second;
+}
+
+void ChatModel::Sort() {
+  std::stable_sort(conversations_.begin(), conversations_.end(),
+                   [](const ConversationEntry& a, const ConversationEntry& b) {
+                     return a.last_activity_ms > b.last_activity_ms;
+                   });
+}
+
+void ChatModel::SetConversations(const std::vector<Conversation>& conversations) {
+  std::optional<ConversationEntry> kept;
+  if (const auto* open = open_entry()) kept = *open;
+  conversations_.clear();
+  for (const auto& c : conversations) {
+    ConversationEntry entry;
+    entry.id = c.id;
+    entry.title = c.title.empty() ? c.id.substr(0, 8) : c.title;
+    entry.unread = c.unread;
+    entry.request = c.request;
+    entry.group = c.id.rfind("group:", 0) == 0;
+    entry.last_activity_ms = c.last_activity_ms;
+    conversations_.push_back(std::move(entry));
+  }
+  if (kept && open_entry() == nullptr) conversations_.push_back(*kept);
+  Sort();
+}
+
+void ChatModel::Open(const ConversationId& conversation, const std::string& title) {
+  if (open_ != conversation) {
+    messages_.clear();
+    scroll_ = 0;
+  }
+  open_ = conversation;
+  if (open_entry() == nullptr) {
+    ConversationEntry entry;
+    entry.id = conversation;
+    entry.title = title;
+    entry.group = conversation.rfind("group:", 0) == 0;
+    conversations_.insert(conversations_.begin(), std::move(entry));
+  }
+}
+
+void ChatModel::SetHistory(const ConversationId& conversation, std::vector<StoredMessage> messages) {
+  if (open_ != conversation) return;
+  messages_ = std::move(messages);
+  for (auto& c : conversations_) {
+    if (c.id == conversation) c.unread = 0;
+  }
+}
+
+void ChatModel::SetSafetyNumber(const ConversationId& conversation, const SafetyNumber& number) {
+  if (open_ != conversation) return;
+  safety_number_ = number;
+  overlay_ = Overlay::kSafetyNumber;
+}
+
+void ChatModel::AddOutgoing(const StoredMessage& message) {
+  if (open_ == message.conversation) messages_.push_back(message);
+  for (auto& c : conversations_) {
+    if (c.id == message.conversation)
+      c.last_activity_ms = std::max(c.last_activity_ms, message.received_at_ms);
+  }
+  Sort();
+}
+
+bool ChatModel::Apply(const Event& event) {
+  if (const auto* received = std::get_if<MessageReceived>(&event)) {
+    const StoredMessage& m = received->message;
+    typing_[m.conversation] = false;
+    ConversationEntry* entry = nullptr;
+    for (auto& c : conversations_) {
+      if (c.id == m.conversation) entry = &c;
+    }
+    if (open_ == m.conversation) {
+      messages_.push_back(m);
+    } else if (entry != nullptr && m.direction == Direction::kIncoming) {
+      ++entry->unread;
+    }
+    if (entry == nullptr) return true;
+    entry->last_activity_ms = std::max(entry->last_activity_ms, m.received_at_ms);
+    Sort();
+    return false;
+  }
+  if (const auto* updated = std::get_if<MessageUpdated>(&event)) {
+    for (auto& m : messages_) {
+      if (m.id == updated->message.id) m = updated->message;
+    }
+    return false;
+  }
+  if (const auto* typing = std::get_if<TypingChanged>(&event)) {
+    typing_[typing->conversation] = typing->typing;
+    return false;
+  }
+  if (const auto* changed = std::get_if<IdentityChanged>(&event)) {
+    status_ = "! the safety number with " +
+              (changed->username.empty() ? changed->account.value().ToString() : changed->username) +
+              " changed" + (changed->was_verified ? "; verify again before sending (Ctrl-V)" : "");
+    return false;
+  }
+  if (std::holds_alternative<DecryptionFailed>(event)) {
+    status_ = "! a message could not be decrypted";
+    return false;
+  }
+  if (const auto* connection = std::get_if<ConnectionChanged>(&event)) {
+    connected_ = connection->connected;
+    return false;
+  }
+  return false;
+}
+
+ChatCommand ChatModel::Select(int delta) {
+  if (conversations_.empty()) return {};
+  int index = 0;
+  for (std::size_t i = 0; i < conversations_.size(); ++i) {
+    if (open_ && conversations_[i].id == *open_) index = static_cast<int>(i);
+  }
+  if (open_) index += delta;
+  index = std::clamp(index, 0, static_cast<int>(conversations_.size()) - 1);
+  const ConversationId id = conversations_[static_cast<std::size_t>(index)].id;
+  if (open_ == id && !messages_.empty()) return {};
+  Open(id, conversations_[static_cast<std::size_t>(index)].title);
+  return {ChatCommand::Kind::kOpen, id, {}};
+}
+
+ChatCommand ChatModel::Submit() {
+  std::string text = compose_;
+  if (text.empty()) return {};
+  if (text[0] == '/') {
+    const auto space = text.find(' ');
+    const std::string command = text.substr(0, space);
+    std::string argument = space == std::string::npos ? "" : text.substr(space + 1);
+    while (!argument.empty() && argument.back() == ' ') argument.pop_back();
+    compose_.clear();
+    if ((command == "/new" || command == "/msg") && !argument.empty())
+      return {ChatCommand::Kind::kNewConversation, {}, argument};
+    if (command == "/quit") return {ChatCommand::Kind::kQuit, {}, {}};
+    if (command == "/help") {
+      overlay_ = Overlay::kHelp;
+      return {};
+    }
+    if (open_ && command == "/accept") return {ChatCommand::Kind::kAccept, *open_, {}};
+    if (open_ && command == "/block") return {ChatCommand::Kind::kBlock, *open_, {}};
+    if (open_ && command == "/verify") return {ChatCommand::Kind::kShowSafety, *open_, {}};
+    status_ = "unknown command; /help lists them";
+    return {};
+  }
+  if (!open_) {
+    status_ = "no conversation open: /new USERNAME starts one";
+    return {};
+  }
+  compose_.clear();
+  scroll_ = 0;
+  return {ChatCommand::Kind::kSend, *open_, std::move(text)};
+}
+
+ChatCommand ChatModel::HandleKey(const KeyPress& key) {
+  if (overlay_ != Overlay::kNone) {
+    if (key.kind == KeyKind::kEscape || (key.kind == KeyKind::kChar && (key.ch == 'q' || key.ch == 'Q')) ||
+        key.kind == KeyKind::kEnter) {
+      overlay_ = Overlay::kNone;
+      return {};
+    }
+    if (overlay_ == Overlay::kSafetyNumber && open_ && key.kind == KeyKind::kChar &&
+        (key.ch == 'm' || key.ch == 'M'))
+      return {ChatCommand::Kind::kMarkVerified, *open_, {}};
+    if (key.kind == KeyKind::kCtrl && (key.ch == 'q' || key.ch == 'c'))
+      return {ChatCommand::Kind::kQuit, {}, {}};
+    return {};
+  }
+  switch (key.kind) {
+    case KeyKind::kChar: {
+      if (key.ch < 0x20 || key.ch == 0x7f || key.ch > 0x10ffff) return {};
+      std::string encoded;
+      AppendUtf8(encoded, key.ch);
+      if (compose_.size() + encoded.size() <= kMaxTextBytes) compose_ += encoded;
+      return {};
+    }
+    case KeyKind::kBackspace:
+      while (!compose_.empty()) {
+        const auto last = static_cast<unsigned char>(compose_.back());
+        compose_.pop_back();
+        if ((last & 0xc0) != 0x80) break;
+      }
+      return {};
+    case KeyKind::kEnter:
+      return Submit();
+    case KeyKind::kUp:
+      return Select(-1);
+    case KeyKind::kDown:
+      return Select(1);
+    case KeyKind::kPageUp:
+      scroll_ += 5;
+      return {};
+    case KeyKind::kPageDown:
+      scroll_ = std::max(0, scroll_ - 5);
+      return {};
+    case KeyKind::kEscape:
+      compose_.clear();
+      return {};
+    case KeyKind::kCtrl:
+      switch (key.ch) {
+        case 'q':
+        case 'c':
+          return {ChatCommand::Kind::kQuit, {}, {}};
+        case 'p':
+          return Select(-1);
+        case 'n':
+          return Select(1);
+        case 'a':
+          if (const auto* e = open_entry(); e != nullptr && e->request)
+            return {ChatCommand::Kind::kAccept, e->id, {}};
+          return {};
+        case 'b':
+          if (const auto* e = open_entry(); e != nullptr && e->request)
+            return {ChatCommand::Kind::kBlock, e->id, {}};
+          return {};
+        case 'v':
+          if (open_) return {ChatCommand::Kind::kShowSafety, *open_, {}};
+          return {};
+        case 'u':
+          compose_.clear();
+          return {};
+        default:
+          return {};
+      }
+    default:
+      return {};
+  }
+}
+
+// ---- Layout ----
+
+namespace {
+
+std::vector<Row> MessageRows(const ChatModel& model, const ConversationEntry* entry, int width) {
+  std::vector<Row> rows;
+  const bool unicode = model.unicode();
+  const std::string peer = entry != nullptr ? SanitizeForTerminal(entry->title, unicode) : "";
+  for (const auto& m : model.messages()) {
+    const bool outgoing = m.direction == Direction::kOutgoing;
+    std::string name =
+        outgoing ? model.self_name()
+                 : (entry != nullptr && entry->group ? m.sender.value().ToString().substr(0, 8) : peer);
+    std::string text = m.deleted ? std::string("[deleted]") : SanitizeForTerminal(m.body, unicode);
+    if (m.edited && !m.deleted) text += " (edited)";
+    for (const auto& r : m.reactions) text += " " + SanitizeForTerminal(r.emoji, unicode);
+    if (outgoing) text += StatusMark(m.status, unicode);
+    const std::string prefix = ClockTime(m.received_at_ms) + " " + SanitizeForTerminal(name, unicode) + ": ";
+    const int prefix_width = DisplayWidth(prefix);
+    const int body_width = std::max(8, width - prefix_width);
+    auto lines = Wrap(text, body_width);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      Row row;
+      if (i == 0) {
+        row.push_back({ClockTime(m.received_at_ms) + " ", Style::kDim});
+        row.push_back({SanitizeForTerminal(name, unicode) + ": ", outgoing ? Style::kDim : Style::kBold});
+      } else {
+        row.push_back({std::string(static_cast<std::size_t>(prefix_width), ' '), Style::kNormal});
+      }
+      row.push_back({lines[i], m.status == MessageStatus::kFailed ? Style::kAlert : Style::kNormal});
+      rows.push_back(std::move(row));
+    }
+  }
+  return rows;
+}
+
+std::vector<Row> SafetyRows(const ChatModel& model, const ConversationEntry* entry) {
+  std::vector<Row> rows;
+  const std::string title = entry != nullptr ? SanitizeForTerminal(entry->title, model.unicode()) : "";
+  rows.push_back({{"Safety number with " + title, Style::kBold}});
+  rows.push_back({});
+  const auto& number = model.safety_number();
+  if (number) {
+    const std::string& digits = number->digits;
+    for (std::size_t line = 0; line * 20 < digits.size(); ++line) {
+      std::string text;
+      for (std::size_t group = 0; group < 4; ++group) {
+        const std::size_t at = line * 20 + group * 5;
+        if (at < digits.size()) text += digits.substr(at, 5) + " ";
+      }
+      rows.push_back({{"  " + text, Style::kNormal}});
+    }
+    rows.push_back({});
+    rows.push_back(
+        {{number->verified ? "verified" : "not verified", number->verified ? Style::kBold : Style::kAlert}});
+  }
+  rows.push_back({});
+  rows.push_back({{"Compare these digits with your contact (in person or on a call).", Style::kNormal}});
+  rows.push_back({{"m: mark verified   Esc: close", Style::kDim}});
+  return rows;
+}
+
+std::vector<Row> HelpRows() {
+  const char* lines[] = {
+      "Keys",
+      "  Up/Down, Ctrl-P/Ctrl-N   previous / next conversation",
+      "  PageUp/PageDown          scroll the messages",
+      "  Enter                    send what you typed",
+      "  Ctrl-A / Ctrl-B          accept / block a message request",
+      "  Ctrl-V                   safety number (m marks verified)",
+      "  Ctrl-U, Esc              clear the line",
+      "  Ctrl-Q                   quit",
+      "Commands",
+      "  /new USERNAME            start a conversation",
+      "  /accept  /block  /verify  /help  /quit",
+      "",
+      "Esc: close",
+  };
+  std::vector<Row> rows;
+  for (const char* line : lines)
+    rows.push_back({{line, line[0] == ' ' || line[0] == 0 ? Style::kNormal : Style::kBold}});
+  return rows;
+}
+
+}  // namespace
+
+ChatFrame RenderChat(const ChatModel& model, int rows, int cols) {
+  ChatFrame frame;
+  if (rows <= 0 || cols <= 0) return frame;
+  if (rows < 6 || cols < 24) {
+    frame.rows.assign(static_cast<std::size_t>(rows), PadRow({}, cols));
+    frame.rows[0] = PadRow({{"terminal too small", Style::kAlert}}, cols);
+    return frame;
+  }
+  const bool unicode = model.unicode();
+  const ConversationEntry* entry = model.open_entry();
+  // The list shows beside the conversation when there is room, and alone
+  // when nothing is open.
+  const int list_width = cols >= 60 ? std::min(28, cols / 3) : (entry == nullptr ? cols : 0);
+  const int pane_left = list_width > 0 && list_width < cols ? list_width + 1 : 0;
+  const int pane_width = list_width >= cols ? 0 : cols - pane_left;
+  const int body_rows = rows - 3;  // title, status, compose
+
+  // Title bar.
+  const std::string me = " Parley " + std::string(unicode ? "\xe2\x80\x94 " : "- ") +
+                         SanitizeForTerminal(model.self_name(), unicode);
+  const std::string state = model.connected() ? "connected " : "offline ";
+  Row title{{me, Style::kReverse}};
+  const int gap = cols - DisplayWidth(me) - DisplayWidth(state);
+  if (gap > 0) title.push_back({std::string(static_cast<std::size_t>(gap), ' '), Style::kReverse});
+  title.push_back({state, Style::kReverse});
+  frame.rows.push_back(PadRow(std::move(title), cols));
+
+  // Body: list | conversation.
+  std::vector<Row> list_rows;
+  if (list_width > 0) {
+    if (model.conversations().empty()) list_rows.push_back({{"(no conversations)", Style::kDim}});
+    for (const auto& c : model.conversations()) {
+      std::string label = (c.request ? "? " : c.group ? "# " : "  ") + SanitizeForTerminal(c.title, unicode);
+      std::string count = c.unread > 0 ? " (" + std::to_string(c.unread) + ")" : "";
+      const bool selected = entry != nullptr && entry->id == c.id;
+      const int room = list_width - DisplayWidth(count);
+      label = FitWidth(label, std::max(0, room));
+      Row row{{label, selected ? Style::kSelected : (c.unread > 0 ? Style::kBold : Style::kNormal)},
+              {count, Style::kBold}};
+      list_rows.push_back(PadRow(std::move(row), list_width));
+    }
+  }
+  std::vector<Row> pane_rows;
+  if (pane_width > 0) {
+    if (model.overlay() == Overlay::kSafetyNumber) {
+      pane_rows = SafetyRows(model, entry);
+    } else if (model.overlay() == Overlay::kHelp) {
+      pane_rows = HelpRows();
+    } else if (entry == nullptr) {
+      pane_rows.push_back({{"No conversation open. /new USERNAME starts one; /help for keys.", Style::kDim}});
+    } else {
+      Row header{{SanitizeForTerminal(entry->title, unicode), Style::kBold}};
+      if (entry->request) header.push_back({"  message request: Ctrl-A accept, Ctrl-B block", Style::kAlert});
+      pane_rows.push_back(std::move(header));
+      auto lines = MessageRows(model, entry, pane_width);
+      const int visible = body_rows - 1;
+      const int scroll =
+          std::clamp(model.scroll_offset(), 0, std::max(0, static_cast<int>(lines.size()) - visible));
+      const int end = static_cast<int>(lines.size()) - scroll;
+      const int begin = std::max(0, end - visible);
+      for (int i = begin; i < end; ++i) pane_rows.push_back(lines[static_cast<std::size_t>(i)]);
+    }
+  }
+  for (int r = 0; r < body_rows; ++r) {
+    Row row;
+    if (list_width > 0) {
+      Row part = static_cast<std::size_t>(r) < list_rows.size() ? list_rows[static_cast<std::size_t>(r)]
+                                                                : PadRow({}, list_width);
+      for (auto& s : PadRow(std::move(part), std::min(list_width, cols))) row.push_back(std::move(s));
+      if (pane_left > 0) row.push_back({"|", Style::kDim});
+    }
+    if (pane_width > 0) {
+      Row part =
+          static_cast<std::size_t>(r) < pane_rows.size() ? pane_rows[static_cast<std::size_t>(r)] : Row{};
+      for (auto& s : PadRow(std::move(part), pane_width)) row.push_back(std::move(s));
+    }
+    frame.rows.push_back(PadRow(std::move(row), cols));
+  }
+
+  // Status line: typing, the last status, or a hint.
+  std::string status = model.status();
+  if (entry != nullptr && model.typing(entry->id))
+    status = SanitizeForTerminal(entry->title, unicode) + " is typing...";
+  if (status.empty())
+    status = "Enter: send   Up/Down: conversations   Ctrl-V: safety number   /help   Ctrl-Q: quit";
+  frame.rows.push_back(PadRow({{status, status[0] == '!' ? Style::kAlert : Style::kDim}}, cols));
+
+  // Compose line: its end stays visible.
+  const std::string prompt = "> ";
+  std::string shown = SanitizeForTerminal(model.compose(), unicode);
+  const int room = cols - DisplayWidth(prompt) - 1;
+  while (DisplayWidth(shown) > room) {
+    std::size_t i = 0;
+    (void)DecodeAt(shown, i);
+    shown.erase(0, i);
+  }
+  frame.rows.push_back(PadRow({{prompt, Style::kBold}, {shown, Style::kNormal}}, cols));
+  frame.cursor_row = rows - 1;
+  frame.cursor_col = DisplayWidth(prompt) + DisplayWidth(shown);
+  return frame;
+}
+
+}  // namespace parley::chat

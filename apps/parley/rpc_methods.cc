@@ -1,0 +1,521 @@
+#include "rpc_methods.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "base/hex.h"
+#include "rpc_request.h"
+
+namespace parley::rpc {
+namespace {
+
+using namespace parley::client;
+using nlohmann::json;
+
+// Reads named parameters; the first problem is kept and reported once all
+// are read, together with any parameter the method does not take.
+class Params {
+ public:
+  explicit Params(const json& params) : params_(params) {}
+
+  std::string String(const char* key, bool required = true, std::string fallback = {}) {
+    const json* v = Find(key, required);
+    if (v == nullptr) return fallback;
+    if (!v->is_string()) return Bad(key, "a string"), fallback;
+    return v->get<std::string>();
+  }
+  bool Bool(const char* key, bool fallback) {
+    const json* v = Find(key, false);
+    if (v == nullptr) return fallback;
+    if (!v->is_boolean()) return Bad(key, "true or false"), fallback;
+    return v->get<bool>();
+  }
+  std::int64_t Integer(const char* key, bool required, std::int64_t fallback, std::int64_t min,
+                       std::int64_t max) {
+    const json* v = Find(key, required);
+    if (v == nullptr) return fallback;
+    if (!v->is_number_integer()) return Bad(key, "an integer"), fallback;
+    const bool in_range = v->is_number_unsigned()
+                              ? v->get<std::uint64_t>() <= static_cast<std::uint64_t>(max) &&
+                                    static_cast<std::int64_t>(v->get<std::uint64_t>()) >= min
+                              : v->get<std::int64_t>() >= min && v->get<std::int64_t>() <= max;
+    if (!in_range) return Bad(key, "from " + std::to_string(min) + " to " + std::to_string(max)), fallback;
+    return v->get<std::int64_t>();
+  }
+
+  // Call after reading every parameter.
+  std::optional<std::string> Error() {
+    if (!error_.empty()) return error_;
+    for (const auto& [key, unused] : params_.items()) {
+      if (!read_.count(key)) return "unknown parameter: " + Printable(key);
+    }
+    return std::nullopt;
+  }
+
+ private:
+  const json* Find(const char* key, bool required) {
+    read_.insert(key);
+    auto it = params_.find(key);
+    if (it == params_.end() || (it->is_null() && !required)) {
+      if (required && error_.empty()) error_ = std::string("missing parameter: ") + key;
+      return nullptr;
+    }
+    return &*it;
+  }
+  void Bad(const char* key, const std::string& what) {
+    if (error_.empty()) error_ = std::string("parameter ") + key + " must be " + what;
+  }
+  // A parameter name echoed back, cut and restricted to printable ASCII.
+  static std::string Printable(const std::string& key) {
+    std::string out;
+    for (char c : key.substr(0, 64)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+    return out;
+  }
+
+  const json& params_;
+  std::set<std::string> read_;
+  std::string error_;
+};
+
+MethodOutcome Ok(json result) { return MethodOutcome{true, std::move(result), 0, {}, nullptr}; }
+
+MethodOutcome InvalidParams(std::string why) {
+  return MethodOutcome{false, nullptr, kInvalidParams, std::move(why), nullptr};
+}
+
+MethodOutcome ClientFailure(const ClientError& e) {
+  return MethodOutcome{false, nullptr, kClientErrorBase + static_cast<int>(e.code), std::string(e.message),
+                       json{{"name", std::string(ClientErrcName(e.code))}}};
+}
+
+std::string_view StateName(ContactState s) {
+  switch (s) {
+    case ContactState::kRequest:
+      return "request";
+    case ContactState::kAccepted:
+      return "accepted";
+    case ContactState::kBlocked:
+      return "blocked";
+  }
+  return "unknown";
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+ClientResult<ConversationId> ConversationFor(Client& client, const std::string& peer) {
+  if (Uuid::Parse(peer)) return peer;
+  auto contacts = client.Contacts();
+  if (!contacts) return tl::unexpected(contacts.error());
+  for (const auto& c : *contacts) {
+    if (!c.username.empty() && Lower(c.username) == Lower(peer)) return c.account.value().ToString();
+  }
+  return Fail(ClientErrc::kNotFound, "no such contact");
+}
+
+ClientResult<MessageId> FindMessage(Client& client, const ConversationId& conversation,
+                                    const std::string& prefix) {
+  if (auto full = MessageIdFromHex(prefix)) return *full;
+  if (prefix.size() < 4) return Fail(ClientErrc::kInvalidArgument, "a message id prefix has 4+ hex digits");
+  auto history = client.History(conversation, 1000);
+  if (!history) return tl::unexpected(history.error());
+  std::optional<MessageId> found;
+  for (const auto& m : *history) {
+    if (MessageIdToHex(m.id).rfind(prefix, 0) == 0) {
+      if (found) return Fail(ClientErrc::kInvalidArgument, "the message id prefix is ambiguous");
+      found = m.id;
+    }
+  }
+  if (!found) return Fail(ClientErrc::kNotFound, "no such message");
+  return *found;
+}
+
+ClientResult<ServerAddress> ParseServer(const std::string& server, const std::string& pin) {
+  ServerAddress address;
+  const auto colon = server.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == server.size() || server.size() - colon > 6)
+    return Fail(ClientErrc::kInvalidArgument, "server is HOST:PORT");
+  int port = 0;
+  for (char c : server.substr(colon + 1)) {
+    if (c < '0' || c > '9') return Fail(ClientErrc::kInvalidArgument, "server is HOST:PORT");
+    port = port * 10 + (c - '0');
+  }
+  if (port <= 0 || port > 65535) return Fail(ClientErrc::kInvalidArgument, "server is HOST:PORT");
+  address.host = server.substr(0, colon);
+  address.port = static_cast<std::uint16_t>(port);
+  if (!pin.empty() && (pin.size() != 64 || !FromHex(pin)))
+    return Fail(ClientErrc::kInvalidArgument, "pin is the server certificate's SHA-256 in 64 hex digits");
+  address.pin = pin;
+  return address;
+}
+
+json AccountJson(const AccountInfo& info) {
+  return {{"account", info.account.value().ToString()},
+          {"device", info.device.value()},
+          {"username", info.username},
+          {"server", info.server.host + ":" + std::to_string(info.server.port)}};
+}
+
+using Method = std::function<MethodOutcome(Client&, Params&)>;
+
+// Each method reads its parameters, then checks them all at once.
+#define PARLEY_RPC_CHECK_PARAMS(p) \
+  if (auto why = (p).Error()) return InvalidParams(std::move(*why))
+#define PARLEY_RPC_TRY(var, expr) \
+  auto var = (expr);              \
+  if (!var) return ClientFailure(var.error())
+
+MethodOutcome Register(Client& client, Params& p, bool link) {
+  const std::string name = p.String(link ? "code" : "username");
+  const std::string server = p.String("server");
+  const std::string pin = p.String("pin", false);
+  const std::string device_name = p.String("deviceName", false, "daemon");
+  const std::string invitation = link ? std::string() : p.String("invitation", false);
+  PARLEY_RPC_CHECK_PARAMS(p);
+  PARLEY_RPC_TRY(address, ParseServer(server, pin));
+  PARLEY_RPC_TRY(info, link ? client.Link(*address, name, device_name)
+                            : client.Register(*address, name, device_name,
+                                              invitation.empty() ? std::nullopt : std::optional(invitation)));
+  return Ok(AccountJson(*info));
+}
+
+MethodOutcome PeerAction(Client& client, Params& p, ClientStatus (Client::*action)(const std::string&)) {
+  const std::string peer = p.String("peer");
+  PARLEY_RPC_CHECK_PARAMS(p);
+  PARLEY_RPC_TRY(done, (client.*action)(peer));
+  return Ok(json{{"done", true}});
+}
+
+MethodOutcome ContactList(Client& client, Params& p, bool requests) {
+  PARLEY_RPC_CHECK_PARAMS(p);
+  PARLEY_RPC_TRY(list, requests ? client.Requests() : client.Contacts());
+  json out = json::array();
+  for (const auto& c : *list) out.push_back(ContactToJson(c));
+  return Ok(out);
+}
+
+// A message of a conversation: react, edit, delete.
+MethodOutcome MessageAction(Client& client, Params& p, const char* what) {
+  const std::string peer = p.String("peer");
+  const std::string message = p.String("message");
+  const std::string emoji = std::string_view(what) == "react" ? p.String("emoji") : std::string();
+  const std::string text = std::string_view(what) == "edit" ? p.String("text") : std::string();
+  PARLEY_RPC_CHECK_PARAMS(p);
+  PARLEY_RPC_TRY(conversation, ConversationFor(client, peer));
+  PARLEY_RPC_TRY(id, FindMessage(client, *conversation, message));
+  const std::string_view kind(what);
+  ClientStatus done = kind == "react"  ? client.React(*conversation, *id, emoji)
+                      : kind == "edit" ? client.Edit(*conversation, *id, text)
+                                       : client.DeleteForEveryone(*conversation, *id);
+  if (!done) return ClientFailure(done.error());
+  return Ok(json{{"done", true}});
+}
+
+const std::map<std::string, Method, std::less<>>& Methods() {
+  static const auto* methods = new std::map<std::string, Method, std::less<>>{
+      {"whoami",
+       [](Client& client, Params& p) {
+         PARLEY_RPC_CHECK_PARAMS(p);
+         auto info = client.account();
+         if (!info) return ClientFailure({ClientErrc::kNotRegistered, "register or link this profile first"});
+         json out = AccountJson(*info);
+         out["connected"] = client.connected();
+         return Ok(out);
+       }},
+      {"register", [](Client& client, Params& p) { return Register(client, p, false); }},
+      {"link", [](Client& client, Params& p) { return Register(client, p, true); }},
+      {"devices",
+       [](Client& client, Params& p) {
+         PARLEY_RPC_CHECK_PARAMS(p);
+         PARLEY_RPC_TRY(list, client.ListDevices());
+         json out = json::array();
+         for (const auto& d : *list) {
+           out.push_back({{"id", d.id.value()},
+                          {"name", d.name},
+                          {"createdAt", d.created_at_ms},
+                          {"lastSeenAt", d.last_seen_at_ms},
+                          {"thisDevice", d.this_device}});
+         }
+         return Ok(out);
+       }},
+      {"devices.linkCode",
+       [](Client& client, Params& p) {
+         PARLEY_RPC_CHECK_PARAMS(p);
+         PARLEY_RPC_TRY(made, client.CreateLinkCode());
+         return Ok(json{{"code", made->code}, {"expiresAt", made->expires_at_ms}, {"uri", made->uri}});
+       }},
+      {"devices.unlink",
+       [](Client& client, Params& p) {
+         const auto id = p.Integer("id", true, 0, 1, 0xffffffff);
+         PARLEY_RPC_CHECK_PARAMS(p);
+         PARLEY_RPC_TRY(done, client.UnlinkDevice(DeviceId(static_cast<std::uint32_t>(id))));
+         return Ok(json{{"unlinked", id}});
+       }},
+      {"send",
+       [](Client& client, Params& p) {
+         const std::string peer = p.String("peer");
+         const std::string text = p.String("text");
+         const std::string quote = p.String("quote", false);
+         PARLEY_RPC_CHECK_PARAMS(p);
+         std::optional<MessageId> quoted;
+         if (!quote.empty()) {
+           PARLEY_RPC_TRY(conversation, ConversationFor(client, peer));
+           PARLEY_RPC_TRY(id, FindMessage(client, *conversation, quote));
+           quoted = *id;
+         }
+         PARLEY_RPC_TRY(sent, client.SendText(peer, text, quoted));
+         return Ok(MessageToJson(*sent));
+       }},
+      {"receive",
+       [](Client& client, Params& p) {
+         const auto timeout = p.Integer("timeout", false, 0, 0, 60);
+         const bool mark_read = p.Bool("markRead", false);
+         PARLEY_RPC_CHECK_PARAMS(p);
+         if (timeout > 0 && client.connected()) {
+           // What is in the store is answered even when the drain did not finish.
+           (void)client.WaitUntilDrained(std::chrono::seconds(timeout));
+         }
+         PARLEY_RPC_TRY(conversations, client.Conversations());
+         json messages = json::array();
+         for (const auto& c : *conversations) {
+           if (c.unread <= 0) continue;
+           PARLEY_RPC_TRY(history, client.History(c.id, static_cast<std::size_t>(c.unread)));
+           for (const auto& m : *history) {
+             if (m.direction == Direction::kIncoming && m.status == MessageStatus::kReceived)
+               messages.push_back(MessageToJson(m));
+           }
+           if (mark_read) (void)client.MarkRead(c.id);
+         }
+         return Ok(json{{"messages", messages}, {"connected", client.connected()}});
+       }},
+      {"conversations",
+       [](Client& client, Params& p) {
+         PARLEY_RPC_CHECK_PARAMS(p);
+         PARLEY_RPC_TRY(list, client.Conversations());
+         json out = json::array();
+         for (const auto& c : *list) out.push_back(ConversationToJson(c));
+         return Ok(out);
+       }},
+      {"contacts", [](Client& client, Params& p) { return ContactList(client, p, false); }},
+      {"contacts.add",
+       [](Client& client, Params& p) {
+         const std::string username = p.String("username");
+         PARLEY_RPC_CHECK_PARAMS(p);
+         PARLEY_RPC_TRY(added, client.AddContact(username));
+         return Ok(ContactToJson(*added));
+       }},
+      {"contacts.block", [](Client& client, Params& p) { return PeerAction(client, p, &Client::Block); }},
+      {"contacts.unblock", [](Client& client, Params& p) { return PeerAction(client, p, &Client::Unblock); }},
+      {"requests", [](Client& client, Params& p) { return ContactList(client, p, true); }},
+      {"requests.accept",
+       [](Client& client, Params& p) { return PeerAction(client, p, &Client::AcceptRequest); }},
+      {"requests.block", [](Client& client, Params& p) { return PeerAction(client, p, &Client::Block); }},
+      {"verify",
+       [](Client& client, Params& p) {
+         const std::string peer = p.String("peer");
+         const bool mark = p.Bool("mark", false);
+         const std::string scanned = p.String("scanned", false);
+         PARLEY_RPC_CHECK_PARAMS(p);
+         std::optional<std::vector<std::uint8_t>> scanned_bytes;
+         if (!scanned.empty()) {
+           auto bytes = FromHex(scanned);
+           if (!bytes) return InvalidParams("parameter scanned must be hex");
+           scanned_bytes = *bytes;
+         }
+         if (mark || scanned_bytes) {
+           PARLEY_RPC_TRY(marked, client.MarkVerified(peer, scanned_bytes));
+         }
+         PARLEY_RPC_TRY(number, client.GetSafetyNumber(peer));
+         return Ok(json{{"safetyNumber", number->digits},
+                        {"scannable", ToHex(number->scannable)},
+                        {"verified", number->verified}});
+       }},
+      {"history",
+       [](Client& client, Params& p) {
+         const std::string peer = p.String("peer");
+         const auto limit = p.Integer("limit", false, 50, 1, 100'000);
+         const bool mark_read = p.Bool("markRead", true);
+         PARLEY_RPC_CHECK_PARAMS(p);
+         PARLEY_RPC_TRY(conversation, ConversationFor(client, peer));
+         PARLEY_RPC_TRY(list, client.History(*conversation, static_cast<std::size_t>(limit)));
+         json out = json::array();
+         for (const auto& m : *list) out.push_back(MessageToJson(m));
+         // Read receipts need the server; the history never depends on it.
+         if (mark_read) (void)client.MarkRead(*conversation);
+         return Ok(out);
+       }},
+      {"markRead",
+       [](Client& client, Params& p) {
+         const std::string peer = p.String("peer");
+         PARLEY_RPC_CHECK_PARAMS(p);
+         PARLEY_RPC_TRY(conversation, ConversationFor(client, peer));
+         PARLEY_RPC_TRY(done, client.MarkRead(*conversation));
+         return Ok(json{{"done", true}});
+       }},
+      {"typing",
+       [](Client& client, Params& p) {
+         const std::string peer = p.String("peer");
+         const bool typing = p.Bool("typing", true);
+         PARLEY_RPC_CHECK_PARAMS(p);
+         PARLEY_RPC_TRY(conversation, ConversationFor(client, peer));
+         PARLEY_RPC_TRY(done, client.SendTyping(*conversation, typing));
+         return Ok(json{{"done", true}});
+       }},
+      {"react", [](Client& client, Params& p) { return MessageAction(client, p, "react"); }},
+      {"edit", [](Client& client, Params& p) { return MessageAction(client, p, "edit"); }},
+      {"delete", [](Client& client, Params& p) { return MessageAction(client, p, "delete"); }},
+      {"timer",
+       [](Client& client, Params& p) {
+         const std::string peer = p.String("peer");
+         const auto seconds = p.Integer("seconds", true, 0, 0, 0xffffffff);
+         PARLEY_RPC_CHECK_PARAMS(p);
+         PARLEY_RPC_TRY(conversation, ConversationFor(client, peer));
+         PARLEY_RPC_TRY(done,
+                        client.SetDisappearingTimer(*conversation, static_cast<std::uint32_t>(seconds)));
+         return Ok(json{{"seconds", seconds}});
+       }},
+      {"export",
+       [](Client& client, Params& p) {
+         PARLEY_RPC_CHECK_PARAMS(p);
+         PARLEY_RPC_TRY(contacts, client.Contacts());
+         PARLEY_RPC_TRY(conversations, client.Conversations());
+         json out{{"contacts", json::array()}, {"conversations", json::array()}};
+         for (const auto& c : *contacts) out["contacts"].push_back(ContactToJson(c));
+         for (const auto& c : *conversations) {
+           PARLEY_RPC_TRY(messages, client.History(c.id, 1'000'000));
+           json m = json::array();
+           for (const auto& message : *messages) m.push_back(MessageToJson(message));
+           json conversation = ConversationToJson(c);
+           conversation["messages"] = std::move(m);
+           out["conversations"].push_back(std::move(conversation));
+         }
+         return Ok(out);
+       }},
+  };
+  return *methods;
+}
+
+#undef PARLEY_RPC_CHECK_PARAMS
+#undef PARLEY_RPC_TRY
+
+}  // namespace
+
+MethodOutcome MethodTable::Call(const std::string& method, const nlohmann::json& params) {
+  const auto& methods = Methods();
+  auto it = methods.find(method);
+  if (it == methods.end()) return MethodOutcome{false, nullptr, kMethodNotFound, "method not found", nullptr};
+  try {
+    Params p(params);
+    return it->second(client_, p);
+  } catch (const std::exception&) {
+    return MethodOutcome{false, nullptr, kInternalError, "internal error", nullptr};
+  }
+}
+
+const std::vector<std::string>& MethodTable::MethodNames() {
+  static const auto* names = [] {
+    auto* v = new std::vector<std::string>;
+    for (const auto& [name, unused] : Methods()) v->push_back(name);
+    return v;
+  }();
+  return *names;
+}
+
+std::string_view MessageStatusName(MessageStatus s) {
+  switch (s) {
+    case MessageStatus::kSending:
+      return "sending";
+    case MessageStatus::kSent:
+      return "sent";
+    case MessageStatus::kFailed:
+      return "failed";
+    case MessageStatus::kDelivered:
+      return "delivered";
+    case MessageStatus::kRead:
+      return "read";
+    case MessageStatus::kReceived:
+      return "received";
+    case MessageStatus::kSeen:
+      return "seen";
+  }
+  return "unknown";
+}
+
+json MessageToJson(const StoredMessage& m) {
+  json reactions = json::array();
+  for (const auto& r : m.reactions)
+    reactions.push_back({{"from", r.from.value().ToString()}, {"emoji", r.emoji}});
+  json j{{"id", MessageIdToHex(m.id)},
+         {"conversation", m.conversation},
+         {"direction", m.direction == Direction::kIncoming ? "incoming" : "outgoing"},
+         {"sender", m.sender.value().ToString()},
+         {"senderDevice", m.sender_device.value()},
+         {"sentAt", m.sent_at_ms},
+         {"receivedAt", m.received_at_ms},
+         {"body", m.body},
+         {"status", std::string(MessageStatusName(m.status))},
+         {"edited", m.edited},
+         {"deleted", m.deleted},
+         {"request", m.request},
+         {"expiresAt", m.expires_at_ms},
+         {"reactions", reactions}};
+  if (m.quote) j["quote"] = MessageIdToHex(*m.quote);
+  return j;
+}
+
+json ContactToJson(const Contact& c) {
+  return {{"account", c.account.value().ToString()},
+          {"username", c.username},
+          {"state", std::string(StateName(c.state))},
+          {"verified", c.verified},
+          {"identityChanged", c.identity_changed}};
+}
+
+json ConversationToJson(const Conversation& c) {
+  return {{"id", c.id},
+          {"title", c.title},
+          {"request", c.request},
+          {"unread", c.unread},
+          {"lastActivity", c.last_activity_ms},
+          {"disappearingSeconds", c.disappearing_seconds}};
+}
+
+EventNotification NotificationFor(const Event& event) {
+  return std::visit(
+      [](const auto& e) -> EventNotification {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, MessageReceived>) {
+          return {"receive", json{{"message", MessageToJson(e.message)}}};
+        } else if constexpr (std::is_same_v<T, MessageUpdated>) {
+          return {"update", json{{"message", MessageToJson(e.message)}}};
+        } else if constexpr (std::is_same_v<T, TypingChanged>) {
+          return {"typing", json{{"conversation", e.conversation},
+                                 {"account", e.who.value().ToString()},
+                                 {"typing", e.typing}}};
+        } else if constexpr (std::is_same_v<T, IdentityChanged>) {
+          return {"identityChanged", json{{"account", e.account.value().ToString()},
+                                          {"username", e.username},
+                                          {"wasVerified", e.was_verified}}};
+        } else if constexpr (std::is_same_v<T, DecryptionFailed>) {
+          return {"decryptionFailed", json{{"sender", e.sender.value().ToString()},
+                                           {"senderDevice", e.sender_device.value()},
+                                           {"reason", std::string(ClientErrcName(e.reason))}}};
+        } else if constexpr (std::is_same_v<T, QueueDrained>) {
+          return {"drained", json::object()};
+        } else if constexpr (std::is_same_v<T, ConnectionChanged>) {
+          return {"connection", json{{"connected", e.connected}}};
+        } else {
+          return {};  // an event the daemon does not forward
+        }
+      },
+      event);
+}
+
+}  // namespace parley::rpc

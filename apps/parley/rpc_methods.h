@@ -1,0 +1,59 @@
+// The methods of `parley daemon`, over one Client (docs/client.md, "parley
+// daemon").
+//
+// Method names are the command line's words joined by dots ("send",
+// "contacts.add", "devices.linkCode"); parameters are named, camelCase, and
+// checked strictly: a missing or mistyped parameter, or one the method does
+// not know, is an invalid-params error. A failed Client call is an error
+// object with code 1000 + its ClientErrc and data {"name": "<errc name>"}.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "client/client.h"
+
+namespace parley::rpc {
+
+// Code of an error object for a failed Client call.
+inline constexpr int kClientErrorBase = 1000;
+
+struct MethodOutcome {
+  bool ok = true;
+  nlohmann::json result;  // when ok
+  int code = 0;           // when not ok
+  std::string message;
+  nlohmann::json data;
+};
+
+class MethodTable {
+ public:
+  // `client` must outlive the table.
+  explicit MethodTable(client::Client& client) : client_(client) {}
+
+  // Runs one method. Never throws.
+  MethodOutcome Call(const std::string& method, const nlohmann::json& params);
+
+  // Every method name Call knows, sorted.
+  static const std::vector<std::string>& MethodNames();
+
+ private:
+  client::Client& client_;
+};
+
+// The JSON forms the daemon and `parley --json` print.
+nlohmann::json MessageToJson(const client::StoredMessage& m);
+nlohmann::json ContactToJson(const client::Contact& c);
+nlohmann::json ConversationToJson(const client::Conversation& c);
+std::string_view MessageStatusName(client::MessageStatus s);
+
+// The notification an event becomes: method and params (see docs).
+struct EventNotification {
+  std::string method;
+  nlohmann::json params;
+};
+EventNotification NotificationFor(const client::Event& event);
+
+}  // namespace parley::rpc

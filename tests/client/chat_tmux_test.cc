@@ -1,0 +1,207 @@
+// `parley chat` end to end: the real binary runs in a detached tmux session
+// (send-keys types, capture-pane reads the screen) against a real parleyd;
+// its peer is a Client in this process. Every wait is bounded.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "client/client.h"
+#include "parleyd_process.h"
+
+namespace parley::client {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Runs a program (no shell) and returns its exit status and stdout. The
+// output goes through a file: the tmux server a first command starts keeps
+// a pipe open, so a pipe would never end.
+std::pair<int, std::string> RunProgram(std::vector<std::string> args) {
+  char path[] = "/tmp/parley-chat-out-XXXXXX";
+  const int out = mkstemp(path);
+  if (out < 0) return {-1, ""};
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out, STDOUT_FILENO);
+    const int null = open("/dev/null", O_RDWR);
+    dup2(null, STDERR_FILENO);
+    dup2(null, STDIN_FILENO);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  close(out);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  std::string text = testing::ReadWholeFile(path);
+  unlink(path);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+}
+
+class ChatTmuxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (RunProgram({"tmux", "-V"}).first != 0) GTEST_SKIP() << "tmux is not installed (scripts/install-deps)";
+    char pattern[] = "/tmp/parley-chat-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    server_ = std::make_unique<testing::ParleydProcess>(dir_);
+    ASSERT_NE(server_->port(), 0) << testing::ReadWholeFile(dir_ / "parleyd.out");
+    const ServerAddress address{"127.0.0.1", server_->port(), server_->fingerprint()};
+    {
+      auto alice = Open("alice");
+      ASSERT_TRUE(alice);
+      ASSERT_TRUE(alice->Register(address, "alice", "laptop"));
+    }
+    bob_ = Open("bob");
+    ASSERT_TRUE(bob_);
+    bob_->SetEventHandler([this](const Event& e) {
+      if (const auto* m = std::get_if<MessageReceived>(&e)) {
+        std::lock_guard lock(mutex_);
+        bob_received_.push_back(m->message.body);
+        cv_.notify_all();
+      }
+    });
+    ASSERT_TRUE(bob_->Register(address, "bob", "phone"));
+  }
+
+  void TearDown() override {
+    if (!dir_.empty()) Tmux({"kill-server"});
+    bob_.reset();
+    server_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  std::unique_ptr<Client> Open(const std::string& name) {
+    ClientOptions options;
+    options.data_dir = dir_ / "profiles" / name;
+    options.key.key_file = dir_ / "profiles" / (name + ".key");
+    std::filesystem::create_directories(dir_ / "profiles");
+    auto client = Client::Open(options);
+    return client ? std::move(*client) : nullptr;
+  }
+
+  std::pair<int, std::string> Tmux(std::vector<std::string> args) {
+    std::vector<std::string> all{"tmux", "-S", (dir_ / "tmux.sock").string(), "-f", "/dev/null"};
+    all.insert(all.end(), args.begin(), args.end());
+    return RunProgram(all);
+  }
+
+  void StartChat(int cols, int rows) {
+    const std::string command = "env LANG=C.UTF-8 LC_ALL=C.UTF-8 " + std::string(PARLEY_PATH) +
+                                " --data-dir " + (dir_ / "profiles" / "alice").string() + " --key-file " +
+                                (dir_ / "profiles" / "alice.key").string() + " chat 2>" +
+                                (dir_ / "chat.err").string();
+    ASSERT_EQ(Tmux({"new-session", "-d", "-s", "chat", "-x", std::to_string(cols), "-y", std::to_string(rows),
+                    command})
+                  .first,
+              0);
+  }
+
+  std::string Screen() { return Tmux({"capture-pane", "-p", "-t", "chat"}).second; }
+
+  // Waits (at most 20 s) until the screen contains every one of `texts`.
+  std::string WaitForScreen(const std::vector<std::string>& texts) {
+    std::string screen;
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      screen = Screen();
+      bool all = true;
+      for (const auto& t : texts) all = all && screen.find(t) != std::string::npos;
+      if (all) return screen;
+      std::this_thread::sleep_for(100ms);
+    }
+    ADD_FAILURE() << "the screen never showed \"" << texts.back() << "\":\n" << screen;
+    return screen;
+  }
+
+  void Keys(std::vector<std::string> keys) {
+    keys.insert(keys.begin(), {"send-keys", "-t", "chat"});
+    ASSERT_EQ(Tmux(keys).first, 0);
+  }
+  void Type(const std::string& text) { ASSERT_EQ(Tmux({"send-keys", "-t", "chat", "-l", text}).first, 0); }
+
+  ConversationId alice_conversation() {
+    if (auto list = bob_->Conversations()) {
+      for (const auto& c : *list) {
+        if (c.title == "alice") return c.id;
+      }
+    }
+    return {};
+  }
+
+  bool BobReceived(const std::string& body) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, 20s, [&] {
+      return std::find(bob_received_.begin(), bob_received_.end(), body) != bob_received_.end();
+    });
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<testing::ParleydProcess> server_;
+  std::unique_ptr<Client> bob_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::string> bob_received_;
+};
+
+TEST_F(ChatTmuxTest, ConversationBothWaysRequestAndResize) {
+  ASSERT_TRUE(bob_->SendText("alice", "hi alice, it's bob"));
+  StartChat(100, 30);
+  // The request arrives once the chat is connected; it lists bob as a request.
+  WaitForScreen({"Parley", "alice", "? bob (1)", "connected"});
+  Keys({"Down"});
+  WaitForScreen({"bob: hi alice, it's bob", "message request: Ctrl-A accept"});
+  Keys({"C-a"});
+  WaitForScreen({"request accepted"});
+
+  Type("hello bob, from the chat");
+  WaitForScreen({"> hello bob, from the chat"});
+  Keys({"Enter"});
+  EXPECT_TRUE(BobReceived("hello bob, from the chat"));
+  // Bob's device confirms delivery, then reads it.
+  WaitForScreen({"alice: hello bob, from the chat \xe2\x9c\x93\xe2\x9c\x93"});
+  ASSERT_TRUE(bob_->MarkRead(alice_conversation()));
+  WaitForScreen({"from the chat \xe2\x9c\x93\xe2\x9c\x93 read"});
+
+  ASSERT_TRUE(bob_->SendText("alice", "and an incoming one"));
+  WaitForScreen({"bob: and an incoming one"});
+
+  // Smaller: the conversation alone, every line within the new width.
+  ASSERT_EQ(Tmux({"resize-window", "-t", "chat", "-x", "50", "-y", "14"}).first, 0);
+  std::string small = WaitForScreen({"bob: and an incoming one", "Enter: send"});
+  std::istringstream lines(small);
+  int count = 0;
+  for (std::string line; std::getline(lines, line); ++count) {
+    int columns = 0;
+    for (unsigned char c : line) columns += (c & 0xc0) != 0x80;
+    EXPECT_LE(columns, 50) << line;
+  }
+  EXPECT_LE(count, 14);
+  EXPECT_EQ(small.find("? bob"), std::string::npos);  // no list at this width
+  // Larger again: the list is back beside the conversation.
+  ASSERT_EQ(Tmux({"resize-window", "-t", "chat", "-x", "120", "-y", "35"}).first, 0);
+  WaitForScreen({"  bob", "|", "bob: and an incoming one", "hello bob, from the chat"});
+
+  Keys({"C-q"});
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline && Tmux({"has-session", "-t", "chat"}).first == 0)
+    std::this_thread::sleep_for(100ms);
+  EXPECT_NE(Tmux({"has-session", "-t", "chat"}).first, 0) << "parley chat did not quit on Ctrl-Q";
+  EXPECT_EQ(testing::ReadWholeFile(dir_ / "chat.err"), "");
+}
+
+}  // namespace
+}  // namespace parley::client

@@ -1,0 +1,192 @@
+// `parley daemon` end to end: a real parleyd on 127.0.0.1, two profiles
+// registered through the client library, then each served by its own
+// `parley daemon` process and driven through the daemon's UNIX socket.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <string>
+
+#include "client/client.h"
+#include "daemon_process.h"
+#include "parleyd_process.h"
+
+namespace parley::client {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using testing::DaemonProcess;
+using testing::RpcConnection;
+
+constexpr int kClientErrorBase = 1000;
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/parley-daemon-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    server_ = std::make_unique<testing::ParleydProcess>(dir_);
+    ASSERT_NE(server_->port(), 0) << testing::ReadWholeFile(dir_ / "parleyd.out");
+    for (const char* name : {"alice", "bob"}) {
+      ClientOptions options;
+      options.data_dir = DataDir(name);
+      options.key.key_file = KeyFile(name);
+      auto client = Client::Open(options);
+      ASSERT_TRUE(client);
+      auto info = (*client)->Register({"127.0.0.1", server_->port(), server_->fingerprint()}, name, "phone");
+      ASSERT_TRUE(info) << ClientErrcName(info.error().code);
+    }
+  }
+
+  void TearDown() override {
+    daemons_.clear();
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::filesystem::path DataDir(const std::string& name) const { return dir_ / "profiles" / name; }
+  std::filesystem::path KeyFile(const std::string& name) const { return dir_ / "profiles" / (name + ".key"); }
+  std::filesystem::path Socket(const std::string& name) const { return dir_ / (name + ".sock"); }
+
+  DaemonProcess& StartDaemon(const std::string& name) {
+    auto& d =
+        daemons_.emplace_back(std::make_unique<DaemonProcess>(DataDir(name), KeyFile(name), Socket(name)));
+    EXPECT_TRUE(d->WaitReady()) << testing::ReadWholeFile(d->log_path());
+    return *d;
+  }
+
+  // Polls `receive` (bounded) until it holds a message with `body`.
+  static json ReceiveUntil(RpcConnection& rpc, const std::string& body) {
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      auto answer = rpc.Call("receive", {{"timeout", 1}});
+      for (const auto& m : answer["result"]["messages"]) {
+        if (m["body"] == body) return answer;
+      }
+    }
+    return nullptr;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<testing::ParleydProcess> server_;
+  std::vector<std::unique_ptr<DaemonProcess>> daemons_;
+};
+
+TEST_F(DaemonTest, SendThroughRpcArrivesAsReceiveNotificationBothWays) {
+  StartDaemon("alice");
+  StartDaemon("bob");
+  RpcConnection alice(Socket("alice")), bob(Socket("bob"));
+  ASSERT_TRUE(alice.ok() && bob.ok());
+  EXPECT_EQ(bob.Call("subscribe")["result"]["subscribed"], true);
+  EXPECT_EQ(alice.Call("subscribe")["result"]["subscribed"], true);
+  auto who = alice.Call("whoami");
+  EXPECT_EQ(who["result"]["username"], "alice");
+
+  auto sent = alice.Call("send", {{"peer", "bob"}, {"text", "hello over rpc"}});
+  ASSERT_TRUE(sent.contains("result")) << sent.dump();
+  EXPECT_EQ(sent["result"]["direction"], "outgoing");
+  EXPECT_EQ(sent["result"]["body"], "hello over rpc");
+
+  auto pushed = bob.WaitNotification([](const json& n) {
+    return n["method"] == "receive" && n["params"]["message"]["body"] == "hello over rpc";
+  });
+  ASSERT_FALSE(pushed.is_null());
+  EXPECT_EQ(pushed["jsonrpc"], "2.0");
+  EXPECT_TRUE(pushed["params"]["message"]["request"].get<bool>());  // a stranger's first message
+
+  auto requests = bob.Call("requests");
+  ASSERT_EQ(requests["result"].size(), 1u) << requests.dump();
+  EXPECT_EQ(requests["result"][0]["username"], "alice");
+  EXPECT_EQ(bob.Call("requests.accept", {{"peer", "alice"}})["result"]["done"], true);
+  EXPECT_TRUE(bob.Call("send", {{"peer", "alice"}, {"text", "hi alice"}}).contains("result"));
+  auto reply = alice.WaitNotification(
+      [](const json& n) { return n["method"] == "receive" && n["params"]["message"]["body"] == "hi alice"; });
+  ASSERT_FALSE(reply.is_null());
+  EXPECT_FALSE(reply["params"]["message"]["request"].get<bool>());
+
+  auto history = bob.Call("history", {{"peer", "alice"}});
+  ASSERT_EQ(history["result"].size(), 2u) << history.dump();
+  EXPECT_EQ(history["result"][0]["body"], "hello over rpc");
+  EXPECT_EQ(history["result"][1]["body"], "hi alice");
+  // Bob read alice's message: she sees it marked read.
+  auto read = alice.WaitNotification([](const json& n) {
+    return n["method"] == "update" && n["params"]["message"]["body"] == "hello over rpc" &&
+           n["params"]["message"]["status"] == "read";
+  });
+  EXPECT_FALSE(read.is_null());
+}
+
+TEST_F(DaemonTest, MessageWithoutSubscriberStaysUntilFetched) {
+  StartDaemon("bob");
+  RpcConnection bob(Socket("bob"));
+  {
+    ClientOptions options;
+    options.data_dir = DataDir("alice");
+    options.key.key_file = KeyFile("alice");
+    auto alice = Client::Open(options);
+    ASSERT_TRUE(alice);
+    ASSERT_TRUE((*alice)->Connect());
+    ASSERT_TRUE((*alice)->SendText("bob", "nobody listened"));
+  }
+  auto received = ReceiveUntil(bob, "nobody listened");
+  ASSERT_FALSE(received.is_null());
+  EXPECT_EQ(received["result"]["connected"], true);
+  // Still there until read.
+  ASSERT_FALSE(ReceiveUntil(bob, "nobody listened").is_null());
+  bob.Call("receive", {{"markRead", true}});
+  EXPECT_TRUE(bob.Call("receive")["result"]["messages"].empty());
+}
+
+TEST_F(DaemonTest, ErrorsAreJsonRpcErrorObjects) {
+  StartDaemon("alice");
+  RpcConnection rpc(Socket("alice"));
+  rpc.SendRaw("{not json\n");
+  auto parse = rpc.ReadResponse();
+  EXPECT_EQ(parse["error"]["code"], -32700);
+  EXPECT_TRUE(parse["id"].is_null());
+
+  auto unknown = rpc.Call("launchRockets");
+  EXPECT_EQ(unknown["error"]["code"], -32601);
+  EXPECT_EQ(unknown["id"], 1);
+
+  EXPECT_EQ(rpc.Call("send", {{"text", "no peer"}})["error"]["code"], -32602);
+  auto wrong_type = rpc.Call("send", {{"peer", "bob"}, {"text", 5}});
+  EXPECT_EQ(wrong_type["error"]["code"], -32602);
+  EXPECT_EQ(wrong_type["error"]["message"], "parameter text must be a string");
+  auto extra = rpc.Call("whoami", {{"verbose", true}});
+  EXPECT_EQ(extra["error"]["code"], -32602);
+  EXPECT_EQ(rpc.Call("history", {{"peer", "bob"}, {"limit", 0}})["error"]["code"], -32602);
+  rpc.SendRaw(R"({"jsonrpc":"2.0","id":"p","method":"send","params":["bob","hi"]})"
+              "\n");
+  EXPECT_EQ(rpc.ReadResponse()["error"]["code"], -32602);
+
+  auto nobody = rpc.Call("send", {{"peer", "nosuchuser"}, {"text", "hi"}});
+  EXPECT_EQ(nobody["error"]["code"], kClientErrorBase + static_cast<int>(ClientErrc::kNotFound));
+  EXPECT_EQ(nobody["error"]["data"]["name"], "not_found");
+
+  std::thread writer([&] { rpc.SendRaw(std::string(2 * 1024 * 1024, 'x') + "\n"); });
+  auto oversized = rpc.ReadResponse();
+  writer.join();
+  EXPECT_EQ(oversized["error"]["code"], -32600);
+  EXPECT_EQ(oversized["error"]["message"], "request line too long");
+  // The connection goes on.
+  EXPECT_EQ(rpc.Call("whoami")["result"]["username"], "alice");
+}
+
+TEST_F(DaemonTest, SocketIsOwnerOnlyAndSigtermStopsCleanly) {
+  auto& daemon = StartDaemon("alice");
+  struct stat st {};
+  ASSERT_EQ(stat(Socket("alice").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  RpcConnection idle(Socket("alice"));
+  ASSERT_TRUE(idle.ok());
+  // A second daemon on the same socket refuses to start (exit code 10).
+  DaemonProcess second(dir_ / "profiles" / "second", dir_ / "profiles" / "second.key", Socket("alice"));
+  EXPECT_EQ(second.WaitExit(), 10) << testing::ReadWholeFile(second.log_path());
+  EXPECT_EQ(daemon.Stop(), 0) << testing::ReadWholeFile(daemon.log_path());
+  EXPECT_FALSE(std::filesystem::exists(Socket("alice")));
+}
+
+}  // namespace
+}  // namespace parley::client
