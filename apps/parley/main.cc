@@ -6,8 +6,10 @@
 // commands_*.cc, each added here with one line.
 #include <CLI/CLI.hpp>
 
+#include "chat_command.h"
 #include "cli_common.h"
 #include "commands_attach.h"
+#include "daemon_command.h"
 
 int main(int argc, char** argv) {
   using namespace parley::cli;
@@ -28,6 +30,8 @@ int main(int argc, char** argv) {
   AddContactCommands(cli);
   AddGroupCommands(cli);
   AddAttachCommands(cli);
+  AddDaemonCommand(cli);
+  AddChatCommand(cli);
 
   try {
     app.parse(argc, argv);
