@@ -201,7 +201,7 @@ std::string NameFor(Client& client, const std::string& account) {
 
 // The conversation id for a peer given by username or account id.
 ClientResult<ConversationId> ConversationFor(Client& client, const std::string& peer) {
-  if (Uuid::Parse(peer)) return peer;
+  if (Uuid::Parse(peer) || store::GroupIdOf(peer)) return peer;
   auto contacts = client.Contacts();
   if (!contacts) return tl::unexpected(contacts.error());
   for (const auto& c : *contacts) {

@@ -67,7 +67,8 @@ json ContactJson(const client::Contact& c);
 std::string HumanMessage(const client::StoredMessage& m, const std::string& peer_name);
 // The contact's name for display, or its account id.
 std::string NameFor(Client& client, const std::string& account);
-// The conversation id for a peer given by username or account id.
+// The conversation id for a peer given by username or account id, or a
+// group conversation id as given.
 ClientResult<client::ConversationId> ConversationFor(Client& client, const std::string& peer);
 // Resolves a message id prefix (as printed) within a conversation.
 ClientResult<client::MessageId> FindMessage(Client& client, const client::ConversationId& conversation,
