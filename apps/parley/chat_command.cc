@@ -157,7 +157,9 @@ class ChatSession {
         return true;
       case ChatCommand::Kind::kSend: {
         model_.SetStatus("sending...");
-        auto sent = client_.SendText(command.conversation, command.text);
+        auto sent = store::GroupIdOf(command.conversation)
+                        ? client_.SendGroupText(command.conversation, command.text)
+                        : client_.SendText(command.conversation, command.text);
         if (!sent) {
           Fail(sent.error());
           return true;

@@ -304,6 +304,7 @@ bool ChatModel::Apply(const Event& event) {
     status_ = "! a message could not be decrypted";
     return false;
   }
+  if (std::holds_alternative<GroupChanged>(event)) return true;
   if (const auto* connection = std::get_if<ConnectionChanged>(&event)) {
     connected_ = connection->connected;
     return false;

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "base/hex.h"
+#include "client/content.h"
 #include "rpc_request.h"
 
 namespace parley::rpc {
@@ -46,6 +47,18 @@ class Params {
                               : v->get<std::int64_t>() >= min && v->get<std::int64_t>() <= max;
     if (!in_range) return Bad(key, "from " + std::to_string(min) + " to " + std::to_string(max)), fallback;
     return v->get<std::int64_t>();
+  }
+
+  std::vector<std::string> StringList(const char* key) {
+    const json* v = Find(key, true);
+    std::vector<std::string> out;
+    if (v == nullptr) return out;
+    if (!v->is_array() || v->size() > kMaxGroupMembers) return Bad(key, "an array of strings"), out;
+    for (const auto& item : *v) {
+      if (!item.is_string()) return Bad(key, "an array of strings"), std::vector<std::string>{};
+      out.push_back(item.get<std::string>());
+    }
+    return out;
   }
 
   // Call after reading every parameter.
@@ -163,6 +176,36 @@ json AccountJson(const AccountInfo& info) {
           {"server", info.server.host + ":" + std::to_string(info.server.port)}};
 }
 
+json GroupJson(const Group& g) {
+  json members = json::array(), admins = json::array();
+  for (const auto& m : g.members) members.push_back(m.value().ToString());
+  for (const auto& a : g.admins) admins.push_back(a.value().ToString());
+  return {{"id", store::GroupConversation(g.id)},
+          {"name", g.name},
+          {"members", members},
+          {"admins", admins},
+          {"active", g.active},
+          {"request", g.request}};
+}
+
+// A group by its conversation id, a 4+ digit prefix of its hex id, or its
+// name when only one group has it (as the command line takes it).
+ClientResult<ConversationId> FindGroup(Client& client, const std::string& given) {
+  if (store::GroupIdOf(given)) return given;
+  auto groups = client.Groups();
+  if (!groups) return tl::unexpected(groups.error());
+  std::optional<ConversationId> found;
+  for (const auto& g : *groups) {
+    const std::string hex = ToHex(g.id);
+    if (g.name == given || (given.size() >= 4 && hex.rfind(given, 0) == 0)) {
+      if (found) return Fail(ClientErrc::kInvalidArgument, "more than one group matches; give its id");
+      found = store::GroupConversation(g.id);
+    }
+  }
+  if (!found) return Fail(ClientErrc::kNotFound, "no such group");
+  return *found;
+}
+
 using Method = std::function<MethodOutcome(Client&, Params&)>;
 
 // Each method reads its parameters, then checks them all at once.
@@ -184,6 +227,18 @@ MethodOutcome Register(Client& client, Params& p, bool link) {
                             : client.Register(*address, name, device_name,
                                               invitation.empty() ? std::nullopt : std::optional(invitation)));
   return Ok(AccountJson(*info));
+}
+
+// groups.add, groups.remove, groups.admin.
+MethodOutcome GroupMembers(Client& client, Params& p,
+                           ClientResult<Group> (Client::*change)(const ConversationId&,
+                                                                 const std::vector<std::string>&)) {
+  const std::string group = p.String("group");
+  const auto members = p.StringList("members");
+  PARLEY_RPC_CHECK_PARAMS(p);
+  PARLEY_RPC_TRY(id, FindGroup(client, group));
+  PARLEY_RPC_TRY(changed, (client.*change)(*id, members));
+  return Ok(GroupJson(*changed));
 }
 
 MethodOutcome PeerAction(Client& client, Params& p, ClientStatus (Client::*action)(const std::string&)) {
@@ -381,6 +436,60 @@ const std::map<std::string, Method, std::less<>>& Methods() {
                         client.SetDisappearingTimer(*conversation, static_cast<std::uint32_t>(seconds)));
          return Ok(json{{"seconds", seconds}});
        }},
+      {"groups",
+       [](Client& client, Params& p) {
+         PARLEY_RPC_CHECK_PARAMS(p);
+         PARLEY_RPC_TRY(list, client.Groups());
+         json out = json::array();
+         for (const auto& g : *list) out.push_back(GroupJson(g));
+         return Ok(out);
+       }},
+      {"groups.create",
+       [](Client& client, Params& p) {
+         const std::string name = p.String("name");
+         const auto members = p.StringList("members");
+         PARLEY_RPC_CHECK_PARAMS(p);
+         PARLEY_RPC_TRY(created, client.CreateGroup(name, members));
+         return Ok(GroupJson(*created));
+       }},
+      {"groups.add",
+       [](Client& client, Params& p) { return GroupMembers(client, p, &Client::AddGroupMembers); }},
+      {"groups.remove",
+       [](Client& client, Params& p) { return GroupMembers(client, p, &Client::RemoveGroupMembers); }},
+      {"groups.admin",
+       [](Client& client, Params& p) { return GroupMembers(client, p, &Client::AddGroupAdmins); }},
+      {"groups.rename",
+       [](Client& client, Params& p) {
+         const std::string group = p.String("group");
+         const std::string name = p.String("name");
+         PARLEY_RPC_CHECK_PARAMS(p);
+         PARLEY_RPC_TRY(id, FindGroup(client, group));
+         PARLEY_RPC_TRY(renamed, client.RenameGroup(*id, name));
+         return Ok(GroupJson(*renamed));
+       }},
+      {"groups.leave",
+       [](Client& client, Params& p) {
+         const std::string group = p.String("group");
+         PARLEY_RPC_CHECK_PARAMS(p);
+         PARLEY_RPC_TRY(id, FindGroup(client, group));
+         PARLEY_RPC_TRY(left, client.LeaveGroup(*id));
+         return Ok(json{{"done", true}});
+       }},
+      {"groups.send",
+       [](Client& client, Params& p) {
+         const std::string group = p.String("group");
+         const std::string text = p.String("text");
+         const std::string quote = p.String("quote", false);
+         PARLEY_RPC_CHECK_PARAMS(p);
+         PARLEY_RPC_TRY(id, FindGroup(client, group));
+         std::optional<MessageId> quoted;
+         if (!quote.empty()) {
+           PARLEY_RPC_TRY(found, FindMessage(client, *id, quote));
+           quoted = *found;
+         }
+         PARLEY_RPC_TRY(sent, client.SendGroupText(*id, text, quoted));
+         return Ok(MessageToJson(*sent));
+       }},
       {"export",
        [](Client& client, Params& p) {
          PARLEY_RPC_CHECK_PARAMS(p);
@@ -509,6 +618,8 @@ EventNotification NotificationFor(const Event& event) {
                                            {"reason", std::string(ClientErrcName(e.reason))}}};
         } else if constexpr (std::is_same_v<T, QueueDrained>) {
           return {"drained", json::object()};
+        } else if constexpr (std::is_same_v<T, GroupChanged>) {
+          return {"groupChanged", json{{"group", GroupJson(e.group)}, {"by", e.by.value().ToString()}}};
         } else if constexpr (std::is_same_v<T, ConnectionChanged>) {
           return {"connection", json{{"connected", e.connected}}};
         } else {

@@ -117,6 +117,38 @@ TEST_F(DaemonTest, SendThroughRpcArrivesAsReceiveNotificationBothWays) {
   EXPECT_FALSE(read.is_null());
 }
 
+TEST_F(DaemonTest, GroupsThroughRpc) {
+  StartDaemon("alice");
+  StartDaemon("bob");
+  RpcConnection alice(Socket("alice")), bob(Socket("bob"));
+  ASSERT_TRUE(alice.ok() && bob.ok());
+  EXPECT_EQ(bob.Call("subscribe")["result"]["subscribed"], true);
+  EXPECT_EQ(alice.Call("groups.create", {{"name", "team"}, {"members", "bob"}})["error"]["code"], -32602);
+  EXPECT_EQ(alice.Call("groups.create", {{"name", "team"}, {"members", {"bob", 3}}})["error"]["code"],
+            -32602);
+  auto created = alice.Call("groups.create", {{"name", "team"}, {"members", {"bob"}}});
+  ASSERT_TRUE(created.contains("result")) << created.dump();
+  const std::string group = created["result"]["id"];
+  EXPECT_EQ(group.rfind("group:", 0), 0u);
+  EXPECT_EQ(created["result"]["members"].size(), 2u);
+  auto changed = bob.WaitNotification(
+      [&](const json& n) { return n["method"] == "groupChanged" && n["params"]["group"]["id"] == group; });
+  ASSERT_FALSE(changed.is_null());
+  EXPECT_EQ(changed["params"]["group"]["name"], "team");
+  auto sent = alice.Call("groups.send", {{"group", "team"}, {"text", "hello team"}});
+  ASSERT_TRUE(sent.contains("result")) << sent.dump();
+  auto pushed = bob.WaitNotification([&](const json& n) {
+    return n["method"] == "receive" && n["params"]["message"]["body"] == "hello team" &&
+           n["params"]["message"]["conversation"] == group;
+  });
+  EXPECT_FALSE(pushed.is_null());
+  auto groups = bob.Call("groups");
+  ASSERT_EQ(groups["result"].size(), 1u) << groups.dump();
+  EXPECT_EQ(groups["result"][0]["id"], group);
+  auto unknown = alice.Call("groups.send", {{"group", "nosuchgroup"}, {"text", "x"}});
+  EXPECT_EQ(unknown["error"]["data"]["name"], "not_found");
+}
+
 TEST_F(DaemonTest, MessageWithoutSubscriberStaysUntilFetched) {
   StartDaemon("bob");
   RpcConnection bob(Socket("bob"));
