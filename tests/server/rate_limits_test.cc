@@ -1,7 +1,9 @@
 // Each abuse control of the request handlers (S7) triggered over the real
 // transport: registrations per address, prekey-bundle fetches per account,
-// messages per sender->recipient pair, and first contacts per account
-// (stricter while the account is young). Each refusal is rate_limited with a
+// messages per sender->recipient pair, first contacts per account (stricter
+// while the account is young), and the per-address budget of requests before
+// authentication, which is what limits link attempts and failed
+// authentications (docs/wire-protocol.md section 7). Each refusal is rate_limited with a
 // retry-after that the test checks by moving the clock to it. Attachment
 // bytes per account: attachments_test.cc.
 #include <gtest/gtest.h>
@@ -138,6 +140,41 @@ TEST_F(RateLimitsTest, FirstContactsPerAccountStricterWhileYoung) {
   EXPECT_EQ(alice_client.Call(TextTo(others[3], "hi erin")).status, ResponseStatus::kOk);
   EXPECT_EQ(alice_client.Call(TextTo(others[4], "hi frank")).status, ResponseStatus::kRateLimited);
   EXPECT_EQ(MetricValue("parley_rate_limit_hits_total{limit=\"first_contact\"}"), 3u);
+}
+
+class UnauthenticatedLimitTest : public RateLimitsTest {
+ protected:
+  void Configure(ServerConfig& config) override {
+    RateLimitsTest::Configure(config);
+    config.rate_limits.unauthenticated_requests_per_address = {3, 3600};
+  }
+};
+
+// Link attempts with a wrong code and authentications with a wrong
+// credential, from one address over several connections, spend one budget.
+TEST_F(UnauthenticatedLimitTest, LinkAttemptsAndFailedAuthenticationsPerAddress) {
+  crypto::SystemRng rng;
+  const DeviceKeys keys = MakeKeys(5);
+  wire::LinkDeviceRequest link;
+  link.code = std::string(32, 'A');
+  link.registration_id = RegistrationId(77);
+  link.identity_key = keys.identity.public_key.Serialize();
+  link.signed_prekey = keys.signed_prekey;
+  link.device_name = "tablet";
+  const wire::AuthenticateRequest wrong_login{AccountId(Uuid::Random(rng)), DeviceId(1), {}};
+
+  WireClient first(port());
+  EXPECT_NE(first.Call(link).status, ResponseStatus::kOk);
+  EXPECT_EQ(first.Call(wrong_login).status, ResponseStatus::kUnauthorized);
+  WireClient second(port());
+  EXPECT_NE(second.Call(link).status, ResponseStatus::kOk);
+  ExpectRateLimited(second.Call(wrong_login), 900, 1'001);  // 3600 per hour: one per second
+  WireClient third(port());
+  wire::Response refused = third.Call(link);
+  ExpectRateLimited(refused, 900, 1'001);
+  EXPECT_EQ(MetricValue("parley_rate_limit_hits_total{limit=\"unauthenticated\"}"), 2u);
+  clock_.Advance(static_cast<std::int64_t>(*refused.retry_after_ms));
+  EXPECT_EQ(third.Call(wrong_login).status, ResponseStatus::kUnauthorized);
 }
 
 }  // namespace
