@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "client/client.h"
 #include "daemon_process.h"
@@ -64,6 +65,8 @@ class DaemonTest : public ::testing::Test {
       for (const auto& m : answer["result"]["messages"]) {
         if (m["body"] == body) return answer;
       }
+      // Not connected yet: receive answers at once, so wait between tries.
+      std::this_thread::sleep_for(250ms);
     }
     return nullptr;
   }
