@@ -177,6 +177,7 @@ ClientResult<std::vector<DeviceSummary>> Client::Impl::ListDevices() {
                    static_cast<std::int64_t>(d.last_seen_at_ms), d.id == account_->device});
     if (d.id != account_->device) other_devices_.insert(d.id);
   }
+  RefreshOwnDevicesLocked();  // sends the groups to a newly linked device
   return out;
 }
 

@@ -272,6 +272,38 @@ TEST_F(ClientGroupsTest, MembershipChangesReachEveryDeviceAndRemovedMembersReadN
   EXPECT_EQ(groups->front().name, "summit team");
 }
 
+TEST_F(ClientGroupsTest, ANewlyLinkedDeviceGetsTheGroupsAndReadsThem) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  ASSERT_TRUE(alice.client && bob.client);
+  auto created = alice.client->CreateGroup("before the laptop", {"bob"});
+  ASSERT_TRUE(created);
+  const ConversationId group = GroupConversation(created->id);
+  ASSERT_TRUE(
+      bob.log->WaitFor<GroupChanged>([&](const GroupChanged& e) { return e.group.id == created->id; }));
+
+  auto code = alice.client->CreateLinkCode();
+  ASSERT_TRUE(code);
+  Profile laptop;
+  laptop.client = OpenProfile("alice-laptop");
+  laptop.log->Attach(*laptop.client);
+  ASSERT_TRUE(laptop.client->Link(Address(), code->code, "alice-laptop"));
+  ASSERT_TRUE(alice.client->ListDevices());
+  auto synced =
+      laptop.log->WaitFor<GroupChanged>([&](const GroupChanged& e) { return e.group.id == created->id; });
+  ASSERT_TRUE(synced);
+  EXPECT_EQ(synced->group.name, "before the laptop");
+  EXPECT_EQ(synced->group.members, created->members);
+  EXPECT_FALSE(synced->group.request);
+
+  // Both members' messages reach the new device (their sender keys follow).
+  ASSERT_TRUE(alice.client->SendGroupText(group, "from the phone"));
+  EXPECT_TRUE(Received(*laptop.log, "from the phone", group));
+  ASSERT_TRUE(bob.client->SendGroupText(group, "from bob"));
+  EXPECT_TRUE(Received(*laptop.log, "from bob", group));
+  EXPECT_TRUE(Received(*alice.log, "from bob", group));
+}
+
 TEST_F(ClientGroupsTest, DeleteAccountRemovesItOnTheServerAndWipesTheProfile) {
   Profile alice = Register("alice");
   Profile bob = Register("bob");
