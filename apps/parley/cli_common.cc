@@ -64,7 +64,7 @@ int Report(const Globals& g, const ClientError& error) {
 
 int Ok(const Globals& g, const json& j, const std::string& human) {
   if (g.json) {
-    std::cout << j.dump() << "\n";
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else if (!human.empty()) {
     std::cout << human << "\n";
   }
