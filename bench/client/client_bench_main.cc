@@ -12,6 +12,7 @@
 // Usage: parley-client-bench [--messages N] [--latency-messages N] [--senders N] [--push-window N] [--dir D]
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,8 +23,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,6 +54,24 @@ std::uint64_t ProcStatusKib(const char* field) {
     if (line.rfind(field, 0) == 0) return std::strtoull(line.c_str() + std::strlen(field), nullptr, 10);
   }
   return 0;
+}
+
+// CPU seconds (user + system) of a process, from /proc/<pid>/stat.
+double ProcessCpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Fields after the command name (which may hold spaces) start after ')'.
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; fields >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) {
+      stime = std::stoull(field);
+      break;
+    }
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 // Resets VmHWM to the current RSS (Linux >= 4.0).
@@ -204,11 +225,15 @@ class Bench {
     });
     const std::uint64_t rss_before = ProcStatusKib("VmRSS:");
     ResetPeakRss();
+    const double client_cpu_before = ProcessCpuSeconds(getpid());
+    const double server_cpu_before = ProcessCpuSeconds(server_->pid());
     const auto start = Clock::now();
     Check(carol->Connect(), "connect");
     Check(carol->WaitUntilDrained(std::chrono::seconds(600)), "drain");
     const double drain_s = std::chrono::duration<double>(Clock::now() - start).count();
     const std::uint64_t peak = ProcStatusKib("VmHWM:");
+    const double client_cpu = ProcessCpuSeconds(getpid()) - client_cpu_before;
+    const double server_cpu = ProcessCpuSeconds(server_->pid()) - server_cpu_before;
     carol->Disconnect();
     if (received != options_.messages) {
       Die("received " + std::to_string(received) + " of " + std::to_string(options_.messages));
@@ -219,6 +244,9 @@ class Bench {
         options_.messages, drain_s, options_.messages / drain_s, rss_before / 1024.0,
         (peak > rss_before ? peak - rss_before : 0) / 1024.0,
         DirectoryBytes(options_.dir / "profiles" / "carol") / 1048576.0);
+    std::printf("drain CPU: receiving client %.1f s, parleyd %.1f s (%.0f and %.0f us per message)\n",
+                client_cpu, server_cpu, client_cpu * 1e6 / options_.messages,
+                server_cpu * 1e6 / options_.messages);
   }
 
   Options options_;

@@ -92,6 +92,7 @@ class ParleydProcess {
   }
 
   std::uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
   const std::string& fingerprint() const { return fingerprint_; }
 
  private:
