@@ -116,68 +116,6 @@ ClientResult<ServerAddress> ParseServer(const std::string& server, const std::st
   return address;
 }
 
-const char* StatusName(MessageStatus s) {
-  switch (s) {
-    case MessageStatus::kSending:
-      return "sending";
-    case MessageStatus::kSent:
-      return "sent";
-    case MessageStatus::kFailed:
-      return "failed";
-    case MessageStatus::kDelivered:
-      return "delivered";
-    case MessageStatus::kRead:
-      return "read";
-    case MessageStatus::kReceived:
-      return "received";
-    case MessageStatus::kSeen:
-      return "seen";
-  }
-  return "unknown";
-}
-
-const char* StateName(ContactState s) {
-  switch (s) {
-    case ContactState::kRequest:
-      return "request";
-    case ContactState::kAccepted:
-      return "accepted";
-    case ContactState::kBlocked:
-      return "blocked";
-  }
-  return "unknown";
-}
-
-json MessageJson(const StoredMessage& m) {
-  json reactions = json::array();
-  for (const auto& r : m.reactions)
-    reactions.push_back({{"from", r.from.value().ToString()}, {"emoji", r.emoji}});
-  json j{{"id", MessageIdToHex(m.id)},
-         {"conversation", m.conversation},
-         {"direction", m.direction == Direction::kIncoming ? "incoming" : "outgoing"},
-         {"sender", m.sender.value().ToString()},
-         {"senderDevice", m.sender_device.value()},
-         {"sentAt", m.sent_at_ms},
-         {"receivedAt", m.received_at_ms},
-         {"body", m.body},
-         {"status", StatusName(m.status)},
-         {"edited", m.edited},
-         {"deleted", m.deleted},
-         {"request", m.request},
-         {"expiresAt", m.expires_at_ms},
-         {"reactions", reactions}};
-  if (m.quote) j["quote"] = MessageIdToHex(*m.quote);
-  return j;
-}
-
-json ContactJson(const Contact& c) {
-  return {{"account", c.account.value().ToString()},
-          {"username", c.username},
-          {"state", StateName(c.state)},
-          {"verified", c.verified},
-          {"identityChanged", c.identity_changed}};
-}
-
 std::string HumanMessage(const StoredMessage& m, const std::string& peer_name) {
   std::string line = m.direction == Direction::kIncoming ? "<- " + peer_name : "-> " + peer_name;
   if (m.request) line += " (request)";

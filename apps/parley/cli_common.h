@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "client/client.h"
+#include "views.h"
 
 namespace parley::cli {
 
@@ -60,10 +61,6 @@ int Ok(const Globals& g, const json& j, const std::string& human);
 // HOST:PORT and an optional certificate pin.
 ClientResult<client::ServerAddress> ParseServer(const std::string& server, const std::string& pin);
 
-const char* StatusName(client::MessageStatus s);
-const char* StateName(client::ContactState s);
-json MessageJson(const client::StoredMessage& m);
-json ContactJson(const client::Contact& c);
 std::string HumanMessage(const client::StoredMessage& m, const std::string& peer_name);
 // The contact's name for display, or its account id.
 std::string NameFor(Client& client, const std::string& account);

@@ -8,39 +8,9 @@ using namespace parley::client;
 
 namespace {
 
-json GroupJson(const Group& g) {
-  json members = json::array(), admins = json::array();
-  for (const auto& m : g.members) members.push_back(m.value().ToString());
-  for (const auto& a : g.admins) admins.push_back(a.value().ToString());
-  return {{"id", GroupConversation(g.id)},
-          {"name", g.name},
-          {"members", members},
-          {"admins", admins},
-          {"active", g.active},
-          {"request", g.request}};
-}
-
 std::string HumanGroup(const Group& g) {
   return GroupConversation(g.id) + "  " + g.name + "  " + std::to_string(g.members.size()) + " members" +
          (g.active ? "" : "  (left)") + (g.request ? "  (request)" : "");
-}
-
-// A group by its conversation id ("group:" and 32 hex digits), a prefix of
-// its hex id (at least 4 digits) or its name, when only one group matches.
-ClientResult<ConversationId> FindGroup(Client& client, const std::string& given) {
-  if (store::GroupIdOf(given)) return given;
-  auto groups = client.Groups();
-  if (!groups) return tl::unexpected(groups.error());
-  std::optional<ConversationId> found;
-  for (const auto& g : *groups) {
-    const std::string hex = ToHex(g.id);
-    if (g.name == given || (given.size() >= 4 && hex.rfind(given, 0) == 0)) {
-      if (found) return Fail(ClientErrc::kInvalidArgument, "more than one group matches; give its id");
-      found = GroupConversation(g.id);
-    }
-  }
-  if (!found) return Fail(ClientErrc::kNotFound, "no such group");
-  return *found;
 }
 
 }  // namespace

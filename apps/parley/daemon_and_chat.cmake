@@ -4,7 +4,7 @@
 set(CURSES_NEED_WIDE TRUE)
 find_package(Curses REQUIRED)
 
-add_library(parley_frontends STATIC rpc_request.cc rpc_methods.cc daemon_server.cc chat_model.cc)
+add_library(parley_frontends STATIC rpc_request.cc rpc_methods.cc daemon_server.cc chat_model.cc views.cc)
 target_include_directories(parley_frontends PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(parley_frontends PUBLIC parley_client nlohmann_json::nlohmann_json PRIVATE parley_flags)
 

@@ -11,6 +11,7 @@
 #include "base/hex.h"
 #include "client/content.h"
 #include "rpc_request.h"
+#include "views.h"
 
 namespace parley::rpc {
 namespace {
@@ -106,18 +107,6 @@ MethodOutcome ClientFailure(const ClientError& e) {
                        json{{"name", std::string(ClientErrcName(e.code))}}};
 }
 
-std::string_view StateName(ContactState s) {
-  switch (s) {
-    case ContactState::kRequest:
-      return "request";
-    case ContactState::kAccepted:
-      return "accepted";
-    case ContactState::kBlocked:
-      return "blocked";
-  }
-  return "unknown";
-}
-
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -176,36 +165,6 @@ json AccountJson(const AccountInfo& info) {
           {"server", info.server.host + ":" + std::to_string(info.server.port)}};
 }
 
-json GroupJson(const Group& g) {
-  json members = json::array(), admins = json::array();
-  for (const auto& m : g.members) members.push_back(m.value().ToString());
-  for (const auto& a : g.admins) admins.push_back(a.value().ToString());
-  return {{"id", store::GroupConversation(g.id)},
-          {"name", g.name},
-          {"members", members},
-          {"admins", admins},
-          {"active", g.active},
-          {"request", g.request}};
-}
-
-// A group by its conversation id, a 4+ digit prefix of its hex id, or its
-// name when only one group has it (as the command line takes it).
-ClientResult<ConversationId> FindGroup(Client& client, const std::string& given) {
-  if (store::GroupIdOf(given)) return given;
-  auto groups = client.Groups();
-  if (!groups) return tl::unexpected(groups.error());
-  std::optional<ConversationId> found;
-  for (const auto& g : *groups) {
-    const std::string hex = ToHex(g.id);
-    if (g.name == given || (given.size() >= 4 && hex.rfind(given, 0) == 0)) {
-      if (found) return Fail(ClientErrc::kInvalidArgument, "more than one group matches; give its id");
-      found = store::GroupConversation(g.id);
-    }
-  }
-  if (!found) return Fail(ClientErrc::kNotFound, "no such group");
-  return *found;
-}
-
 using Method = std::function<MethodOutcome(Client&, Params&)>;
 
 // Each method reads its parameters, then checks them all at once.
@@ -236,9 +195,9 @@ MethodOutcome GroupMembers(Client& client, Params& p,
   const std::string group = p.String("group");
   const auto members = p.StringList("members");
   PARLEY_RPC_CHECK_PARAMS(p);
-  PARLEY_RPC_TRY(id, FindGroup(client, group));
+  PARLEY_RPC_TRY(id, cli::FindGroup(client, group));
   PARLEY_RPC_TRY(changed, (client.*change)(*id, members));
-  return Ok(GroupJson(*changed));
+  return Ok(cli::GroupJson(*changed));
 }
 
 MethodOutcome PeerAction(Client& client, Params& p, ClientStatus (Client::*action)(const std::string&)) {
@@ -252,7 +211,7 @@ MethodOutcome ContactList(Client& client, Params& p, bool requests) {
   PARLEY_RPC_CHECK_PARAMS(p);
   PARLEY_RPC_TRY(list, requests ? client.Requests() : client.Contacts());
   json out = json::array();
-  for (const auto& c : *list) out.push_back(ContactToJson(c));
+  for (const auto& c : *list) out.push_back(cli::ContactJson(c));
   return Ok(out);
 }
 
@@ -326,7 +285,7 @@ const std::map<std::string, Method, std::less<>>& Methods() {
            quoted = *id;
          }
          PARLEY_RPC_TRY(sent, client.SendText(peer, text, quoted));
-         return Ok(MessageToJson(*sent));
+         return Ok(cli::MessageJson(*sent));
        }},
       {"receive",
        [](Client& client, Params& p) {
@@ -344,7 +303,7 @@ const std::map<std::string, Method, std::less<>>& Methods() {
            PARLEY_RPC_TRY(history, client.History(c.id, static_cast<std::size_t>(c.unread)));
            for (const auto& m : *history) {
              if (m.direction == Direction::kIncoming && m.status == MessageStatus::kReceived)
-               messages.push_back(MessageToJson(m));
+               messages.push_back(cli::MessageJson(m));
            }
            if (mark_read) (void)client.MarkRead(c.id);
          }
@@ -355,7 +314,7 @@ const std::map<std::string, Method, std::less<>>& Methods() {
          PARLEY_RPC_CHECK_PARAMS(p);
          PARLEY_RPC_TRY(list, client.Conversations());
          json out = json::array();
-         for (const auto& c : *list) out.push_back(ConversationToJson(c));
+         for (const auto& c : *list) out.push_back(cli::ConversationJson(c));
          return Ok(out);
        }},
       {"contacts", [](Client& client, Params& p) { return ContactList(client, p, false); }},
@@ -364,7 +323,7 @@ const std::map<std::string, Method, std::less<>>& Methods() {
          const std::string username = p.String("username");
          PARLEY_RPC_CHECK_PARAMS(p);
          PARLEY_RPC_TRY(added, client.AddContact(username));
-         return Ok(ContactToJson(*added));
+         return Ok(cli::ContactJson(*added));
        }},
       {"contacts.block", [](Client& client, Params& p) { return PeerAction(client, p, &Client::Block); }},
       {"contacts.unblock", [](Client& client, Params& p) { return PeerAction(client, p, &Client::Unblock); }},
@@ -401,7 +360,7 @@ const std::map<std::string, Method, std::less<>>& Methods() {
          PARLEY_RPC_TRY(conversation, ConversationFor(client, peer));
          PARLEY_RPC_TRY(list, client.History(*conversation, static_cast<std::size_t>(limit)));
          json out = json::array();
-         for (const auto& m : *list) out.push_back(MessageToJson(m));
+         for (const auto& m : *list) out.push_back(cli::MessageJson(m));
          // Read receipts need the server; the history never depends on it.
          if (mark_read) (void)client.MarkRead(*conversation);
          return Ok(out);
@@ -441,7 +400,7 @@ const std::map<std::string, Method, std::less<>>& Methods() {
          PARLEY_RPC_CHECK_PARAMS(p);
          PARLEY_RPC_TRY(list, client.Groups());
          json out = json::array();
-         for (const auto& g : *list) out.push_back(GroupJson(g));
+         for (const auto& g : *list) out.push_back(cli::GroupJson(g));
          return Ok(out);
        }},
       {"groups.create",
@@ -450,7 +409,7 @@ const std::map<std::string, Method, std::less<>>& Methods() {
          const auto members = p.StringList("members");
          PARLEY_RPC_CHECK_PARAMS(p);
          PARLEY_RPC_TRY(created, client.CreateGroup(name, members));
-         return Ok(GroupJson(*created));
+         return Ok(cli::GroupJson(*created));
        }},
       {"groups.add",
        [](Client& client, Params& p) { return GroupMembers(client, p, &Client::AddGroupMembers); }},
@@ -463,15 +422,15 @@ const std::map<std::string, Method, std::less<>>& Methods() {
          const std::string group = p.String("group");
          const std::string name = p.String("name");
          PARLEY_RPC_CHECK_PARAMS(p);
-         PARLEY_RPC_TRY(id, FindGroup(client, group));
+         PARLEY_RPC_TRY(id, cli::FindGroup(client, group));
          PARLEY_RPC_TRY(renamed, client.RenameGroup(*id, name));
-         return Ok(GroupJson(*renamed));
+         return Ok(cli::GroupJson(*renamed));
        }},
       {"groups.leave",
        [](Client& client, Params& p) {
          const std::string group = p.String("group");
          PARLEY_RPC_CHECK_PARAMS(p);
-         PARLEY_RPC_TRY(id, FindGroup(client, group));
+         PARLEY_RPC_TRY(id, cli::FindGroup(client, group));
          PARLEY_RPC_TRY(left, client.LeaveGroup(*id));
          return Ok(json{{"done", true}});
        }},
@@ -481,14 +440,14 @@ const std::map<std::string, Method, std::less<>>& Methods() {
          const std::string text = p.String("text");
          const std::string quote = p.String("quote", false);
          PARLEY_RPC_CHECK_PARAMS(p);
-         PARLEY_RPC_TRY(id, FindGroup(client, group));
+         PARLEY_RPC_TRY(id, cli::FindGroup(client, group));
          std::optional<MessageId> quoted;
          if (!quote.empty()) {
            PARLEY_RPC_TRY(found, FindMessage(client, *id, quote));
            quoted = *found;
          }
          PARLEY_RPC_TRY(sent, client.SendGroupText(*id, text, quoted));
-         return Ok(MessageToJson(*sent));
+         return Ok(cli::MessageJson(*sent));
        }},
       {"export",
        [](Client& client, Params& p) {
@@ -496,12 +455,12 @@ const std::map<std::string, Method, std::less<>>& Methods() {
          PARLEY_RPC_TRY(contacts, client.Contacts());
          PARLEY_RPC_TRY(conversations, client.Conversations());
          json out{{"contacts", json::array()}, {"conversations", json::array()}};
-         for (const auto& c : *contacts) out["contacts"].push_back(ContactToJson(c));
+         for (const auto& c : *contacts) out["contacts"].push_back(cli::ContactJson(c));
          for (const auto& c : *conversations) {
            PARLEY_RPC_TRY(messages, client.History(c.id, 1'000'000));
            json m = json::array();
-           for (const auto& message : *messages) m.push_back(MessageToJson(message));
-           json conversation = ConversationToJson(c);
+           for (const auto& message : *messages) m.push_back(cli::MessageJson(message));
+           json conversation = cli::ConversationJson(c);
            conversation["messages"] = std::move(m);
            out["conversations"].push_back(std::move(conversation));
          }
@@ -537,73 +496,14 @@ const std::vector<std::string>& MethodTable::MethodNames() {
   return *names;
 }
 
-std::string_view MessageStatusName(MessageStatus s) {
-  switch (s) {
-    case MessageStatus::kSending:
-      return "sending";
-    case MessageStatus::kSent:
-      return "sent";
-    case MessageStatus::kFailed:
-      return "failed";
-    case MessageStatus::kDelivered:
-      return "delivered";
-    case MessageStatus::kRead:
-      return "read";
-    case MessageStatus::kReceived:
-      return "received";
-    case MessageStatus::kSeen:
-      return "seen";
-  }
-  return "unknown";
-}
-
-json MessageToJson(const StoredMessage& m) {
-  json reactions = json::array();
-  for (const auto& r : m.reactions)
-    reactions.push_back({{"from", r.from.value().ToString()}, {"emoji", r.emoji}});
-  json j{{"id", MessageIdToHex(m.id)},
-         {"conversation", m.conversation},
-         {"direction", m.direction == Direction::kIncoming ? "incoming" : "outgoing"},
-         {"sender", m.sender.value().ToString()},
-         {"senderDevice", m.sender_device.value()},
-         {"sentAt", m.sent_at_ms},
-         {"receivedAt", m.received_at_ms},
-         {"body", m.body},
-         {"status", std::string(MessageStatusName(m.status))},
-         {"edited", m.edited},
-         {"deleted", m.deleted},
-         {"request", m.request},
-         {"expiresAt", m.expires_at_ms},
-         {"reactions", reactions}};
-  if (m.quote) j["quote"] = MessageIdToHex(*m.quote);
-  return j;
-}
-
-json ContactToJson(const Contact& c) {
-  return {{"account", c.account.value().ToString()},
-          {"username", c.username},
-          {"state", std::string(StateName(c.state))},
-          {"verified", c.verified},
-          {"identityChanged", c.identity_changed}};
-}
-
-json ConversationToJson(const Conversation& c) {
-  return {{"id", c.id},
-          {"title", c.title},
-          {"request", c.request},
-          {"unread", c.unread},
-          {"lastActivity", c.last_activity_ms},
-          {"disappearingSeconds", c.disappearing_seconds}};
-}
-
 EventNotification NotificationFor(const Event& event) {
   return std::visit(
       [](const auto& e) -> EventNotification {
         using T = std::decay_t<decltype(e)>;
         if constexpr (std::is_same_v<T, MessageReceived>) {
-          return {"receive", json{{"message", MessageToJson(e.message)}}};
+          return {"receive", json{{"message", cli::MessageJson(e.message)}}};
         } else if constexpr (std::is_same_v<T, MessageUpdated>) {
-          return {"update", json{{"message", MessageToJson(e.message)}}};
+          return {"update", json{{"message", cli::MessageJson(e.message)}}};
         } else if constexpr (std::is_same_v<T, TypingChanged>) {
           return {"typing", json{{"conversation", e.conversation},
                                  {"account", e.who.value().ToString()},
@@ -619,7 +519,7 @@ EventNotification NotificationFor(const Event& event) {
         } else if constexpr (std::is_same_v<T, QueueDrained>) {
           return {"drained", json::object()};
         } else if constexpr (std::is_same_v<T, GroupChanged>) {
-          return {"groupChanged", json{{"group", GroupJson(e.group)}, {"by", e.by.value().ToString()}}};
+          return {"groupChanged", json{{"group", cli::GroupJson(e.group)}, {"by", e.by.value().ToString()}}};
         } else if constexpr (std::is_same_v<T, ConnectionChanged>) {
           return {"connection", json{{"connected", e.connected}}};
         } else {

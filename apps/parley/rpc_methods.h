@@ -44,11 +44,6 @@ class MethodTable {
 };
 
 // The JSON forms the daemon and `parley --json` print.
-nlohmann::json MessageToJson(const client::StoredMessage& m);
-nlohmann::json ContactToJson(const client::Contact& c);
-nlohmann::json ConversationToJson(const client::Conversation& c);
-std::string_view MessageStatusName(client::MessageStatus s);
-
 // The notification an event becomes: method and params (see docs).
 struct EventNotification {
   std::string method;

@@ -1,0 +1,113 @@
+#include "views.h"
+
+#include <optional>
+
+#include "base/hex.h"
+
+namespace parley::cli {
+
+using namespace parley::client;
+using nlohmann::json;
+
+const char* StatusName(MessageStatus s) {
+  switch (s) {
+    case MessageStatus::kSending:
+      return "sending";
+    case MessageStatus::kSent:
+      return "sent";
+    case MessageStatus::kFailed:
+      return "failed";
+    case MessageStatus::kDelivered:
+      return "delivered";
+    case MessageStatus::kRead:
+      return "read";
+    case MessageStatus::kReceived:
+      return "received";
+    case MessageStatus::kSeen:
+      return "seen";
+  }
+  return "unknown";
+}
+
+const char* StateName(ContactState s) {
+  switch (s) {
+    case ContactState::kRequest:
+      return "request";
+    case ContactState::kAccepted:
+      return "accepted";
+    case ContactState::kBlocked:
+      return "blocked";
+  }
+  return "unknown";
+}
+
+json MessageJson(const StoredMessage& m) {
+  json reactions = json::array();
+  for (const auto& r : m.reactions)
+    reactions.push_back({{"from", r.from.value().ToString()}, {"emoji", r.emoji}});
+  json j{{"id", MessageIdToHex(m.id)},
+         {"conversation", m.conversation},
+         {"direction", m.direction == Direction::kIncoming ? "incoming" : "outgoing"},
+         {"sender", m.sender.value().ToString()},
+         {"senderDevice", m.sender_device.value()},
+         {"sentAt", m.sent_at_ms},
+         {"receivedAt", m.received_at_ms},
+         {"body", m.body},
+         {"status", StatusName(m.status)},
+         {"edited", m.edited},
+         {"deleted", m.deleted},
+         {"request", m.request},
+         {"expiresAt", m.expires_at_ms},
+         {"reactions", reactions}};
+  if (m.quote) j["quote"] = MessageIdToHex(*m.quote);
+  return j;
+}
+
+json ContactJson(const Contact& c) {
+  return {{"account", c.account.value().ToString()},
+          {"username", c.username},
+          {"state", StateName(c.state)},
+          {"verified", c.verified},
+          {"identityChanged", c.identity_changed}};
+}
+
+json ConversationJson(const Conversation& c) {
+  return {{"id", c.id},
+          {"title", c.title},
+          {"request", c.request},
+          {"unread", c.unread},
+          {"lastActivity", c.last_activity_ms},
+          {"disappearingSeconds", c.disappearing_seconds}};
+}
+
+json GroupJson(const Group& g) {
+  json members = json::array(), admins = json::array();
+  for (const auto& m : g.members) members.push_back(m.value().ToString());
+  for (const auto& a : g.admins) admins.push_back(a.value().ToString());
+  return {{"id", store::GroupConversation(g.id)},
+          {"name", g.name},
+          {"members", members},
+          {"admins", admins},
+          {"active", g.active},
+          {"request", g.request}};
+}
+
+// A group by its conversation id ("group:" and 32 hex digits), a prefix of
+// its hex id (at least 4 digits) or its name, when only one group matches.
+ClientResult<ConversationId> FindGroup(Client& client, const std::string& given) {
+  if (store::GroupIdOf(given)) return given;
+  auto groups = client.Groups();
+  if (!groups) return tl::unexpected(groups.error());
+  std::optional<ConversationId> found;
+  for (const auto& g : *groups) {
+    const std::string hex = ToHex(g.id);
+    if (g.name == given || (given.size() >= 4 && hex.rfind(given, 0) == 0)) {
+      if (found) return Fail(ClientErrc::kInvalidArgument, "more than one group matches; give its id");
+      found = store::GroupConversation(g.id);
+    }
+  }
+  if (!found) return Fail(ClientErrc::kNotFound, "no such group");
+  return *found;
+}
+
+}  // namespace parley::cli
