@@ -24,6 +24,7 @@
 #include "base/base64.h"
 #include "base/hex.h"
 #include "client/attachment_headers.h"
+#include "client/server_pin.h"
 
 namespace parley::client {
 
@@ -41,21 +42,6 @@ constexpr std::size_t kPiece = 64 * 1024;
 constexpr std::size_t kMaxHeaderBytes = 8 * 1024;
 constexpr std::size_t kMaxErrorBodyBytes = 4 * 1024;
 constexpr const char* kAttachmentsPath = "/v1/attachments";
-
-std::string CertificateSha256(SSL* ssl) {
-  X509* cert = SSL_get1_peer_certificate(ssl);
-  if (cert == nullptr) return "";
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  X509_digest(cert, EVP_sha256(), digest, &size);
-  X509_free(cert);
-  return ToHex(std::span<const std::uint8_t>(digest, size));
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 ClientError NetworkError(const error_code& ec, std::string_view why) {
   if (ec == beast::error::timeout)
@@ -266,7 +252,7 @@ class AttachmentTransfer::Impl {
     if (auto e = Run([&](auto handler) { stream->async_handshake(ssl::stream_base::client, handler); })) {
       return tl::unexpected(NetworkError(e, "the TLS handshake failed"));
     }
-    if (!options_.pin.empty() && Lower(options_.pin) != CertificateSha256(stream->native_handle())) {
+    if (!PeerMatchesPin(stream->native_handle(), options_.pin)) {
       return Fail(ClientErrc::kNetwork, "the server certificate does not match the pinned fingerprint");
     }
     return stream;

@@ -21,7 +21,7 @@
 #include <mutex>
 #include <thread>
 
-#include "base/hex.h"
+#include "client/server_pin.h"
 #include "crypto/random.h"
 #include "wire/codec.h"
 
@@ -39,21 +39,6 @@ using Stream = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
 
 constexpr std::chrono::milliseconds kFirstBackoff{500};
 constexpr std::chrono::milliseconds kMaxBackoff{30'000};
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string CertificateSha256(SSL* ssl) {
-  X509* cert = SSL_get1_peer_certificate(ssl);
-  if (cert == nullptr) return "";
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  X509_digest(cert, EVP_sha256(), digest, &size);
-  X509_free(cert);
-  return ToHex(std::span<const std::uint8_t>(digest, size));
-}
 
 ClientErrc ErrcForStatus(wire::ResponseStatus status) {
   switch (status) {
@@ -295,8 +280,7 @@ class Connection::Impl : public std::enable_shared_from_this<Impl> {
 
   void OnTls() {
     auto stream = stream_;
-    if (!options_.pin.empty() &&
-        Lower(options_.pin) != CertificateSha256(stream->next_layer().native_handle())) {
+    if (!PeerMatchesPin(stream->next_layer().native_handle(), options_.pin)) {
       pin_mismatch_ = true;
       return Failed(ClientErrc::kNetwork, "the server certificate does not match the pinned fingerprint");
     }
