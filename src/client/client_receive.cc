@@ -150,7 +150,8 @@ bool Client::Impl::ApplyIncomingLocked(const wire::Envelope& envelope, const Con
           auto inserted = store_->InsertMessage(m);
           if (!inserted) return false;
           // Kept, never fetched here: DownloadAttachment fetches on request only (S2).
-          if (*inserted && body.attachment && !SaveReceivedAttachmentLocked(m.id, *body.attachment)) return false;
+          if (*inserted && body.attachment && !SaveReceivedAttachmentLocked(m.id, *body.attachment))
+            return false;
           if (*inserted) {
             events.push_back(MessageReceived{m});
             if (!request) {
@@ -245,7 +246,8 @@ bool Client::Impl::ApplySyncLocked(const wire::Envelope& envelope, const Content
           m.expires_at_ms = ExpiryFor(body.expire_seconds);
           auto inserted = store_->InsertMessage(m);
           if (!inserted) return false;
-          if (*inserted && body.attachment && !SaveReceivedAttachmentLocked(m.id, *body.attachment)) return false;
+          if (*inserted && body.attachment && !SaveReceivedAttachmentLocked(m.id, *body.attachment))
+            return false;
           if (*inserted) events.push_back(MessageReceived{m});
           return true;
         } else if constexpr (std::is_same_v<T, ReactionBody>) {
