@@ -197,28 +197,12 @@ ClientResult<StoredMessage> Client::Impl::SendAttachment(const std::string& peer
     CLIENT_TRY_STORE(store_->SaveContact(contact));
     CLIENT_ASSIGN_STORE(timer, store_->DisappearingSeconds(conversation));
 
-    Content content;
-    content.message_id = RandomId(rng_);
-    content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
     DataBody data;
     data.text = caption;
     data.attachment = pointer;
     data.expire_seconds = timer;
-    content.body = std::move(data);
-
-    StoredMessage m;
-    m.id = ToMessageId(content.message_id);
-    m.conversation = conversation;
-    m.direction = Direction::kOutgoing;
-    m.sender = account_->account;
-    m.sender_device = account_->device;
-    m.sent_at_ms = static_cast<std::int64_t>(content.sent_at_ms);
-    m.received_at_ms = m.sent_at_ms;
-    m.body = caption;
-    m.status = MessageStatus::kSending;
-    m.expires_at_ms = ExpiryFor(timer);
-    CLIENT_ASSIGN_STORE(inserted, store_->InsertMessage(m));
-    (void)inserted;
+    CLIENT_ASSIGN(outgoing, StoreOutgoingDataLocked(conversation, std::move(data)));
+    auto& [content, m] = outgoing;
     auto encoded = EncodePointer(pointer);
     if (!encoded) return tl::unexpected(encoded.error());
     CLIENT_TRY_STORE(store_->SaveAttachment(m.id, encoded->bytes()));

@@ -390,29 +390,12 @@ ClientResult<StoredMessage> Client::Impl::SendGroupText(const ConversationId& co
       CLIENT_TRY_STORE(store_->SetConversationRequest(conversation, false));
     }
     CLIENT_ASSIGN_STORE(timer, store_->DisappearingSeconds(conversation));
-    Content content;
-    content.message_id = RandomId(rng_);
-    content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
     DataBody data;
     data.text = body;
     if (quote) data.quote = ToContentId(*quote);
     data.expire_seconds = timer;
-    content.body = std::move(data);
-
-    StoredMessage m;
-    m.id = ToMessageId(content.message_id);
-    m.conversation = conversation;
-    m.direction = Direction::kOutgoing;
-    m.sender = account_->account;
-    m.sender_device = account_->device;
-    m.sent_at_ms = static_cast<std::int64_t>(content.sent_at_ms);
-    m.received_at_ms = m.sent_at_ms;
-    m.body = body;
-    m.status = MessageStatus::kSending;
-    m.quote = quote;
-    m.expires_at_ms = ExpiryFor(timer);
-    CLIENT_ASSIGN_STORE(inserted, store_->InsertMessage(m));
-    (void)inserted;
+    CLIENT_ASSIGN(outgoing, StoreOutgoingDataLocked(conversation, std::move(data)));
+    auto& [content, m] = outgoing;
     auto sent = SendGroupContentLocked(*group, std::move(content));
     m.status = sent ? MessageStatus::kSent : MessageStatus::kFailed;
     CLIENT_TRY_STORE(store_->UpdateStatus(m.id, m.status));

@@ -65,6 +65,13 @@ tl::unexpected<ClientError> StatusFailed(const wire::Response& r);
   }                                                                      \
   auto& var = *CLIENT_CONCAT(client_result_, __LINE__)
 
+#define CLIENT_ASSIGN(var, expr)                                           \
+  auto CLIENT_CONCAT(client_value_, __LINE__) = (expr);                    \
+  if (!CLIENT_CONCAT(client_value_, __LINE__)) {                           \
+    return tl::unexpected(CLIENT_CONCAT(client_value_, __LINE__).error()); \
+  }                                                                        \
+  auto& var = *CLIENT_CONCAT(client_value_, __LINE__)
+
 #define CLIENT_TRY(expr)                               \
   do {                                                 \
     if (auto client_status = (expr); !client_status) { \
@@ -199,6 +206,10 @@ class Client::Impl {
   ClientStatus SendAboutLocked(const ConversationId& conversation, ContentBody body, bool sync_copy);
   ClientResult<StoredMessage> OwnMessageLocked(const ConversationId& conversation, const MessageId& id);
   static ContentId ToContentId(const MessageId& id);
+  // Stores a new outgoing data message of ours in `conversation` (status
+  // kSending) and returns its content, ready to send.
+  ClientResult<std::pair<Content, StoredMessage>> StoreOutgoingDataLocked(const ConversationId& conversation,
+                                                                          DataBody data);
   ClientStatus React(const ConversationId& conversation, const MessageId& id, const std::string& emoji);
   ClientStatus Edit(const ConversationId& conversation, const MessageId& id, const std::string& body);
   ClientStatus DeleteForEveryone(const ConversationId& conversation, const MessageId& id);

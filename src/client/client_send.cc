@@ -225,33 +225,12 @@ ClientResult<StoredMessage> Client::Impl::SendText(const std::string& peer, cons
     CLIENT_TRY_STORE(store_->SaveContact(contact));
     CLIENT_ASSIGN_STORE(timer, store_->DisappearingSeconds(conversation));
 
-    Content content;
-    content.message_id = RandomId(rng_);
-    content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
     DataBody data;
     data.text = body;
-    if (quote) {
-      ContentId q{};
-      std::copy(quote->begin(), quote->end(), q.begin());
-      data.quote = q;
-    }
+    if (quote) data.quote = ToContentId(*quote);
     data.expire_seconds = timer;
-    content.body = std::move(data);
-
-    StoredMessage m;
-    m.id = ToMessageId(content.message_id);
-    m.conversation = conversation;
-    m.direction = Direction::kOutgoing;
-    m.sender = account_->account;
-    m.sender_device = account_->device;
-    m.sent_at_ms = static_cast<std::int64_t>(content.sent_at_ms);
-    m.received_at_ms = m.sent_at_ms;
-    m.body = body;
-    m.status = MessageStatus::kSending;
-    m.quote = quote;
-    m.expires_at_ms = ExpiryFor(timer);
-    CLIENT_ASSIGN_STORE(inserted, store_->InsertMessage(m));
-    (void)inserted;
+    CLIENT_ASSIGN(outgoing, StoreOutgoingDataLocked(conversation, std::move(data)));
+    auto& [content, m] = outgoing;
     auto sent = SendContentLocked(contact.account, std::move(content), true);
     m.status = sent ? MessageStatus::kSent : MessageStatus::kFailed;
     CLIENT_TRY_STORE(store_->UpdateStatus(m.id, m.status));
@@ -283,6 +262,29 @@ ClientResult<StoredMessage> Client::Impl::OwnMessageLocked(const ConversationId&
   CLIENT_ASSIGN_STORE(found, store_->FindMessage(id));
   if (!found || found->conversation != conversation) return Fail(ClientErrc::kNotFound, "no such message");
   return *found;
+}
+
+ClientResult<std::pair<Content, StoredMessage>> Client::Impl::StoreOutgoingDataLocked(
+    const ConversationId& conversation, DataBody data) {
+  Content content;
+  content.message_id = RandomId(rng_);
+  content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
+  StoredMessage m;
+  m.id = ToMessageId(content.message_id);
+  m.conversation = conversation;
+  m.direction = Direction::kOutgoing;
+  m.sender = account_->account;
+  m.sender_device = account_->device;
+  m.sent_at_ms = static_cast<std::int64_t>(content.sent_at_ms);
+  m.received_at_ms = m.sent_at_ms;
+  m.body = data.text;
+  m.status = MessageStatus::kSending;
+  if (data.quote) m.quote = ToMessageId(*data.quote);
+  m.expires_at_ms = ExpiryFor(data.expire_seconds);
+  content.body = std::move(data);
+  CLIENT_ASSIGN_STORE(inserted, store_->InsertMessage(m));
+  (void)inserted;
+  return std::pair{std::move(content), std::move(m)};
 }
 
 ContentId Client::Impl::ToContentId(const MessageId& id) {
