@@ -53,7 +53,8 @@ std::pair<int, std::string> RunProgram(std::vector<std::string> args) {
 class ChatTmuxTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (RunProgram({"tmux", "-V"}).first != 0) GTEST_SKIP() << "tmux is not installed (scripts/install-deps)";
+    ASSERT_EQ(RunProgram({"tmux", "-V"}).first, 0)
+        << "tmux is not installed (scripts/install-deps installs it)";
     char pattern[] = "/tmp/parley-chat-XXXXXX";
     ASSERT_NE(mkdtemp(pattern), nullptr);
     dir_ = pattern;
