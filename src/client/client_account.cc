@@ -88,17 +88,20 @@ ClientResult<AccountInfo> Client::Impl::Register(const ServerAddress& server, co
   request.signed_prekey = WireSignedPreKey(keys->signed_prekey);
   request.prekeys = WirePreKeys(keys->prekeys);
   request.device_name = device_name;
-  auto response = CallLocked(std::move(request));
-  if (!response) {
-    StopConnectionLocked(lock);
-    return tl::unexpected(response.error());
-  }
-  if (response->status != ResponseStatus::kOk) {
-    StopConnectionLocked(lock);
-    return StatusFailed(*response);
-  }
+  auto response = CallNewDeviceLocked(lock, std::move(request));
+  if (!response) return tl::unexpected(response.error());
   const auto& result = std::get<wire::RegisterResult>(response->body);
   return SaveNewAccount(server, username, result.account_id, result.device_id, result.credential);
+}
+
+ClientResult<wire::Response> Client::Impl::CallNewDeviceLocked(std::unique_lock<std::mutex>& lock,
+                                                               wire::RequestBody body) {
+  auto response = CallLocked(std::move(body));
+  if (response && response->status == ResponseStatus::kOk) return response;
+  // No account came of it: the connection made for it goes.
+  StopConnectionLocked(lock);
+  if (!response) return tl::unexpected(response.error());
+  return StatusFailed(*response);
 }
 
 ClientResult<AccountInfo> Client::Impl::Link(const ServerAddress& server, const std::string& code,
@@ -117,15 +120,8 @@ ClientResult<AccountInfo> Client::Impl::Link(const ServerAddress& server, const 
   request.signed_prekey = WireSignedPreKey(keys->signed_prekey);
   request.prekeys = WirePreKeys(keys->prekeys);
   request.device_name = device_name;
-  auto response = CallLocked(std::move(request));
-  if (!response) {
-    StopConnectionLocked(lock);
-    return tl::unexpected(response.error());
-  }
-  if (response->status != ResponseStatus::kOk) {
-    StopConnectionLocked(lock);
-    return StatusFailed(*response);
-  }
+  auto response = CallNewDeviceLocked(lock, std::move(request));
+  if (!response) return tl::unexpected(response.error());
   const auto& result = std::get<wire::LinkDeviceResult>(response->body);
   return SaveNewAccount(server, "", result.account_id, result.device_id, result.credential);
 }

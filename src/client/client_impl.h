@@ -121,6 +121,10 @@ class Client::Impl {
                                      const std::optional<std::string>& invitation);
   ClientResult<AccountInfo> Link(const ServerAddress& server, const std::string& code,
                                  const std::string& device_name);
+  // Sends a registration or link request on the connection made for it; on
+  // any failure the connection is stopped.
+  ClientResult<wire::Response> CallNewDeviceLocked(std::unique_lock<std::mutex>& lock,
+                                                   wire::RequestBody body);
   ClientResult<AccountInfo> SaveNewAccount(const ServerAddress& server, const std::string& username,
                                            const AccountId& account, DeviceId device,
                                            const wire::DeviceCredential& credential);
