@@ -36,7 +36,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
-using Stream = beast::ssl_stream<beast::tcp_stream>;
+using Stream = ssl::stream<beast::tcp_stream>;
 
 constexpr std::size_t kPiece = 64 * 1024;
 constexpr std::size_t kMaxHeaderBytes = 8 * 1024;
@@ -214,11 +214,19 @@ class AttachmentTransfer::Impl {
   }
 
  private:
+  // The one completion handler type of every operation: each distinct handler type would
+  // instantiate Beast's whole composed-operation chain over TLS once more.
+  struct Completion {
+    error_code* result;
+    void operator()(error_code ec, std::size_t = 0) const { *result = ec; }
+    void operator()(error_code ec, const tcp::endpoint&) const { *result = ec; }
+  };
+
   // Runs one asynchronous operation to its end (or its timeout).
   template <class Start>
   error_code Run(Start&& start) {
     error_code result = net::error::operation_aborted;
-    start([&result](error_code ec, auto&&...) { result = ec; });
+    start(Completion{&result});
     io_.restart();
     io_.run();
     return result;
