@@ -21,14 +21,3 @@ function(parley_test name)
   endif()
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS "${labels}")
 endfunction()
-
-# parley_heavy_template_sources(FILES...)
-# Sources that instantiate Beast's composed operations over TLS. Under the
-# sanitizers at -O1 each takes many minutes to compile (UBSan instrumentation
-# of the optimised templates dominates); at -O0 the same checks run and the
-# compile is several times faster.
-function(parley_heavy_template_sources)
-  if(PARLEY_SANITIZE AND NOT PARLEY_FUZZ)
-    set_source_files_properties(${ARGN} DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR} PROPERTIES COMPILE_OPTIONS -O0)
-  endif()
-endfunction()
