@@ -6,18 +6,6 @@ namespace parley::cli {
 
 using namespace parley::client;
 
-namespace {
-
-json AttachmentJson(const AttachmentInfo& a) {
-  return {{"message", MessageIdToHex(a.message)},
-          {"fileName", a.file_name},
-          {"contentType", a.content_type},
-          {"size", a.size},
-          {"path", a.path}};
-}
-
-}  // namespace
-
 void AddAttachCommands(Cli& cli) {
   struct Options {
     std::string peer, file, caption, content_type, download;

@@ -92,6 +92,14 @@ json GroupJson(const Group& g) {
           {"request", g.request}};
 }
 
+json AttachmentJson(const AttachmentInfo& a) {
+  return {{"message", MessageIdToHex(a.message)},
+          {"fileName", a.file_name},
+          {"contentType", a.content_type},
+          {"size", a.size},
+          {"path", a.path}};
+}
+
 // A group by its conversation id ("group:" and 32 hex digits), a prefix of
 // its hex id (at least 4 digits) or its name, when only one group matches.
 ClientResult<ConversationId> FindGroup(Client& client, const std::string& given) {

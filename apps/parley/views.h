@@ -16,6 +16,7 @@ nlohmann::json MessageJson(const client::StoredMessage& m);
 nlohmann::json ContactJson(const client::Contact& c);
 nlohmann::json ConversationJson(const client::Conversation& c);
 nlohmann::json GroupJson(const client::Group& g);
+nlohmann::json AttachmentJson(const client::AttachmentInfo& a);
 // A group by its conversation id ("group:" and 32 hex digits), a prefix of
 // its hex id (at least 4 digits) or its name, when only one group matches.
 client::ClientResult<client::ConversationId> FindGroup(client::Client& client, const std::string& given);
