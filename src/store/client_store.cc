@@ -524,6 +524,27 @@ ClientStoreStatus ClientStore::SetCounter(std::string_view name, std::int64_t va
   return stmt.Text(1, name).Bind(2, value).Run();
 }
 
+ClientStoreStatus ClientStore::DeleteCounter(std::string_view name) {
+  CS_ASSIGN(stmt, db_->Prepare("DELETE FROM settings WHERE name = ?"));
+  return stmt.Text(1, name).Run();
+}
+
+ClientStoreResult<std::vector<std::pair<std::string, std::int64_t>>> ClientStore::CountersWithPrefix(
+    std::string_view prefix) {
+  // substr rather than LIKE: a prefix may hold '_' or '%'.
+  CS_ASSIGN(stmt, db_->Prepare(
+                      "SELECT name, value FROM settings WHERE substr(name, 1, ?) = ? AND typeof(value) = "
+                      "'integer' ORDER BY name"));
+  stmt.Bind(1, static_cast<std::int64_t>(prefix.size())).Text(2, prefix);
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  for (;;) {
+    CS_ASSIGN(row, stmt.Step());
+    if (!row) break;
+    out.emplace_back(stmt.ColumnText(0), stmt.Int(1));
+  }
+  return out;
+}
+
 ClientStoreResult<std::optional<LocalAccount>> ClientStore::LoadAccount() {
   CS_ASSIGN(stmt, db_->Prepare("SELECT value FROM settings WHERE name = 'account'"));
   CS_ASSIGN(row, stmt.Step());

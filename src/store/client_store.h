@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "base/clock.h"
@@ -143,6 +144,10 @@ class ClientStore final : public protocol::IdentityKeyStore,
   // Small named integers (the next prekey id, the signed prekey id, ...).
   ClientStoreResult<std::optional<std::int64_t>> GetCounter(std::string_view name);
   ClientStoreStatus SetCounter(std::string_view name, std::int64_t value);
+  ClientStoreStatus DeleteCounter(std::string_view name);
+  // The counters whose names start with `prefix`, by name.
+  ClientStoreResult<std::vector<std::pair<std::string, std::int64_t>>> CountersWithPrefix(
+      std::string_view prefix);
   ClientStoreResult<std::size_t> CountPreKeys();
 
   // ---- protocol::IdentityKeyStore (per account and device) ----

@@ -140,6 +140,29 @@ TEST_F(ClientStoreTest, AccountAndIdentitySurviveReopening) {
   EXPECT_EQ((*local)->pin, "ab");
 }
 
+TEST_F(ClientStoreTest, CountersByPrefixAndDeleted) {
+  auto key = KeyFromFile(dir_ / "k");
+  ASSERT_TRUE(key);
+  auto store = Open(*key);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->SetCounter("pending.b", 2));
+  ASSERT_TRUE(store->SetCounter("pending.a", 1));
+  ASSERT_TRUE(store->SetCounter("pendingX", 3));  // "_" or "%" in a prefix would match this with LIKE
+  ASSERT_TRUE(store->SetCounter("other", 4));
+  auto found = store->CountersWithPrefix("pending.");
+  ASSERT_TRUE(found);
+  using Row = std::pair<std::string, std::int64_t>;
+  EXPECT_EQ(*found, (std::vector<Row>{{"pending.a", 1}, {"pending.b", 2}}));
+  auto underscore = store->CountersWithPrefix("pending_");
+  ASSERT_TRUE(underscore);
+  EXPECT_TRUE(underscore->empty());
+  ASSERT_TRUE(store->DeleteCounter("pending.a"));
+  found = store->CountersWithPrefix("pending.");
+  ASSERT_TRUE(found);
+  EXPECT_EQ(*found, (std::vector<Row>{{"pending.b", 2}}));
+  EXPECT_FALSE(*store->GetCounter("pending.a"));
+}
+
 TEST_F(ClientStoreTest, RollbackUndoesAMessageAndItsProcessedMark) {
   auto key = KeyFromFile(dir_ / "k");
   ASSERT_TRUE(key);
