@@ -150,6 +150,7 @@ RequestHandlerOptions RequestHandlerOptionsFrom(const ServerConfig& config) {
   options.max_frame_bytes = config.limits.max_frame_bytes;
   options.rate_limits = config.rate_limits;
   options.worker_threads = config.store_threads;
+  options.sends_on_network_thread = EffectiveStoreUrl(config).starts_with("sqlite:");
   options.push_window = config.messages.push_window;
   options.prekeys_low_threshold = config.keys.prekeys_low_threshold;
   return options;
@@ -236,6 +237,17 @@ void RequestFrameHandler::OnFrame(const ConnectionHandle& connection, Connection
   }
   Impl* impl = impl_.get();
   if (auto* request = std::get_if<wire::Request>(&*decoded)) {
+    // A send of an authenticated connection with no earlier request still
+    // running is checked here and handed straight to the queue writer: no
+    // hop through a worker, and still after everything this connection sent
+    // before it. Only when the checks read a local store (SQLite).
+    const bool is_send = std::holds_alternative<wire::SendMessagesRequest>(request->body) ||
+                         std::holds_alternative<wire::SendMultiRecipientRequest>(request->body);
+    if (is_send && impl->options.sends_on_network_thread &&
+        session->authenticated.load(std::memory_order_acquire) && session->tasks->Idle()) {
+      impl->Handle(session, std::move(*request), std::move(slot));
+      return;
+    }
     // std::function needs a copyable callable: the move-only parts ride in a
     // shared_ptr.
     auto work = std::make_shared<std::pair<wire::Request, RequestSlot>>(std::move(*request), std::move(slot));
@@ -243,12 +255,10 @@ void RequestFrameHandler::OnFrame(const ConnectionHandle& connection, Connection
         [impl, session, work] { impl->Handle(session, std::move(work->first), std::move(work->second)); });
     return;
   }
-  const std::uint64_t push_id = std::get<wire::PushAck>(*decoded).id;
-  auto held = std::make_shared<RequestSlot>(std::move(slot));
-  session->tasks->Post([impl, session, push_id, held] {
-    impl->HandleAck(*session, push_id);
-    held->Release();
-  });
+  // An ack before authentication cannot name a push: ignored.
+  if (session->authenticated.load(std::memory_order_acquire)) {
+    impl->HandleAck(session, std::get<wire::PushAck>(*decoded).id);
+  }
 }
 
 void RequestFrameHandler::OnClose(const ConnectionHandle& connection, ConnectionContext* context) {
@@ -259,9 +269,12 @@ void RequestFrameHandler::OnClose(const ConnectionHandle& connection, Connection
     impl_->sessions.erase(connection.id());
   }
   std::shared_ptr<DeviceSession> session = session_context->session;
+  {
+    std::lock_guard lock(session->delivery_mutex);
+    session->closed = true;
+  }
   Impl* impl = impl_.get();
   session->tasks->Post([impl, session] {
-    session->closed = true;
     if (session->device) impl->connections.Unbind(*session->device, session->connection.id());
   });
 }
@@ -347,6 +360,13 @@ void RequestFrameHandler::Impl::StoreFailure(Reply& reply, store::StoreErrc code
 
 void RequestFrameHandler::Impl::BeginDeviceSession(DeviceSession& session, const DeviceKey& key,
                                                    std::optional<std::int64_t> last_seen_ms) {
+  {
+    // Before the binding makes the session findable by senders: their
+    // pushes wait for the drain (QueueEmpty owed).
+    std::lock_guard lock(session.delivery_mutex);
+    session.last_pushed_server_id = 0;
+    session.queue_empty_owed = true;
+  }
   session.device = key;
   session.authenticated.store(true, std::memory_order_release);
   if (auto previous = connections.Bind(key, session.connection)) {
@@ -356,16 +376,15 @@ void RequestFrameHandler::Impl::BeginDeviceSession(DeviceSession& session, const
   if (!last_seen_ms || clock.NowMillis() - *last_seen_ms >= kLastSeenResolutionMs) {
     (void)store.TouchDevice(address);  // last-seen is informational
   }
-  session.last_pushed_server_id = 0;
-  session.queue_empty_owed = true;
   Pump(session);
   auto count = store.CountOneTimePreKeys(address);
   if (count && *count < options.prekeys_low_threshold) {
-    SendPush(session, wire::PreKeysLow{static_cast<std::uint32_t>(*count)});
+    std::lock_guard lock(session.delivery_mutex);
+    if (!session.closed) SendPushLocked(session, wire::PreKeysLow{static_cast<std::uint32_t>(*count)});
   }
 }
 
-void RequestFrameHandler::Impl::SendPush(DeviceSession& session, wire::PushBody body) {
+void RequestFrameHandler::Impl::SendPushLocked(DeviceSession& session, wire::PushBody body) {
   wire::Push push;
   push.id = session.next_push_id++;
   push.body = std::move(body);
@@ -379,6 +398,11 @@ void RequestFrameHandler::Impl::SendPush(DeviceSession& session, wire::PushBody 
 }
 
 void RequestFrameHandler::Impl::Pump(DeviceSession& session) {
+  std::lock_guard lock(session.delivery_mutex);
+  PumpLocked(session);
+}
+
+void RequestFrameHandler::Impl::PumpLocked(DeviceSession& session) {
   if (!session.device || session.closed) return;
   const store::DeviceAddress address{session.device->account, session.device->device};
   session.window_was_full = true;
@@ -395,15 +419,15 @@ void RequestFrameHandler::Impl::Pump(DeviceSession& session) {
       session.window_was_full = false;
       if (session.queue_empty_owed) {
         session.queue_empty_owed = false;
-        SendPush(session, wire::QueueEmpty{});
+        SendPushLocked(session, wire::QueueEmpty{});
       }
       return;
     }
-    for (store::StoredEnvelope& stored : *fetched) PushEnvelope(session, std::move(stored));
+    for (store::StoredEnvelope& stored : *fetched) PushEnvelopeLocked(session, std::move(stored));
   }
 }
 
-void RequestFrameHandler::Impl::PushEnvelope(DeviceSession& session, store::StoredEnvelope stored) {
+void RequestFrameHandler::Impl::PushEnvelopeLocked(DeviceSession& session, store::StoredEnvelope stored) {
   wire::Envelope envelope;
   envelope.server_id = stored.server_id;
   envelope.server_timestamp_ms = static_cast<std::uint64_t>(stored.server_timestamp_ms);
@@ -415,29 +439,35 @@ void RequestFrameHandler::Impl::PushEnvelope(DeviceSession& session, store::Stor
   session.unacked_envelopes[session.next_push_id] = stored.server_id;
   session.last_pushed_server_id = stored.server_id;
   metrics.envelopes_pushed.Increment();
-  SendPush(session, std::move(envelope));
+  SendPushLocked(session, std::move(envelope));
 }
 
-void RequestFrameHandler::Impl::HandleAck(DeviceSession& session, std::uint64_t push_id) {
-  auto it = session.unacked_envelopes.find(push_id);
-  if (it == session.unacked_envelopes.end() || !session.device) return;  // unknown ids are ignored
-  const std::uint64_t server_id = it->second;
-  session.unacked_envelopes.erase(it);
-  // The delete joins the next group commit. Nothing waits for it: the ack has
-  // no answer, and the pusher only reads past the last pushed id.
-  writer.Delete({{session.device->account, session.device->device}, server_id},
-                [this](store::StoreResult<bool> found) {
-                  if (found) {
-                    if (*found) metrics.messages_acked.Increment();
-                  } else {
-                    metrics.store_errors.Increment();
-                    spdlog::error("event=store_error operation=delete_message error={}",
-                                  store::ToString(found.error().code));
-                  }
-                });
-  // Only a pump that stopped at the window can have left envelopes behind;
-  // anything queued since then is announced by its send.
-  if (session.window_was_full) Pump(session);
+void RequestFrameHandler::Impl::HandleAck(const std::shared_ptr<DeviceSession>& session,
+                                          std::uint64_t push_id) {
+  bool pump = false;
+  {
+    std::lock_guard lock(session->delivery_mutex);
+    auto it = session->unacked_envelopes.find(push_id);
+    if (it == session->unacked_envelopes.end()) return;  // unknown ids are ignored
+    const std::uint64_t server_id = it->second;
+    session->unacked_envelopes.erase(it);
+    // The delete joins the next group commit. Nothing waits for it: the ack
+    // has no answer, and the pusher only reads past the last pushed id.
+    writer.Delete({{session->device->account, session->device->device}, server_id},
+                  [this](store::StoreResult<bool> found) {
+                    if (found) {
+                      if (*found) metrics.messages_acked.Increment();
+                    } else {
+                      metrics.store_errors.Increment();
+                      spdlog::error("event=store_error operation=delete_message error={}",
+                                    store::ToString(found.error().code));
+                    }
+                  });
+    // Only a pump that stopped at the window can have left envelopes
+    // behind; anything queued since then is announced by its send.
+    pump = session->window_was_full && !session->closed;
+  }
+  if (pump) session->tasks->Post([this, session] { Pump(*session); });
 }
 
 std::shared_ptr<DeviceSession> RequestFrameHandler::Impl::FindSession(const DeviceKey& key) {
@@ -452,35 +482,35 @@ void RequestFrameHandler::Impl::NotifyQueued(const DeviceKey& key,
                                              std::optional<store::StoredEnvelope> envelope, Bytes content) {
   auto session = FindSession(key);
   if (!session) return;
-  if (!envelope) {
-    session->tasks->Post([this, session] { Pump(*session); });
-    return;
-  }
-  envelope->content.assign(content.begin(), content.end());
-  auto held = std::make_shared<store::StoredEnvelope>(std::move(*envelope));
-  session->tasks->Post([this, session, held] {
+  if (envelope) {
+    // Runs on the queue writer's thread, right after the commit: the
+    // envelope is pushed from here, without a store read or a hop through
+    // a worker, when it is the next one in its queue.
+    std::lock_guard lock(session->delivery_mutex);
     DeviceSession& s = *session;
     if (!s.device || s.closed) return;
+    // Already pushed by a pump that read it from the store.
+    if (envelope->server_id <= s.last_pushed_server_id) return;
     // Server ids of one queue are consecutive: the envelope right after the
     // last pushed one has nothing unpushed before it. Anything else (a drain
     // in progress, a full window, a gap) goes through the store.
-    const bool next_in_queue = held->server_id == s.last_pushed_server_id + 1;
-    if (s.queue_empty_owed || !next_in_queue || s.unacked_envelopes.size() >= options.push_window) {
-      Pump(s);
+    const bool next_in_queue = envelope->server_id == s.last_pushed_server_id + 1;
+    if (!s.queue_empty_owed && next_in_queue && s.unacked_envelopes.size() < options.push_window) {
+      envelope->content.assign(content.begin(), content.end());
+      metrics.envelopes_pushed_direct.Increment();
+      PushEnvelopeLocked(s, std::move(*envelope));
       return;
     }
-    metrics.envelopes_pushed_direct.Increment();
-    PushEnvelope(s, std::move(*held));
-  });
+  }
+  session->tasks->Post([this, session] { Pump(*session); });
 }
 
 void RequestFrameHandler::Impl::NotifyPreKeysLow(const DeviceKey& key, std::uint64_t count) {
   auto session = FindSession(key);
   if (!session) return;
-  session->tasks->Post([this, session, count] {
-    if (session->device && !session->closed)
-      SendPush(*session, wire::PreKeysLow{static_cast<std::uint32_t>(count)});
-  });
+  std::lock_guard lock(session->delivery_mutex);
+  if (session->device && !session->closed)
+    SendPushLocked(*session, wire::PreKeysLow{static_cast<std::uint32_t>(count)});
 }
 
 void RequestFrameHandler::Impl::Disconnect(const DeviceKey& key, const char* reason) {

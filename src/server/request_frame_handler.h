@@ -2,13 +2,18 @@
 // devices, keys, messages) over the server store, as the transport's
 // FrameHandler.
 //
-// Frames are decoded on the network thread (cheap, bounded); everything that
-// touches the store runs on a TaskPool, one TaskSequence per connection, so
-// one connection's requests, acks and pushes are handled in the order they
-// arrived while the network threads never block on the store. Pushes are
-// numbered per connection; envelopes are pushed from the store (the queue is
-// the source of truth) in server-id order, at most `push_window` unacked at
-// once, and deleted when acked.
+// Frames are decoded on the network thread (cheap, bounded). Requests run on
+// a TaskPool, one TaskSequence per connection, so one connection's requests
+// are handled in the order they arrived and the network threads never wait
+// for a durable write. The hot path takes fewer hops: a send is checked on
+// the network thread when its connection has nothing else in progress (with
+// SQLite, whose reads are local) and goes straight to the QueueWriter; after
+// the commit the writer's thread answers it and pushes the envelope to an
+// online recipient; acks are taken on the network thread. Pushes are
+// numbered per connection under the session's delivery mutex; envelopes go
+// out in server-id order (the store's queue is the source of truth: anything
+// not next in line is pumped from it by a task), at most `push_window`
+// unacked at once, and are deleted when acked.
 #pragma once
 
 #include <cstddef>
@@ -30,6 +35,12 @@ struct RequestHandlerOptions {
   std::size_t max_frame_bytes = kDefaultMaxFrameBytes;
   // Threads that run store work.
   std::size_t worker_threads = 4;
+  // Sends of an authenticated connection with nothing else in progress are
+  // checked on the network thread (their reads are cheap on a local SQLite
+  // file) and handed straight to the queue writer. Off, every request runs
+  // on a worker (PostgreSQL: a read is a round trip the event loop should
+  // not wait for).
+  bool sends_on_network_thread = true;
   // Unacked envelope pushes per connection (docs/wire-protocol.md section 6).
   std::size_t push_window = 64;
   // PreKeysLow is pushed when a device holds fewer one-time prekeys than this.

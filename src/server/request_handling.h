@@ -29,13 +29,22 @@ struct DeviceSession {
 
   ConnectionHandle connection;
   std::shared_ptr<TaskSequence> tasks;
-  // Set once authenticated; read by the network thread for the
-  // unauthenticated frame-size cap.
+  // Set once authenticated, after `device`; read by the network thread for
+  // the unauthenticated frame-size cap and before it handles a send or an
+  // ack itself.
   std::atomic<bool> authenticated{false};
 
-  // The rest is touched only by tasks of `tasks` (one at a time).
+  // Written once, by a task, before `authenticated`; read by anyone who
+  // saw `authenticated` (or found the session through DeviceConnections).
   std::optional<DeviceKey> device;
+  // Touched only by tasks of `tasks` (one at a time).
   int failed_authentications = 0;
+
+  // Delivery state. Pushes are made by the thread that learns of a message
+  // (the queue writer after its commit, or a task pumping from the store)
+  // and acks are taken on the network thread, so it has its own mutex
+  // instead of running every push and ack through `tasks`.
+  std::mutex delivery_mutex;
   bool closed = false;
   std::uint64_t next_push_id = 1;
   // Envelope pushes not yet acked: push id -> server id.
@@ -154,7 +163,9 @@ struct RequestFrameHandler::Impl {
 
   // ---- request_frame_handler.cc: dispatch, delivery, connections
   void Handle(const std::shared_ptr<DeviceSession>& session, wire::Request request, RequestSlot slot);
-  void HandleAck(DeviceSession& session, std::uint64_t push_id);
+  // Takes an ack on the network thread: the delete joins the next group
+  // commit; a pump it makes necessary runs as a task.
+  void HandleAck(const std::shared_ptr<DeviceSession>& session, std::uint64_t push_id);
   // Binds the session to `key`, starts draining its queue, checks prekeys.
   // The device's last-seen time is written when `last_seen_ms` (what the
   // store holds) is unknown or older than kLastSeenResolutionMs: a reconnect
@@ -164,8 +175,12 @@ struct RequestFrameHandler::Impl {
   static constexpr std::int64_t kLastSeenResolutionMs = 3600 * 1000;
   // Pushes envelopes queued for the session's device past the last pushed
   // one, up to the push window; then QueueEmpty if owed and nothing is left.
+  // Reads the store: runs as a task, never on a network thread.
   void Pump(DeviceSession& session);
-  void SendPush(DeviceSession& session, wire::PushBody body);
+  void PumpLocked(DeviceSession& session);
+  // Numbers and queues a push; the session's delivery_mutex is held, so
+  // push ids and frames leave in the same order.
+  void SendPushLocked(DeviceSession& session, wire::PushBody body);
   std::shared_ptr<DeviceSession> FindSession(const DeviceKey& key);
   // Tells the device's connection (if online) that something was queued for
   // it. With `envelope` (just queued; its content is `content`), the
@@ -173,8 +188,9 @@ struct RequestFrameHandler::Impl {
   // in its queue and the push window has room; otherwise it pumps from the
   // store.
   void NotifyQueued(const DeviceKey& key, std::optional<store::StoredEnvelope> envelope, Bytes content = {});
-  // Pushes one envelope on the session and records it as unacked.
-  void PushEnvelope(DeviceSession& session, store::StoredEnvelope stored);
+  // Pushes one envelope on the session and records it as unacked
+  // (delivery_mutex held).
+  void PushEnvelopeLocked(DeviceSession& session, store::StoredEnvelope stored);
   // Pushes PreKeysLow to the device's connection, if online.
   void NotifyPreKeysLow(const DeviceKey& key, std::uint64_t count);
   // Closes the device's connection, if online.

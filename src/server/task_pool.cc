@@ -64,6 +64,11 @@ void TaskSequence::Post(Task task) {
   if (schedule) pool_.Submit([self = shared_from_this()] { self->RunSome(); });
 }
 
+bool TaskSequence::Idle() {
+  std::lock_guard lock(mutex_);
+  return !scheduled_;
+}
+
 void TaskSequence::RunSome() {
   // A bounded batch, then back to the end of the pool's queue, so one busy
   // connection cannot keep a worker from the others.

@@ -56,6 +56,9 @@ class TaskSequence : public std::enable_shared_from_this<TaskSequence> {
 
   // Runs `task` after every task posted before it; never two at once.
   void Post(Task task);
+  // True when no task is queued or running: work that must follow every
+  // task posted so far may then run inline on the caller's thread instead.
+  bool Idle();
 
  private:
   void RunSome();
