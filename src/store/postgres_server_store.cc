@@ -698,31 +698,52 @@ StoreResult<std::vector<StoreResult<EnqueueResult>>> PostgresServerStore::Enqueu
   if (requests.size() > kMaxEnqueueBatch)
     return Fail(StoreErrc::kInvalidArgument, "too many sends in one batch");
   const std::int64_t now = clock_.NowMillis();
-  return InTransaction([&](pqxx::work& txn) -> StoreResult<std::vector<StoreResult<EnqueueResult>>> {
-    std::vector<StoreResult<EnqueueResult>> results;
-    results.reserve(requests.size());
-    for (const auto& request : requests) {
-      auto order = ValidateEnqueue(request);
-      if (!order) {
-        results.push_back(tl::unexpected(order.error()));
-        continue;
-      }
-      // A savepoint per send: a failed send is undone alone. (Plain SQL:
-      // libpqxx 6.4's subtransaction issues no SAVEPOINT before a prepared
-      // statement.)
-      txn.exec("SAVEPOINT enqueue_one");
-      StoreResult<EnqueueResult> result = Fail(StoreErrc::kInternal, "send not attempted");
-      try {
-        result = EnqueueLocked(txn, request, *order, now);
-      } catch (const pqxx::foreign_key_violation&) {
-        result = Fail(StoreErrc::kNotFound, "the sender account does not exist");
-      }
-      if (!result) txn.exec("ROLLBACK TO SAVEPOINT enqueue_one");
-      txn.exec("RELEASE SAVEPOINT enqueue_one");
-      if (!result && !IsSendLevelError(result.error().code)) return tl::unexpected(result.error());
-      results.push_back(std::move(result));
+  return InTransaction([&](pqxx::work& txn) { return EnqueueBatchLocked(txn, requests, now); });
+}
+
+StoreResult<std::vector<StoreResult<EnqueueResult>>> PostgresServerStore::EnqueueBatchLocked(
+    pqxx::work& txn, std::span<const EnqueueRequest> requests, std::int64_t now) {
+  std::vector<StoreResult<EnqueueResult>> results;
+  results.reserve(requests.size());
+  for (const auto& request : requests) {
+    auto order = ValidateEnqueue(request);
+    if (!order) {
+      results.push_back(tl::unexpected(order.error()));
+      continue;
     }
-    return results;
+    // A savepoint per send: a failed send is undone alone. (Plain SQL:
+    // libpqxx 6.4's subtransaction issues no SAVEPOINT before a prepared
+    // statement.)
+    txn.exec("SAVEPOINT enqueue_one");
+    StoreResult<EnqueueResult> result = Fail(StoreErrc::kInternal, "send not attempted");
+    try {
+      result = EnqueueLocked(txn, request, *order, now);
+    } catch (const pqxx::foreign_key_violation&) {
+      result = Fail(StoreErrc::kNotFound, "the sender account does not exist");
+    }
+    if (!result) txn.exec("ROLLBACK TO SAVEPOINT enqueue_one");
+    txn.exec("RELEASE SAVEPOINT enqueue_one");
+    if (!result && !IsSendLevelError(result.error().code)) return tl::unexpected(result.error());
+    results.push_back(std::move(result));
+  }
+  return results;
+}
+
+StoreResult<MessageQueueStore::QueueBatchResult> PostgresServerStore::CommitQueueBatch(
+    std::span<const EnqueueRequest> sends, std::span<const QueuedCopy> deletes) {
+  if (sends.size() > kMaxEnqueueBatch)
+    return Fail(StoreErrc::kInvalidArgument, "too many sends in one batch");
+  if (deletes.size() > kMaxDeleteBatch)
+    return Fail(StoreErrc::kInvalidArgument, "too many messages in one batch");
+  const std::int64_t now = clock_.NowMillis();
+  // One transaction, so one WAL flush, for the group's sends and acks.
+  return InTransaction([&](pqxx::work& txn) -> StoreResult<QueueBatchResult> {
+    QueueBatchResult result;
+    PARLEY_STORE_ASSIGN(queued, EnqueueBatchLocked(txn, sends, now));
+    PARLEY_STORE_ASSIGN(deleted, DeleteMessagesLocked(txn, deletes));
+    result.sends = std::move(queued);
+    result.deleted = std::move(deleted);
+    return result;
   });
 }
 
@@ -767,26 +788,29 @@ StoreStatus PostgresServerStore::DeleteMessage(const DeviceAddress& device, std:
 StoreResult<std::vector<bool>> PostgresServerStore::DeleteMessages(std::span<const QueuedCopy> messages) {
   if (messages.size() > kMaxDeleteBatch)
     return Fail(StoreErrc::kInvalidArgument, "too many messages in one batch");
-  return InTransaction([&](pqxx::work& txn) -> StoreResult<std::vector<bool>> {
-    std::vector<bool> found(messages.size(), false);
-    // Ordered: the queue counters are then locked in address order, as
-    // Enqueue locks them, so the two cannot deadlock.
-    std::map<DeviceAddress, std::int64_t> removed_per_device;
-    for (std::size_t i = 0; i < messages.size(); ++i) {
-      const QueuedCopy& message = messages[i];
-      if (message.server_id > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) continue;
-      const auto deleted = txn.exec_prepared("delete_message", Text(message.recipient.account),
-                                             DeviceNumber(message.recipient), AsInt(message.server_id))
-                               .affected_rows();
-      if (deleted == 0) continue;
-      found[i] = true;
-      ++removed_per_device[message.recipient];
-    }
-    for (const auto& [device, removed] : removed_per_device) {
-      txn.exec_prepared("decrement_queue", Text(device.account), DeviceNumber(device), removed);
-    }
-    return found;
-  });
+  return InTransaction([&](pqxx::work& txn) { return DeleteMessagesLocked(txn, messages); });
+}
+
+StoreResult<std::vector<bool>> PostgresServerStore::DeleteMessagesLocked(
+    pqxx::work& txn, std::span<const QueuedCopy> messages) {
+  std::vector<bool> found(messages.size(), false);
+  // Ordered: the queue counters are then locked in address order, as
+  // Enqueue locks them, so the two cannot deadlock.
+  std::map<DeviceAddress, std::int64_t> removed_per_device;
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const QueuedCopy& message = messages[i];
+    if (message.server_id > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) continue;
+    const auto deleted = txn.exec_prepared("delete_message", Text(message.recipient.account),
+                                           DeviceNumber(message.recipient), AsInt(message.server_id))
+                             .affected_rows();
+    if (deleted == 0) continue;
+    found[i] = true;
+    ++removed_per_device[message.recipient];
+  }
+  for (const auto& [device, removed] : removed_per_device) {
+    txn.exec_prepared("decrement_queue", Text(device.account), DeviceNumber(device), removed);
+  }
+  return found;
 }
 
 StoreResult<std::uint64_t> PostgresServerStore::QueueDepth(const DeviceAddress& device) {

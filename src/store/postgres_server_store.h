@@ -71,6 +71,9 @@ class PostgresServerStore final : public ServerStore {
                                                          std::size_t max_count) override;
   StoreStatus DeleteMessage(const DeviceAddress& device, std::uint64_t server_id) override;
   StoreResult<std::vector<bool>> DeleteMessages(std::span<const QueuedCopy> messages) override;
+  // The sends and deletes of one group in one transaction (one WAL flush).
+  StoreResult<QueueBatchResult> CommitQueueBatch(std::span<const EnqueueRequest> sends,
+                                                 std::span<const QueuedCopy> deletes) override;
   StoreResult<std::uint64_t> QueueDepth(const DeviceAddress& device) override;
   StoreResult<PurgeCounts> PurgeExpiredMessages(std::int64_t cutoff_ms, std::size_t max_rows) override;
 
@@ -115,6 +118,9 @@ class PostgresServerStore final : public ServerStore {
   StoreResult<AccountId> CheckProvisioningCodeLocked(pqxx::work& txn, const TokenHash& code_hash,
                                                      std::int64_t now);
   StoreResult<AttachmentInfo> GetAttachmentLocked(pqxx::work& txn, const AttachmentId& id, bool for_update);
+  StoreResult<std::vector<StoreResult<EnqueueResult>>> EnqueueBatchLocked(
+      pqxx::work& txn, std::span<const EnqueueRequest> requests, std::int64_t now);
+  StoreResult<std::vector<bool>> DeleteMessagesLocked(pqxx::work& txn, std::span<const QueuedCopy> messages);
   StoreResult<EnqueueResult> EnqueueLocked(pqxx::transaction_base& txn, const EnqueueRequest& request,
                                            const std::vector<std::size_t>& order, std::int64_t now);
 
