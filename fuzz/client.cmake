@@ -6,3 +6,6 @@ parley_fuzzer(client_content SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/client_content_
 # A group message's envelope content: group id, then a SenderKeyMessage.
 parley_fuzzer(client_group_envelope SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/client_group_envelope_fuzz.cc
               ${PROJECT_SOURCE_DIR}/src/client/content.cc LIBS parley_base parley_protocol)
+# Contacts shared by our own other devices (a content's contact-sync body).
+parley_fuzzer(client_contact_sync SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/client_contact_sync_fuzz.cc
+              ${PROJECT_SOURCE_DIR}/src/client/content.cc LIBS parley_base)

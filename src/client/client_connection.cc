@@ -70,31 +70,12 @@ ClientStatus Client::Impl::EnsureConnectedLocked() {
 void Client::Impl::RefreshOwnDevicesLocked() {
   auto response = CallLocked(wire::ListDevicesRequest{});
   if (!response || response->status != ResponseStatus::kOk) return;
+  const auto& devices = std::get<wire::ListDevicesResult>(response->body).devices;
   other_devices_.clear();
-  for (const auto& d : std::get<wire::ListDevicesResult>(response->body).devices) {
+  for (const auto& d : devices) {
     if (d.id != account_->device) other_devices_.insert(d.id);
   }
-  // The primary sends the groups it is in to each device the first time it
-  // sees it (a bit per device id in "group_synced_devices"), so a newly
-  // linked device has them.
-  if (account_->device.value() != wire::kPrimaryDeviceId) return;
-  auto synced = store_->GetCounter("group_synced_devices");
-  if (!synced) return;
-  std::int64_t mask = synced->value_or(0);
-  bool new_device = false;
-  for (DeviceId d : other_devices_) {
-    if (d.value() < 63 && (mask & (std::int64_t{1} << d.value())) == 0) new_device = true;
-  }
-  if (!new_device) return;
-  auto groups = store_->ListGroups();
-  if (!groups) return;
-  for (const store::Group& group : *groups) {
-    if (group.active && !SendGroupStateLocked(group, {})) return;
-  }
-  for (DeviceId d : other_devices_) {
-    if (d.value() < 63) mask |= std::int64_t{1} << d.value();
-  }
-  (void)store_->SetCounter("group_synced_devices", mask);
+  SyncOwnDevicesLocked(devices);
 }
 
 ClientStatus Client::Impl::WaitUntilDrained(std::chrono::milliseconds limit) {

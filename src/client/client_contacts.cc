@@ -3,6 +3,17 @@
 
 namespace parley::client {
 
+namespace {
+
+// Settings counters: a contact changed while its sync could not be sent
+// (one per account), and the creation time of each of our devices the
+// primary has sent its groups and contacts to (an id reused after an unlink
+// is a new device).
+constexpr std::string_view kContactSyncPending = "contact_sync_pending.";
+constexpr std::string_view kOwnDeviceSynced = "own_device_synced.";
+
+}  // namespace
+
 ClientResult<std::vector<Contact>> Client::Impl::Contacts(std::optional<ContactState> state) {
   std::unique_lock lock(mutex_);
   CLIENT_ASSIGN_STORE(list, store_->ListContacts(state));
@@ -22,6 +33,7 @@ ClientResult<Contact> Client::Impl::AddContact(const std::string& username) {
       contact->state = ContactState::kAccepted;
     }
     CLIENT_TRY_STORE(store_->SaveContact(*contact));
+    SyncContactLocked(*contact);
     return *contact;
   }();
   Emit(events);
@@ -38,6 +50,7 @@ ClientStatus Client::Impl::SetState(const std::string& peer, ContactState state)
   if (state == ContactState::kAccepted) {
     CLIENT_TRY_STORE(store_->SetConversationRequest(AccountName(contact->account), false));
   }
+  SyncContactLocked(*contact);
   return {};
 }
 
@@ -86,7 +99,150 @@ ClientStatus Client::Impl::MarkVerified(const std::string& peer,
   contact->verified = true;
   contact->identity_changed = false;
   CLIENT_TRY_STORE(store_->SaveContact(*contact));
+  SyncContactLocked(*contact);
   return {};
+}
+
+// ---- contacts on our own devices ----
+
+void Client::Impl::SyncContactLocked(const store::Contact& contact) {
+  const std::string pending = std::string(kContactSyncPending) + AccountName(contact.account);
+  if (connection_ && SendContactsLocked({contact}, false)) {
+    (void)store_->DeleteCounter(pending);
+    return;
+  }
+  (void)store_->SetCounter(pending, 1);
+}
+
+ClientStatus Client::Impl::SendContactsLocked(const std::vector<store::Contact>& contacts, bool snapshot) {
+  if (other_devices_.empty()) return {};
+  for (std::size_t at = 0; at < contacts.size(); at += kMaxSyncedContacts) {
+    ContactSyncBody body;
+    body.snapshot = snapshot;
+    for (std::size_t i = at; i < std::min(contacts.size(), at + kMaxSyncedContacts); ++i) {
+      const store::Contact& c = contacts[i];
+      if (c.account == account_->account) continue;
+      SyncedContact synced;
+      synced.account = c.account;
+      synced.username = c.username;
+      synced.state = c.state;
+      synced.verified = c.verified;
+      if (c.verified) {
+        CLIENT_ASSIGN_STORE(identities, store_->Identities(c.account));
+        for (const store::KnownIdentity& identity : identities) {
+          if (identity.verified && synced.identities.size() < kMaxSyncedIdentities) {
+            synced.identities.push_back({identity.device, identity.key.Serialize()});
+          }
+        }
+      }
+      body.contacts.push_back(std::move(synced));
+    }
+    if (body.contacts.empty()) continue;
+    Content content;
+    content.message_id = RandomId(rng_);
+    content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
+    content.body = std::move(body);
+    auto encoded = EncodeContent(content);
+    if (!encoded) return Fail(ClientErrc::kInvalidArgument, "a contact breaks a rule of the content format");
+    CLIENT_TRY(SendToOwnDevicesLocked(encoded->bytes()));
+  }
+  return {};
+}
+
+void Client::Impl::SyncOwnDevicesLocked(const std::vector<wire::DeviceInfo>& devices) {
+  // Changes that could not be sent when they were made.
+  auto pending = store_->CountersWithPrefix(kContactSyncPending);
+  if (!pending) return;
+  std::vector<store::Contact> changed;
+  for (const auto& [name, value] : *pending) {
+    auto uuid = Uuid::Parse(std::string_view(name).substr(kContactSyncPending.size()));
+    if (!uuid) continue;
+    auto contact = store_->FindContact(AccountId(*uuid));
+    if (!contact) return;
+    if (*contact) changed.push_back(**contact);
+  }
+  if (!changed.empty() && !SendContactsLocked(changed, false)) return;
+  for (const auto& [name, value] : *pending) (void)store_->DeleteCounter(name);
+
+  // The primary's groups and contacts for each device it has not sent them to.
+  if (account_->device.value() != wire::kPrimaryDeviceId) return;
+  std::vector<std::pair<std::string, std::int64_t>> first_seen;
+  for (const wire::DeviceInfo& d : devices) {
+    if (d.id == account_->device) continue;
+    const std::string name = std::string(kOwnDeviceSynced) + std::to_string(d.id.value());
+    const auto created = static_cast<std::int64_t>(d.created_at_ms);
+    auto synced = store_->GetCounter(name);
+    if (!synced) return;
+    if (*synced != created) first_seen.emplace_back(name, created);
+  }
+  if (first_seen.empty()) return;
+  auto groups = store_->ListGroups();
+  if (!groups) return;
+  for (const store::Group& group : *groups) {
+    if (group.active && !SendGroupStateLocked(group, {})) return;
+  }
+  auto contacts = store_->ListContacts();
+  if (!contacts || !SendContactsLocked(*contacts, true)) return;
+  for (const auto& [name, created] : first_seen) (void)store_->SetCounter(name, created);
+}
+
+bool Client::Impl::ApplyContactSyncLocked(const ContactSyncBody& body, std::vector<Event>& events) {
+  for (const SyncedContact& synced : body.contacts) {
+    if (synced.account == account_->account) continue;
+    auto found = store_->FindContact(synced.account);
+    if (!found) return false;
+    store::Contact contact = found->value_or(store::Contact{});
+    contact.account = synced.account;
+    if (contact.username.empty() && wire::IsValidUsername(synced.username))
+      contact.username = synced.username;
+    // A snapshot fills in; it does not undo a decision taken on this device.
+    if (!body.snapshot || !*found || (*found)->state == ContactState::kRequest) {
+      contact.state = synced.state;
+      if (!synced.username.empty() && wire::IsValidUsername(synced.username))
+        contact.username = synced.username;
+    }
+    if (synced.verified) {
+      // Verified here only for the same identity keys; anything else stops
+      // sending to the contact until it is verified on this device.
+      const std::string name = AccountName(synced.account);
+      bool same_keys = true;
+      for (const SyncedIdentity& identity : synced.identities) {
+        auto key = crypto::PublicKey::Deserialize(identity.key);
+        if (!key) {
+          same_keys = false;
+          continue;
+        }
+        const ProtocolAddress address{name, identity.device};
+        auto known = store_->GetIdentity(address);
+        if (!known) {
+          if (!store_->SaveIdentity(address, *key)) return false;
+        } else if (known->Serialize() != identity.key) {
+          same_keys = false;
+        }
+      }
+      auto identities = store_->Identities(synced.account);
+      if (!identities) return false;
+      for (const store::KnownIdentity& known : *identities) {
+        const bool listed = std::any_of(synced.identities.begin(), synced.identities.end(),
+                                        [&](const SyncedIdentity& i) { return i.device == known.device; });
+        if (!listed) same_keys = false;
+      }
+      if (same_keys) {
+        if (!store_->MarkIdentitiesVerified(synced.account)) return false;
+        contact.identity_changed = false;
+      } else if (!contact.identity_changed) {
+        contact.identity_changed = true;
+        events.push_back(IdentityChanged{synced.account, contact.username, true});
+      }
+      contact.verified = true;
+    }
+    if (!store_->SaveContact(contact)) return false;
+    if (contact.state == ContactState::kAccepted &&
+        !store_->SetConversationRequest(AccountName(contact.account), false)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 ClientResult<std::vector<Conversation>> Client::Impl::Conversations() {

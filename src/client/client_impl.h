@@ -234,6 +234,22 @@ class Client::Impl {
   ClientResult<SafetyNumber> SafetyNumberLocked(const store::Contact& contact);
   ClientStatus MarkVerified(const std::string& peer, const std::optional<std::vector<std::uint8_t>>& scanned);
 
+  // ---- contacts on our own devices (client_contacts.cc) ----
+
+  // Shares a changed contact with our other devices. Offline, or when the
+  // send fails, the change is remembered ("contact_sync_pending.<account>")
+  // and sent on the next connect.
+  void SyncContactLocked(const store::Contact& contact);
+  // Contacts to our other devices, in messages of at most kMaxSyncedContacts;
+  // `snapshot` for the whole list to a new device.
+  ClientStatus SendContactsLocked(const std::vector<store::Contact>& contacts, bool snapshot);
+  // Contacts another of our devices sent.
+  bool ApplyContactSyncLocked(const ContactSyncBody& body, std::vector<Event>& events);
+  // On connect: sends the contact changes still pending and, on the primary,
+  // what a newly linked device needs (groups and contacts) the first time
+  // it sees each device.
+  void SyncOwnDevicesLocked(const std::vector<wire::DeviceInfo>& devices);
+
   // ---- groups (client_groups.cc) ----
 
   ClientResult<Group> CreateGroup(const std::string& name, const std::vector<std::string>& members);

@@ -66,6 +66,12 @@ bool Client::Impl::HandleEnvelopeLocked(const wire::Envelope& envelope, std::vec
       store_->Rollback();
       return false;
     }
+  } else if (const auto* contacts = std::get_if<ContactSyncBody>(&content->body)) {
+    // Only our own devices share contacts.
+    if (from_self && !ApplyContactSyncLocked(*contacts, events)) {
+      store_->Rollback();
+      return false;
+    }
   } else if (from_self) {
     if (!ApplySyncLocked(envelope, *content, events)) {
       store_->Rollback();

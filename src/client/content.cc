@@ -27,6 +27,7 @@ constexpr std::uint32_t kTyping = 15;
 constexpr std::uint32_t kTimer = 16;
 constexpr std::uint32_t kSenderKeyDistribution = 17;
 constexpr std::uint32_t kGroupUpdate = 18;
+constexpr std::uint32_t kContactSync = 19;
 // DataBody
 constexpr std::uint32_t kText = 1;
 constexpr std::uint32_t kQuote = 2;
@@ -52,6 +53,18 @@ constexpr std::uint32_t kGroupId = 1;
 constexpr std::uint32_t kGroupName = 2;
 constexpr std::uint32_t kGroupMember = 3;
 constexpr std::uint32_t kGroupAdmin = 4;
+// ContactSyncBody: 1 repeated contact, 2 snapshot
+constexpr std::uint32_t kSyncedContact = 1;
+constexpr std::uint32_t kSnapshot = 2;
+// SyncedContact
+constexpr std::uint32_t kContactAccount = 1;
+constexpr std::uint32_t kContactUsername = 2;
+constexpr std::uint32_t kContactState = 3;
+constexpr std::uint32_t kContactVerified = 4;
+constexpr std::uint32_t kContactIdentity = 5;
+// SyncedIdentity
+constexpr std::uint32_t kIdentityDevice = 1;
+constexpr std::uint32_t kIdentityKey = 2;
 }  // namespace field
 
 using Failure = tl::unexpected<Error<ContentErrc>>;
@@ -341,6 +354,83 @@ Result<GroupContext, ContentErrc> DecodeGroup(Bytes bytes) {
   return g;
 }
 
+Result<SyncedIdentity, ContentErrc> DecodeSyncedIdentity(Bytes bytes) {
+  SyncedIdentity identity;
+  ProtoReader reader(bytes);
+  ProtoField f;
+  Seen seen;
+  while (reader.Next(f)) {
+    if (f.number == field::kIdentityDevice) {
+      CONTENT_SINGULAR(seen, f);
+      CONTENT_TRY(ExpectVarint(f));
+      if (f.value == 0 || f.value > static_cast<std::uint64_t>(INT32_MAX)) return OutOfRange();
+      identity.device = DeviceId(static_cast<std::uint32_t>(f.value));
+    } else if (f.number == field::kIdentityKey) {
+      CONTENT_SINGULAR(seen, f);
+      auto key = FixedBytes<kSyncedIdentityKeySize>(f);
+      if (!key) return tl::unexpected(key.error());
+      identity.key = *key;
+    }
+  }
+  if (reader.failed()) return Malformed();
+  if (!seen.Has(field::kIdentityDevice) || !seen.Has(field::kIdentityKey)) return Missing();
+  return identity;
+}
+
+Result<SyncedContact, ContentErrc> DecodeSyncedContact(Bytes bytes) {
+  SyncedContact contact;
+  ProtoReader reader(bytes);
+  ProtoField f;
+  Seen seen;
+  while (reader.Next(f)) {
+    switch (f.number) {
+      case field::kContactAccount: {
+        CONTENT_SINGULAR(seen, f);
+        auto id = FixedBytes<Uuid::kSize>(f);
+        if (!id) return tl::unexpected(id.error());
+        contact.account = AccountId(Uuid(*id));
+        break;
+      }
+      case field::kContactUsername: {
+        CONTENT_SINGULAR(seen, f);
+        auto text = Text(f, kMaxUsernameBytes);
+        if (!text) return tl::unexpected(text.error());
+        contact.username = std::move(*text);
+        break;
+      }
+      case field::kContactState: {
+        CONTENT_SINGULAR(seen, f);
+        auto state = Uint32(f, static_cast<std::uint32_t>(store::ContactState::kBlocked));
+        if (!state) return tl::unexpected(state.error());
+        contact.state = static_cast<store::ContactState>(*state);
+        break;
+      }
+      case field::kContactVerified: {
+        CONTENT_SINGULAR(seen, f);
+        auto verified = Uint32(f, 1);
+        if (!verified) return tl::unexpected(verified.error());
+        contact.verified = *verified == 1;
+        break;
+      }
+      case field::kContactIdentity: {
+        if (contact.identities.size() == kMaxSyncedIdentities) {
+          return Fail(ContentErrc::kTooMany, "a synced contact lists too many identity keys");
+        }
+        CONTENT_TRY(ExpectBytes(f));
+        auto identity = DecodeSyncedIdentity(f.bytes);
+        if (!identity) return tl::unexpected(identity.error());
+        contact.identities.push_back(*identity);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  if (reader.failed()) return Malformed();
+  if (!seen.Has(field::kContactAccount) || !seen.Has(field::kContactState)) return Missing();
+  return contact;
+}
+
 void WriteId(ByteWriter& w, std::uint32_t number, const ContentId& id) { WriteBytesField(w, number, id); }
 
 template <class Body>
@@ -419,6 +509,33 @@ bool IsWellFormedUtf8(std::string_view text) {
   return true;
 }
 
+ContentResult<ContactSyncBody> DecodeContactSync(Bytes bytes) {
+  ContactSyncBody body;
+  ProtoReader reader(bytes);
+  ProtoField f;
+  Seen seen;
+  while (reader.Next(f)) {
+    if (f.number == field::kSnapshot) {
+      CONTENT_SINGULAR(seen, f);
+      auto snapshot = Uint32(f, 1);
+      if (!snapshot) return tl::unexpected(snapshot.error());
+      body.snapshot = *snapshot == 1;
+      continue;
+    }
+    if (f.number != field::kSyncedContact) continue;
+    if (body.contacts.size() == kMaxSyncedContacts) {
+      return Fail(ContentErrc::kTooMany, "a contact sync lists too many contacts");
+    }
+    CONTENT_TRY(ExpectBytes(f));
+    auto contact = DecodeSyncedContact(f.bytes);
+    if (!contact) return tl::unexpected(contact.error());
+    body.contacts.push_back(std::move(*contact));
+  }
+  if (reader.failed()) return Malformed();
+  if (body.contacts.empty()) return Missing();
+  return body;
+}
+
 ContentResult<Content> DecodeContent(Bytes bytes) {
   if (bytes.size() > kMaxContentBytes) return TooLarge();
   Content c;
@@ -472,6 +589,7 @@ ContentResult<Content> DecodeContent(Bytes bytes) {
       case field::kTyping:
       case field::kTimer:
       case field::kGroupUpdate:
+      case field::kContactSync:
       case field::kSenderKeyDistribution: {
         CONTENT_TRY(ExpectBytes(f));
         if (++bodies > 1) return Fail(ContentErrc::kMultipleBodies, "the content has more than one body");
@@ -506,6 +624,10 @@ ContentResult<Content> DecodeContent(Bytes bytes) {
         } else if (f.number == field::kGroupUpdate) {
           // No fields of its own: the group context carries the new state.
           c.body = GroupUpdateBody{};
+        } else if (f.number == field::kContactSync) {
+          auto contacts = DecodeContactSync(f.bytes);
+          if (!contacts) return tl::unexpected(contacts.error());
+          c.body = std::move(*contacts);
         } else {
           ProtoReader inner(f.bytes);
           ProtoField g;
@@ -540,6 +662,43 @@ namespace {
 Status CheckText(std::string_view text, std::size_t cap) {
   if (text.size() > cap) return TooLarge();
   if (!IsWellFormedUtf8(text)) return BadText();
+  return {};
+}
+
+Status WriteContactSync(ByteWriter& w, const ContactSyncBody& body) {
+  if (body.contacts.empty()) return Missing();
+  if (body.contacts.size() > kMaxSyncedContacts) {
+    return Fail(ContentErrc::kTooMany, "a contact sync lists too many contacts");
+  }
+  ByteWriter list;
+  for (const SyncedContact& c : body.contacts) {
+    CONTENT_TRY(CheckText(c.username, kMaxUsernameBytes));
+    if (c.state != store::ContactState::kRequest && c.state != store::ContactState::kAccepted &&
+        c.state != store::ContactState::kBlocked) {
+      return OutOfRange();
+    }
+    if (c.identities.size() > kMaxSyncedIdentities) {
+      return Fail(ContentErrc::kTooMany, "a synced contact lists too many identity keys");
+    }
+    for (const SyncedIdentity& i : c.identities) {
+      if (i.device.value() == 0 || i.device.value() > static_cast<std::uint32_t>(INT32_MAX))
+        return OutOfRange();
+    }
+    WriteBytesField(list, field::kSyncedContact, Nested([&](ByteWriter& n) {
+                      WriteBytesField(n, field::kContactAccount, c.account.value().bytes());
+                      if (!c.username.empty()) WriteStringField(n, field::kContactUsername, c.username);
+                      WriteVarintField(n, field::kContactState, static_cast<std::uint32_t>(c.state));
+                      if (c.verified) WriteVarintField(n, field::kContactVerified, 1);
+                      for (const SyncedIdentity& i : c.identities) {
+                        WriteBytesField(n, field::kContactIdentity, Nested([&](ByteWriter& k) {
+                                          WriteVarintField(k, field::kIdentityDevice, i.device.value());
+                                          WriteBytesField(k, field::kIdentityKey, i.key);
+                                        }));
+                      }
+                    }));
+  }
+  if (body.snapshot) WriteVarintField(list, field::kSnapshot, 1);
+  WriteBytesField(w, field::kContactSync, list.Take());
   return {};
 }
 
@@ -670,6 +829,8 @@ ContentResult<SecretBuffer> EncodeContent(const Content& c) {
                           Nested([&](ByteWriter& n) { WriteVarintField(n, field::kOnly, body.seconds); }));
         } else if constexpr (std::is_same_v<T, GroupUpdateBody>) {
           WriteBytesField(w, field::kGroupUpdate, std::vector<std::uint8_t>{});
+        } else if constexpr (std::is_same_v<T, ContactSyncBody>) {
+          status = WriteContactSync(w, body);
         } else {
           if (body.message.empty()) {
             status = Missing();

@@ -10,8 +10,9 @@
 // A Content has common fields (message id, sent time, an optional group
 // context, an optional sync destination) and exactly one body: a data message
 // (text, reply, attachment), a reaction, an edit, a delete-for-everyone, a
-// receipt, a typing indicator, a disappearing-timer change or a sender-key
-// distribution message.
+// receipt, a typing indicator, a disappearing-timer change, a sender-key
+// distribution message, a group update or contacts shared with our own
+// other devices.
 #pragma once
 
 #include <array>
@@ -26,7 +27,9 @@
 #include "base/byte_reader.h"
 #include "base/result.h"
 #include "base/secret.h"
+#include "base/strong_id.h"
 #include "base/uuid.h"
+#include "store/client_records.h"
 
 namespace parley::client {
 
@@ -60,6 +63,9 @@ inline constexpr std::size_t kMaxContentTypeBytes = 127;
 inline constexpr std::uint64_t kMaxAttachmentBytes = 100ull * 1024 * 1024;
 inline constexpr std::uint32_t kMaxDisappearingSeconds = 365u * 24 * 3600;
 inline constexpr std::size_t kMaxSenderKeyDistributionBytes = 1'024;
+inline constexpr std::size_t kMaxSyncedContacts = 100;     // per message; a longer list goes in several
+inline constexpr std::size_t kMaxSyncedIdentities = 16;    // verified identity keys per synced contact
+inline constexpr std::size_t kSyncedIdentityKeySize = 33;  // a serialized Curve25519 public key
 inline constexpr std::size_t kContentIdSize = 16;
 inline constexpr std::size_t kAttachmentKeySize = 64;  // AES-256 key and HMAC-SHA256 key
 inline constexpr std::size_t kAttachmentDigestSize = 32;
@@ -109,8 +115,31 @@ struct SenderKeyDistributionBody {
 // A group's new name, membership or admins, carried whole by the content's
 // group context (docs/client.md, "Groups").
 struct GroupUpdateBody {};
+// Contacts as one of our devices holds them, sent only to our own other
+// devices: the whole list to a newly linked device, one contact after a
+// change (added, accepted, blocked, unblocked, verified).
+struct SyncedIdentity {
+  DeviceId device;  // 1..2^31-1
+  std::array<std::uint8_t, kSyncedIdentityKeySize> key{};
+  friend bool operator==(const SyncedIdentity&, const SyncedIdentity&) = default;
+};
+struct SyncedContact {
+  AccountId account;
+  std::string username;  // may be empty
+  store::ContactState state = store::ContactState::kAccepted;
+  bool verified = false;
+  // With `verified`: the identity keys the user verified, ≤ kMaxSyncedIdentities.
+  std::vector<SyncedIdentity> identities;
+  friend bool operator==(const SyncedContact&, const SyncedContact&) = default;
+};
+struct ContactSyncBody {
+  std::vector<SyncedContact> contacts;  // 1..kMaxSyncedContacts
+  // Part of the whole list sent to a newly linked device: it does not undo
+  // what the receiving device decided itself.
+  bool snapshot = false;
+};
 using ContentBody = std::variant<DataBody, ReactionBody, EditBody, DeleteBody, ReceiptBody, TypingBody,
-                                 TimerBody, SenderKeyDistributionBody, GroupUpdateBody>;
+                                 TimerBody, SenderKeyDistributionBody, GroupUpdateBody, ContactSyncBody>;
 
 struct GroupContext {
   ContentId id{};
@@ -138,6 +167,10 @@ struct Content {
 ContentResult<SecretBuffer> EncodeContent(const Content& content);
 // Decodes and checks untrusted bytes.
 ContentResult<Content> DecodeContent(Bytes bytes);
+
+// Decodes and checks a contact-sync body (Content field 19) on its own; the
+// same rules DecodeContent applies to it.
+ContentResult<ContactSyncBody> DecodeContactSync(Bytes bytes);
 
 // What a group message's envelope carries: the group's id, then the
 // SenderKeyMessage (protocol/sender_key_message.h) encrypted under the

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "client/client.h"
@@ -61,6 +62,16 @@ class EventLog {
   std::condition_variable cv_;
   std::vector<Event> events_;
 };
+
+// Polls (at most 20 s) until `pred` holds.
+template <class Pred>
+bool WaitUntil(Pred pred) {
+  for (int i = 0; i < 400; ++i) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return false;
+}
 
 // A real parleyd on 127.0.0.1 (port 0) in a temporary directory, and
 // profiles opened and registered against it with the certificate pinned.

@@ -21,6 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 
 using testing::EventLog;
+using testing::WaitUntil;
 
 class ClientGroupsTest : public testing::ClientFixture {};
 
@@ -30,16 +31,6 @@ bool Received(EventLog& log, const std::string& body, const ConversationId& conv
         return e.message.body == body && e.message.conversation == conversation;
       })
       .has_value();
-}
-
-// Polls (at most 20 s) until `pred` holds.
-template <class Pred>
-bool WaitUntil(Pred pred) {
-  for (int i = 0; i < 400; ++i) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
 }
 
 bool HasBody(Client& client, const ConversationId& conversation, const std::string& body) {

@@ -1,10 +1,12 @@
 // Writes the seed corpus of fuzz_client_content (fuzz/corpus/client_content/)
-// with the real encoder: one seed per body kind.
-//   client_content_fuzz_seeds fuzz/corpus/client_content
+// with the real encoder: one seed per body kind; and, given a second folder,
+// that of fuzz_client_contact_sync (the contact-sync body alone).
+//   client_content_fuzz_seeds fuzz/corpus/client_content fuzz/corpus/client_contact_sync
 #include <fstream>
 #include <iostream>
 #include <string>
 
+#include "base/proto.h"
 #include "client/content.h"
 
 namespace {
@@ -19,11 +21,26 @@ bool Write(const std::string& dir, const std::string& name, const Content& c) {
   return static_cast<bool>(out);
 }
 
+// The contact-sync body (field 19) of an encoded content, alone.
+bool WriteContactSyncBody(const std::string& dir, const std::string& name, const Content& c) {
+  auto encoded = EncodeContent(c);
+  if (!encoded) return false;
+  parley::ProtoReader reader(encoded->bytes());
+  parley::ProtoField f;
+  while (reader.Next(f)) {
+    if (f.number != 19) continue;
+    std::ofstream out(dir + "/" + name, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(f.bytes.data()), static_cast<std::streamsize>(f.bytes.size()));
+    return static_cast<bool>(out);
+  }
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::cerr << "usage: client_content_fuzz_seeds DIR\n";
+  if (argc != 2 && argc != 3) {
+    std::cerr << "usage: client_content_fuzz_seeds CONTENT_DIR [CONTACT_SYNC_DIR]\n";
     return 2;
   }
   const std::string dir = argv[1];
@@ -73,5 +90,29 @@ int main(int argc, char** argv) {
   const std::uint8_t skdm[] = {0x33, 0x08, 0x01};
   c.body = SenderKeyDistributionBody{parley::SecretBuffer(skdm)};
   ok &= Write(dir, "sender_key_distribution", c);
+
+  ContactSyncBody contacts;
+  SyncedContact verified;
+  verified.account = parley::AccountId();
+  verified.username = "bob";
+  verified.verified = true;
+  SyncedIdentity identity;
+  identity.device = parley::DeviceId(1);
+  identity.key.fill(0x05);
+  verified.identities = {identity, identity};
+  verified.identities[1].device = parley::DeviceId(2);
+  SyncedContact blocked;
+  blocked.account = parley::AccountId();
+  blocked.state = parley::store::ContactState::kBlocked;
+  contacts.contacts = {verified, blocked};
+  c.body = contacts;
+  ok &= Write(dir, "contact_sync", c);
+  if (argc == 3) {
+    ok &= WriteContactSyncBody(argv[2], "change", c);
+    contacts.snapshot = true;
+    contacts.contacts[1].state = parley::store::ContactState::kRequest;
+    c.body = contacts;
+    ok &= WriteContactSyncBody(argv[2], "snapshot", c);
+  }
   return ok ? 0 : 1;
 }

@@ -277,5 +277,185 @@ TEST(ContentTest, AttachmentSizeRange) {
   EXPECT_EQ(DecodeError(WithHeader(Field(10, Field(3, a.Take())))), ContentErrc::kOutOfRange);
 }
 
+// ---- contact sync (field 19) ----
+
+SyncedContact Synced(std::uint8_t fill) {
+  SyncedContact c;
+  std::array<std::uint8_t, Uuid::kSize> id{};
+  id.fill(fill);
+  c.account = AccountId(Uuid(id));
+  c.username = "bob";
+  c.state = store::ContactState::kBlocked;
+  c.verified = true;
+  SyncedIdentity identity;
+  identity.device = DeviceId(2);
+  identity.key.fill(5);
+  c.identities.push_back(identity);
+  return c;
+}
+
+// A SyncedContact with the given raw fields, inside a contact-sync body.
+std::vector<std::uint8_t> SyncWith(const std::vector<std::uint8_t>& contact_fields) {
+  return Field(1, contact_fields);
+}
+
+std::vector<std::uint8_t> AccountAndState() {
+  ByteWriter w;
+  WriteBytesField(w, 1, std::vector<std::uint8_t>(16, 4));
+  WriteVarintField(w, 3, 1);
+  return w.Take();
+}
+
+ContentErrc SyncError(const std::vector<std::uint8_t>& bytes) {
+  auto decoded = DecodeContactSync(bytes);
+  EXPECT_FALSE(decoded);
+  // The same rules hold inside a whole content.
+  auto whole = DecodeContent(WithHeader(Field(19, bytes)));
+  EXPECT_FALSE(whole);
+  if (decoded || whole) return ContentErrc{};
+  EXPECT_EQ(decoded.error().code, whole.error().code);
+  return decoded.error().code;
+}
+
+TEST(ContentTest, ContactSyncRoundTrips) {
+  Content c = Text("x");
+  ContactSyncBody body;
+  body.contacts = {Synced(1), Synced(2)};
+  body.contacts[1].username.clear();
+  body.contacts[1].state = store::ContactState::kRequest;
+  body.contacts[1].verified = false;
+  body.contacts[1].identities.clear();
+  body.snapshot = true;
+  c.body = body;
+  auto decoded = DecodeContent(Encode(c));
+  ASSERT_TRUE(decoded) << ContentErrcName(decoded.error().code);
+  const auto* got = std::get_if<ContactSyncBody>(&decoded->body);
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(got->contacts, body.contacts);
+  EXPECT_TRUE(got->snapshot);
+}
+
+TEST(ContentTest, ContactSyncContactsAtAndPastTheirCap) {
+  Content c = Text("x");
+  ContactSyncBody body;
+  body.contacts.assign(kMaxSyncedContacts, Synced(1));
+  c.body = body;
+  const auto at_cap = Encode(c);
+  ASSERT_TRUE(DecodeContent(at_cap));
+  body.contacts.push_back(Synced(1));
+  c.body = body;
+  auto refused = EncodeContent(c);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ContentErrc::kTooMany);
+  std::vector<std::uint8_t> over;
+  for (std::size_t i = 0; i <= kMaxSyncedContacts; ++i) {
+    const auto one = SyncWith(AccountAndState());
+    over.insert(over.end(), one.begin(), one.end());
+  }
+  EXPECT_EQ(SyncError(over), ContentErrc::kTooMany);
+}
+
+TEST(ContentTest, ContactSyncIdentitiesAtAndPastTheirCap) {
+  Content c = Text("x");
+  ContactSyncBody body;
+  body.contacts = {Synced(1)};
+  body.contacts[0].identities.assign(kMaxSyncedIdentities, body.contacts[0].identities[0]);
+  c.body = body;
+  ASSERT_TRUE(DecodeContent(Encode(c)));
+  body.contacts[0].identities.push_back(body.contacts[0].identities[0]);
+  c.body = body;
+  ASSERT_FALSE(EncodeContent(c));
+  ByteWriter identity;
+  WriteVarintField(identity, 1, 1);
+  WriteBytesField(identity, 2, std::vector<std::uint8_t>(33, 5));
+  auto fields = AccountAndState();
+  for (std::size_t i = 0; i <= kMaxSyncedIdentities; ++i) {
+    const auto one = Field(5, identity.Take());
+    fields.insert(fields.end(), one.begin(), one.end());
+    WriteVarintField(identity, 1, 1);
+    WriteBytesField(identity, 2, std::vector<std::uint8_t>(33, 5));
+  }
+  EXPECT_EQ(SyncError(SyncWith(fields)), ContentErrc::kTooMany);
+}
+
+TEST(ContentTest, ContactSyncErrors) {
+  // No contact at all.
+  EXPECT_EQ(SyncError({}), ContentErrc::kMissingField);
+  // Truncated.
+  EXPECT_EQ(SyncError({0x0a, 0x05, 0x01}), ContentErrc::kMalformed);
+  // A contact as a varint.
+  EXPECT_EQ(SyncError({0x08, 0x01}), ContentErrc::kWrongWireType);
+  // A contact without its state, or without its account.
+  {
+    ByteWriter w;
+    WriteBytesField(w, 1, std::vector<std::uint8_t>(16, 4));
+    EXPECT_EQ(SyncError(SyncWith(w.Take())), ContentErrc::kMissingField);
+    WriteVarintField(w, 3, 1);
+    EXPECT_EQ(SyncError(SyncWith(w.Take())), ContentErrc::kMissingField);
+  }
+  // An account id of 15 bytes.
+  {
+    ByteWriter w;
+    WriteBytesField(w, 1, std::vector<std::uint8_t>(15, 4));
+    WriteVarintField(w, 3, 1);
+    EXPECT_EQ(SyncError(SyncWith(w.Take())), ContentErrc::kBadLength);
+  }
+  // A state past blocked, a verified flag past 1, a snapshot flag past 1.
+  for (auto [number, value] : {std::pair{3u, 3u}, std::pair{4u, 2u}}) {
+    ByteWriter w;
+    WriteBytesField(w, 1, std::vector<std::uint8_t>(16, 4));
+    if (number != 3) WriteVarintField(w, 3, 1);
+    WriteVarintField(w, number, value);
+    EXPECT_EQ(SyncError(SyncWith(w.Take())), ContentErrc::kOutOfRange);
+  }
+  {
+    auto bytes = SyncWith(AccountAndState());
+    ByteWriter w;
+    WriteVarintField(w, 2, 2);
+    const auto flag = w.Take();
+    bytes.insert(bytes.end(), flag.begin(), flag.end());
+    EXPECT_EQ(SyncError(bytes), ContentErrc::kOutOfRange);
+  }
+  // The state twice.
+  {
+    auto fields = AccountAndState();
+    ByteWriter w;
+    WriteVarintField(w, 3, 2);
+    const auto again = w.Take();
+    fields.insert(fields.end(), again.begin(), again.end());
+    EXPECT_EQ(SyncError(SyncWith(fields)), ContentErrc::kDuplicateField);
+  }
+  // A username past 32 bytes, and one that is not UTF-8.
+  {
+    auto fields = AccountAndState();
+    const auto name = Field(2, std::vector<std::uint8_t>(33, 'a'));
+    fields.insert(fields.end(), name.begin(), name.end());
+    EXPECT_EQ(SyncError(SyncWith(fields)), ContentErrc::kTooLarge);
+    auto bad = AccountAndState();
+    const auto invalid = Field(2, {0xff, 0xfe});
+    bad.insert(bad.end(), invalid.begin(), invalid.end());
+    EXPECT_EQ(SyncError(SyncWith(bad)), ContentErrc::kInvalidText);
+  }
+  // Identities: device 0, a key of 32 bytes, no key.
+  {
+    ByteWriter zero;
+    WriteVarintField(zero, 1, 0);
+    WriteBytesField(zero, 2, std::vector<std::uint8_t>(33, 5));
+    ByteWriter short_key;
+    WriteVarintField(short_key, 1, 1);
+    WriteBytesField(short_key, 2, std::vector<std::uint8_t>(32, 5));
+    ByteWriter no_key;
+    WriteVarintField(no_key, 1, 1);
+    for (auto [identity, code] : {std::pair{zero.Take(), ContentErrc::kOutOfRange},
+                                  std::pair{short_key.Take(), ContentErrc::kBadLength},
+                                  std::pair{no_key.Take(), ContentErrc::kMissingField}}) {
+      auto fields = AccountAndState();
+      const auto one = Field(5, identity);
+      fields.insert(fields.end(), one.begin(), one.end());
+      EXPECT_EQ(SyncError(SyncWith(fields)), code);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace parley::client

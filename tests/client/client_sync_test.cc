@@ -1,0 +1,152 @@
+// Our own devices agree: contacts (verified, blocked, accepted requests)
+// reach a newly linked device and every later change reaches the others,
+// end to end through a real parleyd on 127.0.0.1.
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+
+#include "client/client.h"
+#include "client_fixture.h"
+
+namespace parley::client {
+namespace {
+
+using namespace std::chrono_literals;
+
+using testing::WaitUntil;
+
+class ClientSyncTest : public testing::ClientFixture {
+ protected:
+  static std::optional<Contact> ContactOf(Client& client, const AccountId& account) {
+    auto contacts = client.Contacts();
+    if (!contacts) return std::nullopt;
+    for (const Contact& c : *contacts) {
+      if (c.account == account) return c;
+    }
+    return std::nullopt;
+  }
+
+  // Waits until the client holds the contact in `state` (and verified, when asked).
+  static bool HasContact(Client& client, const AccountId& account, ContactState state,
+                         bool verified = false) {
+    return WaitUntil([&] {
+      auto c = ContactOf(client, account);
+      return c && c->state == state && (!verified || c->verified);
+    });
+  }
+
+  static AccountId Id(Client& client) { return client.account()->account; }
+
+  Profile Link(Profile& primary, const std::string& name) {
+    auto code = primary.client->CreateLinkCode();
+    EXPECT_TRUE(code);
+    Profile p;
+    p.client = OpenProfile(name);
+    p.log->Attach(*p.client);
+    if (code) {
+      EXPECT_TRUE(p.client->Link(Address(), code->code, name));
+    }
+    return p;
+  }
+};
+
+TEST_F(ClientSyncTest, LinkedDeviceGetsContactsAndLaterChangesReachEveryDevice) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  Profile carol = Register("carol");
+  Profile dave = Register("dave");
+  Profile erin = Register("erin");
+  Profile frank = Register("frank");
+  ASSERT_TRUE(alice.client && bob.client && carol.client && dave.client && erin.client && frank.client);
+
+  // Before the laptop exists: Bob added and verified, Carol's request
+  // accepted, Dave's request blocked.
+  ASSERT_TRUE(alice.client->AddContact("bob"));
+  ASSERT_TRUE(alice.client->MarkVerified("bob"));
+  ASSERT_TRUE(carol.client->SendText("alice", "hi from carol"));
+  ASSERT_TRUE(dave.client->SendText("alice", "hi from dave"));
+  ASSERT_TRUE(HasContact(*alice.client, Id(*carol.client), ContactState::kRequest));
+  ASSERT_TRUE(HasContact(*alice.client, Id(*dave.client), ContactState::kRequest));
+  ASSERT_TRUE(alice.client->AcceptRequest("carol"));
+  ASSERT_TRUE(alice.client->Block("dave"));
+
+  // The laptop is linked; the phone sends it the contacts when it sees it.
+  Profile laptop = Link(alice, "alice-laptop");
+  ASSERT_TRUE(laptop.client);
+  ASSERT_TRUE(alice.client->ListDevices());
+  EXPECT_TRUE(HasContact(*laptop.client, Id(*bob.client), ContactState::kAccepted, true));
+  EXPECT_TRUE(HasContact(*laptop.client, Id(*carol.client), ContactState::kAccepted));
+  EXPECT_TRUE(HasContact(*laptop.client, Id(*dave.client), ContactState::kBlocked));
+  EXPECT_EQ(ContactOf(*laptop.client, Id(*bob.client))->username, "bob");
+  // Verified for the same identity key: the laptop's safety number says so
+  // and it sends to Bob without verifying again.
+  auto number = laptop.client->GetSafetyNumber("bob");
+  ASSERT_TRUE(number) << ClientErrcName(number.error().code);
+  EXPECT_TRUE(number->verified);
+  auto to_bob = laptop.client->SendText("bob", "from the laptop");
+  ASSERT_TRUE(to_bob) << ClientErrcName(to_bob.error().code);
+  // Dave is blocked on the laptop too: it refuses to send to him.
+  auto to_dave = laptop.client->SendText("dave", "no");
+  ASSERT_FALSE(to_dave);
+  EXPECT_EQ(to_dave.error().code, ClientErrc::kBlocked);
+
+  // Later changes, from either device, reach the other.
+  ASSERT_TRUE(erin.client->SendText("alice", "hi from erin"));
+  ASSERT_TRUE(HasContact(*laptop.client, Id(*erin.client), ContactState::kRequest));
+  ASSERT_TRUE(laptop.client->AcceptRequest("erin"));  // accept
+  EXPECT_TRUE(HasContact(*alice.client, Id(*erin.client), ContactState::kAccepted));
+  ASSERT_TRUE(alice.client->Unblock("dave"));  // unblock
+  EXPECT_TRUE(HasContact(*laptop.client, Id(*dave.client), ContactState::kAccepted));
+  ASSERT_TRUE(laptop.client->Block("carol"));  // block
+  EXPECT_TRUE(HasContact(*alice.client, Id(*carol.client), ContactState::kBlocked));
+  ASSERT_TRUE(laptop.client->MarkVerified("erin"));  // verify
+  EXPECT_TRUE(HasContact(*alice.client, Id(*erin.client), ContactState::kAccepted, true));
+  ASSERT_TRUE(laptop.client->AddContact("frank"));  // add
+  EXPECT_TRUE(HasContact(*alice.client, Id(*frank.client), ContactState::kAccepted));
+  EXPECT_EQ(ContactOf(*alice.client, Id(*frank.client))->username, "frank");
+}
+
+TEST_F(ClientSyncTest, AChangeMadeOfflineReachesTheOtherDevicesOnTheNextConnect) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  ASSERT_TRUE(alice.client && bob.client);
+  ASSERT_TRUE(alice.client->AddContact("bob"));
+  Profile laptop = Link(alice, "alice-laptop");
+  ASSERT_TRUE(laptop.client);
+  ASSERT_TRUE(alice.client->ListDevices());
+  ASSERT_TRUE(HasContact(*laptop.client, Id(*bob.client), ContactState::kAccepted));
+
+  // The phone blocks Bob while offline; the block goes out when it connects.
+  alice.client->Disconnect();
+  ASSERT_TRUE(alice.client->Block("bob"));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(ContactOf(*laptop.client, Id(*bob.client))->state, ContactState::kAccepted);
+  ASSERT_TRUE(alice.client->Connect());
+  EXPECT_TRUE(HasContact(*laptop.client, Id(*bob.client), ContactState::kBlocked));
+}
+
+TEST_F(ClientSyncTest, ASnapshotDoesNotUndoWhatTheNewDeviceDecidedItself) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  ASSERT_TRUE(alice.client && bob.client);
+  ASSERT_TRUE(bob.client->SendText("alice", "hi"));
+  ASSERT_TRUE(HasContact(*alice.client, Id(*bob.client), ContactState::kRequest));
+
+  // The laptop is linked while the phone is away, and blocks Bob's request
+  // itself; the phone's list (Bob still a request there) arrives later.
+  alice.client->Disconnect();
+  Profile laptop = Link(alice, "alice-laptop");
+  ASSERT_TRUE(laptop.client);
+  ASSERT_TRUE(bob.client->SendText("alice", "hello laptop"));
+  ASSERT_TRUE(HasContact(*laptop.client, Id(*bob.client), ContactState::kRequest));
+  ASSERT_TRUE(laptop.client->Block("bob"));
+  ASSERT_TRUE(alice.client->Connect());
+  // The block (a change) reaches the phone; the phone's snapshot leaves the laptop's block alone.
+  EXPECT_TRUE(HasContact(*alice.client, Id(*bob.client), ContactState::kBlocked));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(ContactOf(*laptop.client, Id(*bob.client))->state, ContactState::kBlocked);
+}
+
+}  // namespace
+}  // namespace parley::client
