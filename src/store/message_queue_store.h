@@ -62,8 +62,8 @@ class MessageQueueStore {
   };
   virtual StoreResult<QueueBatchResult> CommitQueueBatch(std::span<const EnqueueRequest> sends,
                                                          std::span<const QueuedCopy> deletes) {
-    if (sends.size() > kMaxEnqueueBatch || deletes.size() > kMaxDeleteBatch)
-      return Fail(StoreErrc::kInvalidArgument, "too many sends or messages in one batch");
+    if (auto size = CheckQueueBatchSize(sends.size(), deletes.size()); !size)
+      return tl::unexpected(size.error());
     QueueBatchResult result;
     if (!sends.empty()) {
       auto queued = EnqueueBatch(sends);
@@ -78,6 +78,16 @@ class MessageQueueStore {
     return result;
   }
 
+ protected:
+  // CommitQueueBatch's outer refusal of a group over kMaxEnqueueBatch sends
+  // or kMaxDeleteBatch deletes.
+  static StoreStatus CheckQueueBatchSize(std::size_t sends, std::size_t deletes) {
+    if (sends > kMaxEnqueueBatch) return Fail(StoreErrc::kInvalidArgument, "too many sends in one batch");
+    if (deletes > kMaxDeleteBatch) return Fail(StoreErrc::kInvalidArgument, "too many messages in one batch");
+    return Ok<StoreErrc>();
+  }
+
+ public:
   // Up to `max_count` envelopes of the device's queue with server_id >
   // `after_server_id`, in server-id order, bounded by kMaxFetchCount and
   // kMaxFetchBytes. An unknown device has an empty queue.

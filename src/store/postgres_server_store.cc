@@ -731,10 +731,7 @@ StoreResult<std::vector<StoreResult<EnqueueResult>>> PostgresServerStore::Enqueu
 
 StoreResult<MessageQueueStore::QueueBatchResult> PostgresServerStore::CommitQueueBatch(
     std::span<const EnqueueRequest> sends, std::span<const QueuedCopy> deletes) {
-  if (sends.size() > kMaxEnqueueBatch)
-    return Fail(StoreErrc::kInvalidArgument, "too many sends in one batch");
-  if (deletes.size() > kMaxDeleteBatch)
-    return Fail(StoreErrc::kInvalidArgument, "too many messages in one batch");
+  PARLEY_STORE_TRY(CheckQueueBatchSize(sends.size(), deletes.size()));
   const std::int64_t now = clock_.NowMillis();
   // One transaction, so one WAL flush, for the group's sends and acks.
   return InTransaction([&](pqxx::work& txn) -> StoreResult<QueueBatchResult> {

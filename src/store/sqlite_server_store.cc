@@ -692,10 +692,7 @@ StoreResult<std::vector<StoreResult<EnqueueResult>>> SqliteServerStore::EnqueueB
 
 StoreResult<MessageQueueStore::QueueBatchResult> SqliteServerStore::CommitQueueBatch(
     std::span<const EnqueueRequest> sends, std::span<const QueuedCopy> deletes) {
-  if (sends.size() > kMaxEnqueueBatch)
-    return Fail(StoreErrc::kInvalidArgument, "too many sends in one batch");
-  if (deletes.size() > kMaxDeleteBatch)
-    return Fail(StoreErrc::kInvalidArgument, "too many messages in one batch");
+  PARLEY_STORE_TRY(CheckQueueBatchSize(sends.size(), deletes.size()));
   Lock lock(mutex_);
   const std::int64_t now = clock_.NowMillis();
   return db_->InWriteTransaction([&]() -> StoreResult<QueueBatchResult> {

@@ -20,6 +20,18 @@ namespace {
 
 using namespace handler_testing;
 
+// A request linking a device named "laptop" (registration id 555) with `keys`.
+wire::LinkDeviceRequest LaptopLink(const std::string& code, const DeviceKeys& keys) {
+  wire::LinkDeviceRequest link;
+  link.code = code;
+  link.registration_id = RegistrationId(555);
+  link.identity_key = keys.identity.public_key.Serialize();
+  link.signed_prekey = keys.signed_prekey;
+  link.prekeys = keys.prekeys;
+  link.device_name = "laptop";
+  return link;
+}
+
 // Acks are committed in groups and have no answer: the device's queue depth
 // once it is down to `wanted`, or what is left after a bounded wait (about
 // 5 s).
@@ -337,14 +349,7 @@ TEST_F(RequestHandlersTest, LinkedDeviceGetsMessagesAndSyncCopies) {
   EXPECT_EQ(link_code.size(), 26u);
 
   WireClient alice_second(port());
-  DeviceKeys keys = MakeKeys(20);
-  wire::LinkDeviceRequest link;
-  link.code = link_code;
-  link.registration_id = RegistrationId(555);
-  link.identity_key = keys.identity.public_key.Serialize();
-  link.signed_prekey = keys.signed_prekey;
-  link.prekeys = keys.prekeys;
-  link.device_name = "laptop";
+  const wire::LinkDeviceRequest link = LaptopLink(link_code, MakeKeys(20));
   wire::Response linked = alice_second.Call(link);
   ASSERT_EQ(linked.status, ResponseStatus::kOk) << linked.error_detail;
   EXPECT_EQ(std::get<wire::LinkDeviceResult>(linked.body).device_id, DeviceId(2));
@@ -622,15 +627,8 @@ TEST_F(RequestHandlersTest, SendPipelinedBehindAnotherRequestSeesItsEffect) {
     wire::Response code = alice_primary.Call(wire::CreateLinkCodeRequest{});
     ASSERT_EQ(code.status, ResponseStatus::kOk);
     WireClient alice_second(port());
-    DeviceKeys keys = MakeKeys(5);
-    wire::LinkDeviceRequest link;
-    link.code = std::get<wire::CreateLinkCodeResult>(code.body).code;
-    link.registration_id = RegistrationId(555);
-    link.identity_key = keys.identity.public_key.Serialize();
-    link.signed_prekey = keys.signed_prekey;
-    link.prekeys = keys.prekeys;
-    link.device_name = "laptop";
-    wire::Response linked = alice_second.Call(link);
+    wire::Response linked =
+        alice_second.Call(LaptopLink(std::get<wire::CreateLinkCodeResult>(code.body).code, MakeKeys(5)));
     ASSERT_EQ(linked.status, ResponseStatus::kOk) << linked.error_detail;
     const DeviceId second = std::get<wire::LinkDeviceResult>(linked.body).device_id;
     alice_second.ExpectQueueEmpty();
