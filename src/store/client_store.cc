@@ -532,9 +532,9 @@ ClientStoreStatus ClientStore::DeleteCounter(std::string_view name) {
 ClientStoreResult<std::vector<std::pair<std::string, std::int64_t>>> ClientStore::CountersWithPrefix(
     std::string_view prefix) {
   // substr rather than LIKE: a prefix may hold '_' or '%'.
-  CS_ASSIGN(stmt, db_->Prepare(
-                      "SELECT name, value FROM settings WHERE substr(name, 1, ?) = ? AND typeof(value) = "
-                      "'integer' ORDER BY name"));
+  CS_ASSIGN(stmt,
+            db_->Prepare("SELECT name, value FROM settings WHERE substr(name, 1, ?) = ? AND typeof(value) = "
+                         "'integer' ORDER BY name"));
   stmt.Bind(1, static_cast<std::int64_t>(prefix.size())).Text(2, prefix);
   std::vector<std::pair<std::string, std::int64_t>> out;
   for (;;) {
@@ -1275,6 +1275,45 @@ ClientStoreResult<std::size_t> ClientStore::DeleteExpiredMessages(std::int64_t n
   CS_ASSIGN(stmt, db_->Prepare("DELETE FROM messages WHERE expires_ms > 0 AND expires_ms <= ?"));
   CS_TRY(stmt.Bind(1, now_ms).Run());
   return static_cast<std::size_t>(db_->changes());
+}
+
+ClientStoreResult<std::vector<MessageId>> ClientStore::ExpiredMessages(std::int64_t now_ms,
+                                                                       std::size_t limit) {
+  CS_ASSIGN(stmt, db_->Prepare("SELECT id FROM messages WHERE expires_ms > 0 AND expires_ms <= ? "
+                               "ORDER BY expires_ms LIMIT ?"));
+  stmt.Bind(1, now_ms).Bind(2, static_cast<std::int64_t>(limit));
+  std::vector<MessageId> out;
+  for (;;) {
+    CS_ASSIGN(row, stmt.Step());
+    if (!row) break;
+    const Bytes id = stmt.ColumnBlob(0);
+    if (id.size() != MessageId().size())
+      return Fail(ClientStoreErrc::kCorrupt, "a stored message id is malformed");
+    MessageId m{};
+    std::copy(id.begin(), id.end(), m.begin());
+    out.push_back(m);
+  }
+  return out;
+}
+
+ClientStoreResult<std::optional<std::int64_t>> ClientStore::NextExpiry() {
+  CS_ASSIGN(stmt, db_->Prepare("SELECT MIN(expires_ms) FROM messages WHERE expires_ms > 0"));
+  CS_ASSIGN(row, stmt.Step());
+  if (!row || stmt.IsNull(0)) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(stmt.Int(0));
+}
+
+ClientStoreStatus ClientStore::DeleteMessage(const MessageId& id) {
+  {
+    CS_ASSIGN(stmt, db_->Prepare("DELETE FROM reactions WHERE message = ?"));
+    CS_TRY(stmt.Blob(1, id).Run());
+  }
+  {
+    CS_ASSIGN(stmt, db_->Prepare("DELETE FROM attachments WHERE message = ?"));
+    CS_TRY(stmt.Blob(1, id).Run());
+  }
+  CS_ASSIGN(stmt, db_->Prepare("DELETE FROM messages WHERE id = ?"));
+  return stmt.Blob(1, id).Run();
 }
 
 // ---- Attachments -----------------------------------------------------------------

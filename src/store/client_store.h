@@ -236,6 +236,12 @@ class ClientStore final : public protocol::IdentityKeyStore,
   ClientStoreStatus SetDisappearingSeconds(const ConversationId& conversation, std::uint32_t seconds);
   // Deletes messages whose expiry is at or before now_ms; returns how many.
   ClientStoreResult<std::size_t> DeleteExpiredMessages(std::int64_t now_ms);
+  // Messages whose expiry is at or before now_ms, soonest first, at most `limit`.
+  ClientStoreResult<std::vector<MessageId>> ExpiredMessages(std::int64_t now_ms, std::size_t limit);
+  // The soonest expiry of any message; nullopt when none disappears.
+  ClientStoreResult<std::optional<std::int64_t>> NextExpiry();
+  // Deletes a message with its reactions and attachment (delete for me, expiry).
+  ClientStoreStatus DeleteMessage(const MessageId& id);
 
   // ---- Attachments (removed with their message on expiry and delete-for-everyone) ----
   // Keeps a message's encoded attachment pointer (replacing any).

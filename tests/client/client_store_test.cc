@@ -163,6 +163,48 @@ TEST_F(ClientStoreTest, CountersByPrefixAndDeleted) {
   EXPECT_FALSE(*store->GetCounter("pending.a"));
 }
 
+TEST_F(ClientStoreTest, ExpiredMessagesSoonestFirstAndDeletedWithTheirAttachment) {
+  auto key = KeyFromFile(dir_ / "k");
+  ASSERT_TRUE(key);
+  auto store = Open(*key);
+  ASSERT_TRUE(store);
+  auto none = store->NextExpiry();
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  const AccountId sender(Uuid::Random(rng_));
+  for (std::uint8_t n : {1, 2, 3, 4}) {
+    StoredMessage m;
+    m.id.fill(n);
+    m.conversation = sender.value().ToString();
+    m.sender = sender;
+    m.body = "m";
+    m.expires_at_ms = n == 4 ? 0 : 1'000 * (4 - n);  // 3: 1000, 2: 2000, 1: 3000, 4: never
+    ASSERT_TRUE(store->InsertMessage(m));
+  }
+  auto next = store->NextExpiry();
+  ASSERT_TRUE(next && *next);
+  EXPECT_EQ(**next, 1'000);
+  MessageId one{}, two{}, three{};
+  one.fill(1);
+  two.fill(2);
+  three.fill(3);
+  auto due = store->ExpiredMessages(2'000, 10);
+  ASSERT_TRUE(due);
+  EXPECT_EQ(*due, (std::vector<MessageId>{three, two}));
+  auto limited = store->ExpiredMessages(5'000, 1);
+  ASSERT_TRUE(limited);
+  EXPECT_EQ(*limited, std::vector<MessageId>{three});
+  const std::uint8_t pointer[] = {1, 2, 3};
+  ASSERT_TRUE(store->SaveAttachment(three, pointer));
+  ASSERT_TRUE(store->SetReaction(three, sender, "+1"));
+  ASSERT_TRUE(store->DeleteMessage(three));
+  EXPECT_FALSE(*store->FindMessage(three));
+  EXPECT_FALSE(*store->FindAttachment(three));
+  next = store->NextExpiry();
+  ASSERT_TRUE(next && *next);
+  EXPECT_EQ(**next, 2'000);
+}
+
 TEST_F(ClientStoreTest, RollbackUndoesAMessageAndItsProcessedMark) {
   auto key = KeyFromFile(dir_ / "k");
   ASSERT_TRUE(key);
