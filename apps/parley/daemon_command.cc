@@ -65,8 +65,9 @@ int RunDaemon(Cli& cli, Client& client, const DaemonOptions& options) {
   signal(SIGPIPE, SIG_IGN);
 
   rpc::RpcServer& rpc_server = **server;
-  client.SetEventHandler([&rpc_server](const client::Event& event) {
-    auto notification = rpc::NotificationFor(event);
+  // Events arrive on the client's receive thread; Notify hands them to the loop.
+  client.SetEventHandler([&rpc_server, &client](const client::Event& event) {
+    auto notification = rpc::NotificationFor(client, event);
     if (notification.method.empty()) return;
     rpc_server.Notify(rpc::Notification(notification.method, std::move(notification.params)));
   });
@@ -77,8 +78,8 @@ int RunDaemon(Cli& cli, Client& client, const DaemonOptions& options) {
   {
     Connector connector(client);
     rpc_server.Run(
-        [&methods](const rpc::Request& request) {
-          auto outcome = methods.Call(request.method, request.params);
+        [&methods](const rpc::Request& request, const rpc::CallContext& context) {
+          auto outcome = methods.Call(request.method, request.params, context);
           if (outcome.ok) return rpc::ResultResponse(request.id, std::move(outcome.result));
           return rpc::ErrorResponse(request.id, outcome.code, outcome.message, outcome.data);
         },

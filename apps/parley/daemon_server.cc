@@ -10,7 +10,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <exception>
+#include <thread>
 
 namespace parley::rpc {
 namespace {
@@ -25,16 +30,81 @@ bool SetNonBlocking(int fd) {
 }  // namespace
 
 struct RpcServer::Connection {
+  std::uint64_t id = 0;
   int fd = -1;
+  bool owner_only = true;
+  // Bytes read and not yet served: complete lines, then at most one partial
+  // line of `partial` bytes.
   std::string input;
+  std::size_t partial = 0;
   std::string output;
   std::size_t output_sent = 0;
   bool subscribed = false;
+  // A request of this connection is with a worker; nothing more is read.
+  bool busy = false;
+  // The peer shut its side down; close once everything read was answered.
+  bool eof = false;
+  bool hung_up = false;
   // Skipping the rest of an over-long line.
   bool discarding = false;
   bool close_after_write = false;
 
   std::size_t pending() const { return output.size() - output_sent; }
+  bool has_line() const { return input.size() > partial; }
+};
+
+// A worker's answer to one line, carried back to the loop.
+struct RpcServer::Completion {
+  std::uint64_t connection = 0;
+  std::string line;  // empty when every entry was a notification
+  std::optional<bool> subscribed;
+};
+
+// Threads that serve request lines. At most one job per connection is
+// queued or running, so the queue is bounded by the connection limit.
+class RpcServer::WorkerPool {
+ public:
+  explicit WorkerPool(std::size_t threads) {
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, threads); ++i)
+      threads_.emplace_back([this] { Loop(); });
+  }
+  // Waits for the jobs in progress; queued ones are dropped.
+  ~WorkerPool() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+      jobs_.clear();
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  void Post(std::function<void()> job) {
+    {
+      std::lock_guard lock(mutex_);
+      jobs_.push_back(std::move(job));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
+      if (stop_) return;
+      auto job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      job();
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
 };
 
 RpcServer::RpcServer(ServerOptions options) : options_(std::move(options)) {}
@@ -144,6 +214,10 @@ void RpcServer::Notify(const nlohmann::json& notification) {
     std::lock_guard lock(pending_mutex_);
     pending_notifications_.push_back(ToLine(notification));
   }
+  Wake();
+}
+
+void RpcServer::Wake() {
   const char byte = 1;
   // A full pipe already wakes the loop.
   (void)!write(wake_write_, &byte, 1);
@@ -165,7 +239,7 @@ void RpcServer::Queue(Connection& c, const std::string& line) {
   c.output += line;
 }
 
-void RpcServer::Accept(int listen_fd) {
+void RpcServer::Accept(int listen_fd, bool owner_only) {
   for (int i = 0; i < 16; ++i) {
     const int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
@@ -176,43 +250,100 @@ void RpcServer::Accept(int listen_fd) {
       continue;
     }
     auto c = std::make_unique<Connection>();
+    c->id = next_connection_id_++;
     c->fd = fd;
+    c->owner_only = owner_only;
     connections_.push_back(std::move(c));
   }
 }
 
-void RpcServer::HandleLine(Connection& c, std::string_view line, const Handler& handler) {
+bool RpcServer::ServeLine(Connection& c, std::string_view line, WorkerPool& workers, const Handler& handler) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  if (line.find_first_not_of(" \t") == std::string_view::npos) return;
+  if (line.find_first_not_of(" \t") == std::string_view::npos) return false;
   ParsedLine parsed = ParseLine(line);
-  nlohmann::json responses = nlohmann::json::array();
-  for (const Entry& entry : parsed.entries) {
-    if (const auto* error = std::get_if<RequestError>(&entry)) {
-      responses.push_back(ErrorResponse(error->id, error->code, error->message));
-      continue;
+  const bool any_request = std::any_of(parsed.entries.begin(), parsed.entries.end(),
+                                       [](const Entry& e) { return std::holds_alternative<Request>(e); });
+  if (!any_request) {
+    nlohmann::json responses = nlohmann::json::array();
+    for (const Entry& entry : parsed.entries) {
+      const auto& error = std::get<RequestError>(entry);
+      responses.push_back(ErrorResponse(error.id, error.code, error.message));
     }
-    const auto& request = std::get<Request>(entry);
-    nlohmann::json response;
-    if (request.method == "subscribe" || request.method == "unsubscribe") {
-      if (!request.params.empty()) {
-        response = ErrorResponse(request.id, kInvalidParams, "subscribe and unsubscribe take no parameters");
-      } else {
-        c.subscribed = request.method == "subscribe";
-        response = ResultResponse(request.id, nlohmann::json{{"subscribed", c.subscribed}});
-      }
-    } else {
-      response = handler(request);
-    }
-    if (!request.notification) responses.push_back(std::move(response));
+    Queue(c, ToLine(parsed.batch ? responses : responses.front()));
+    return false;
   }
-  if (responses.empty()) return;
-  Queue(c, ToLine(parsed.batch ? responses : responses.front()));
+  workers.Post([this, &handler, id = c.id, context = CallContext{c.owner_only}, subscribed = c.subscribed,
+                parsed = std::move(parsed)]() mutable {
+    Completion done;
+    done.connection = id;
+    nlohmann::json responses = nlohmann::json::array();
+    for (const Entry& entry : parsed.entries) {
+      if (const auto* error = std::get_if<RequestError>(&entry)) {
+        responses.push_back(ErrorResponse(error->id, error->code, error->message));
+        continue;
+      }
+      const auto& request = std::get<Request>(entry);
+      nlohmann::json response;
+      if (request.method == "subscribe" || request.method == "unsubscribe") {
+        if (!request.params.empty()) {
+          response =
+              ErrorResponse(request.id, kInvalidParams, "subscribe and unsubscribe take no parameters");
+        } else {
+          subscribed = request.method == "subscribe";
+          done.subscribed = subscribed;
+          response = ResultResponse(request.id, nlohmann::json{{"subscribed", subscribed}});
+        }
+      } else {
+        try {
+          response = handler(request, context);
+        } catch (const std::exception&) {
+          response = ErrorResponse(request.id, kInternalError, "internal error");
+        }
+      }
+      if (!request.notification) responses.push_back(std::move(response));
+    }
+    if (!responses.empty()) done.line = ToLine(parsed.batch ? responses : responses.front());
+    {
+      std::lock_guard lock(pending_mutex_);
+      completions_.push_back(std::move(done));
+    }
+    Wake();
+  });
+  return true;
 }
 
-bool RpcServer::ReadFrom(Connection& c, const Handler& handler) {
+void RpcServer::ServeInput(Connection& c, WorkerPool& workers, const Handler& handler) {
+  std::size_t consumed = 0;
+  while (!c.busy && !c.close_after_write) {
+    const auto newline = c.input.find('\n', consumed);
+    if (newline == std::string::npos || newline >= c.input.size() - c.partial) break;
+    const std::string_view line(c.input.data() + consumed, newline - consumed);
+    c.busy = ServeLine(c, line, workers, handler);
+    consumed = newline + 1;
+  }
+  c.input.erase(0, consumed);
+  // Everything the peer sent before it shut down is answered: close after the output.
+  if (c.eof && !c.busy && !c.has_line()) c.close_after_write = true;
+}
+
+void RpcServer::Complete(Completion completion, WorkerPool& workers, const Handler& handler) {
+  for (auto& c : connections_) {
+    if (c->id != completion.connection) continue;
+    c->busy = false;
+    if (completion.subscribed) c->subscribed = *completion.subscribed;
+    if (!completion.line.empty()) Queue(*c, completion.line);
+    if (!c->hung_up) ServeInput(*c, workers, handler);
+    return;
+  }
+}
+
+bool RpcServer::ReadFrom(Connection& c) {
   char buffer[kReadChunk];
   const ssize_t n = recv(c.fd, buffer, sizeof(buffer), 0);
-  if (n == 0) return false;
+  if (n == 0) {
+    c.eof = true;
+    return true;
+  }
   if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
   std::string_view data(buffer, static_cast<std::size_t>(n));
   while (!data.empty()) {
@@ -223,27 +354,25 @@ bool RpcServer::ReadFrom(Connection& c, const Handler& handler) {
       data.remove_prefix(newline + 1);
       continue;
     }
+    const std::size_t piece = newline == std::string_view::npos ? data.size() : newline;
+    if (c.partial + piece > kMaxLineBytes) {
+      c.input.resize(c.input.size() - c.partial);
+      c.partial = 0;
+      Queue(c, ToLine(ErrorResponse(nullptr, kInvalidRequest, "request line too long")));
+      if (newline == std::string_view::npos) {
+        c.discarding = true;
+        return true;
+      }
+      data.remove_prefix(newline + 1);
+      continue;
+    }
     if (newline == std::string_view::npos) {
       c.input.append(data);
-      if (c.input.size() > kMaxLineBytes) {
-        c.input.clear();
-        c.input.shrink_to_fit();
-        c.discarding = true;
-        Queue(c, ToLine(ErrorResponse(nullptr, kInvalidRequest, "request line too long")));
-      }
+      c.partial += data.size();
       return true;
     }
-    if (c.input.size() + newline > kMaxLineBytes) {
-      c.input.clear();
-      Queue(c, ToLine(ErrorResponse(nullptr, kInvalidRequest, "request line too long")));
-    } else if (c.input.empty()) {
-      HandleLine(c, data.substr(0, newline), handler);
-    } else {
-      c.input.append(data.substr(0, newline));
-      std::string line = std::move(c.input);
-      c.input.clear();
-      HandleLine(c, line, handler);
-    }
+    c.input.append(data.substr(0, newline + 1));
+    c.partial = 0;
     data.remove_prefix(newline + 1);
   }
   return true;
@@ -261,6 +390,7 @@ bool RpcServer::WriteTo(Connection& c) {
 }
 
 void RpcServer::Run(const Handler& handler, int stop_fd) {
+  WorkerPool workers(options_.workers);
   std::vector<pollfd> fds;
   for (;;) {
     fds.clear();
@@ -270,42 +400,59 @@ void RpcServer::Run(const Handler& handler, int stop_fd) {
     fds.push_back({tcp_fd_, static_cast<short>(tcp_fd_ >= 0 ? POLLIN : 0), 0});
     for (const auto& c : connections_) {
       short events = 0;
-      // A connection with a large backlog of answers is not read from until
-      // it takes them.
-      if (!c->close_after_write && c->pending() < options_.max_pending_output / 2) events |= POLLIN;
+      // A connection with a request in progress, or with a large backlog of
+      // answers, is not read from until that is done.
+      if (!c->busy && !c->eof && !c->close_after_write && c->pending() < options_.max_pending_output / 2)
+        events |= POLLIN;
       if (c->pending() > 0 || c->close_after_write) events |= POLLOUT;
-      fds.push_back({c->fd, events, 0});
+      // A hung-up connection waiting for its answer is not polled (it would
+      // report the hang-up again and again).
+      fds.push_back({c->hung_up ? -1 : c->fd, events, 0});
     }
     if (poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
     if (fds[0].revents != 0) break;
+    const std::size_t polled = fds.size() - 4;
     if (fds[1].revents != 0) {
       char drain[256];
       while (read(wake_read_, drain, sizeof(drain)) > 0) {
       }
       std::vector<std::string> lines;
+      std::vector<Completion> completions;
       {
         std::lock_guard lock(pending_mutex_);
         lines.swap(pending_notifications_);
+        completions.swap(completions_);
       }
       for (auto& c : connections_) {
         if (!c->subscribed) continue;
         for (const auto& line : lines) Queue(*c, line);
       }
+      for (auto& done : completions) Complete(std::move(done), workers, handler);
     }
-    if (fds[2].revents & POLLIN) Accept(unix_fd_);
-    if (tcp_fd_ >= 0 && (fds[3].revents & POLLIN)) Accept(tcp_fd_);
-    const std::size_t polled = fds.size() - 4;
     std::vector<bool> keep(connections_.size(), true);
     for (std::size_t i = 0; i < polled; ++i) {
       Connection& c = *connections_[i];
       const short revents = fds[4 + i].revents;
-      if (revents & (POLLIN | POLLHUP | POLLERR)) {
-        if (!ReadFrom(c, handler)) keep[i] = false;
+      if (c.hung_up) {
+        keep[i] = c.busy;
+        continue;
       }
-      if (keep[i] && (c.pending() > 0 || c.close_after_write)) keep[i] = WriteTo(c);
+      if (revents & POLLIN) {
+        if (!ReadFrom(c)) {
+          keep[i] = false;
+          continue;
+        }
+        ServeInput(c, workers, handler);
+      } else if (revents & (POLLHUP | POLLERR)) {
+        // Gone: nobody is left to answer. A request in progress finishes first.
+        c.hung_up = true;
+        keep[i] = c.busy;
+        continue;
+      }
+      if (c.pending() > 0 || c.close_after_write) keep[i] = WriteTo(c);
     }
     std::size_t out = 0;
     for (std::size_t i = 0; i < connections_.size(); ++i) {
@@ -316,9 +463,12 @@ void RpcServer::Run(const Handler& handler, int stop_fd) {
       connections_[out++] = std::move(connections_[i]);
     }
     connections_.resize(out);
+    // Accepted last, so the connections polled above line up with `keep`.
+    if (fds[2].revents & POLLIN) Accept(unix_fd_, true);
+    if (tcp_fd_ >= 0 && (fds[3].revents & POLLIN)) Accept(tcp_fd_, false);
   }
   for (auto& c : connections_) {
-    WriteTo(*c);
+    if (!c->hung_up) WriteTo(*c);
     close(c->fd);
   }
   connections_.clear();

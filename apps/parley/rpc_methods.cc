@@ -4,6 +4,7 @@
 #include <cctype>
 #include <chrono>
 #include <exception>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <set>
@@ -158,6 +159,15 @@ ClientResult<ServerAddress> ParseServer(const std::string& server, const std::st
   return address;
 }
 
+// A message as views.h prints it, with its attachment (name, type, size;
+// the local path once downloaded) when it has one.
+json MessageWithAttachment(Client& client, const StoredMessage& m) {
+  json j = cli::MessageJson(m);
+  if (auto attachment = client.GetAttachment(m.id); attachment && *attachment)
+    j["attachment"] = cli::AttachmentJson(**attachment);
+  return j;
+}
+
 json AccountJson(const AccountInfo& info) {
   return {{"account", info.account.value().ToString()},
           {"device", info.device.value()},
@@ -285,7 +295,7 @@ const std::map<std::string, Method, std::less<>>& Methods() {
            quoted = *id;
          }
          PARLEY_RPC_TRY(sent, client.SendText(peer, text, quoted));
-         return Ok(cli::MessageJson(*sent));
+         return Ok(MessageWithAttachment(client, *sent));
        }},
       {"receive",
        [](Client& client, Params& p) {
@@ -303,7 +313,7 @@ const std::map<std::string, Method, std::less<>>& Methods() {
            PARLEY_RPC_TRY(history, client.History(c.id, static_cast<std::size_t>(c.unread)));
            for (const auto& m : *history) {
              if (m.direction == Direction::kIncoming && m.status == MessageStatus::kReceived)
-               messages.push_back(cli::MessageJson(m));
+               messages.push_back(MessageWithAttachment(client, m));
            }
            if (mark_read) (void)client.MarkRead(c.id);
          }
@@ -360,7 +370,7 @@ const std::map<std::string, Method, std::less<>>& Methods() {
          PARLEY_RPC_TRY(conversation, ConversationFor(client, peer));
          PARLEY_RPC_TRY(list, client.History(*conversation, static_cast<std::size_t>(limit)));
          json out = json::array();
-         for (const auto& m : *list) out.push_back(cli::MessageJson(m));
+         for (const auto& m : *list) out.push_back(MessageWithAttachment(client, m));
          // Read receipts need the server; the history never depends on it.
          if (mark_read) (void)client.MarkRead(*conversation);
          return Ok(out);
@@ -447,7 +457,35 @@ const std::map<std::string, Method, std::less<>>& Methods() {
            quoted = *found;
          }
          PARLEY_RPC_TRY(sent, client.SendGroupText(*id, text, quoted));
-         return Ok(cli::MessageJson(*sent));
+         return Ok(MessageWithAttachment(client, *sent));
+       }},
+      {"attach",
+       [](Client& client, Params& p) {
+         const std::string peer = p.String("peer");
+         const std::string file = p.String("file");
+         const std::string caption = p.String("caption", false);
+         const std::string content_type = p.String("contentType", false);
+         PARLEY_RPC_CHECK_PARAMS(p);
+         // The daemon's working directory is not the caller's.
+         if (!std::filesystem::path(file).is_absolute())
+           return InvalidParams("parameter file must be an absolute path");
+         PARLEY_RPC_TRY(sent, client.SendAttachment(peer, file, caption, content_type));
+         return Ok(MessageWithAttachment(client, *sent));
+       }},
+      {"attach.get",
+       [](Client& client, Params& p) {
+         const std::string message = p.String("message");
+         const std::string peer = p.String("peer", false);
+         PARLEY_RPC_CHECK_PARAMS(p);
+         std::optional<MessageId> id = MessageIdFromHex(message);
+         if (!id) {
+           if (peer.empty()) return InvalidParams("parameter peer is needed with a message id prefix");
+           PARLEY_RPC_TRY(conversation, ConversationFor(client, peer));
+           PARLEY_RPC_TRY(found, FindMessage(client, *conversation, message));
+           id = *found;
+         }
+         PARLEY_RPC_TRY(got, client.DownloadAttachment(*id));
+         return Ok(cli::AttachmentJson(*got));
        }},
       {"export",
        [](Client& client, Params& p) {
@@ -459,7 +497,7 @@ const std::map<std::string, Method, std::less<>>& Methods() {
          for (const auto& c : *conversations) {
            PARLEY_RPC_TRY(messages, client.History(c.id, 1'000'000));
            json m = json::array();
-           for (const auto& message : *messages) m.push_back(cli::MessageJson(message));
+           for (const auto& message : *messages) m.push_back(MessageWithAttachment(client, message));
            json conversation = cli::ConversationJson(c);
            conversation["messages"] = std::move(m);
            out["conversations"].push_back(std::move(conversation));
@@ -475,10 +513,15 @@ const std::map<std::string, Method, std::less<>>& Methods() {
 
 }  // namespace
 
-MethodOutcome MethodTable::Call(const std::string& method, const nlohmann::json& params) {
+MethodOutcome MethodTable::Call(const std::string& method, const nlohmann::json& params,
+                                const CallContext& context) {
   const auto& methods = Methods();
   auto it = methods.find(method);
   if (it == methods.end()) return MethodOutcome{false, nullptr, kMethodNotFound, "method not found", nullptr};
+  // attach reads any file its owner can: not for every local user on TCP.
+  if (method == "attach" && !context.owner_only) {
+    return ClientFailure({ClientErrc::kForbidden, "attach is served on the daemon's UNIX socket only"});
+  }
   try {
     Params p(params);
     return it->second(client_, p);
@@ -496,14 +539,14 @@ const std::vector<std::string>& MethodTable::MethodNames() {
   return *names;
 }
 
-EventNotification NotificationFor(const Event& event) {
+EventNotification NotificationFor(Client& client, const Event& event) {
   return std::visit(
-      [](const auto& e) -> EventNotification {
+      [&client](const auto& e) -> EventNotification {
         using T = std::decay_t<decltype(e)>;
         if constexpr (std::is_same_v<T, MessageReceived>) {
-          return {"receive", json{{"message", cli::MessageJson(e.message)}}};
+          return {"receive", json{{"message", MessageWithAttachment(client, e.message)}}};
         } else if constexpr (std::is_same_v<T, MessageUpdated>) {
-          return {"update", json{{"message", cli::MessageJson(e.message)}}};
+          return {"update", json{{"message", MessageWithAttachment(client, e.message)}}};
         } else if constexpr (std::is_same_v<T, TypingChanged>) {
           return {"typing", json{{"conversation", e.conversation},
                                  {"account", e.who.value().ToString()},

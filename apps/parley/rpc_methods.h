@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "client/client.h"
+#include "rpc_request.h"
 
 namespace parley::rpc {
 
@@ -33,8 +34,11 @@ class MethodTable {
   // `client` must outlive the table.
   explicit MethodTable(client::Client& client) : client_(client) {}
 
-  // Runs one method. Never throws.
-  MethodOutcome Call(const std::string& method, const nlohmann::json& params);
+  // Runs one method. Never throws. Thread-safe (the Client is). `attach`
+  // reads a local file, so it is refused unless the request came over the
+  // owner-only socket.
+  MethodOutcome Call(const std::string& method, const nlohmann::json& params,
+                     const CallContext& context = {});
 
   // Every method name Call knows, sorted.
   static const std::vector<std::string>& MethodNames();
@@ -43,12 +47,12 @@ class MethodTable {
   client::Client& client_;
 };
 
-// The JSON forms the daemon and `parley --json` print.
-// The notification an event becomes: method and params (see docs).
+// The notification an event becomes: method and params (see docs). A
+// message carries its attachment's description, read from `client`.
 struct EventNotification {
   std::string method;
   nlohmann::json params;
 };
-EventNotification NotificationFor(const client::Event& event);
+EventNotification NotificationFor(client::Client& client, const client::Event& event);
 
 }  // namespace parley::rpc

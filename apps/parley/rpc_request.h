@@ -40,6 +40,12 @@ struct Request {
   nlohmann::json params = nlohmann::json::object();
 };
 
+// Where a request came from. Only the UNIX socket is owner-only: any local
+// user can connect to the TCP listener.
+struct CallContext {
+  bool owner_only = true;
+};
+
 // A request that cannot be served, answered with this error. `id` is the
 // request's id when it could be read, else null.
 struct RequestError {

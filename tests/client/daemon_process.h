@@ -155,6 +155,17 @@ class RpcConnection {
     return ReadResponse();
   }
 
+  // Whether a whole line has arrived (without waiting).
+  bool HasLine() {
+    if (buffer_.find('\n') != std::string::npos) return true;
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, 0) <= 0) return false;
+    char chunk[8192];
+    const ssize_t n = recv(fd_, chunk, sizeof(chunk), 0);
+    if (n > 0) buffer_.append(chunk, static_cast<std::size_t>(n));
+    return buffer_.find('\n') != std::string::npos;
+  }
+
   // The first notification (kept or arriving within `limit`) for which
   // `pred` holds; null if none.
   nlohmann::json WaitNotification(const std::function<bool(const nlohmann::json&)>& pred,

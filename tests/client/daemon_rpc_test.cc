@@ -11,16 +11,20 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <thread>
 
 #include <gtest/gtest.h>
 
 #include "daemon_server.h"
+#include "rpc_methods.h"
 #include "rpc_request.h"
 
 namespace parley::rpc {
@@ -160,14 +164,34 @@ class RpcServerTest : public ::testing::Test {
     server_ = std::move(*listened);
     thread_ = std::thread([this] {
       server_->Run(
-          [](const Request& r) {
+          [this](const Request& r, const CallContext& context) {
             if (r.method == "echo") return ResultResponse(r.id, r.params);
+            if (r.method == "ownerOnly") return ResultResponse(r.id, context.owner_only);
+            if (r.method == "block") {
+              // Held until the test releases it (at most 10 s).
+              std::unique_lock lock(block_mutex_);
+              ++blocked_;
+              block_cv_.notify_all();
+              block_cv_.wait_for(lock, 10s, [this] { return released_; });
+              return ResultResponse(r.id, "unblocked");
+            }
             return ErrorResponse(r.id, kMethodNotFound, "method not found");
           },
           stop_[0]);
     });
   }
+  void Release() {
+    std::lock_guard lock(block_mutex_);
+    released_ = true;
+    block_cv_.notify_all();
+  }
+  // Waits (at most 10 s) until `n` requests are held in "block".
+  bool WaitBlocked(int n) {
+    std::unique_lock lock(block_mutex_);
+    return block_cv_.wait_for(lock, 10s, [&] { return blocked_ >= n; });
+  }
   void Stop() {
+    Release();
     if (!thread_.joinable()) return;
     ASSERT_EQ(write(stop_[1], "x", 1), 1);
     thread_.join();
@@ -219,6 +243,10 @@ class RpcServerTest : public ::testing::Test {
   int stop_[2] = {-1, -1};
   std::unique_ptr<RpcServer> server_;
   std::thread thread_;
+  std::mutex block_mutex_;
+  std::condition_variable block_cv_;
+  int blocked_ = 0;
+  bool released_ = false;
 };
 
 TEST_F(RpcServerTest, SocketIsOwnerOnlyAndRemovedOnStop) {
@@ -256,6 +284,62 @@ TEST_F(RpcServerTest, AnswersInOrderAcrossSplitWritesAndSkipsNotifications) {
   ASSERT_TRUE(batch.is_array());
   ASSERT_EQ(batch.size(), 1u);
   EXPECT_EQ(batch[0]["id"], "x");
+  close(fd);
+}
+
+TEST_F(RpcServerTest, SlowRequestDoesNotHoldUpOtherConnections) {
+  Start();
+  const int slow = Connect();
+  const int quick = Connect();
+  std::string slow_buffer, quick_buffer;
+  // Two requests in one write: the second waits for the first (one at a
+  // time per connection, answers in order).
+  Send(slow, R"({"jsonrpc":"2.0","id":1,"method":"block"})"
+             "\n"
+             R"({"jsonrpc":"2.0","id":2,"method":"echo"})"
+             "\n");
+  ASSERT_TRUE(WaitBlocked(1));
+  EXPECT_EQ(Call(quick, quick_buffer, R"({"jsonrpc":"2.0","id":7,"method":"echo"})")["id"], 7);
+  EXPECT_EQ(Call(quick, quick_buffer, R"({"jsonrpc":"2.0","id":8,"method":"echo"})")["id"], 8);
+  pollfd p{slow, POLLIN, 0};
+  EXPECT_EQ(poll(&p, 1, 100), 0) << "the held request was answered early";
+  Release();
+  auto first = json::parse(ReadLine(slow, slow_buffer), nullptr, false);
+  EXPECT_EQ(first["id"], 1);
+  EXPECT_EQ(first["result"], "unblocked");
+  EXPECT_EQ(json::parse(ReadLine(slow, slow_buffer), nullptr, false)["id"], 2);
+  close(slow);
+  close(quick);
+}
+
+TEST_F(RpcServerTest, PeerThatHangsUpDuringARequestIsDropped) {
+  Start();
+  int gone = Connect();
+  Send(gone, R"({"jsonrpc":"2.0","id":1,"method":"block"})"
+             "\n");
+  ASSERT_TRUE(WaitBlocked(1));
+  close(gone);
+  // The loop goes on serving others while the request is held, and after.
+  const int other = Connect();
+  std::string buffer;
+  EXPECT_EQ(Call(other, buffer, R"({"jsonrpc":"2.0","id":3,"method":"echo"})")["id"], 3);
+  Release();
+  EXPECT_EQ(Call(other, buffer, R"({"jsonrpc":"2.0","id":4,"method":"echo"})")["id"], 4);
+  close(other);
+}
+
+TEST_F(RpcServerTest, ShutDownWriterStillGetsItsAnswers) {
+  Start();
+  const int fd = Connect();
+  Send(fd, R"({"jsonrpc":"2.0","id":1,"method":"echo"})"
+           "\n"
+           R"({"jsonrpc":"2.0","id":2,"method":"echo"})"
+           "\n");
+  ASSERT_EQ(shutdown(fd, SHUT_WR), 0);
+  std::string buffer;
+  EXPECT_EQ(json::parse(ReadLine(fd, buffer), nullptr, false)["id"], 1);
+  EXPECT_EQ(json::parse(ReadLine(fd, buffer), nullptr, false)["id"], 2);
+  EXPECT_EQ(ReadLine(fd, buffer), "");  // then closed
   close(fd);
 }
 
@@ -397,7 +481,44 @@ TEST_F(RpcServerTest, TcpListensOnLoopbackOnly) {
   ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&in), sizeof(in)), 0);
   std::string buffer;
   EXPECT_EQ(Call(fd, buffer, R"({"jsonrpc":"2.0","id":"t","method":"echo"})")["id"], "t");
+  // Any local user can reach TCP: the handler is told so.
+  EXPECT_EQ(Call(fd, buffer, R"({"jsonrpc":"2.0","id":"o","method":"ownerOnly"})")["result"], false);
   close(fd);
+  const int unix_fd = Connect();
+  EXPECT_EQ(Call(unix_fd, buffer, R"({"jsonrpc":"2.0","id":"u","method":"ownerOnly"})")["result"], true);
+  close(unix_fd);
+}
+
+// ---- Methods that need no server ------------------------------------------
+
+TEST(RpcMethodsTest, AttachReadsLocalFilesOnlyForTheOwnerOnlySocket) {
+  char pattern[] = "/tmp/parley-methods-XXXXXX";
+  ASSERT_NE(mkdtemp(pattern), nullptr);
+  const std::filesystem::path dir = pattern;
+  client::ClientOptions options;
+  options.data_dir = dir / "profile";
+  options.key.key_file = dir / "profile.key";
+  auto client = client::Client::Open(options);
+  ASSERT_TRUE(client);
+  MethodTable methods(**client);
+  std::ofstream(dir / "f.txt") << "x";
+  const json params{{"peer", "bob"}, {"file", (dir / "f.txt").string()}};
+  auto over_tcp = methods.Call("attach", params, CallContext{false});
+  EXPECT_FALSE(over_tcp.ok);
+  EXPECT_EQ(over_tcp.code, kClientErrorBase + static_cast<int>(client::ClientErrc::kForbidden));
+  // Over the socket it gets as far as the client (not registered here).
+  auto over_socket = methods.Call("attach", params, CallContext{true});
+  EXPECT_EQ(over_socket.code, kClientErrorBase + static_cast<int>(client::ClientErrc::kNotRegistered));
+  auto relative = methods.Call("attach", json{{"peer", "bob"}, {"file", "notes.txt"}}, CallContext{true});
+  EXPECT_EQ(relative.code, kInvalidParams);
+  EXPECT_EQ(relative.message, "parameter file must be an absolute path");
+  EXPECT_EQ(methods.Call("attach.get", json{{"message", "abcd"}}).code, kInvalidParams);
+  EXPECT_EQ(methods.Call("attach.get", json{{"message", "abcd"}, {"peer", "bob"}, {"x", 1}}).code,
+            kInvalidParams);
+  EXPECT_TRUE(std::binary_search(MethodTable::MethodNames().begin(), MethodTable::MethodNames().end(),
+                                 std::string("attach.get")));
+  client->reset();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 
@@ -150,6 +151,106 @@ TEST_F(DaemonTest, GroupsThroughRpc) {
   EXPECT_EQ(groups["result"][0]["id"], group);
   auto unknown = alice.Call("groups.send", {{"group", "nosuchgroup"}, {"text", "x"}});
   EXPECT_EQ(unknown["error"]["data"]["name"], "not_found");
+
+  // A non-admin cannot rename; the admin can, and bob sees it.
+  EXPECT_EQ(bob.Call("groups.rename", {{"group", group}, {"name", "mine"}})["error"]["data"]["name"],
+            "forbidden");
+  ASSERT_TRUE(alice.Call("groups.rename", {{"group", group}, {"name", "the team"}}).contains("result"));
+  EXPECT_FALSE(bob.WaitNotification([&](const json& n) {
+                    return n["method"] == "groupChanged" && n["params"]["group"]["name"] == "the team";
+                  })
+                   .is_null());
+  // Bob leaves: alice's daemon tells its subscribers.
+  EXPECT_EQ(alice.Call("subscribe")["result"]["subscribed"], true);
+  EXPECT_EQ(bob.Call("groups.leave", {{"group", group}})["result"]["done"], true);
+  auto left = alice.WaitNotification([&](const json& n) {
+    return n["method"] == "groupChanged" && n["params"]["group"]["id"] == group &&
+           n["params"]["group"]["members"].size() == 1;
+  });
+  EXPECT_FALSE(left.is_null());
+  auto after = bob.Call("groups");
+  ASSERT_EQ(after["result"].size(), 1u);
+  EXPECT_EQ(after["result"][0]["active"], false);
+}
+
+// A file of `size` bytes of a repeating pattern.
+std::string WriteFile(const std::filesystem::path& path, std::size_t size) {
+  std::string content(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) content[i] = static_cast<char>('a' + (i * 7) % 26);
+  std::ofstream(path, std::ios::binary) << content;
+  return content;
+}
+
+TEST_F(DaemonTest, AttachThroughRpcAndNeverForARequestBeforeItIsAccepted) {
+  StartDaemon("alice");
+  StartDaemon("bob");
+  RpcConnection alice(Socket("alice")), bob(Socket("bob"));
+  ASSERT_TRUE(alice.ok() && bob.ok());
+  EXPECT_EQ(bob.Call("subscribe")["result"]["subscribed"], true);
+  const std::string content = WriteFile(dir_ / "notes.txt", 70'000);
+
+  EXPECT_EQ(alice.Call("attach", {{"peer", "bob"}, {"file", "notes.txt"}})["error"]["code"], -32602);
+  EXPECT_EQ(alice.Call("attach", {{"peer", "bob"}})["error"]["code"], -32602);
+  auto missing = alice.Call("attach", {{"peer", "bob"}, {"file", (dir_ / "nothing").string()}});
+  EXPECT_EQ(missing["error"]["data"]["name"], "invalid_argument");
+  auto sent = alice.Call("attach", {{"peer", "bob"},
+                                    {"file", (dir_ / "notes.txt").string()},
+                                    {"caption", "the notes"},
+                                    {"contentType", "text/plain"}});
+  ASSERT_TRUE(sent.contains("result")) << sent.dump();
+  EXPECT_EQ(sent["result"]["attachment"]["fileName"], "notes.txt");
+  EXPECT_EQ(sent["result"]["attachment"]["size"], 70'000);
+
+  auto pushed = bob.WaitNotification([](const json& n) {
+    return n["method"] == "receive" && n["params"]["message"].contains("attachment");
+  });
+  ASSERT_FALSE(pushed.is_null());
+  const json& message = pushed["params"]["message"];
+  EXPECT_TRUE(message["request"].get<bool>());
+  EXPECT_EQ(message["attachment"]["fileName"], "notes.txt");
+  EXPECT_EQ(message["attachment"]["contentType"], "text/plain");
+  EXPECT_EQ(message["attachment"]["size"], 70'000);
+  EXPECT_EQ(message["attachment"]["path"], "");  // never fetched by itself
+  const std::string id = message["id"];
+
+  // S2: not fetched for a message request.
+  auto refused = bob.Call("attach.get", {{"message", id}});
+  EXPECT_EQ(refused["error"]["code"], kClientErrorBase + static_cast<int>(ClientErrc::kForbidden));
+  EXPECT_EQ(bob.Call("attach.get", {{"message", id.substr(0, 8)}})["error"]["code"], -32602);  // prefix: peer
+  EXPECT_EQ(bob.Call("requests.accept", {{"peer", "alice"}})["result"]["done"], true);
+  auto got = bob.Call("attach.get", {{"peer", "alice"}, {"message", id.substr(0, 8)}});
+  ASSERT_TRUE(got.contains("result")) << got.dump();
+  EXPECT_EQ(got["result"]["fileName"], "notes.txt");
+  const std::string path = got["result"]["path"];
+  EXPECT_EQ(testing::ReadWholeFile(path), content);
+  // The history says where it is now.
+  auto history = bob.Call("history", {{"peer", "alice"}});
+  ASSERT_EQ(history["result"].size(), 1u) << history.dump();
+  EXPECT_EQ(history["result"][0]["attachment"]["path"], path);
+}
+
+TEST_F(DaemonTest, LargeUploadDoesNotHoldUpAnotherConnection) {
+  StartDaemon("alice");
+  RpcConnection uploader(Socket("alice")), other(Socket("alice"));
+  ASSERT_TRUE(uploader.ok() && other.ok());
+  ASSERT_TRUE(other.Call("contacts.add", {{"username", "bob"}}).contains("result"));
+  WriteFile(dir_ / "big.bin", 48u << 20);
+  uploader.SendRaw(json{{"jsonrpc", "2.0"},
+                        {"id", "upload"},
+                        {"method", "attach"},
+                        {"params", {{"peer", "bob"}, {"file", (dir_ / "big.bin").string()}}}}
+                       .dump() +
+                   "\n");
+  // Answered while the upload is still going (before, one request at a time held everyone up).
+  std::this_thread::sleep_for(100ms);
+  auto who = other.Call("whoami");
+  EXPECT_EQ(who["result"]["username"], "alice");
+  EXPECT_TRUE(other.Call("conversations").contains("result"));
+  EXPECT_FALSE(uploader.HasLine()) << "the upload finished before the other connection was answered";
+  auto uploaded = uploader.ReadResponse();
+  ASSERT_TRUE(uploaded.contains("result")) << uploaded.dump();
+  EXPECT_EQ(uploaded["id"], "upload");
+  EXPECT_EQ(uploaded["result"]["attachment"]["size"], 48u << 20);
 }
 
 TEST_F(DaemonTest, MessageWithoutSubscriberStaysUntilFetched) {
