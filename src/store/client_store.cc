@@ -428,14 +428,24 @@ ClientStoreResult<std::unique_ptr<ClientStore>> ClientStore::Open(const std::fil
 
 ClientStoreStatus ClientStore::Begin() {
   if (in_transaction_) return Fail(ClientStoreErrc::kInternal, "a client store transaction is already open");
-  CS_TRY(db_->Exec(in_batch_ ? "SAVEPOINT message;" : "BEGIN IMMEDIATE;"));
+  if (in_batch_) {
+    if (batch_failed_) return Fail(ClientStoreErrc::kUnavailable, "an earlier change in this batch failed");
+    changes_at_begin_ = sqlite3_total_changes(db_->handle());
+    sessions_changed_ = false;
+  } else {
+    CS_TRY(db_->Exec("BEGIN IMMEDIATE;"));
+  }
   in_transaction_ = true;
   return {};
 }
 
 ClientStoreStatus ClientStore::Commit() {
   if (!in_transaction_) return Fail(ClientStoreErrc::kInternal, "no client store transaction is open");
-  if (auto committed = db_->Exec(in_batch_ ? "RELEASE message;" : "COMMIT;"); !committed) {
+  if (in_batch_) {
+    in_transaction_ = false;
+    return {};
+  }
+  if (auto committed = db_->Exec("COMMIT;"); !committed) {
     Rollback();
     return committed;
   }
@@ -444,11 +454,22 @@ ClientStoreStatus ClientStore::Commit() {
 }
 
 void ClientStore::Rollback() {
-  if (in_transaction_) {
-    (void)db_->Exec(in_batch_ ? "ROLLBACK TO message; RELEASE message;" : "ROLLBACK;");
+  if (in_transaction_ && in_batch_) {
+    in_transaction_ = false;
+    if (sessions_changed_ || sqlite3_total_changes(db_->handle()) != changes_at_begin_) FailBatch();
+    return;
   }
+  if (in_transaction_) (void)db_->Exec("ROLLBACK;");
   in_transaction_ = false;
   sessions_.clear();
+}
+
+void ClientStore::FailBatch() {
+  (void)db_->Exec("ROLLBACK;");
+  (void)db_->Exec("BEGIN IMMEDIATE;");
+  batch_failed_ = true;
+  sessions_.clear();
+  unwritten_sessions_.clear();
 }
 
 ClientStoreStatus ClientStore::BeginBatch() {
@@ -457,6 +478,7 @@ ClientStoreStatus ClientStore::BeginBatch() {
   }
   CS_TRY(db_->Exec("BEGIN IMMEDIATE;"));
   in_batch_ = true;
+  batch_failed_ = false;
   return {};
 }
 
@@ -466,7 +488,13 @@ ClientStoreStatus ClientStore::CommitBatch() {
     RollbackBatch();
     return Fail(ClientStoreErrc::kInternal, "a transaction is still open in the batch");
   }
-  if (auto committed = db_->Exec("COMMIT;"); !committed) {
+  if (batch_failed_) {
+    RollbackBatch();
+    return Fail(ClientStoreErrc::kUnavailable, "a change in the batch failed; the batch is undone");
+  }
+  auto committed = FlushSessions();
+  if (committed) committed = db_->Exec("COMMIT;");
+  if (!committed) {
     RollbackBatch();
     return committed;
   }
@@ -477,8 +505,10 @@ ClientStoreStatus ClientStore::CommitBatch() {
 void ClientStore::RollbackBatch() {
   if (in_batch_) (void)db_->Exec("ROLLBACK;");
   in_batch_ = false;
+  batch_failed_ = false;
   in_transaction_ = false;
   sessions_.clear();
+  unwritten_sessions_.clear();
 }
 
 // ---- This device --------------------------------------------------------------
@@ -793,6 +823,12 @@ protocol::ProtocolStatus ClientStore::StoreSession(const ProtocolAddress& addres
 protocol::ProtocolStatus ClientStore::SessionUpdated(const ProtocolAddress& address) {
   auto it = sessions_.find(address);
   if (it == sessions_.end()) return Fail(ProtocolErrc::kInvalidState, "no loaded session record to persist");
+  if (in_batch_) {
+    // Written by CommitBatch, in the commit that makes the messages durable.
+    unwritten_sessions_.insert(address);
+    sessions_changed_ = true;
+    return {};
+  }
   SecretBuffer bytes(it->second.Serialize());
   auto stmt = db_->Prepare("INSERT OR REPLACE INTO sessions(account, device, record) VALUES (?, ?, ?)");
   if (!stmt || !stmt->Text(1, address.name).Bind(2, address.device.value()).Blob(3, bytes.bytes()).Run()) {
@@ -802,8 +838,22 @@ protocol::ProtocolStatus ClientStore::SessionUpdated(const ProtocolAddress& addr
   return {};
 }
 
+ClientStoreStatus ClientStore::FlushSessions() {
+  for (const ProtocolAddress& address : unwritten_sessions_) {
+    auto it = sessions_.find(address);
+    if (it == sessions_.end()) continue;
+    SecretBuffer bytes(it->second.Serialize());
+    CS_ASSIGN(stmt,
+              db_->Prepare("INSERT OR REPLACE INTO sessions(account, device, record) VALUES (?, ?, ?)"));
+    CS_TRY(stmt.Text(1, address.name).Bind(2, address.device.value()).Blob(3, bytes.bytes()).Run());
+  }
+  unwritten_sessions_.clear();
+  return {};
+}
+
 protocol::ProtocolStatus ClientStore::DeleteSession(const ProtocolAddress& address) {
   sessions_.erase(address);
+  if (unwritten_sessions_.erase(address) > 0) sessions_changed_ = true;
   auto stmt = db_->Prepare("DELETE FROM sessions WHERE account = ? AND device = ?");
   if (!stmt || !stmt->Text(1, address.name).Bind(2, address.device.value()).Run()) {
     return ProtocolStorageFailed();
@@ -812,6 +862,7 @@ protocol::ProtocolStatus ClientStore::DeleteSession(const ProtocolAddress& addre
 }
 
 ClientStoreResult<std::vector<DeviceId>> ClientStore::SessionDevices(const AccountId& account) {
+  CS_TRY(FlushSessions());
   CS_ASSIGN(stmt, db_->Prepare("SELECT device FROM sessions WHERE account = ? ORDER BY device"));
   stmt.Text(1, account.value().ToString());
   std::vector<DeviceId> out;
@@ -1349,6 +1400,12 @@ ClientStoreResult<bool> ClientStore::IsProcessed(const AccountId& sender, Device
                                "client_message_id = ?"));
   stmt.Text(1, sender.value().ToString()).Bind(2, device.value()).Blob(3, client_message_id);
   return stmt.Step();
+}
+
+ClientStoreResult<std::size_t> ClientStore::PurgeProcessed(std::int64_t before_ms) {
+  CS_ASSIGN(stmt, db_->Prepare("DELETE FROM processed WHERE processed_ms < ?"));
+  CS_TRY(stmt.Bind(1, before_ms).Run());
+  return static_cast<std::size_t>(db_->changes());
 }
 
 ClientStoreStatus ClientStore::MarkProcessed(const AccountId& sender, DeviceId device,

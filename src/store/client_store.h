@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -124,13 +125,19 @@ class ClientStore final : public protocol::IdentityKeyStore,
   bool in_transaction() const { return in_transaction_; }
 
   // ---- Batches ----
-  // A batch makes many transactions durable with one commit (one fsync):
-  // inside it, Begin/Commit/Rollback work on a savepoint, so each
-  // transaction still keeps all or none of its changes, and nothing is
-  // durable until CommitBatch. Used to store a run of received messages
-  // before any of them is acknowledged.
+  // A batch makes many transactions durable with one commit (one fsync).
+  // Used to store a run of received messages before any of them is
+  // acknowledged. Inside it, Begin/Commit only mark each transaction (a
+  // savepoint per message would copy and encrypt every page it touches once
+  // more), and session records are written once, at CommitBatch, in the same
+  // commit as the messages they decrypted. A Rollback of a transaction that
+  // changed nothing costs nothing; one that changed something fails the
+  // whole batch: Begin then fails until the batch ends, and CommitBatch
+  // undoes everything and reports the failure, so that the caller stores
+  // the run again without a batch.
   ClientStoreStatus BeginBatch();
-  // Fails (and undoes the whole batch) with a transaction still open.
+  // Fails (and undoes the whole batch) with a transaction still open or
+  // after a failed transaction.
   ClientStoreStatus CommitBatch();
   void RollbackBatch();
   bool in_batch() const { return in_batch_; }
@@ -253,6 +260,9 @@ class ClientStore final : public protocol::IdentityKeyStore,
   // ---- Server messages already processed ----
   ClientStoreResult<bool> IsProcessed(const AccountId& sender, DeviceId device, Bytes client_message_id);
   ClientStoreStatus MarkProcessed(const AccountId& sender, DeviceId device, Bytes client_message_id);
+  // Forgets the marks made before `before_ms` (the server redelivers an
+  // envelope only while it keeps it); returns how many.
+  ClientStoreResult<std::size_t> PurgeProcessed(std::int64_t before_ms);
 
  private:
   class Database;
@@ -261,16 +271,29 @@ class ClientStore final : public protocol::IdentityKeyStore,
   ClientStoreResult<std::vector<Reaction>> Reactions(const MessageId& id);
   ClientStoreStatus ReadGroupMembers(Group& group);
 
+  // Writes the session records changed in this batch.
+  ClientStoreStatus FlushSessions();
+  // Rolls the batch's database transaction back and starts an empty one, so
+  // that nothing more is written before the batch ends.
+  void FailBatch();
+
   std::unique_ptr<Database> db_;
   const Clock& clock_;
   bool in_transaction_ = false;
   bool in_batch_ = false;
+  bool batch_failed_ = false;
+  // What the current transaction in a batch changed: rows (SQLite's total
+  // change count at Begin) and session records.
+  std::int64_t changes_at_begin_ = 0;
+  bool sessions_changed_ = false;
   struct LocalIdentity {
     crypto::KeyPair key_pair;
     RegistrationId registration_id;
   };
   std::optional<LocalIdentity> identity_;
   std::unordered_map<protocol::ProtocolAddress, protocol::SessionRecord> sessions_;
+  // Cached records changed in this batch and not written yet.
+  std::unordered_set<protocol::ProtocolAddress> unwritten_sessions_;
 };
 
 }  // namespace parley::store

@@ -205,6 +205,26 @@ TEST_F(ClientStoreTest, ExpiredMessagesSoonestFirstAndDeletedWithTheirAttachment
   EXPECT_EQ(**next, 2'000);
 }
 
+TEST_F(ClientStoreTest, ProcessedMarksOlderThanACutoffArePurged) {
+  auto key = KeyFromFile(dir_ / "k");
+  ASSERT_TRUE(key);
+  auto store = Open(*key);
+  ASSERT_TRUE(store);
+  const AccountId sender(Uuid::Random(rng_));
+  const std::array<std::uint8_t, 16> old_id{1}, new_id{2};
+  ASSERT_TRUE(store->MarkProcessed(sender, DeviceId(1), old_id));  // at 1,000 ms
+  clock_.Advance(5'000);
+  ASSERT_TRUE(store->MarkProcessed(sender, DeviceId(1), new_id));  // at 6,000 ms
+  auto purged = store->PurgeProcessed(1'000);  // strictly before the cutoff only
+  ASSERT_TRUE(purged);
+  EXPECT_EQ(*purged, 0u);
+  purged = store->PurgeProcessed(6'000);
+  ASSERT_TRUE(purged);
+  EXPECT_EQ(*purged, 1u);
+  EXPECT_FALSE(*store->IsProcessed(sender, DeviceId(1), old_id));
+  EXPECT_TRUE(*store->IsProcessed(sender, DeviceId(1), new_id));
+}
+
 TEST_F(ClientStoreTest, RollbackUndoesAMessageAndItsProcessedMark) {
   auto key = KeyFromFile(dir_ / "k");
   ASSERT_TRUE(key);
@@ -241,23 +261,26 @@ TEST_F(ClientStoreTest, RollbackUndoesAMessageAndItsProcessedMark) {
   EXPECT_FALSE(*again);
 }
 
-TEST_F(ClientStoreTest, ABatchKeepsCommittedTransactionsAndDropsRolledBackOnes) {
+StoredMessage TestMessage(const AccountId& sender, std::uint8_t n) {
+  StoredMessage m;
+  m.id.fill(n);
+  m.conversation = sender.value().ToString();
+  m.sender = sender;
+  m.body = "m" + std::to_string(n);
+  return m;
+}
+
+bool Has(ClientStore& store, const StoredMessage& m) {
+  auto found = store.FindMessage(m.id);
+  EXPECT_TRUE(found);
+  return found && found->has_value();
+}
+
+TEST_F(ClientStoreTest, ABatchIsDurableOnlyWhenItCommits) {
   auto key = KeyFromFile(dir_ / "k");
   ASSERT_TRUE(key);
   const AccountId sender(Uuid::Random(rng_));
-  auto message = [&](std::uint8_t n) {
-    StoredMessage m;
-    m.id.fill(n);
-    m.conversation = sender.value().ToString();
-    m.sender = sender;
-    m.body = "m" + std::to_string(n);
-    return m;
-  };
-  auto has = [](ClientStore& store, const StoredMessage& m) {
-    auto found = store.FindMessage(m.id);
-    EXPECT_TRUE(found);
-    return found && found->has_value();
-  };
+  auto message = [&](std::uint8_t n) { return TestMessage(sender, n); };
   {
     auto store = Open(*key);
     ASSERT_TRUE(store);
@@ -266,14 +289,14 @@ TEST_F(ClientStoreTest, ABatchKeepsCommittedTransactionsAndDropsRolledBackOnes) 
     ASSERT_TRUE(store->Begin());
     ASSERT_TRUE(store->InsertMessage(message(1)));
     ASSERT_TRUE(store->Commit());
+    // A transaction that changed nothing rolls back without harm.
     ASSERT_TRUE(store->Begin());
-    ASSERT_TRUE(store->InsertMessage(message(2)));
-    store->Rollback();  // only the second transaction
+    ASSERT_TRUE(store->IsProcessed(sender, DeviceId(1), message(2).id));
+    store->Rollback();
     ASSERT_TRUE(store->Begin());
     ASSERT_TRUE(store->InsertMessage(message(3)));
     ASSERT_TRUE(store->Commit());
-    EXPECT_TRUE(has(*store, message(1)));
-    EXPECT_FALSE(has(*store, message(2)));
+    EXPECT_TRUE(Has(*store, message(1)));
     ASSERT_TRUE(store->CommitBatch());
     EXPECT_FALSE(store->in_batch());
   }
@@ -282,15 +305,14 @@ TEST_F(ClientStoreTest, ABatchKeepsCommittedTransactionsAndDropsRolledBackOnes) 
     // store closes) keeps nothing.
     auto store = Open(*key);
     ASSERT_TRUE(store);
-    EXPECT_TRUE(has(*store, message(1)));
-    EXPECT_FALSE(has(*store, message(2)));
-    EXPECT_TRUE(has(*store, message(3)));
+    EXPECT_TRUE(Has(*store, message(1)));
+    EXPECT_TRUE(Has(*store, message(3)));
     ASSERT_TRUE(store->BeginBatch());
     ASSERT_TRUE(store->Begin());
     ASSERT_TRUE(store->InsertMessage(message(4)));
     ASSERT_TRUE(store->Commit());
     store->RollbackBatch();
-    EXPECT_FALSE(has(*store, message(4)));
+    EXPECT_FALSE(Has(*store, message(4)));
     ASSERT_TRUE(store->BeginBatch());
     ASSERT_TRUE(store->Begin());
     ASSERT_TRUE(store->InsertMessage(message(5)));
@@ -299,13 +321,112 @@ TEST_F(ClientStoreTest, ABatchKeepsCommittedTransactionsAndDropsRolledBackOnes) 
     // A transaction still open: the batch is refused and undone.
     EXPECT_FALSE(store->CommitBatch());
     EXPECT_FALSE(store->in_batch());
-    EXPECT_FALSE(has(*store, message(5)));
+    EXPECT_FALSE(Has(*store, message(5)));
     ASSERT_TRUE(store->BeginBatch());
     ASSERT_TRUE(store->InsertMessage(message(6)));
   }
   auto store = Open(*key);
   ASSERT_TRUE(store);
-  EXPECT_FALSE(has(*store, message(6)));
+  EXPECT_FALSE(Has(*store, message(6)));
+}
+
+TEST_F(ClientStoreTest, ARolledBackChangeFailsTheWholeBatch) {
+  auto key = KeyFromFile(dir_ / "k");
+  ASSERT_TRUE(key);
+  const AccountId sender(Uuid::Random(rng_));
+  const protocol::ProtocolAddress address{sender.value().ToString(), DeviceId(1)};
+  auto message = [&](std::uint8_t n) { return TestMessage(sender, n); };
+  {
+    auto store = Open(*key);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->BeginBatch());
+    ASSERT_TRUE(store->Begin());
+    ASSERT_TRUE(store->InsertMessage(message(1)));
+    ASSERT_TRUE(store->Commit());
+    ASSERT_TRUE(store->Begin());
+    ASSERT_TRUE(store->InsertMessage(message(2)));
+    store->Rollback();
+    // Nothing more is taken into the failed batch, and what was written
+    // before the failure goes with it.
+    auto refused = store->Begin();
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, ClientStoreErrc::kUnavailable);
+    ASSERT_TRUE(store->MarkProcessed(sender, DeviceId(1), message(7).id));
+    EXPECT_FALSE(Has(*store, message(1)));
+    EXPECT_FALSE(store->CommitBatch());
+    EXPECT_FALSE(store->in_batch());
+    EXPECT_FALSE(Has(*store, message(1)));
+    EXPECT_FALSE(Has(*store, message(2)));
+
+    // A session record changed and rolled back fails the batch too, and its
+    // cached copy is dropped.
+    ASSERT_TRUE(store->BeginBatch());
+    ASSERT_TRUE(store->Begin());
+    ASSERT_TRUE(store->StoreSession(address, protocol::SessionRecord()));
+    store->Rollback();
+    EXPECT_EQ(store->LoadSession(address), nullptr);
+    EXPECT_FALSE(store->CommitBatch());
+
+    // Without a batch, the same runs one transaction at a time.
+    ASSERT_TRUE(store->Begin());
+    ASSERT_TRUE(store->InsertMessage(message(1)));
+    ASSERT_TRUE(store->Commit());
+    ASSERT_TRUE(store->Begin());
+    ASSERT_TRUE(store->InsertMessage(message(2)));
+    store->Rollback();
+    ASSERT_TRUE(store->Begin());
+    ASSERT_TRUE(store->InsertMessage(message(3)));
+    ASSERT_TRUE(store->Commit());
+  }
+  auto store = Open(*key);
+  ASSERT_TRUE(store);
+  EXPECT_TRUE(Has(*store, message(1)));
+  EXPECT_FALSE(Has(*store, message(2)));
+  EXPECT_TRUE(Has(*store, message(3)));
+  auto processed = store->IsProcessed(sender, DeviceId(1), message(7).id);
+  ASSERT_TRUE(processed);
+  EXPECT_FALSE(*processed);
+}
+
+TEST_F(ClientStoreTest, SessionRecordsOfABatchAreWrittenInItsCommit) {
+  auto key = KeyFromFile(dir_ / "k");
+  ASSERT_TRUE(key);
+  const AccountId peer(Uuid::Random(rng_));
+  const protocol::ProtocolAddress address{peer.value().ToString(), DeviceId(1)};
+  const protocol::ProtocolAddress other{peer.value().ToString(), DeviceId(2)};
+  auto store = Open(*key);
+  ASSERT_TRUE(store);
+  // A second connection sees only what is committed.
+  auto reader = Open(*key);
+  ASSERT_TRUE(reader);
+  ASSERT_TRUE(store->BeginBatch());
+  ASSERT_TRUE(store->Begin());
+  ASSERT_TRUE(store->StoreSession(address, protocol::SessionRecord()));
+  ASSERT_TRUE(store->InsertMessage(TestMessage(peer, 1)));
+  ASSERT_TRUE(store->Commit());
+  ASSERT_TRUE(store->Begin());
+  ASSERT_NE(store->LoadSession(address), nullptr);
+  ASSERT_TRUE(store->SessionUpdated(address));
+  ASSERT_TRUE(store->Commit());
+  EXPECT_EQ(reader->LoadSession(address), nullptr);
+  // Listing a peer's sessions inside the batch includes the unwritten ones.
+  ASSERT_TRUE(store->StoreSession(other, protocol::SessionRecord()));
+  auto devices = store->SessionDevices(peer);
+  ASSERT_TRUE(devices);
+  EXPECT_EQ(*devices, (std::vector<DeviceId>{DeviceId(1), DeviceId(2)}));
+  ASSERT_TRUE(store->DeleteSession(other));
+  ASSERT_TRUE(store->CommitBatch());
+  EXPECT_NE(reader->LoadSession(address), nullptr);
+  EXPECT_TRUE(Has(*reader, TestMessage(peer, 1)));
+  EXPECT_EQ(reader->LoadSession(other), nullptr);
+
+  // A failed batch leaves the committed record in place.
+  ASSERT_TRUE(store->BeginBatch());
+  ASSERT_TRUE(store->Begin());
+  ASSERT_TRUE(store->DeleteSession(address));
+  store->Rollback();
+  EXPECT_FALSE(store->CommitBatch());
+  EXPECT_NE(store->LoadSession(address), nullptr);
 }
 
 TEST_F(ClientStoreTest, IdentitiesAreTrustedOnFirstUseAndReplacedUnverified) {
