@@ -1,5 +1,8 @@
 // The ncurses side of `parley chat`: reads keys, carries out the model's
 // commands with the Client, and copies RenderChat's frame to the screen.
+// The UI thread never calls the Client: calls run on worker threads and
+// client events arrive through a queue, so a slow server or a large file
+// never freezes the screen.
 #include "chat_command.h"
 
 #include <langinfo.h>
@@ -8,10 +11,18 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdlib>
 #include <deque>
+#include <filesystem>
+#include <functional>
 #include <iostream>
+#include <map>
 #include <mutex>
+#include <optional>
+#include <thread>
 
 #include "chat_model.h"
 #include "daemon_connector.h"
@@ -24,24 +35,109 @@ using chat::ChatCommand;
 using chat::KeyKind;
 using chat::KeyPress;
 
-// Client events, queued by the receive thread for the UI thread.
+// Client events, queued by the receive thread for the UI thread. A new
+// message comes with its attachment's description, read on that thread.
+struct QueuedEvent {
+  Event event;
+  std::optional<AttachmentInfo> attachment;
+};
+
 class EventQueue {
  public:
-  void Push(const Event& e) {
+  void Push(QueuedEvent e) {
     std::lock_guard lock(mutex_);
     // Bounded: past this the UI reloads from the store anyway.
-    if (events_.size() < 10'000) events_.push_back(e);
+    if (events_.size() < 10'000) events_.push_back(std::move(e));
   }
-  std::deque<Event> Take() {
+  std::deque<QueuedEvent> Take() {
     std::lock_guard lock(mutex_);
-    std::deque<Event> out;
+    std::deque<QueuedEvent> out;
     out.swap(events_);
     return out;
   }
 
  private:
   std::mutex mutex_;
-  std::deque<Event> events_;
+  std::deque<QueuedEvent> events_;
+};
+
+// What a client call hands back to the UI thread: a change to the model.
+using ModelUpdate = std::function<void(chat::ChatModel&)>;
+
+class UpdateQueue {
+ public:
+  void Push(ModelUpdate update) {
+    std::lock_guard lock(mutex_);
+    updates_.push_back(std::move(update));
+  }
+  std::deque<ModelUpdate> Take() {
+    std::lock_guard lock(mutex_);
+    std::deque<ModelUpdate> out;
+    out.swap(updates_);
+    return out;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::deque<ModelUpdate> updates_;
+};
+
+// One thread that makes client calls in the order they were asked for, so
+// the UI never waits for the server. At most kMaxQueued calls wait; more are
+// refused. Stopping waits for the call in progress and drops the rest.
+class CallWorker {
+ public:
+  static constexpr std::size_t kMaxQueued = 64;
+
+  CallWorker() : thread_([this] { Loop(); }) {}
+  ~CallWorker() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+      calls_.clear();
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  CallWorker(const CallWorker&) = delete;
+  CallWorker& operator=(const CallWorker&) = delete;
+
+  bool Post(std::function<void()> call) {
+    {
+      std::lock_guard lock(mutex_);
+      if (calls_.size() >= kMaxQueued) return false;
+      calls_.push_back(std::move(call));
+    }
+    cv_.notify_one();
+    return true;
+  }
+  bool idle() {
+    std::lock_guard lock(mutex_);
+    return calls_.empty() && !running_;
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stop_ || !calls_.empty(); });
+      if (stop_) return;
+      auto call = std::move(calls_.front());
+      calls_.pop_front();
+      running_ = true;
+      lock.unlock();
+      call();
+      lock.lock();
+      running_ = false;
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> calls_;
+  bool stop_ = false;
+  bool running_ = false;
+  std::thread thread_;
 };
 
 attr_t Attribute(chat::Style style) {
@@ -122,107 +218,266 @@ std::optional<KeyPress> ReadKey() {
   return KeyPress{KeyKind::kChar, static_cast<char32_t>(ch)};
 }
 
+// A path as typed: "~/" is the home directory, as in a shell.
+std::string ExpandHome(const std::string& path) {
+  const char* home = std::getenv("HOME");
+  if (path.rfind("~/", 0) == 0 && home != nullptr && *home == '/') return home + path.substr(1);
+  return path;
+}
+
+std::string FailureText(const ClientError& e) {
+  return "! " + std::string(e.message) + " (" + std::string(ClientErrcName(e.code)) + ")";
+}
+
+// Carries out the model's commands: every client call runs on a worker (file
+// transfers on their own, so a large file does not hold up messages), and
+// its outcome comes back to the UI thread as a ModelUpdate.
 class ChatSession {
  public:
-  ChatSession(Client& client, chat::ChatModel& model) : client_(client), model_(model) {}
+  ChatSession(Client& client, UpdateQueue& updates) : client_(client), updates_(updates) {}
 
   void ReloadConversations() {
-    if (auto list = client_.Conversations()) model_.SetConversations(*list);
+    // One reload waiting is enough: it reads the latest state when it runs.
+    if (reload_queued_.exchange(true)) return;
+    Call([this] {
+      reload_queued_ = false;
+      auto list = client_.Conversations();
+      auto contacts = client_.Contacts();
+      auto groups = client_.Groups();
+      std::map<std::string, std::string> names;
+      if (contacts) {
+        for (const auto& c : *contacts) names[c.account.value().ToString()] = c.username;
+      }
+      if (auto self = client_.account()) names[self->account.value().ToString()] = self->username;
+      return [list = std::move(list), names = std::move(names),
+              groups = std::move(groups)](chat::ChatModel& model) mutable {
+        if (list) model.SetConversations(*list);
+        model.SetNames(std::move(names));
+        if (groups) model.SetGroups(*groups);
+      };
+    });
   }
 
   void OpenConversation(const ConversationId& id) {
-    auto history = client_.History(id, 500);
-    if (!history) {
-      model_.SetStatus("! " + std::string(history.error().message));
-      return;
-    }
-    model_.SetHistory(id, std::move(*history));
-    (void)client_.MarkRead(id);
+    Call([this, id]() -> ModelUpdate {
+      auto history = client_.History(id, 500);
+      if (!history) return Status(FailureText(history.error()));
+      std::vector<AttachmentInfo> attachments;
+      for (const auto& m : *history) {
+        if (auto a = client_.GetAttachment(m.id); a && *a) attachments.push_back(**a);
+      }
+      (void)client_.MarkRead(id);
+      return
+          [id, history = std::move(*history), attachments = std::move(attachments)](chat::ChatModel& model) {
+            model.SetHistory(id, history);
+            for (const auto& a : attachments) model.SetAttachment(a);
+          };
+    });
     ReloadConversations();
   }
 
-  void Fail(const ClientError& e) {
-    model_.SetStatus("! " + std::string(e.message) + " (" + std::string(ClientErrcName(e.code)) + ")");
+  void MarkRead(const ConversationId& id) {
+    Call([this, id]() -> ModelUpdate {
+      (void)client_.MarkRead(id);
+      return nullptr;
+    });
+  }
+
+  void Expire() {
+    if (!calls_.idle()) return;
+    Call([this]() -> ModelUpdate {
+      auto expired = client_.ExpireMessages();
+      if (!expired || *expired == 0) return nullptr;
+      return [this](chat::ChatModel& model) {
+        if (model.open()) OpenConversation(*model.open());
+      };
+    });
   }
 
   // Returns false to quit.
-  bool Run(const ChatCommand& command) {
+  bool Run(chat::ChatModel& ui, const ChatCommand& command) {
+    using Kind = ChatCommand::Kind;
+    const ConversationId conversation = command.conversation;
     switch (command.kind) {
-      case ChatCommand::Kind::kNone:
+      case Kind::kNone:
         return true;
-      case ChatCommand::Kind::kQuit:
+      case Kind::kQuit:
         return false;
-      case ChatCommand::Kind::kOpen:
-        OpenConversation(command.conversation);
+      case Kind::kOpen:
+        OpenConversation(conversation);
         return true;
-      case ChatCommand::Kind::kSend: {
-        model_.SetStatus("sending...");
-        auto sent = store::GroupIdOf(command.conversation)
-                        ? client_.SendGroupText(command.conversation, command.text)
-                        : client_.SendText(command.conversation, command.text);
-        if (!sent) {
-          Fail(sent.error());
-          return true;
-        }
-        model_.SetStatus("");
-        model_.AddOutgoing(*sent);
+      case Kind::kSend:
+        ui.SetStatus("sending...");
+        Call([this, conversation, text = command.text]() -> ModelUpdate {
+          auto sent = store::GroupIdOf(conversation) ? client_.SendGroupText(conversation, text)
+                                                     : client_.SendText(conversation, text);
+          if (!sent) return Status(FailureText(sent.error()));
+          return [sent = std::move(*sent)](chat::ChatModel& model) {
+            model.SetStatus("");
+            model.AddOutgoing(sent);
+          };
+        });
         ReloadConversations();
         return true;
-      }
-      case ChatCommand::Kind::kAccept: {
-        if (auto done = client_.AcceptRequest(command.conversation); !done) {
-          Fail(done.error());
-        } else {
-          model_.SetStatus("request accepted");
-        }
-        ReloadConversations();
+      case Kind::kTyping:
+        // Best effort: a typing indicator that does not go out is no error.
+        Call([this, conversation, typing = command.typing]() -> ModelUpdate {
+          (void)client_.SendTyping(conversation, typing);
+          return nullptr;
+        });
         return true;
-      }
-      case ChatCommand::Kind::kBlock: {
-        if (auto done = client_.Block(command.conversation); !done) {
-          Fail(done.error());
-        } else {
-          model_.SetStatus("blocked");
-        }
-        ReloadConversations();
+      case Kind::kAccept:
+        CallThenReload(
+            [this, conversation] { return Done(client_.AcceptRequest(conversation), "request accepted"); });
         return true;
-      }
-      case ChatCommand::Kind::kShowSafety:
-      case ChatCommand::Kind::kMarkVerified: {
-        if (command.kind == ChatCommand::Kind::kMarkVerified) {
-          if (auto done = client_.MarkVerified(command.conversation); !done) {
-            Fail(done.error());
-            return true;
+      case Kind::kBlock:
+        CallThenReload([this, conversation] { return Done(client_.Block(conversation), "blocked"); });
+        return true;
+      case Kind::kShowSafety:
+      case Kind::kMarkVerified:
+        Call([this, conversation, mark = command.kind == Kind::kMarkVerified]() -> ModelUpdate {
+          if (mark) {
+            if (auto done = client_.MarkVerified(conversation); !done)
+              return Status(FailureText(done.error()));
           }
-        }
-        auto number = client_.GetSafetyNumber(command.conversation);
-        if (!number) {
-          Fail(number.error());
-        } else {
-          model_.SetSafetyNumber(command.conversation, *number);
-        }
+          auto number = client_.GetSafetyNumber(conversation);
+          if (!number) return Status(FailureText(number.error()));
+          return [conversation, number = std::move(*number)](chat::ChatModel& model) {
+            model.SetSafetyNumber(conversation, number);
+          };
+        });
         return true;
-      }
-      case ChatCommand::Kind::kNewConversation: {
-        auto contact = client_.AddContact(command.text);
-        if (!contact) {
-          Fail(contact.error());
-          return true;
-        }
-        const ConversationId id = contact->account.value().ToString();
-        model_.Open(id, contact->username);
-        OpenConversation(id);
-        model_.SetStatus("");
+      case Kind::kNewConversation:
+        Call([this, username = command.text]() -> ModelUpdate {
+          auto contact = client_.AddContact(username);
+          if (!contact) return Status(FailureText(contact.error()));
+          const ConversationId id = contact->account.value().ToString();
+          return [this, id, title = contact->username](chat::ChatModel& model) {
+            model.Open(id, title);
+            model.SetStatus("");
+            OpenConversation(id);
+          };
+        });
         return true;
-      }
+      case Kind::kAttach:
+        ui.SetStatus("sending " + chat::SanitizeForTerminal(command.text, ui.unicode()) + "...");
+        Transfer([this, conversation, path = ExpandHome(command.text)]() -> ModelUpdate {
+          auto sent = client_.SendAttachment(conversation, path);
+          if (!sent) return Status(FailureText(sent.error()));
+          auto attachment = client_.GetAttachment(sent->id);
+          return [sent = std::move(*sent),
+                  attachment = attachment ? *attachment : std::nullopt](chat::ChatModel& model) {
+            if (attachment) model.SetAttachment(*attachment);
+            model.AddOutgoing(sent);
+            model.SetStatus("file sent");
+          };
+        });
+        return true;
+      case Kind::kSave:
+        if (!command.message) return true;
+        ui.SetStatus("fetching the file...");
+        Transfer([this, message = *command.message, destination = ExpandHome(command.text)]() -> ModelUpdate {
+          auto got = client_.DownloadAttachment(message);
+          if (!got) return Status(FailureText(got.error()));
+          std::string where = got->path;
+          if (!destination.empty()) {
+            std::error_code ec;
+            std::filesystem::path to = destination;
+            // Into a folder: under the name it is kept by.
+            if (std::filesystem::is_directory(to, ec)) to /= std::filesystem::path(got->path).filename();
+            std::filesystem::copy_file(got->path, to, std::filesystem::copy_options::overwrite_existing, ec);
+            if (ec)
+              return Status("! the file verified, but cannot be copied to " + to.string() + ": " +
+                            ec.message());
+            where = to.string();
+          }
+          return [got = std::move(*got), where](chat::ChatModel& model) {
+            model.SetAttachment(got);
+            model.SetStatus("saved " + chat::SanitizeForTerminal(got.file_name, model.unicode()) + " to " +
+                            chat::SanitizeForTerminal(where, model.unicode()));
+          };
+        });
+        return true;
+      case Kind::kGroupCreate:
+        GroupChange([this, name = command.text,
+                     members = command.args] { return client_.CreateGroup(name, members); },
+                    true);
+        return true;
+      case Kind::kGroupAdd:
+        GroupChange([this, conversation, members = command.args] {
+          return client_.AddGroupMembers(conversation, members);
+        });
+        return true;
+      case Kind::kGroupRemove:
+        GroupChange([this, conversation, members = command.args] {
+          return client_.RemoveGroupMembers(conversation, members);
+        });
+        return true;
+      case Kind::kGroupRename:
+        GroupChange(
+            [this, conversation, name = command.text] { return client_.RenameGroup(conversation, name); });
+        return true;
+      case Kind::kGroupLeave:
+        CallThenReload(
+            [this, conversation] { return Done(client_.LeaveGroup(conversation), "left the group"); });
+        return true;
     }
     return true;
   }
 
  private:
+  static ModelUpdate Status(std::string text) {
+    return [text = std::move(text)](chat::ChatModel& model) { model.SetStatus(text); };
+  }
+  static ModelUpdate Done(const ClientStatus& done, std::string text) {
+    return Status(done ? std::move(text) : FailureText(done.error()));
+  }
+
+  // Runs `call` on the worker; the update it returns (if any) goes to the UI.
+  void Call(std::function<ModelUpdate()> call) { Post(calls_, std::move(call)); }
+  void Transfer(std::function<ModelUpdate()> call) { Post(transfers_, std::move(call)); }
+  void CallThenReload(std::function<ModelUpdate()> call) {
+    Call(std::move(call));
+    ReloadConversations();
+  }
+  void Post(CallWorker& worker, std::function<ModelUpdate()> call) {
+    const bool queued = worker.Post([this, call = std::move(call)] {
+      if (auto update = call()) updates_.Push(std::move(update));
+    });
+    if (!queued) updates_.Push(Status("! busy: too many requests waiting; try again"));
+  }
+
+  // A group made or changed: shown and opened.
+  void GroupChange(std::function<ClientResult<Group>()> change, bool open = false) {
+    Call([this, change = std::move(change), open]() -> ModelUpdate {
+      auto group = change();
+      if (!group) return Status(FailureText(group.error()));
+      const ConversationId id = store::GroupConversation(group->id);
+      return [this, id, open, group = std::move(*group)](chat::ChatModel& model) {
+        model.Apply(GroupChanged{group, {}});
+        if (open) {
+          model.Open(id, group.name);
+          OpenConversation(id);
+        }
+        model.SetStatus("group " + chat::SanitizeForTerminal(group.name, model.unicode()) + " updated");
+      };
+    });
+    ReloadConversations();
+  }
+
   Client& client_;
-  chat::ChatModel& model_;
+  UpdateQueue& updates_;
+  std::atomic<bool> reload_queued_{false};
+  // Declared last: stopped first, while everything they use still exists.
+  CallWorker calls_;
+  CallWorker transfers_;
 };
+
+std::int64_t SteadyMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 int RunChat(Client& client) {
   auto account = client.account();
@@ -233,9 +488,15 @@ int RunChat(Client& client) {
   setlocale(LC_ALL, "");
   const bool unicode = std::string_view(nl_langinfo(CODESET)) == "UTF-8";
   chat::ChatModel model(account->username, unicode);
-  ChatSession session(client, model);
   EventQueue events;
-  client.SetEventHandler([&events](const Event& e) { events.Push(e); });
+  // Called on the client's receive thread: only queues, for the UI thread.
+  client.SetEventHandler([&events, &client](const Event& e) {
+    QueuedEvent queued{e, std::nullopt};
+    if (const auto* m = std::get_if<MessageReceived>(&e)) {
+      if (auto a = client.GetAttachment(m->message.id); a && *a) queued.attachment = **a;
+    }
+    events.Push(std::move(queued));
+  });
 
   if (initscr() == nullptr) return kExitError;
   raw();
@@ -244,38 +505,46 @@ int RunChat(Client& client) {
   set_escdelay(25);
   timeout(100);
 
-  session.ReloadConversations();
-  if (!model.conversations().empty()) {
-    const auto first = model.conversations().front();
-    model.Open(first.id, first.title);
-    session.OpenConversation(first.id);
-  }
   {
+    UpdateQueue updates;
+    ChatSession session(client, updates);
+    // Before connecting nothing else holds the client: the list loads at once.
+    if (auto list = client.Conversations()) model.SetConversations(*list);
+    session.ReloadConversations();
+    if (!model.conversations().empty()) {
+      const auto first = model.conversations().front();
+      model.Open(first.id, first.title);
+      session.OpenConversation(first.id);
+    }
     Connector connector(client);
     auto last_expiry = std::chrono::steady_clock::now();
     bool running = true;
     while (running) {
       model.SetConnected(client.connected());
+      if (auto due = model.Tick(SteadyMillis()); due.kind != ChatCommand::Kind::kNone)
+        session.Run(model, due);
+      for (auto& update : updates.Take()) update(model);
       bool reload = false;
-      for (const auto& e : events.Take()) {
-        reload = model.Apply(e) || reload;
-        if (const auto* m = std::get_if<MessageReceived>(&e);
+      for (auto& queued : events.Take()) {
+        if (queued.attachment) model.SetAttachment(*queued.attachment);
+        reload = model.Apply(queued.event) || reload;
+        if (const auto* m = std::get_if<MessageReceived>(&queued.event);
             m != nullptr && model.open() == m->message.conversation) {
-          (void)client.MarkRead(m->message.conversation);
+          session.MarkRead(m->message.conversation);
           reload = true;
         }
       }
       if (reload) session.ReloadConversations();
       if (std::chrono::steady_clock::now() - last_expiry > std::chrono::seconds(1)) {
         last_expiry = std::chrono::steady_clock::now();
-        if (auto expired = client.ExpireMessages(); expired && *expired > 0 && model.open())
-          session.OpenConversation(*model.open());
+        session.Expire();
       }
       Draw(model);
-      if (auto key = ReadKey()) running = session.Run(model.HandleKey(*key));
+      if (auto key = ReadKey()) running = session.Run(model, model.HandleKey(*key));
     }
     endwin();
-    // The connector stops (and joins) here, after the screen is restored.
+    // The connector and then the session's workers stop here, after the
+    // screen is restored; the workers finish the call in progress.
   }
   client.SetEventHandler([](const Event&) {});
   client.Disconnect();

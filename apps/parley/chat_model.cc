@@ -187,6 +187,20 @@ std::string FitWidth(std::string_view text, int width) {
   return std::string(text.substr(0, i));
 }
 
+std::string HumanSize(std::uint64_t bytes) {
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  const char* units[] = {"KiB", "MiB", "GiB"};
+  double value = static_cast<double>(bytes) / 1024;
+  int unit = 0;
+  while (value >= 1024 && unit < 2) {
+    value /= 1024;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof(text), value < 10 ? "%.1f %s" : "%.0f %s", value, units[unit]);
+  return text;
+}
+
 ChatModel::ChatModel(std::string self_name, bool unicode)
     : self_name_(std::move(self_name)), unicode_(unicode) {}
 
@@ -198,9 +212,53 @@ const ConversationEntry* ChatModel::open_entry() const {
   return nullptr;
 }
 
-bool ChatModel::typing(const ConversationId& conversation) const {
+std::vector<std::string> ChatModel::typing(const ConversationId& conversation) const {
+  std::vector<std::string> who;
   auto it = typing_.find(conversation);
-  return it != typing_.end() && it->second;
+  if (it == typing_.end()) return who;
+  for (const auto& [account, until] : it->second) {
+    if (until <= now_ms_) continue;
+    if (auto id = Uuid::Parse(account)) who.push_back(NameOf(AccountId(*id)));
+  }
+  return who;
+}
+
+std::string ChatModel::NameOf(const AccountId& account) const {
+  const std::string text = account.value().ToString();
+  auto it = names_.find(text);
+  if (it != names_.end() && !it->second.empty()) return it->second;
+  for (const auto& c : conversations_) {
+    if (c.id == text && !c.title.empty()) return c.title;
+  }
+  return text.substr(0, 8);
+}
+
+const AttachmentInfo* ChatModel::attachment(const MessageId& message) const {
+  auto it = attachments_.find(message);
+  return it == attachments_.end() ? nullptr : &it->second;
+}
+
+int ChatModel::AttachmentNumber(const MessageId& message) const {
+  int number = 0;
+  for (const auto& m : messages_) {
+    if (attachments_.count(m.id)) ++number;
+    if (m.id == message) return attachments_.count(m.id) ? number : 0;
+  }
+  return 0;
+}
+
+const Group* ChatModel::group(const ConversationId& conversation) const {
+  auto it = groups_.find(conversation);
+  return it == groups_.end() ? nullptr : &it->second;
+}
+
+void ChatModel::SetAttachment(const AttachmentInfo& attachment) {
+  attachments_[attachment.message] = attachment;
+}
+
+void ChatModel::SetGroups(const std::vector<Group>& groups) {
+  groups_.clear();
+  for (const auto& g : groups) groups_[store::GroupConversation(g.id)] = g;
 }
 
 void ChatModel::Sort() {
@@ -231,6 +289,7 @@ void ChatModel::SetConversations(const std::vector<Conversation>& conversations)
 void ChatModel::Open(const ConversationId& conversation, const std::string& title) {
   if (open_ != conversation) {
     messages_.clear();
+    attachments_.clear();
     scroll_ = 0;
   }
   open_ = conversation;
@@ -269,7 +328,8 @@ void ChatModel::AddOutgoing(const StoredMessage& message) {
 bool ChatModel::Apply(const Event& event) {
   if (const auto* received = std::get_if<MessageReceived>(&event)) {
     const StoredMessage& m = received->message;
-    typing_[m.conversation] = false;
+    if (auto it = typing_.find(m.conversation); it != typing_.end())
+      it->second.erase(m.sender.value().ToString());
     ConversationEntry* entry = nullptr;
     for (auto& c : conversations_) {
       if (c.id == m.conversation) entry = &c;
@@ -291,7 +351,12 @@ bool ChatModel::Apply(const Event& event) {
     return false;
   }
   if (const auto* typing = std::get_if<TypingChanged>(&event)) {
-    typing_[typing->conversation] = typing->typing;
+    auto& who = typing_[typing->conversation];
+    if (typing->typing) {
+      who[typing->who.value().ToString()] = now_ms_ + kTypingShownMs;
+    } else {
+      who.erase(typing->who.value().ToString());
+    }
     return false;
   }
   if (const auto* changed = std::get_if<IdentityChanged>(&event)) {
@@ -304,7 +369,10 @@ bool ChatModel::Apply(const Event& event) {
     status_ = "! a message could not be decrypted";
     return false;
   }
-  if (std::holds_alternative<GroupChanged>(event)) return true;
+  if (const auto* changed = std::get_if<GroupChanged>(&event)) {
+    groups_[store::GroupConversation(changed->group.id)] = changed->group;
+    return true;
+  }
   if (const auto* connection = std::get_if<ConnectionChanged>(&event)) {
     connected_ = connection->connected;
     return false;
@@ -330,23 +398,19 @@ ChatCommand ChatModel::Submit() {
   std::string text = compose_;
   if (text.empty()) return {};
   if (text[0] == '/') {
-    const auto space = text.find(' ');
-    const std::string command = text.substr(0, space);
-    std::string argument = space == std::string::npos ? "" : text.substr(space + 1);
-    while (!argument.empty() && argument.back() == ' ') argument.pop_back();
     compose_.clear();
-    if ((command == "/new" || command == "/msg") && !argument.empty())
-      return {ChatCommand::Kind::kNewConversation, {}, argument};
-    if (command == "/quit") return {ChatCommand::Kind::kQuit, {}, {}};
-    if (command == "/help") {
-      overlay_ = Overlay::kHelp;
-      return {};
+    std::vector<std::string> words;
+    std::size_t at = 0;
+    while (at < text.size()) {
+      const auto begin = text.find_first_not_of(' ', at);
+      if (begin == std::string::npos) break;
+      const auto end = text.find(' ', begin);
+      words.push_back(text.substr(begin, end == std::string::npos ? std::string::npos : end - begin));
+      at = end == std::string::npos ? text.size() : end;
     }
-    if (open_ && command == "/accept") return {ChatCommand::Kind::kAccept, *open_, {}};
-    if (open_ && command == "/block") return {ChatCommand::Kind::kBlock, *open_, {}};
-    if (open_ && command == "/verify") return {ChatCommand::Kind::kShowSafety, *open_, {}};
-    status_ = "unknown command; /help lists them";
-    return {};
+    const std::string command = words.front();
+    words.erase(words.begin());
+    return RunSlashCommand(command, std::move(words));
   }
   if (!open_) {
     status_ = "no conversation open: /new USERNAME starts one";
@@ -354,7 +418,121 @@ ChatCommand ChatModel::Submit() {
   }
   compose_.clear();
   scroll_ = 0;
+  // The message itself ends the peer's typing indicator.
+  typing_sent_to_.reset();
   return {ChatCommand::Kind::kSend, *open_, std::move(text)};
+}
+
+ChatCommand ChatModel::RunSlashCommand(const std::string& command, std::vector<std::string> words) {
+  using Kind = ChatCommand::Kind;
+  const ConversationEntry* entry = open_entry();
+  // The rest of the line after the command, for a path or a name.
+  std::string rest;
+  for (const auto& w : words) rest += (rest.empty() ? "" : " ") + w;
+  if ((command == "/new" || command == "/msg") && words.size() == 1)
+    return {Kind::kNewConversation, {}, words[0]};
+  if (command == "/quit") return {Kind::kQuit};
+  if (command == "/help") {
+    overlay_ = Overlay::kHelp;
+    return {};
+  }
+  if (command == "/group") {
+    const std::string sub = words.empty() ? "" : words.front();
+    if (!words.empty()) words.erase(words.begin());
+    if (sub == "create" && words.size() >= 2) {
+      std::string name = words.front();
+      words.erase(words.begin());
+      return {Kind::kGroupCreate, {}, std::move(name), std::move(words)};
+    }
+    if (sub == "create") {
+      status_ = "/group create NAME USER...";
+      return {};
+    }
+    if (entry == nullptr || !entry->group) {
+      status_ = "open a group first (/group create NAME USER... makes one)";
+      return {};
+    }
+    if (sub == "add" && !words.empty()) return {Kind::kGroupAdd, entry->id, {}, std::move(words)};
+    if (sub == "remove" && !words.empty()) return {Kind::kGroupRemove, entry->id, {}, std::move(words)};
+    if (sub == "leave" && words.empty()) return {Kind::kGroupLeave, entry->id};
+    if (sub == "rename" && !words.empty()) {
+      std::string name;
+      for (const auto& w : words) name += (name.empty() ? "" : " ") + w;
+      return {Kind::kGroupRename, entry->id, std::move(name)};
+    }
+    status_ =
+        "/group create NAME USER...  /group add USER...  /group remove USER...  /group rename NAME  /group "
+        "leave";
+    return {};
+  }
+  if (entry == nullptr) {
+    status_ = "unknown command, or no conversation open; /help lists them";
+    return {};
+  }
+  if (command == "/accept") return {Kind::kAccept, entry->id};
+  if (command == "/block") return {Kind::kBlock, entry->id};
+  if (command == "/verify") return {Kind::kShowSafety, entry->id};
+  if (command == "/attach" && !rest.empty()) {
+    if (entry->group) {
+      status_ = "! files cannot be sent to groups yet";
+      return {};
+    }
+    return {Kind::kAttach, entry->id, rest};
+  }
+  if (command == "/save" && !words.empty()) {
+    int number = 0;
+    for (char c : words[0]) {
+      if (c < '0' || c > '9' || number > 100'000) {
+        number = 0;
+        break;
+      }
+      number = number * 10 + (c - '0');
+    }
+    std::optional<MessageId> found;
+    for (const auto& m : messages_) {
+      if (number > 0 && AttachmentNumber(m.id) == number) found = m.id;
+    }
+    if (!found) {
+      status_ = "! no file " + SanitizeForTerminal(words[0], unicode_) + " here: /save N [PATH]";
+      return {};
+    }
+    // S2: a message request's files are never fetched.
+    if (entry->request) {
+      status_ = "! a message request's files are not fetched: accept it first (Ctrl-A)";
+      return {};
+    }
+    std::string path;
+    for (std::size_t i = 1; i < words.size(); ++i) path += (path.empty() ? "" : " ") + words[i];
+    ChatCommand save{Kind::kSave, entry->id, std::move(path)};
+    save.message = *found;
+    return save;
+  }
+  status_ = "unknown command; /help lists them";
+  return {};
+}
+
+ChatCommand ChatModel::TypingKey() {
+  last_key_at_ms_ = now_ms_;
+  const ConversationEntry* entry = open_entry();
+  // S2: never to a message request.
+  if (entry == nullptr || entry->request || compose_.empty() || compose_[0] == '/') return {};
+  if (typing_sent_to_ == entry->id && now_ms_ - typing_sent_at_ms_ < kTypingRefreshMs) return {};
+  typing_sent_to_ = entry->id;
+  typing_sent_at_ms_ = now_ms_;
+  ChatCommand started{ChatCommand::Kind::kTyping, entry->id};
+  started.typing = true;
+  return started;
+}
+
+ChatCommand ChatModel::Tick(std::int64_t now_ms) {
+  now_ms_ = now_ms;
+  if (!typing_sent_to_) return {};
+  if (typing_sent_to_ == open_ && !compose_.empty() && compose_[0] != '/' &&
+      now_ms_ - last_key_at_ms_ < kTypingIdleMs)
+    return {};
+  ChatCommand stopped{ChatCommand::Kind::kTyping, *typing_sent_to_};
+  typing_sent_to_.reset();
+  return stopped;
 }
 
 ChatCommand ChatModel::HandleKey(const KeyPress& key) {
@@ -377,7 +555,7 @@ ChatCommand ChatModel::HandleKey(const KeyPress& key) {
       std::string encoded;
       AppendUtf8(encoded, key.ch);
       if (compose_.size() + encoded.size() <= kMaxTextBytes) compose_ += encoded;
-      return {};
+      return TypingKey();
     }
     case KeyKind::kBackspace:
       while (!compose_.empty()) {
@@ -443,9 +621,31 @@ std::vector<Row> MessageRows(const ChatModel& model, const ConversationEntry* en
   for (const auto& m : model.messages()) {
     const bool outgoing = m.direction == Direction::kOutgoing;
     std::string name =
-        outgoing ? model.self_name()
-                 : (entry != nullptr && entry->group ? m.sender.value().ToString().substr(0, 8) : peer);
-    std::string text = m.deleted ? std::string("[deleted]") : SanitizeForTerminal(m.body, unicode);
+        outgoing ? model.self_name() : (entry != nullptr && entry->group ? model.NameOf(m.sender) : peer);
+    const AttachmentInfo* attachment = m.deleted ? nullptr : model.attachment(m.id);
+    std::string body = m.body;
+    // The marker below says more than the store's placeholder.
+    constexpr std::string_view kPlaceholder = "[attachment]";
+    if (attachment != nullptr && body.size() >= kPlaceholder.size() &&
+        body.compare(body.size() - kPlaceholder.size(), kPlaceholder.size(), kPlaceholder) == 0) {
+      body.resize(body.size() - kPlaceholder.size());
+      while (!body.empty() && (body.back() == '\n' || body.back() == ' ')) body.pop_back();
+    }
+    std::string text = m.deleted ? std::string("[deleted]") : SanitizeForTerminal(body, unicode);
+    if (attachment != nullptr) {
+      std::string marker =
+          "[file " + std::to_string(model.AttachmentNumber(m.id)) + ": " +
+          SanitizeForTerminal(attachment->file_name.empty() ? "unnamed" : attachment->file_name, unicode) +
+          ", " + HumanSize(attachment->size);
+      if (m.request) {
+        marker += ", not fetched: message request]";
+      } else if (!attachment->path.empty() && !outgoing) {
+        marker += ", saved]";
+      } else {
+        marker += outgoing ? "]" : "; /save " + std::to_string(model.AttachmentNumber(m.id)) + " PATH]";
+      }
+      text = text.empty() ? marker : text + " " + marker;
+    }
     if (m.edited && !m.deleted) text += " (edited)";
     for (const auto& r : m.reactions) text += " " + SanitizeForTerminal(r.emoji, unicode);
     if (outgoing) text += StatusMark(m.status, unicode);
@@ -506,6 +706,10 @@ std::vector<Row> HelpRows() {
       "  Ctrl-Q                   quit",
       "Commands",
       "  /new USERNAME            start a conversation",
+      "  /attach PATH             send a file",
+      "  /save N [PATH]           fetch file N of this conversation (and copy it to PATH)",
+      "  /group create NAME USER...   a group with these members",
+      "  /group add USER...  /group remove USER...  /group rename NAME  /group leave",
       "  /accept  /block  /verify  /help  /quit",
       "",
       "Esc: close",
@@ -569,8 +773,14 @@ ChatFrame RenderChat(const ChatModel& model, int rows, int cols) {
     } else if (entry == nullptr) {
       pane_rows.push_back({{"No conversation open. /new USERNAME starts one; /help for keys.", Style::kDim}});
     } else {
-      Row header{{SanitizeForTerminal(entry->title, unicode), Style::kBold}};
+      Row header{{(entry->group ? "# " : "") + SanitizeForTerminal(entry->title, unicode), Style::kBold}};
       if (entry->request) header.push_back({"  message request: Ctrl-A accept, Ctrl-B block", Style::kAlert});
+      if (const Group* group = entry->group ? model.group(entry->id) : nullptr) {
+        std::string members;
+        for (const auto& account : group->members)
+          members += (members.empty() ? "" : ", ") + SanitizeForTerminal(model.NameOf(account), unicode);
+        header.push_back({group->active ? "  " + members : "  (not a member any more)", Style::kDim});
+      }
       pane_rows.push_back(std::move(header));
       auto lines = MessageRows(model, entry, pane_width);
       const int visible = body_rows - 1;
@@ -599,8 +809,14 @@ ChatFrame RenderChat(const ChatModel& model, int rows, int cols) {
 
   // Status line: typing, the last status, or a hint.
   std::string status = model.status();
-  if (entry != nullptr && model.typing(entry->id))
-    status = SanitizeForTerminal(entry->title, unicode) + " is typing...";
+  if (const auto who = entry != nullptr ? model.typing(entry->id) : std::vector<std::string>{};
+      !who.empty()) {
+    status.clear();
+    for (std::size_t i = 0; i < who.size(); ++i)
+      status += (i == 0 ? "" : i + 1 == who.size() ? " and " : ", ") + SanitizeForTerminal(who[i], unicode);
+    status +=
+        std::string(who.size() == 1 ? " is typing" : " are typing") + (unicode ? "\xe2\x80\xa6" : "...");
+  }
   if (status.empty())
     status = "Enter: send   Up/Down: conversations   Ctrl-V: safety number   /help   Ctrl-Q: quit";
   frame.rows.push_back(PadRow({{status, status[0] == '!' ? Style::kAlert : Style::kDim}}, cols));

@@ -44,12 +44,34 @@ struct ChatCommand {
     kShowSafety,       // show the safety number with `conversation`'s peer
     kMarkVerified,     // mark `conversation`'s peer verified
     kNewConversation,  // add the contact `text` (a username) and open it
+    kAttach,           // send the file at path `text` to `conversation`
+    kSave,             // download `message`'s attachment; copy it to path `text` when given
+    kGroupCreate,      // create the group named `text` with the members `args`
+    kGroupAdd,         // add `args` to the group `conversation`
+    kGroupRemove,      // remove `args` from the group `conversation`
+    kGroupRename,      // rename the group `conversation` to `text`
+    kGroupLeave,       // leave the group `conversation`
+    kTyping,           // tell `conversation` we started (`typing`) or stopped typing
     kQuit,
   };
+  ChatCommand(Kind k = Kind::kNone, ConversationId c = {}, std::string t = {},
+              std::vector<std::string> a = {})
+      : kind(k), conversation(std::move(c)), text(std::move(t)), args(std::move(a)) {}
   Kind kind = Kind::kNone;
   ConversationId conversation;
   std::string text;
+  std::vector<std::string> args;
+  std::optional<client::MessageId> message;
+  bool typing = false;
 };
+
+// Typing indicators: one is sent at most every kTypingRefreshMs while keys
+// are typed, and "stopped" after kTypingIdleMs without a key (or when the
+// line is cleared or another conversation is opened). One shown for a peer
+// goes away after kTypingShownMs unless it is refreshed.
+inline constexpr std::int64_t kTypingRefreshMs = 5'000;
+inline constexpr std::int64_t kTypingIdleMs = 5'000;
+inline constexpr std::int64_t kTypingShownMs = 15'000;
 
 struct ConversationEntry {
   ConversationId id;
@@ -78,6 +100,13 @@ class ChatModel {
   void Open(const ConversationId& conversation, const std::string& title);
   // A message we sent from this device.
   void AddOutgoing(const client::StoredMessage& message);
+  // The attachment of a message shown (or about to be).
+  void SetAttachment(const client::AttachmentInfo& attachment);
+  // Names of accounts (account id text to username): a group message shows
+  // its sender's name, a typing indicator who is typing.
+  void SetNames(std::map<std::string, std::string> names) { names_ = std::move(names); }
+  // The groups this profile knows; the open group's header shows its members.
+  void SetGroups(const std::vector<client::Group>& groups);
   void SetConnected(bool connected) { connected_ = connected; }
   void SetStatus(std::string status) { status_ = std::move(status); }
 
@@ -85,6 +114,11 @@ class ChatModel {
   // Returns true when the conversation list should be reloaded from the
   // store (a conversation this model does not know yet).
   bool Apply(const client::Event& event);
+
+  // ---- Time ----
+  // Sets the time (milliseconds, any steady origin) for typing indicators;
+  // returns a command when a "stopped typing" is due.
+  ChatCommand Tick(std::int64_t now_ms);
 
   // ---- Keys ----
   ChatCommand HandleKey(const KeyPress& key);
@@ -103,12 +137,22 @@ class ChatModel {
   const std::optional<client::SafetyNumber>& safety_number() const { return safety_number_; }
   // Lines scrolled up from the newest message.
   int scroll_offset() const { return scroll_; }
-  bool typing(const ConversationId& conversation) const;
+  // Who is typing in `conversation`, by name, in a stable order.
+  std::vector<std::string> typing(const ConversationId& conversation) const;
+  // The name shown for an account (its username, else a short id).
+  std::string NameOf(const AccountId& account) const;
+  const client::AttachmentInfo* attachment(const client::MessageId& message) const;
+  // Attachments of the open conversation are numbered from 1, oldest first,
+  // as shown ("[file 2: ...]") and as /save takes them; 0 when it has none.
+  int AttachmentNumber(const client::MessageId& message) const;
+  const client::Group* group(const ConversationId& conversation) const;
 
  private:
   void Sort();
   ChatCommand Select(int delta);
   ChatCommand Submit();
+  ChatCommand RunSlashCommand(const std::string& command, std::vector<std::string> words);
+  ChatCommand TypingKey();
 
   std::string self_name_;
   bool unicode_;
@@ -121,7 +165,16 @@ class ChatModel {
   Overlay overlay_ = Overlay::kNone;
   std::optional<client::SafetyNumber> safety_number_;
   int scroll_ = 0;
-  std::map<ConversationId, bool> typing_;
+  std::int64_t now_ms_ = 0;
+  // Per conversation: who is typing (account id text) until when.
+  std::map<ConversationId, std::map<std::string, std::int64_t>> typing_;
+  // Where our last "started typing" went, and when.
+  std::optional<ConversationId> typing_sent_to_;
+  std::int64_t typing_sent_at_ms_ = 0;
+  std::int64_t last_key_at_ms_ = 0;
+  std::map<client::MessageId, client::AttachmentInfo> attachments_;
+  std::map<std::string, std::string> names_;
+  std::map<ConversationId, client::Group> groups_;
 };
 
 // ---- Layout ----
@@ -145,6 +198,8 @@ ChatFrame RenderChat(const ChatModel& model, int rows, int cols);
 // Untrusted text made printable: C0/C1 controls, DEL, and invalid UTF-8
 // become U+FFFD ('?' without unicode); newlines and tabs become spaces.
 std::string SanitizeForTerminal(std::string_view text, bool unicode);
+// A size for people: "512 B", "12 KiB", "3.4 MiB".
+std::string HumanSize(std::uint64_t bytes);
 // Columns `text` (sanitized UTF-8) takes on a terminal.
 int DisplayWidth(std::string_view text);
 // The longest prefix of `text` no wider than `width` columns.

@@ -52,9 +52,22 @@ std::string Screen(const ChatModel& model, int rows = 24, int cols = 100) {
 KeyPress Char(char32_t c) { return {KeyKind::kChar, c}; }
 KeyPress Ctrl(char c) { return {KeyKind::kCtrl, static_cast<char32_t>(c)}; }
 
+// Types text; a key asks for nothing but, at times, a typing indicator.
 void Type(ChatModel& model, const std::string& ascii) {
-  for (char c : ascii)
-    EXPECT_EQ(model.HandleKey(Char(static_cast<unsigned char>(c))).kind, ChatCommand::Kind::kNone);
+  for (char c : ascii) {
+    const auto kind = model.HandleKey(Char(static_cast<unsigned char>(c))).kind;
+    EXPECT_TRUE(kind == ChatCommand::Kind::kNone || kind == ChatCommand::Kind::kTyping);
+  }
+}
+
+const char* kTeam = "group:00112233445566778899aabbccddeeff";
+
+AttachmentInfo File(std::uint8_t tag, const std::string& name, std::uint64_t size) {
+  AttachmentInfo a;
+  a.message[0] = tag;
+  a.file_name = name;
+  a.size = size;
+  return a;
 }
 
 class ChatModelTest : public ::testing::Test {
@@ -212,6 +225,174 @@ TEST_F(ChatModelTest, EventsSetStatusTypingAndConnection) {
   EXPECT_NE(Screen(model_).find("offline"), std::string::npos);
   model_.Apply(IdentityChanged{AccountId(*Uuid::Parse(kBob)), "bob", true});
   EXPECT_NE(Screen(model_).find("! the safety number with bob changed; verify again"), std::string::npos);
+}
+
+TEST_F(ChatModelTest, TypingIsSentThrottledStoppedWhenIdleAndNeverToRequests) {
+  model_.SetConversations({Conv(kBob, "bob", 0, 100), Conv(kCarol, "carol", 1, 50, true)});
+  model_.Open(kBob, "bob");
+  model_.Tick(1'000);
+  auto started = model_.HandleKey(Char('h'));
+  EXPECT_EQ(started.kind, ChatCommand::Kind::kTyping);
+  EXPECT_EQ(started.conversation, kBob);
+  EXPECT_TRUE(started.typing);
+  // Throttled: nothing more until kTypingRefreshMs passed, while keys keep coming.
+  for (std::int64_t t = 2'000; t < 1'000 + kTypingRefreshMs; t += 1'000) {
+    EXPECT_EQ(model_.Tick(t).kind, ChatCommand::Kind::kNone);
+    EXPECT_EQ(model_.HandleKey(Char('i')).kind, ChatCommand::Kind::kNone);
+  }
+  EXPECT_EQ(model_.Tick(1'000 + kTypingRefreshMs).kind, ChatCommand::Kind::kNone);
+  auto refreshed = model_.HandleKey(Char('!'));
+  EXPECT_EQ(refreshed.kind, ChatCommand::Kind::kTyping);
+  EXPECT_TRUE(refreshed.typing);
+  // Idle: "stopped" once, then nothing.
+  const std::int64_t last_key = 1'000 + kTypingRefreshMs;
+  EXPECT_EQ(model_.Tick(last_key + kTypingIdleMs - 1).kind, ChatCommand::Kind::kNone);
+  auto stopped = model_.Tick(last_key + kTypingIdleMs);
+  EXPECT_EQ(stopped.kind, ChatCommand::Kind::kTyping);
+  EXPECT_FALSE(stopped.typing);
+  EXPECT_EQ(stopped.conversation, kBob);
+  EXPECT_EQ(model_.Tick(last_key + kTypingIdleMs + 1).kind, ChatCommand::Kind::kNone);
+  // Sending ends it without a separate "stopped" (the message does that).
+  EXPECT_EQ(model_.HandleKey(Char('x')).kind, ChatCommand::Kind::kTyping);
+  EXPECT_EQ(model_.HandleKey({KeyKind::kEnter, 0}).kind, ChatCommand::Kind::kSend);
+  EXPECT_EQ(model_.Tick(last_key + kTypingIdleMs + 2).kind, ChatCommand::Kind::kNone);
+  // Clearing the line stops it.
+  EXPECT_EQ(model_.HandleKey(Char('y')).kind, ChatCommand::Kind::kTyping);
+  model_.HandleKey({KeyKind::kEscape, 0});
+  EXPECT_FALSE(model_.Tick(last_key + kTypingIdleMs + 3).typing);
+  // A command is not typing; a message request never gets one (S2).
+  EXPECT_EQ(model_.HandleKey(Char('/')).kind, ChatCommand::Kind::kNone);
+  model_.HandleKey({KeyKind::kEscape, 0});
+  model_.Open(kCarol, "carol");
+  for (char c : std::string("hello carol"))
+    EXPECT_EQ(model_.HandleKey(Char(static_cast<unsigned char>(c))).kind, ChatCommand::Kind::kNone);
+}
+
+TEST_F(ChatModelTest, TypingShownByNameUntilItExpires) {
+  model_.SetConversations({Conv(kTeam, "team", 0, 100)});
+  model_.SetNames({{kBob, "bob"}, {kCarol, "carol"}});
+  model_.Open(kTeam, "team");
+  model_.Tick(10'000);
+  model_.Apply(TypingChanged{kTeam, AccountId(*Uuid::Parse(kBob)), true});
+  EXPECT_NE(Screen(model_).find("bob is typing\xe2\x80\xa6"), std::string::npos) << Screen(model_);
+  model_.Apply(TypingChanged{kTeam, AccountId(*Uuid::Parse(kCarol)), true});
+  EXPECT_NE(Screen(model_).find("bob and carol are typing"), std::string::npos);
+  // A message from bob ends his.
+  auto from_bob = Message(kBob, "done", Direction::kIncoming, 1);
+  from_bob.conversation = kTeam;
+  model_.Apply(MessageReceived{from_bob});
+  EXPECT_NE(Screen(model_).find("carol is typing"), std::string::npos);
+  // Not refreshed: gone after kTypingShownMs.
+  model_.Tick(10'000 + kTypingShownMs);
+  EXPECT_EQ(Screen(model_).find("is typing"), std::string::npos);
+}
+
+TEST_F(ChatModelTest, GroupViewShowsSenderNamesAndMembers) {
+  Group team;
+  team.id[0] = 0x00;
+  team.id = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+  team.name = "team";
+  team.members = {AccountId(*Uuid::Parse(kBob)), AccountId(*Uuid::Parse(kCarol))};
+  model_.SetConversations({Conv(kTeam, "team", 0, 100)});
+  model_.SetGroups({team});
+  model_.SetNames({{kBob, "bob"}, {kCarol, "carol"}});
+  model_.Open(kTeam, "team");
+  auto from_carol = Message(kCarol, "hello team", Direction::kIncoming, 1);
+  from_carol.conversation = kTeam;
+  auto from_stranger = Message("2f1c5b4e-0000-4000-8000-0000000000dd", "who am i", Direction::kIncoming, 2);
+  from_stranger.conversation = kTeam;
+  model_.SetHistory(kTeam, {from_carol, from_stranger});
+  const std::string screen = Screen(model_);
+  EXPECT_NE(screen.find("carol: hello team"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("2f1c5b4e: who am i"), std::string::npos);  // no name known: a short id
+  EXPECT_NE(screen.find("# team  bob, carol"), std::string::npos);
+  EXPECT_NE(screen.find("# team"), std::string::npos);
+  team.active = false;
+  model_.Apply(GroupChanged{team, AccountId(*Uuid::Parse(kBob))});
+  EXPECT_NE(Screen(model_).find("(not a member any more)"), std::string::npos);
+}
+
+TEST_F(ChatModelTest, GroupCommands) {
+  Type(model_, "/group create team bob carol");
+  auto created = model_.HandleKey({KeyKind::kEnter, 0});
+  EXPECT_EQ(created.kind, ChatCommand::Kind::kGroupCreate);
+  EXPECT_EQ(created.text, "team");
+  EXPECT_EQ(created.args, (std::vector<std::string>{"bob", "carol"}));
+  Type(model_, "/group create lonely");
+  EXPECT_EQ(model_.HandleKey({KeyKind::kEnter, 0}).kind, ChatCommand::Kind::kNone);
+  Type(model_, "/group add dave");
+  EXPECT_EQ(model_.HandleKey({KeyKind::kEnter, 0}).kind, ChatCommand::Kind::kNone);  // no group open
+  EXPECT_NE(model_.status().find("open a group first"), std::string::npos);
+  model_.Open(kTeam, "team");
+  Type(model_, "/group add dave  erin");
+  auto added = model_.HandleKey({KeyKind::kEnter, 0});
+  EXPECT_EQ(added.kind, ChatCommand::Kind::kGroupAdd);
+  EXPECT_EQ(added.conversation, kTeam);
+  EXPECT_EQ(added.args, (std::vector<std::string>{"dave", "erin"}));
+  Type(model_, "/group remove dave");
+  EXPECT_EQ(model_.HandleKey({KeyKind::kEnter, 0}).kind, ChatCommand::Kind::kGroupRemove);
+  Type(model_, "/group rename the team");
+  auto renamed = model_.HandleKey({KeyKind::kEnter, 0});
+  EXPECT_EQ(renamed.kind, ChatCommand::Kind::kGroupRename);
+  EXPECT_EQ(renamed.text, "the team");
+  Type(model_, "/group leave");
+  EXPECT_EQ(model_.HandleKey({KeyKind::kEnter, 0}).kind, ChatCommand::Kind::kGroupLeave);
+  Type(model_, "/group leave now");
+  EXPECT_EQ(model_.HandleKey({KeyKind::kEnter, 0}).kind, ChatCommand::Kind::kNone);
+  Type(model_, "/attach /tmp/a.txt");
+  EXPECT_EQ(model_.HandleKey({KeyKind::kEnter, 0}).kind, ChatCommand::Kind::kNone);  // not to groups yet
+}
+
+TEST_F(ChatModelTest, AttachmentsAreMarkedNumberedAndSavedOnRequestOnly) {
+  model_.SetConversations({Conv(kBob, "bob", 0, 100), Conv(kCarol, "carol", 1, 50, true)});
+  model_.Open(kBob, "bob");
+  auto plain = Message(kBob, "no file", Direction::kIncoming, 1);
+  auto with_file = Message(kBob, "the notes\n[attachment]", Direction::kIncoming, 2);
+  auto second_file = Message(kBob, "[attachment]", Direction::kIncoming, 3);
+  model_.SetHistory(kBob, {plain, with_file, second_file});
+  model_.SetAttachment(File(2, "notes.txt", 12));
+  model_.SetAttachment(File(3, "photo\x1b[2J.jpg", 3 * 1024 * 1024 + 400 * 1024));
+  const std::string screen = Screen(model_, 24, 140);
+  EXPECT_NE(screen.find("bob: the notes [file 1: notes.txt, 12 B; /save 1 PATH]"), std::string::npos)
+      << screen;
+  EXPECT_NE(screen.find("bob: [file 2: photo\xef\xbf\xbd[2J.jpg, 3.4 MiB; /save 2 PATH]"), std::string::npos);
+  EXPECT_EQ(screen.find("[attachment]"), std::string::npos);
+
+  Type(model_, "/save 2 /tmp/out dir/p.jpg");
+  auto save = model_.HandleKey({KeyKind::kEnter, 0});
+  EXPECT_EQ(save.kind, ChatCommand::Kind::kSave);
+  ASSERT_TRUE(save.message);
+  EXPECT_EQ((*save.message)[0], 3);
+  EXPECT_EQ(save.text, "/tmp/out dir/p.jpg");
+  Type(model_, "/save 1");
+  auto keep = model_.HandleKey({KeyKind::kEnter, 0});
+  EXPECT_EQ(keep.kind, ChatCommand::Kind::kSave);
+  EXPECT_TRUE(keep.text.empty());
+  for (const char* bad : {"/save 3", "/save 0", "/save x", "/save"}) {
+    Type(model_, bad);
+    EXPECT_EQ(model_.HandleKey({KeyKind::kEnter, 0}).kind, ChatCommand::Kind::kNone) << bad;
+  }
+  Type(model_, "/attach /home/alice/report 1.pdf");
+  auto attach = model_.HandleKey({KeyKind::kEnter, 0});
+  EXPECT_EQ(attach.kind, ChatCommand::Kind::kAttach);
+  EXPECT_EQ(attach.conversation, kBob);
+  EXPECT_EQ(attach.text, "/home/alice/report 1.pdf");
+  auto saved = File(2, "notes.txt", 12);
+  saved.path = "/data/attachments/x-notes.txt";
+  model_.SetAttachment(saved);
+  EXPECT_NE(Screen(model_, 24, 140).find("[file 1: notes.txt, 12 B, saved]"), std::string::npos);
+
+  // S2: a message request's file is shown as not fetched, and /save does not ask for it.
+  model_.Open(kCarol, "carol");
+  auto request = Message(kCarol, "", Direction::kIncoming, 4);
+  request.request = true;
+  model_.SetHistory(kCarol, {request});
+  model_.SetAttachment(File(4, "invoice.pdf", 2048));
+  EXPECT_NE(Screen(model_, 24, 140).find("[file 1: invoice.pdf, 2.0 KiB, not fetched: message request]"),
+            std::string::npos);
+  Type(model_, "/save 1 /tmp/x");
+  EXPECT_EQ(model_.HandleKey({KeyKind::kEnter, 0}).kind, ChatCommand::Kind::kNone);
+  EXPECT_NE(model_.status().find("accept it first"), std::string::npos);
 }
 
 TEST_F(ChatModelTest, PeerTextCannotReachTheTerminalAsControls) {

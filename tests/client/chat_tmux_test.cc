@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -69,11 +70,16 @@ class ChatTmuxTest : public ::testing::Test {
     bob_ = Open("bob");
     ASSERT_TRUE(bob_);
     bob_->SetEventHandler([this](const Event& e) {
+      std::lock_guard lock(mutex_);
       if (const auto* m = std::get_if<MessageReceived>(&e)) {
-        std::lock_guard lock(mutex_);
         bob_received_.push_back(m->message.body);
-        cv_.notify_all();
+        bob_received_ids_.push_back(m->message.id);
+      } else if (const auto* t = std::get_if<TypingChanged>(&e)) {
+        bob_typing_.push_back(t->typing);
+      } else if (const auto* g = std::get_if<GroupChanged>(&e)) {
+        bob_groups_.push_back(store::GroupConversation(g->group.id));
       }
+      cv_.notify_all();
     });
     ASSERT_TRUE(bob_->Register(address, "bob", "phone"));
   }
@@ -156,6 +162,9 @@ class ChatTmuxTest : public ::testing::Test {
   std::mutex mutex_;
   std::condition_variable cv_;
   std::vector<std::string> bob_received_;
+  std::vector<MessageId> bob_received_ids_;
+  std::vector<bool> bob_typing_;
+  std::vector<ConversationId> bob_groups_;
 };
 
 TEST_F(ChatTmuxTest, ConversationBothWaysRequestAndResize) {
@@ -201,6 +210,94 @@ TEST_F(ChatTmuxTest, ConversationBothWaysRequestAndResize) {
   while (std::chrono::steady_clock::now() < deadline && Tmux({"has-session", "-t", "chat"}).first == 0)
     std::this_thread::sleep_for(100ms);
   EXPECT_NE(Tmux({"has-session", "-t", "chat"}).first, 0) << "parley chat did not quit on Ctrl-Q";
+  EXPECT_EQ(testing::ReadWholeFile(dir_ / "chat.err"), "");
+}
+
+TEST_F(ChatTmuxTest, GroupMessagesShowTheSenderTypingAndFiles) {
+  {
+    auto alice = Open("alice");
+    ASSERT_TRUE(alice && alice->Connect());
+    ASSERT_TRUE(alice->AddContact("bob"));
+  }
+  ASSERT_TRUE(bob_->AddContact("alice"));
+  StartChat(110, 30);
+  WaitForScreen({"Parley", "connected"});
+
+  // A group made in the chat; a message from bob shows his name, not his id.
+  Type("/group create team bob");
+  Keys({"Enter"});
+  WaitForScreen({"# team  "});
+  ConversationId team;
+  {
+    std::unique_lock lock(mutex_);
+    ASSERT_TRUE(cv_.wait_for(lock, 20s, [&] { return !bob_groups_.empty(); }));
+    team = bob_groups_.back();
+  }
+  ASSERT_TRUE(bob_->SendGroupText(team, "hello from bob"));
+  WaitForScreen({"# team", "bob: hello from bob"});
+  Type("hi team");
+  Keys({"Enter"});
+  EXPECT_TRUE(BobReceived("hi team"));
+
+  // Typing both ways in the 1:1 conversation.
+  Type("/new bob");
+  Keys({"Enter"});
+  WaitForScreen({"bob", "Enter: send"});
+  ConversationId alice_id;
+  if (auto contacts = bob_->Contacts()) {
+    for (const auto& c : *contacts) {
+      if (c.username == "alice") alice_id = c.account.value().ToString();
+    }
+  }
+  ASSERT_FALSE(alice_id.empty());
+  ASSERT_TRUE(bob_->SendTyping(alice_id, true));
+  WaitForScreen({"bob is typing"});
+  ASSERT_TRUE(bob_->SendTyping(alice_id, false));
+  Type("hel");
+  {
+    std::unique_lock lock(mutex_);
+    EXPECT_TRUE(cv_.wait_for(lock, 20s, [&] { return !bob_typing_.empty() && bob_typing_.back(); }));
+  }
+  Keys({"Escape"});  // a cleared line stops it
+  {
+    std::unique_lock lock(mutex_);
+    EXPECT_TRUE(cv_.wait_for(lock, 20s, [&] { return !bob_typing_.empty() && !bob_typing_.back(); }));
+  }
+
+  // A file from bob: marked, and saved only on /save.
+  std::string content(5000, 'n');
+  for (std::size_t i = 0; i < content.size(); i += 7) content[i] = static_cast<char>('a' + i % 26);
+  std::ofstream(dir_ / "notes.txt", std::ios::binary) << content;
+  ASSERT_TRUE(bob_->SendAttachment("alice", dir_ / "notes.txt", "the notes"));
+  WaitForScreen({"bob: the notes [file 1: notes.txt, 4.9 KiB; /save 1 PATH]"});
+  Type("/save 1 " + (dir_ / "saved.txt").string());
+  Keys({"Enter"});
+  WaitForScreen({"saved notes.txt to"});
+  EXPECT_EQ(testing::ReadWholeFile(dir_ / "saved.txt"), content);
+  WaitForScreen({"[file 1: notes.txt, 4.9 KiB, saved]"});
+
+  // A file from the chat.
+  std::ofstream(dir_ / "reply.txt") << "a reply file";
+  Type("/attach " + (dir_ / "reply.txt").string());
+  Keys({"Enter"});
+  WaitForScreen({"file sent", "alice: [file 2: reply.txt, 12 B]"});
+  ASSERT_TRUE(BobReceived("[attachment]"));
+  std::optional<AttachmentInfo> received;
+  {
+    std::lock_guard lock(mutex_);
+    auto got = bob_->GetAttachment(bob_received_ids_.back());
+    ASSERT_TRUE(got && *got);
+    received = **got;
+  }
+  EXPECT_EQ(received->file_name, "reply.txt");
+  auto downloaded = bob_->DownloadAttachment(received->message);
+  ASSERT_TRUE(downloaded) << downloaded.error().message;
+  EXPECT_EQ(testing::ReadWholeFile(downloaded->path), "a reply file");
+
+  Keys({"C-q"});
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline && Tmux({"has-session", "-t", "chat"}).first == 0)
+    std::this_thread::sleep_for(100ms);
   EXPECT_EQ(testing::ReadWholeFile(dir_ / "chat.err"), "");
 }
 
