@@ -132,6 +132,7 @@ ClientStatus Client::SetDisappearingTimer(const ConversationId& conversation, st
   return impl_->SetDisappearingTimer(conversation, seconds);
 }
 ClientResult<std::size_t> Client::ExpireMessages() { return impl_->ExpireMessages(); }
+ClientStatus Client::DeleteForMe(const MessageId& message) { return impl_->DeleteForMe(message); }
 ClientResult<std::vector<Contact>> Client::Contacts() { return impl_->Contacts(std::nullopt); }
 ClientResult<Contact> Client::AddContact(const std::string& username) { return impl_->AddContact(username); }
 ClientResult<std::vector<Contact>> Client::Requests() { return impl_->Contacts(ContactState::kRequest); }

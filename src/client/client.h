@@ -11,7 +11,8 @@
 // stored together with the ratchet state it advanced in one transaction, and
 // only then acknowledged, so a crash never loses or replays a message. Events
 // (new messages, receipts, identity changes, ...) go to the handler set with
-// SetEventHandler, called on the receive thread without any lock held.
+// SetEventHandler, called on the receive thread (expired messages: on the
+// expiry timer's thread) without any lock held.
 //
 // Message requests (DESIGN.md S2): the first message from an account that is
 // not a contact makes it a *request*: only its text is kept; no attachment is
@@ -143,7 +144,8 @@ struct AttachmentInfo {
 struct MessageReceived {
   StoredMessage message;
 };
-// A stored message changed: edited, deleted, reacted to, delivered, read.
+// A stored message changed: edited, deleted, reacted to, delivered, read;
+// or it expired (`deleted` set; it is gone from the store).
 struct MessageUpdated {
   StoredMessage message;
 };
@@ -258,7 +260,13 @@ class Client {
   // every device of both sides.
   ClientStatus SetDisappearingTimer(const ConversationId& conversation, std::uint32_t seconds);
   // Deletes messages whose disappearing timer ran out; returns how many.
+  // The client does this by itself when a message is due (from Open on, on
+  // its own timer thread, each expired message reported as a MessageUpdated
+  // with `deleted` set); this call only makes it happen now.
   ClientResult<std::size_t> ExpireMessages();
+  // Deletes a message on this device only (delete for me), with its
+  // reactions and its downloaded attachment file. kNotFound.
+  ClientStatus DeleteForMe(const MessageId& message);
 
   // ---- Contacts, requests and verification ----
 

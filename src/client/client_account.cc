@@ -20,6 +20,7 @@ ClientStatus Client::Impl::Open() {
   auto account = store_->LoadAccount();
   if (!account) return StoreFailed(account.error());
   account_ = std::move(*account);
+  StartExpiryTimer();
   return {};
 }
 

@@ -108,6 +108,15 @@ bool Client::Impl::SaveReceivedAttachmentLocked(const MessageId& message, const 
   return store_->SaveAttachment(message, encoded->bytes()).has_value();
 }
 
+void Client::Impl::ForgetAttachmentFileLocked(const MessageId& message) {
+  auto found = store_->FindAttachment(message);
+  if (!found || !*found || (*found)->path.empty()) return;
+  const std::filesystem::path path = std::filesystem::path((*found)->path).lexically_normal();
+  if (path.parent_path() != (options_.data_dir / kAttachmentsDir).lexically_normal()) return;
+  std::error_code ignored;
+  std::filesystem::remove(path, ignored);
+}
+
 ClientResult<std::filesystem::path> Client::Impl::AttachmentsDirLocked() {
   const std::filesystem::path dir = options_.data_dir / kAttachmentsDir;
   std::error_code ec;

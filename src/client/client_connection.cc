@@ -1,5 +1,6 @@
 // Client::Impl: the connection to parleyd, the receive worker and events.
 #include <iterator>
+#include <limits>
 
 #include "client/client_impl.h"
 
@@ -76,6 +77,68 @@ void Client::Impl::RefreshOwnDevicesLocked() {
     if (d.id != account_->device) other_devices_.insert(d.id);
   }
   SyncOwnDevicesLocked(devices);
+}
+
+void Client::Impl::StartExpiryTimer() {
+  std::lock_guard lock(expiry_mutex_);
+  if (expiry_thread_.joinable()) return;
+  stop_expiry_ = false;
+  expiry_due_ms_ = 0;
+  expiry_thread_ = std::thread([this] { ExpiryLoop(); });
+}
+
+void Client::Impl::StopExpiryTimer() {
+  {
+    std::lock_guard lock(expiry_mutex_);
+    stop_expiry_ = true;
+  }
+  expiry_cv_.notify_all();
+  if (expiry_thread_.joinable()) expiry_thread_.join();
+}
+
+void Client::Impl::ScheduleExpiry(std::int64_t at_ms) {
+  std::lock_guard lock(expiry_mutex_);
+  if (at_ms < expiry_due_ms_) {
+    expiry_due_ms_ = at_ms;
+    expiry_cv_.notify_all();
+  }
+}
+
+void Client::Impl::ExpiryLoop() {
+  // Also the longest wait: a clock that jumps is noticed within it.
+  constexpr std::int64_t kLongestWaitMs = 60'000;
+  std::unique_lock lock(expiry_mutex_);
+  while (!stop_expiry_) {
+    const std::int64_t now = clock_.NowMillis();
+    if (!processed_purged_at_ms_ || now - *processed_purged_at_ms_ >= kProcessedPurgeEveryMs) {
+      processed_purged_at_ms_ = now;
+      lock.unlock();
+      {
+        std::lock_guard client_lock(mutex_);
+        if (store_) (void)store_->PurgeProcessed(now - kProcessedKeepMs);
+      }
+      lock.lock();
+      continue;
+    }
+    if (expiry_due_ms_ > now) {
+      expiry_cv_.wait_for(lock, std::chrono::milliseconds(std::min(expiry_due_ms_ - now, kLongestWaitMs)));
+      continue;
+    }
+    expiry_due_ms_ = std::numeric_limits<std::int64_t>::max();
+    lock.unlock();
+    std::vector<Event> events;
+    {
+      std::lock_guard client_lock(mutex_);
+      (void)ExpireDueLocked(events);
+      if (store_) {
+        auto next = store_->NextExpiry();
+        // A store that failed is tried again after the longest wait.
+        if (!next || *next) ScheduleExpiry(next ? **next : now + kLongestWaitMs);
+      }
+    }
+    Emit(events);
+    lock.lock();
+  }
 }
 
 ClientStatus Client::Impl::WaitUntilDrained(std::chrono::milliseconds limit) {

@@ -577,7 +577,7 @@ bool Client::Impl::ApplyGroupMessageLocked(const wire::Envelope& envelope, const
           if constexpr (std::is_same_v<T, EditBody>) {
             ok = static_cast<bool>(store_->EditMessage((*target)->id, body.text));
           } else {
-            ok = static_cast<bool>(store_->DeleteMessageForEveryone((*target)->id));
+            ok = static_cast<bool>(DeleteForEveryoneLocked((*target)->id));
           }
           if (!ok) return false;
           return PushUpdated((*target)->id, events);

@@ -43,6 +43,10 @@ inline constexpr std::int64_t kSignedPreKeyRotationMs = 7LL * 24 * 3600 * 1000;
 // Old signed prekeys stay this long after a rotation, for messages in flight.
 inline constexpr std::int64_t kSignedPreKeyGraceMs = 30LL * 24 * 3600 * 1000;
 inline constexpr int kSendAttempts = 4;
+// The server keeps an unacknowledged envelope 30 days (docs/wire-protocol.md,
+// message expiry), so a redelivery comes within that; a day more for clocks.
+inline constexpr std::int64_t kProcessedKeepMs = 31LL * 24 * 3600 * 1000;
+inline constexpr std::int64_t kProcessedPurgeEveryMs = 3600LL * 1000;
 
 // Map the lower layers' errors to the client's.
 tl::unexpected<ClientError> StoreFailed(const Error<store::ClientStoreErrc>& e);
@@ -93,7 +97,10 @@ class Client::Impl {
         clock_(options_.clock != nullptr ? *options_.clock : system_clock_),
         rng_(options_.rng != nullptr ? *options_.rng : system_rng_) {}
 
-  ~Impl() { Disconnect(); }
+  ~Impl() {
+    Disconnect();
+    StopExpiryTimer();
+  }
 
   ClientStatus Open();
 
@@ -167,7 +174,9 @@ class Client::Impl {
                                 std::vector<Event>& events);
   protocol::ProtocolStores Stores() { return {*store_, *store_, *store_, *store_}; }
 
-  std::int64_t ExpiryFor(std::uint32_t seconds) const;
+  // The expiry of a message stored now under a timer of `seconds` (0: none);
+  // the expiry timer is woken for it.
+  std::int64_t ExpiryFor(std::uint32_t seconds);
   MessageId ToMessageId(const ContentId& id) const;
   bool ApplyIncomingLocked(const wire::Envelope& envelope, const Content& content,
                            std::optional<store::Contact>& contact, std::vector<Event>& events,
@@ -221,6 +230,21 @@ class Client::Impl {
   ClientStatus SendTyping(const ConversationId& conversation, bool typing);
   ClientStatus SetDisappearingTimer(const ConversationId& conversation, std::uint32_t seconds);
   ClientResult<std::size_t> ExpireMessages();
+  ClientStatus DeleteForMe(const MessageId& id);
+  // Deletes the messages that are due (bounded per call), with their
+  // attachment files; an event for each.
+  ClientResult<std::size_t> ExpireDueLocked(std::vector<Event>& events);
+  // Marks a message deleted for everyone, removing its downloaded file.
+  store::ClientStoreStatus DeleteForEveryoneLocked(const MessageId& id);
+
+  // ---- expiry timer (client_connection.cc) ----
+  // A thread of the client's own that deletes messages when they are due,
+  // waking at the soonest expiry (and at least every minute), and once an
+  // hour forgets processed-envelope marks older than kProcessedKeepMs.
+  void StartExpiryTimer();
+  void StopExpiryTimer();
+  void ScheduleExpiry(std::int64_t at_ms);
+  void ExpiryLoop();
 
   // ---- contacts ----
 
@@ -302,6 +326,9 @@ class Client::Impl {
   // Keeps a received pointer with its message (also for a request: S2 is
   // enforced when downloading). False when the store failed.
   bool SaveReceivedAttachmentLocked(const MessageId& message, const AttachmentPointer& pointer);
+  // Removes the attachment file this client downloaded for a message (never
+  // the file a user sent from); the store row goes with the message.
+  void ForgetAttachmentFileLocked(const MessageId& message);
   // <data_dir>/attachments, mode 0700.
   ClientResult<std::filesystem::path> AttachmentsDirLocked();
 
@@ -336,6 +363,12 @@ class Client::Impl {
   std::mutex drain_mutex_;
   std::condition_variable drain_cv_;
   bool drained_ = false;
+  std::mutex expiry_mutex_;  // taken after mutex_, never before it
+  std::condition_variable expiry_cv_;
+  std::int64_t expiry_due_ms_ = 0;                      // 0: look at the store at once
+  std::optional<std::int64_t> processed_purged_at_ms_;  // guarded by expiry_mutex_
+  bool stop_expiry_ = false;
+  std::thread expiry_thread_;
 };
 
 }  // namespace parley::client

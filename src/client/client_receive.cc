@@ -99,10 +99,6 @@ void Client::Impl::NoteIdentityChangeLocked(const AccountId& account, std::optio
   events.push_back(IdentityChanged{account, contact->username, was_verified});
 }
 
-std::int64_t Client::Impl::ExpiryFor(std::uint32_t seconds) const {
-  return seconds == 0 ? 0 : clock_.NowMillis() + static_cast<std::int64_t>(seconds) * 1000;
-}
-
 MessageId Client::Impl::ToMessageId(const ContentId& id) const {
   MessageId m{};
   std::copy(id.begin(), id.end(), m.begin());
@@ -189,7 +185,7 @@ bool Client::Impl::ApplyIncomingLocked(const wire::Envelope& envelope, const Con
           if constexpr (std::is_same_v<T, EditBody>) {
             ok = static_cast<bool>(store_->EditMessage((*target)->id, body.text));
           } else {
-            ok = static_cast<bool>(store_->DeleteMessageForEveryone((*target)->id));
+            ok = static_cast<bool>(DeleteForEveryoneLocked((*target)->id));
           }
           if (!ok) return false;
           return PushUpdated((*target)->id, events);
@@ -263,7 +259,7 @@ bool Client::Impl::ApplySyncLocked(const wire::Envelope& envelope, const Content
           if (!store_->EditMessage(ToMessageId(body.target), body.text)) return false;
           return PushUpdated(ToMessageId(body.target), events);
         } else if constexpr (std::is_same_v<T, DeleteBody>) {
-          if (!store_->DeleteMessageForEveryone(ToMessageId(body.target))) return false;
+          if (!DeleteForEveryoneLocked(ToMessageId(body.target))) return false;
           return PushUpdated(ToMessageId(body.target), events);
         } else if constexpr (std::is_same_v<T, ReceiptBody>) {
           // Read on another of our devices.

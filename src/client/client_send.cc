@@ -329,7 +329,7 @@ ClientStatus Client::Impl::DeleteForEveryone(const ConversationId& conversation,
     return Fail(ClientErrc::kInvalidArgument, "only our own messages can be deleted for everyone");
   }
   CLIENT_TRY(SendAboutLocked(conversation, DeleteBody{ToContentId(id)}, true));
-  CLIENT_TRY_STORE(store_->DeleteMessageForEveryone(id));
+  CLIENT_TRY_STORE(DeleteForEveryoneLocked(id));
   return {};
 }
 
@@ -374,10 +374,67 @@ ClientStatus Client::Impl::SetDisappearingTimer(const ConversationId& conversati
   return {};
 }
 
+std::int64_t Client::Impl::ExpiryFor(std::uint32_t seconds) {
+  if (seconds == 0) return 0;
+  const std::int64_t at = clock_.NowMillis() + static_cast<std::int64_t>(seconds) * 1000;
+  ScheduleExpiry(at);
+  return at;
+}
+
 ClientResult<std::size_t> Client::Impl::ExpireMessages() {
+  std::vector<Event> events;
+  auto result = [&]() -> ClientResult<std::size_t> {
+    std::unique_lock lock(mutex_);
+    return ExpireDueLocked(events);
+  }();
+  Emit(events);
+  return result;
+}
+
+ClientResult<std::size_t> Client::Impl::ExpireDueLocked(std::vector<Event>& events) {
+  // At most this many per call; the timer comes back at once for the rest.
+  constexpr std::size_t kMaxPerCall = 1'000;
+  if (!store_) return std::size_t{0};
+  const std::int64_t now = clock_.NowMillis();
+  CLIENT_ASSIGN_STORE(due, store_->ExpiredMessages(now, kMaxPerCall));
+  if (due.empty()) return std::size_t{0};
+  std::vector<Event> expired;
+  CLIENT_TRY_STORE(store_->Begin());
+  for (const MessageId& id : due) {
+    auto found = store_->FindMessage(id);
+    if (!found || !*found) continue;
+    ForgetAttachmentFileLocked(id);
+    if (!store_->DeleteMessage(id)) {
+      store_->Rollback();
+      return Fail(ClientErrc::kStorage, "the local store failed");
+    }
+    StoredMessage gone = std::move(**found);
+    gone.deleted = true;
+    gone.body.clear();
+    gone.reactions.clear();
+    expired.push_back(MessageUpdated{std::move(gone)});
+  }
+  if (!store_->Commit()) {
+    store_->Rollback();
+    return Fail(ClientErrc::kStorage, "the local store failed");
+  }
+  if (due.size() == kMaxPerCall) ScheduleExpiry(now);
+  events.insert(events.end(), expired.begin(), expired.end());
+  return due.size();
+}
+
+ClientStatus Client::Impl::DeleteForMe(const MessageId& id) {
   std::unique_lock lock(mutex_);
-  CLIENT_ASSIGN_STORE(n, store_->DeleteExpiredMessages(clock_.NowMillis()));
-  return n;
+  CLIENT_ASSIGN_STORE(found, store_->FindMessage(id));
+  if (!found) return Fail(ClientErrc::kNotFound, "no such message");
+  ForgetAttachmentFileLocked(id);
+  CLIENT_TRY_STORE(store_->DeleteMessage(id));
+  return {};
+}
+
+store::ClientStoreStatus Client::Impl::DeleteForEveryoneLocked(const MessageId& id) {
+  ForgetAttachmentFileLocked(id);
+  return store_->DeleteMessageForEveryone(id);
 }
 
 }  // namespace parley::client

@@ -1402,6 +1402,12 @@ ClientStoreResult<bool> ClientStore::IsProcessed(const AccountId& sender, Device
   return stmt.Step();
 }
 
+ClientStoreResult<std::size_t> ClientStore::PurgeProcessed(std::int64_t before_ms) {
+  CS_ASSIGN(stmt, db_->Prepare("DELETE FROM processed WHERE processed_ms < ?"));
+  CS_TRY(stmt.Bind(1, before_ms).Run());
+  return static_cast<std::size_t>(db_->changes());
+}
+
 ClientStoreStatus ClientStore::MarkProcessed(const AccountId& sender, DeviceId device,
                                              Bytes client_message_id) {
   CS_ASSIGN(stmt, db_->Prepare("INSERT OR IGNORE INTO processed(sender, sender_device, client_message_id, "

@@ -260,6 +260,9 @@ class ClientStore final : public protocol::IdentityKeyStore,
   // ---- Server messages already processed ----
   ClientStoreResult<bool> IsProcessed(const AccountId& sender, DeviceId device, Bytes client_message_id);
   ClientStoreStatus MarkProcessed(const AccountId& sender, DeviceId device, Bytes client_message_id);
+  // Forgets the marks made before `before_ms` (the server redelivers an
+  // envelope only while it keeps it); returns how many.
+  ClientStoreResult<std::size_t> PurgeProcessed(std::int64_t before_ms);
 
  private:
   class Database;

@@ -18,6 +18,7 @@
 
 #include "base/hex.h"
 #include "client/client.h"
+#include "client_fixture.h"
 #include "parleyd_process.h"
 
 namespace parley::client {
@@ -184,6 +185,52 @@ TEST_F(AttachmentEndToEndTest, SentFileIsDownloadedAndVerified) {
     ++files;
   }
   EXPECT_EQ(files, 1u);
+}
+
+// A downloaded file goes with its message: deleted for me, deleted for
+// everyone by its sender, or expired. The file the sender sent from stays.
+TEST_F(AttachmentEndToEndTest, DownloadedFilesAreDeletedWithTheirMessage) {
+  Introduce();
+  const std::filesystem::path original = dir_ / "notes.txt";
+  WriteRandomFile(original, 10'000, 3);
+  auto download = [&](const MessageId& id) -> std::string {
+    if (!bob_inbox_.WaitFor(id)) return "";
+    auto got = bob_->DownloadAttachment(id);
+    EXPECT_TRUE(got) << (got ? "" : got.error().message);
+    return got ? got->path : "";
+  };
+
+  auto first = alice_->SendAttachment("bob", original);
+  ASSERT_TRUE(first);
+  const std::string mine = download(first->id);
+  ASSERT_TRUE(std::filesystem::exists(mine));
+  ASSERT_TRUE(bob_->DeleteForMe(first->id));
+  EXPECT_FALSE(std::filesystem::exists(mine));
+  EXPECT_FALSE(bob_->GetMessage(first->id));
+  auto unknown = bob_->DeleteForMe(first->id);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, ClientErrc::kNotFound);
+
+  auto second = alice_->SendAttachment("bob", original);
+  ASSERT_TRUE(second);
+  const std::string theirs = download(second->id);
+  ASSERT_TRUE(std::filesystem::exists(theirs));
+  ASSERT_TRUE(alice_->DeleteForEveryone(bob_->account()->account.value().ToString(), second->id));
+  EXPECT_TRUE(testing::WaitUntil([&] { return !std::filesystem::exists(theirs); }));
+  auto deleted = bob_->GetMessage(second->id);
+  ASSERT_TRUE(deleted);
+  EXPECT_TRUE(deleted->deleted);
+
+  ASSERT_TRUE(alice_->SetDisappearingTimer(bob_->account()->account.value().ToString(), 3));
+  auto third = alice_->SendAttachment("bob", original);
+  ASSERT_TRUE(third);
+  const std::string expiring = download(third->id);
+  ASSERT_TRUE(std::filesystem::exists(expiring));
+  EXPECT_TRUE(testing::WaitUntil([&] { return !std::filesystem::exists(expiring); }));
+  EXPECT_TRUE(testing::WaitUntil([&] { return !bob_->GetMessage(third->id); }));
+  // The sender's own copy is its original file: never deleted.
+  EXPECT_TRUE(testing::WaitUntil([&] { return !alice_->GetMessage(third->id); }));
+  EXPECT_TRUE(std::filesystem::exists(original));
 }
 
 TEST_F(AttachmentEndToEndTest, RequestsAttachmentIsNotFetchedUntilAccepted) {

@@ -205,6 +205,26 @@ TEST_F(ClientStoreTest, ExpiredMessagesSoonestFirstAndDeletedWithTheirAttachment
   EXPECT_EQ(**next, 2'000);
 }
 
+TEST_F(ClientStoreTest, ProcessedMarksOlderThanACutoffArePurged) {
+  auto key = KeyFromFile(dir_ / "k");
+  ASSERT_TRUE(key);
+  auto store = Open(*key);
+  ASSERT_TRUE(store);
+  const AccountId sender(Uuid::Random(rng_));
+  const std::array<std::uint8_t, 16> old_id{1}, new_id{2};
+  ASSERT_TRUE(store->MarkProcessed(sender, DeviceId(1), old_id));  // at 1,000 ms
+  clock_.Advance(5'000);
+  ASSERT_TRUE(store->MarkProcessed(sender, DeviceId(1), new_id));  // at 6,000 ms
+  auto purged = store->PurgeProcessed(1'000);                      // strictly before the cutoff only
+  ASSERT_TRUE(purged);
+  EXPECT_EQ(*purged, 0u);
+  purged = store->PurgeProcessed(6'000);
+  ASSERT_TRUE(purged);
+  EXPECT_EQ(*purged, 1u);
+  EXPECT_FALSE(*store->IsProcessed(sender, DeviceId(1), old_id));
+  EXPECT_TRUE(*store->IsProcessed(sender, DeviceId(1), new_id));
+}
+
 TEST_F(ClientStoreTest, RollbackUndoesAMessageAndItsProcessedMark) {
   auto key = KeyFromFile(dir_ / "k");
   ASSERT_TRUE(key);
