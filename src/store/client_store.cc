@@ -365,9 +365,24 @@ ClientStore::~ClientStore() {
   if (in_batch_) RollbackBatch();
 }
 
-ClientStoreResult<std::unique_ptr<ClientStore>> ClientStore::Open(const std::filesystem::path& path,
-                                                                  const ClientStoreKey& key,
-                                                                  const Clock& clock) {
+namespace {
+
+// The raw key as SQLCipher's x'<hex>' literal: no passphrase derivation by
+// SQLCipher itself (ours is Argon2id).
+std::string KeyLiteral(const ClientStoreKey& key) { return "x'" + ToHex(key.bytes()) + "'"; }
+
+bool SyncPath(const std::filesystem::path& path, int flags) {
+  const int fd = open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool synced = fsync(fd) == 0;
+  close(fd);
+  return synced;
+}
+
+}  // namespace
+
+ClientStoreResult<std::unique_ptr<ClientStore::Database>> ClientStore::OpenDatabase(
+    const std::filesystem::path& path, const ClientStoreKey& key, int page_size) {
   sqlite3* raw = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
@@ -376,19 +391,80 @@ ClientStoreResult<std::unique_ptr<ClientStore>> ClientStore::Open(const std::fil
   sqlite3_busy_timeout(raw, 5'000);
   chmod(path.c_str(), 0600);
 
-  // The raw key as SQLCipher's x'<hex>' literal: no passphrase derivation by
-  // SQLCipher itself (ours is Argon2id).
-  std::string pragma = "PRAGMA key = \"x'" + ToHex(key.bytes()) + "'\";";
+  std::string pragma = "PRAGMA key = \"" + KeyLiteral(key) + "\";";
   const auto keyed = db->Exec(pragma.c_str());
   sodium_memzero(pragma.data(), pragma.size());
   if (!keyed) return tl::unexpected(keyed.error());
-  // The first read shows whether the key is right.
+  const std::string page = "PRAGMA cipher_page_size = " + std::to_string(page_size) + ";";
+  CS_TRY(db->Exec(page.c_str()));
+  // The first read shows whether the key (and page size) is right.
   if (auto probe = db->Exec("SELECT count(*) FROM sqlite_master;"); !probe) {
     if (probe.error().code == ClientStoreErrc::kBadKey || probe.error().code == ClientStoreErrc::kInternal) {
       return Fail(ClientStoreErrc::kBadKey, "the key does not open the client store");
     }
     return tl::unexpected(probe.error());
   }
+  return db;
+}
+
+ClientStoreStatus ClientStore::MigratePageSize(std::unique_ptr<Database> old_db,
+                                               const std::filesystem::path& path, const ClientStoreKey& key) {
+  std::filesystem::path migrating = path;
+  migrating += ".migrating";
+  std::error_code ec;
+  for (const char* suffix : {"", "-journal", "-wal", "-shm"}) {
+    std::filesystem::path stale = migrating;
+    stale += suffix;
+    std::filesystem::remove(stale, ec);
+  }
+  // Out of WAL mode first, so that the old file alone holds everything and
+  // no write-ahead log is left to be replayed onto the new file.
+  CS_TRY(old_db->Exec("PRAGMA journal_mode = DELETE;"));
+  {
+    CS_ASSIGN(attach, old_db->Prepare("ATTACH DATABASE ? AS migrated KEY ?"));
+    std::string literal = KeyLiteral(key);
+    attach.Text(1, migrating.string()).Text(2, literal);
+    auto attached = attach.Run();
+    sodium_memzero(literal.data(), literal.size());
+    CS_TRY(attached);
+  }
+  const std::string page = "PRAGMA migrated.cipher_page_size = " + std::to_string(kClientStorePageSize) + ";";
+  auto exported = old_db->Exec(page.c_str());
+  if (exported) exported = old_db->Exec("SELECT sqlcipher_export('migrated');");
+  (void)old_db->Exec("DETACH DATABASE migrated;");
+  old_db.reset();
+  std::filesystem::path wal = path;
+  wal += "-wal";
+  if (!exported || std::filesystem::exists(wal, ec)) {
+    std::filesystem::remove(migrating, ec);
+    return exported ? Fail(ClientStoreErrc::kUnavailable, "the client store's log could not be folded in")
+                    : exported;
+  }
+  chmod(migrating.c_str(), 0600);
+  // Durable before it replaces the old file; the rename is atomic, so a crash
+  // leaves either store whole.
+  if (!SyncPath(migrating, O_RDONLY) || rename(migrating.c_str(), path.c_str()) != 0 ||
+      !SyncPath(path.parent_path().empty() ? "." : path.parent_path(), O_RDONLY | O_DIRECTORY)) {
+    std::filesystem::remove(migrating, ec);
+    return Fail(ClientStoreErrc::kUnavailable, "cannot replace the client store with its migrated copy");
+  }
+  return {};
+}
+
+ClientStoreResult<std::unique_ptr<ClientStore>> ClientStore::Open(const std::filesystem::path& path,
+                                                                  const ClientStoreKey& key,
+                                                                  const Clock& clock) {
+  auto opened = OpenDatabase(path, key, kClientStorePageSize);
+  if (!opened && opened.error().code == ClientStoreErrc::kBadKey) {
+    // A store made with SQLCipher 3's default page size: copied once into
+    // the larger one (each page costs a fixed price to encrypt).
+    auto old_db = OpenDatabase(path, key, kClientStoreOldPageSize);
+    if (!old_db) return tl::unexpected(old_db.error());
+    CS_TRY(MigratePageSize(std::move(*old_db), path, key));
+    opened = OpenDatabase(path, key, kClientStorePageSize);
+  }
+  if (!opened) return tl::unexpected(opened.error());
+  std::unique_ptr<Database> db = std::move(*opened);
   CS_TRY(db->Exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"));
   CS_TRY(db->Exec("CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY);"));
 

@@ -101,6 +101,10 @@ struct StoredAttachment {
 
 // The schema version this build writes.
 inline constexpr int kClientSchemaVersion = 3;
+// SQLCipher page sizes: the one this build writes, and SQLCipher 3's
+// default, which older stores have (Open migrates them).
+inline constexpr int kClientStorePageSize = 4096;
+inline constexpr int kClientStoreOldPageSize = 1024;
 
 class ClientStore final : public protocol::IdentityKeyStore,
                           public protocol::PreKeyStore,
@@ -109,8 +113,10 @@ class ClientStore final : public protocol::IdentityKeyStore,
                           public protocol::SenderKeyStore {
  public:
   // Opens (creating if needed) the database at path with key and applies
-  // the missing schema migrations. kBadKey when the key does not open an
-  // existing file; kIncompatibleSchema; kUnavailable.
+  // the missing schema migrations. A store with the old page size is first
+  // copied into a new file with the current one, which then replaces it
+  // atomically (a crash leaves the old store usable). kBadKey when the key
+  // does not open an existing file; kIncompatibleSchema; kUnavailable.
   static ClientStoreResult<std::unique_ptr<ClientStore>> Open(const std::filesystem::path& path,
                                                               const ClientStoreKey& key, const Clock& clock);
   ~ClientStore() override;
@@ -267,6 +273,13 @@ class ClientStore final : public protocol::IdentityKeyStore,
  private:
   class Database;
   ClientStore(std::unique_ptr<Database> db, const Clock& clock);
+  // Opens and keys path with a page size; kBadKey when the first read fails.
+  static ClientStoreResult<std::unique_ptr<Database>> OpenDatabase(const std::filesystem::path& path,
+                                                                   const ClientStoreKey& key, int page_size);
+  // Copies the store old_db holds (old page size) into path + ".migrating"
+  // with the current page size and renames it over path.
+  static ClientStoreStatus MigratePageSize(std::unique_ptr<Database> old_db,
+                                           const std::filesystem::path& path, const ClientStoreKey& key);
   ClientStoreStatus LoadIdentity();
   ClientStoreResult<std::vector<Reaction>> Reactions(const MessageId& id);
   ClientStoreStatus ReadGroupMembers(Group& group);

@@ -3,12 +3,14 @@
 #include "store/client_store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "base/hex.h"
 #include "protocol/prekey.h"
 
 namespace parley::store {
@@ -427,6 +429,109 @@ TEST_F(ClientStoreTest, SessionRecordsOfABatchAreWrittenInItsCommit) {
   store->Rollback();
   EXPECT_FALSE(store->CommitBatch());
   EXPECT_NE(store->LoadSession(address), nullptr);
+}
+
+// Copies the store at `from` (current page size) into `to` with another
+// page size, as SQLCipher itself would have written it.
+void ExportWithPageSize(const std::filesystem::path& from, const std::filesystem::path& to,
+                        const ClientStoreKey& key, int page_size) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(from.c_str(), &db), SQLITE_OK);
+  const std::string literal = "x'" + ToHex(key.bytes()) + "'";
+  const std::string sql = "PRAGMA key = \"" + literal +
+                          "\"; PRAGMA cipher_page_size = " + std::to_string(kClientStorePageSize) +
+                          "; ATTACH DATABASE '" + to.string() + "' AS old KEY \"" + literal +
+                          "\"; PRAGMA old.cipher_page_size = " + std::to_string(page_size) +
+                          "; SELECT sqlcipher_export('old'); DETACH DATABASE old;";
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+}
+
+// Whether the file opens with key and page size.
+bool OpensWithPageSize(const std::filesystem::path& path, const ClientStoreKey& key, int page_size) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return false;
+  }
+  const std::string sql = "PRAGMA key = \"x'" + ToHex(key.bytes()) +
+                          "'\"; PRAGMA cipher_page_size = " + std::to_string(page_size) +
+                          "; SELECT count(*) FROM sqlite_master;";
+  const bool ok = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+  sqlite3_close(db);
+  return ok;
+}
+
+TEST_F(ClientStoreTest, AStoreWithTheOldPageSizeIsMigratedWithAllItsData) {
+  auto key = KeyFromFile(dir_ / "k");
+  ASSERT_TRUE(key);
+  const AccountId peer(Uuid::Random(rng_));
+  const protocol::ProtocolAddress address{peer.value().ToString(), DeviceId(1)};
+  const auto identity = crypto::KeyPair::Generate(rng_);
+  const std::filesystem::path current = dir_ / "current.db";
+  {
+    auto store = ClientStore::Open(current, *key, clock_);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE((*store)->SetLocalIdentity(identity, RegistrationId(42)));
+    ASSERT_TRUE((*store)->StoreSession(address, protocol::SessionRecord()));
+    ASSERT_TRUE((*store)->MarkProcessed(peer, DeviceId(1), TestMessage(peer, 9).id));
+    for (std::uint8_t n = 1; n <= 200; ++n) ASSERT_TRUE((*store)->InsertMessage(TestMessage(peer, n)));
+  }
+  EXPECT_TRUE(OpensWithPageSize(current, *key, kClientStorePageSize));
+  ExportWithPageSize(current, dir_ / "parley.db", *key, kClientStoreOldPageSize);
+  ASSERT_TRUE(OpensWithPageSize(dir_ / "parley.db", *key, kClientStoreOldPageSize));
+  ASSERT_FALSE(OpensWithPageSize(dir_ / "parley.db", *key, kClientStorePageSize));
+
+  // A wrong key opens neither way and changes nothing.
+  ClientStoreKey wrong;
+  wrong.data()[0] = 1;
+  auto refused = ClientStore::Open(dir_ / "parley.db", wrong, clock_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ClientStoreErrc::kBadKey);
+  EXPECT_TRUE(OpensWithPageSize(dir_ / "parley.db", *key, kClientStoreOldPageSize));
+
+  for (int round = 0; round < 2; ++round) {  // migrated once, then opened as it is
+    auto store = Open(*key);
+    ASSERT_TRUE(store);
+    EXPECT_TRUE(OpensWithPageSize(dir_ / "parley.db", *key, kClientStorePageSize));
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "parley.db.migrating"));
+    EXPECT_EQ(store->GetLocalRegistrationId(), RegistrationId(42));
+    EXPECT_NE(store->LoadSession(address), nullptr);
+    auto processed = store->IsProcessed(peer, DeviceId(1), TestMessage(peer, 9).id);
+    ASSERT_TRUE(processed);
+    EXPECT_TRUE(*processed);
+    auto history = store->History(peer.value().ToString(), 1000);
+    ASSERT_TRUE(history);
+    ASSERT_EQ(history->size(), 200u + static_cast<std::size_t>(round));
+    EXPECT_EQ(history->back().body, "m" + std::to_string(200 + round));
+    ASSERT_TRUE(store->InsertMessage(TestMessage(peer, 201 + round)));
+  }
+  struct stat st {};
+  ASSERT_EQ(stat((dir_ / "parley.db").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(ClientStoreTest, AnInterruptedMigrationLeavesTheOldStoreUsable) {
+  auto key = KeyFromFile(dir_ / "k");
+  ASSERT_TRUE(key);
+  const AccountId peer(Uuid::Random(rng_));
+  const std::filesystem::path current = dir_ / "current.db";
+  {
+    auto store = ClientStore::Open(current, *key, clock_);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE((*store)->InsertMessage(TestMessage(peer, 1)));
+  }
+  ExportWithPageSize(current, dir_ / "parley.db", *key, kClientStoreOldPageSize);
+  // What a crash mid-copy leaves: the old store and a partial new file.
+  {
+    std::ofstream partial(dir_ / "parley.db.migrating", std::ios::binary);
+    partial << std::string(5000, 'x');
+  }
+  auto store = Open(*key);
+  ASSERT_TRUE(store);
+  EXPECT_TRUE(Has(*store, TestMessage(peer, 1)));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "parley.db.migrating"));
+  EXPECT_TRUE(OpensWithPageSize(dir_ / "parley.db", *key, kClientStorePageSize));
 }
 
 TEST_F(ClientStoreTest, IdentitiesAreTrustedOnFirstUseAndReplacedUnverified) {
