@@ -504,6 +504,16 @@ class GroupCommitTest : public RequestHandlersTest {
  protected:
   // Nine accounts register from one address.
   void Configure(ServerConfig& config) override { config.rate_limits.registrations_per_address = {}; }
+
+  // `count` connections, each registered as "sender<i>".
+  std::vector<std::unique_ptr<WireClient>> RegisterSenders(int count) {
+    std::vector<std::unique_ptr<WireClient>> senders;
+    for (int s = 0; s < count; ++s) {
+      senders.push_back(std::make_unique<WireClient>(port()));
+      Register(*senders.back(), "sender" + std::to_string(s), MakeKeys(20));
+    }
+    return senders;
+  }
 };
 
 TEST_F(GroupCommitTest, ConcurrentSendersAreDeliveredExactlyOnceInOrder) {
@@ -512,11 +522,7 @@ TEST_F(GroupCommitTest, ConcurrentSendersAreDeliveredExactlyOnceInOrder) {
   constexpr int kRetried = 5;  // this sequence number is sent twice
   WireClient bob_client(port());
   const DeviceLogin bob = Register(bob_client, "bob", MakeKeys(20));
-  std::vector<std::unique_ptr<WireClient>> senders;
-  for (int s = 0; s < kSenders; ++s) {
-    senders.push_back(std::make_unique<WireClient>(port()));
-    Register(*senders.back(), "sender" + std::to_string(s), MakeKeys(20));
-  }
+  const std::vector<std::unique_ptr<WireClient>> senders = RegisterSenders(kSenders);
   // Pipelined, interleaved across the connections; nobody waits for an answer.
   std::vector<std::vector<std::uint64_t>> request_ids(kSenders);
   std::vector<wire::SendMessagesRequest> retried(kSenders);
@@ -577,11 +583,7 @@ TEST_F(GroupCommitTest, DeliveryWhileTheRecipientAcksIsExactlyOnceInOrder) {
   constexpr int kPerSender = 100;  // 400 pipelined sends: past the window of 64
   WireClient bob_client(port());
   const DeviceLogin bob = Register(bob_client, "bob", MakeKeys(20));
-  std::vector<std::unique_ptr<WireClient>> senders;
-  for (int s = 0; s < kSenders; ++s) {
-    senders.push_back(std::make_unique<WireClient>(port()));
-    Register(*senders.back(), "sender" + std::to_string(s), MakeKeys(20));
-  }
+  const std::vector<std::unique_ptr<WireClient>> senders = RegisterSenders(kSenders);
   std::vector<int> next_seq(kSenders, 0);
   bool in_order = true;
   std::thread reader([&] {
