@@ -278,6 +278,17 @@ bool Has(ClientStore& store, const StoredMessage& m) {
   return found && found->has_value();
 }
 
+// Inserts m in a transaction of its own, then commits or rolls it back.
+void InsertInTransaction(ClientStore& store, const StoredMessage& m, bool commit) {
+  ASSERT_TRUE(store.Begin());
+  ASSERT_TRUE(store.InsertMessage(m));
+  if (commit) {
+    ASSERT_TRUE(store.Commit());
+  } else {
+    store.Rollback();
+  }
+}
+
 TEST_F(ClientStoreTest, ABatchIsDurableOnlyWhenItCommits) {
   auto key = KeyFromFile(dir_ / "k");
   ASSERT_TRUE(key);
@@ -342,12 +353,8 @@ TEST_F(ClientStoreTest, ARolledBackChangeFailsTheWholeBatch) {
     auto store = Open(*key);
     ASSERT_TRUE(store);
     ASSERT_TRUE(store->BeginBatch());
-    ASSERT_TRUE(store->Begin());
-    ASSERT_TRUE(store->InsertMessage(message(1)));
-    ASSERT_TRUE(store->Commit());
-    ASSERT_TRUE(store->Begin());
-    ASSERT_TRUE(store->InsertMessage(message(2)));
-    store->Rollback();
+    InsertInTransaction(*store, message(1), true);
+    InsertInTransaction(*store, message(2), false);
     // Nothing more is taken into the failed batch, and what was written
     // before the failure goes with it.
     auto refused = store->Begin();
@@ -370,15 +377,9 @@ TEST_F(ClientStoreTest, ARolledBackChangeFailsTheWholeBatch) {
     EXPECT_FALSE(store->CommitBatch());
 
     // Without a batch, the same runs one transaction at a time.
-    ASSERT_TRUE(store->Begin());
-    ASSERT_TRUE(store->InsertMessage(message(1)));
-    ASSERT_TRUE(store->Commit());
-    ASSERT_TRUE(store->Begin());
-    ASSERT_TRUE(store->InsertMessage(message(2)));
-    store->Rollback();
-    ASSERT_TRUE(store->Begin());
-    ASSERT_TRUE(store->InsertMessage(message(3)));
-    ASSERT_TRUE(store->Commit());
+    InsertInTransaction(*store, message(1), true);
+    InsertInTransaction(*store, message(2), false);
+    InsertInTransaction(*store, message(3), true);
   }
   auto store = Open(*key);
   ASSERT_TRUE(store);
