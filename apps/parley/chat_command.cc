@@ -26,6 +26,7 @@
 
 #include "chat_model.h"
 #include "daemon_connector.h"
+#include "daemon_worker_pool.h"
 
 namespace parley::cli {
 namespace {
@@ -42,103 +43,15 @@ struct QueuedEvent {
   std::optional<AttachmentInfo> attachment;
 };
 
-class EventQueue {
- public:
-  void Push(QueuedEvent e) {
-    std::lock_guard lock(mutex_);
-    // Bounded: past this the UI reloads from the store anyway.
-    if (events_.size() < 10'000) events_.push_back(std::move(e));
-  }
-  std::deque<QueuedEvent> Take() {
-    std::lock_guard lock(mutex_);
-    std::deque<QueuedEvent> out;
-    out.swap(events_);
-    return out;
-  }
-
- private:
-  std::mutex mutex_;
-  std::deque<QueuedEvent> events_;
-};
+using EventQueue = HandoffQueue<QueuedEvent>;
 
 // What a client call hands back to the UI thread: a change to the model.
 using ModelUpdate = std::function<void(chat::ChatModel&)>;
 
-class UpdateQueue {
- public:
-  void Push(ModelUpdate update) {
-    std::lock_guard lock(mutex_);
-    updates_.push_back(std::move(update));
-  }
-  std::deque<ModelUpdate> Take() {
-    std::lock_guard lock(mutex_);
-    std::deque<ModelUpdate> out;
-    out.swap(updates_);
-    return out;
-  }
-
- private:
-  std::mutex mutex_;
-  std::deque<ModelUpdate> updates_;
-};
-
-// One thread that makes client calls in the order they were asked for, so
-// the UI never waits for the server. At most kMaxQueued calls wait; more are
-// refused. Stopping waits for the call in progress and drops the rest.
-class CallWorker {
- public:
-  static constexpr std::size_t kMaxQueued = 64;
-
-  CallWorker() : thread_([this] { Loop(); }) {}
-  ~CallWorker() {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
-      calls_.clear();
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  CallWorker(const CallWorker&) = delete;
-  CallWorker& operator=(const CallWorker&) = delete;
-
-  bool Post(std::function<void()> call) {
-    {
-      std::lock_guard lock(mutex_);
-      if (calls_.size() >= kMaxQueued) return false;
-      calls_.push_back(std::move(call));
-    }
-    cv_.notify_one();
-    return true;
-  }
-  bool idle() {
-    std::lock_guard lock(mutex_);
-    return calls_.empty() && !running_;
-  }
-
- private:
-  void Loop() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      cv_.wait(lock, [this] { return stop_ || !calls_.empty(); });
-      if (stop_) return;
-      auto call = std::move(calls_.front());
-      calls_.pop_front();
-      running_ = true;
-      lock.unlock();
-      call();
-      lock.lock();
-      running_ = false;
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> calls_;
-  bool stop_ = false;
-  bool running_ = false;
-  std::thread thread_;
-};
+// Bounded: past this many events the UI reloads from the store anyway; an
+// update is a call's outcome, and at most kMaxWaitingCalls calls wait.
+constexpr std::size_t kMaxHandedOff = 10'000;
+constexpr std::size_t kMaxWaitingCalls = 64;
 
 attr_t Attribute(chat::Style style) {
   switch (style) {
@@ -234,7 +147,7 @@ std::string FailureText(const ClientError& e) {
 // its outcome comes back to the UI thread as a ModelUpdate.
 class ChatSession {
  public:
-  ChatSession(Client& client, UpdateQueue& updates) : client_(client), updates_(updates) {}
+  ChatSession(Client& client, HandoffQueue<ModelUpdate>& updates) : client_(client), updates_(updates) {}
 
   void ReloadConversations() {
     // One reload waiting is enough: it reads the latest state when it runs.
@@ -440,7 +353,7 @@ class ChatSession {
     Call(std::move(call));
     ReloadConversations();
   }
-  void Post(CallWorker& worker, std::function<ModelUpdate()> call) {
+  void Post(WorkerPool& worker, std::function<ModelUpdate()> call) {
     const bool queued = worker.Post([this, call = std::move(call)] {
       if (auto update = call()) updates_.Push(std::move(update));
     });
@@ -466,11 +379,12 @@ class ChatSession {
   }
 
   Client& client_;
-  UpdateQueue& updates_;
+  HandoffQueue<ModelUpdate>& updates_;
   std::atomic<bool> reload_queued_{false};
   // Declared last: stopped first, while everything they use still exists.
-  CallWorker calls_;
-  CallWorker transfers_;
+  // One thread each: calls run in the order they were asked for.
+  WorkerPool calls_{1, kMaxWaitingCalls};
+  WorkerPool transfers_{1, kMaxWaitingCalls};
 };
 
 std::int64_t SteadyMillis() {
@@ -488,7 +402,7 @@ int RunChat(Client& client) {
   setlocale(LC_ALL, "");
   const bool unicode = std::string_view(nl_langinfo(CODESET)) == "UTF-8";
   chat::ChatModel model(account->username, unicode);
-  EventQueue events;
+  EventQueue events(kMaxHandedOff);
   // Called on the client's receive thread: only queues, for the UI thread.
   client.SetEventHandler([&events, &client](const Event& e) {
     QueuedEvent queued{e, std::nullopt};
@@ -506,7 +420,7 @@ int RunChat(Client& client) {
   timeout(100);
 
   {
-    UpdateQueue updates;
+    HandoffQueue<ModelUpdate> updates(kMaxHandedOff);
     ChatSession session(client, updates);
     // Before connecting nothing else holds the client: the list loads at once.
     if (auto list = client.Conversations()) model.SetConversations(*list);

@@ -11,11 +11,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <cstring>
-#include <deque>
 #include <exception>
-#include <thread>
+
+#include "daemon_worker_pool.h"
 
 namespace parley::rpc {
 namespace {
@@ -58,53 +57,6 @@ struct RpcServer::Completion {
   std::uint64_t connection = 0;
   std::string line;  // empty when every entry was a notification
   std::optional<bool> subscribed;
-};
-
-// Threads that serve request lines. At most one job per connection is
-// queued or running, so the queue is bounded by the connection limit.
-class RpcServer::WorkerPool {
- public:
-  explicit WorkerPool(std::size_t threads) {
-    for (std::size_t i = 0; i < std::max<std::size_t>(1, threads); ++i)
-      threads_.emplace_back([this] { Loop(); });
-  }
-  // Waits for the jobs in progress; queued ones are dropped.
-  ~WorkerPool() {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
-      jobs_.clear();
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-  void Post(std::function<void()> job) {
-    {
-      std::lock_guard lock(mutex_);
-      jobs_.push_back(std::move(job));
-    }
-    cv_.notify_one();
-  }
-
- private:
-  void Loop() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      cv_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
-      if (stop_) return;
-      auto job = std::move(jobs_.front());
-      jobs_.pop_front();
-      lock.unlock();
-      job();
-      lock.lock();
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
-  bool stop_ = false;
-  std::vector<std::thread> threads_;
 };
 
 RpcServer::RpcServer(ServerOptions options) : options_(std::move(options)) {}
@@ -272,8 +224,8 @@ bool RpcServer::ServeLine(Connection& c, std::string_view line, WorkerPool& work
     Queue(c, ToLine(parsed.batch ? responses : responses.front()));
     return false;
   }
-  workers.Post([this, &handler, id = c.id, context = CallContext{c.owner_only}, subscribed = c.subscribed,
-                parsed = std::move(parsed)]() mutable {
+  const bool posted = workers.Post([this, &handler, id = c.id, context = CallContext{c.owner_only},
+                                    subscribed = c.subscribed, parsed = std::move(parsed)]() mutable {
     Completion done;
     done.connection = id;
     nlohmann::json responses = nlohmann::json::array();
@@ -309,7 +261,9 @@ bool RpcServer::ServeLine(Connection& c, std::string_view line, WorkerPool& work
     }
     Wake();
   });
-  return true;
+  // Not expected: each connection has at most one request with the workers.
+  if (!posted) Queue(c, ToLine(ErrorResponse(nullptr, kInternalError, "too many requests in progress")));
+  return posted;
 }
 
 void RpcServer::ServeInput(Connection& c, WorkerPool& workers, const Handler& handler) {
@@ -390,7 +344,7 @@ bool RpcServer::WriteTo(Connection& c) {
 }
 
 void RpcServer::Run(const Handler& handler, int stop_fd) {
-  WorkerPool workers(options_.workers);
+  WorkerPool workers(options_.workers, options_.max_clients);
   std::vector<pollfd> fds;
   for (;;) {
     fds.clear();

@@ -29,6 +29,10 @@
 #include "base/result.h"
 #include "rpc_request.h"
 
+namespace parley::cli {
+class WorkerPool;
+}  // namespace parley::cli
+
 namespace parley::rpc {
 
 enum class ServerErrc {
@@ -74,7 +78,7 @@ class RpcServer {
  private:
   struct Connection;
   struct Completion;
-  class WorkerPool;
+  using WorkerPool = cli::WorkerPool;
   explicit RpcServer(ServerOptions options);
   void Accept(int listen_fd, bool owner_only);
   // Reads what is there into the connection's input; false on a read error.

@@ -113,8 +113,10 @@ std::string Lower(std::string s) {
   return s;
 }
 
+// A peer as the methods take it: a username, an account id, or a group's
+// conversation id (history, markRead, react, edit, delete, timer in groups).
 ClientResult<ConversationId> ConversationFor(Client& client, const std::string& peer) {
-  if (Uuid::Parse(peer)) return peer;
+  if (Uuid::Parse(peer) || store::GroupIdOf(peer)) return peer;
   auto contacts = client.Contacts();
   if (!contacts) return tl::unexpected(contacts.error());
   for (const auto& c : *contacts) {

@@ -146,6 +146,9 @@ TEST_F(DaemonTest, GroupsThroughRpc) {
            n["params"]["message"]["conversation"] == group;
   });
   EXPECT_FALSE(pushed.is_null());
+  auto group_history = bob.Call("history", {{"peer", group}});
+  ASSERT_EQ(group_history["result"].size(), 1u) << group_history.dump();
+  EXPECT_EQ(group_history["result"][0]["body"], "hello team");
   auto groups = bob.Call("groups");
   ASSERT_EQ(groups["result"].size(), 1u) << groups.dump();
   EXPECT_EQ(groups["result"][0]["id"], group);
