@@ -220,8 +220,10 @@ class Bench {
 
     carol = Open("carol");
     std::atomic<std::size_t> received{0};
+    std::atomic<std::size_t> undecryptable{0};
     carol->SetEventHandler([&](const Event& e) {
       if (std::holds_alternative<MessageReceived>(e)) ++received;
+      if (std::holds_alternative<DecryptionFailed>(e)) ++undecryptable;
     });
     const std::uint64_t rss_before = ProcStatusKib("VmRSS:");
     ResetPeakRss();
@@ -236,7 +238,8 @@ class Bench {
     const double server_cpu = ProcessCpuSeconds(server_->pid()) - server_cpu_before;
     carol->Disconnect();
     if (received != options_.messages) {
-      Die("received " + std::to_string(received) + " of " + std::to_string(options_.messages));
+      Die("received " + std::to_string(received) + " of " + std::to_string(options_.messages) + " (" +
+          std::to_string(undecryptable) + " failed to decrypt)");
     }
     std::printf(
         "drain: %zu messages decrypted, stored and acknowledged in %.2f s (%.0f msgs/s); "
