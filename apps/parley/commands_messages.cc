@@ -1,6 +1,8 @@
 // parley send, receive, history, react, edit, delete, timer, export.
 #include <chrono>
+#include <cstdio>
 #include <iostream>
+#include <iterator>
 #include <mutex>
 
 #include "cli_common.h"
@@ -8,6 +10,47 @@
 namespace parley::cli {
 
 using namespace parley::client;
+
+namespace {
+
+std::string HumanSize(std::uint64_t bytes) {
+  const char* units[] = {"bytes", "KiB", "MiB"};
+  double value = static_cast<double>(bytes);
+  std::size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(units)) {
+    value /= 1024;
+    ++unit;
+  }
+  char out[32];
+  std::snprintf(out, sizeof out, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
+  return out;
+}
+
+// "<- bob in friends: hello", then a line for a file: its name, size and
+// the command that fetches it (none for a message request, S2).
+std::string ReceivedMessageText(Client& client, const StoredMessage& m) {
+  const auto group = GroupOfMessage(client, m);
+  const std::string peer = group ? NameFor(client, m.sender.value().ToString()) + " in " + group->name
+                                 : NameFor(client, m.conversation);
+  auto attachment = client.GetAttachment(m.id);
+  if (!attachment || !*attachment) return HumanMessage(m, peer);
+  // The file gets a line of its own instead of the stored "[attachment]" mark.
+  StoredMessage shown = m;
+  constexpr std::string_view kMark = "[attachment]";
+  if (shown.body.ends_with(kMark)) {
+    shown.body.resize(shown.body.size() - kMark.size());
+    if (shown.body.ends_with('\n')) shown.body.pop_back();
+  }
+  std::string line = HumanMessage(shown, peer);
+  const AttachmentInfo& a = **attachment;
+  line += "\n   [file: " + (a.file_name.empty() ? std::string("(no name)") : a.file_name) + ", " +
+          HumanSize(a.size);
+  if (m.request) return line + "; not fetched: accept the request first]";
+  const std::string where = group ? m.conversation : NameFor(client, m.conversation);
+  return line + "; parley attach " + where + " --download " + MessageIdToHex(m.id).substr(0, 8) + "]";
+}
+
+}  // namespace
 
 void AddMessageCommands(Cli& cli) {
   struct Options {
@@ -46,9 +89,9 @@ void AddMessageCommands(Cli& cli) {
       std::lock_guard lock(out_mutex);
       if (const auto* m = std::get_if<MessageReceived>(&e)) {
         if (g.json) {
-          received.push_back(MessageJson(m->message));
+          received.push_back(ReceivedMessageJson(client, m->message));
         } else {
-          std::cout << HumanMessage(m->message, NameFor(client, m->message.conversation)) << "\n";
+          std::cout << ReceivedMessageText(client, m->message) << "\n";
         }
       } else if (const auto* c = std::get_if<IdentityChanged>(&e)) {
         if (!g.json) {

@@ -100,6 +100,21 @@ json AttachmentJson(const AttachmentInfo& a) {
           {"path", a.path}};
 }
 
+std::optional<Group> GroupOfMessage(Client& client, const StoredMessage& m) {
+  if (!store::GroupIdOf(m.conversation)) return std::nullopt;
+  auto group = client.GetGroup(m.conversation);
+  if (!group) return std::nullopt;
+  return *group;
+}
+
+json ReceivedMessageJson(Client& client, const StoredMessage& m) {
+  json j = MessageJson(m);
+  if (auto attachment = client.GetAttachment(m.id); attachment && *attachment)
+    j["attachment"] = AttachmentJson(**attachment);
+  if (auto group = GroupOfMessage(client, m)) j["groupName"] = group->name;
+  return j;
+}
+
 // A group by its conversation id ("group:" and 32 hex digits), a prefix of
 // its hex id (at least 4 digits) or its name, when only one group matches.
 ClientResult<ConversationId> FindGroup(Client& client, const std::string& given) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "client/client.h"
@@ -17,6 +18,11 @@ nlohmann::json ContactJson(const client::Contact& c);
 nlohmann::json ConversationJson(const client::Conversation& c);
 nlohmann::json GroupJson(const client::Group& g);
 nlohmann::json AttachmentJson(const client::AttachmentInfo& a);
+// A received message as `parley receive` shows it: MessageJson with its
+// attachment (when it has one) and, in a group, the group's name.
+nlohmann::json ReceivedMessageJson(client::Client& client, const client::StoredMessage& m);
+// The group a message belongs to, if it is a group message.
+std::optional<client::Group> GroupOfMessage(client::Client& client, const client::StoredMessage& m);
 // A group by its conversation id ("group:" and 32 hex digits), a prefix of
 // its hex id (at least 4 digits) or its name, when only one group matches.
 client::ClientResult<client::ConversationId> FindGroup(client::Client& client, const std::string& given);
