@@ -59,6 +59,16 @@ class DaemonTest : public ::testing::Test {
     return *d;
   }
 
+  // Both daemons and a connection to each; bob's is subscribed.
+  std::pair<std::unique_ptr<RpcConnection>, std::unique_ptr<RpcConnection>> StartBothAndSubscribeBob() {
+    StartDaemon("alice");
+    StartDaemon("bob");
+    auto alice = std::make_unique<RpcConnection>(Socket("alice"));
+    auto bob = std::make_unique<RpcConnection>(Socket("bob"));
+    EXPECT_EQ(bob->Call("subscribe")["result"]["subscribed"], true);
+    return {std::move(alice), std::move(bob)};
+  }
+
   // Polls `receive` (bounded) until it holds a message with `body`.
   static json ReceiveUntil(RpcConnection& rpc, const std::string& body) {
     for (int attempt = 0; attempt < 20; ++attempt) {
@@ -78,11 +88,9 @@ class DaemonTest : public ::testing::Test {
 };
 
 TEST_F(DaemonTest, SendThroughRpcArrivesAsReceiveNotificationBothWays) {
-  StartDaemon("alice");
-  StartDaemon("bob");
-  RpcConnection alice(Socket("alice")), bob(Socket("bob"));
-  ASSERT_TRUE(alice.ok() && bob.ok());
-  EXPECT_EQ(bob.Call("subscribe")["result"]["subscribed"], true);
+  auto [alice_rpc, bob_rpc] = StartBothAndSubscribeBob();
+  ASSERT_TRUE(alice_rpc->ok() && bob_rpc->ok());
+  RpcConnection &alice = *alice_rpc, &bob = *bob_rpc;
   EXPECT_EQ(alice.Call("subscribe")["result"]["subscribed"], true);
   auto who = alice.Call("whoami");
   EXPECT_EQ(who["result"]["username"], "alice");
@@ -122,11 +130,9 @@ TEST_F(DaemonTest, SendThroughRpcArrivesAsReceiveNotificationBothWays) {
 }
 
 TEST_F(DaemonTest, GroupsThroughRpc) {
-  StartDaemon("alice");
-  StartDaemon("bob");
-  RpcConnection alice(Socket("alice")), bob(Socket("bob"));
-  ASSERT_TRUE(alice.ok() && bob.ok());
-  EXPECT_EQ(bob.Call("subscribe")["result"]["subscribed"], true);
+  auto [alice_rpc, bob_rpc] = StartBothAndSubscribeBob();
+  ASSERT_TRUE(alice_rpc->ok() && bob_rpc->ok());
+  RpcConnection &alice = *alice_rpc, &bob = *bob_rpc;
   EXPECT_EQ(alice.Call("groups.create", {{"name", "team"}, {"members", "bob"}})["error"]["code"], -32602);
   EXPECT_EQ(alice.Call("groups.create", {{"name", "team"}, {"members", {"bob", 3}}})["error"]["code"],
             -32602);
@@ -185,11 +191,9 @@ std::string WriteFile(const std::filesystem::path& path, std::size_t size) {
 }
 
 TEST_F(DaemonTest, AttachThroughRpcAndNeverForARequestBeforeItIsAccepted) {
-  StartDaemon("alice");
-  StartDaemon("bob");
-  RpcConnection alice(Socket("alice")), bob(Socket("bob"));
-  ASSERT_TRUE(alice.ok() && bob.ok());
-  EXPECT_EQ(bob.Call("subscribe")["result"]["subscribed"], true);
+  auto [alice_rpc, bob_rpc] = StartBothAndSubscribeBob();
+  ASSERT_TRUE(alice_rpc->ok() && bob_rpc->ok());
+  RpcConnection &alice = *alice_rpc, &bob = *bob_rpc;
   const std::string content = WriteFile(dir_ / "notes.txt", 70'000);
 
   EXPECT_EQ(alice.Call("attach", {{"peer", "bob"}, {"file", "notes.txt"}})["error"]["code"], -32602);
