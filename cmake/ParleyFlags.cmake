@@ -23,3 +23,13 @@ if(PARLEY_FUZZ)
   endif()
   add_compile_options(-fsanitize=fuzzer-no-link)
 endif()
+
+# Under the sanitizers (asan preset) a directory of template-heavy code that the
+# unit tests do not run hot (Beast, JSON, command line, SQL) compiles at -O0:
+# UBSan instrumentation of optimised templates costs minutes per file there.
+# The protocol and crypto layers stay at -O1, where the long interop tests run.
+macro(parley_sanitized_compile_at_o0)
+  if(PARLEY_SANITIZE AND NOT PARLEY_FUZZ)
+    add_compile_options(-O0)
+  endif()
+endmacro()
