@@ -193,18 +193,11 @@ ClientResult<StoredMessage> Client::Impl::SendAttachment(const std::string& peer
   ClientResult<StoredMessage> result = [&]() -> ClientResult<StoredMessage> {
     std::unique_lock lock(mutex_);
     CLIENT_TRY(EnsureConnectedLocked());
-    auto resolved = ResolvePeerLocked(peer, true);
+    auto accepted = AcceptPeerForSendingLocked(peer);
     events.swap(pending_events_);
-    if (!resolved) return tl::unexpected(resolved.error());
-    store::Contact contact = *resolved;
-    CLIENT_TRY(CheckSendableLocked(contact));
+    if (!accepted) return tl::unexpected(accepted.error());
+    const auto& [contact, timer] = *accepted;
     const ConversationId conversation = AccountName(contact.account);
-    if (contact.state == ContactState::kRequest) {
-      CLIENT_TRY_STORE(store_->SetConversationRequest(conversation, false));
-    }
-    contact.state = ContactState::kAccepted;
-    CLIENT_TRY_STORE(store_->SaveContact(contact));
-    CLIENT_ASSIGN_STORE(timer, store_->DisappearingSeconds(conversation));
 
     DataBody data;
     data.text = caption;

@@ -212,6 +212,10 @@ class Client::Impl {
   ClientStatus SendContentLocked(const AccountId& to, Content content, bool sync_copy);
   ClientStatus SendSyncLocked(const AccountId& destination, Content content);
   ClientStatus CheckSendableLocked(const store::Contact& contact);
+  // The peer of a message we are about to send: resolved, sendable (not us,
+  // not blocked, not a changed verified identity), and accepted (writing
+  // back accepts a request); with the conversation's disappearing timer.
+  ClientResult<std::pair<store::Contact, std::uint32_t>> AcceptPeerForSendingLocked(const std::string& peer);
   ClientResult<StoredMessage> SendText(const std::string& peer, const std::string& body,
                                        const std::optional<MessageId>& quote);
 

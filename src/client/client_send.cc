@@ -186,6 +186,24 @@ ClientStatus Client::Impl::SendSyncLocked(const AccountId& destination, Content 
   return SendToAccountLocked(account_->account, encoded->bytes(), true);
 }
 
+ClientResult<std::pair<store::Contact, std::uint32_t>> Client::Impl::AcceptPeerForSendingLocked(
+    const std::string& peer) {
+  CLIENT_ASSIGN(contact, ResolvePeerLocked(peer, true));
+  if (contact.account == account_->account) {
+    return Fail(ClientErrc::kInvalidArgument, "send to another account (a note to self is not supported)");
+  }
+  CLIENT_TRY(CheckSendableLocked(contact));
+  const ConversationId conversation = AccountName(contact.account);
+  if (contact.state == ContactState::kRequest) {
+    // Writing back accepts the request.
+    CLIENT_TRY_STORE(store_->SetConversationRequest(conversation, false));
+  }
+  contact.state = ContactState::kAccepted;
+  CLIENT_TRY_STORE(store_->SaveContact(contact));
+  CLIENT_ASSIGN_STORE(timer, store_->DisappearingSeconds(conversation));
+  return std::pair{contact, timer};
+}
+
 ClientStatus Client::Impl::CheckSendableLocked(const store::Contact& contact) {
   if (contact.state == ContactState::kBlocked) return Fail(ClientErrc::kBlocked, "the contact is blocked");
   if (contact.verified) {
@@ -208,22 +226,11 @@ ClientResult<StoredMessage> Client::Impl::SendText(const std::string& peer, cons
     if (body.empty()) return Fail(ClientErrc::kInvalidArgument, "the message is empty");
     if (body.size() > kMaxTextBytes) return Fail(ClientErrc::kTooLarge, "the message is over 64 KiB");
     if (!IsWellFormedUtf8(body)) return Fail(ClientErrc::kInvalidArgument, "the message is not UTF-8");
-    auto resolved = ResolvePeerLocked(peer, true);
+    auto accepted = AcceptPeerForSendingLocked(peer);
     events.swap(pending_events_);
-    if (!resolved) return tl::unexpected(resolved.error());
-    store::Contact contact = *resolved;
-    if (contact.account == account_->account) {
-      return Fail(ClientErrc::kInvalidArgument, "send to another account (a note to self is not supported)");
-    }
-    CLIENT_TRY(CheckSendableLocked(contact));
+    if (!accepted) return tl::unexpected(accepted.error());
+    const auto& [contact, timer] = *accepted;
     const ConversationId conversation = AccountName(contact.account);
-    if (contact.state == ContactState::kRequest) {
-      // Writing back accepts the request.
-      CLIENT_TRY_STORE(store_->SetConversationRequest(conversation, false));
-    }
-    contact.state = ContactState::kAccepted;
-    CLIENT_TRY_STORE(store_->SaveContact(contact));
-    CLIENT_ASSIGN_STORE(timer, store_->DisappearingSeconds(conversation));
 
     DataBody data;
     data.text = body;
