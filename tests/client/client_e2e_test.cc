@@ -275,12 +275,8 @@ TEST_F(ClientEndToEndTest, DisappearingMessagesExpireOnALinkedDeviceAndAfterARes
   Profile alice = Register("alice");
   Profile bob = Register("bob");
   ASSERT_TRUE(alice.client && bob.client);
-  auto code = alice.client->CreateLinkCode();
-  ASSERT_TRUE(code);
-  Profile laptop;
-  laptop.client = OpenProfile("alice-laptop");
-  laptop.log->Attach(*laptop.client);
-  ASSERT_TRUE(laptop.client->Link(Address(), code->code, "alice-laptop"));
+  Profile laptop = LinkDevice(alice, "alice-laptop");
+  ASSERT_TRUE(laptop.client && laptop.client->account());
   ASSERT_TRUE(alice.client->ListDevices());
   ASSERT_TRUE(bob.client->AddContact("alice"));
   ASSERT_TRUE(bob.client->SetDisappearingTimer(Conv(*alice.client), 2));

@@ -121,6 +121,19 @@ class ClientFixture : public ::testing::Test {
     return p;
   }
 
+  // A new device of `primary`'s account, linked with a fresh code.
+  Profile LinkDevice(Profile& primary, const std::string& name) {
+    auto code = primary.client->CreateLinkCode();
+    EXPECT_TRUE(code);
+    Profile p;
+    p.client = OpenProfile(name);
+    p.log->Attach(*p.client);
+    if (code) {
+      EXPECT_TRUE(p.client->Link(Address(), code->code, name));
+    }
+    return p;
+  }
+
   static std::vector<std::string> Bodies(Client& client, const ConversationId& conversation) {
     std::vector<std::string> out;
     auto history = client.History(conversation, 100);

@@ -37,18 +37,6 @@ class ClientSyncTest : public testing::ClientFixture {
   }
 
   static AccountId Id(Client& client) { return client.account()->account; }
-
-  Profile Link(Profile& primary, const std::string& name) {
-    auto code = primary.client->CreateLinkCode();
-    EXPECT_TRUE(code);
-    Profile p;
-    p.client = OpenProfile(name);
-    p.log->Attach(*p.client);
-    if (code) {
-      EXPECT_TRUE(p.client->Link(Address(), code->code, name));
-    }
-    return p;
-  }
 };
 
 TEST_F(ClientSyncTest, LinkedDeviceGetsContactsAndLaterChangesReachEveryDevice) {
@@ -72,7 +60,7 @@ TEST_F(ClientSyncTest, LinkedDeviceGetsContactsAndLaterChangesReachEveryDevice) 
   ASSERT_TRUE(alice.client->Block("dave"));
 
   // The laptop is linked; the phone sends it the contacts when it sees it.
-  Profile laptop = Link(alice, "alice-laptop");
+  Profile laptop = LinkDevice(alice, "alice-laptop");
   ASSERT_TRUE(laptop.client);
   ASSERT_TRUE(alice.client->ListDevices());
   EXPECT_TRUE(HasContact(*laptop.client, Id(*bob.client), ContactState::kAccepted, true));
@@ -112,7 +100,7 @@ TEST_F(ClientSyncTest, AChangeMadeOfflineReachesTheOtherDevicesOnTheNextConnect)
   Profile bob = Register("bob");
   ASSERT_TRUE(alice.client && bob.client);
   ASSERT_TRUE(alice.client->AddContact("bob"));
-  Profile laptop = Link(alice, "alice-laptop");
+  Profile laptop = LinkDevice(alice, "alice-laptop");
   ASSERT_TRUE(laptop.client);
   ASSERT_TRUE(alice.client->ListDevices());
   ASSERT_TRUE(HasContact(*laptop.client, Id(*bob.client), ContactState::kAccepted));
@@ -136,7 +124,7 @@ TEST_F(ClientSyncTest, ASnapshotDoesNotUndoWhatTheNewDeviceDecidedItself) {
   // The laptop is linked while the phone is away, and blocks Bob's request
   // itself; the phone's list (Bob still a request there) arrives later.
   alice.client->Disconnect();
-  Profile laptop = Link(alice, "alice-laptop");
+  Profile laptop = LinkDevice(alice, "alice-laptop");
   ASSERT_TRUE(laptop.client);
   ASSERT_TRUE(bob.client->SendText("alice", "hello laptop"));
   ASSERT_TRUE(HasContact(*laptop.client, Id(*bob.client), ContactState::kRequest));
