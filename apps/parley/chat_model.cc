@@ -623,15 +623,7 @@ std::vector<Row> MessageRows(const ChatModel& model, const ConversationEntry* en
     std::string name =
         outgoing ? model.self_name() : (entry != nullptr && entry->group ? model.NameOf(m.sender) : peer);
     const AttachmentInfo* attachment = m.deleted ? nullptr : model.attachment(m.id);
-    std::string body = m.body;
-    // The marker below says more than the store's placeholder.
-    constexpr std::string_view kPlaceholder = "[attachment]";
-    if (attachment != nullptr && body.size() >= kPlaceholder.size() &&
-        body.compare(body.size() - kPlaceholder.size(), kPlaceholder.size(), kPlaceholder) == 0) {
-      body.resize(body.size() - kPlaceholder.size());
-      while (!body.empty() && (body.back() == '\n' || body.back() == ' ')) body.pop_back();
-    }
-    std::string text = m.deleted ? std::string("[deleted]") : SanitizeForTerminal(body, unicode);
+    std::string text = m.deleted ? std::string("[deleted]") : SanitizeForTerminal(m.body, unicode);
     if (attachment != nullptr) {
       std::string marker =
           "[file " + std::to_string(model.AttachmentNumber(m.id)) + ": " +

@@ -26,22 +26,15 @@ std::string HumanSize(std::uint64_t bytes) {
   return out;
 }
 
-// "<- bob in friends: hello", then a line for a file: its name, size and
+// "<- bob in friends: hello" (received or in a history), then a line for a file: its name, size and
 // the command that fetches it (none for a message request, S2).
 std::string ReceivedMessageText(Client& client, const StoredMessage& m) {
   const auto group = GroupOfMessage(client, m);
   const std::string peer = group ? NameFor(client, m.sender.value().ToString()) + " in " + group->name
                                  : NameFor(client, m.conversation);
   auto attachment = client.GetAttachment(m.id);
-  if (!attachment || !*attachment) return HumanMessage(m, peer);
-  // The file gets a line of its own instead of the stored "[attachment]" mark.
-  StoredMessage shown = m;
-  constexpr std::string_view kMark = "[attachment]";
-  if (shown.body.ends_with(kMark)) {
-    shown.body.resize(shown.body.size() - kMark.size());
-    if (shown.body.ends_with('\n')) shown.body.pop_back();
-  }
-  std::string line = HumanMessage(shown, peer);
+  std::string line = HumanMessage(m, peer);
+  if (!attachment || !*attachment) return line;
   const AttachmentInfo& a = **attachment;
   line += "\n   [file: " + (a.file_name.empty() ? std::string("(no name)") : a.file_name) + ", " +
           HumanSize(a.size);
@@ -138,10 +131,9 @@ void AddMessageCommands(Cli& cli) {
       if (!list) return Report(g, list.error());
       json j = json::array();
       std::string human;
-      const std::string name = NameFor(client, *conversation);
       for (const auto& m : *list) {
         j.push_back(MessageJson(m));
-        human += HumanMessage(m, name) + "\n";
+        human += ReceivedMessageText(client, m) + "\n";
       }
       if (!human.empty()) human.pop_back();
       // Read receipts go out only when the server is reachable; showing the

@@ -547,10 +547,8 @@ bool Client::Impl::ApplyGroupMessageLocked(const wire::Envelope& envelope, const
           m.sender_device = envelope.sender_device;
           m.sent_at_ms = static_cast<std::int64_t>(content.sent_at_ms);
           m.received_at_ms = from_self ? m.sent_at_ms : clock_.NowMillis();
-          // S2: a request keeps its text only.
+          // The body is the text; an attachment is recorded on its own.
           m.body = body.text;
-          if (body.attachment && !group.request)
-            m.body += (m.body.empty() ? "" : "\n") + std::string("[attachment]");
           m.status = from_self ? MessageStatus::kSent : MessageStatus::kReceived;
           if (body.quote) m.quote = ToMessageId(*body.quote);
           m.expires_at_ms = ExpiryFor(body.expire_seconds);

@@ -135,10 +135,9 @@ bool Client::Impl::ApplyIncomingLocked(const wire::Envelope& envelope, const Con
           m.sender_device = envelope.sender_device;
           m.sent_at_ms = static_cast<std::int64_t>(content.sent_at_ms);
           m.received_at_ms = clock_.NowMillis();
-          // S2: a request's attachment is not shown nor fetched until it is accepted.
+          // The body is the text (an attachment's caption); the attachment is
+          // recorded on its own and fetched only once a request is accepted (S2).
           m.body = body.text;
-          if (body.attachment && !request)
-            m.body += (m.body.empty() ? "" : "\n") + std::string("[attachment]");
           m.status = MessageStatus::kReceived;
           if (body.quote) m.quote = ToMessageId(*body.quote);
           m.expires_at_ms = ExpiryFor(body.expire_seconds);

@@ -347,8 +347,8 @@ TEST_F(ChatModelTest, AttachmentsAreMarkedNumberedAndSavedOnRequestOnly) {
   model_.SetConversations({Conv(kBob, "bob", 0, 100), Conv(kCarol, "carol", 1, 50, true)});
   model_.Open(kBob, "bob");
   auto plain = Message(kBob, "no file", Direction::kIncoming, 1);
-  auto with_file = Message(kBob, "the notes\n[attachment]", Direction::kIncoming, 2);
-  auto second_file = Message(kBob, "[attachment]", Direction::kIncoming, 3);
+  auto with_file = Message(kBob, "the notes", Direction::kIncoming, 2);
+  auto second_file = Message(kBob, "", Direction::kIncoming, 3);
   model_.SetHistory(kBob, {plain, with_file, second_file});
   model_.SetAttachment(File(2, "notes.txt", 12));
   model_.SetAttachment(File(3, "photo\x1b[2J.jpg", 3 * 1024 * 1024 + 400 * 1024));
