@@ -3,9 +3,13 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include <array>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "store/sqlite_server_store.h"
 #include "store_conformance_test.h"
@@ -143,6 +147,35 @@ TEST_F(SqliteStoreTest, WaitsForAnotherWriterThenReportsUnavailable) {
   ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(other);
   EXPECT_TRUE((*opened)->CreateAccount({id, "user", device, std::nullopt}));
+}
+
+TEST_F(SqliteStoreTest, CheckpointsTheWalOffTheWritersThread) {
+  auto opened = SqliteServerStore::Open(backend_.path(), clock_, {});
+  ASSERT_TRUE(opened);
+  auto& store = **opened;
+  const AccountId sender(Uuid::Parse("0f8fad5b-d9cb-469f-a165-70867728950e").value());
+  const AccountId recipient(Uuid::Parse("7c9e6679-7425-40de-944b-e07fc1f90ae7").value());
+  ASSERT_TRUE(
+      store.CreateAccount({sender, "sender", NewDevice{RegistrationId(1), "d", {{1}, {2}}}, std::nullopt}));
+  ASSERT_TRUE(store.CreateAccount(
+      {recipient, "recipient", NewDevice{RegistrationId(2), "d", {{3}, {4}}}, std::nullopt}));
+  EXPECT_EQ(store.background_checkpoints(), 0u);
+  // 40 sends of 128 KiB: about 1,300 WAL pages, over the checkpoint mark.
+  const std::vector<std::uint8_t> content(128 * 1024, 0x5a);
+  constexpr int kSends = 40;
+  for (int i = 0; i < kSends; ++i) {
+    const OutgoingEnvelope envelope{{recipient, DeviceId(1)}, 1, content};
+    std::array<std::uint8_t, 16> id{};
+    id[0] = static_cast<std::uint8_t>(i + 1);
+    ASSERT_TRUE(store.Enqueue({{sender, DeviceId(1)}, ClientMessageId(id), std::span(&envelope, 1)}));
+  }
+  for (int i = 0; i < 2000 && store.background_checkpoints() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GE(store.background_checkpoints(), 1u);
+  auto depth = store.QueueDepth({recipient, DeviceId(1)});
+  ASSERT_TRUE(depth);
+  EXPECT_EQ(*depth, static_cast<std::uint64_t>(kSends));
 }
 
 }  // namespace
