@@ -34,8 +34,9 @@ SqliteCheckpointer::~SqliteCheckpointer() {
 
 int SqliteCheckpointer::OnCommit(void* context, sqlite3* db, const char* schema, int wal_pages) {
   auto* self = static_cast<SqliteCheckpointer*>(context);
-  if (wal_pages >= kWriterCheckpointPages) {
-    // Far behind: the writer catches up itself, as without this class.
+  if (wal_pages >= kWriterCheckpointPages ||
+      (wal_pages >= kFinishPages && !self->running_.load(std::memory_order_acquire))) {
+    // BUSY (the thread has just started one) is fine: the next commit retries.
     (void)sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     self->writer_checkpoints_.fetch_add(1, std::memory_order_relaxed);
     return SQLITE_OK;
@@ -56,12 +57,14 @@ void SqliteCheckpointer::Loop() {
     wake_.wait(lock, [this] { return stopping_ || requested_; });
     if (stopping_) return;
     requested_ = false;
+    running_.store(true, std::memory_order_release);
     lock.unlock();
     // PASSIVE: copies what no reader still needs, never waits for a lock a
     // writer holds; a busy database just means the next signal tries again.
     (void)sqlite3_wal_checkpoint_v2(connection_->handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
                                     nullptr);
     checkpoints_.fetch_add(1, std::memory_order_relaxed);
+    running_.store(false, std::memory_order_release);
     lock.lock();
   }
 }

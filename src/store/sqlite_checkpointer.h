@@ -2,16 +2,19 @@
 // thread of its own, so the writer never does it inside a commit.
 //
 // SQLite's automatic checkpoint runs in the connection whose commit pushed
-// the WAL over 1,000 pages, on that commit's thread: it writes those pages
+// the WAL over 1,000 pages, on that commit's thread: it copies those pages
 // into the database file and fsyncs it, and every send waiting for the next
-// group commit waits for that too. Here the writer's commit only signals
-// (a WAL hook); a second connection runs PASSIVE checkpoints, which take
-// no lock a writer needs, so commits go on meanwhile. Once a checkpoint has
-// copied every frame and no reader still uses the WAL, the next write starts
-// the WAL from its beginning again, so the WAL file stays small.
+// group commit waits for that too. Here the writer's commit only signals (a
+// WAL hook) and a second connection runs a PASSIVE checkpoint, which takes no
+// lock a writer needs, so commits go on meanwhile.
 //
-// If the checkpointer falls far behind (more than kWriterCheckpointPages in
-// the WAL), the writer checkpoints itself, as SQLite would.
+// A checkpoint that runs beside commits never copies the frames committed
+// during it, and SQLite starts the WAL from its beginning again only when
+// every frame was copied. So once the WAL holds kFinishPages, the writer
+// finishes the job itself after a commit while the thread is idle: a PASSIVE
+// checkpoint of the few frames the thread left (one small fsync), after
+// which the next write restarts the WAL. Past kWriterCheckpointPages (the
+// thread far behind) the writer checkpoints regardless.
 #pragma once
 
 #include <sqlite3.h>
@@ -33,7 +36,9 @@ class SqliteCheckpointer {
  public:
   // WAL size in pages (4 KiB) from which the thread is woken.
   static constexpr int kCheckpointPages = 1000;
-  // WAL size from which the writer checkpoints inline.
+  // WAL size from which the writer finishes a checkpoint when the thread is idle.
+  static constexpr int kFinishPages = 2 * kCheckpointPages;
+  // WAL size from which the writer checkpoints in any case.
   static constexpr int kWriterCheckpointPages = 16 * kCheckpointPages;
 
   // Opens a connection of its own to `path` and installs the WAL hook on
@@ -60,6 +65,7 @@ class SqliteCheckpointer {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool requested_ = false;
+  std::atomic<bool> running_{false};
   bool stopping_ = false;
   std::atomic<std::uint64_t> checkpoints_{0};
   std::atomic<std::uint64_t> writer_checkpoints_{0};
