@@ -71,6 +71,16 @@ class SqliteStoreTest : public ::testing::Test {
   }
 
   ManualClock clock_{1'000};
+  const AccountId sender_{Uuid::Parse("0f8fad5b-d9cb-469f-a165-70867728950e").value()};
+  const AccountId recipient_{Uuid::Parse("7c9e6679-7425-40de-944b-e07fc1f90ae7").value()};
+
+  // sender_ and recipient_, one device each.
+  void CreateSenderAndRecipient(ServerStore& store) {
+    ASSERT_TRUE(store.CreateAccount(
+        {sender_, "sender", NewDevice{RegistrationId(1), "d", {{1}, {2}}}, std::nullopt}));
+    ASSERT_TRUE(store.CreateAccount(
+        {recipient_, "recipient", NewDevice{RegistrationId(2), "d", {{3}, {4}}}, std::nullopt}));
+  }
   SqliteBackend backend_;
 };
 
@@ -156,27 +166,22 @@ TEST_F(SqliteStoreTest, CheckpointsTheWalOffTheWritersThread) {
   auto opened = SqliteServerStore::Open(backend_.path(), clock_, {});
   ASSERT_TRUE(opened);
   auto& store = **opened;
-  const AccountId sender(Uuid::Parse("0f8fad5b-d9cb-469f-a165-70867728950e").value());
-  const AccountId recipient(Uuid::Parse("7c9e6679-7425-40de-944b-e07fc1f90ae7").value());
-  ASSERT_TRUE(
-      store.CreateAccount({sender, "sender", NewDevice{RegistrationId(1), "d", {{1}, {2}}}, std::nullopt}));
-  ASSERT_TRUE(store.CreateAccount(
-      {recipient, "recipient", NewDevice{RegistrationId(2), "d", {{3}, {4}}}, std::nullopt}));
+  ASSERT_NO_FATAL_FAILURE(CreateSenderAndRecipient(store));
   EXPECT_EQ(store.background_checkpoints(), 0u);
   // 40 sends of 128 KiB: about 1,300 WAL pages, over the checkpoint mark.
   const std::vector<std::uint8_t> content(128 * 1024, 0x5a);
   constexpr int kSends = 40;
   for (int i = 0; i < kSends; ++i) {
-    const OutgoingEnvelope envelope{{recipient, DeviceId(1)}, 1, content};
+    const OutgoingEnvelope envelope{{recipient_, DeviceId(1)}, 1, content};
     std::array<std::uint8_t, 16> id{};
     id[0] = static_cast<std::uint8_t>(i + 1);
-    ASSERT_TRUE(store.Enqueue({{sender, DeviceId(1)}, ClientMessageId(id), std::span(&envelope, 1)}));
+    ASSERT_TRUE(store.Enqueue({{sender_, DeviceId(1)}, ClientMessageId(id), std::span(&envelope, 1)}));
   }
   for (int i = 0; i < 2000 && store.background_checkpoints() == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_GE(store.background_checkpoints(), 1u);
-  auto depth = store.QueueDepth({recipient, DeviceId(1)});
+  auto depth = store.QueueDepth({recipient_, DeviceId(1)});
   ASSERT_TRUE(depth);
   EXPECT_EQ(*depth, static_cast<std::uint64_t>(kSends));
 }
@@ -271,16 +276,11 @@ TEST_F(SqliteStoreTest, DamagedSendCopiesAreCorrupt) {
   auto opened = SqliteServerStore::Open(backend_.path(), clock_, {});
   ASSERT_TRUE(opened);
   auto& store = **opened;
-  const AccountId sender(Uuid::Parse("0f8fad5b-d9cb-469f-a165-70867728950e").value());
-  const AccountId recipient(Uuid::Parse("7c9e6679-7425-40de-944b-e07fc1f90ae7").value());
-  ASSERT_TRUE(
-      store.CreateAccount({sender, "sender", NewDevice{RegistrationId(1), "d", {{1}, {2}}}, std::nullopt}));
-  ASSERT_TRUE(store.CreateAccount(
-      {recipient, "recipient", NewDevice{RegistrationId(2), "d", {{3}, {4}}}, std::nullopt}));
+  ASSERT_NO_FATAL_FAILURE(CreateSenderAndRecipient(store));
   const std::vector<std::uint8_t> content{1};
-  const OutgoingEnvelope envelope{{recipient, DeviceId(1)}, 1, content};
+  const OutgoingEnvelope envelope{{recipient_, DeviceId(1)}, 1, content};
   const std::array<std::uint8_t, 16> id{7};
-  const EnqueueRequest send{{sender, DeviceId(1)}, ClientMessageId(id), std::span(&envelope, 1)};
+  const EnqueueRequest send{{sender_, DeviceId(1)}, ClientMessageId(id), std::span(&envelope, 1)};
   ASSERT_TRUE(store.Enqueue(send));
   QueryFile("UPDATE sends SET copies = substr(copies, 1, 27)");
   auto retry = store.Enqueue(send);
