@@ -64,8 +64,8 @@ int main(int argc, char** argv) {
   pointer.file_name = "a.txt";
   pointer.content_type = "text/plain";
   attachment.body = DataBody{"", std::nullopt, std::move(pointer), 0};
-  attachment.group =
-      GroupContext{target, std::string("group"), {parley::AccountId(), parley::AccountId()}, {}};
+  attachment.group = GroupContext{
+      target, std::string("group"), {parley::AccountId(), parley::AccountId()}, {}, 0, std::nullopt};
   ok &= Write(dir, "attachment_in_group", attachment);
 
   Content sync = base;
