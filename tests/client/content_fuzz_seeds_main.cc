@@ -91,6 +91,16 @@ int main(int argc, char** argv) {
   c.body = SenderKeyDistributionBody{parley::SecretBuffer(skdm)};
   ok &= Write(dir, "sender_key_distribution", c);
 
+  Content update = base;
+  update.group = GroupContext{target, std::string("versioned"), {parley::AccountId(), parley::AccountId()},
+                              {parley::AccountId()}, 7, parley::AccountId()};
+  update.body = GroupUpdateBody{};
+  ok &= Write(dir, "group_update_versioned", update);
+  Content group_receipt = base;
+  group_receipt.group = GroupContext{target, std::nullopt, {}, {}, 0, std::nullopt};
+  group_receipt.body = ReceiptBody{ReceiptKind::kDelivered, {target}};
+  ok &= Write(dir, "group_receipt", group_receipt);
+
   ContactSyncBody contacts;
   SyncedContact verified;
   verified.account = parley::AccountId();
