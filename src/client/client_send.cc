@@ -229,25 +229,47 @@ ClientResult<StoredMessage> Client::Impl::SendText(const std::string& peer, cons
     auto accepted = AcceptPeerForSendingLocked(peer);
     events.swap(pending_events_);
     if (!accepted) return tl::unexpected(accepted.error());
-    const auto& [contact, timer] = *accepted;
-    const ConversationId conversation = AccountName(contact.account);
-
     DataBody data;
     data.text = body;
     if (quote) data.quote = ToContentId(*quote);
-    data.expire_seconds = timer;
-    CLIENT_ASSIGN(outgoing, StoreOutgoingDataLocked(conversation, std::move(data)));
-    auto& [content, m] = outgoing;
-    auto sent = SendContentLocked(contact.account, std::move(content), true);
-    m.status = sent ? MessageStatus::kSent : MessageStatus::kFailed;
-    CLIENT_TRY_STORE(store_->UpdateStatus(m.id, m.status));
+    auto m = SendDataLocked(AccountName(accepted->first.account), std::move(data), nullptr);
     events.insert(events.end(), pending_events_.begin(), pending_events_.end());
     pending_events_.clear();
-    if (!sent) return tl::unexpected(sent.error());
     return m;
   }();
   Emit(events);
   return result;
+}
+
+ClientResult<StoredMessage> Client::Impl::SendDataLocked(const ConversationId& conversation, DataBody data,
+                                                         const std::filesystem::path* attachment_file) {
+  std::optional<Group> group;
+  std::optional<AccountId> peer;
+  if (store::GroupIdOf(conversation)) {
+    CLIENT_ASSIGN(accepted, AcceptGroupForSendingLocked(conversation));
+    group = std::move(accepted);
+  } else {
+    CLIENT_ASSIGN(accepted, AcceptPeerForSendingLocked(conversation));
+    peer = accepted.first.account;
+  }
+  CLIENT_ASSIGN_STORE(timer, store_->DisappearingSeconds(conversation));
+  data.expire_seconds = timer;
+  const std::optional<AttachmentPointer> pointer = data.attachment;
+  CLIENT_ASSIGN(outgoing, StoreOutgoingDataLocked(conversation, std::move(data)));
+  auto& [content, m] = outgoing;
+  if (pointer) {
+    if (!SaveReceivedAttachmentLocked(m.id, *pointer))
+      return Fail(ClientErrc::kStorage, "the local store failed");
+    if (attachment_file != nullptr) {
+      CLIENT_TRY_STORE(store_->SetAttachmentPath(m.id, std::filesystem::absolute(*attachment_file).string()));
+    }
+  }
+  auto sent = group ? SendGroupContentLocked(*group, std::move(content))
+                    : SendContentLocked(*peer, std::move(content), true);
+  m.status = sent ? MessageStatus::kSent : MessageStatus::kFailed;
+  CLIENT_TRY_STORE(store_->UpdateStatus(m.id, m.status));
+  if (!sent) return tl::unexpected(sent.error());
+  return m;
 }
 
 ClientStatus Client::Impl::SendAboutLocked(const ConversationId& conversation, ContentBody body,
@@ -345,20 +367,27 @@ ClientStatus Client::Impl::MarkRead(const ConversationId& conversation) {
   if (!account_) return Fail(ClientErrc::kNotRegistered, "register or link this profile first");
   CLIENT_ASSIGN_STORE(ids, store_->MarkConversationRead(conversation));
   if (ids.empty()) return {};
+  if (auto group = store::GroupIdOf(conversation)) return SendGroupReadReceiptsLocked(*group, ids);
   auto peer = Uuid::Parse(conversation);
   if (!peer) return {};
   CLIENT_ASSIGN_STORE(contact, store_->FindContact(AccountId(*peer)));
   // S2: no read receipt to a message request (or a blocked account).
   if (!contact || contact->state != ContactState::kAccepted) return {};
   CLIENT_TRY(EnsureConnectedLocked());
+  return SendReadReceiptsLocked(AccountId(*peer), std::nullopt, ids);
+}
+
+ClientStatus Client::Impl::SendReadReceiptsLocked(const AccountId& to, const std::optional<GroupId>& group,
+                                                  const std::vector<MessageId>& ids) {
   for (std::size_t at = 0; at < ids.size(); at += kMaxReceiptTargets) {
     ReceiptBody receipt{ReceiptKind::kRead, {}};
     for (std::size_t i = at; i < std::min(ids.size(), at + kMaxReceiptTargets); ++i) {
       receipt.targets.push_back(ToContentId(ids[i]));
     }
     Content content;
+    if (group) content.group = GroupContext{*group, std::nullopt, {}, {}, 0, std::nullopt};
     content.body = std::move(receipt);
-    CLIENT_TRY(SendContentLocked(AccountId(*peer), std::move(content), true));
+    CLIENT_TRY(SendContentLocked(to, std::move(content), true));
   }
   return {};
 }
@@ -366,8 +395,14 @@ ClientStatus Client::Impl::MarkRead(const ConversationId& conversation) {
 ClientStatus Client::Impl::SendTyping(const ConversationId& conversation, bool typing) {
   std::unique_lock lock(mutex_);
   if (!account_) return Fail(ClientErrc::kNotRegistered, "register or link this profile first");
+  if (store::GroupIdOf(conversation)) {
+    CLIENT_ASSIGN(group, ActiveGroupLocked(conversation));
+    // S2: nothing goes to a group that is still a request.
+    if (group.request) return {};
+    return SendAboutLocked(conversation, TypingBody{typing}, false);
+  }
   auto peer = Uuid::Parse(conversation);
-  if (!peer) return Fail(ClientErrc::kInvalidArgument, "not a 1:1 conversation");
+  if (!peer) return Fail(ClientErrc::kInvalidArgument, "not a 1:1 or group conversation");
   CLIENT_ASSIGN_STORE(contact, store_->FindContact(AccountId(*peer)));
   if (!contact || contact->state != ContactState::kAccepted) return {};
   return SendAboutLocked(conversation, TypingBody{typing}, false);

@@ -1,19 +1,25 @@
 // Groups end to end: a real parleyd on 127.0.0.1, three accounts, one of
 // them on two devices; membership changes and sender-key rotation.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <algorithm>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "base/hex.h"
 #include "client/client.h"
 #include "client/content.h"
 #include "client_fixture.h"
+#include "crypto/random.h"
+#include "protocol/group_cipher.h"
+#include "store/client_store.h"
 
 namespace parley::client {
 namespace {
@@ -31,6 +37,31 @@ bool Received(EventLog& log, const std::string& body, const ConversationId& conv
         return e.message.body == body && e.message.conversation == conversation;
       })
       .has_value();
+}
+
+// The contents of the group envelopes parleyd holds queued for `account`
+// (its SQLite store, read while it runs: WAL lets a reader in).
+std::vector<std::vector<std::uint8_t>> QueuedGroupEnvelopes(const std::filesystem::path& db_path,
+                                                            const AccountId& account) {
+  std::vector<std::vector<std::uint8_t>> out;
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5'000);
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(
+                db, "SELECT content FROM messages WHERE account_id = ? AND type = ? ORDER BY server_id", -1,
+                &stmt, nullptr),
+            SQLITE_OK);
+  const auto id = account.value().bytes();
+  sqlite3_bind_blob(stmt, 1, id.data(), static_cast<int>(id.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_int64(stmt, 2, kGroupEnvelopeType);
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    const auto* bytes = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt, 0));
+    out.emplace_back(bytes, bytes + sqlite3_column_bytes(stmt, 0));
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
 }
 
 bool HasBody(Client& client, const ConversationId& conversation, const std::string& body) {
@@ -112,7 +143,42 @@ TEST_F(ClientGroupsTest, MembershipChangesReachEveryDeviceAndRemovedMembersReadN
   EXPECT_FALSE(carol.client->GetGroup(group)->active);
   ASSERT_TRUE(bob.log->WaitFor<GroupChanged>(
       [&](const GroupChanged& e) { return e.group.members.size() == 2u && e.group.id == created->id; }));
-  ASSERT_TRUE(alice.client->SendGroupText(group, "secret plan"));
+  // Bob offline: what Alice sends now waits in his queue on the server.
+  bob.client->Disconnect();
+  auto plan = alice.client->SendGroupText(group, "secret plan");
+  ASSERT_TRUE(plan);
+  auto queued = QueuedGroupEnvelopes(dir_ / "server" / "parley.db", bob_id);
+  ASSERT_EQ(queued.size(), 1u);
+  auto envelope = DecodeGroupEnvelope(queued.front());
+  ASSERT_TRUE(envelope);
+  EXPECT_EQ(envelope->group, created->id);
+  {
+    // That envelope, forwarded to Carol's device, does not decrypt there:
+    // she holds Alice's old sender key, and the new one never reached her.
+    carol.client.reset();
+    auto key = store::KeyFromFile(dir_ / "profiles" / "carol.key");
+    ASSERT_TRUE(key);
+    SystemClock clock;
+    auto carol_store = store::ClientStore::Open(dir_ / "profiles" / "carol" / "parley.db", *key, clock);
+    ASSERT_TRUE(carol_store);
+    const protocol::SenderKeyName alice_key{
+        ToHex(created->id),
+        protocol::ProtocolAddress{alice_id.value().ToString(), alice.client->account()->device}};
+    auto old_key = (*carol_store)->LoadSenderKey(alice_key);
+    ASSERT_TRUE(old_key);
+    EXPECT_TRUE(old_key->has_value());
+    crypto::SystemRng rng;
+    protocol::GroupCipher cipher(**carol_store, alice_key, rng);
+    auto opened = cipher.Decrypt(envelope->message);
+    ASSERT_FALSE(opened);
+    EXPECT_NE(opened.error().code, protocol::ProtocolErrc::kStorageFailed);
+  }
+  carol.client = OpenProfile("carol");
+  ASSERT_TRUE(carol.client);
+  carol.log->Attach(*carol.client);
+  ASSERT_TRUE(carol.client->Connect());
+  // The same envelope reads fine on Bob's device, a member.
+  ASSERT_TRUE(bob.client->Connect());
   ASSERT_TRUE(bob.client->SendGroupText(group, "secret reply"));
   EXPECT_TRUE(Received(*bob.log, "secret plan", group));
   EXPECT_TRUE(Received(*laptop.log, "secret plan", group));
@@ -230,6 +296,184 @@ TEST_F(ClientGroupsTest, GroupSizeIsCapped) {
   auto created = alice.client->CreateGroup("big", too_many);
   ASSERT_FALSE(created);
   EXPECT_EQ(created.error().code, ClientErrc::kTooLarge);
+}
+
+TEST_F(ClientGroupsTest, ConcurrentChangesByTwoAdminsEndInTheSameStateEverywhere) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  Profile carol = Register("carol");
+  ASSERT_TRUE(alice.client && bob.client && carol.client);
+  auto created = alice.client->CreateGroup("base camp", {"bob", "carol"});
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->version, 1u);
+  const ConversationId group = GroupConversation(created->id);
+  auto admins = alice.client->AddGroupAdmins(group, {"bob"});
+  ASSERT_TRUE(admins);
+  EXPECT_EQ(admins->version, 2u);
+  for (auto* p : {&bob, &carol}) {
+    ASSERT_TRUE(WaitUntil([&] {
+      auto state = p->client->GetGroup(group);
+      return state && state->version == 2u && state->admins.size() == 2u;
+    }));
+  }
+
+  // Both admins change the group from version 2 before either sees the
+  // other's change: Bob is offline while Alice renames it.
+  bob.client->Disconnect();
+  auto by_alice = alice.client->RenameGroup(group, "alice's camp");
+  ASSERT_TRUE(by_alice);
+  auto by_bob = bob.client->RenameGroup(group, "bob's camp");
+  ASSERT_TRUE(by_bob);
+  ASSERT_EQ(by_alice->version, 3u);
+  ASSERT_EQ(by_bob->version, 3u);
+
+  // The tie goes to the larger account id, on every device.
+  const AccountId alice_id = alice.client->account()->account;
+  const AccountId bob_id = bob.client->account()->account;
+  const Group& winner = alice_id < bob_id ? *by_bob : *by_alice;
+  for (auto* p : {&alice, &bob, &carol}) {
+    ASSERT_TRUE(WaitUntil([&] {
+      auto state = p->client->GetGroup(group);
+      return state && state->name == winner.name;
+    })) << p->client->GetGroup(group)->name;
+  }
+  // Nothing later moves it (the losing change, seen after, is stale).
+  ASSERT_TRUE(alice.client->SendGroupText(group, "barrier a"));
+  ASSERT_TRUE(bob.client->SendGroupText(group, "barrier b"));
+  for (auto* p : {&alice, &bob, &carol}) {
+    if (p != &alice) {
+      EXPECT_TRUE(Received(*p->log, "barrier a", group));
+    }
+    if (p != &bob) {
+      EXPECT_TRUE(Received(*p->log, "barrier b", group));
+    }
+    auto state = p->client->GetGroup(group);
+    ASSERT_TRUE(state);
+    EXPECT_EQ(state->name, winner.name);
+    EXPECT_EQ(state->version, 3u);
+    EXPECT_EQ(state->version_author, winner.version_author);
+    EXPECT_EQ(state->members, winner.members);
+    EXPECT_EQ(state->admins, winner.admins);
+  }
+}
+
+TEST_F(ClientGroupsTest, ReceiptsPerMemberAndTypingButNoneForARequestGroup) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  Profile carol = Register("carol");
+  Profile dave = Register("dave");
+  ASSERT_TRUE(alice.client && bob.client && carol.client && dave.client);
+  // Bob and Carol know Alice: her group is not a request for them.
+  ASSERT_TRUE(bob.client->AddContact("alice"));
+  ASSERT_TRUE(carol.client->AddContact("alice"));
+  auto created = alice.client->CreateGroup("receipts", {"bob", "carol"});
+  ASSERT_TRUE(created);
+  const ConversationId group = GroupConversation(created->id);
+  const AccountId bob_id = bob.client->account()->account;
+  const AccountId carol_id = carol.client->account()->account;
+  for (auto* p : {&bob, &carol}) {
+    ASSERT_TRUE(
+        p->log->WaitFor<GroupChanged>([&](const GroupChanged& e) { return e.group.id == created->id; }));
+  }
+
+  auto sent = alice.client->SendGroupText(group, "did everyone get this?");
+  ASSERT_TRUE(sent);
+  const auto receipt_of = [&](const AccountId& who) -> std::optional<MessageStatus> {
+    auto receipts = alice.client->Receipts(sent->id);
+    if (!receipts) return std::nullopt;
+    for (const MessageReceipt& r : *receipts) {
+      if (r.from == who) return r.status;
+    }
+    return std::nullopt;
+  };
+  ASSERT_TRUE(WaitUntil([&] {
+    return receipt_of(bob_id) == MessageStatus::kDelivered &&
+           receipt_of(carol_id) == MessageStatus::kDelivered;
+  }));
+  EXPECT_EQ(alice.client->GetMessage(sent->id)->status, MessageStatus::kDelivered);
+
+  // Bob reads: his receipt says so; the message is read once Carol reads too.
+  ASSERT_TRUE(bob.client->MarkRead(group));
+  ASSERT_TRUE(WaitUntil([&] { return receipt_of(bob_id) == MessageStatus::kRead; }));
+  EXPECT_EQ(alice.client->GetMessage(sent->id)->status, MessageStatus::kDelivered);
+  ASSERT_TRUE(carol.client->MarkRead(group));
+  ASSERT_TRUE(WaitUntil([&] { return alice.client->GetMessage(sent->id)->status == MessageStatus::kRead; }));
+  EXPECT_EQ(receipt_of(carol_id), MessageStatus::kRead);
+  auto unknown = alice.client->Receipts(MessageId{});
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, ClientErrc::kNotFound);
+
+  // Typing reaches the other members.
+  ASSERT_TRUE(bob.client->SendTyping(group, true));
+  for (auto* p : {&alice, &carol}) {
+    EXPECT_TRUE(p->log->WaitFor<TypingChanged>(
+        [&](const TypingChanged& e) { return e.conversation == group && e.who == bob_id && e.typing; }));
+  }
+
+  // Dave is a stranger to Bob: his group is a request, and Bob sends it no
+  // receipt and no typing (S2).
+  auto strangers = dave.client->CreateGroup("strangers", {"bob"});
+  ASSERT_TRUE(strangers);
+  const ConversationId dave_group = GroupConversation(strangers->id);
+  auto hello = dave.client->SendGroupText(dave_group, "hello bob");
+  ASSERT_TRUE(hello);
+  ASSERT_TRUE(Received(*bob.log, "hello bob", dave_group));
+  EXPECT_TRUE(bob.client->GetGroup(dave_group)->request);
+  ASSERT_TRUE(bob.client->MarkRead(dave_group));
+  ASSERT_TRUE(bob.client->SendTyping(dave_group, true));
+  // Whatever Bob sent before this reached Dave before it (one queue, in order).
+  ASSERT_TRUE(bob.client->SendText("dave", "a 1:1 barrier"));
+  ASSERT_TRUE(dave.log->WaitFor<MessageReceived>(
+      [](const MessageReceived& e) { return e.message.body == "a 1:1 barrier"; }));
+  auto dave_receipts = dave.client->Receipts(hello->id);
+  ASSERT_TRUE(dave_receipts);
+  EXPECT_TRUE(dave_receipts->empty());
+  EXPECT_EQ(dave.client->GetMessage(hello->id)->status, MessageStatus::kSent);
+  EXPECT_EQ(dave.log->Count<TypingChanged>(), 0u);
+}
+
+TEST_F(ClientGroupsTest, AttachmentsInAGroupAreFetchedOnlyOnceTheRequestIsAccepted) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  ASSERT_TRUE(alice.client && bob.client);
+  auto created = alice.client->CreateGroup("files", {"bob"});
+  ASSERT_TRUE(created);
+  const ConversationId group = GroupConversation(created->id);
+  ASSERT_TRUE(
+      bob.log->WaitFor<GroupChanged>([&](const GroupChanged& e) { return e.group.id == created->id; }));
+
+  const std::filesystem::path file = dir_ / "route.bin";
+  std::string contents;
+  for (int i = 0; i < 200'000; ++i) contents.push_back(static_cast<char>((i * 131) % 251));
+  std::ofstream(file, std::ios::binary) << contents;
+  auto sent = alice.client->SendAttachment(group, file, "the route", "application/octet-stream");
+  ASSERT_TRUE(sent) << ClientErrcName(sent.error().code);
+  EXPECT_EQ(sent->conversation, group);
+  auto received = bob.log->WaitFor<MessageReceived>([&](const MessageReceived& e) {
+    return e.message.body == "the route" && e.message.conversation == group;
+  });
+  ASSERT_TRUE(received);
+  auto info = bob.client->GetAttachment(received->message.id);
+  ASSERT_TRUE(info && *info);
+  EXPECT_EQ((*info)->size, contents.size());
+  EXPECT_EQ((*info)->file_name, "route.bin");
+  EXPECT_TRUE((*info)->path.empty());
+
+  // A request group's attachment is not fetched (S2) until Bob writes to it.
+  auto refused = bob.client->DownloadAttachment(received->message.id);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ClientErrc::kForbidden);
+  ASSERT_TRUE(bob.client->SendGroupText(group, "thanks"));
+  auto downloaded = bob.client->DownloadAttachment(received->message.id);
+  ASSERT_TRUE(downloaded) << ClientErrcName(downloaded.error().code);
+  std::ifstream in(downloaded->path, std::ios::binary);
+  const std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(got, contents);
+
+  // Not a member: no group attachment.
+  auto outsider = bob.client->SendAttachment("group:" + std::string(32, '0'), file);
+  ASSERT_FALSE(outsider);
+  EXPECT_EQ(outsider.error().code, ClientErrc::kNotFound);
 }
 
 }  // namespace
