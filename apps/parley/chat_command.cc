@@ -326,6 +326,11 @@ class ChatSession {
           return client_.RemoveGroupMembers(conversation, members);
         });
         return true;
+      case Kind::kGroupAdmin:
+        GroupChange([this, conversation, members = command.args] {
+          return client_.AddGroupAdmins(conversation, members);
+        });
+        return true;
       case Kind::kGroupRename:
         GroupChange(
             [this, conversation, name = command.text] { return client_.RenameGroup(conversation, name); });

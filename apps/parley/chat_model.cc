@@ -454,6 +454,7 @@ ChatCommand ChatModel::RunSlashCommand(const std::string& command, std::vector<s
     }
     if (sub == "add" && !words.empty()) return {Kind::kGroupAdd, entry->id, {}, std::move(words)};
     if (sub == "remove" && !words.empty()) return {Kind::kGroupRemove, entry->id, {}, std::move(words)};
+    if (sub == "admin" && !words.empty()) return {Kind::kGroupAdmin, entry->id, {}, std::move(words)};
     if (sub == "leave" && words.empty()) return {Kind::kGroupLeave, entry->id};
     if (sub == "rename" && !words.empty()) {
       std::string name;
@@ -461,8 +462,8 @@ ChatCommand ChatModel::RunSlashCommand(const std::string& command, std::vector<s
       return {Kind::kGroupRename, entry->id, std::move(name)};
     }
     status_ =
-        "/group create NAME USER...  /group add USER...  /group remove USER...  /group rename NAME  /group "
-        "leave";
+        "/group create NAME USER...  /group add USER...  /group remove USER...  /group admin USER...  /group "
+        "rename NAME  /group leave";
     return {};
   }
   if (entry == nullptr) {
@@ -701,7 +702,8 @@ std::vector<Row> HelpRows() {
       "  /attach PATH             send a file",
       "  /save N [PATH]           fetch file N of this conversation (and copy it to PATH)",
       "  /group create NAME USER...   a group with these members",
-      "  /group add USER...  /group remove USER...  /group rename NAME  /group leave",
+      "  /group add USER...  /group remove USER...  /group admin USER...",
+      "  /group rename NAME  /group leave",
       "  /accept  /block  /verify  /help  /quit",
       "",
       "Esc: close",
@@ -769,8 +771,12 @@ ChatFrame RenderChat(const ChatModel& model, int rows, int cols) {
       if (entry->request) header.push_back({"  message request: Ctrl-A accept, Ctrl-B block", Style::kAlert});
       if (const Group* group = entry->group ? model.group(entry->id) : nullptr) {
         std::string members;
-        for (const auto& account : group->members)
-          members += (members.empty() ? "" : ", ") + SanitizeForTerminal(model.NameOf(account), unicode);
+        for (const auto& account : group->members) {
+          const bool admin =
+              std::find(group->admins.begin(), group->admins.end(), account) != group->admins.end();
+          members += (members.empty() ? "" : ", ") + SanitizeForTerminal(model.NameOf(account), unicode) +
+                     (admin ? " (admin)" : "");
+        }
         header.push_back({group->active ? "  " + members : "  (not a member any more)", Style::kDim});
       }
       pane_rows.push_back(std::move(header));

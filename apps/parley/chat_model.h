@@ -49,6 +49,7 @@ struct ChatCommand {
     kGroupCreate,      // create the group named `text` with the members `args`
     kGroupAdd,         // add `args` to the group `conversation`
     kGroupRemove,      // remove `args` from the group `conversation`
+    kGroupAdmin,       // make `args` admins of the group `conversation`
     kGroupRename,      // rename the group `conversation` to `text`
     kGroupLeave,       // leave the group `conversation`
     kTyping,           // tell `conversation` we started (`typing`) or stopped typing

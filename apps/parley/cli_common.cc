@@ -2,10 +2,7 @@
 
 #include <stdlib.h>
 
-#include <cctype>
 #include <iostream>
-
-#include "base/hex.h"
 
 namespace parley::cli {
 
@@ -96,26 +93,6 @@ ClientResult<std::unique_ptr<Client>> OpenProfile(const Globals& g) {
   return Client::Open(ProfileOptions(g));
 }
 
-ClientResult<ServerAddress> ParseServer(const std::string& server, const std::string& pin) {
-  ServerAddress address;
-  const auto colon = server.rfind(':');
-  if (colon == std::string::npos || colon == 0)
-    return Fail(ClientErrc::kInvalidArgument, "--server is HOST:PORT");
-  address.host = server.substr(0, colon);
-  try {
-    const int port = std::stoi(server.substr(colon + 1));
-    if (port <= 0 || port > 65535) throw std::out_of_range("port");
-    address.port = static_cast<std::uint16_t>(port);
-  } catch (const std::exception&) {
-    return Fail(ClientErrc::kInvalidArgument, "--server is HOST:PORT");
-  }
-  if (!pin.empty() && (pin.size() != 64 || !FromHex(pin))) {
-    return Fail(ClientErrc::kInvalidArgument, "--pin is the server certificate's SHA-256 in 64 hex digits");
-  }
-  address.pin = pin;
-  return address;
-}
-
 std::string HumanMessage(const StoredMessage& m, const std::string& peer_name) {
   std::string line = m.direction == Direction::kIncoming ? "<- " + peer_name : "-> " + peer_name;
   if (m.request) line += " (request)";
@@ -125,47 +102,6 @@ std::string HumanMessage(const StoredMessage& m, const std::string& peer_name) {
   for (const auto& r : m.reactions) line += " " + r.emoji;
   line += "  #" + MessageIdToHex(m.id).substr(0, 8);
   return line;
-}
-
-// The contact's name for display, or its account id.
-std::string NameFor(Client& client, const std::string& account) {
-  if (auto contacts = client.Contacts()) {
-    for (const auto& c : *contacts) {
-      if (c.account.value().ToString() == account && !c.username.empty()) return c.username;
-    }
-  }
-  return account;
-}
-
-// The conversation id for a peer given by username or account id.
-ClientResult<ConversationId> ConversationFor(Client& client, const std::string& peer) {
-  if (Uuid::Parse(peer) || store::GroupIdOf(peer)) return peer;
-  auto contacts = client.Contacts();
-  if (!contacts) return tl::unexpected(contacts.error());
-  for (const auto& c : *contacts) {
-    std::string lower_a = c.username, lower_b = peer;
-    for (char& ch : lower_a) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    for (char& ch : lower_b) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (!c.username.empty() && lower_a == lower_b) return c.account.value().ToString();
-  }
-  return Fail(ClientErrc::kNotFound, "no such contact");
-}
-
-// Resolves a message id prefix (as printed) within a conversation.
-ClientResult<MessageId> FindMessage(Client& client, const ConversationId& conversation,
-                                    const std::string& prefix) {
-  if (auto full = MessageIdFromHex(prefix)) return *full;
-  auto history = client.History(conversation, 1000);
-  if (!history) return tl::unexpected(history.error());
-  std::optional<MessageId> found;
-  for (const auto& m : *history) {
-    if (prefix.size() >= 4 && MessageIdToHex(m.id).rfind(prefix, 0) == 0) {
-      if (found) return Fail(ClientErrc::kInvalidArgument, "the message id prefix is ambiguous");
-      found = m.id;
-    }
-  }
-  if (!found) return Fail(ClientErrc::kNotFound, "no such message");
-  return *found;
 }
 
 Cli::Cli(CLI::App& app_in) : app(app_in) {}

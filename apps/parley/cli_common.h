@@ -58,18 +58,7 @@ int Report(const Globals& g, const ClientError& error);
 // empty) and returns kExitOk.
 int Ok(const Globals& g, const json& j, const std::string& human);
 
-// HOST:PORT and an optional certificate pin.
-ClientResult<client::ServerAddress> ParseServer(const std::string& server, const std::string& pin);
-
 std::string HumanMessage(const client::StoredMessage& m, const std::string& peer_name);
-// The contact's name for display, or its account id.
-std::string NameFor(Client& client, const std::string& account);
-// The conversation id for a peer given by username or account id, or a
-// group conversation id as given.
-ClientResult<client::ConversationId> ConversationFor(Client& client, const std::string& peer);
-// Resolves a message id prefix (as printed) within a conversation.
-ClientResult<client::MessageId> FindMessage(Client& client, const client::ConversationId& conversation,
-                                            const std::string& prefix);
 
 class Cli {
  public:

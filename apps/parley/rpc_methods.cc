@@ -108,58 +108,9 @@ MethodOutcome ClientFailure(const ClientError& e) {
                        json{{"name", std::string(ClientErrcName(e.code))}}};
 }
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// A peer as the methods take it: a username, an account id, or a group's
-// conversation id (history, markRead, react, edit, delete, timer in groups).
-ClientResult<ConversationId> ConversationFor(Client& client, const std::string& peer) {
-  if (Uuid::Parse(peer) || store::GroupIdOf(peer)) return peer;
-  auto contacts = client.Contacts();
-  if (!contacts) return tl::unexpected(contacts.error());
-  for (const auto& c : *contacts) {
-    if (!c.username.empty() && Lower(c.username) == Lower(peer)) return c.account.value().ToString();
-  }
-  return Fail(ClientErrc::kNotFound, "no such contact");
-}
-
-ClientResult<MessageId> FindMessage(Client& client, const ConversationId& conversation,
-                                    const std::string& prefix) {
-  if (auto full = MessageIdFromHex(prefix)) return *full;
-  if (prefix.size() < 4) return Fail(ClientErrc::kInvalidArgument, "a message id prefix has 4+ hex digits");
-  auto history = client.History(conversation, 1000);
-  if (!history) return tl::unexpected(history.error());
-  std::optional<MessageId> found;
-  for (const auto& m : *history) {
-    if (MessageIdToHex(m.id).rfind(prefix, 0) == 0) {
-      if (found) return Fail(ClientErrc::kInvalidArgument, "the message id prefix is ambiguous");
-      found = m.id;
-    }
-  }
-  if (!found) return Fail(ClientErrc::kNotFound, "no such message");
-  return *found;
-}
-
-ClientResult<ServerAddress> ParseServer(const std::string& server, const std::string& pin) {
-  ServerAddress address;
-  const auto colon = server.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == server.size() || server.size() - colon > 6)
-    return Fail(ClientErrc::kInvalidArgument, "server is HOST:PORT");
-  int port = 0;
-  for (char c : server.substr(colon + 1)) {
-    if (c < '0' || c > '9') return Fail(ClientErrc::kInvalidArgument, "server is HOST:PORT");
-    port = port * 10 + (c - '0');
-  }
-  if (port <= 0 || port > 65535) return Fail(ClientErrc::kInvalidArgument, "server is HOST:PORT");
-  address.host = server.substr(0, colon);
-  address.port = static_cast<std::uint16_t>(port);
-  if (!pin.empty() && (pin.size() != 64 || !FromHex(pin)))
-    return Fail(ClientErrc::kInvalidArgument, "pin is the server certificate's SHA-256 in 64 hex digits");
-  address.pin = pin;
-  return address;
-}
+using cli::ConversationFor;
+using cli::FindMessage;
+using cli::ParseServer;
 
 // A message as views.h prints it, with its attachment (name, type, size;
 // the local path once downloaded) when it has one.

@@ -1,5 +1,6 @@
 #include "views.h"
 
+#include <cctype>
 #include <optional>
 
 #include "base/hex.h"
@@ -131,6 +132,66 @@ ClientResult<ConversationId> FindGroup(Client& client, const std::string& given)
   }
   if (!found) return Fail(ClientErrc::kNotFound, "no such group");
   return *found;
+}
+
+namespace {
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+ClientResult<ConversationId> ConversationFor(Client& client, const std::string& peer) {
+  if (Uuid::Parse(peer) || store::GroupIdOf(peer)) return peer;
+  auto contacts = client.Contacts();
+  if (!contacts) return tl::unexpected(contacts.error());
+  for (const auto& c : *contacts) {
+    if (!c.username.empty() && Lower(c.username) == Lower(peer)) return c.account.value().ToString();
+  }
+  return Fail(ClientErrc::kNotFound, "no such contact");
+}
+
+ClientResult<MessageId> FindMessage(Client& client, const ConversationId& conversation,
+                                    const std::string& prefix) {
+  if (auto full = MessageIdFromHex(prefix)) return *full;
+  if (prefix.size() < 4) return Fail(ClientErrc::kInvalidArgument, "a message id prefix has 4+ hex digits");
+  auto history = client.History(conversation, 1000);
+  if (!history) return tl::unexpected(history.error());
+  std::optional<MessageId> found;
+  for (const auto& m : *history) {
+    if (MessageIdToHex(m.id).rfind(prefix, 0) == 0) {
+      if (found) return Fail(ClientErrc::kInvalidArgument, "the message id prefix is ambiguous");
+      found = m.id;
+    }
+  }
+  if (!found) return Fail(ClientErrc::kNotFound, "no such message");
+  return *found;
+}
+
+std::string NameFor(Client& client, const std::string& account) {
+  if (auto contacts = client.Contacts()) {
+    for (const auto& c : *contacts) {
+      if (c.account.value().ToString() == account && !c.username.empty()) return c.username;
+    }
+  }
+  return account;
+}
+
+ClientResult<ServerAddress> ParseServer(const std::string& server, const std::string& pin) {
+  const auto colon = server.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == server.size() || server.size() - colon > 6)
+    return Fail(ClientErrc::kInvalidArgument, "the server is HOST:PORT");
+  int port = 0;
+  for (char c : server.substr(colon + 1)) {
+    if (c < '0' || c > '9') return Fail(ClientErrc::kInvalidArgument, "the server is HOST:PORT");
+    port = port * 10 + (c - '0');
+  }
+  if (port <= 0 || port > 65535) return Fail(ClientErrc::kInvalidArgument, "the server is HOST:PORT");
+  if (!pin.empty() && (pin.size() != 64 || !FromHex(pin)))
+    return Fail(ClientErrc::kInvalidArgument, "the pin is the server certificate's SHA-256 in 64 hex digits");
+  return ServerAddress{server.substr(0, colon), static_cast<std::uint16_t>(port), pin};
 }
 
 }  // namespace parley::cli

@@ -3,6 +3,20 @@
 
 namespace parley::client {
 
+namespace {
+
+// What a RegisterRequest and a LinkDeviceRequest both carry: the new device's keys and name.
+template <class NewDeviceRequest, class Keys>
+void SetNewDeviceKeys(NewDeviceRequest& request, const Keys& keys, const std::string& device_name) {
+  request.registration_id = keys.registration_id;
+  request.identity_key = keys.identity.public_key.Serialize();
+  request.signed_prekey = WireSignedPreKey(keys.signed_prekey);
+  request.prekeys = WirePreKeys(keys.prekeys);
+  request.device_name = device_name;
+}
+
+}  // namespace
+
 ClientStatus Client::Impl::Open() {
   std::error_code ec;
   std::filesystem::create_directories(options_.data_dir, ec);
@@ -84,11 +98,7 @@ ClientResult<AccountInfo> Client::Impl::Register(const ServerAddress& server, co
   wire::RegisterRequest request;
   request.username = username;
   request.invitation_token = invitation;
-  request.registration_id = keys->registration_id;
-  request.identity_key = keys->identity.public_key.Serialize();
-  request.signed_prekey = WireSignedPreKey(keys->signed_prekey);
-  request.prekeys = WirePreKeys(keys->prekeys);
-  request.device_name = device_name;
+  SetNewDeviceKeys(request, *keys, device_name);
   auto response = CallNewDeviceLocked(lock, std::move(request));
   if (!response) return tl::unexpected(response.error());
   const auto& result = std::get<wire::RegisterResult>(response->body);
@@ -116,11 +126,7 @@ ClientResult<AccountInfo> Client::Impl::Link(const ServerAddress& server, const 
   CLIENT_TRY(StartConnection(server, std::nullopt));
   wire::LinkDeviceRequest request;
   request.code = code;
-  request.registration_id = keys->registration_id;
-  request.identity_key = keys->identity.public_key.Serialize();
-  request.signed_prekey = WireSignedPreKey(keys->signed_prekey);
-  request.prekeys = WirePreKeys(keys->prekeys);
-  request.device_name = device_name;
+  SetNewDeviceKeys(request, *keys, device_name);
   auto response = CallNewDeviceLocked(lock, std::move(request));
   if (!response) return tl::unexpected(response.error());
   const auto& result = std::get<wire::LinkDeviceResult>(response->body);

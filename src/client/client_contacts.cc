@@ -11,6 +11,8 @@ namespace {
 // is a new device).
 constexpr std::string_view kContactSyncPending = "contact_sync_pending.";
 constexpr std::string_view kOwnDeviceSynced = "own_device_synced.";
+// Set on a linked device once its sync request reached the server.
+constexpr std::string_view kSyncRequested = "sync_requested";
 
 }  // namespace
 
@@ -165,7 +167,10 @@ void Client::Impl::SyncOwnDevicesLocked(const std::vector<wire::DeviceInfo>& dev
   for (const auto& [name, value] : *pending) (void)store_->DeleteCounter(name);
 
   // The primary's groups and contacts for each device it has not sent them to.
-  if (account_->device.value() != wire::kPrimaryDeviceId) return;
+  if (account_->device.value() != wire::kPrimaryDeviceId) {
+    RequestSyncLocked();
+    return;
+  }
   std::vector<std::pair<std::string, std::int64_t>> first_seen;
   for (const wire::DeviceInfo& d : devices) {
     if (d.id == account_->device) continue;
@@ -184,6 +189,22 @@ void Client::Impl::SyncOwnDevicesLocked(const std::vector<wire::DeviceInfo>& dev
   auto contacts = store_->ListContacts();
   if (!contacts || !SendContactsLocked(*contacts, true)) return;
   for (const auto& [name, created] : first_seen) (void)store_->SetCounter(name, created);
+}
+
+void Client::Impl::RequestSyncLocked() {
+  auto requested = store_->GetCounter(kSyncRequested);
+  if (!requested || *requested || other_devices_.empty()) return;
+  Content content;
+  content.message_id = RandomId(rng_);
+  content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
+  content.body = SyncRequestBody{SyncRequestKind::kContactsAndGroups};
+  auto encoded = EncodeContent(content);
+  if (!encoded || !SendToOwnDevicesLocked(encoded->bytes())) return;
+  (void)store_->SetCounter(kSyncRequested, 1);
+}
+
+void Client::Impl::AnswerSyncRequestLocked() {
+  if (connection_) RefreshOwnDevicesLocked();
 }
 
 bool Client::Impl::ApplyContactSyncLocked(const ContactSyncBody& body, std::vector<Event>& events) {

@@ -299,10 +299,17 @@ class Client::Impl {
   ClientStatus SendContactsLocked(const std::vector<store::Contact>& contacts, bool snapshot);
   // Contacts another of our devices sent.
   bool ApplyContactSyncLocked(const ContactSyncBody& body, std::vector<Event>& events);
-  // On connect: sends the contact changes still pending and, on the primary,
+  // On connect: sends the contact changes still pending; on the primary,
   // what a newly linked device needs (groups and contacts) the first time
-  // it sees each device.
+  // it sees each device; on a linked device, its sync request if not sent.
   void SyncOwnDevicesLocked(const std::vector<wire::DeviceInfo>& devices);
+  // A linked device asks our other devices once for groups and contacts
+  // (a SyncRequestBody), so that it gets them even from a primary that
+  // stays connected and so never lists the devices again.
+  void RequestSyncLocked();
+  // A SyncRequestBody from another of our devices: the device list is
+  // refreshed and, on the primary, what a device has not got yet is sent.
+  void AnswerSyncRequestLocked();
 
   // ---- groups (client_groups.cc) ----
 

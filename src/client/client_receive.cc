@@ -72,6 +72,9 @@ bool Client::Impl::HandleEnvelopeLocked(const wire::Envelope& envelope, std::vec
       store_->Rollback();
       return false;
     }
+  } else if (std::holds_alternative<SyncRequestBody>(content->body)) {
+    // Only our own devices may ask for them; the answer waits for the commit.
+    if (from_self) actions.push_back([this] { AnswerSyncRequestLocked(); });
   } else if (from_self) {
     if (!ApplySyncLocked(envelope, *content, events)) {
       store_->Rollback();

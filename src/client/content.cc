@@ -28,6 +28,7 @@ constexpr std::uint32_t kTimer = 16;
 constexpr std::uint32_t kSenderKeyDistribution = 17;
 constexpr std::uint32_t kGroupUpdate = 18;
 constexpr std::uint32_t kContactSync = 19;
+constexpr std::uint32_t kSyncRequest = 20;
 // DataBody
 constexpr std::uint32_t kText = 1;
 constexpr std::uint32_t kQuote = 2;
@@ -39,7 +40,8 @@ constexpr std::uint32_t kSecond = 2;
 // ReceiptBody: 1 kind, 2 repeated target
 constexpr std::uint32_t kReceiptKind = 1;
 constexpr std::uint32_t kReceiptTarget = 2;
-// TypingBody: 1 started; TimerBody: 1 seconds; SenderKeyDistributionBody: 1 message
+// TypingBody: 1 started; TimerBody: 1 seconds; SenderKeyDistributionBody: 1 message;
+// SyncRequestBody: 1 kind
 constexpr std::uint32_t kOnly = 1;
 // AttachmentPointer
 constexpr std::uint32_t kAttachmentId = 1;
@@ -565,6 +567,7 @@ ContentResult<Content> DecodeContent(Bytes bytes) {
       case field::kTimer:
       case field::kGroupUpdate:
       case field::kContactSync:
+      case field::kSyncRequest:
       case field::kSenderKeyDistribution: {
         CONTENT_TRY(ExpectBytes(f));
         if (++bodies > 1) return Fail(ContentErrc::kMultipleBodies, "the content has more than one body");
@@ -603,6 +606,12 @@ ContentResult<Content> DecodeContent(Bytes bytes) {
           auto contacts = DecodeContactSync(f.bytes);
           if (!contacts) return tl::unexpected(contacts.error());
           c.body = std::move(*contacts);
+        } else if (f.number == field::kSyncRequest) {
+          auto kind =
+              DecodeSingleVarint(f.bytes, static_cast<std::uint64_t>(SyncRequestKind::kContactsAndGroups));
+          if (!kind) return tl::unexpected(kind.error());
+          if (*kind == 0) return OutOfRange();
+          c.body = SyncRequestBody{static_cast<SyncRequestKind>(*kind)};
         } else {
           ProtoReader inner(f.bytes);
           ProtoField g;
@@ -809,6 +818,14 @@ ContentResult<SecretBuffer> EncodeContent(const Content& c) {
           WriteBytesField(w, field::kGroupUpdate, std::vector<std::uint8_t>{});
         } else if constexpr (std::is_same_v<T, ContactSyncBody>) {
           status = WriteContactSync(w, body);
+        } else if constexpr (std::is_same_v<T, SyncRequestBody>) {
+          if (body.kind != SyncRequestKind::kContactsAndGroups) {
+            status = OutOfRange();
+            return;
+          }
+          WriteBytesField(w, field::kSyncRequest, Nested([&](ByteWriter& n) {
+                            WriteVarintField(n, field::kOnly, static_cast<std::uint32_t>(body.kind));
+                          }));
         } else {
           if (body.message.empty()) {
             status = Missing();

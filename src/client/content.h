@@ -11,8 +11,8 @@
 // context, an optional sync destination) and exactly one body: a data message
 // (text, reply, attachment), a reaction, an edit, a delete-for-everyone, a
 // receipt, a typing indicator, a disappearing-timer change, a sender-key
-// distribution message, a group update or contacts shared with our own
-// other devices.
+// distribution message, a group update, contacts shared with our own
+// other devices or a request for them.
 #pragma once
 
 #include <array>
@@ -138,8 +138,16 @@ struct ContactSyncBody {
   // what the receiving device decided itself.
   bool snapshot = false;
 };
-using ContentBody = std::variant<DataBody, ReactionBody, EditBody, DeleteBody, ReceiptBody, TypingBody,
-                                 TimerBody, SenderKeyDistributionBody, GroupUpdateBody, ContactSyncBody>;
+// Sent by a newly linked device to our own other devices (and honoured only
+// from them): the primary answers with the groups and contacts it has not
+// sent that device yet, so a primary that stays connected serves it too.
+enum class SyncRequestKind : std::uint32_t { kContactsAndGroups = 1 };
+struct SyncRequestBody {
+  SyncRequestKind kind = SyncRequestKind::kContactsAndGroups;
+};
+using ContentBody =
+    std::variant<DataBody, ReactionBody, EditBody, DeleteBody, ReceiptBody, TypingBody, TimerBody,
+                 SenderKeyDistributionBody, GroupUpdateBody, ContactSyncBody, SyncRequestBody>;
 
 struct GroupContext {
   ContentId id{};

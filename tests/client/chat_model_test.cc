@@ -307,6 +307,10 @@ TEST_F(ChatModelTest, GroupViewShowsSenderNamesAndMembers) {
   EXPECT_NE(screen.find("2f1c5b4e: who am i"), std::string::npos);  // no name known: a short id
   EXPECT_NE(screen.find("# team  bob, carol"), std::string::npos);
   EXPECT_NE(screen.find("# team"), std::string::npos);
+  // Admins are marked.
+  team.admins = {AccountId(*Uuid::Parse(kCarol))};
+  model_.Apply(GroupChanged{team, AccountId(*Uuid::Parse(kCarol))});
+  EXPECT_NE(Screen(model_).find("# team  bob, carol (admin)"), std::string::npos) << Screen(model_);
   team.active = false;
   model_.Apply(GroupChanged{team, AccountId(*Uuid::Parse(kBob))});
   EXPECT_NE(Screen(model_).find("(not a member any more)"), std::string::npos);
@@ -331,6 +335,14 @@ TEST_F(ChatModelTest, GroupCommands) {
   EXPECT_EQ(added.args, (std::vector<std::string>{"dave", "erin"}));
   Type(model_, "/group remove dave");
   EXPECT_EQ(model_.HandleKey({KeyKind::kEnter, 0}).kind, ChatCommand::Kind::kGroupRemove);
+  Type(model_, "/group admin erin");
+  auto admin = model_.HandleKey({KeyKind::kEnter, 0});
+  EXPECT_EQ(admin.kind, ChatCommand::Kind::kGroupAdmin);
+  EXPECT_EQ(admin.conversation, kTeam);
+  EXPECT_EQ(admin.args, (std::vector<std::string>{"erin"}));
+  Type(model_, "/group admin");
+  EXPECT_EQ(model_.HandleKey({KeyKind::kEnter, 0}).kind, ChatCommand::Kind::kNone);
+  EXPECT_NE(model_.status().find("/group admin USER..."), std::string::npos);
   Type(model_, "/group rename the team");
   auto renamed = model_.HandleKey({KeyKind::kEnter, 0});
   EXPECT_EQ(renamed.kind, ChatCommand::Kind::kGroupRename);

@@ -233,6 +233,19 @@ TEST_F(ChatTmuxTest, GroupMessagesShowTheSenderTypingAndFiles) {
     ASSERT_TRUE(cv_.wait_for(lock, 20s, [&] { return !bob_groups_.empty(); }));
     team = bob_groups_.back();
   }
+  // Bob made an admin from the chat: marked on screen, and an admin on his device.
+  Type("/group admin bob");
+  Keys({"Enter"});
+  WaitForScreen({"bob (admin)"});
+  const AccountId bob_id = bob_->account()->account;
+  bool bob_is_admin = false;
+  for (int i = 0; i < 200 && !bob_is_admin; ++i) {
+    auto group = bob_->GetGroup(team);
+    bob_is_admin =
+        group && std::find(group->admins.begin(), group->admins.end(), bob_id) != group->admins.end();
+    if (!bob_is_admin) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(bob_is_admin);
   ASSERT_TRUE(bob_->SendGroupText(team, "hello from bob"));
   WaitForScreen({"# team", "bob: hello from bob"});
   Type("hi team");

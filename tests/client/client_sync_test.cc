@@ -136,5 +136,39 @@ TEST_F(ClientSyncTest, ASnapshotDoesNotUndoWhatTheNewDeviceDecidedItself) {
   EXPECT_EQ(ContactOf(*laptop.client, Id(*bob.client))->state, ContactState::kBlocked);
 }
 
+TEST_F(ClientSyncTest, APrimaryConnectedThroughoutServesANewDeviceItsContactsAndGroups) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  Profile dave = Register("dave");
+  ASSERT_TRUE(alice.client && bob.client && dave.client);
+  ASSERT_TRUE(alice.client->AddContact("bob"));
+  ASSERT_TRUE(alice.client->MarkVerified("bob"));
+  ASSERT_TRUE(dave.client->SendText("alice", "hi from dave"));
+  ASSERT_TRUE(HasContact(*alice.client, Id(*dave.client), ContactState::kRequest));
+  ASSERT_TRUE(alice.client->Block("dave"));
+  auto group = alice.client->CreateGroup("climbing", {"bob"});
+  ASSERT_TRUE(group) << ClientErrcName(group.error().code);
+
+  // The phone stays connected and never lists its devices: the laptop's
+  // sync request is what makes it send.
+  ASSERT_TRUE(alice.client->connected());
+  Profile laptop = LinkDevice(alice, "alice-laptop");
+  ASSERT_TRUE(laptop.client);
+  EXPECT_TRUE(HasContact(*laptop.client, Id(*bob.client), ContactState::kAccepted, true));
+  EXPECT_TRUE(HasContact(*laptop.client, Id(*dave.client), ContactState::kBlocked));
+  const ConversationId group_id = GroupConversation(group->id);
+  ASSERT_TRUE(WaitUntil([&] {
+    auto got = laptop.client->GetGroup(group_id);
+    return got && got->name == "climbing" && got->members.size() == 2u;
+  }));
+  EXPECT_TRUE(alice.client->connected());
+  // The laptop writes to the group and Bob reads it.
+  ASSERT_TRUE(laptop.client->SendGroupText(group_id, "from the laptop"));
+  EXPECT_TRUE(WaitUntil([&] {
+    auto bodies = Bodies(*bob.client, group_id);
+    return std::find(bodies.begin(), bodies.end(), "from the laptop") != bodies.end();
+  }));
+}
+
 }  // namespace
 }  // namespace parley::client

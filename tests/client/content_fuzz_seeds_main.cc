@@ -90,6 +90,8 @@ int main(int argc, char** argv) {
   const std::uint8_t skdm[] = {0x33, 0x08, 0x01};
   c.body = SenderKeyDistributionBody{parley::SecretBuffer(skdm)};
   ok &= Write(dir, "sender_key_distribution", c);
+  c.body = SyncRequestBody{SyncRequestKind::kContactsAndGroups};
+  ok &= Write(dir, "sync_request", c);
 
   Content update = base;
   update.group = GroupContext{target, std::string("versioned"), {parley::AccountId(), parley::AccountId()},

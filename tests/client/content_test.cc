@@ -509,5 +509,57 @@ TEST(ContentTest, ContactSyncErrors) {
   }
 }
 
+TEST(ContentTest, SyncRequestRoundTrips) {
+  Content c = Text("");
+  c.body = SyncRequestBody{SyncRequestKind::kContactsAndGroups};
+  auto decoded = DecodeContent(Encode(c));
+  ASSERT_TRUE(decoded) << ContentErrcName(decoded.error().code);
+  const auto* got = std::get_if<SyncRequestBody>(&decoded->body);
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(got->kind, SyncRequestKind::kContactsAndGroups);
+  // A kind this version does not know is not sent.
+  c.body = SyncRequestBody{static_cast<SyncRequestKind>(2)};
+  auto refused = EncodeContent(c);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ContentErrc::kOutOfRange);
+}
+
+TEST(ContentTest, SyncRequestErrors) {
+  auto request = [](const std::vector<std::uint8_t>& inner) { return WithHeader(Field(20, inner)); };
+  auto kind = [](std::uint64_t value) {
+    ByteWriter w;
+    WriteVarintField(w, 1, value);
+    return w.Take();
+  };
+  // No kind, kind 0, a kind past the known ones.
+  EXPECT_EQ(DecodeError(request({})), ContentErrc::kMissingField);
+  EXPECT_EQ(DecodeError(request(kind(0))), ContentErrc::kOutOfRange);
+  EXPECT_EQ(DecodeError(request(kind(2))), ContentErrc::kOutOfRange);
+  // The kind twice, the kind as bytes, truncated.
+  auto twice = kind(1);
+  const auto again = kind(1);
+  twice.insert(twice.end(), again.begin(), again.end());
+  EXPECT_EQ(DecodeError(request(twice)), ContentErrc::kDuplicateField);
+  EXPECT_EQ(DecodeError(request(Field(1, {0x01}))), ContentErrc::kWrongWireType);
+  EXPECT_EQ(DecodeError(request({0x08})), ContentErrc::kMalformed);
+  // The body as a varint, and beside another body.
+  {
+    ByteWriter w;
+    WriteVarintField(w, 20, 1);
+    EXPECT_EQ(DecodeError(WithHeader(w.Take())), ContentErrc::kWrongWireType);
+  }
+  auto both = Field(20, kind(1));
+  const auto typing = Field(15, kind(1));
+  both.insert(both.end(), typing.begin(), typing.end());
+  EXPECT_EQ(DecodeError(WithHeader(both)), ContentErrc::kMultipleBodies);
+  // Unknown fields inside are skipped.
+  auto with_unknown = kind(1);
+  const auto unknown = Field(9, {0x01, 0x02});
+  with_unknown.insert(with_unknown.end(), unknown.begin(), unknown.end());
+  auto decoded = DecodeContent(request(with_unknown));
+  ASSERT_TRUE(decoded) << ContentErrcName(decoded.error().code);
+  EXPECT_TRUE(std::holds_alternative<SyncRequestBody>(decoded->body));
+}
+
 }  // namespace
 }  // namespace parley::client

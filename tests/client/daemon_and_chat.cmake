@@ -6,6 +6,7 @@ if(TARGET parley_frontends)
   parley_test(frontends_unit_test SOURCES
     daemon_rpc_test.cc
     chat_model_test.cc
+    views_test.cc
     LIBS parley_frontends)
   if(TARGET parleyd)
     parley_test(daemon_test SOURCES daemon_test.cc LIBS parley_client nlohmann_json::nlohmann_json

@@ -169,6 +169,17 @@ TEST_F(DaemonTest, GroupsThroughRpc) {
                     return n["method"] == "groupChanged" && n["params"]["group"]["name"] == "the team";
                   })
                    .is_null());
+  // Alice makes bob an admin; then bob may rename it too.
+  auto admin = alice.Call("groups.admin", {{"group", group}, {"members", {"bob"}}});
+  ASSERT_TRUE(admin.contains("result")) << admin.dump();
+  EXPECT_EQ(admin["result"]["admins"].size(), 2u);
+  EXPECT_FALSE(bob.WaitNotification([&](const json& n) {
+                    return n["method"] == "groupChanged" && n["params"]["group"]["admins"].size() == 2;
+                  })
+                   .is_null());
+  auto renamed = bob.Call("groups.rename", {{"group", group}, {"name", "our team"}});
+  ASSERT_TRUE(renamed.contains("result")) << renamed.dump();
+  EXPECT_EQ(renamed["result"]["name"], "our team");
   // Bob leaves: alice's daemon tells its subscribers.
   EXPECT_EQ(alice.Call("subscribe")["result"]["subscribed"], true);
   EXPECT_EQ(bob.Call("groups.leave", {{"group", group}})["result"]["done"], true);
