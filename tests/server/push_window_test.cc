@@ -19,7 +19,7 @@ using namespace handler_testing;
 
 constexpr std::uint32_t kDefaultWindow = 4;
 constexpr std::uint32_t kMaxWindow = 6;
-constexpr int kQueued = 12;
+constexpr std::size_t kQueued = 12;
 
 class PushWindowTest : public RequestHandlersTest {
  protected:
@@ -37,7 +37,7 @@ class PushWindowTest : public RequestHandlersTest {
     }
     WireClient alice_client(port());
     (void)Register(alice_client, "alice", MakeKeys(20));
-    for (int i = 0; i < kQueued; ++i) {
+    for (std::size_t i = 0; i < kQueued; ++i) {
       const wire::Response sent = alice_client.Call(TextTo(bob, "m" + std::to_string(i)));
       EXPECT_EQ(sent.status, ResponseStatus::kOk) << sent.error_detail;
     }
@@ -62,15 +62,26 @@ class PushWindowTest : public RequestHandlersTest {
     return client.buffered_pushes();
   }
 
-  // Acks what was pushed and reads the rest of the queue, acking each.
-  void DrainRest(WireClient& client, const std::vector<std::uint64_t>& push_ids) {
+  // Acks what was pushed and reads the rest of the queue from message
+  // `next` on, acking each.
+  void DrainRest(WireClient& client, const std::vector<std::uint64_t>& push_ids, std::size_t next) {
     for (std::uint64_t id : push_ids) client.Ack(id);
-    for (std::size_t i = push_ids.size(); i < kQueued; ++i) {
+    for (std::size_t i = next; i < kQueued; ++i) {
       std::uint64_t push_id = 0;
       EXPECT_EQ(Text(client.NextEnvelope(&push_id)), "m" + std::to_string(i));
       client.Ack(push_id);
     }
     client.ExpectQueueEmpty();
+  }
+
+  // Bob asks for `asked` and gets `granted` pushes before he acks.
+  void ExpectGranted(std::optional<std::uint32_t> asked, std::size_t granted) {
+    const DeviceLogin bob = BobWithQueue();
+    WireClient client(port());
+    std::vector<std::uint64_t> push_ids;
+    EXPECT_EQ(PushedPastTheWindow(client, bob, asked, push_ids), 0u);
+    EXPECT_EQ(push_ids.size(), granted);
+    DrainRest(client, push_ids, push_ids.size());
   }
 };
 
@@ -86,32 +97,15 @@ TEST_F(PushWindowTest, ASmallerWindowIsGranted) {
   EXPECT_EQ(Text(client.NextEnvelope(&push_id)), "m2");
   EXPECT_EQ(client.Call(wire::PingRequest{}).status, ResponseStatus::kOk);
   EXPECT_EQ(client.buffered_pushes(), 0u);
-  client.Ack(push_id);
-  for (std::uint64_t id : push_ids) client.Ack(id);
-  for (int i = 3; i < kQueued; ++i) {
-    EXPECT_EQ(Text(client.NextEnvelope(&push_id)), "m" + std::to_string(i));
-    client.Ack(push_id);
-  }
-  client.ExpectQueueEmpty();
+  push_ids.push_back(push_id);
+  DrainRest(client, push_ids, 3);
 }
 
 TEST_F(PushWindowTest, ALargerWindowIsCappedByTheOperator) {
-  const DeviceLogin bob = BobWithQueue();
-  WireClient client(port());
-  std::vector<std::uint64_t> push_ids;
-  EXPECT_EQ(PushedPastTheWindow(client, bob, wire::kMaxPushWindow, push_ids), 0u);
-  EXPECT_EQ(push_ids.size(), kMaxWindow);
-  DrainRest(client, push_ids);
+  ExpectGranted(wire::kMaxPushWindow, kMaxWindow);
 }
 
-TEST_F(PushWindowTest, AClientThatDoesNotAskGetsTheDefault) {
-  const DeviceLogin bob = BobWithQueue();
-  WireClient client(port());
-  std::vector<std::uint64_t> push_ids;
-  EXPECT_EQ(PushedPastTheWindow(client, bob, std::nullopt, push_ids), 0u);
-  EXPECT_EQ(push_ids.size(), kDefaultWindow);
-  DrainRest(client, push_ids);
-}
+TEST_F(PushWindowTest, AClientThatDoesNotAskGetsTheDefault) { ExpectGranted(std::nullopt, kDefaultWindow); }
 
 }  // namespace
 }  // namespace parley::server
