@@ -43,6 +43,10 @@ inline constexpr std::int64_t kSignedPreKeyRotationMs = 7LL * 24 * 3600 * 1000;
 // Old signed prekeys stay this long after a rotation, for messages in flight.
 inline constexpr std::int64_t kSignedPreKeyGraceMs = 30LL * 24 * 3600 * 1000;
 inline constexpr int kSendAttempts = 4;
+// The push window the client asks for when it authenticates, and the most
+// pushes it stores in one batch (one transaction and one fsync). It bounds
+// the envelopes held in memory at once (each at most 256 KiB of content).
+inline constexpr std::uint32_t kPushWindow = 512;
 // The server keeps an unacknowledged envelope 30 days (docs/wire-protocol.md,
 // message expiry), so a redelivery comes within that; a day more for clocks.
 inline constexpr std::int64_t kProcessedKeepMs = 31LL * 24 * 3600 * 1000;

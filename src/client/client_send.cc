@@ -1,5 +1,6 @@
 // Client::Impl: sessions, sending content and the actions on messages.
 #include "client/client_impl.h"
+#include "client/message_id.h"
 
 namespace parley::client {
 
@@ -97,8 +98,7 @@ ClientStatus Client::Impl::SendToAccountLocked(const AccountId& account, Bytes p
     CLIENT_ASSIGN_STORE(found, store_->FindContact(account));
     contact = found;
   }
-  wire::ClientMessageId cmid{};
-  rng_.Fill(cmid);
+  const wire::ClientMessageId cmid = TimeOrderedId(clock_.NowMillis(), rng_);
   bool fetched_all = false;
   for (int attempt = 0; attempt < kSendAttempts; ++attempt) {
     CLIENT_ASSIGN_STORE(devices, store_->SessionDevices(account));
@@ -157,7 +157,7 @@ ClientStatus Client::Impl::SendToAccountLocked(const AccountId& account, Bytes p
 }
 
 ClientStatus Client::Impl::SendContentLocked(const AccountId& to, Content content, bool sync_copy) {
-  if (content.message_id == ContentId{}) content.message_id = RandomId(rng_);
+  if (content.message_id == ContentId{}) content.message_id = TimeOrderedId(clock_.NowMillis(), rng_);
   if (content.sent_at_ms == 0) content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
   if (!account_->username.empty()) content.sender_username = account_->username;
   auto encoded = EncodeContent(content);
@@ -296,8 +296,8 @@ ClientResult<StoredMessage> Client::Impl::OwnMessageLocked(const ConversationId&
 ClientResult<std::pair<Content, StoredMessage>> Client::Impl::StoreOutgoingDataLocked(
     const ConversationId& conversation, DataBody data) {
   Content content;
-  content.message_id = RandomId(rng_);
   content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
+  content.message_id = TimeOrderedId(static_cast<std::int64_t>(content.sent_at_ms), rng_);
   StoredMessage m;
   m.id = ToMessageId(content.message_id);
   m.conversation = conversation;
