@@ -272,6 +272,32 @@ TEST_F(SqliteStoreTest, UpgradesAVersion1FileWithItsQueueAndSendRecords) {
   EXPECT_EQ(*depth, 3u);
 }
 
+// Commits that never pause still let SQLite start the WAL over: the writer
+// finishes what the checkpoint thread left, so the WAL stays far below what
+// was written through it.
+TEST_F(SqliteStoreTest, TheWalStartsOverUnderContinuousCommits) {
+  auto opened = SqliteServerStore::Open(backend_.path(), clock_, {});
+  ASSERT_TRUE(opened);
+  auto& store = **opened;
+  ASSERT_NO_FATAL_FAILURE(CreateSenderAndRecipient(store));
+  // 240 sends of 128 KiB, each acknowledged (deleted) right away: about
+  // 7,800 WAL pages (31 MiB) written in all.
+  const std::vector<std::uint8_t> content(128 * 1024, 0x5a);
+  constexpr int kSends = 240;
+  for (int i = 0; i < kSends; ++i) {
+    const OutgoingEnvelope envelope{{recipient_, DeviceId(1)}, 1, content};
+    std::array<std::uint8_t, 16> id{};
+    id[0] = static_cast<std::uint8_t>(i + 1);
+    id[1] = static_cast<std::uint8_t>((i + 1) >> 8);
+    auto queued = store.Enqueue({{sender_, DeviceId(1)}, ClientMessageId(id), std::span(&envelope, 1)});
+    ASSERT_TRUE(queued);
+    ASSERT_TRUE(store.DeleteMessage({recipient_, DeviceId(1)}, queued->copies.front().server_id));
+  }
+  const auto wal_bytes = std::filesystem::file_size(backend_.path() + "-wal");
+  EXPECT_LT(wal_bytes, 24u * 1024 * 1024);
+  EXPECT_GE(store.background_checkpoints(), 1u);
+}
+
 TEST_F(SqliteStoreTest, DamagedSendCopiesAreCorrupt) {
   auto opened = SqliteServerStore::Open(backend_.path(), clock_, {});
   ASSERT_TRUE(opened);
