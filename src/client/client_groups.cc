@@ -162,22 +162,8 @@ ClientStatus Client::Impl::SendGroupCiphertextLocked(const AccountId& account, B
     }
     if (response->status == ResponseStatus::kOk) return {};
     if (response->status != ResponseStatus::kMismatchedDevices) return StatusFailed(*response);
-    const auto& mismatch = std::get<wire::MismatchedDevices>(response->body);
-    for (DeviceId d : mismatch.extra) (void)store_->DeleteSession({AccountName(account), d});
-    bool new_devices = false;
-    for (DeviceId d : mismatch.stale) {
-      (void)store_->DeleteSession({AccountName(account), d});
-      CLIENT_TRY(FetchBundlesLocked(account, d, none));
-      new_devices = true;
-    }
-    for (DeviceId d : mismatch.missing) {
-      CLIENT_TRY(FetchBundlesLocked(account, d, none));
-      new_devices = true;
-    }
-    if (sync) {
-      for (DeviceId d : mismatch.extra) other_devices_.erase(d);
-      for (DeviceId d : mismatch.missing) other_devices_.insert(d);
-    }
+    CLIENT_ASSIGN(new_devices, RepairDevicesLocked(account, std::get<wire::MismatchedDevices>(response->body),
+                                                   none, sync));
     if (new_devices) CLIENT_TRY(SendToAccountLocked(account, distribution, sync));
   }
   return Fail(ClientErrc::kNetwork, "the message could not be delivered to the server");
@@ -620,17 +606,9 @@ bool Client::Impl::ApplyGroupMessageLocked(const wire::Envelope& envelope, const
           // Kept, never fetched here: DownloadAttachment refuses a request group's (S2).
           if (body.attachment && !SaveReceivedAttachmentLocked(m.id, *body.attachment)) return false;
           events.push_back(MessageReceived{m});
+          // The delivery receipt goes to the sender alone, over the 1:1 session.
           if (!from_self && !group.request) {
-            // The delivery receipt goes to the sender alone, over the 1:1 session.
-            const AccountId to = envelope.sender;
-            const ContentId id = content.message_id;
-            const GroupId group_id = group.id;
-            after_commit.push_back([this, to, id, group_id] {
-              Content receipt;
-              receipt.group = GroupContext{group_id, std::nullopt, {}, {}, 0, std::nullopt};
-              receipt.body = ReceiptBody{ReceiptKind::kDelivered, {id}};
-              (void)SendContentLocked(to, receipt, false);
-            });
+            QueueDeliveryReceipt(after_commit, envelope.sender, content.message_id, group.id);
           }
           return true;
         } else if constexpr (std::is_same_v<T, ReactionBody>) {

@@ -29,7 +29,24 @@ using namespace std::chrono_literals;
 using testing::EventLog;
 using testing::WaitUntil;
 
-class ClientGroupsTest : public testing::ClientFixture {};
+class ClientGroupsTest : public testing::ClientFixture {
+ protected:
+  // A group `admin` creates, once every profile in `waiting` has it.
+  std::optional<Group> CreateAndWait(Profile& admin, const std::string& name,
+                                     const std::vector<std::string>& members,
+                                     const std::vector<Profile*>& waiting) {
+    auto created = admin.client->CreateGroup(name, members);
+    EXPECT_TRUE(created);
+    if (!created) return std::nullopt;
+    for (Profile* p : waiting) {
+      if (!p->log->WaitFor<GroupChanged>([&](const GroupChanged& e) { return e.group.id == created->id; })) {
+        ADD_FAILURE() << "a member never got the group";
+        return std::nullopt;
+      }
+    }
+    return *created;
+  }
+};
 
 bool Received(EventLog& log, const std::string& body, const ConversationId& conversation) {
   return log
@@ -233,11 +250,9 @@ TEST_F(ClientGroupsTest, ANewlyLinkedDeviceGetsTheGroupsAndReadsThem) {
   Profile alice = Register("alice");
   Profile bob = Register("bob");
   ASSERT_TRUE(alice.client && bob.client);
-  auto created = alice.client->CreateGroup("before the laptop", {"bob"});
+  auto created = CreateAndWait(alice, "before the laptop", {"bob"}, {&bob});
   ASSERT_TRUE(created);
   const ConversationId group = GroupConversation(created->id);
-  ASSERT_TRUE(
-      bob.log->WaitFor<GroupChanged>([&](const GroupChanged& e) { return e.group.id == created->id; }));
 
   auto code = alice.client->CreateLinkCode();
   ASSERT_TRUE(code);
@@ -366,15 +381,11 @@ TEST_F(ClientGroupsTest, ReceiptsPerMemberAndTypingButNoneForARequestGroup) {
   // Bob and Carol know Alice: her group is not a request for them.
   ASSERT_TRUE(bob.client->AddContact("alice"));
   ASSERT_TRUE(carol.client->AddContact("alice"));
-  auto created = alice.client->CreateGroup("receipts", {"bob", "carol"});
+  auto created = CreateAndWait(alice, "receipts", {"bob", "carol"}, {&bob, &carol});
   ASSERT_TRUE(created);
   const ConversationId group = GroupConversation(created->id);
   const AccountId bob_id = bob.client->account()->account;
   const AccountId carol_id = carol.client->account()->account;
-  for (auto* p : {&bob, &carol}) {
-    ASSERT_TRUE(
-        p->log->WaitFor<GroupChanged>([&](const GroupChanged& e) { return e.group.id == created->id; }));
-  }
 
   auto sent = alice.client->SendGroupText(group, "did everyone get this?");
   ASSERT_TRUE(sent);
@@ -436,11 +447,9 @@ TEST_F(ClientGroupsTest, AttachmentsInAGroupAreFetchedOnlyOnceTheRequestIsAccept
   Profile alice = Register("alice");
   Profile bob = Register("bob");
   ASSERT_TRUE(alice.client && bob.client);
-  auto created = alice.client->CreateGroup("files", {"bob"});
+  auto created = CreateAndWait(alice, "files", {"bob"}, {&bob});
   ASSERT_TRUE(created);
   const ConversationId group = GroupConversation(created->id);
-  ASSERT_TRUE(
-      bob.log->WaitFor<GroupChanged>([&](const GroupChanged& e) { return e.group.id == created->id; }));
 
   const std::filesystem::path file = dir_ / "route.bin";
   std::string contents;
