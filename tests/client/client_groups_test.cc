@@ -370,6 +370,32 @@ TEST_F(ClientGroupsTest, ConcurrentChangesByTwoAdminsEndInTheSameStateEverywhere
     EXPECT_EQ(state->members, winner.members);
     EXPECT_EQ(state->admins, winner.admins);
   }
+
+  // A member leaving while an admin (offline) changes the group from the
+  // same version: the change and the leave both hold on every device.
+  const AccountId carol_id = carol.client->account()->account;
+  bob.client->Disconnect();
+  ASSERT_TRUE(carol.client->LeaveGroup(group));
+  auto renamed = bob.client->RenameGroup(group, "bob's second camp");
+  ASSERT_TRUE(renamed);
+  ASSERT_EQ(renamed->version, 4u);
+  ASSERT_EQ(std::count(renamed->members.begin(), renamed->members.end(), carol_id), 1);
+  for (auto* p : {&alice, &bob}) {
+    ASSERT_TRUE(WaitUntil([&] {
+      auto state = p->client->GetGroup(group);
+      return state && state->name == "bob's second camp" && state->members.size() == 2u;
+    }));
+  }
+  ASSERT_TRUE(alice.client->SendGroupText(group, "barrier c"));
+  EXPECT_TRUE(Received(*bob.log, "barrier c", group));
+  auto at_alice = alice.client->GetGroup(group);
+  auto at_bob = bob.client->GetGroup(group);
+  ASSERT_TRUE(at_alice && at_bob);
+  EXPECT_EQ(std::count(at_alice->members.begin(), at_alice->members.end(), carol_id), 0);
+  EXPECT_EQ(at_alice->members, at_bob->members);
+  EXPECT_EQ(at_alice->admins, at_bob->admins);
+  EXPECT_EQ(at_alice->version, at_bob->version);
+  EXPECT_FALSE(carol.client->GetGroup(group)->active);
 }
 
 TEST_F(ClientGroupsTest, ReceiptsPerMemberAndTypingButNoneForARequestGroup) {
