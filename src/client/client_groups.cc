@@ -527,10 +527,11 @@ bool Client::Impl::ApplyGroupControlLocked(const wire::Envelope& envelope, const
       if (!Supersedes(next.version, author, leaving, current)) return true;  // stale, or already here
       bool allowed;
       if (!current.active) {
-        // Only an admin of a newer state re-adds us, and only one who was a
-        // member when we left (not a stranger claiming the group).
+        // Only a newer state re-adds us, made by one who was an admin when we
+        // left (a member who names itself admin, or one who joined after,
+        // cannot claim the group).
         allowed = next.version > current.version && Contains(next.members, account_->account) &&
-                  (from_self || (Contains(next.admins, author) && Contains(current.members, author)));
+                  (from_self || (Contains(next.admins, author) && Contains(current.admins, author)));
       } else if (next.version > current.version) {
         allowed = from_self || Contains(current.admins, author) ||
                   (Contains(current.members, author) && SameState(AfterLeaving(current, author), next));
