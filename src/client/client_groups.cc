@@ -41,10 +41,18 @@ store::Group NextVersion(store::Group next, const store::Group& from, const Acco
   return next;
 }
 
+// A state made by a member leaving (its author is no longer in it).
+bool IsLeave(const store::Group& group) {
+  return group.version_author && !Contains(group.members, *group.version_author);
+}
+
 // Members keep the state with the highest (version, author); the author
-// breaks a tie between concurrent changes the same way on every device.
-bool Supersedes(std::uint64_t version, const AccountId& author, const store::Group& current) {
+// breaks a tie between concurrent changes the same way on every device. A
+// leave never wins a tie and always loses one: it is merged instead.
+bool Supersedes(std::uint64_t version, const AccountId& author, bool leaving, const store::Group& current) {
   if (version != current.version) return version > current.version;
+  if (leaving) return false;
+  if (IsLeave(current)) return true;
   return !current.version_author || *current.version_author < author;
 }
 
@@ -162,22 +170,8 @@ ClientStatus Client::Impl::SendGroupCiphertextLocked(const AccountId& account, B
     }
     if (response->status == ResponseStatus::kOk) return {};
     if (response->status != ResponseStatus::kMismatchedDevices) return StatusFailed(*response);
-    const auto& mismatch = std::get<wire::MismatchedDevices>(response->body);
-    for (DeviceId d : mismatch.extra) (void)store_->DeleteSession({AccountName(account), d});
-    bool new_devices = false;
-    for (DeviceId d : mismatch.stale) {
-      (void)store_->DeleteSession({AccountName(account), d});
-      CLIENT_TRY(FetchBundlesLocked(account, d, none));
-      new_devices = true;
-    }
-    for (DeviceId d : mismatch.missing) {
-      CLIENT_TRY(FetchBundlesLocked(account, d, none));
-      new_devices = true;
-    }
-    if (sync) {
-      for (DeviceId d : mismatch.extra) other_devices_.erase(d);
-      for (DeviceId d : mismatch.missing) other_devices_.insert(d);
-    }
+    CLIENT_ASSIGN(new_devices, RepairDevicesLocked(account, std::get<wire::MismatchedDevices>(response->body),
+                                                   none, sync));
     if (new_devices) CLIENT_TRY(SendToAccountLocked(account, distribution, sync));
   }
   return Fail(ClientErrc::kNetwork, "the message could not be delivered to the server");
@@ -516,23 +510,47 @@ bool Client::Impl::ApplyGroupControlLocked(const wire::Envelope& envelope, const
   next.version_author = author;
   if (*existing) {
     const Group& current = **existing;
-    if (!Supersedes(next.version, author, current)) return true;  // stale, or already here
-    bool allowed;
-    if (!current.active) {
-      // Only an admin of a newer state re-adds us, and only one who was a
-      // member when we left (not a stranger claiming the group).
-      allowed = next.version > current.version && Contains(next.members, account_->account) &&
-                (from_self || (Contains(next.admins, author) && Contains(current.members, author)));
-    } else if (next.version > current.version) {
-      allowed = from_self || Contains(current.admins, author) ||
-                (Contains(current.members, author) && SameState(AfterLeaving(current, author), next));
+    const bool leaving = !Contains(next.members, author);
+    if (current.active && leaving && Contains(current.members, author) &&
+        !(next.version > current.version && SameState(AfterLeaving(current, author), next))) {
+      // A leave made from a state other than ours (it raced another change):
+      // merged into the state we hold, which keeps its version, so every
+      // device ends the same whichever came first.
+      Group merged = AfterLeaving(current, author);
+      next.name = merged.name;
+      next.members = std::move(merged.members);
+      next.admins = std::move(merged.admins);
+      next.version = current.version;
+      next.version_author = current.version_author;
+      next.base_admins = current.base_admins;
     } else {
-      // A concurrent change made from the same base state wins the tie: it
-      // is judged by that base's admins.
-      allowed = from_self || Contains(current.base_admins, author);
+      if (!Supersedes(next.version, author, leaving, current)) return true;  // stale, or already here
+      bool allowed;
+      if (!current.active) {
+        // Only a newer state re-adds us, made by one who was an admin when we
+        // left (a member who names itself admin, or one who joined after,
+        // cannot claim the group).
+        allowed = next.version > current.version && Contains(next.members, account_->account) &&
+                  (from_self || (Contains(next.admins, author) && Contains(current.admins, author)));
+      } else if (next.version > current.version) {
+        allowed = from_self || Contains(current.admins, author) ||
+                  (Contains(current.members, author) && SameState(AfterLeaving(current, author), next));
+      } else {
+        // A concurrent change made from the same base state wins the tie: it
+        // is judged by that base's admins.
+        allowed = from_self || Contains(current.base_admins, author);
+      }
+      if (!allowed) return true;
+      next.base_admins = next.version > current.version ? current.admins : current.base_admins;
+      if (next.version == current.version && IsLeave(current) && current.active &&
+          Contains(next.members, *current.version_author)) {
+        // It takes the place of a leave of the same version: the leave stays.
+        const AccountId leaver = *current.version_author;
+        Group merged = AfterLeaving(next, leaver);
+        next.members = std::move(merged.members);
+        next.admins = std::move(merged.admins);
+      }
     }
-    if (!allowed) return true;
-    next.base_admins = next.version > current.version ? current.admins : current.base_admins;
     next.request = current.request;
     next.key_distributed = current.key_distributed;
     bool someone_left = false;
@@ -620,17 +638,9 @@ bool Client::Impl::ApplyGroupMessageLocked(const wire::Envelope& envelope, const
           // Kept, never fetched here: DownloadAttachment refuses a request group's (S2).
           if (body.attachment && !SaveReceivedAttachmentLocked(m.id, *body.attachment)) return false;
           events.push_back(MessageReceived{m});
+          // The delivery receipt goes to the sender alone, over the 1:1 session.
           if (!from_self && !group.request) {
-            // The delivery receipt goes to the sender alone, over the 1:1 session.
-            const AccountId to = envelope.sender;
-            const ContentId id = content.message_id;
-            const GroupId group_id = group.id;
-            after_commit.push_back([this, to, id, group_id] {
-              Content receipt;
-              receipt.group = GroupContext{group_id, std::nullopt, {}, {}, 0, std::nullopt};
-              receipt.body = ReceiptBody{ReceiptKind::kDelivered, {id}};
-              (void)SendContentLocked(to, receipt, false);
-            });
+            QueueDeliveryReceipt(after_commit, envelope.sender, content.message_id, group.id);
           }
           return true;
         } else if constexpr (std::is_same_v<T, ReactionBody>) {

@@ -205,6 +205,10 @@ class Client::Impl {
   // `group`, the status moves once every other member sent it.
   bool ApplyReceiptLocked(const AccountId& from, const ReceiptBody& body, const ConversationId& conversation,
                           const store::Group* group, std::vector<Event>& events);
+  // After the commit: a delivery receipt for a message to its sender alone
+  // (with the group's id for a group message).
+  void QueueDeliveryReceipt(std::vector<std::function<void()>>& after_commit, const AccountId& to,
+                            const ContentId& message, const std::optional<GroupId>& group);
   // Messages another of our devices read.
   bool MarkSeenElsewhereLocked(const ReceiptBody& body, const ConversationId& conversation);
 
@@ -230,6 +234,11 @@ class Client::Impl {
   // server asks. With `sync`, `account` is our own.
   ClientStatus SendToAccountLocked(const AccountId& account, Bytes plaintext, bool sync);
 
+  // Repairs our view of an account's devices after the server's
+  // mismatched-devices reply: extra and stale devices' sessions go, missing
+  // and stale ones start from fresh bundles. True when a device is new to us.
+  ClientResult<bool> RepairDevicesLocked(const AccountId& account, const wire::MismatchedDevices& mismatch,
+                                         std::optional<store::Contact>& contact, bool sync);
   // Sends content to a peer and, when `sync_copy`, to our other devices.
   ClientStatus SendContentLocked(const AccountId& to, Content content, bool sync_copy);
   ClientStatus SendSyncLocked(const AccountId& destination, Content content);

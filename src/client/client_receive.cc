@@ -145,15 +145,8 @@ bool Client::Impl::ApplyIncomingLocked(const wire::Envelope& envelope, const Con
             return false;
           if (*inserted) {
             events.push_back(MessageReceived{m});
-            if (!request) {
-              const AccountId to = envelope.sender;
-              const ContentId id = content.message_id;
-              after_commit.push_back([this, to, id] {
-                Content receipt;
-                receipt.body = ReceiptBody{ReceiptKind::kDelivered, {id}};
-                (void)SendContentLocked(to, receipt, false);
-              });
-            }
+            if (!request)
+              QueueDeliveryReceipt(after_commit, envelope.sender, content.message_id, std::nullopt);
           }
           return true;
         } else if constexpr (std::is_same_v<T, ReactionBody>) {
@@ -240,6 +233,16 @@ StoredMessage Client::Impl::MessageFromData(const wire::Envelope& envelope, cons
   if (body.quote) m.quote = ToMessageId(*body.quote);
   m.expires_at_ms = ExpiryFor(body.expire_seconds);
   return m;
+}
+
+void Client::Impl::QueueDeliveryReceipt(std::vector<std::function<void()>>& after_commit, const AccountId& to,
+                                        const ContentId& message, const std::optional<GroupId>& group) {
+  after_commit.push_back([this, to, message, group] {
+    Content receipt;
+    if (group) receipt.group = GroupContext{*group, std::nullopt, {}, {}, 0, std::nullopt};
+    receipt.body = ReceiptBody{ReceiptKind::kDelivered, {message}};
+    (void)SendContentLocked(to, receipt, false);
+  });
 }
 
 bool Client::Impl::ApplyReactionLocked(const AccountId& from, const ReactionBody& body,

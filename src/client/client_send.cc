@@ -141,19 +141,26 @@ ClientStatus Client::Impl::SendToAccountLocked(const AccountId& account, Bytes p
     }
     if (response->status == ResponseStatus::kOk) return {};
     if (response->status != ResponseStatus::kMismatchedDevices) return StatusFailed(*response);
-    const auto& mismatch = std::get<wire::MismatchedDevices>(response->body);
-    for (DeviceId d : mismatch.extra) (void)store_->DeleteSession({AccountName(account), d});
-    for (DeviceId d : mismatch.stale) {
-      (void)store_->DeleteSession({AccountName(account), d});
-      CLIENT_TRY(FetchBundlesLocked(account, d, contact));
-    }
-    for (DeviceId d : mismatch.missing) CLIENT_TRY(FetchBundlesLocked(account, d, contact));
-    if (sync) {
-      for (DeviceId d : mismatch.extra) other_devices_.erase(d);
-      for (DeviceId d : mismatch.missing) other_devices_.insert(d);
-    }
+    CLIENT_TRY(
+        RepairDevicesLocked(account, std::get<wire::MismatchedDevices>(response->body), contact, sync));
   }
   return Fail(ClientErrc::kNetwork, "the message could not be delivered to the server");
+}
+
+ClientResult<bool> Client::Impl::RepairDevicesLocked(const AccountId& account,
+                                                     const wire::MismatchedDevices& mismatch,
+                                                     std::optional<store::Contact>& contact, bool sync) {
+  for (DeviceId d : mismatch.extra) (void)store_->DeleteSession({AccountName(account), d});
+  for (DeviceId d : mismatch.stale) {
+    (void)store_->DeleteSession({AccountName(account), d});
+    CLIENT_TRY(FetchBundlesLocked(account, d, contact));
+  }
+  for (DeviceId d : mismatch.missing) CLIENT_TRY(FetchBundlesLocked(account, d, contact));
+  if (sync) {
+    for (DeviceId d : mismatch.extra) other_devices_.erase(d);
+    for (DeviceId d : mismatch.missing) other_devices_.insert(d);
+  }
+  return !mismatch.stale.empty() || !mismatch.missing.empty();
 }
 
 ClientStatus Client::Impl::SendContentLocked(const AccountId& to, Content content, bool sync_copy) {

@@ -94,8 +94,9 @@ int main(int argc, char** argv) {
   ok &= Write(dir, "sync_request", c);
 
   Content update = base;
-  update.group = GroupContext{target, std::string("versioned"), {parley::AccountId(), parley::AccountId()},
-                              {parley::AccountId()}, 7, parley::AccountId()};
+  update.group = GroupContext{
+      target, std::string("versioned"), {parley::AccountId(), parley::AccountId()}, {parley::AccountId()},
+      7,      parley::AccountId()};
   update.body = GroupUpdateBody{};
   ok &= Write(dir, "group_update_versioned", update);
   Content group_receipt = base;
