@@ -87,6 +87,26 @@ void RequestFrameHandler::Impl::GetPreKeyCount(DeviceSession& session, Reply& re
   reply.Ok(wire::PreKeyCountResult{static_cast<std::uint32_t>(*count)});
 }
 
+void RequestFrameHandler::Impl::LookupUsername(DeviceSession& session,
+                                               const wire::LookupUsernameRequest& request, Reply& reply) {
+  const std::uint64_t wait = bundle_fetches_per_account.Take(session.device->account.value().ToString());
+  if (wait != 0) {
+    rate_limit_hits_bundles.Increment();
+    reply.RateLimited(wait, "too many username lookups");
+    return;
+  }
+  auto account = store.GetAccountByUsername(request.username);
+  if (!account) {
+    if (account.error().code == store::StoreErrc::kNotFound) {
+      reply.Error(ResponseStatus::kNotFound, "no such username");
+    } else {
+      StoreFailure(reply, account.error().code, "get_account_by_username");
+    }
+    return;
+  }
+  reply.Ok(wire::UsernameLookupResult{account->id});
+}
+
 void RequestFrameHandler::Impl::GetBundles(DeviceSession& session, const wire::GetBundlesRequest& request,
                                            Reply& reply) {
   // Each fetch consumes the target's prekeys: limited per requesting account.

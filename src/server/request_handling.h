@@ -216,6 +216,9 @@ struct RequestFrameHandler::Impl {
   void UploadKeys(DeviceSession& session, const wire::UploadKeysRequest& request, Reply& reply);
   void GetPreKeyCount(DeviceSession& session, Reply& reply);
   void GetBundles(DeviceSession& session, const wire::GetBundlesRequest& request, Reply& reply);
+  // A username's account id, no keys: limited with the bundle fetches (both
+  // tell whether a username exists).
+  void LookupUsername(DeviceSession& session, const wire::LookupUsernameRequest& request, Reply& reply);
 
   // ---- message_requests.cc
   // Both answer after the group commit (QueueWriter), not before they return.
