@@ -219,6 +219,12 @@ struct RequestFrameHandler::Impl {
   // A username's account id, no keys: limited with the bundle fetches (both
   // tell whether a username exists).
   void LookupUsername(DeviceSession& session, const wire::LookupUsernameRequest& request, Reply& reply);
+  // Takes one of the requesting account's prekey fetches; false when none is
+  // left (answered rate_limited, `what` as the detail).
+  bool TakePreKeyFetch(DeviceSession& session, Reply& reply, const char* what);
+  // The account a username names; nullopt when it was answered instead
+  // (not_found, or a store failure).
+  std::optional<AccountId> AccountOfUsername(const std::string& username, Reply& reply);
 
   // ---- message_requests.cc
   // Both answer after the group commit (QueueWriter), not before they return.
