@@ -325,12 +325,10 @@ bool Client::Impl::PushUpdated(const MessageId& id, std::vector<Event>& events) 
 
 void Client::Impl::ConfirmUsernameLocked(const AccountId& sender, const std::string& claimed) {
   if (!wire::IsValidUsername(claimed)) return;
-  wire::GetBundlesRequest lookup;
-  lookup.target = claimed;
-  lookup.device_id = DeviceId(wire::kPrimaryDeviceId);
-  auto response = CallLocked(std::move(lookup));
+  // A lookup without keys: a bundle fetch would use up one of the sender's one-time prekeys.
+  auto response = CallLocked(wire::LookupUsernameRequest{claimed});
   if (!response || response->status != ResponseStatus::kOk) return;
-  if (std::get<wire::BundlesResult>(response->body).account_id != sender) return;
+  if (std::get<wire::UsernameLookupResult>(response->body).account_id != sender) return;
   auto contact = store_->FindContact(sender);
   if (!contact || !*contact) return;
   (*contact)->username = claimed;

@@ -87,29 +87,44 @@ void RequestFrameHandler::Impl::GetPreKeyCount(DeviceSession& session, Reply& re
   reply.Ok(wire::PreKeyCountResult{static_cast<std::uint32_t>(*count)});
 }
 
+bool RequestFrameHandler::Impl::TakePreKeyFetch(DeviceSession& session, Reply& reply, const char* what) {
+  const std::uint64_t wait = bundle_fetches_per_account.Take(session.device->account.value().ToString());
+  if (wait == 0) return true;
+  rate_limit_hits_bundles.Increment();
+  reply.RateLimited(wait, what);
+  return false;
+}
+
+std::optional<AccountId> RequestFrameHandler::Impl::AccountOfUsername(const std::string& username,
+                                                                      Reply& reply) {
+  auto account = store.GetAccountByUsername(username);
+  if (account) return account->id;
+  if (account.error().code == store::StoreErrc::kNotFound) {
+    reply.Error(ResponseStatus::kNotFound, "no such username");
+  } else {
+    StoreFailure(reply, account.error().code, "get_account_by_username");
+  }
+  return std::nullopt;
+}
+
+void RequestFrameHandler::Impl::LookupUsername(DeviceSession& session,
+                                               const wire::LookupUsernameRequest& request, Reply& reply) {
+  if (!TakePreKeyFetch(session, reply, "too many username lookups")) return;
+  if (auto account = AccountOfUsername(request.username, reply))
+    reply.Ok(wire::UsernameLookupResult{*account});
+}
+
 void RequestFrameHandler::Impl::GetBundles(DeviceSession& session, const wire::GetBundlesRequest& request,
                                            Reply& reply) {
   // Each fetch consumes the target's prekeys: limited per requesting account.
-  const std::uint64_t wait = bundle_fetches_per_account.Take(session.device->account.value().ToString());
-  if (wait != 0) {
-    rate_limit_hits_bundles.Increment();
-    reply.RateLimited(wait, "too many prekey bundle fetches");
-    return;
-  }
+  if (!TakePreKeyFetch(session, reply, "too many prekey bundle fetches")) return;
   AccountId target;
   if (const auto* id = std::get_if<AccountId>(&request.target)) {
     target = *id;
   } else {
-    auto account = store.GetAccountByUsername(std::get<std::string>(request.target));
-    if (!account) {
-      if (account.error().code == store::StoreErrc::kNotFound) {
-        reply.Error(ResponseStatus::kNotFound, "no such username");
-      } else {
-        StoreFailure(reply, account.error().code, "get_account_by_username");
-      }
-      return;
-    }
-    target = account->id;
+    auto account = AccountOfUsername(std::get<std::string>(request.target), reply);
+    if (!account) return;
+    target = *account;
   }
   auto devices = store.ListDevices(target);
   if (!devices) {

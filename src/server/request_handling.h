@@ -219,6 +219,15 @@ struct RequestFrameHandler::Impl {
   void UploadKeys(DeviceSession& session, const wire::UploadKeysRequest& request, Reply& reply);
   void GetPreKeyCount(DeviceSession& session, Reply& reply);
   void GetBundles(DeviceSession& session, const wire::GetBundlesRequest& request, Reply& reply);
+  // A username's account id, no keys: limited with the bundle fetches (both
+  // tell whether a username exists).
+  void LookupUsername(DeviceSession& session, const wire::LookupUsernameRequest& request, Reply& reply);
+  // Takes one of the requesting account's prekey fetches; false when none is
+  // left (answered rate_limited, `what` as the detail).
+  bool TakePreKeyFetch(DeviceSession& session, Reply& reply, const char* what);
+  // The account a username names; nullopt when it was answered instead
+  // (not_found, or a store failure).
+  std::optional<AccountId> AccountOfUsername(const std::string& username, Reply& reply);
 
   // ---- message_requests.cc
   // Both answer after the group commit (QueueWriter), not before they return.

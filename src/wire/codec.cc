@@ -55,6 +55,8 @@ constexpr std::uint32_t kBodyField<GetPreKeyCountRequest> = 21;
 template <>
 constexpr std::uint32_t kBodyField<GetBundlesRequest> = 22;
 template <>
+constexpr std::uint32_t kBodyField<LookupUsernameRequest> = 23;
+template <>
 constexpr std::uint32_t kBodyField<SendMessagesRequest> = 30;
 template <>
 constexpr std::uint32_t kBodyField<SendMultiRecipientRequest> = 31;
@@ -72,6 +74,8 @@ template <>
 constexpr std::uint32_t kBodyField<PreKeyCountResult> = 21;
 template <>
 constexpr std::uint32_t kBodyField<BundlesResult> = 22;
+template <>
+constexpr std::uint32_t kBodyField<UsernameLookupResult> = 23;
 template <>
 constexpr std::uint32_t kBodyField<SendResult> = 30;
 template <>
@@ -411,6 +415,12 @@ WireStatus Parse(Bytes in, SetUsernameRequest& out) {
 
 WireStatus Parse(Bytes in, DeleteAccountRequest&) { return ParseEmpty(in); }
 
+WireStatus Parse(Bytes in, LookupUsernameRequest& out) {
+  return ParseFields(in, Fields({1}, {1}), [&](const ProtoField& f) {
+    return f.number == 1 ? ReadText(f, kMaxUsernameSize, out.username) : Fine();
+  });
+}
+
 WireStatus Parse(Bytes in, UploadKeysRequest& out) {
   WIRE_TRY(Reserve(in, 2, kMaxPreKeysPerUpload, out.prekeys));
   return ParseFields(in, Fields({1}, {}), [&](const ProtoField& f) {
@@ -602,6 +612,11 @@ WireStatus Parse(Bytes in, BundlesResult& out) {
     }
     return Fine();
   });
+}
+
+WireStatus Parse(Bytes in, UsernameLookupResult& out) {
+  return ParseFields(in, Fields({1}, {1}),
+                     [&](const ProtoField& f) { return f.number == 1 ? Read(f, out.account_id) : Fine(); });
 }
 
 WireStatus Parse(Bytes in, SendResult& out) {
@@ -877,6 +892,11 @@ void Encode(Sink& sink, const SetUsernameRequest& r) {
 }
 
 template <class Sink>
+void Encode(Sink& sink, const LookupUsernameRequest& r) {
+  sink.TextField(1, r.username);
+}
+
+template <class Sink>
 void Encode(Sink&, const DeleteAccountRequest&) {}
 
 template <class Sink>
@@ -992,6 +1012,11 @@ template <class Sink>
 void Encode(Sink& sink, const BundlesResult& r) {
   sink.BytesField(1, BytesOf(r.account_id));
   for (const DeviceBundle& b : r.devices) sink.MessageField(2, b);
+}
+
+template <class Sink>
+void Encode(Sink& sink, const UsernameLookupResult& r) {
+  sink.BytesField(1, BytesOf(r.account_id));
 }
 
 template <class Sink>

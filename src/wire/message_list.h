@@ -17,6 +17,7 @@
   X(UploadKeysRequest)          \
   X(GetPreKeyCountRequest)      \
   X(GetBundlesRequest)          \
+  X(LookupUsernameRequest)      \
   X(OutgoingMessage)            \
   X(SendMessagesRequest)        \
   X(RecipientMessages)          \
@@ -31,6 +32,7 @@
   X(PreKeyCountResult)          \
   X(DeviceBundle)               \
   X(BundlesResult)              \
+  X(UsernameLookupResult)       \
   X(SendResult)                 \
   X(MismatchedDevices)          \
   X(RecipientResult)            \

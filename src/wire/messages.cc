@@ -32,6 +32,7 @@ std::string_view NameOf(const DeleteAccountRequest&) { return "delete_account"; 
 std::string_view NameOf(const UploadKeysRequest&) { return "upload_keys"; }
 std::string_view NameOf(const GetPreKeyCountRequest&) { return "get_prekey_count"; }
 std::string_view NameOf(const GetBundlesRequest&) { return "get_bundles"; }
+std::string_view NameOf(const LookupUsernameRequest&) { return "lookup_username"; }
 std::string_view NameOf(const SendMessagesRequest&) { return "send_messages"; }
 std::string_view NameOf(const SendMultiRecipientRequest&) { return "send_multi_recipient"; }
 std::string_view NameOf(const PingRequest&) { return "ping"; }
@@ -72,6 +73,10 @@ struct OkBody<GetPreKeyCountRequest> {
 template <>
 struct OkBody<GetBundlesRequest> {
   using type = BundlesResult;
+};
+template <>
+struct OkBody<LookupUsernameRequest> {
+  using type = UsernameLookupResult;
 };
 template <>
 struct OkBody<SendMessagesRequest> {

@@ -153,6 +153,15 @@ struct GetBundlesRequest {
   friend bool operator==(const GetBundlesRequest&, const GetBundlesRequest&) = default;
 };
 
+// The account a username belongs to, without any prekey (a message
+// request's stated username is checked with it; GetBundles would use up a
+// one-time prekey of the sender).
+struct LookupUsernameRequest {
+  std::string username;  // IsValidUsername
+
+  friend bool operator==(const LookupUsernameRequest&, const LookupUsernameRequest&) = default;
+};
+
 // The ciphertext for one recipient device.
 struct OutgoingMessage {
   DeviceId device_id;  // 1..kMaxDeviceId
@@ -204,7 +213,7 @@ using RequestBody =
     std::variant<RegisterRequest, AuthenticateRequest, CreateLinkCodeRequest, LinkDeviceRequest,
                  ListDevicesRequest, UnlinkDeviceRequest, SetUsernameRequest, DeleteAccountRequest,
                  UploadKeysRequest, GetPreKeyCountRequest, GetBundlesRequest, SendMessagesRequest,
-                 SendMultiRecipientRequest, PingRequest>;
+                 SendMultiRecipientRequest, PingRequest, LookupUsernameRequest>;
 
 // A request; the server answers with a Response carrying the same id. Ids are
 // chosen by the client and only match responses on one connection.
@@ -282,6 +291,12 @@ struct BundlesResult {
   friend bool operator==(const BundlesResult&, const BundlesResult&) = default;
 };
 
+struct UsernameLookupResult {
+  AccountId account_id;
+
+  friend bool operator==(const UsernameLookupResult&, const UsernameLookupResult&) = default;
+};
+
 // A send was queued for every device.
 struct SendResult {
   std::uint64_t server_timestamp_ms = 0;
@@ -321,9 +336,9 @@ struct SendMultiRecipientResult {
 
 // std::monostate: a response without a body (every error except
 // mismatched_devices, and ok for requests that return nothing).
-using ResponseBody =
-    std::variant<std::monostate, RegisterResult, LinkDeviceResult, CreateLinkCodeResult, ListDevicesResult,
-                 PreKeyCountResult, BundlesResult, SendResult, SendMultiRecipientResult, MismatchedDevices>;
+using ResponseBody = std::variant<std::monostate, RegisterResult, LinkDeviceResult, CreateLinkCodeResult,
+                                  ListDevicesResult, PreKeyCountResult, BundlesResult, SendResult,
+                                  SendMultiRecipientResult, MismatchedDevices, UsernameLookupResult>;
 
 // The answer to the Request with the same id. Rules the decoder enforces:
 // ok has no error detail and no retry-after; mismatched_devices has a

@@ -163,6 +163,8 @@ WireStatus Check(const UnlinkDeviceRequest& r) { return CheckDeviceId(r.device_i
 
 WireStatus Check(const SetUsernameRequest& r) { return CheckUsername(r.username); }
 
+WireStatus Check(const LookupUsernameRequest& r) { return CheckUsername(r.username); }
+
 WireStatus Check(const DeleteAccountRequest&) { return Fine(); }
 
 WireStatus Check(const UploadKeysRequest& r) {
@@ -245,6 +247,8 @@ WireStatus Check(const BundlesResult& r) {
   return CheckList(r.devices, kMaxDevicesPerAccount, false,
                    [](const DeviceBundle& b) { return b.device_id; });
 }
+
+WireStatus Check(const UsernameLookupResult&) { return Fine(); }
 
 WireStatus Check(const SendResult&) { return Fine(); }
 

@@ -1,9 +1,7 @@
 // `parley chat` end to end: the real binary runs in a detached tmux session
 // (send-keys types, capture-pane reads the screen) against a real parleyd;
 // its peer is a Client in this process. Every wait is bounded.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,38 +16,14 @@
 
 #include "client/client.h"
 #include "parleyd_process.h"
+#include "run_program.h"
 
 namespace parley::client {
 namespace {
 
 using namespace std::chrono_literals;
 
-// Runs a program (no shell) and returns its exit status and stdout. The
-// output goes through a file: the tmux server a first command starts keeps
-// a pipe open, so a pipe would never end.
-std::pair<int, std::string> RunProgram(std::vector<std::string> args) {
-  char path[] = "/tmp/parley-chat-out-XXXXXX";
-  const int out = mkstemp(path);
-  if (out < 0) return {-1, ""};
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out, STDOUT_FILENO);
-    const int null = open("/dev/null", O_RDWR);
-    dup2(null, STDERR_FILENO);
-    dup2(null, STDIN_FILENO);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execvp(argv[0], argv.data());
-    _exit(127);
-  }
-  close(out);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  std::string text = testing::ReadWholeFile(path);
-  unlink(path);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
-}
+using testing::RunProgram;
 
 class ChatTmuxTest : public ::testing::Test {
  protected:

@@ -6,8 +6,14 @@
 #include <optional>
 #include <string>
 
+#include "base/clock.h"
 #include "client/client.h"
+#include "client/connection.h"
+#include "client/content.h"
 #include "client_fixture.h"
+#include "crypto/random.h"
+#include "protocol/session_cipher.h"
+#include "store/client_store.h"
 
 namespace parley::client {
 namespace {
@@ -168,6 +174,85 @@ TEST_F(ClientSyncTest, APrimaryConnectedThroughoutServesANewDeviceItsContactsAnd
     auto bodies = Bodies(*bob.client, group_id);
     return std::find(bodies.begin(), bodies.end(), "from the laptop") != bodies.end();
   }));
+}
+
+// A sync request is honoured only from our own devices: from a stranger,
+// encrypted and sent by hand over a session its client set up, it is
+// decrypted and then ignored (it does not even make a message request).
+TEST_F(ClientSyncTest, ASyncRequestFromAnotherAccountIsIgnored) {
+  Profile alice = Register("alice");
+  Profile mallory = Register("mallory");
+  ASSERT_TRUE(alice.client && mallory.client);
+  const AccountId alice_id = Id(*alice.client);
+  ASSERT_TRUE(mallory.client->AddContact("alice"));  // a session with alice's device, nothing sent
+  const AccountInfo mallory_info = *mallory.client->account();
+  mallory.client.reset();
+  alice.client->Disconnect();
+
+  // Mallory's sync request, encrypted with its stored session.
+  std::vector<std::uint8_t> ciphertext;
+  std::uint32_t type = 0;
+  RegistrationId registration(0);
+  std::optional<store::LocalAccount> local;
+  {
+    SystemClock clock;
+    crypto::SystemRng rng;
+    auto key = store::KeyFromFile(dir_ / "profiles" / "mallory.key");
+    ASSERT_TRUE(key);
+    auto opened = store::ClientStore::Open(dir_ / "profiles" / "mallory" / "parley.db", *key, clock);
+    ASSERT_TRUE(opened);
+    store::ClientStore& store = **opened;
+    auto account = store.LoadAccount();
+    ASSERT_TRUE(account && *account);
+    local = **account;
+    const protocol::ProtocolAddress address{alice_id.value().ToString(), DeviceId(1)};
+    protocol::SessionRecord* record = store.LoadSession(address);
+    ASSERT_TRUE(record != nullptr && record->has_current_state());
+    registration = record->current_state()->remote_registration_id;
+    Content content;
+    content.message_id.fill(0x5a);
+    content.sent_at_ms = 1'700'000'000'000;
+    content.body = SyncRequestBody{SyncRequestKind::kContactsAndGroups};
+    auto plaintext = EncodeContent(content);
+    ASSERT_TRUE(plaintext);
+    protocol::SessionCipher cipher({store, store, store, store}, address, rng);
+    auto encrypted = cipher.Encrypt(plaintext->bytes());
+    ASSERT_TRUE(encrypted);
+    ciphertext = std::move(encrypted->bytes);
+    type = static_cast<std::uint32_t>(encrypted->type);
+  }
+  {
+    ConnectionOptions options{"127.0.0.1", mallory_info.server.port, mallory_info.server.pin};
+    options.reconnect = false;
+    Connection connection(
+        options, [](wire::Push) {}, [](bool) {});
+    connection.SetAuthentication(
+        wire::AuthenticateRequest{local->account, local->device, wire::DeviceCredential{local->credential}});
+    ASSERT_TRUE(connection.Start());
+    wire::SendMessagesRequest send;
+    send.recipient = alice_id;
+    send.client_message_id.fill(0x33);
+    send.messages.push_back({DeviceId(1), registration, type, ciphertext});
+    auto sent = connection.Call(send, 10s);
+    ASSERT_TRUE(sent);
+    ASSERT_EQ(sent->status, wire::ResponseStatus::kOk);
+    connection.Stop();
+  }
+
+  // Alice drains it: no request, no contact, no decryption failure.
+  ASSERT_TRUE(alice.client->Connect());
+  ASSERT_TRUE(alice.client->WaitUntilDrained(20s));
+  EXPECT_FALSE(ContactOf(*alice.client, mallory_info.account));
+  auto requests = alice.client->Requests();
+  ASSERT_TRUE(requests);
+  EXPECT_TRUE(requests->empty());
+  EXPECT_EQ(alice.log->Count<DecryptionFailed>(), 0u);
+  // The session went on: mallory's next message is a request as usual.
+  mallory.client = OpenProfile("mallory");
+  ASSERT_TRUE(mallory.client && mallory.client->Connect());
+  ASSERT_TRUE(mallory.client->SendText("alice", "hi alice"));
+  EXPECT_TRUE(HasContact(*alice.client, mallory_info.account, ContactState::kRequest));
+  EXPECT_EQ(alice.log->Count<DecryptionFailed>(), 0u);
 }
 
 }  // namespace

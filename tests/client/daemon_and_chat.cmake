@@ -18,5 +18,10 @@ if(TARGET parley_frontends)
     target_compile_definitions(chat_tmux_test PRIVATE PARLEYD_PATH="$<TARGET_FILE:parleyd>"
                                PARLEY_PATH="$<TARGET_FILE:parley>")
     add_dependencies(chat_tmux_test parleyd parley)
+    # The command line as the README uses it.
+    parley_test(cli_test SOURCES cli_test.cc LIBS parley_client nlohmann_json::nlohmann_json LABELS integration)
+    target_compile_definitions(cli_test PRIVATE PARLEYD_PATH="$<TARGET_FILE:parleyd>"
+                               PARLEY_PATH="$<TARGET_FILE:parley>")
+    add_dependencies(cli_test parleyd parley)
   endif()
 endif()

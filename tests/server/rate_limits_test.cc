@@ -90,6 +90,10 @@ TEST_F(RateLimitsTest, PreKeyBundleFetchesPerAccount) {
   EXPECT_EQ(MetricValue("parley_rate_limit_hits_total{limit=\"prekey_fetch\"}"), 1u);
   clock_.Advance(static_cast<std::int64_t>(*response.retry_after_ms));
   EXPECT_EQ(bob_client.Call(fetch).status, ResponseStatus::kOk);
+  // Username lookups (which also tell whether a username exists) share the budget.
+  response = bob_client.Call(wire::LookupUsernameRequest{"alice"});
+  ExpectRateLimited(response, 1, 60'001);
+  EXPECT_EQ(MetricValue("parley_rate_limit_hits_total{limit=\"prekey_fetch\"}"), 2u);
 }
 
 TEST_F(RateLimitsTest, MessagesPerSenderRecipientPair) {

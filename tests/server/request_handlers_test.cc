@@ -164,6 +164,25 @@ TEST_F(RequestHandlersTest, BundleFetchesConsumeOnePreKeyEachAndWarnTheOwner) {
   EXPECT_EQ(bob_client.Call(nobody).status, ResponseStatus::kNotFound);
 }
 
+TEST_F(RequestHandlersTest, UsernameLookupGivesTheAccountAndUsesNoPreKey) {
+  WireClient alice_client(port());
+  DeviceLogin alice = Register(alice_client, "alice", MakeKeys(11));
+  WireClient bob_client(port());
+  Register(bob_client, "bob", MakeKeys(20));
+
+  wire::Response found = bob_client.Call(wire::LookupUsernameRequest{"ALICE"});
+  ASSERT_EQ(found.status, ResponseStatus::kOk);
+  EXPECT_EQ(std::get<wire::UsernameLookupResult>(found.body).account_id, alice.account);
+  EXPECT_EQ(bob_client.Call(wire::LookupUsernameRequest{"alice"}).status, ResponseStatus::kOk);
+  wire::Response count = alice_client.Call(wire::GetPreKeyCountRequest{});
+  ASSERT_EQ(count.status, ResponseStatus::kOk);
+  EXPECT_EQ(std::get<wire::PreKeyCountResult>(count.body).count, 11u);
+
+  EXPECT_EQ(bob_client.Call(wire::LookupUsernameRequest{"nobody"}).status, ResponseStatus::kNotFound);
+  WireClient stranger(port());
+  EXPECT_EQ(stranger.Call(wire::LookupUsernameRequest{"alice"}).status, ResponseStatus::kUnauthorized);
+}
+
 TEST_F(RequestHandlersTest, BundlesFallBackToTheSignedPreKeyWhenPreKeysRunOut) {
   WireClient alice_client(port());
   DeviceLogin alice = Register(alice_client, "alice", MakeKeys(1));

@@ -374,6 +374,20 @@ TEST(DecodeGetBundlesRequest, Errors) {
             WireErrc::kInvalidText);
 }
 
+TEST(DecodeLookupUsernameRequest, Errors) {
+  ExpectRequired<LookupUsernameRequest>({1});
+  ExpectSingular<LookupUsernameRequest>({1});
+  ExpectWireType<LookupUsernameRequest>(1, false);
+  ExpectText<LookupUsernameRequest>(1, "carol c");
+  ExpectText<LookupUsernameRequest>(1, "");
+}
+
+TEST(DecodeUsernameLookupResult, Errors) {
+  ExpectRequired<UsernameLookupResult>({1});
+  ExpectSingular<UsernameLookupResult>({1});
+  ExpectFixedSize<UsernameLookupResult>(1);
+}
+
 // ---- Sends ------------------------------------------------------------------------------
 
 TEST(DecodeOutgoingMessage, Errors) {

@@ -87,8 +87,8 @@ int main(int argc, char** argv) {
 
   const fs::path keys = corpus / "wire_keys";
   ok = WriteSamples<wire::UploadKeysRequest, wire::GetBundlesRequest, wire::BundlesResult, wire::DeviceBundle,
-                    wire::PreKeyCountResult, wire::SignedPreKey, wire::OneTimePreKey, wire::PreKeysLow>(
-           keys) &&
+                    wire::PreKeyCountResult, wire::SignedPreKey, wire::OneTimePreKey, wire::PreKeysLow,
+                    wire::LookupUsernameRequest, wire::UsernameLookupResult>(keys) &&
        ok;
   ok = WriteMessage(keys, "GetBundlesRequest_by_username",
                     wire::GetBundlesRequest{std::string("carol"), std::nullopt}) &&

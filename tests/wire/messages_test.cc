@@ -35,7 +35,7 @@ TEST(Messages, RequestNamesAreDistinct) {
       Sample<LinkDeviceRequest>(),         Sample<ListDevicesRequest>(),   Sample<UnlinkDeviceRequest>(),
       Sample<SetUsernameRequest>(),        Sample<DeleteAccountRequest>(), Sample<UploadKeysRequest>(),
       Sample<GetPreKeyCountRequest>(),     Sample<GetBundlesRequest>(),    Sample<SendMessagesRequest>(),
-      Sample<SendMultiRecipientRequest>(), Sample<PingRequest>()};
+      Sample<SendMultiRecipientRequest>(), Sample<PingRequest>(),          Sample<LookupUsernameRequest>()};
   for (const RequestBody& body : bodies) names.insert(RequestName(body));
   EXPECT_EQ(names.size(), kinds);
   EXPECT_EQ(RequestName(Sample<SendMessagesRequest>()), "send_messages");
@@ -45,6 +45,10 @@ TEST(Messages, ExpectedResponses) {
   const Response bundles{1, ResponseStatus::kOk, "", std::nullopt, Sample<BundlesResult>()};
   EXPECT_TRUE(IsExpectedResponse(Sample<GetBundlesRequest>(), bundles));
   EXPECT_FALSE(IsExpectedResponse(Sample<SendMessagesRequest>(), bundles));
+  EXPECT_FALSE(IsExpectedResponse(Sample<LookupUsernameRequest>(), bundles));
+  const Response lookup{1, ResponseStatus::kOk, "", std::nullopt, Sample<UsernameLookupResult>()};
+  EXPECT_TRUE(IsExpectedResponse(Sample<LookupUsernameRequest>(), lookup));
+  EXPECT_FALSE(IsExpectedResponse(Sample<GetBundlesRequest>(), lookup));
 
   const Response empty_ok{1, ResponseStatus::kOk, "", std::nullopt, std::monostate{}};
   EXPECT_TRUE(IsExpectedResponse(Sample<AuthenticateRequest>(), empty_ok));

@@ -19,11 +19,11 @@ using MessageTypes =
     ::testing::Types<SignedPreKey, OneTimePreKey, RegisterRequest, AuthenticateRequest, CreateLinkCodeRequest,
                      LinkDeviceRequest, ListDevicesRequest, UnlinkDeviceRequest, SetUsernameRequest,
                      DeleteAccountRequest, UploadKeysRequest, GetPreKeyCountRequest, GetBundlesRequest,
-                     OutgoingMessage, SendMessagesRequest, RecipientMessages, SendMultiRecipientRequest,
-                     PingRequest, Request, RegisterResult, LinkDeviceResult, CreateLinkCodeResult, DeviceInfo,
-                     ListDevicesResult, PreKeyCountResult, DeviceBundle, BundlesResult, SendResult,
-                     MismatchedDevices, RecipientResult, SendMultiRecipientResult, Response, Envelope,
-                     QueueEmpty, PreKeysLow, Push, PushAck>;
+                     LookupUsernameRequest, UsernameLookupResult, OutgoingMessage, SendMessagesRequest,
+                     RecipientMessages, SendMultiRecipientRequest, PingRequest, Request, RegisterResult,
+                     LinkDeviceResult, CreateLinkCodeResult, DeviceInfo, ListDevicesResult, PreKeyCountResult,
+                     DeviceBundle, BundlesResult, SendResult, MismatchedDevices, RecipientResult,
+                     SendMultiRecipientResult, Response, Envelope, QueueEmpty, PreKeysLow, Push, PushAck>;
 TYPED_TEST_SUITE(MessageCodec, MessageTypes);
 
 TYPED_TEST(MessageCodec, RoundTrips) {

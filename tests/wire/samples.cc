@@ -140,6 +140,11 @@ GetBundlesRequest Sample() {
 }
 
 template <>
+LookupUsernameRequest Sample() {
+  return {"carol.c"};
+}
+
+template <>
 OutgoingMessage Sample() {
   return SampleOutgoing(1);
 }
@@ -203,6 +208,11 @@ PreKeyCountResult Sample() {
 template <>
 DeviceBundle Sample() {
   return {DeviceId(1), RegistrationId(77), SampleKey(9), Sample<SignedPreKey>(), Sample<OneTimePreKey>()};
+}
+
+template <>
+UsernameLookupResult Sample() {
+  return {SampleAccount(8)};
 }
 
 template <>
@@ -292,6 +302,7 @@ std::vector<NamedFrame> SampleFrames() {
   request("get_prekey_count", Sample<GetPreKeyCountRequest>());
   request("get_bundles", Sample<GetBundlesRequest>());
   request("get_bundles_by_username", GetBundlesRequest{std::string("carol"), std::nullopt});
+  request("lookup_username", Sample<LookupUsernameRequest>());
   request("send_messages", Sample<SendMessagesRequest>());
   SendMessagesRequest not_sync = Sample<SendMessagesRequest>();
   not_sync.sync = false;
@@ -311,6 +322,7 @@ std::vector<NamedFrame> SampleFrames() {
   response("list_devices", ResponseStatus::kOk, Sample<ListDevicesResult>());
   response("prekey_count", ResponseStatus::kOk, Sample<PreKeyCountResult>());
   response("bundles", ResponseStatus::kOk, Sample<BundlesResult>());
+  response("lookup_username", ResponseStatus::kOk, Sample<UsernameLookupResult>());
   response("send", ResponseStatus::kOk, Sample<SendResult>());
   response("send_multi_recipient", ResponseStatus::kOk, Sample<SendMultiRecipientResult>());
   response("ok_empty", ResponseStatus::kOk, std::monostate{});

@@ -1,0 +1,113 @@
+// The `parley` command line end to end, as the README walks a newcomer
+// through it: the real binary against a real parleyd on loopback, two
+// profiles, a message request accepted, replies both ways, a file sent and
+// fetched, a group made, written to and given a second admin; and the exit
+// codes of a few failures.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "parleyd_process.h"
+#include "run_program.h"
+
+namespace parley::client {
+namespace {
+
+using testing::RunProgram;
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/parley-cli-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    server_ = std::make_unique<testing::ParleydProcess>(dir_);
+    ASSERT_NE(server_->port(), 0) << testing::ReadWholeFile(dir_ / "parleyd.out");
+  }
+  void TearDown() override {
+    server_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  // `parley` on the profile `who` with these arguments: exit status and stdout.
+  std::pair<int, std::string> Parley(const std::string& who, std::vector<std::string> args) {
+    std::vector<std::string> all{PARLEY_PATH, "--data-dir", (dir_ / "profiles" / who).string(), "--key-file",
+                                 (dir_ / (who + ".key")).string()};
+    all.insert(all.end(), args.begin(), args.end());
+    return RunProgram(all);
+  }
+  std::string Server() const { return "127.0.0.1:" + std::to_string(server_->port()); }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<testing::ParleydProcess> server_;
+};
+
+bool Has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+TEST_F(CliTest, TheReadmeWalkThrough) {
+  const std::string pin = server_->fingerprint();
+  for (const char* who : {"alice", "bob"}) {
+    auto registered = Parley(who, {"register", who, "--server", Server(), "--pin", pin});
+    ASSERT_EQ(registered.first, 0) << registered.second;
+    EXPECT_TRUE(Has(registered.second, std::string("registered ") + who)) << registered.second;
+  }
+  ASSERT_EQ(Parley("alice", {"send", "bob", "hello bob"}).first, 0);
+  auto request = Parley("bob", {"receive"});
+  EXPECT_TRUE(Has(request.second, "<- alice (request): hello bob")) << request.second;
+  ASSERT_EQ(Parley("bob", {"requests", "accept", "alice"}).first, 0);
+  ASSERT_EQ(Parley("bob", {"send", "alice", "hi alice"}).first, 0);
+  auto reply = Parley("alice", {"receive"});
+  EXPECT_TRUE(Has(reply.second, "<- bob: hi alice")) << reply.second;
+
+  // A file: announced by `receive` with the command that fetches it.
+  const std::string content(300'000, 'n');
+  std::ofstream(dir_ / "notes.txt", std::ios::binary) << content;
+  ASSERT_EQ(Parley("alice", {"attach", "bob", (dir_ / "notes.txt").string(), "--caption", "the notes"}).first,
+            0);
+  auto with_file = Parley("bob", {"receive"});
+  EXPECT_TRUE(Has(with_file.second, "<- alice: the notes")) << with_file.second;
+  const std::string marker = "parley attach alice --download ";
+  const auto at = with_file.second.find(marker);
+  ASSERT_NE(at, std::string::npos) << with_file.second;
+  const std::string id = with_file.second.substr(at + marker.size(), 8);
+  auto fetched = Parley("bob", {"attach", "alice", "--download", id});
+  ASSERT_EQ(fetched.first, 0) << fetched.second;
+  std::string path = fetched.second.substr(0, fetched.second.find('\n'));
+  EXPECT_EQ(testing::ReadWholeFile(path), content);
+
+  // A group: made, written to, a second admin who then renames it.
+  ASSERT_EQ(Parley("alice", {"groups", "create", "friends", "bob"}).first, 0);
+  ASSERT_EQ(Parley("alice", {"groups", "send", "friends", "hello, group"}).first, 0);
+  auto in_group = Parley("bob", {"receive"});
+  EXPECT_TRUE(Has(in_group.second, "<- alice in friends: hello, group")) << in_group.second;
+  EXPECT_EQ(Parley("bob", {"groups", "rename", "friends", "mine"}).first, 10);  // not an admin: forbidden
+  ASSERT_EQ(Parley("alice", {"groups", "admin", "friends", "bob"}).first, 0);
+  auto listed = Parley("alice", {"--json", "groups", "list"});
+  ASSERT_EQ(listed.first, 0);
+  auto groups = nlohmann::json::parse(listed.second, nullptr, false);
+  ASSERT_TRUE(groups.is_array() && groups.size() == 1u) << listed.second;
+  EXPECT_EQ(groups[0]["admins"].size(), 2u);
+  ASSERT_EQ(Parley("bob", {"receive"}).first, 0);
+  auto renamed = Parley("bob", {"groups", "rename", "friends", "pals"});
+  EXPECT_EQ(renamed.first, 0);
+  EXPECT_TRUE(Has(renamed.second, "pals")) << renamed.second;
+}
+
+TEST_F(CliTest, FailuresHaveTheirExitCodes) {
+  EXPECT_EQ(Parley("alice", {"send", "bob", "x"}).first, 3);  // not registered
+  EXPECT_EQ(Parley("alice", {"register", "alice", "--server", "localhost"}).first, 2);
+  ASSERT_EQ(
+      Parley("alice", {"register", "alice", "--server", Server(), "--pin", server_->fingerprint()}).first, 0);
+  EXPECT_EQ(Parley("alice", {"send", "nobody", "x"}).first, 5);  // no such username
+  auto refused = Parley("alice", {"--json", "send", "nobody", "x"});
+  auto error = nlohmann::json::parse(refused.second, nullptr, false);
+  EXPECT_EQ(error["error"], "not_found") << refused.second;
+}
+
+}  // namespace
+}  // namespace parley::client
