@@ -52,6 +52,9 @@ struct StoreOptions {
   std::uint64_t max_attachment_bytes = kDefaultMaxAttachmentBytes;
   // SQLite: how long a statement waits for another process's lock.
   std::int64_t sqlite_busy_timeout_ms = 5'000;
+  // SQLite: WAL pages (4 KiB) from which a checkpoint runs off the writer's
+  // thread (store/sqlite_checkpointer.h); at least 1.
+  int sqlite_checkpoint_pages = 4'000;
   // PostgreSQL: connections kept open; callers beyond it wait for one.
   std::size_t postgres_pool_size = 4;
   // PostgreSQL: how long a caller waits for a free connection before kUnavailable.

@@ -10,11 +10,17 @@
 //
 // A checkpoint that runs beside commits never copies the frames committed
 // during it, and SQLite starts the WAL from its beginning again only when
-// every frame was copied. So once the WAL holds kFinishPages, the writer
-// finishes the job itself after a commit while the thread is idle: a PASSIVE
-// checkpoint of the few frames the thread left (one small fsync), after
-// which the next write restarts the WAL. Past kWriterCheckpointPages (the
+// every frame was copied. So once the WAL holds kFinishFactor times the size
+// that wakes the thread, the thread is not woken again, and the writer
+// finishes the job itself after a commit once the thread is idle: a PASSIVE
+// checkpoint of the frames the thread left (one small fsync), after which
+// the next write restarts the WAL. Past kWriterFactor times that size (the
 // thread far behind) the writer checkpoints regardless.
+//
+// By default (StoreOptions) the thread is woken at 4,000 pages rather than
+// SQLite's 1,000: a page written by many commits (a queue's counters, an
+// index leaf) is copied once per checkpoint, so fewer checkpoints write
+// fewer pages.
 #pragma once
 
 #include <sqlite3.h>
@@ -34,18 +40,18 @@ namespace parley::store {
 
 class SqliteCheckpointer {
  public:
-  // WAL size in pages (4 KiB) from which the thread is woken.
-  static constexpr int kCheckpointPages = 1000;
-  // WAL size from which the writer finishes a checkpoint when the thread is idle.
-  static constexpr int kFinishPages = 2 * kCheckpointPages;
-  // WAL size from which the writer checkpoints in any case.
-  static constexpr int kWriterCheckpointPages = 16 * kCheckpointPages;
+  // The WAL sizes in pages (4 KiB) at which the writer finishes a checkpoint
+  // when the thread is idle, and checkpoints in any case, as multiples of the
+  // size that wakes the thread.
+  static constexpr int kFinishFactor = 2;
+  static constexpr int kWriterFactor = 8;
 
   // Opens a connection of its own to `path` and installs the WAL hook on
-  // `writer` (which must outlive this object). The thread starts at once.
+  // `writer` (which must outlive this object); the thread, started at once,
+  // is woken from `checkpoint_pages` WAL pages on (clamped to at least 1).
   static StoreResult<std::unique_ptr<SqliteCheckpointer>> Start(const std::string& path,
                                                                 std::int64_t busy_timeout_ms,
-                                                                SqliteDatabase& writer);
+                                                                SqliteDatabase& writer, int checkpoint_pages);
   // Stops and joins the thread and removes the hook.
   ~SqliteCheckpointer();
   SqliteCheckpointer(const SqliteCheckpointer&) = delete;
@@ -56,12 +62,16 @@ class SqliteCheckpointer {
   std::uint64_t writer_checkpoints() const { return writer_checkpoints_.load(std::memory_order_relaxed); }
 
  private:
-  SqliteCheckpointer(std::unique_ptr<SqliteDatabase> connection, SqliteDatabase& writer);
+  SqliteCheckpointer(std::unique_ptr<SqliteDatabase> connection, SqliteDatabase& writer,
+                     int checkpoint_pages);
   static int OnCommit(void* self, sqlite3* db, const char* schema, int wal_pages);
   void Loop();
 
   std::unique_ptr<SqliteDatabase> connection_;
   SqliteDatabase& writer_;
+  const int checkpoint_pages_;
+  const int finish_pages_;
+  const int writer_checkpoint_pages_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool requested_ = false;

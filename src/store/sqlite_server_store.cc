@@ -96,8 +96,8 @@ StoreResult<std::unique_ptr<SqliteServerStore>> SqliteServerStore::Open(const st
   PARLEY_STORE_ASSIGN(reader, SqliteDatabase::Open(path, options.sqlite_busy_timeout_ms));
   PARLEY_STORE_TRY(reader->Exec("PRAGMA query_only=ON; PRAGMA cache_size=-16384;"));
   store->reader_ = std::move(reader);
-  PARLEY_STORE_ASSIGN(checkpointer,
-                      SqliteCheckpointer::Start(path, options.sqlite_busy_timeout_ms, *store->db_));
+  PARLEY_STORE_ASSIGN(checkpointer, SqliteCheckpointer::Start(path, options.sqlite_busy_timeout_ms,
+                                                              *store->db_, options.sqlite_checkpoint_pages));
   store->checkpointer_ = std::move(checkpointer);
   return store;
 }

@@ -74,6 +74,25 @@ class SqliteStoreTest : public ::testing::Test {
   const AccountId sender_{Uuid::Parse("0f8fad5b-d9cb-469f-a165-70867728950e").value()};
   const AccountId recipient_{Uuid::Parse("7c9e6679-7425-40de-944b-e07fc1f90ae7").value()};
 
+  // A store whose checkpoint thread is woken from 250 WAL pages (not 4,000).
+  std::unique_ptr<SqliteServerStore> OpenWithSmallCheckpoints() {
+    StoreOptions options;
+    options.sqlite_checkpoint_pages = 250;
+    auto opened = SqliteServerStore::Open(backend_.path(), clock_, options);
+    EXPECT_TRUE(opened);
+    return opened ? std::move(*opened) : nullptr;
+  }
+
+  // 128 KiB from sender_ to recipient_ with client message id number `n`.
+  StoreResult<EnqueueResult> EnqueueLarge(ServerStore& store, int n) {
+    static const std::vector<std::uint8_t> content(128 * 1024, 0x5a);
+    const OutgoingEnvelope envelope{{recipient_, DeviceId(1)}, 1, content};
+    std::array<std::uint8_t, 16> id{};
+    id[0] = static_cast<std::uint8_t>(n);
+    id[1] = static_cast<std::uint8_t>(n >> 8);
+    return store.Enqueue({{sender_, DeviceId(1)}, ClientMessageId(id), std::span(&envelope, 1)});
+  }
+
   // sender_ and recipient_, one device each.
   void CreateSenderAndRecipient(ServerStore& store) {
     ASSERT_TRUE(store.CreateAccount(
@@ -163,25 +182,18 @@ TEST_F(SqliteStoreTest, WaitsForAnotherWriterThenReportsUnavailable) {
 }
 
 TEST_F(SqliteStoreTest, CheckpointsTheWalOffTheWritersThread) {
-  auto opened = SqliteServerStore::Open(backend_.path(), clock_, {});
-  ASSERT_TRUE(opened);
-  auto& store = **opened;
-  ASSERT_NO_FATAL_FAILURE(CreateSenderAndRecipient(store));
-  EXPECT_EQ(store.background_checkpoints(), 0u);
-  // 40 sends of 128 KiB: about 1,300 WAL pages, over the checkpoint mark.
-  const std::vector<std::uint8_t> content(128 * 1024, 0x5a);
-  constexpr int kSends = 40;
-  for (int i = 0; i < kSends; ++i) {
-    const OutgoingEnvelope envelope{{recipient_, DeviceId(1)}, 1, content};
-    std::array<std::uint8_t, 16> id{};
-    id[0] = static_cast<std::uint8_t>(i + 1);
-    ASSERT_TRUE(store.Enqueue({{sender_, DeviceId(1)}, ClientMessageId(id), std::span(&envelope, 1)}));
-  }
-  for (int i = 0; i < 2000 && store.background_checkpoints() == 0; ++i) {
+  auto store = OpenWithSmallCheckpoints();
+  ASSERT_NE(store, nullptr);
+  ASSERT_NO_FATAL_FAILURE(CreateSenderAndRecipient(*store));
+  EXPECT_EQ(store->background_checkpoints(), 0u);
+  // 10 sends of 128 KiB: about 330 WAL pages, over the checkpoint mark.
+  constexpr int kSends = 10;
+  for (int n = 1; n <= kSends; ++n) ASSERT_TRUE(EnqueueLarge(*store, n));
+  for (int i = 0; i < 2000 && store->background_checkpoints() == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  EXPECT_GE(store.background_checkpoints(), 1u);
-  auto depth = store.QueueDepth({recipient_, DeviceId(1)});
+  EXPECT_GE(store->background_checkpoints(), 1u);
+  auto depth = store->QueueDepth({recipient_, DeviceId(1)});
   ASSERT_TRUE(depth);
   EXPECT_EQ(*depth, static_cast<std::uint64_t>(kSends));
 }
@@ -276,26 +288,20 @@ TEST_F(SqliteStoreTest, UpgradesAVersion1FileWithItsQueueAndSendRecords) {
 // finishes what the checkpoint thread left, so the WAL stays far below what
 // was written through it.
 TEST_F(SqliteStoreTest, TheWalStartsOverUnderContinuousCommits) {
-  auto opened = SqliteServerStore::Open(backend_.path(), clock_, {});
-  ASSERT_TRUE(opened);
-  auto& store = **opened;
-  ASSERT_NO_FATAL_FAILURE(CreateSenderAndRecipient(store));
-  // 240 sends of 128 KiB, each acknowledged (deleted) right away: about
-  // 7,800 WAL pages (31 MiB) written in all.
-  const std::vector<std::uint8_t> content(128 * 1024, 0x5a);
-  constexpr int kSends = 240;
-  for (int i = 0; i < kSends; ++i) {
-    const OutgoingEnvelope envelope{{recipient_, DeviceId(1)}, 1, content};
-    std::array<std::uint8_t, 16> id{};
-    id[0] = static_cast<std::uint8_t>(i + 1);
-    id[1] = static_cast<std::uint8_t>((i + 1) >> 8);
-    auto queued = store.Enqueue({{sender_, DeviceId(1)}, ClientMessageId(id), std::span(&envelope, 1)});
+  auto store = OpenWithSmallCheckpoints();
+  ASSERT_NE(store, nullptr);
+  ASSERT_NO_FATAL_FAILURE(CreateSenderAndRecipient(*store));
+  // 60 sends of 128 KiB, each acknowledged (deleted) right away: about
+  // 1,950 WAL pages (7.7 MiB) written in all, below the writer's own
+  // checkpoint at 2,000; the WAL starts over from about 500 pages.
+  for (int n = 1; n <= 60; ++n) {
+    auto queued = EnqueueLarge(*store, n);
     ASSERT_TRUE(queued);
-    ASSERT_TRUE(store.DeleteMessage({recipient_, DeviceId(1)}, queued->copies.front().server_id));
+    ASSERT_TRUE(store->DeleteMessage({recipient_, DeviceId(1)}, queued->copies.front().server_id));
   }
   const auto wal_bytes = std::filesystem::file_size(backend_.path() + "-wal");
-  EXPECT_LT(wal_bytes, 24u * 1024 * 1024);
-  EXPECT_GE(store.background_checkpoints(), 1u);
+  EXPECT_LT(wal_bytes, 4u * 1024 * 1024);
+  EXPECT_GE(store->background_checkpoints(), 1u);
 }
 
 TEST_F(SqliteStoreTest, DamagedSendCopiesAreCorrupt) {
