@@ -481,8 +481,9 @@ bool Client::Impl::ApplyGroupControlLocked(const wire::Envelope& envelope, const
     const ConversationId conversation = GroupConversation(context.id);
     if (!*existing) return true;
     if (from_self) return MarkSeenElsewhereLocked(*receipt, conversation);
-    // Receipts count from current members only (never for a request: we sent it nothing).
-    if (!(*existing)->active || !Contains((*existing)->members, envelope.sender)) return true;
+    // Receipts count only from those a message was sent to (ApplyReceiptLocked),
+    // members then even if removed since; never for a request: we sent it nothing.
+    if (!(*existing)->active) return true;
     return ApplyReceiptLocked(envelope.sender, *receipt, conversation, &**existing, events);
   }
   if (!std::holds_alternative<GroupUpdateBody>(content.body) || !context.name) return true;

@@ -84,7 +84,7 @@ struct StoredMessage {
 struct MessageReceipt {
   AccountId from;
   MessageStatus status = MessageStatus::kDelivered;
-  std::int64_t at_ms = 0;  // this device's clock when it arrived
+  std::int64_t at_ms = 0;  // this device's clock when it arrived (kSent: when the message was sent)
   friend bool operator==(const MessageReceipt&, const MessageReceipt&) = default;
 };
 

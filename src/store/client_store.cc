@@ -1308,8 +1308,9 @@ ClientStoreStatus ClientStore::UpdateStatus(const MessageId& id, MessageStatus s
 
 ClientStoreResult<bool> ClientStore::SetReceipt(const MessageId& id, const AccountId& from,
                                                 MessageStatus status, std::int64_t at_ms) {
-  if (status != MessageStatus::kDelivered && status != MessageStatus::kRead) {
-    return Fail(ClientStoreErrc::kInvalidArgument, "a receipt is delivered or read");
+  if (status != MessageStatus::kSent && status != MessageStatus::kDelivered &&
+      status != MessageStatus::kRead) {
+    return Fail(ClientStoreErrc::kInvalidArgument, "a receipt is sent, delivered or read");
   }
   // A member's receipt only moves forward: a late "delivered" never hides "read".
   {
@@ -1342,7 +1343,8 @@ ClientStoreResult<std::vector<MessageReceipt>> ClientStore::Receipts(const Messa
     if (!row) break;
     auto uuid = Uuid::Parse(stmt.ColumnText(0));
     const std::int64_t status = stmt.Int(1);
-    if (!uuid || (status != static_cast<std::int64_t>(MessageStatus::kDelivered) &&
+    if (!uuid || (status != static_cast<std::int64_t>(MessageStatus::kSent) &&
+                  status != static_cast<std::int64_t>(MessageStatus::kDelivered) &&
                   status != static_cast<std::int64_t>(MessageStatus::kRead))) {
       return Fail(ClientStoreErrc::kCorrupt, "a stored receipt is malformed");
     }

@@ -570,9 +570,56 @@ TEST_F(ClientGroupsTest, ReceiptsPerMemberAndTypingButNoneForARequestGroup) {
       [](const MessageReceived& e) { return e.message.body == "a 1:1 barrier"; }));
   auto dave_receipts = dave.client->Receipts(hello->id);
   ASSERT_TRUE(dave_receipts);
-  EXPECT_TRUE(dave_receipts->empty());
+  EXPECT_EQ(*dave_receipts, (std::vector<MessageReceipt>{{bob_id, MessageStatus::kSent, hello->sent_at_ms}}));
   EXPECT_EQ(dave.client->GetMessage(hello->id)->status, MessageStatus::kSent);
   EXPECT_EQ(dave.log->Count<TypingChanged>(), 0u);
+}
+
+TEST_F(ClientGroupsTest, AMessageIsDeliveredOnceTheMembersItWasSentToHaveItWhoeverJoinedSince) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  Profile carol = Register("carol");
+  ASSERT_TRUE(alice.client && bob.client && carol.client);
+  ASSERT_TRUE(bob.client->AddContact("alice"));
+  ASSERT_TRUE(carol.client->AddContact("alice"));
+  auto created = CreateAndWait(alice, "before carol", {"bob"}, {&bob});
+  ASSERT_TRUE(created);
+  const ConversationId group = GroupConversation(created->id);
+  const AccountId bob_id = bob.client->account()->account;
+
+  // Sent while Bob is offline; Carol joins before he delivers it.
+  bob.client->Disconnect();
+  auto sent = alice.client->SendGroupText(group, "for bob only");
+  ASSERT_TRUE(sent);
+  auto pending = alice.client->Receipts(sent->id);
+  ASSERT_TRUE(pending);
+  EXPECT_EQ(*pending, (std::vector<MessageReceipt>{{bob_id, MessageStatus::kSent, sent->sent_at_ms}}));
+  ASSERT_TRUE(alice.client->AddGroupMembers(group, {"carol"}));
+  ASSERT_TRUE(carol.log->WaitFor<GroupChanged>(
+      [&](const GroupChanged& e) { return e.group.id == created->id && e.group.members.size() == 3u; }));
+  auto later = alice.client->SendGroupText(group, "for both");
+  ASSERT_TRUE(later);
+  ASSERT_TRUE(Received(*carol.log, "for both", group));
+
+  ASSERT_TRUE(bob.client->Connect());
+  ASSERT_TRUE(Received(*bob.log, "for bob only", group));
+  ASSERT_TRUE(
+      WaitUntil([&] { return alice.client->GetMessage(sent->id)->status == MessageStatus::kDelivered; }));
+  auto receipts = alice.client->Receipts(sent->id);
+  ASSERT_TRUE(receipts && receipts->size() == 1u);
+  EXPECT_EQ(receipts->front().from, bob_id);
+  ASSERT_TRUE(bob.client->MarkRead(group));
+  ASSERT_TRUE(WaitUntil([&] { return alice.client->GetMessage(sent->id)->status == MessageStatus::kRead; }));
+  // The later message waits for both; Carol's read does not move the first.
+  ASSERT_TRUE(WaitUntil([&] {
+    auto r = alice.client->Receipts(later->id);
+    return r && r->size() == 2u && r->front().status >= MessageStatus::kDelivered &&
+           r->back().status >= MessageStatus::kDelivered;
+  }));
+  EXPECT_EQ(alice.client->GetMessage(later->id)->status, MessageStatus::kDelivered);
+  ASSERT_TRUE(carol.client->MarkRead(group));
+  ASSERT_TRUE(WaitUntil([&] { return alice.client->GetMessage(later->id)->status == MessageStatus::kRead; }));
+  EXPECT_EQ(alice.client->Receipts(sent->id)->size(), 1u);
 }
 
 TEST_F(ClientGroupsTest, AttachmentsInAGroupAreFetchedOnlyOnceTheRequestIsAccepted) {

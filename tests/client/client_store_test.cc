@@ -627,13 +627,27 @@ TEST_F(ClientStoreTest, ReceiptsPerMemberOnlyMoveForwardAndGoWithTheirMessage) {
   ASSERT_TRUE(changed && *changed);
   changed = store->SetReceipt(m.id, carol, MessageStatus::kRead, 40);
   ASSERT_TRUE(changed && *changed);
-  auto bad = store->SetReceipt(m.id, carol, MessageStatus::kSent, 50);
+  auto bad = store->SetReceipt(m.id, carol, MessageStatus::kSending, 50);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, ClientStoreErrc::kInvalidArgument);
+  // A "sent" entry (the message went to that member) never hides a receipt,
+  // and a receipt replaces it.
+  changed = store->SetReceipt(m.id, carol, MessageStatus::kSent, 50);
+  ASSERT_TRUE(changed);
+  EXPECT_FALSE(*changed);
+  const AccountId dave(*Uuid::Parse("00000000-0000-4000-8000-00000000000d"));
+  changed = store->SetReceipt(m.id, dave, MessageStatus::kSent, 60);
+  ASSERT_TRUE(changed && *changed);
   auto receipts = store->Receipts(m.id);
   ASSERT_TRUE(receipts);
   EXPECT_EQ(*receipts, (std::vector<MessageReceipt>{{bob, MessageStatus::kRead, 10},
-                                                    {carol, MessageStatus::kRead, 40}}));
+                                                    {carol, MessageStatus::kRead, 40},
+                                                    {dave, MessageStatus::kSent, 60}}));
+  changed = store->SetReceipt(m.id, dave, MessageStatus::kDelivered, 70);
+  ASSERT_TRUE(changed && *changed);
+  receipts = store->Receipts(m.id);
+  ASSERT_TRUE(receipts);
+  EXPECT_EQ(receipts->back(), (MessageReceipt{dave, MessageStatus::kDelivered, 70}));
   ASSERT_TRUE(store->DeleteMessage(m.id));
   receipts = store->Receipts(m.id);
   ASSERT_TRUE(receipts);
