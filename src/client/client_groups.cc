@@ -38,6 +38,7 @@ store::Group NextVersion(store::Group next, const store::Group& from, const Acco
   next.version = from.version + 1;
   next.version_author = author;
   next.base_admins = from.admins;
+  next.left.clear();
   return next;
 }
 
@@ -524,6 +525,8 @@ bool Client::Impl::ApplyGroupControlLocked(const wire::Envelope& envelope, const
       next.version = current.version;
       next.version_author = current.version_author;
       next.base_admins = current.base_admins;
+      next.left = current.left;
+      if (!Contains(next.left, author)) next.left.push_back(author);
     } else {
       if (!Supersedes(next.version, author, leaving, current)) return true;  // stale, or already here
       bool allowed;
@@ -543,13 +546,22 @@ bool Client::Impl::ApplyGroupControlLocked(const wire::Envelope& envelope, const
       }
       if (!allowed) return true;
       next.base_admins = next.version > current.version ? current.admins : current.base_admins;
-      if (next.version == current.version && IsLeave(current) && current.active &&
-          Contains(next.members, *current.version_author)) {
-        // It takes the place of a leave of the same version: the leave stays.
-        const AccountId leaver = *current.version_author;
-        Group merged = AfterLeaving(next, leaver);
-        next.members = std::move(merged.members);
-        next.admins = std::move(merged.admins);
+      if (next.version > current.version) {
+        next.left.clear();
+        if (leaving) next.left.push_back(author);
+      } else if (current.active) {
+        // It takes the place of a state of the same version: every leave
+        // made in that version stays.
+        next.left = current.left;
+        if (IsLeave(current) && !Contains(next.left, *current.version_author)) {
+          next.left.push_back(*current.version_author);
+        }
+        for (const AccountId& leaver : next.left) {
+          if (!Contains(next.members, leaver)) continue;
+          Group merged = AfterLeaving(next, leaver);
+          next.members = std::move(merged.members);
+          next.admins = std::move(merged.admins);
+        }
       }
     }
     next.request = current.request;

@@ -100,7 +100,7 @@ struct StoredAttachment {
 };
 
 // The schema version this build writes.
-inline constexpr int kClientSchemaVersion = 4;
+inline constexpr int kClientSchemaVersion = 5;
 // SQLCipher page sizes: the one this build writes, and SQLCipher 3's
 // default, which older stores have (Open migrates them).
 inline constexpr int kClientStorePageSize = 4096;

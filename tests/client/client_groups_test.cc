@@ -547,6 +547,50 @@ TEST_F(ClientGroupsTest, ConcurrentChangesByTwoAdminsEndInTheSameStateEverywhere
   EXPECT_FALSE(carol.client->GetGroup(group)->active);
 }
 
+TEST_F(ClientGroupsTest, TwoLeavesRacingAnAdminsChangeAllHoldWhateverTheOrder) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  Profile carol = Register("carol");
+  Profile dave = Register("dave");
+  ASSERT_TRUE(alice.client && bob.client && carol.client && dave.client);
+  auto created = CreateAndWait(alice, "col", {"bob", "carol", "dave"}, {&bob, &carol, &dave});
+  ASSERT_TRUE(created);
+  const ConversationId group = GroupConversation(created->id);
+  const AccountId alice_id = alice.client->account()->account;
+  const AccountId dave_id = dave.client->account()->account;
+
+  // Bob and Carol (offline) each leave version 1 while Alice, offline,
+  // renames it: Dave gets both leaves, then the rename (version 2 as well,
+  // made from 1, which wins the tie against a leave); Alice gets the rename
+  // first.
+  alice.client->Disconnect();
+  carol.client->Disconnect();
+  ASSERT_TRUE(bob.client->LeaveGroup(group));
+  ASSERT_TRUE(WaitUntil([&] { return dave.client->GetGroup(group)->members.size() == 3u; }));
+  ASSERT_TRUE(carol.client->LeaveGroup(group));
+  ASSERT_TRUE(WaitUntil([&] { return dave.client->GetGroup(group)->members.size() == 2u; }));
+  auto renamed = alice.client->RenameGroup(group, "col, renamed");
+  ASSERT_TRUE(renamed);
+  ASSERT_EQ(renamed->version, 2u);
+  ASSERT_EQ(renamed->members.size(), 4u);
+  const std::vector<AccountId> remaining{alice_id, dave_id};
+  for (auto* p : {&alice, &dave}) {
+    ASSERT_TRUE(WaitUntil([&] {
+      auto state = p->client->GetGroup(group);
+      return state && state->name == "col, renamed" && state->members == remaining;
+    })) << p->client->GetGroup(group)->members.size();
+  }
+  ASSERT_TRUE(alice.client->SendGroupText(group, "barrier"));
+  ASSERT_TRUE(Received(*dave.log, "barrier", group));
+  auto at_alice = alice.client->GetGroup(group);
+  auto at_dave = dave.client->GetGroup(group);
+  ASSERT_TRUE(at_alice && at_dave);
+  EXPECT_EQ(at_alice->members, remaining);
+  EXPECT_EQ(at_dave->members, remaining);
+  EXPECT_EQ(at_alice->admins, at_dave->admins);
+  EXPECT_EQ(at_alice->version, at_dave->version);
+}
+
 TEST_F(ClientGroupsTest, ReceiptsPerMemberAndTypingButNoneForARequestGroup) {
   Profile alice = Register("alice");
   Profile bob = Register("bob");

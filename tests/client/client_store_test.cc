@@ -667,6 +667,9 @@ TEST_F(ClientStoreTest, AGroupKeepsItsVersionAuthorAndBaseAdmins) {
   g.version = 7;
   g.version_author = alice;
   g.base_admins = {alice, bob};
+  const AccountId carol(*Uuid::Parse("00000000-0000-4000-8000-00000000000c"));
+  const AccountId dave(*Uuid::Parse("00000000-0000-4000-8000-00000000000d"));
+  g.left = {carol, dave};
   {
     auto store = Open(*key);
     ASSERT_TRUE(store);
@@ -685,6 +688,7 @@ TEST_F(ClientStoreTest, AGroupKeepsItsVersionAuthorAndBaseAdmins) {
   EXPECT_EQ((*found)->version, 7u);
   EXPECT_EQ((*found)->version_author, alice);
   EXPECT_EQ((*found)->base_admins, g.base_admins);
+  EXPECT_EQ((*found)->left, g.left);
   GroupId fresh_id;
   fresh_id.fill(8);
   found = store->FindGroup(fresh_id);
@@ -692,6 +696,7 @@ TEST_F(ClientStoreTest, AGroupKeepsItsVersionAuthorAndBaseAdmins) {
   EXPECT_EQ((*found)->version, 0u);
   EXPECT_FALSE((*found)->version_author);
   EXPECT_TRUE((*found)->base_admins.empty());
+  EXPECT_TRUE((*found)->left.empty());
 }
 
 }  // namespace
