@@ -38,6 +38,7 @@ store::Group NextVersion(store::Group next, const store::Group& from, const Acco
   next.version = from.version + 1;
   next.version_author = author;
   next.base_admins = from.admins;
+  next.left.clear();
   return next;
 }
 
@@ -481,8 +482,9 @@ bool Client::Impl::ApplyGroupControlLocked(const wire::Envelope& envelope, const
     const ConversationId conversation = GroupConversation(context.id);
     if (!*existing) return true;
     if (from_self) return MarkSeenElsewhereLocked(*receipt, conversation);
-    // Receipts count from current members only (never for a request: we sent it nothing).
-    if (!(*existing)->active || !Contains((*existing)->members, envelope.sender)) return true;
+    // Receipts count only from those a message was sent to (ApplyReceiptLocked),
+    // members then even if removed since; never for a request: we sent it nothing.
+    if (!(*existing)->active) return true;
     return ApplyReceiptLocked(envelope.sender, *receipt, conversation, &**existing, events);
   }
   if (!std::holds_alternative<GroupUpdateBody>(content.body) || !context.name) return true;
@@ -523,6 +525,8 @@ bool Client::Impl::ApplyGroupControlLocked(const wire::Envelope& envelope, const
       next.version = current.version;
       next.version_author = current.version_author;
       next.base_admins = current.base_admins;
+      next.left = current.left;
+      if (!Contains(next.left, author)) next.left.push_back(author);
     } else {
       if (!Supersedes(next.version, author, leaving, current)) return true;  // stale, or already here
       bool allowed;
@@ -542,13 +546,22 @@ bool Client::Impl::ApplyGroupControlLocked(const wire::Envelope& envelope, const
       }
       if (!allowed) return true;
       next.base_admins = next.version > current.version ? current.admins : current.base_admins;
-      if (next.version == current.version && IsLeave(current) && current.active &&
-          Contains(next.members, *current.version_author)) {
-        // It takes the place of a leave of the same version: the leave stays.
-        const AccountId leaver = *current.version_author;
-        Group merged = AfterLeaving(next, leaver);
-        next.members = std::move(merged.members);
-        next.admins = std::move(merged.admins);
+      if (next.version > current.version) {
+        next.left.clear();
+        if (leaving) next.left.push_back(author);
+      } else if (current.active) {
+        // It takes the place of a state of the same version: every leave
+        // made in that version stays.
+        next.left = current.left;
+        if (IsLeave(current) && !Contains(next.left, *current.version_author)) {
+          next.left.push_back(*current.version_author);
+        }
+        for (const AccountId& leaver : next.left) {
+          if (!Contains(next.members, leaver)) continue;
+          Group merged = AfterLeaving(next, leaver);
+          next.members = std::move(merged.members);
+          next.admins = std::move(merged.admins);
+        }
       }
     }
     next.request = current.request;

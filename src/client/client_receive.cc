@@ -273,31 +273,31 @@ bool Client::Impl::ApplyReceiptLocked(const AccountId& from, const ReceiptBody& 
                                       std::vector<Event>& events) {
   const MessageStatus status =
       body.kind == ReceiptKind::kRead ? MessageStatus::kRead : MessageStatus::kDelivered;
+  const auto from_account = [&](const MessageReceipt& r) { return r.from == from; };
   for (const ContentId& id : body.targets) {
     auto target = store_->FindMessage(ToMessageId(id));
     if (!target) return false;
     if (!*target || (*target)->conversation != conversation || (*target)->direction != Direction::kOutgoing) {
       continue;
     }
+    if (group != nullptr) {
+      // A group message counts the members it was sent to (a kSent entry
+      // each, made when it was sent), not those of today.
+      auto receipts = store_->Receipts((*target)->id);
+      if (!receipts) return false;
+      if (std::none_of(receipts->begin(), receipts->end(), from_account)) continue;
+    }
     auto changed = store_->SetReceipt((*target)->id, from, status, clock_.NowMillis());
     if (!changed) return false;
     if (!*changed) continue;
     std::optional<MessageStatus> overall = status;
     if (group != nullptr) {
-      // Delivered (or read) once every other member is.
+      // Delivered (or read) once every one it was sent to is.
       auto receipts = store_->Receipts((*target)->id);
       if (!receipts) return false;
       overall = MessageStatus::kRead;
-      for (const AccountId& member : group->members) {
-        if (member == account_->account) continue;
-        auto r = std::find_if(receipts->begin(), receipts->end(),
-                              [&](const MessageReceipt& x) { return x.from == member; });
-        if (r == receipts->end()) {
-          overall.reset();
-          break;
-        }
-        overall = std::min(*overall, r->status);
-      }
+      for (const MessageReceipt& r : *receipts) overall = std::min(*overall, r.status);
+      if (*overall < MessageStatus::kDelivered) overall.reset();
     }
     if (overall && !store_->UpdateStatus((*target)->id, *overall)) return false;
     if (!PushUpdated((*target)->id, events)) return false;

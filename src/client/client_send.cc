@@ -264,6 +264,19 @@ ClientResult<StoredMessage> Client::Impl::SendDataLocked(const ConversationId& c
   const std::optional<AttachmentPointer> pointer = data.attachment;
   CLIENT_ASSIGN(outgoing, StoreOutgoingDataLocked(conversation, std::move(data)));
   auto& [content, m] = outgoing;
+  if (group) {
+    // The members it goes to, each awaiting a receipt: they alone decide
+    // when it is delivered and read, whoever joins later.
+    CLIENT_TRY_STORE(store_->Begin());
+    for (const AccountId& member : group->members) {
+      if (member == account_->account) continue;
+      if (!store_->SetReceipt(m.id, member, MessageStatus::kSent, m.sent_at_ms)) {
+        store_->Rollback();
+        return Fail(ClientErrc::kStorage, "the local store failed");
+      }
+    }
+    CLIENT_TRY_STORE(store_->Commit());
+  }
   if (pointer) {
     if (!SaveReceivedAttachmentLocked(m.id, *pointer))
       return Fail(ClientErrc::kStorage, "the local store failed");

@@ -84,7 +84,7 @@ struct StoredMessage {
 struct MessageReceipt {
   AccountId from;
   MessageStatus status = MessageStatus::kDelivered;
-  std::int64_t at_ms = 0;  // this device's clock when it arrived
+  std::int64_t at_ms = 0;  // this device's clock when it arrived (kSent: when the message was sent)
   friend bool operator==(const MessageReceipt&, const MessageReceipt&) = default;
 };
 
@@ -113,6 +113,10 @@ struct Group {
   // The admins of the state this version was made from: a concurrent change
   // with the same version is judged by them (docs/client.md, "Groups").
   std::vector<AccountId> base_admins;
+  // Who left in this version (their leaves were made from an older state):
+  // a concurrent change of the same version that takes this state's place
+  // keeps them out (docs/client.md, "Groups").
+  std::vector<AccountId> left;
 };
 
 struct Conversation {

@@ -72,6 +72,9 @@ ALTER TABLE groups ADD COLUMN base_admins TEXT NOT NULL DEFAULT '';
 CREATE TABLE receipts(message BLOB NOT NULL, account TEXT NOT NULL, status INTEGER NOT NULL,
                       at_ms INTEGER NOT NULL, PRIMARY KEY(message, account));
 )sql"},
+    {5, R"sql(
+ALTER TABLE groups ADD COLUMN left_members TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 ClientStoreErrc CodeFor(int rc) {
@@ -1009,19 +1012,40 @@ std::optional<GroupId> GroupIdOf(std::string_view conversation) {
   return id;
 }
 
+namespace {
+
+// A list of accounts in one column: their ids, comma-separated.
+std::string JoinAccounts(const std::vector<AccountId>& accounts) {
+  std::string out;
+  for (const AccountId& a : accounts) {
+    if (!out.empty()) out += ',';
+    out += a.value().ToString();
+  }
+  return out;
+}
+
+ClientStoreStatus SplitAccounts(const std::string& joined, std::vector<AccountId>& out) {
+  for (std::size_t at = 0; at < joined.size();) {
+    const std::size_t comma = std::min(joined.find(',', at), joined.size());
+    auto uuid = Uuid::Parse(std::string_view(joined).substr(at, comma - at));
+    if (!uuid) return Fail(ClientStoreErrc::kCorrupt, "a stored group account list is malformed");
+    out.emplace_back(*uuid);
+    at = comma + 1;
+  }
+  return {};
+}
+
+}  // namespace
+
 ClientStoreStatus ClientStore::SaveGroup(const Group& group) {
   const std::string id = ToHex(group.id);
   {
     if (group.version > static_cast<std::uint64_t>(INT64_MAX)) {
       return Fail(ClientStoreErrc::kInvalidArgument, "a group version the client store cannot hold");
     }
-    std::string base_admins;
-    for (const AccountId& a : group.base_admins) {
-      if (!base_admins.empty()) base_admins += ',';
-      base_admins += a.value().ToString();
-    }
-    CS_ASSIGN(stmt, db_->Prepare("INSERT OR REPLACE INTO groups(id, name, active, request, key_distributed, "
-                                 "version, version_author, base_admins) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+    CS_ASSIGN(stmt, db_->Prepare(
+                        "INSERT OR REPLACE INTO groups(id, name, active, request, key_distributed, version, "
+                        "version_author, base_admins, left_members) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     CS_TRY(stmt.Text(1, id)
                .Text(2, group.name)
                .Bind(3, group.active ? 1 : 0)
@@ -1029,7 +1053,8 @@ ClientStoreStatus ClientStore::SaveGroup(const Group& group) {
                .Bind(5, group.key_distributed ? 1 : 0)
                .Bind(6, static_cast<std::int64_t>(group.version))
                .Text(7, group.version_author ? group.version_author->value().ToString() : std::string())
-               .Text(8, base_admins)
+               .Text(8, JoinAccounts(group.base_admins))
+               .Text(9, JoinAccounts(group.left))
                .Run());
   }
   {
@@ -1081,14 +1106,8 @@ ClientStoreResult<Group> ReadGroup(const Statement& stmt) {
     if (!uuid) return Fail(ClientStoreErrc::kCorrupt, "a stored group version author is malformed");
     g.version_author = AccountId(*uuid);
   }
-  const std::string base = stmt.ColumnText(7);
-  for (std::size_t at = 0; at < base.size();) {
-    const std::size_t comma = std::min(base.find(',', at), base.size());
-    auto uuid = Uuid::Parse(std::string_view(base).substr(at, comma - at));
-    if (!uuid) return Fail(ClientStoreErrc::kCorrupt, "a stored group admin is malformed");
-    g.base_admins.emplace_back(*uuid);
-    at = comma + 1;
-  }
+  CS_TRY(SplitAccounts(stmt.ColumnText(7), g.base_admins));
+  CS_TRY(SplitAccounts(stmt.ColumnText(8), g.left));
   return g;
 }
 
@@ -1099,7 +1118,7 @@ ClientStoreResult<std::optional<Group>> ClientStore::FindGroup(const GroupId& id
   {
     CS_ASSIGN(stmt,
               db_->Prepare("SELECT id, name, active, request, key_distributed, version, version_author, "
-                           "base_admins FROM groups WHERE id = ?"));
+                           "base_admins, left_members FROM groups WHERE id = ?"));
     stmt.Text(1, ToHex(id));
     CS_ASSIGN(row, stmt.Step());
     if (!row) return found;
@@ -1115,7 +1134,7 @@ ClientStoreResult<std::vector<Group>> ClientStore::ListGroups() {
   {
     CS_ASSIGN(stmt,
               db_->Prepare("SELECT id, name, active, request, key_distributed, version, version_author, "
-                           "base_admins FROM groups ORDER BY name"));
+                           "base_admins, left_members FROM groups ORDER BY name"));
     for (;;) {
       CS_ASSIGN(row, stmt.Step());
       if (!row) break;
@@ -1308,8 +1327,9 @@ ClientStoreStatus ClientStore::UpdateStatus(const MessageId& id, MessageStatus s
 
 ClientStoreResult<bool> ClientStore::SetReceipt(const MessageId& id, const AccountId& from,
                                                 MessageStatus status, std::int64_t at_ms) {
-  if (status != MessageStatus::kDelivered && status != MessageStatus::kRead) {
-    return Fail(ClientStoreErrc::kInvalidArgument, "a receipt is delivered or read");
+  if (status != MessageStatus::kSent && status != MessageStatus::kDelivered &&
+      status != MessageStatus::kRead) {
+    return Fail(ClientStoreErrc::kInvalidArgument, "a receipt is sent, delivered or read");
   }
   // A member's receipt only moves forward: a late "delivered" never hides "read".
   {
@@ -1342,7 +1362,8 @@ ClientStoreResult<std::vector<MessageReceipt>> ClientStore::Receipts(const Messa
     if (!row) break;
     auto uuid = Uuid::Parse(stmt.ColumnText(0));
     const std::int64_t status = stmt.Int(1);
-    if (!uuid || (status != static_cast<std::int64_t>(MessageStatus::kDelivered) &&
+    if (!uuid || (status != static_cast<std::int64_t>(MessageStatus::kSent) &&
+                  status != static_cast<std::int64_t>(MessageStatus::kDelivered) &&
                   status != static_cast<std::int64_t>(MessageStatus::kRead))) {
       return Fail(ClientStoreErrc::kCorrupt, "a stored receipt is malformed");
     }

@@ -100,7 +100,7 @@ struct StoredAttachment {
 };
 
 // The schema version this build writes.
-inline constexpr int kClientSchemaVersion = 4;
+inline constexpr int kClientSchemaVersion = 5;
 // SQLCipher page sizes: the one this build writes, and SQLCipher 3's
 // default, which older stores have (Open migrates them).
 inline constexpr int kClientStorePageSize = 4096;
@@ -233,7 +233,8 @@ class ClientStore final : public protocol::IdentityKeyStore,
   // Sets the status; an outgoing status only moves forward (sent, delivered, read).
   ClientStoreStatus UpdateStatus(const MessageId& id, MessageStatus status);
   // Records a member's delivery (kDelivered) or read (kRead) receipt for a
-  // message; a receipt only moves forward. True when it changed something.
+  // message, or (kSent) that it was sent to that member and awaits one; a
+  // receipt only moves forward. True when it changed something.
   // kInvalidArgument for any other status.
   ClientStoreResult<bool> SetReceipt(const MessageId& id, const AccountId& from, MessageStatus status,
                                      std::int64_t at_ms);

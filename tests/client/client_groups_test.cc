@@ -50,6 +50,49 @@ class ClientGroupsTest : public testing::ClientFixture {
     return *created;
   }
 
+  // Alice's group with Bob and Carol, and a fourth account; Carol has a 1:1
+  // session from each of the other three (Alice's and Bob's from their
+  // sender keys, the fourth's from a text), so any of them can send her
+  // crafted contents.
+  struct CraftingScene {
+    Profile alice, bob, carol, fourth;
+    AccountId alice_id, bob_id, carol_id, fourth_id;
+    Group created;
+    ConversationId group;
+  };
+  std::optional<CraftingScene> SetUpCrafting(const std::string& fourth, const std::string& group_name) {
+    CraftingScene scene;
+    scene.alice = Register("alice");
+    scene.bob = Register("bob");
+    scene.carol = Register("carol");
+    scene.fourth = Register(fourth);
+    for (Profile* p : {&scene.alice, &scene.bob, &scene.carol, &scene.fourth}) {
+      if (!p->client || !p->client->account()) return std::nullopt;
+    }
+    scene.alice_id = scene.alice.client->account()->account;
+    scene.bob_id = scene.bob.client->account()->account;
+    scene.carol_id = scene.carol.client->account()->account;
+    scene.fourth_id = scene.fourth.client->account()->account;
+    auto created = CreateAndWait(scene.alice, group_name, {"bob", "carol"}, {&scene.bob, &scene.carol});
+    if (!created) return std::nullopt;
+    scene.created = *created;
+    scene.group = GroupConversation(created->id);
+    EXPECT_TRUE(scene.bob.client->SendGroupText(scene.group, "from bob"));
+    EXPECT_TRUE(scene.fourth.client->SendText("carol", "hi carol"));
+    const auto received = [&](const std::string& body, const ConversationId& conversation) {
+      return scene.carol.log
+          ->WaitFor<MessageReceived>([&](const MessageReceived& e) {
+            return e.message.body == body && e.message.conversation == conversation;
+          })
+          .has_value();
+    };
+    if (!received("from bob", scene.group) || !received("hi carol", Conv(*scene.fourth.client))) {
+      ADD_FAILURE() << "Carol never got the first messages";
+      return std::nullopt;
+    }
+    return scene;
+  }
+
   // Sends `plaintexts`, in order, from `from`'s device to every device of
   // `to` it has a 1:1 session with, as a modified client would, past every
   // check the API makes: the profile's client is closed, its store opened,
@@ -504,6 +547,50 @@ TEST_F(ClientGroupsTest, ConcurrentChangesByTwoAdminsEndInTheSameStateEverywhere
   EXPECT_FALSE(carol.client->GetGroup(group)->active);
 }
 
+TEST_F(ClientGroupsTest, TwoLeavesRacingAnAdminsChangeAllHoldWhateverTheOrder) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  Profile carol = Register("carol");
+  Profile dave = Register("dave");
+  ASSERT_TRUE(alice.client && bob.client && carol.client && dave.client);
+  auto created = CreateAndWait(alice, "col", {"bob", "carol", "dave"}, {&bob, &carol, &dave});
+  ASSERT_TRUE(created);
+  const ConversationId group = GroupConversation(created->id);
+  const AccountId alice_id = alice.client->account()->account;
+  const AccountId dave_id = dave.client->account()->account;
+
+  // Bob and Carol (offline) each leave version 1 while Alice, offline,
+  // renames it: Dave gets both leaves, then the rename (version 2 as well,
+  // made from 1, which wins the tie against a leave); Alice gets the rename
+  // first.
+  alice.client->Disconnect();
+  carol.client->Disconnect();
+  ASSERT_TRUE(bob.client->LeaveGroup(group));
+  ASSERT_TRUE(WaitUntil([&] { return dave.client->GetGroup(group)->members.size() == 3u; }));
+  ASSERT_TRUE(carol.client->LeaveGroup(group));
+  ASSERT_TRUE(WaitUntil([&] { return dave.client->GetGroup(group)->members.size() == 2u; }));
+  auto renamed = alice.client->RenameGroup(group, "col, renamed");
+  ASSERT_TRUE(renamed);
+  ASSERT_EQ(renamed->version, 2u);
+  ASSERT_EQ(renamed->members.size(), 4u);
+  const std::vector<AccountId> remaining{alice_id, dave_id};
+  for (auto* p : {&alice, &dave}) {
+    ASSERT_TRUE(WaitUntil([&] {
+      auto state = p->client->GetGroup(group);
+      return state && state->name == "col, renamed" && state->members == remaining;
+    })) << p->client->GetGroup(group)->members.size();
+  }
+  ASSERT_TRUE(alice.client->SendGroupText(group, "barrier"));
+  ASSERT_TRUE(Received(*dave.log, "barrier", group));
+  auto at_alice = alice.client->GetGroup(group);
+  auto at_dave = dave.client->GetGroup(group);
+  ASSERT_TRUE(at_alice && at_dave);
+  EXPECT_EQ(at_alice->members, remaining);
+  EXPECT_EQ(at_dave->members, remaining);
+  EXPECT_EQ(at_alice->admins, at_dave->admins);
+  EXPECT_EQ(at_alice->version, at_dave->version);
+}
+
 TEST_F(ClientGroupsTest, ReceiptsPerMemberAndTypingButNoneForARequestGroup) {
   Profile alice = Register("alice");
   Profile bob = Register("bob");
@@ -570,9 +657,56 @@ TEST_F(ClientGroupsTest, ReceiptsPerMemberAndTypingButNoneForARequestGroup) {
       [](const MessageReceived& e) { return e.message.body == "a 1:1 barrier"; }));
   auto dave_receipts = dave.client->Receipts(hello->id);
   ASSERT_TRUE(dave_receipts);
-  EXPECT_TRUE(dave_receipts->empty());
+  EXPECT_EQ(*dave_receipts, (std::vector<MessageReceipt>{{bob_id, MessageStatus::kSent, hello->sent_at_ms}}));
   EXPECT_EQ(dave.client->GetMessage(hello->id)->status, MessageStatus::kSent);
   EXPECT_EQ(dave.log->Count<TypingChanged>(), 0u);
+}
+
+TEST_F(ClientGroupsTest, AMessageIsDeliveredOnceTheMembersItWasSentToHaveItWhoeverJoinedSince) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  Profile carol = Register("carol");
+  ASSERT_TRUE(alice.client && bob.client && carol.client);
+  ASSERT_TRUE(bob.client->AddContact("alice"));
+  ASSERT_TRUE(carol.client->AddContact("alice"));
+  auto created = CreateAndWait(alice, "before carol", {"bob"}, {&bob});
+  ASSERT_TRUE(created);
+  const ConversationId group = GroupConversation(created->id);
+  const AccountId bob_id = bob.client->account()->account;
+
+  // Sent while Bob is offline; Carol joins before he delivers it.
+  bob.client->Disconnect();
+  auto sent = alice.client->SendGroupText(group, "for bob only");
+  ASSERT_TRUE(sent);
+  auto pending = alice.client->Receipts(sent->id);
+  ASSERT_TRUE(pending);
+  EXPECT_EQ(*pending, (std::vector<MessageReceipt>{{bob_id, MessageStatus::kSent, sent->sent_at_ms}}));
+  ASSERT_TRUE(alice.client->AddGroupMembers(group, {"carol"}));
+  ASSERT_TRUE(carol.log->WaitFor<GroupChanged>(
+      [&](const GroupChanged& e) { return e.group.id == created->id && e.group.members.size() == 3u; }));
+  auto later = alice.client->SendGroupText(group, "for both");
+  ASSERT_TRUE(later);
+  ASSERT_TRUE(Received(*carol.log, "for both", group));
+
+  ASSERT_TRUE(bob.client->Connect());
+  ASSERT_TRUE(Received(*bob.log, "for bob only", group));
+  ASSERT_TRUE(
+      WaitUntil([&] { return alice.client->GetMessage(sent->id)->status == MessageStatus::kDelivered; }));
+  auto receipts = alice.client->Receipts(sent->id);
+  ASSERT_TRUE(receipts && receipts->size() == 1u);
+  EXPECT_EQ(receipts->front().from, bob_id);
+  ASSERT_TRUE(bob.client->MarkRead(group));
+  ASSERT_TRUE(WaitUntil([&] { return alice.client->GetMessage(sent->id)->status == MessageStatus::kRead; }));
+  // The later message waits for both; Carol's read does not move the first.
+  ASSERT_TRUE(WaitUntil([&] {
+    auto r = alice.client->Receipts(later->id);
+    return r && r->size() == 2u && r->front().status >= MessageStatus::kDelivered &&
+           r->back().status >= MessageStatus::kDelivered;
+  }));
+  EXPECT_EQ(alice.client->GetMessage(later->id)->status, MessageStatus::kDelivered);
+  ASSERT_TRUE(carol.client->MarkRead(group));
+  ASSERT_TRUE(WaitUntil([&] { return alice.client->GetMessage(later->id)->status == MessageStatus::kRead; }));
+  EXPECT_EQ(alice.client->Receipts(sent->id)->size(), 1u);
 }
 
 TEST_F(ClientGroupsTest, AttachmentsInAGroupAreFetchedOnlyOnceTheRequestIsAccepted) {
@@ -618,25 +752,11 @@ TEST_F(ClientGroupsTest, AttachmentsInAGroupAreFetchedOnlyOnceTheRequestIsAccept
 }
 
 TEST_F(ClientGroupsTest, CraftedUpdatesThatAreStaleFromNonAdminsFromStrangersOrMalformedChangeNothing) {
-  Profile alice = Register("alice");
-  Profile bob = Register("bob");
-  Profile carol = Register("carol");
-  Profile mallory = Register("mallory");
-  ASSERT_TRUE(alice.client && bob.client && carol.client && mallory.client);
-  const AccountId alice_id = alice.client->account()->account;
-  const AccountId bob_id = bob.client->account()->account;
-  const AccountId carol_id = carol.client->account()->account;
-  const AccountId mallory_id = mallory.client->account()->account;
-  auto created = CreateAndWait(alice, "ridge", {"bob", "carol"}, {&bob, &carol});
-  ASSERT_TRUE(created);
-  const ConversationId group = GroupConversation(created->id);
+  auto scene = SetUpCrafting("mallory", "ridge");
+  ASSERT_TRUE(scene);
+  auto& [alice, bob, carol, mallory, alice_id, bob_id, carol_id, mallory_id, created, group] = *scene;
   ASSERT_TRUE(alice.client->RenameGroup(group, "ridge v2"));
   ASSERT_TRUE(WaitUntil([&] { return carol.client->GetGroup(group)->version == 2u; }));
-  // 1:1 sessions to Carol: Alice's and Bob's from the sender keys, Mallory's from a text.
-  ASSERT_TRUE(bob.client->SendGroupText(group, "from bob"));
-  ASSERT_TRUE(Received(*carol.log, "from bob", group));
-  ASSERT_TRUE(mallory.client->SendText("carol", "hi carol"));
-  ASSERT_TRUE(Received(*carol.log, "hi carol", Conv(*mallory.client)));
   const Group before = *carol.client->GetGroup(group);
   const std::vector<AccountId> members = before.members;
   const auto barrier_from = [&](const std::string& text, const AccountId& who) {
@@ -645,7 +765,7 @@ TEST_F(ClientGroupsTest, CraftedUpdatesThatAreStaleFromNonAdminsFromStrangersOrM
 
   // The admin's own older state is stale.
   SendCrafted(alice, "alice", carol_id,
-              {GroupUpdate(created->id, "stale", members, {alice_id}, 1), Barrier("after the stale one")});
+              {GroupUpdate(created.id, "stale", members, {alice_id}, 1), Barrier("after the stale one")});
   ASSERT_TRUE(barrier_from("after the stale one", alice_id));
   EXPECT_EQ(carol.client->GetGroup(group)->name, "ridge v2");
 
@@ -655,14 +775,14 @@ TEST_F(ClientGroupsTest, CraftedUpdatesThatAreStaleFromNonAdminsFromStrangersOrM
   std::vector<AccountId> without_alice = members;
   std::erase(without_alice, alice_id);
   SendCrafted(bob, "bob", carol_id,
-              {GroupUpdate(created->id, "bob's ridge", members, {alice_id}, 3),
-               GroupUpdate(created->id, "bob's ridge", members, {alice_id, bob_id}, 3),
-               GroupUpdate(created->id, "bob's ridge", without_alice, {bob_id}, 9),
-               MalformedGroupUpdate(created->id), Barrier("after bob's")});
+              {GroupUpdate(created.id, "bob's ridge", members, {alice_id}, 3),
+               GroupUpdate(created.id, "bob's ridge", members, {alice_id, bob_id}, 3),
+               GroupUpdate(created.id, "bob's ridge", without_alice, {bob_id}, 9),
+               MalformedGroupUpdate(created.id), Barrier("after bob's")});
   ASSERT_TRUE(barrier_from("after bob's", bob_id));
   EXPECT_TRUE(carol.log->WaitFor<DecryptionFailed>(
       [&](const DecryptionFailed& e) { return e.sender == bob_id && e.reason == ClientErrc::kProtocol; }));
-  EXPECT_FALSE(DecodeContent(MalformedGroupUpdate(created->id)));
+  EXPECT_FALSE(DecodeContent(MalformedGroupUpdate(created.id)));
 
   // A stranger: not for a group she is not in, not for a group naming
   // someone else its admin; a group naming her admin is a request only.
@@ -674,7 +794,7 @@ TEST_F(ClientGroupsTest, CraftedUpdatesThatAreStaleFromNonAdminsFromStrangersOrM
   rng.Fill(unknown);
   rng.Fill(offered);
   SendCrafted(mallory, "mallory", carol_id,
-              {GroupUpdate(created->id, "mallory's ridge", with_mallory, {mallory_id}, 10),
+              {GroupUpdate(created.id, "mallory's ridge", with_mallory, {mallory_id}, 10),
                GroupUpdate(unknown, "alice's, says mallory", {alice_id, carol_id}, {alice_id}, 1),
                GroupUpdate(offered, "mallory's own", {mallory_id, carol_id}, {mallory_id}, 1),
                Barrier("after mallory's")});
@@ -706,22 +826,9 @@ TEST_F(ClientGroupsTest, CraftedUpdatesThatAreStaleFromNonAdminsFromStrangersOrM
 }
 
 TEST_F(ClientGroupsTest, ARemovedMemberIsTakenBackOnlyByANewerVersionFromAnAdminOfWhenItLeft) {
-  Profile alice = Register("alice");
-  Profile bob = Register("bob");
-  Profile carol = Register("carol");
-  Profile dave = Register("dave");
-  ASSERT_TRUE(alice.client && bob.client && carol.client && dave.client);
-  const AccountId alice_id = alice.client->account()->account;
-  const AccountId bob_id = bob.client->account()->account;
-  const AccountId carol_id = carol.client->account()->account;
-  const AccountId dave_id = dave.client->account()->account;
-  auto created = CreateAndWait(alice, "crag", {"bob", "carol"}, {&bob, &carol});
-  ASSERT_TRUE(created);
-  const ConversationId group = GroupConversation(created->id);
-  ASSERT_TRUE(bob.client->SendGroupText(group, "from bob"));
-  ASSERT_TRUE(Received(*carol.log, "from bob", group));
-  ASSERT_TRUE(dave.client->SendText("carol", "hi carol"));
-  ASSERT_TRUE(Received(*carol.log, "hi carol", Conv(*dave.client)));
+  auto scene = SetUpCrafting("dave", "crag");
+  ASSERT_TRUE(scene);
+  auto& [alice, bob, carol, dave, alice_id, bob_id, carol_id, dave_id, created, group] = *scene;
 
   // Carol is removed (version 2); Dave joins and becomes admin after (3, 4).
   ASSERT_TRUE(alice.client->RemoveGroupMembers(group, {"carol"}));
@@ -736,16 +843,16 @@ TEST_F(ClientGroupsTest, ARemovedMemberIsTakenBackOnlyByANewerVersionFromAnAdmin
 
   // Dave, an admin now but not a member when Carol left, cannot take her back.
   SendCrafted(dave, "dave", carol_id,
-              {GroupUpdate(created->id, "crag", back, {alice_id, dave_id}, 5), Barrier("after dave's")});
+              {GroupUpdate(created.id, "crag", back, {alice_id, dave_id}, 5), Barrier("after dave's")});
   ASSERT_TRUE(Received(*carol.log, "after dave's", Conv(*dave.client)));
   // Nor Bob, a member then but no admin, even naming himself admin.
   SendCrafted(bob, "bob", carol_id,
-              {GroupUpdate(created->id, "crag", back, {alice_id}, 5),
-               GroupUpdate(created->id, "crag", back, {alice_id, bob_id}, 6), Barrier("after bob's")});
+              {GroupUpdate(created.id, "crag", back, {alice_id}, 5),
+               GroupUpdate(created.id, "crag", back, {alice_id, bob_id}, 6), Barrier("after bob's")});
   ASSERT_TRUE(Received(*carol.log, "after bob's", Conv(*bob.client)));
   // Nor Alice with a version that is not newer than the one Carol holds.
   SendCrafted(alice, "alice", carol_id,
-              {GroupUpdate(created->id, "crag", {alice_id, bob_id, carol_id}, {alice_id}, 2),
+              {GroupUpdate(created.id, "crag", {alice_id, bob_id, carol_id}, {alice_id}, 2),
                Barrier("after alice's")});
   ASSERT_TRUE(Received(*carol.log, "after alice's", Conv(*alice.client)));
   auto still_out = carol.client->GetGroup(group);

@@ -627,13 +627,27 @@ TEST_F(ClientStoreTest, ReceiptsPerMemberOnlyMoveForwardAndGoWithTheirMessage) {
   ASSERT_TRUE(changed && *changed);
   changed = store->SetReceipt(m.id, carol, MessageStatus::kRead, 40);
   ASSERT_TRUE(changed && *changed);
-  auto bad = store->SetReceipt(m.id, carol, MessageStatus::kSent, 50);
+  auto bad = store->SetReceipt(m.id, carol, MessageStatus::kSending, 50);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, ClientStoreErrc::kInvalidArgument);
+  // A "sent" entry (the message went to that member) never hides a receipt,
+  // and a receipt replaces it.
+  changed = store->SetReceipt(m.id, carol, MessageStatus::kSent, 50);
+  ASSERT_TRUE(changed);
+  EXPECT_FALSE(*changed);
+  const AccountId dave(*Uuid::Parse("00000000-0000-4000-8000-00000000000d"));
+  changed = store->SetReceipt(m.id, dave, MessageStatus::kSent, 60);
+  ASSERT_TRUE(changed && *changed);
   auto receipts = store->Receipts(m.id);
   ASSERT_TRUE(receipts);
   EXPECT_EQ(*receipts, (std::vector<MessageReceipt>{{bob, MessageStatus::kRead, 10},
-                                                    {carol, MessageStatus::kRead, 40}}));
+                                                    {carol, MessageStatus::kRead, 40},
+                                                    {dave, MessageStatus::kSent, 60}}));
+  changed = store->SetReceipt(m.id, dave, MessageStatus::kDelivered, 70);
+  ASSERT_TRUE(changed && *changed);
+  receipts = store->Receipts(m.id);
+  ASSERT_TRUE(receipts);
+  EXPECT_EQ(receipts->back(), (MessageReceipt{dave, MessageStatus::kDelivered, 70}));
   ASSERT_TRUE(store->DeleteMessage(m.id));
   receipts = store->Receipts(m.id);
   ASSERT_TRUE(receipts);
@@ -653,6 +667,9 @@ TEST_F(ClientStoreTest, AGroupKeepsItsVersionAuthorAndBaseAdmins) {
   g.version = 7;
   g.version_author = alice;
   g.base_admins = {alice, bob};
+  const AccountId carol(*Uuid::Parse("00000000-0000-4000-8000-00000000000c"));
+  const AccountId dave(*Uuid::Parse("00000000-0000-4000-8000-00000000000d"));
+  g.left = {carol, dave};
   {
     auto store = Open(*key);
     ASSERT_TRUE(store);
@@ -671,6 +688,7 @@ TEST_F(ClientStoreTest, AGroupKeepsItsVersionAuthorAndBaseAdmins) {
   EXPECT_EQ((*found)->version, 7u);
   EXPECT_EQ((*found)->version_author, alice);
   EXPECT_EQ((*found)->base_admins, g.base_admins);
+  EXPECT_EQ((*found)->left, g.left);
   GroupId fresh_id;
   fresh_id.fill(8);
   found = store->FindGroup(fresh_id);
@@ -678,6 +696,7 @@ TEST_F(ClientStoreTest, AGroupKeepsItsVersionAuthorAndBaseAdmins) {
   EXPECT_EQ((*found)->version, 0u);
   EXPECT_FALSE((*found)->version_author);
   EXPECT_TRUE((*found)->base_admins.empty());
+  EXPECT_TRUE((*found)->left.empty());
 }
 
 }  // namespace
