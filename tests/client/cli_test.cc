@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "parleyd_process.h"
+#include "client_fixture.h"
 #include "run_program.h"
 
 namespace parley::client {
@@ -20,20 +20,9 @@ namespace {
 
 using testing::RunProgram;
 
-class CliTest : public ::testing::Test {
+// The fixture's parleyd; the profiles here are the binary's own.
+class CliTest : public testing::ClientFixture {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/parley-cli-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    server_ = std::make_unique<testing::ParleydProcess>(dir_);
-    ASSERT_NE(server_->port(), 0) << testing::ReadWholeFile(dir_ / "parleyd.out");
-  }
-  void TearDown() override {
-    server_.reset();
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-
   // `parley` on the profile `who` with these arguments: exit status and stdout.
   std::pair<int, std::string> Parley(const std::string& who, std::vector<std::string> args) {
     std::vector<std::string> all{PARLEY_PATH, "--data-dir", (dir_ / "profiles" / who).string(), "--key-file",
@@ -42,9 +31,6 @@ class CliTest : public ::testing::Test {
     return RunProgram(all);
   }
   std::string Server() const { return "127.0.0.1:" + std::to_string(server_->port()); }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<testing::ParleydProcess> server_;
 };
 
 bool Has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
