@@ -9,7 +9,8 @@
 //     whole queue is decrypted, stored and acknowledged, and the receiver
 //     process's peak RSS growth meanwhile.
 //
-// Usage: parley-client-bench [--messages N] [--latency-messages N] [--senders N] [--push-window N] [--dir D]
+// Usage: parley-client-bench [--messages N] [--latency-messages N] [--senders N] [--max-push-window N] [--dir
+// D]
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -43,7 +44,7 @@ struct Options {
   std::size_t messages = 100'000;
   std::size_t latency_messages = 2'000;
   std::size_t senders = 4;
-  std::size_t push_window = 0;  // 0: parleyd's default
+  std::size_t max_push_window = 0;  // 0: parleyd's default
   std::filesystem::path dir;
 };
 
@@ -120,7 +121,8 @@ class Bench {
         "messages_per_sender_recipient_pair = { capacity = 1000000, refill_per_hour = 100000000 }\n"
         "[messages]\nqueue_limit_per_device = " +
         std::to_string(options_.messages + options_.latency_messages + 1000) + "\n" +
-        (options_.push_window > 0 ? "push_window = " + std::to_string(options_.push_window) + "\n" : "");
+        (options_.max_push_window > 0 ? "max_push_window = " + std::to_string(options_.max_push_window) + "\n"
+                                      : "");
     server_ = std::make_unique<parley::client::testing::ParleydProcess>(options_.dir, 0, config);
     if (server_->port() == 0) Die("parleyd did not start; see " + (options_.dir / "parleyd.out").string());
     address_ = {"127.0.0.1", server_->port(), server_->fingerprint()};
@@ -273,14 +275,14 @@ int main(int argc, char** argv) {
       options.latency_messages = std::stoul(value());
     } else if (arg == "--senders") {
       options.senders = std::max<std::size_t>(1, std::stoul(value()));
-    } else if (arg == "--push-window") {
-      options.push_window = std::stoul(value());
+    } else if (arg == "--max-push-window") {
+      options.max_push_window = std::stoul(value());
     } else if (arg == "--dir") {
       options.dir = value();
     } else {
       std::fprintf(stderr,
                    "usage: parley-client-bench [--messages N] [--latency-messages N] [--senders N] "
-                   "[--push-window N] [--dir D]\n");
+                   "[--max-push-window N] [--dir D]\n");
       return arg == "--help" ? 0 : 2;
     }
   }

@@ -181,5 +181,8 @@ ClientResult<std::vector<StoredMessage>> Client::History(const ConversationId& c
   return impl_->History(conversation, limit);
 }
 ClientResult<StoredMessage> Client::GetMessage(const MessageId& id) { return impl_->GetMessage(id); }
+ClientResult<std::vector<MessageReceipt>> Client::Receipts(const MessageId& id) {
+  return impl_->Receipts(id);
+}
 
 }  // namespace parley::client

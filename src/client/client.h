@@ -115,6 +115,7 @@ using store::Direction;
 using store::Group;
 using store::GroupConversation;
 using store::GroupId;
+using store::MessageReceipt;
 using store::MessageStatus;
 using store::Reaction;
 using store::StoredMessage;
@@ -251,10 +252,12 @@ class Client {
   ClientStatus Edit(const ConversationId& conversation, const MessageId& message, const std::string& body);
   // Deletes one of our own messages on every device.
   ClientStatus DeleteForEveryone(const ConversationId& conversation, const MessageId& message);
-  // Marks the conversation's incoming messages read and, unless the peer is
-  // a message request, sends a read receipt.
+  // Marks the conversation's incoming messages read and, unless the peer (or
+  // the group) is a message request, sends a read receipt (in a group, to
+  // each message's sender alone).
   ClientStatus MarkRead(const ConversationId& conversation);
-  // Sends a typing indicator (never to a message request).
+  // Sends a typing indicator to a peer or a group (never to a message
+  // request: nothing is sent).
   ClientStatus SendTyping(const ConversationId& conversation, bool typing);
   // Sets the conversation's disappearing-message timer (0 turns it off) on
   // every device of both sides.
@@ -315,7 +318,8 @@ class Client {
   ClientResult<std::vector<Group>> Groups();
   ClientResult<Group> GetGroup(const ConversationId& group);
   // Sends text to every member device and our other devices. Writing to a
-  // group that is a message request accepts it.
+  // group that is a message request accepts it. Members that are not a
+  // request send a delivery receipt back, and read receipts on MarkRead.
   ClientResult<StoredMessage> SendGroupText(const ConversationId& group, const std::string& body,
                                             const std::optional<MessageId>& quote = std::nullopt);
 
@@ -323,7 +327,8 @@ class Client {
 
   // Encrypts the file (a fresh key; docs/client.md "Attachments"), uploads
   // it to parleyd and sends a message carrying the pointer and `caption`,
-  // as SendText does. Memory stays bounded whatever the size. kTooLarge past
+  // as SendText does; `peer` may be a group's conversation id (as
+  // SendGroupText does). Memory stays bounded whatever the size. kTooLarge past
   // 100 MiB (or the server's cap), kInvalidArgument for an empty or
   // unreadable file, and SendText's errors.
   ClientResult<StoredMessage> SendAttachment(const std::string& peer, const std::filesystem::path& file,
@@ -335,7 +340,8 @@ class Client {
   // under the profile's "attachments" folder; nothing is kept unless it
   // verifies (kProtocol). Never automatic: only this call fetches, and it
   // refuses a message request's attachment until AcceptRequest (kForbidden,
-  // S2) and a blocked contact's (kBlocked). kNotFound (no such message or
+  // S2; in a group, until the group request is accepted by writing to it)
+  // and a blocked contact's (kBlocked). kNotFound (no such message or
   // no attachment, or gone from the server), kNetwork.
   ClientResult<AttachmentInfo> DownloadAttachment(const MessageId& message);
 
@@ -345,6 +351,12 @@ class Client {
   // The newest `limit` messages of a conversation, oldest first.
   ClientResult<std::vector<StoredMessage>> History(const ConversationId& conversation, std::size_t limit);
   ClientResult<StoredMessage> GetMessage(const MessageId& id);
+  // Who has received or read one of our messages: one receipt per recipient
+  // account, the newest kind it sent (delivered, then read). A group
+  // message's status becomes kDelivered once every other member delivered
+  // it and kRead once every one read it; a 1:1 message's with the first.
+  // kNotFound for an unknown message.
+  ClientResult<std::vector<MessageReceipt>> Receipts(const MessageId& id);
 
  private:
   class Impl;

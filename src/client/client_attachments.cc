@@ -152,12 +152,16 @@ ClientResult<StoredMessage> Client::Impl::SendAttachment(const std::string& peer
   {
     std::unique_lock lock(mutex_);
     CLIENT_TRY(EnsureConnectedLocked());
-    auto resolved = ResolvePeerLocked(peer, true);
-    if (!resolved) return tl::unexpected(resolved.error());
-    if (resolved->account == account_->account) {
-      return Fail(ClientErrc::kInvalidArgument, "send to another account (a note to self is not supported)");
+    if (store::GroupIdOf(peer)) {
+      CLIENT_TRY(ActiveGroupLocked(peer));
+    } else {
+      CLIENT_ASSIGN(resolved, ResolvePeerLocked(peer, true));
+      if (resolved.account == account_->account) {
+        return Fail(ClientErrc::kInvalidArgument,
+                    "send to another account (a note to self is not supported)");
+      }
+      CLIENT_TRY(CheckSendableLocked(resolved));
     }
-    CLIENT_TRY(CheckSendableLocked(*resolved));
     account = *account_;
     rng_.Fill(key.bytes());
     rng_.Fill(iv);
@@ -193,28 +197,19 @@ ClientResult<StoredMessage> Client::Impl::SendAttachment(const std::string& peer
   ClientResult<StoredMessage> result = [&]() -> ClientResult<StoredMessage> {
     std::unique_lock lock(mutex_);
     CLIENT_TRY(EnsureConnectedLocked());
-    auto accepted = AcceptPeerForSendingLocked(peer);
-    events.swap(pending_events_);
-    if (!accepted) return tl::unexpected(accepted.error());
-    const auto& [contact, timer] = *accepted;
-    const ConversationId conversation = AccountName(contact.account);
-
+    ConversationId conversation = peer;
+    if (!store::GroupIdOf(peer)) {
+      auto accepted = AcceptPeerForSendingLocked(peer);
+      events.swap(pending_events_);
+      if (!accepted) return tl::unexpected(accepted.error());
+      conversation = AccountName(accepted->first.account);
+    }
     DataBody data;
     data.text = caption;
     data.attachment = pointer;
-    data.expire_seconds = timer;
-    CLIENT_ASSIGN(outgoing, StoreOutgoingDataLocked(conversation, std::move(data)));
-    auto& [content, m] = outgoing;
-    auto encoded = EncodePointer(pointer);
-    if (!encoded) return tl::unexpected(encoded.error());
-    CLIENT_TRY_STORE(store_->SaveAttachment(m.id, encoded->bytes()));
-    CLIENT_TRY_STORE(store_->SetAttachmentPath(m.id, std::filesystem::absolute(file).string()));
-    auto sent = SendContentLocked(contact.account, std::move(content), true);
-    m.status = sent ? MessageStatus::kSent : MessageStatus::kFailed;
-    CLIENT_TRY_STORE(store_->UpdateStatus(m.id, m.status));
+    auto m = SendDataLocked(conversation, std::move(data), &file);
     events.insert(events.end(), pending_events_.begin(), pending_events_.end());
     pending_events_.clear();
-    if (!sent) return tl::unexpected(sent.error());
     return m;
   }();
   Emit(events);
@@ -246,12 +241,18 @@ ClientResult<AttachmentInfo> Client::Impl::DownloadAttachment(const MessageId& m
     if (!decoded) return tl::unexpected(decoded.error());
     pointer = std::move(*decoded);
     if (m->direction == Direction::kIncoming) {
-      // S2: nothing is fetched for a stranger until the request is accepted.
+      // S2: nothing is fetched for a stranger, or for a group that is still a
+      // request, until the request is accepted.
       CLIENT_ASSIGN_STORE(contact, store_->FindContact(m->sender));
-      if (!contact || contact->state == ContactState::kRequest) {
+      std::optional<bool> group_request;
+      if (auto group_id = store::GroupIdOf(m->conversation)) {
+        CLIENT_ASSIGN_STORE(group, store_->FindGroup(*group_id));
+        group_request = !group || group->request;
+      }
+      if (group_request ? *group_request : (!contact || contact->state == ContactState::kRequest)) {
         return Fail(ClientErrc::kForbidden, "accept the message request before fetching its attachment");
       }
-      if (contact->state == ContactState::kBlocked)
+      if (contact && contact->state == ContactState::kBlocked)
         return Fail(ClientErrc::kBlocked, "the contact is blocked");
     }
     std::error_code ec;

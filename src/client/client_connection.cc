@@ -60,9 +60,10 @@ ClientStatus Client::Impl::Connect() {
 ClientStatus Client::Impl::EnsureConnectedLocked() {
   if (!account_) return Fail(ClientErrc::kNotRegistered, "register or link this profile first");
   if (connection_) return {};
-  CLIENT_TRY(StartConnection(ServerAddress{account_->host, account_->port, account_->pin},
-                             wire::AuthenticateRequest{account_->account, account_->device,
-                                                       wire::DeviceCredential{account_->credential}}));
+  CLIENT_TRY(
+      StartConnection(ServerAddress{account_->host, account_->port, account_->pin},
+                      wire::AuthenticateRequest{account_->account, account_->device,
+                                                wire::DeviceCredential{account_->credential}, kPushWindow}));
   RefreshOwnDevicesLocked();
   RotateSignedPreKeyLocked();
   return {};
@@ -202,10 +203,10 @@ void Client::Impl::Enqueue(wire::Push push) {
 }
 
 void Client::Impl::WorkerLoop() {
-  // The server pushes at most its push window (64 by default) unacknowledged
-  // envelopes, so a run is rarely longer; the bound keeps the client's lock
-  // from being held for long.
-  constexpr std::size_t kMaxRun = 256;
+  // The server pushes at most the window this client asked for, so a run is
+  // no longer; the bound also keeps the client's lock from being held for
+  // long when other pushes (PreKeysLow, QueueEmpty) come along.
+  constexpr std::size_t kMaxRun = kPushWindow;
   for (;;) {
     std::vector<wire::Push> pushes;
     {

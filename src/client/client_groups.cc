@@ -33,6 +33,29 @@ bool SameState(const store::Group& a, const store::Group& b) {
   return a.name == b.name && a.members == b.members && a.admins == b.admins;
 }
 
+// The state `next` as the change `author` makes to `from`: the next version.
+store::Group NextVersion(store::Group next, const store::Group& from, const AccountId& author) {
+  next.version = from.version + 1;
+  next.version_author = author;
+  next.base_admins = from.admins;
+  return next;
+}
+
+// A state made by a member leaving (its author is no longer in it).
+bool IsLeave(const store::Group& group) {
+  return group.version_author && !Contains(group.members, *group.version_author);
+}
+
+// Members keep the state with the highest (version, author); the author
+// breaks a tie between concurrent changes the same way on every device. A
+// leave never wins a tie and always loses one: it is merged instead.
+bool Supersedes(std::uint64_t version, const AccountId& author, bool leaving, const store::Group& current) {
+  if (version != current.version) return version > current.version;
+  if (leaving) return false;
+  if (IsLeave(current)) return true;
+  return !current.version_author || *current.version_author < author;
+}
+
 }  // namespace
 
 protocol::SenderKeyName Client::Impl::SenderKeyNameFor(const GroupId& group, const AccountId& account,
@@ -97,7 +120,8 @@ ClientStatus Client::Impl::SendGroupStateLocked(const Group& group,
   content.message_id = RandomId(rng_);
   content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
   if (!account_->username.empty()) content.sender_username = account_->username;
-  content.group = GroupContext{group.id, group.name, group.members, group.admins};
+  content.group =
+      GroupContext{group.id, group.name, group.members, group.admins, group.version, group.version_author};
   content.body = GroupUpdateBody{};
   auto encoded = EncodeContent(content);
   if (!encoded) return Fail(ClientErrc::kTooLarge, "the group breaks a rule of the content format");
@@ -146,22 +170,8 @@ ClientStatus Client::Impl::SendGroupCiphertextLocked(const AccountId& account, B
     }
     if (response->status == ResponseStatus::kOk) return {};
     if (response->status != ResponseStatus::kMismatchedDevices) return StatusFailed(*response);
-    const auto& mismatch = std::get<wire::MismatchedDevices>(response->body);
-    for (DeviceId d : mismatch.extra) (void)store_->DeleteSession({AccountName(account), d});
-    bool new_devices = false;
-    for (DeviceId d : mismatch.stale) {
-      (void)store_->DeleteSession({AccountName(account), d});
-      CLIENT_TRY(FetchBundlesLocked(account, d, none));
-      new_devices = true;
-    }
-    for (DeviceId d : mismatch.missing) {
-      CLIENT_TRY(FetchBundlesLocked(account, d, none));
-      new_devices = true;
-    }
-    if (sync) {
-      for (DeviceId d : mismatch.extra) other_devices_.erase(d);
-      for (DeviceId d : mismatch.missing) other_devices_.insert(d);
-    }
+    CLIENT_ASSIGN(new_devices, RepairDevicesLocked(account, std::get<wire::MismatchedDevices>(response->body),
+                                                   none, sync));
     if (new_devices) CLIENT_TRY(SendToAccountLocked(account, distribution, sync));
   }
   return Fail(ClientErrc::kNetwork, "the message could not be delivered to the server");
@@ -171,7 +181,7 @@ ClientStatus Client::Impl::SendGroupContentLocked(Group& group, Content content)
   CLIENT_TRY(EnsureConnectedLocked());
   if (content.message_id == ContentId{}) content.message_id = RandomId(rng_);
   if (content.sent_at_ms == 0) content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
-  content.group = GroupContext{group.id, std::nullopt, {}, {}};
+  content.group = GroupContext{group.id, std::nullopt, {}, {}, 0, std::nullopt};
   auto encoded = EncodeContent(content);
   if (!encoded) return Fail(ClientErrc::kTooLarge, "the message breaks a rule of the content format");
 
@@ -184,7 +194,7 @@ ClientStatus Client::Impl::SendGroupContentLocked(Group& group, Content content)
   Content key;
   key.message_id = RandomId(rng_);
   key.sent_at_ms = content.sent_at_ms;
-  key.group = GroupContext{group.id, std::nullopt, {}, {}};
+  key.group = GroupContext{group.id, std::nullopt, {}, {}, 0, std::nullopt};
   key.body = SenderKeyDistributionBody{SecretBuffer(distribution->serialized())};
   auto key_plaintext = EncodeContent(key);
   if (!key_plaintext) return Fail(ClientErrc::kProtocol, "the sender key does not fit a message");
@@ -235,6 +245,9 @@ ClientResult<Group> Client::Impl::CreateGroup(const std::string& name,
     group.members.push_back(account_->account);
     group.members.insert(group.members.end(), resolved->begin(), resolved->end());
     group.admins.push_back(account_->account);
+    group.version = 1;
+    group.version_author = account_->account;
+    group.base_admins = group.admins;
     CLIENT_TRY_STORE(store_->SaveGroup(group));
     CLIENT_TRY(SendGroupStateLocked(group, group.members));
     events.push_back(GroupChanged{group, account_->account});
@@ -273,6 +286,7 @@ ClientResult<Group> Client::Impl::EditGroupMembers(const ConversationId& convers
         accounts.push_back(contact->account);
       }
     }
+    const Group before = *group;
     std::vector<AccountId> recipients = group->members;
     switch (edit) {
       case GroupEdit::kAddMembers:
@@ -297,6 +311,7 @@ ClientResult<Group> Client::Impl::EditGroupMembers(const ConversationId& convers
         }
         break;
     }
+    *group = NextVersion(std::move(*group), before, account_->account);
     // The removed members learn they were removed; they get no new key.
     CLIENT_TRY(SendGroupStateLocked(*group, recipients));
     if (edit == GroupEdit::kRemoveMembers) {
@@ -325,7 +340,9 @@ ClientResult<Group> Client::Impl::RenameGroup(const ConversationId& conversation
     if (!Contains(group->admins, account_->account)) {
       return Fail(ClientErrc::kForbidden, "only a group admin renames it");
     }
-    group->name = name;
+    Group renamed = *group;
+    renamed.name = name;
+    *group = NextVersion(std::move(renamed), *group, account_->account);
     CLIENT_TRY(SendGroupStateLocked(*group, group->members));
     CLIENT_TRY_STORE(store_->SaveGroup(*group));
     events.push_back(GroupChanged{*group, account_->account});
@@ -342,7 +359,7 @@ ClientStatus Client::Impl::LeaveGroup(const ConversationId& conversation) {
     CLIENT_TRY(EnsureConnectedLocked());
     auto group = ActiveGroupLocked(conversation);
     if (!group) return tl::unexpected(group.error());
-    Group after = AfterLeaving(*group, account_->account);
+    Group after = NextVersion(AfterLeaving(*group, account_->account), *group, account_->account);
     CLIENT_TRY(SendGroupStateLocked(after, after.members));
     after.active = false;
     after.key_distributed = false;
@@ -381,31 +398,55 @@ ClientResult<StoredMessage> Client::Impl::SendGroupText(const ConversationId& co
     if (body.empty()) return Fail(ClientErrc::kInvalidArgument, "the message is empty");
     if (body.size() > kMaxTextBytes) return Fail(ClientErrc::kTooLarge, "the message is over 64 KiB");
     if (!IsWellFormedUtf8(body)) return Fail(ClientErrc::kInvalidArgument, "the message is not UTF-8");
-    auto group = ActiveGroupLocked(conversation);
-    if (!group) return tl::unexpected(group.error());
-    if (group->request) {
-      // Writing to a group accepts its request.
-      group->request = false;
-      CLIENT_TRY_STORE(store_->SaveGroup(*group));
-      CLIENT_TRY_STORE(store_->SetConversationRequest(conversation, false));
-    }
-    CLIENT_ASSIGN_STORE(timer, store_->DisappearingSeconds(conversation));
     DataBody data;
     data.text = body;
     if (quote) data.quote = ToContentId(*quote);
-    data.expire_seconds = timer;
-    CLIENT_ASSIGN(outgoing, StoreOutgoingDataLocked(conversation, std::move(data)));
-    auto& [content, m] = outgoing;
-    auto sent = SendGroupContentLocked(*group, std::move(content));
-    m.status = sent ? MessageStatus::kSent : MessageStatus::kFailed;
-    CLIENT_TRY_STORE(store_->UpdateStatus(m.id, m.status));
+    auto m = SendDataLocked(conversation, std::move(data), nullptr);
     events.insert(events.end(), pending_events_.begin(), pending_events_.end());
     pending_events_.clear();
-    if (!sent) return tl::unexpected(sent.error());
     return m;
   }();
   Emit(events);
   return result;
+}
+
+ClientResult<Group> Client::Impl::AcceptGroupForSendingLocked(const ConversationId& conversation) {
+  auto group = ActiveGroupLocked(conversation);
+  if (!group) return tl::unexpected(group.error());
+  if (group->request) {
+    // Writing to a group accepts its request.
+    group->request = false;
+    CLIENT_TRY_STORE(store_->SaveGroup(*group));
+    CLIENT_TRY_STORE(store_->SetConversationRequest(conversation, false));
+  }
+  return group;
+}
+
+ClientStatus Client::Impl::SendGroupReadReceiptsLocked(const GroupId& id, const std::vector<MessageId>& ids) {
+  CLIENT_ASSIGN_STORE(group, store_->FindGroup(id));
+  // S2: no read receipt for a group that is still a request.
+  if (!group || group->request || !group->active) return {};
+  CLIENT_TRY(EnsureConnectedLocked());
+  std::vector<std::pair<AccountId, std::vector<MessageId>>> by_sender;
+  for (const MessageId& m : ids) {
+    CLIENT_ASSIGN_STORE(found, store_->FindMessage(m));
+    if (!found || found->sender == account_->account || !Contains(group->members, found->sender)) continue;
+    auto it = std::find_if(by_sender.begin(), by_sender.end(),
+                           [&](const auto& e) { return e.first == found->sender; });
+    if (it == by_sender.end()) it = by_sender.insert(by_sender.end(), {found->sender, {}});
+    it->second.push_back(m);
+  }
+  for (const auto& [sender, list] : by_sender) CLIENT_TRY(SendReadReceiptsLocked(sender, id, list));
+  return {};
+}
+
+ClientResult<std::vector<MessageReceipt>> Client::Impl::Receipts(const MessageId& id) {
+  std::unique_lock lock(mutex_);
+  if (!store_) return Fail(ClientErrc::kStorage, "the store is not open");
+  CLIENT_ASSIGN_STORE(found, store_->FindMessage(id));
+  if (!found) return Fail(ClientErrc::kNotFound, "no such message");
+  CLIENT_ASSIGN_STORE(list, store_->Receipts(id));
+  return list;
 }
 
 ClientStatus Client::Impl::SendGroupAboutLocked(const GroupId& id, ContentBody body) {
@@ -436,6 +477,14 @@ bool Client::Impl::ApplyGroupControlLocked(const wire::Envelope& envelope, const
         builder.Process(SenderKeyNameFor(context.id, envelope.sender, envelope.sender_device), *message);
     return processed || processed.error().code != ProtocolErrc::kStorageFailed;
   }
+  if (const auto* receipt = std::get_if<ReceiptBody>(&content.body)) {
+    const ConversationId conversation = GroupConversation(context.id);
+    if (!*existing) return true;
+    if (from_self) return MarkSeenElsewhereLocked(*receipt, conversation);
+    // Receipts count from current members only (never for a request: we sent it nothing).
+    if (!(*existing)->active || !Contains((*existing)->members, envelope.sender)) return true;
+    return ApplyReceiptLocked(envelope.sender, *receipt, conversation, &**existing, events);
+  }
   if (!std::holds_alternative<GroupUpdateBody>(content.body) || !context.name) return true;
 
   Group next;
@@ -455,16 +504,53 @@ bool Client::Impl::ApplyGroupControlLocked(const wire::Envelope& envelope, const
     }
   }
 
+  // Our own devices state who made the change they pass on; anyone else made it.
+  const AccountId author = from_self && context.author ? *context.author : envelope.sender;
+  next.version = context.version;
+  next.version_author = author;
   if (*existing) {
     const Group& current = **existing;
-    // A group we are no longer in is taken again, like a new one, from an
-    // admin of the new state that includes us.
-    const bool rejoined = !current.active && Contains(next.admins, envelope.sender) &&
-                          Contains(next.members, account_->account);
-    const bool allowed = from_self || (current.active && Contains(current.admins, envelope.sender)) ||
-                         (current.active && SameState(AfterLeaving(current, envelope.sender), next)) ||
-                         rejoined;
-    if (!allowed) return true;
+    const bool leaving = !Contains(next.members, author);
+    if (current.active && leaving && Contains(current.members, author) &&
+        !(next.version > current.version && SameState(AfterLeaving(current, author), next))) {
+      // A leave made from a state other than ours (it raced another change):
+      // merged into the state we hold, which keeps its version, so every
+      // device ends the same whichever came first.
+      Group merged = AfterLeaving(current, author);
+      next.name = merged.name;
+      next.members = std::move(merged.members);
+      next.admins = std::move(merged.admins);
+      next.version = current.version;
+      next.version_author = current.version_author;
+      next.base_admins = current.base_admins;
+    } else {
+      if (!Supersedes(next.version, author, leaving, current)) return true;  // stale, or already here
+      bool allowed;
+      if (!current.active) {
+        // Only a newer state re-adds us, made by one who was an admin when we
+        // left (a member who names itself admin, or one who joined after,
+        // cannot claim the group).
+        allowed = next.version > current.version && Contains(next.members, account_->account) &&
+                  (from_self || (Contains(next.admins, author) && Contains(current.admins, author)));
+      } else if (next.version > current.version) {
+        allowed = from_self || Contains(current.admins, author) ||
+                  (Contains(current.members, author) && SameState(AfterLeaving(current, author), next));
+      } else {
+        // A concurrent change made from the same base state wins the tie: it
+        // is judged by that base's admins.
+        allowed = from_self || Contains(current.base_admins, author);
+      }
+      if (!allowed) return true;
+      next.base_admins = next.version > current.version ? current.admins : current.base_admins;
+      if (next.version == current.version && IsLeave(current) && current.active &&
+          Contains(next.members, *current.version_author)) {
+        // It takes the place of a leave of the same version: the leave stays.
+        const AccountId leaver = *current.version_author;
+        Group merged = AfterLeaving(next, leaver);
+        next.members = std::move(merged.members);
+        next.admins = std::move(merged.admins);
+      }
+    }
     next.request = current.request;
     next.key_distributed = current.key_distributed;
     bool someone_left = false;
@@ -483,6 +569,7 @@ bool Client::Impl::ApplyGroupControlLocked(const wire::Envelope& envelope, const
   } else {
     // A group we did not know: it must come from one of its admins.
     if (!from_self && !Contains(next.admins, envelope.sender)) return true;
+    next.base_admins = next.admins;
     next.request = !from_self && (!contact || contact->state != ContactState::kAccepted);
   }
   next.active = Contains(next.members, account_->account);
@@ -493,7 +580,8 @@ bool Client::Impl::ApplyGroupControlLocked(const wire::Envelope& envelope, const
   return true;
 }
 
-bool Client::Impl::HandleGroupEnvelopeLocked(const wire::Envelope& envelope, std::vector<Event>& events) {
+bool Client::Impl::HandleGroupEnvelopeLocked(const wire::Envelope& envelope, std::vector<Event>& events,
+                                             std::vector<std::function<void()>>& after_commit) {
   const Bytes cmid(envelope.client_message_id);
   auto drop = [&](ClientErrc reason) {
     events.push_back(DecryptionFailed{envelope.sender, envelope.sender_device, reason});
@@ -508,6 +596,7 @@ bool Client::Impl::HandleGroupEnvelopeLocked(const wire::Envelope& envelope, std
     return drop(ClientErrc::kForbidden);
   }
   if (!store_->Begin()) return false;
+  std::vector<std::function<void()>> actions;
   protocol::GroupCipher cipher(
       *store_, SenderKeyNameFor(decoded->group, envelope.sender, envelope.sender_device), rng_);
   auto plaintext = cipher.Decrypt(decoded->message);
@@ -519,7 +608,7 @@ bool Client::Impl::HandleGroupEnvelopeLocked(const wire::Envelope& envelope, std
   auto content = DecodeContent(plaintext->bytes());
   if (!content || !content->group || content->group->id != decoded->group) {
     events.push_back(DecryptionFailed{envelope.sender, envelope.sender_device, ClientErrc::kProtocol});
-  } else if (!ApplyGroupMessageLocked(envelope, **group, *content, events)) {
+  } else if (!ApplyGroupMessageLocked(envelope, **group, *content, events, actions)) {
     store_->Rollback();
     return false;
   }
@@ -528,57 +617,43 @@ bool Client::Impl::HandleGroupEnvelopeLocked(const wire::Envelope& envelope, std
     events.clear();
     return false;
   }
+  for (auto& action : actions) after_commit.push_back(std::move(action));
   return true;
 }
 
 bool Client::Impl::ApplyGroupMessageLocked(const wire::Envelope& envelope, const store::Group& group,
-                                           const Content& content, std::vector<Event>& events) {
+                                           const Content& content, std::vector<Event>& events,
+                                           std::vector<std::function<void()>>& after_commit) {
   const ConversationId conversation = GroupConversation(group.id);
   const bool from_self = envelope.sender == account_->account;
   return std::visit(
       [&](const auto& body) -> bool {
         using T = std::decay_t<decltype(body)>;
         if constexpr (std::is_same_v<T, DataBody>) {
-          StoredMessage m;
-          m.id = ToMessageId(content.message_id);
-          m.conversation = conversation;
-          m.direction = from_self ? Direction::kOutgoing : Direction::kIncoming;
-          m.sender = envelope.sender;
-          m.sender_device = envelope.sender_device;
-          m.sent_at_ms = static_cast<std::int64_t>(content.sent_at_ms);
-          m.received_at_ms = from_self ? m.sent_at_ms : clock_.NowMillis();
-          // The body is the text; an attachment is recorded on its own.
-          m.body = body.text;
-          m.status = from_self ? MessageStatus::kSent : MessageStatus::kReceived;
-          if (body.quote) m.quote = ToMessageId(*body.quote);
-          m.expires_at_ms = ExpiryFor(body.expire_seconds);
+          StoredMessage m = MessageFromData(envelope, content, body, conversation, from_self);
           m.request = group.request && !from_self;
           auto inserted = store_->InsertMessage(m);
           if (!inserted) return false;
-          if (*inserted) events.push_back(MessageReceived{m});
+          if (!*inserted) return true;
+          // Kept, never fetched here: DownloadAttachment refuses a request group's (S2).
+          if (body.attachment && !SaveReceivedAttachmentLocked(m.id, *body.attachment)) return false;
+          events.push_back(MessageReceived{m});
+          // The delivery receipt goes to the sender alone, over the 1:1 session.
+          if (!from_self && !group.request) {
+            QueueDeliveryReceipt(after_commit, envelope.sender, content.message_id, group.id);
+          }
           return true;
         } else if constexpr (std::is_same_v<T, ReactionBody>) {
-          auto target = store_->FindMessage(ToMessageId(body.target));
-          if (!target) return false;
-          if (!*target || (*target)->conversation != conversation) return true;
-          if (!store_->SetReaction((*target)->id, envelope.sender, body.emoji)) return false;
-          return PushUpdated((*target)->id, events);
-        } else if constexpr (std::is_same_v<T, EditBody> || std::is_same_v<T, DeleteBody>) {
-          auto target = store_->FindMessage(ToMessageId(body.target));
-          if (!target) return false;
-          // Only the author may edit or delete, and only in this group.
-          if (!*target || (*target)->conversation != conversation || (*target)->sender != envelope.sender ||
-              (*target)->deleted) {
-            return true;
-          }
-          bool ok;
-          if constexpr (std::is_same_v<T, EditBody>) {
-            ok = static_cast<bool>(store_->EditMessage((*target)->id, body.text));
-          } else {
-            ok = static_cast<bool>(DeleteForEveryoneLocked((*target)->id));
-          }
-          if (!ok) return false;
-          return PushUpdated((*target)->id, events);
+          return ApplyReactionLocked(envelope.sender, body, conversation, events);
+        } else if constexpr (std::is_same_v<T, EditBody>) {
+          return ApplyAuthorChangeLocked(envelope.sender, body.target, &body.text, conversation, events);
+        } else if constexpr (std::is_same_v<T, DeleteBody>) {
+          return ApplyAuthorChangeLocked(envelope.sender, body.target, nullptr, conversation, events);
+        } else if constexpr (std::is_same_v<T, TypingBody>) {
+          // S2: a request group's typing is not shown.
+          if (!from_self && !group.request)
+            events.push_back(TypingChanged{conversation, envelope.sender, body.started});
+          return true;
         } else if constexpr (std::is_same_v<T, TimerBody>) {
           return static_cast<bool>(store_->SetDisappearingSeconds(conversation, body.seconds));
         } else {

@@ -43,6 +43,10 @@ inline constexpr std::int64_t kSignedPreKeyRotationMs = 7LL * 24 * 3600 * 1000;
 // Old signed prekeys stay this long after a rotation, for messages in flight.
 inline constexpr std::int64_t kSignedPreKeyGraceMs = 30LL * 24 * 3600 * 1000;
 inline constexpr int kSendAttempts = 4;
+// The push window the client asks for when it authenticates, and the most
+// pushes it stores in one batch (one transaction and one fsync). It bounds
+// the envelopes held in memory at once (each at most 256 KiB of content).
+inline constexpr std::uint32_t kPushWindow = 512;
 // The server keeps an unacknowledged envelope 30 days (docs/wire-protocol.md,
 // message expiry), so a redelivery comes within that; a day more for clocks.
 inline constexpr std::int64_t kProcessedKeepMs = 31LL * 24 * 3600 * 1000;
@@ -186,6 +190,28 @@ class Client::Impl {
   bool ApplySyncLocked(const wire::Envelope& envelope, const Content& content, std::vector<Event>& events);
   bool PushUpdated(const MessageId& id, std::vector<Event>& events);
 
+  // Shared by 1:1, group and sync copies (client_receive.cc). Each returns
+  // false only when the store failed.
+  // The stored form of a received data message (ours when `outgoing`).
+  StoredMessage MessageFromData(const wire::Envelope& envelope, const Content& content, const DataBody& body,
+                                const ConversationId& conversation, bool outgoing);
+  bool ApplyReactionLocked(const AccountId& from, const ReactionBody& body,
+                           const ConversationId& conversation, std::vector<Event>& events);
+  // An edit (`text` set) or delete-for-everyone, taken only from the
+  // message's author and only in its own conversation.
+  bool ApplyAuthorChangeLocked(const AccountId& from, const ContentId& target, const std::string* text,
+                               const ConversationId& conversation, std::vector<Event>& events);
+  // A receipt from `from` for our messages in the conversation; with
+  // `group`, the status moves once every other member sent it.
+  bool ApplyReceiptLocked(const AccountId& from, const ReceiptBody& body, const ConversationId& conversation,
+                          const store::Group* group, std::vector<Event>& events);
+  // After the commit: a delivery receipt for a message to its sender alone
+  // (with the group's id for a group message).
+  void QueueDeliveryReceipt(std::vector<std::function<void()>>& after_commit, const AccountId& to,
+                            const ContentId& message, const std::optional<GroupId>& group);
+  // Messages another of our devices read.
+  bool MarkSeenElsewhereLocked(const ReceiptBody& body, const ConversationId& conversation);
+
   // A request's sender states its username; it is shown only when the
   // server resolves that username to the same account.
   void ConfirmUsernameLocked(const AccountId& sender, const std::string& claimed);
@@ -208,6 +234,11 @@ class Client::Impl {
   // server asks. With `sync`, `account` is our own.
   ClientStatus SendToAccountLocked(const AccountId& account, Bytes plaintext, bool sync);
 
+  // Repairs our view of an account's devices after the server's
+  // mismatched-devices reply: extra and stale devices' sessions go, missing
+  // and stale ones start from fresh bundles. True when a device is new to us.
+  ClientResult<bool> RepairDevicesLocked(const AccountId& account, const wire::MismatchedDevices& mismatch,
+                                         std::optional<store::Contact>& contact, bool sync);
   // Sends content to a peer and, when `sync_copy`, to our other devices.
   ClientStatus SendContentLocked(const AccountId& to, Content content, bool sync_copy);
   ClientStatus SendSyncLocked(const AccountId& destination, Content content);
@@ -218,6 +249,14 @@ class Client::Impl {
   ClientResult<std::pair<store::Contact, std::uint32_t>> AcceptPeerForSendingLocked(const std::string& peer);
   ClientResult<StoredMessage> SendText(const std::string& peer, const std::string& body,
                                        const std::optional<MessageId>& quote);
+  // Stores a new data message of ours in a 1:1 or group conversation (with
+  // the conversation's timer; an attachment's pointer kept with it, and
+  // `attachment_file` as its local file) and sends it; the stored status
+  // says whether the server took it.
+  ClientResult<StoredMessage> SendDataLocked(const ConversationId& conversation, DataBody data,
+                                             const std::filesystem::path* attachment_file);
+  ClientStatus SendReadReceiptsLocked(const AccountId& to, const std::optional<GroupId>& group,
+                                      const std::vector<MessageId>& ids);
 
   // Sends a body about an existing message of a 1:1 conversation.
   ClientStatus SendAboutLocked(const ConversationId& conversation, ContentBody body, bool sync_copy);
@@ -324,9 +363,15 @@ class Client::Impl {
                                const std::optional<store::Contact>& contact, std::vector<Event>& events);
   // A group message (envelope type kGroupEnvelopeType). Returns false when
   // it must not be acknowledged.
-  bool HandleGroupEnvelopeLocked(const wire::Envelope& envelope, std::vector<Event>& events);
+  bool HandleGroupEnvelopeLocked(const wire::Envelope& envelope, std::vector<Event>& events,
+                                 std::vector<std::function<void()>>& after_commit);
   bool ApplyGroupMessageLocked(const wire::Envelope& envelope, const store::Group& group,
-                               const Content& content, std::vector<Event>& events);
+                               const Content& content, std::vector<Event>& events,
+                               std::vector<std::function<void()>>& after_commit);
+  // A group we are in, for sending: a request is accepted by writing to it.
+  ClientResult<Group> AcceptGroupForSendingLocked(const ConversationId& conversation);
+  // Read receipts for a group's messages, to each one's sender (none for a request).
+  ClientStatus SendGroupReadReceiptsLocked(const GroupId& group, const std::vector<MessageId>& ids);
 
   // ---- attachments (client_attachments.cc) ----
 
@@ -351,6 +396,7 @@ class Client::Impl {
   ClientResult<std::vector<Conversation>> Conversations();
   ClientResult<std::vector<StoredMessage>> History(const ConversationId& conversation, std::size_t limit);
   ClientResult<StoredMessage> GetMessage(const MessageId& id);
+  ClientResult<std::vector<MessageReceipt>> Receipts(const MessageId& id);
 
  private:
   ClientOptions options_;

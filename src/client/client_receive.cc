@@ -22,7 +22,7 @@ bool Client::Impl::HandleEnvelopeLocked(const wire::Envelope& envelope, std::vec
     }
   }
 
-  if (envelope.type == kGroupEnvelopeType) return HandleGroupEnvelopeLocked(envelope, events);
+  if (envelope.type == kGroupEnvelopeType) return HandleGroupEnvelopeLocked(envelope, events, after_commit);
 
   const ProtocolAddress address{AccountName(envelope.sender), envelope.sender_device};
   std::optional<SecretBuffer> plaintext;
@@ -130,20 +130,7 @@ bool Client::Impl::ApplyIncomingLocked(const wire::Envelope& envelope, const Con
       [&](const auto& body) -> bool {
         using T = std::decay_t<decltype(body)>;
         if constexpr (std::is_same_v<T, DataBody>) {
-          StoredMessage m;
-          m.id = ToMessageId(content.message_id);
-          m.conversation = conversation;
-          m.direction = Direction::kIncoming;
-          m.sender = envelope.sender;
-          m.sender_device = envelope.sender_device;
-          m.sent_at_ms = static_cast<std::int64_t>(content.sent_at_ms);
-          m.received_at_ms = clock_.NowMillis();
-          // The body is the text (an attachment's caption); the attachment is
-          // recorded on its own and fetched only once a request is accepted (S2).
-          m.body = body.text;
-          m.status = MessageStatus::kReceived;
-          if (body.quote) m.quote = ToMessageId(*body.quote);
-          m.expires_at_ms = ExpiryFor(body.expire_seconds);
+          StoredMessage m = MessageFromData(envelope, content, body, conversation, false);
           m.request = request;
           auto current = store_->DisappearingSeconds(conversation);
           if (!current) return false;
@@ -158,53 +145,18 @@ bool Client::Impl::ApplyIncomingLocked(const wire::Envelope& envelope, const Con
             return false;
           if (*inserted) {
             events.push_back(MessageReceived{m});
-            if (!request) {
-              const AccountId to = envelope.sender;
-              const ContentId id = content.message_id;
-              after_commit.push_back([this, to, id] {
-                Content receipt;
-                receipt.body = ReceiptBody{ReceiptKind::kDelivered, {id}};
-                (void)SendContentLocked(to, receipt, false);
-              });
-            }
+            if (!request)
+              QueueDeliveryReceipt(after_commit, envelope.sender, content.message_id, std::nullopt);
           }
           return true;
         } else if constexpr (std::is_same_v<T, ReactionBody>) {
-          auto target = store_->FindMessage(ToMessageId(body.target));
-          if (!target) return false;
-          if (!*target || (*target)->conversation != conversation) return true;
-          if (!store_->SetReaction((*target)->id, envelope.sender, body.emoji)) return false;
-          return PushUpdated((*target)->id, events);
-        } else if constexpr (std::is_same_v<T, EditBody> || std::is_same_v<T, DeleteBody>) {
-          auto target = store_->FindMessage(ToMessageId(body.target));
-          if (!target) return false;
-          // Only the author may edit or delete, and only in this conversation.
-          if (!*target || (*target)->conversation != conversation || (*target)->sender != envelope.sender ||
-              (*target)->deleted) {
-            return true;
-          }
-          bool ok;
-          if constexpr (std::is_same_v<T, EditBody>) {
-            ok = static_cast<bool>(store_->EditMessage((*target)->id, body.text));
-          } else {
-            ok = static_cast<bool>(DeleteForEveryoneLocked((*target)->id));
-          }
-          if (!ok) return false;
-          return PushUpdated((*target)->id, events);
+          return ApplyReactionLocked(envelope.sender, body, conversation, events);
+        } else if constexpr (std::is_same_v<T, EditBody>) {
+          return ApplyAuthorChangeLocked(envelope.sender, body.target, &body.text, conversation, events);
+        } else if constexpr (std::is_same_v<T, DeleteBody>) {
+          return ApplyAuthorChangeLocked(envelope.sender, body.target, nullptr, conversation, events);
         } else if constexpr (std::is_same_v<T, ReceiptBody>) {
-          for (const ContentId& id : body.targets) {
-            auto target = store_->FindMessage(ToMessageId(id));
-            if (!target) return false;
-            if (!*target || (*target)->conversation != conversation ||
-                (*target)->direction != Direction::kOutgoing) {
-              continue;
-            }
-            const MessageStatus status =
-                body.kind == ReceiptKind::kRead ? MessageStatus::kRead : MessageStatus::kDelivered;
-            if (!store_->UpdateStatus((*target)->id, status)) return false;
-            if (!PushUpdated((*target)->id, events)) return false;
-          }
-          return true;
+          return ApplyReceiptLocked(envelope.sender, body, conversation, nullptr, events);
         } else if constexpr (std::is_same_v<T, TypingBody>) {
           if (!request) events.push_back(TypingChanged{conversation, envelope.sender, body.started});
           return true;
@@ -236,18 +188,7 @@ bool Client::Impl::ApplySyncLocked(const wire::Envelope& envelope, const Content
       [&](const auto& body) -> bool {
         using T = std::decay_t<decltype(body)>;
         if constexpr (std::is_same_v<T, DataBody>) {
-          StoredMessage m;
-          m.id = ToMessageId(content.message_id);
-          m.conversation = conversation;
-          m.direction = Direction::kOutgoing;
-          m.sender = account_->account;
-          m.sender_device = envelope.sender_device;
-          m.sent_at_ms = static_cast<std::int64_t>(content.sent_at_ms);
-          m.received_at_ms = m.sent_at_ms;
-          m.body = body.text;
-          m.status = MessageStatus::kSent;
-          if (body.quote) m.quote = ToMessageId(*body.quote);
-          m.expires_at_ms = ExpiryFor(body.expire_seconds);
+          StoredMessage m = MessageFromData(envelope, content, body, conversation, true);
           auto inserted = store_->InsertMessage(m);
           if (!inserted) return false;
           if (*inserted && body.attachment && !SaveReceivedAttachmentLocked(m.id, *body.attachment))
@@ -264,12 +205,7 @@ bool Client::Impl::ApplySyncLocked(const wire::Envelope& envelope, const Content
           if (!DeleteForEveryoneLocked(ToMessageId(body.target))) return false;
           return PushUpdated(ToMessageId(body.target), events);
         } else if constexpr (std::is_same_v<T, ReceiptBody>) {
-          // Read on another of our devices.
-          if (body.kind != ReceiptKind::kRead) return true;
-          for (const ContentId& id : body.targets) {
-            if (!store_->UpdateStatus(ToMessageId(id), MessageStatus::kSeen)) return false;
-          }
-          return true;
+          return MarkSeenElsewhereLocked(body, conversation);
         } else if constexpr (std::is_same_v<T, TimerBody>) {
           return static_cast<bool>(store_->SetDisappearingSeconds(conversation, body.seconds));
         } else {
@@ -277,6 +213,107 @@ bool Client::Impl::ApplySyncLocked(const wire::Envelope& envelope, const Content
         }
       },
       content.body);
+}
+
+StoredMessage Client::Impl::MessageFromData(const wire::Envelope& envelope, const Content& content,
+                                            const DataBody& body, const ConversationId& conversation,
+                                            bool outgoing) {
+  StoredMessage m;
+  m.id = ToMessageId(content.message_id);
+  m.conversation = conversation;
+  m.direction = outgoing ? Direction::kOutgoing : Direction::kIncoming;
+  m.sender = envelope.sender;
+  m.sender_device = envelope.sender_device;
+  m.sent_at_ms = static_cast<std::int64_t>(content.sent_at_ms);
+  m.received_at_ms = outgoing ? m.sent_at_ms : clock_.NowMillis();
+  // The body is the text (an attachment's caption); the attachment is
+  // recorded on its own and fetched only once a request is accepted (S2).
+  m.body = body.text;
+  m.status = outgoing ? MessageStatus::kSent : MessageStatus::kReceived;
+  if (body.quote) m.quote = ToMessageId(*body.quote);
+  m.expires_at_ms = ExpiryFor(body.expire_seconds);
+  return m;
+}
+
+void Client::Impl::QueueDeliveryReceipt(std::vector<std::function<void()>>& after_commit, const AccountId& to,
+                                        const ContentId& message, const std::optional<GroupId>& group) {
+  after_commit.push_back([this, to, message, group] {
+    Content receipt;
+    if (group) receipt.group = GroupContext{*group, std::nullopt, {}, {}, 0, std::nullopt};
+    receipt.body = ReceiptBody{ReceiptKind::kDelivered, {message}};
+    (void)SendContentLocked(to, receipt, false);
+  });
+}
+
+bool Client::Impl::ApplyReactionLocked(const AccountId& from, const ReactionBody& body,
+                                       const ConversationId& conversation, std::vector<Event>& events) {
+  auto target = store_->FindMessage(ToMessageId(body.target));
+  if (!target) return false;
+  if (!*target || (*target)->conversation != conversation) return true;
+  if (!store_->SetReaction((*target)->id, from, body.emoji)) return false;
+  return PushUpdated((*target)->id, events);
+}
+
+bool Client::Impl::ApplyAuthorChangeLocked(const AccountId& from, const ContentId& target_id,
+                                           const std::string* text, const ConversationId& conversation,
+                                           std::vector<Event>& events) {
+  auto target = store_->FindMessage(ToMessageId(target_id));
+  if (!target) return false;
+  if (!*target || (*target)->conversation != conversation || (*target)->sender != from ||
+      (*target)->deleted) {
+    return true;
+  }
+  const bool ok = text != nullptr ? static_cast<bool>(store_->EditMessage((*target)->id, *text))
+                                  : static_cast<bool>(DeleteForEveryoneLocked((*target)->id));
+  return ok && PushUpdated((*target)->id, events);
+}
+
+bool Client::Impl::ApplyReceiptLocked(const AccountId& from, const ReceiptBody& body,
+                                      const ConversationId& conversation, const store::Group* group,
+                                      std::vector<Event>& events) {
+  const MessageStatus status =
+      body.kind == ReceiptKind::kRead ? MessageStatus::kRead : MessageStatus::kDelivered;
+  for (const ContentId& id : body.targets) {
+    auto target = store_->FindMessage(ToMessageId(id));
+    if (!target) return false;
+    if (!*target || (*target)->conversation != conversation || (*target)->direction != Direction::kOutgoing) {
+      continue;
+    }
+    auto changed = store_->SetReceipt((*target)->id, from, status, clock_.NowMillis());
+    if (!changed) return false;
+    if (!*changed) continue;
+    std::optional<MessageStatus> overall = status;
+    if (group != nullptr) {
+      // Delivered (or read) once every other member is.
+      auto receipts = store_->Receipts((*target)->id);
+      if (!receipts) return false;
+      overall = MessageStatus::kRead;
+      for (const AccountId& member : group->members) {
+        if (member == account_->account) continue;
+        auto r = std::find_if(receipts->begin(), receipts->end(),
+                              [&](const MessageReceipt& x) { return x.from == member; });
+        if (r == receipts->end()) {
+          overall.reset();
+          break;
+        }
+        overall = std::min(*overall, r->status);
+      }
+    }
+    if (overall && !store_->UpdateStatus((*target)->id, *overall)) return false;
+    if (!PushUpdated((*target)->id, events)) return false;
+  }
+  return true;
+}
+
+bool Client::Impl::MarkSeenElsewhereLocked(const ReceiptBody& body, const ConversationId& conversation) {
+  if (body.kind != ReceiptKind::kRead) return true;
+  for (const ContentId& id : body.targets) {
+    auto target = store_->FindMessage(ToMessageId(id));
+    if (!target) return false;
+    if (!*target || (*target)->conversation != conversation) continue;
+    if (!store_->UpdateStatus((*target)->id, MessageStatus::kSeen)) return false;
+  }
+  return true;
 }
 
 bool Client::Impl::PushUpdated(const MessageId& id, std::vector<Event>& events) {

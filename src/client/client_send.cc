@@ -1,5 +1,6 @@
 // Client::Impl: sessions, sending content and the actions on messages.
 #include "client/client_impl.h"
+#include "client/message_id.h"
 
 namespace parley::client {
 
@@ -97,8 +98,7 @@ ClientStatus Client::Impl::SendToAccountLocked(const AccountId& account, Bytes p
     CLIENT_ASSIGN_STORE(found, store_->FindContact(account));
     contact = found;
   }
-  wire::ClientMessageId cmid{};
-  rng_.Fill(cmid);
+  const wire::ClientMessageId cmid = TimeOrderedId(clock_.NowMillis(), rng_);
   bool fetched_all = false;
   for (int attempt = 0; attempt < kSendAttempts; ++attempt) {
     CLIENT_ASSIGN_STORE(devices, store_->SessionDevices(account));
@@ -141,23 +141,30 @@ ClientStatus Client::Impl::SendToAccountLocked(const AccountId& account, Bytes p
     }
     if (response->status == ResponseStatus::kOk) return {};
     if (response->status != ResponseStatus::kMismatchedDevices) return StatusFailed(*response);
-    const auto& mismatch = std::get<wire::MismatchedDevices>(response->body);
-    for (DeviceId d : mismatch.extra) (void)store_->DeleteSession({AccountName(account), d});
-    for (DeviceId d : mismatch.stale) {
-      (void)store_->DeleteSession({AccountName(account), d});
-      CLIENT_TRY(FetchBundlesLocked(account, d, contact));
-    }
-    for (DeviceId d : mismatch.missing) CLIENT_TRY(FetchBundlesLocked(account, d, contact));
-    if (sync) {
-      for (DeviceId d : mismatch.extra) other_devices_.erase(d);
-      for (DeviceId d : mismatch.missing) other_devices_.insert(d);
-    }
+    CLIENT_TRY(
+        RepairDevicesLocked(account, std::get<wire::MismatchedDevices>(response->body), contact, sync));
   }
   return Fail(ClientErrc::kNetwork, "the message could not be delivered to the server");
 }
 
+ClientResult<bool> Client::Impl::RepairDevicesLocked(const AccountId& account,
+                                                     const wire::MismatchedDevices& mismatch,
+                                                     std::optional<store::Contact>& contact, bool sync) {
+  for (DeviceId d : mismatch.extra) (void)store_->DeleteSession({AccountName(account), d});
+  for (DeviceId d : mismatch.stale) {
+    (void)store_->DeleteSession({AccountName(account), d});
+    CLIENT_TRY(FetchBundlesLocked(account, d, contact));
+  }
+  for (DeviceId d : mismatch.missing) CLIENT_TRY(FetchBundlesLocked(account, d, contact));
+  if (sync) {
+    for (DeviceId d : mismatch.extra) other_devices_.erase(d);
+    for (DeviceId d : mismatch.missing) other_devices_.insert(d);
+  }
+  return !mismatch.stale.empty() || !mismatch.missing.empty();
+}
+
 ClientStatus Client::Impl::SendContentLocked(const AccountId& to, Content content, bool sync_copy) {
-  if (content.message_id == ContentId{}) content.message_id = RandomId(rng_);
+  if (content.message_id == ContentId{}) content.message_id = TimeOrderedId(clock_.NowMillis(), rng_);
   if (content.sent_at_ms == 0) content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
   if (!account_->username.empty()) content.sender_username = account_->username;
   auto encoded = EncodeContent(content);
@@ -229,25 +236,47 @@ ClientResult<StoredMessage> Client::Impl::SendText(const std::string& peer, cons
     auto accepted = AcceptPeerForSendingLocked(peer);
     events.swap(pending_events_);
     if (!accepted) return tl::unexpected(accepted.error());
-    const auto& [contact, timer] = *accepted;
-    const ConversationId conversation = AccountName(contact.account);
-
     DataBody data;
     data.text = body;
     if (quote) data.quote = ToContentId(*quote);
-    data.expire_seconds = timer;
-    CLIENT_ASSIGN(outgoing, StoreOutgoingDataLocked(conversation, std::move(data)));
-    auto& [content, m] = outgoing;
-    auto sent = SendContentLocked(contact.account, std::move(content), true);
-    m.status = sent ? MessageStatus::kSent : MessageStatus::kFailed;
-    CLIENT_TRY_STORE(store_->UpdateStatus(m.id, m.status));
+    auto m = SendDataLocked(AccountName(accepted->first.account), std::move(data), nullptr);
     events.insert(events.end(), pending_events_.begin(), pending_events_.end());
     pending_events_.clear();
-    if (!sent) return tl::unexpected(sent.error());
     return m;
   }();
   Emit(events);
   return result;
+}
+
+ClientResult<StoredMessage> Client::Impl::SendDataLocked(const ConversationId& conversation, DataBody data,
+                                                         const std::filesystem::path* attachment_file) {
+  std::optional<Group> group;
+  std::optional<AccountId> peer;
+  if (store::GroupIdOf(conversation)) {
+    CLIENT_ASSIGN(accepted, AcceptGroupForSendingLocked(conversation));
+    group = std::move(accepted);
+  } else {
+    CLIENT_ASSIGN(accepted, AcceptPeerForSendingLocked(conversation));
+    peer = accepted.first.account;
+  }
+  CLIENT_ASSIGN_STORE(timer, store_->DisappearingSeconds(conversation));
+  data.expire_seconds = timer;
+  const std::optional<AttachmentPointer> pointer = data.attachment;
+  CLIENT_ASSIGN(outgoing, StoreOutgoingDataLocked(conversation, std::move(data)));
+  auto& [content, m] = outgoing;
+  if (pointer) {
+    if (!SaveReceivedAttachmentLocked(m.id, *pointer))
+      return Fail(ClientErrc::kStorage, "the local store failed");
+    if (attachment_file != nullptr) {
+      CLIENT_TRY_STORE(store_->SetAttachmentPath(m.id, std::filesystem::absolute(*attachment_file).string()));
+    }
+  }
+  auto sent = group ? SendGroupContentLocked(*group, std::move(content))
+                    : SendContentLocked(*peer, std::move(content), true);
+  m.status = sent ? MessageStatus::kSent : MessageStatus::kFailed;
+  CLIENT_TRY_STORE(store_->UpdateStatus(m.id, m.status));
+  if (!sent) return tl::unexpected(sent.error());
+  return m;
 }
 
 ClientStatus Client::Impl::SendAboutLocked(const ConversationId& conversation, ContentBody body,
@@ -274,8 +303,8 @@ ClientResult<StoredMessage> Client::Impl::OwnMessageLocked(const ConversationId&
 ClientResult<std::pair<Content, StoredMessage>> Client::Impl::StoreOutgoingDataLocked(
     const ConversationId& conversation, DataBody data) {
   Content content;
-  content.message_id = RandomId(rng_);
   content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
+  content.message_id = TimeOrderedId(static_cast<std::int64_t>(content.sent_at_ms), rng_);
   StoredMessage m;
   m.id = ToMessageId(content.message_id);
   m.conversation = conversation;
@@ -345,20 +374,27 @@ ClientStatus Client::Impl::MarkRead(const ConversationId& conversation) {
   if (!account_) return Fail(ClientErrc::kNotRegistered, "register or link this profile first");
   CLIENT_ASSIGN_STORE(ids, store_->MarkConversationRead(conversation));
   if (ids.empty()) return {};
+  if (auto group = store::GroupIdOf(conversation)) return SendGroupReadReceiptsLocked(*group, ids);
   auto peer = Uuid::Parse(conversation);
   if (!peer) return {};
   CLIENT_ASSIGN_STORE(contact, store_->FindContact(AccountId(*peer)));
   // S2: no read receipt to a message request (or a blocked account).
   if (!contact || contact->state != ContactState::kAccepted) return {};
   CLIENT_TRY(EnsureConnectedLocked());
+  return SendReadReceiptsLocked(AccountId(*peer), std::nullopt, ids);
+}
+
+ClientStatus Client::Impl::SendReadReceiptsLocked(const AccountId& to, const std::optional<GroupId>& group,
+                                                  const std::vector<MessageId>& ids) {
   for (std::size_t at = 0; at < ids.size(); at += kMaxReceiptTargets) {
     ReceiptBody receipt{ReceiptKind::kRead, {}};
     for (std::size_t i = at; i < std::min(ids.size(), at + kMaxReceiptTargets); ++i) {
       receipt.targets.push_back(ToContentId(ids[i]));
     }
     Content content;
+    if (group) content.group = GroupContext{*group, std::nullopt, {}, {}, 0, std::nullopt};
     content.body = std::move(receipt);
-    CLIENT_TRY(SendContentLocked(AccountId(*peer), std::move(content), true));
+    CLIENT_TRY(SendContentLocked(to, std::move(content), true));
   }
   return {};
 }
@@ -366,8 +402,14 @@ ClientStatus Client::Impl::MarkRead(const ConversationId& conversation) {
 ClientStatus Client::Impl::SendTyping(const ConversationId& conversation, bool typing) {
   std::unique_lock lock(mutex_);
   if (!account_) return Fail(ClientErrc::kNotRegistered, "register or link this profile first");
+  if (store::GroupIdOf(conversation)) {
+    CLIENT_ASSIGN(group, ActiveGroupLocked(conversation));
+    // S2: nothing goes to a group that is still a request.
+    if (group.request) return {};
+    return SendAboutLocked(conversation, TypingBody{typing}, false);
+  }
   auto peer = Uuid::Parse(conversation);
-  if (!peer) return Fail(ClientErrc::kInvalidArgument, "not a 1:1 conversation");
+  if (!peer) return Fail(ClientErrc::kInvalidArgument, "not a 1:1 or group conversation");
   CLIENT_ASSIGN_STORE(contact, store_->FindContact(AccountId(*peer)));
   if (!contact || contact->state != ContactState::kAccepted) return {};
   return SendAboutLocked(conversation, TypingBody{typing}, false);

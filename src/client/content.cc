@@ -55,6 +55,8 @@ constexpr std::uint32_t kGroupId = 1;
 constexpr std::uint32_t kGroupName = 2;
 constexpr std::uint32_t kGroupMember = 3;
 constexpr std::uint32_t kGroupAdmin = 4;
+constexpr std::uint32_t kGroupVersion = 5;
+constexpr std::uint32_t kGroupAuthor = 6;
 // ContactSyncBody: 1 repeated contact, 2 snapshot
 constexpr std::uint32_t kSyncedContact = 1;
 constexpr std::uint32_t kSnapshot = 2;
@@ -142,6 +144,30 @@ Result<std::uint32_t, ContentErrc> Uint32(const ProtoField& f, std::uint32_t max
     if (!(seen).First((f).number)) return Duplicate(); \
   } while (false)
 
+// Reads a singular field with `read` into `out`: kDuplicateField the second
+// time, and `read`'s error when the field breaks its rule.
+template <class T, class Read>
+Status Singular(Seen& seen, const ProtoField& f, T& out, Read&& read) {
+  if (!seen.First(f.number)) return Duplicate();
+  auto value = read(f);
+  if (!value) return tl::unexpected(value.error());
+  out = std::move(*value);
+  return {};
+}
+
+Result<ContentId, ContentErrc> IdField(const ProtoField& f) { return FixedBytes<kContentIdSize>(f); }
+Result<AccountId, ContentErrc> AccountField(const ProtoField& f) {
+  auto id = FixedBytes<Uuid::kSize>(f);
+  if (!id) return tl::unexpected(id.error());
+  return AccountId(Uuid(*id));
+}
+auto TextField(std::size_t cap) {
+  return [cap](const ProtoField& f) { return Text(f, cap); };
+}
+auto Uint32Field(std::uint32_t max) {
+  return [max](const ProtoField& f) { return Uint32(f, max); };
+}
+
 // Reads one field of a message whose only known fields are `target` (16
 // bytes, required) and an optional string `second` up to `cap` bytes.
 Status DecodeTargetAndText(Bytes bytes, ContentId& target, std::string* second, std::size_t cap,
@@ -151,15 +177,9 @@ Status DecodeTargetAndText(Bytes bytes, ContentId& target, std::string* second, 
   Seen seen;
   while (reader.Next(f)) {
     if (f.number == field::kTarget) {
-      CONTENT_SINGULAR(seen, f);
-      auto id = FixedBytes<kContentIdSize>(f);
-      if (!id) return tl::unexpected(id.error());
-      target = *id;
+      CONTENT_TRY(Singular(seen, f, target, IdField));
     } else if (f.number == field::kSecond && second != nullptr) {
-      CONTENT_SINGULAR(seen, f);
-      auto text = Text(f, cap);
-      if (!text) return tl::unexpected(text.error());
-      *second = std::move(*text);
+      CONTENT_TRY(Singular(seen, f, *second, TextField(cap)));
     }
   }
   if (reader.failed()) return Malformed();
@@ -174,13 +194,9 @@ Result<AttachmentPointer, ContentErrc> DecodeAttachment(Bytes bytes) {
   Seen seen;
   while (reader.Next(f)) {
     switch (f.number) {
-      case field::kAttachmentId: {
-        CONTENT_SINGULAR(seen, f);
-        auto id = FixedBytes<kContentIdSize>(f);
-        if (!id) return tl::unexpected(id.error());
-        a.id = *id;
+      case field::kAttachmentId:
+        CONTENT_TRY(Singular(seen, f, a.id, IdField));
         break;
-      }
       case field::kAttachmentKey: {
         CONTENT_SINGULAR(seen, f);
         CONTENT_TRY(ExpectBytes(f));
@@ -189,33 +205,21 @@ Result<AttachmentPointer, ContentErrc> DecodeAttachment(Bytes bytes) {
             std::span<const std::uint8_t, kAttachmentKeySize>(f.bytes.data(), kAttachmentKeySize));
         break;
       }
-      case field::kAttachmentDigest: {
-        CONTENT_SINGULAR(seen, f);
-        auto digest = FixedBytes<kAttachmentDigestSize>(f);
-        if (!digest) return tl::unexpected(digest.error());
-        a.digest = *digest;
+      case field::kAttachmentDigest:
+        CONTENT_TRY(Singular(seen, f, a.digest, FixedBytes<kAttachmentDigestSize>));
         break;
-      }
       case field::kAttachmentSize:
         CONTENT_SINGULAR(seen, f);
         CONTENT_TRY(ExpectVarint(f));
         if (f.value == 0 || f.value > kMaxAttachmentBytes) return OutOfRange();
         a.size = f.value;
         break;
-      case field::kFileName: {
-        CONTENT_SINGULAR(seen, f);
-        auto text = Text(f, kMaxFileNameBytes);
-        if (!text) return tl::unexpected(text.error());
-        a.file_name = std::move(*text);
+      case field::kFileName:
+        CONTENT_TRY(Singular(seen, f, a.file_name, TextField(kMaxFileNameBytes)));
         break;
-      }
-      case field::kContentType: {
-        CONTENT_SINGULAR(seen, f);
-        auto text = Text(f, kMaxContentTypeBytes);
-        if (!text) return tl::unexpected(text.error());
-        a.content_type = std::move(*text);
+      case field::kContentType:
+        CONTENT_TRY(Singular(seen, f, a.content_type, TextField(kMaxContentTypeBytes)));
         break;
-      }
       default:
         break;
     }
@@ -228,6 +232,11 @@ Result<AttachmentPointer, ContentErrc> DecodeAttachment(Bytes bytes) {
   return a;
 }
 
+Result<AttachmentPointer, ContentErrc> AttachmentField(const ProtoField& f) {
+  CONTENT_TRY(ExpectBytes(f));
+  return DecodeAttachment(f.bytes);
+}
+
 Result<DataBody, ContentErrc> DecodeData(Bytes bytes) {
   DataBody d;
   ProtoReader reader(bytes);
@@ -235,35 +244,18 @@ Result<DataBody, ContentErrc> DecodeData(Bytes bytes) {
   Seen seen;
   while (reader.Next(f)) {
     switch (f.number) {
-      case field::kText: {
-        CONTENT_SINGULAR(seen, f);
-        auto text = Text(f, kMaxTextBytes);
-        if (!text) return tl::unexpected(text.error());
-        d.text = std::move(*text);
+      case field::kText:
+        CONTENT_TRY(Singular(seen, f, d.text, TextField(kMaxTextBytes)));
         break;
-      }
-      case field::kQuote: {
-        CONTENT_SINGULAR(seen, f);
-        auto id = FixedBytes<kContentIdSize>(f);
-        if (!id) return tl::unexpected(id.error());
-        d.quote = *id;
+      case field::kQuote:
+        CONTENT_TRY(Singular(seen, f, d.quote, IdField));
         break;
-      }
-      case field::kAttachment: {
-        CONTENT_SINGULAR(seen, f);
-        CONTENT_TRY(ExpectBytes(f));
-        auto attachment = DecodeAttachment(f.bytes);
-        if (!attachment) return tl::unexpected(attachment.error());
-        d.attachment = std::move(*attachment);
+      case field::kAttachment:
+        CONTENT_TRY(Singular(seen, f, d.attachment, AttachmentField));
         break;
-      }
-      case field::kExpireSeconds: {
-        CONTENT_SINGULAR(seen, f);
-        auto seconds = Uint32(f, kMaxDisappearingSeconds);
-        if (!seconds) return tl::unexpected(seconds.error());
-        d.expire_seconds = *seconds;
+      case field::kExpireSeconds:
+        CONTENT_TRY(Singular(seen, f, d.expire_seconds, Uint32Field(kMaxDisappearingSeconds)));
         break;
-      }
       default:
         break;
     }
@@ -315,6 +307,12 @@ Result<std::uint64_t, ContentErrc> DecodeSingleVarint(Bytes bytes, std::uint64_t
   return value;
 }
 
+Result<std::uint64_t, ContentErrc> VersionField(const ProtoField& f) {
+  CONTENT_TRY(ExpectVarint(f));
+  if (f.value == 0 || f.value > static_cast<std::uint64_t>(INT64_MAX)) return OutOfRange();
+  return f.value;
+}
+
 Result<GroupContext, ContentErrc> DecodeGroup(Bytes bytes) {
   GroupContext g;
   ProtoReader reader(bytes);
@@ -322,29 +320,27 @@ Result<GroupContext, ContentErrc> DecodeGroup(Bytes bytes) {
   Seen seen;
   while (reader.Next(f)) {
     switch (f.number) {
-      case field::kGroupId: {
-        CONTENT_SINGULAR(seen, f);
-        auto id = FixedBytes<kContentIdSize>(f);
-        if (!id) return tl::unexpected(id.error());
-        g.id = *id;
+      case field::kGroupId:
+        CONTENT_TRY(Singular(seen, f, g.id, IdField));
         break;
-      }
-      case field::kGroupName: {
-        CONTENT_SINGULAR(seen, f);
-        auto text = Text(f, kMaxGroupNameBytes);
-        if (!text) return tl::unexpected(text.error());
-        g.name = std::move(*text);
+      case field::kGroupName:
+        CONTENT_TRY(Singular(seen, f, g.name, TextField(kMaxGroupNameBytes)));
         break;
-      }
+      case field::kGroupVersion:
+        CONTENT_TRY(Singular(seen, f, g.version, VersionField));
+        break;
+      case field::kGroupAuthor:
+        CONTENT_TRY(Singular(seen, f, g.author, AccountField));
+        break;
       case field::kGroupMember:
       case field::kGroupAdmin: {
         auto& list = f.number == field::kGroupMember ? g.members : g.admins;
         if (list.size() == kMaxGroupMembers) {
           return Fail(ContentErrc::kTooMany, "a group context lists too many members");
         }
-        auto id = FixedBytes<Uuid::kSize>(f);
-        if (!id) return tl::unexpected(id.error());
-        list.emplace_back(Uuid(*id));
+        auto account = AccountField(f);
+        if (!account) return tl::unexpected(account.error());
+        list.push_back(*account);
         break;
       }
       default:
@@ -354,6 +350,11 @@ Result<GroupContext, ContentErrc> DecodeGroup(Bytes bytes) {
   if (reader.failed()) return Malformed();
   if (!seen.Has(field::kGroupId)) return Missing();
   return g;
+}
+
+Result<GroupContext, ContentErrc> GroupField(const ProtoField& f) {
+  CONTENT_TRY(ExpectBytes(f));
+  return DecodeGroup(f.bytes);
 }
 
 Result<SyncedIdentity, ContentErrc> DecodeSyncedIdentity(Bytes bytes) {
@@ -368,10 +369,7 @@ Result<SyncedIdentity, ContentErrc> DecodeSyncedIdentity(Bytes bytes) {
       if (f.value == 0 || f.value > static_cast<std::uint64_t>(INT32_MAX)) return OutOfRange();
       identity.device = DeviceId(static_cast<std::uint32_t>(f.value));
     } else if (f.number == field::kIdentityKey) {
-      CONTENT_SINGULAR(seen, f);
-      auto key = FixedBytes<kSyncedIdentityKeySize>(f);
-      if (!key) return tl::unexpected(key.error());
-      identity.key = *key;
+      CONTENT_TRY(Singular(seen, f, identity.key, FixedBytes<kSyncedIdentityKeySize>));
     }
   }
   if (reader.failed()) return Malformed();
@@ -386,20 +384,12 @@ Result<SyncedContact, ContentErrc> DecodeSyncedContact(Bytes bytes) {
   Seen seen;
   while (reader.Next(f)) {
     switch (f.number) {
-      case field::kContactAccount: {
-        CONTENT_SINGULAR(seen, f);
-        auto id = FixedBytes<Uuid::kSize>(f);
-        if (!id) return tl::unexpected(id.error());
-        contact.account = AccountId(Uuid(*id));
+      case field::kContactAccount:
+        CONTENT_TRY(Singular(seen, f, contact.account, AccountField));
         break;
-      }
-      case field::kContactUsername: {
-        CONTENT_SINGULAR(seen, f);
-        auto text = Text(f, kMaxUsernameBytes);
-        if (!text) return tl::unexpected(text.error());
-        contact.username = std::move(*text);
+      case field::kContactUsername:
+        CONTENT_TRY(Singular(seen, f, contact.username, TextField(kMaxUsernameBytes)));
         break;
-      }
       case field::kContactState: {
         CONTENT_SINGULAR(seen, f);
         auto state = Uint32(f, static_cast<std::uint32_t>(store::ContactState::kBlocked));
@@ -547,42 +537,27 @@ ContentResult<Content> DecodeContent(Bytes bytes) {
   int bodies = 0;
   while (reader.Next(f)) {
     switch (f.number) {
-      case field::kMessageId: {
-        CONTENT_SINGULAR(seen, f);
-        auto id = FixedBytes<kContentIdSize>(f);
-        if (!id) return tl::unexpected(id.error());
-        c.message_id = *id;
+      case field::kMessageId:
+        CONTENT_TRY(Singular(seen, f, c.message_id, IdField));
         break;
-      }
       case field::kSentAt:
         CONTENT_SINGULAR(seen, f);
         CONTENT_TRY(ExpectVarint(f));
         if (f.value > static_cast<std::uint64_t>(INT64_MAX)) return OutOfRange();
         c.sent_at_ms = f.value;
         break;
-      case field::kGroup: {
-        CONTENT_SINGULAR(seen, f);
-        CONTENT_TRY(ExpectBytes(f));
-        auto group = DecodeGroup(f.bytes);
-        if (!group) return tl::unexpected(group.error());
-        c.group = std::move(*group);
+      case field::kGroup:
+        CONTENT_TRY(Singular(seen, f, c.group, GroupField));
         break;
-      }
-      case field::kSyncDestination: {
-        CONTENT_SINGULAR(seen, f);
-        auto id = FixedBytes<Uuid::kSize>(f);
-        if (!id) return tl::unexpected(id.error());
-        c.sync_destination = AccountId(Uuid(*id));
+      case field::kSyncDestination:
+        CONTENT_TRY(Singular(seen, f, c.sync_destination, AccountField));
         break;
-      }
       case field::kSenderUsername:
-      case field::kDestinationUsername: {
-        CONTENT_SINGULAR(seen, f);
-        auto text = Text(f, kMaxUsernameBytes);
-        if (!text) return tl::unexpected(text.error());
-        (f.number == field::kSenderUsername ? c.sender_username : c.destination_username) = std::move(*text);
+      case field::kDestinationUsername:
+        CONTENT_TRY(Singular(seen, f,
+                             f.number == field::kSenderUsername ? c.sender_username : c.destination_username,
+                             TextField(kMaxUsernameBytes)));
         break;
-      }
       case field::kData:
       case field::kReaction:
       case field::kEdit:
@@ -724,9 +699,12 @@ ContentResult<SecretBuffer> EncodeContent(const Content& c) {
       return Fail(ContentErrc::kTooMany, "too many group members");
     }
     if (g.name) CONTENT_TRY(CheckText(*g.name, kMaxGroupNameBytes));
+    if (g.version > static_cast<std::uint64_t>(INT64_MAX)) return OutOfRange();
     WriteBytesField(w, field::kGroup, Nested([&](ByteWriter& n) {
                       WriteId(n, field::kGroupId, g.id);
                       if (g.name) WriteStringField(n, field::kGroupName, *g.name);
+                      if (g.version != 0) WriteVarintField(n, field::kGroupVersion, g.version);
+                      if (g.author) WriteBytesField(n, field::kGroupAuthor, g.author->value().bytes());
                       for (const AccountId& m : g.members)
                         WriteBytesField(n, field::kGroupMember, m.value().bytes());
                       for (const AccountId& a : g.admins)

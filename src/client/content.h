@@ -154,6 +154,10 @@ struct GroupContext {
   std::optional<std::string> name;  // set when the group is created or renamed
   std::vector<AccountId> members;   // set with the name: the whole membership, ≤ kMaxGroupMembers
   std::vector<AccountId> admins;    // set with the name: who may change the group, ≤ kMaxGroupMembers
+  // With the name: the state's version (1..2^63-1; 0 when absent) and, on a
+  // copy for our own devices, who made it (docs/client.md, "Groups").
+  std::uint64_t version = 0;
+  std::optional<AccountId> author;
 };
 
 struct Content {

@@ -217,6 +217,7 @@ void ReadConfig(const toml::table& root, ServerConfig& config, std::vector<std::
     r.Unsigned("queue_limit_per_device", 1, 10000000, config.messages.queue_limit_per_device);
     r.Unsigned("expiry_days", 1, 3650, config.messages.expiry_days);
     r.Unsigned("push_window", 1, 4096, config.messages.push_window);
+    r.Unsigned("max_push_window", 1, 4096, config.messages.max_push_window);
     r.Finish();
   }
   {

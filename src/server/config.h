@@ -58,8 +58,11 @@ struct LimitsConfig {
 struct MessagesConfig {
   std::uint32_t queue_limit_per_device = 10000;
   std::uint32_t expiry_days = 30;
-  // Envelope pushes a connection may have unacknowledged at once.
+  // Envelope pushes a connection may have unacknowledged at once, unless
+  // its client asks for another window, of which it gets at most
+  // max_push_window.
   std::uint32_t push_window = 64;
+  std::uint32_t max_push_window = 1024;
 };
 
 // Prekeys.

@@ -152,6 +152,7 @@ RequestHandlerOptions RequestHandlerOptionsFrom(const ServerConfig& config) {
   options.worker_threads = config.store_threads;
   options.sends_on_network_thread = EffectiveStoreUrl(config).starts_with("sqlite:");
   options.push_window = config.messages.push_window;
+  options.max_push_window = config.messages.max_push_window;
   options.prekeys_low_threshold = config.keys.prekeys_low_threshold;
   return options;
 }
@@ -202,6 +203,7 @@ const DeviceConnections& RequestFrameHandler::device_connections() const { retur
 
 std::unique_ptr<ConnectionContext> RequestFrameHandler::OnOpen(const ConnectionHandle& connection) {
   auto session = std::make_shared<DeviceSession>(connection, impl_->pool);
+  session->push_window = impl_->options.push_window;
   {
     std::lock_guard lock(impl_->sessions_mutex);
     impl_->sessions[connection.id()] = session;
@@ -313,6 +315,11 @@ void RequestFrameHandler::Impl::Handle(const std::shared_ptr<DeviceSession>& ses
         if constexpr (std::is_same_v<T, wire::RegisterRequest>) {
           Register(session, body, reply);
         } else if constexpr (std::is_same_v<T, wire::AuthenticateRequest>) {
+          if (body.push_window) {
+            // The client's window (its batch), up to the operator's cap.
+            std::lock_guard lock(session.delivery_mutex);
+            session.push_window = std::min<std::size_t>(*body.push_window, options.max_push_window);
+          }
           Authenticate(session, body, reply);
         } else if constexpr (std::is_same_v<T, wire::CreateLinkCodeRequest>) {
           CreateLinkCode(session, reply);
@@ -408,9 +415,9 @@ void RequestFrameHandler::Impl::PumpLocked(DeviceSession& session) {
   if (!session.device || session.closed) return;
   const store::DeviceAddress address{session.device->account, session.device->device};
   session.window_was_full = true;
-  while (session.unacked_envelopes.size() < options.push_window) {
+  while (session.unacked_envelopes.size() < session.push_window) {
     auto fetched = store.FetchMessages(address, session.last_pushed_server_id,
-                                       options.push_window - session.unacked_envelopes.size());
+                                       session.push_window - session.unacked_envelopes.size());
     if (!fetched) {
       metrics.store_errors.Increment();
       spdlog::error("event=store_error operation=fetch_messages error={}",
@@ -497,7 +504,7 @@ void RequestFrameHandler::Impl::NotifyQueued(const DeviceKey& key,
     // last pushed one has nothing unpushed before it. Anything else (a drain
     // in progress, a full window, a gap) goes through the store.
     const bool next_in_queue = envelope->server_id == s.last_pushed_server_id + 1;
-    if (!s.queue_empty_owed && next_in_queue && s.unacked_envelopes.size() < options.push_window) {
+    if (!s.queue_empty_owed && next_in_queue && s.unacked_envelopes.size() < s.push_window) {
       envelope->content.assign(content.begin(), content.end());
       metrics.envelopes_pushed_direct.Increment();
       PushEnvelopeLocked(s, std::move(*envelope));

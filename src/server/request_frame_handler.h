@@ -41,8 +41,11 @@ struct RequestHandlerOptions {
   // on a worker (PostgreSQL: a read is a round trip the event loop should
   // not wait for).
   bool sends_on_network_thread = true;
-  // Unacked envelope pushes per connection (docs/wire-protocol.md section 6).
+  // Unacked envelope pushes per connection (docs/wire-protocol.md section 6)
+  // unless the client asks for another window in AuthenticateRequest; it
+  // gets at most max_push_window.
   std::size_t push_window = 64;
+  std::size_t max_push_window = 1'024;
   // PreKeysLow is pushed when a device holds fewer one-time prekeys than this.
   std::uint64_t prekeys_low_threshold = 10;
   // How long a link code stays valid.

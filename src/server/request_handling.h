@@ -56,6 +56,9 @@ struct DeviceSession {
   // The last pump stopped at a full push window: the store may hold more
   // for this device than was pushed, so the next ack pumps again.
   bool window_was_full = false;
+  // Unacked envelope pushes this connection may have: the server's default,
+  // or what the client asked for up to the operator's cap.
+  std::size_t push_window = 0;
 };
 
 // The answer to one request: sent once, with the request's id, releasing

@@ -1,6 +1,7 @@
 #include "server/task_pool.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <utility>
 
 namespace parley::server {
@@ -73,16 +74,23 @@ void TaskSequence::RunSome() {
   // A bounded batch, then back to the end of the pool's queue, so one busy
   // connection cannot keep a worker from the others.
   constexpr int kBatch = 16;
+  constexpr std::size_t kCompactAfter = 64;
   for (int i = 0; i < kBatch; ++i) {
     Task task;
     {
       std::lock_guard lock(mutex_);
-      if (tasks_.empty()) {
+      if (next_ == tasks_.size()) {
+        std::vector<Task>().swap(tasks_);
+        next_ = 0;
         scheduled_ = false;
         return;
       }
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
+      task = std::move(tasks_[next_++]);
+      // A sequence that never runs dry drops its run tasks now and then.
+      if (next_ >= kCompactAfter && next_ * 2 >= tasks_.size()) {
+        tasks_.erase(tasks_.begin(), tasks_.begin() + static_cast<std::ptrdiff_t>(next_));
+        next_ = 0;
+      }
     }
     task();
   }

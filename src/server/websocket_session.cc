@@ -81,8 +81,28 @@ void WebSocketSession::DoRead() {
   }
   paused_self_.reset();
   reading_ = true;
-  ws_.async_read(buffer_, [self = shared_from_this()](const error_code& ec, std::size_t bytes) {
-    self->OnRead(ec, bytes);
+  // An idle connection waits for the first byte of its next message with no
+  // buffer of its own: Beast's async_read would allocate the message buffer
+  // (up to 1.5 KiB) before anything arrives. The rest of the message follows
+  // into buffer_.
+  ws_.async_read_some(net::buffer(&first_byte_, 1),
+                      [self = shared_from_this()](const error_code& ec, std::size_t bytes) {
+                        self->OnMessageStart(ec, bytes);
+                      });
+}
+
+void WebSocketSession::OnMessageStart(const error_code& ec, std::size_t bytes) {
+  if (!ec && bytes == 1) {
+    auto space = buffer_.prepare(1);
+    *static_cast<std::uint8_t*>(space.data()) = first_byte_;
+    buffer_.commit(1);
+  }
+  if (ec || ws_.is_message_done()) {
+    OnRead(ec, buffer_.size());
+    return;
+  }
+  ws_.async_read(buffer_, [self = shared_from_this()](const error_code& read_ec, std::size_t) {
+    self->OnRead(read_ec, self->buffer_.size());
   });
 }
 

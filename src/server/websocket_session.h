@@ -3,8 +3,8 @@
 // frames, enforces the in-flight and write-queue limits, and implements the
 // ConnectionPort behind ConnectionHandles (internal to the server library).
 //
-// Idle memory is kept small: the read buffer is released after each
-// message, the write queue's storage after it empties, and no timer exists
+// Idle memory is kept small: the read buffer is allocated only once a
+// message starts and released after it, the write queue's storage after it empties, and no timer exists
 // besides the one inside Beast's WebSocket stream.
 #pragma once
 
@@ -61,6 +61,7 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession>,
 
   void OnAccept(const boost::system::error_code& ec);
   void DoRead();
+  void OnMessageStart(const boost::system::error_code& ec, std::size_t bytes);
   void OnRead(const boost::system::error_code& ec, std::size_t bytes);
   void Enqueue(Outgoing outgoing);
   void DoWrite();
@@ -74,6 +75,7 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession>,
 
   WebSocketStream ws_;
   boost::beast::flat_buffer buffer_;
+  std::uint8_t first_byte_ = 0;
   std::shared_ptr<ServerState> state_;
   ConnectionLease lease_;
   std::string remote_address_;

@@ -80,6 +80,14 @@ struct StoredMessage {
   std::vector<Reaction> reactions;
 };
 
+// One recipient's receipt for an outgoing message: kDelivered or kRead.
+struct MessageReceipt {
+  AccountId from;
+  MessageStatus status = MessageStatus::kDelivered;
+  std::int64_t at_ms = 0;  // this device's clock when it arrived
+  friend bool operator==(const MessageReceipt&, const MessageReceipt&) = default;
+};
+
 // 16 random bytes naming a group on every member device.
 using GroupId = std::array<std::uint8_t, 16>;
 // "group:" followed by the id's 32 hex digits.
@@ -97,6 +105,14 @@ struct Group {
   // Our current sender key reached every member device; false after a
   // member leaves or is removed (the key is then replaced) or joins.
   bool key_distributed = false;
+  // The state's version: every change by an admin (or a member leaving)
+  // carries the next one; members keep the highest (version, author) pair,
+  // so concurrent changes end in the same state everywhere.
+  std::uint64_t version = 0;
+  std::optional<AccountId> version_author;  // who made this version (none for version 0)
+  // The admins of the state this version was made from: a concurrent change
+  // with the same version is judged by them (docs/client.md, "Groups").
+  std::vector<AccountId> base_admins;
 };
 
 struct Conversation {

@@ -65,6 +65,13 @@ CREATE TABLE groups(id TEXT PRIMARY KEY, name TEXT NOT NULL, active INTEGER NOT 
 CREATE TABLE group_members(group_id TEXT NOT NULL, account TEXT NOT NULL, position INTEGER NOT NULL,
                            admin INTEGER NOT NULL, PRIMARY KEY(group_id, account));
 )sql"},
+    {4, R"sql(
+ALTER TABLE groups ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE groups ADD COLUMN version_author TEXT NOT NULL DEFAULT '';
+ALTER TABLE groups ADD COLUMN base_admins TEXT NOT NULL DEFAULT '';
+CREATE TABLE receipts(message BLOB NOT NULL, account TEXT NOT NULL, status INTEGER NOT NULL,
+                      at_ms INTEGER NOT NULL, PRIMARY KEY(message, account));
+)sql"},
 };
 
 ClientStoreErrc CodeFor(int rc) {
@@ -1005,13 +1012,24 @@ std::optional<GroupId> GroupIdOf(std::string_view conversation) {
 ClientStoreStatus ClientStore::SaveGroup(const Group& group) {
   const std::string id = ToHex(group.id);
   {
-    CS_ASSIGN(stmt, db_->Prepare("INSERT OR REPLACE INTO groups(id, name, active, request, key_distributed) "
-                                 "VALUES (?, ?, ?, ?, ?)"));
+    if (group.version > static_cast<std::uint64_t>(INT64_MAX)) {
+      return Fail(ClientStoreErrc::kInvalidArgument, "a group version the client store cannot hold");
+    }
+    std::string base_admins;
+    for (const AccountId& a : group.base_admins) {
+      if (!base_admins.empty()) base_admins += ',';
+      base_admins += a.value().ToString();
+    }
+    CS_ASSIGN(stmt, db_->Prepare("INSERT OR REPLACE INTO groups(id, name, active, request, key_distributed, "
+                                 "version, version_author, base_admins) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
     CS_TRY(stmt.Text(1, id)
                .Text(2, group.name)
                .Bind(3, group.active ? 1 : 0)
                .Bind(4, group.request ? 1 : 0)
                .Bind(5, group.key_distributed ? 1 : 0)
+               .Bind(6, static_cast<std::int64_t>(group.version))
+               .Text(7, group.version_author ? group.version_author->value().ToString() : std::string())
+               .Text(8, base_admins)
                .Run());
   }
   {
@@ -1056,6 +1074,21 @@ ClientStoreResult<Group> ReadGroup(const Statement& stmt) {
   g.active = stmt.Int(2) != 0;
   g.request = stmt.Int(3) != 0;
   g.key_distributed = stmt.Int(4) != 0;
+  if (stmt.Int(5) < 0) return Fail(ClientStoreErrc::kCorrupt, "a stored group version is negative");
+  g.version = static_cast<std::uint64_t>(stmt.Int(5));
+  if (const std::string author = stmt.ColumnText(6); !author.empty()) {
+    auto uuid = Uuid::Parse(author);
+    if (!uuid) return Fail(ClientStoreErrc::kCorrupt, "a stored group version author is malformed");
+    g.version_author = AccountId(*uuid);
+  }
+  const std::string base = stmt.ColumnText(7);
+  for (std::size_t at = 0; at < base.size();) {
+    const std::size_t comma = std::min(base.find(',', at), base.size());
+    auto uuid = Uuid::Parse(std::string_view(base).substr(at, comma - at));
+    if (!uuid) return Fail(ClientStoreErrc::kCorrupt, "a stored group admin is malformed");
+    g.base_admins.emplace_back(*uuid);
+    at = comma + 1;
+  }
   return g;
 }
 
@@ -1065,7 +1098,8 @@ ClientStoreResult<std::optional<Group>> ClientStore::FindGroup(const GroupId& id
   std::optional<Group> found;
   {
     CS_ASSIGN(stmt,
-              db_->Prepare("SELECT id, name, active, request, key_distributed FROM groups WHERE id = ?"));
+              db_->Prepare("SELECT id, name, active, request, key_distributed, version, version_author, "
+                           "base_admins FROM groups WHERE id = ?"));
     stmt.Text(1, ToHex(id));
     CS_ASSIGN(row, stmt.Step());
     if (!row) return found;
@@ -1080,7 +1114,8 @@ ClientStoreResult<std::vector<Group>> ClientStore::ListGroups() {
   std::vector<Group> out;
   {
     CS_ASSIGN(stmt,
-              db_->Prepare("SELECT id, name, active, request, key_distributed FROM groups ORDER BY name"));
+              db_->Prepare("SELECT id, name, active, request, key_distributed, version, version_author, "
+                           "base_admins FROM groups ORDER BY name"));
     for (;;) {
       CS_ASSIGN(row, stmt.Step());
       if (!row) break;
@@ -1271,6 +1306,51 @@ ClientStoreStatus ClientStore::UpdateStatus(const MessageId& id, MessageStatus s
   return stmt.Bind(1, static_cast<std::int64_t>(status)).Blob(2, id).Run();
 }
 
+ClientStoreResult<bool> ClientStore::SetReceipt(const MessageId& id, const AccountId& from,
+                                                MessageStatus status, std::int64_t at_ms) {
+  if (status != MessageStatus::kDelivered && status != MessageStatus::kRead) {
+    return Fail(ClientStoreErrc::kInvalidArgument, "a receipt is delivered or read");
+  }
+  // A member's receipt only moves forward: a late "delivered" never hides "read".
+  {
+    CS_ASSIGN(stmt, db_->Prepare("UPDATE receipts SET status = ?1, at_ms = ?2 WHERE message = ?3 AND "
+                                 "account = ?4 AND status < ?1"));
+    CS_TRY(stmt.Bind(1, static_cast<std::int64_t>(status))
+               .Bind(2, at_ms)
+               .Blob(3, id)
+               .Text(4, from.value().ToString())
+               .Run());
+    if (db_->changes() == 1) return true;
+  }
+  CS_ASSIGN(stmt, db_->Prepare(
+                      "INSERT OR IGNORE INTO receipts(message, account, status, at_ms) VALUES (?, ?, ?, ?)"));
+  CS_TRY(stmt.Blob(1, id)
+             .Text(2, from.value().ToString())
+             .Bind(3, static_cast<std::int64_t>(status))
+             .Bind(4, at_ms)
+             .Run());
+  return db_->changes() == 1;
+}
+
+ClientStoreResult<std::vector<MessageReceipt>> ClientStore::Receipts(const MessageId& id) {
+  CS_ASSIGN(stmt,
+            db_->Prepare("SELECT account, status, at_ms FROM receipts WHERE message = ? ORDER BY account"));
+  stmt.Blob(1, id);
+  std::vector<MessageReceipt> out;
+  for (;;) {
+    CS_ASSIGN(row, stmt.Step());
+    if (!row) break;
+    auto uuid = Uuid::Parse(stmt.ColumnText(0));
+    const std::int64_t status = stmt.Int(1);
+    if (!uuid || (status != static_cast<std::int64_t>(MessageStatus::kDelivered) &&
+                  status != static_cast<std::int64_t>(MessageStatus::kRead))) {
+      return Fail(ClientStoreErrc::kCorrupt, "a stored receipt is malformed");
+    }
+    out.push_back({AccountId(*uuid), static_cast<MessageStatus>(status), stmt.Int(2)});
+  }
+  return out;
+}
+
 ClientStoreStatus ClientStore::EditMessage(const MessageId& id, std::string_view body) {
   CS_ASSIGN(stmt, db_->Prepare("UPDATE messages SET body = ?, edited = 1 WHERE id = ? AND deleted = 0"));
   return stmt.Text(1, body).Blob(2, id).Run();
@@ -1390,6 +1470,11 @@ ClientStoreStatus ClientStore::SetDisappearingSeconds(const ConversationId& conv
 
 ClientStoreResult<std::size_t> ClientStore::DeleteExpiredMessages(std::int64_t now_ms) {
   {
+    CS_ASSIGN(stmt, db_->Prepare("DELETE FROM receipts WHERE message IN (SELECT id FROM messages WHERE "
+                                 "expires_ms > 0 AND expires_ms <= ?)"));
+    CS_TRY(stmt.Bind(1, now_ms).Run());
+  }
+  {
     CS_ASSIGN(stmt, db_->Prepare("DELETE FROM reactions WHERE message IN (SELECT id FROM messages WHERE "
                                  "expires_ms > 0 AND expires_ms <= ?)"));
     CS_TRY(stmt.Bind(1, now_ms).Run());
@@ -1431,8 +1516,9 @@ ClientStoreResult<std::optional<std::int64_t>> ClientStore::NextExpiry() {
 }
 
 ClientStoreStatus ClientStore::DeleteMessage(const MessageId& id) {
-  {
-    CS_ASSIGN(stmt, db_->Prepare("DELETE FROM reactions WHERE message = ?"));
+  for (const char* sql :
+       {"DELETE FROM reactions WHERE message = ?", "DELETE FROM receipts WHERE message = ?"}) {
+    CS_ASSIGN(stmt, db_->Prepare(sql));
     CS_TRY(stmt.Blob(1, id).Run());
   }
   {

@@ -100,7 +100,7 @@ struct StoredAttachment {
 };
 
 // The schema version this build writes.
-inline constexpr int kClientSchemaVersion = 3;
+inline constexpr int kClientSchemaVersion = 4;
 // SQLCipher page sizes: the one this build writes, and SQLCipher 3's
 // default, which older stores have (Open migrates them).
 inline constexpr int kClientStorePageSize = 4096;
@@ -232,6 +232,13 @@ class ClientStore final : public protocol::IdentityKeyStore,
   ClientStoreResult<std::optional<StoredMessage>> FindMessage(const MessageId& id);
   // Sets the status; an outgoing status only moves forward (sent, delivered, read).
   ClientStoreStatus UpdateStatus(const MessageId& id, MessageStatus status);
+  // Records a member's delivery (kDelivered) or read (kRead) receipt for a
+  // message; a receipt only moves forward. True when it changed something.
+  // kInvalidArgument for any other status.
+  ClientStoreResult<bool> SetReceipt(const MessageId& id, const AccountId& from, MessageStatus status,
+                                     std::int64_t at_ms);
+  // The receipts of a message, by account.
+  ClientStoreResult<std::vector<MessageReceipt>> Receipts(const MessageId& id);
   ClientStoreStatus EditMessage(const MessageId& id, std::string_view body);
   // Clears the body and marks it deleted.
   ClientStoreStatus DeleteMessageForEveryone(const MessageId& id);

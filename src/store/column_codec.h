@@ -7,12 +7,17 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/byte_reader.h"
+#include "base/byte_writer.h"
 #include "base/uuid.h"
 #include "store/error.h"
+#include "store/records.h"
+#include "store/try.h"
 
 namespace parley::store {
 
@@ -50,6 +55,44 @@ StoreResult<T> CheckedInteger(std::int64_t value) {
     return Fail(StoreErrc::kCorrupt, "stored integer is out of range");
   }
   return static_cast<T>(value);
+}
+
+// Where a send's copies went, as one column (SQLite's sends.copies): per
+// copy, in the send's envelope order, the recipient account (16 bytes), its
+// device id (4 bytes) and the copy's server id (8 bytes), big-endian.
+inline constexpr std::size_t kStoredCopyBytes = Uuid::kSize + 4 + 8;
+
+inline std::vector<std::uint8_t> EncodeQueuedCopies(std::span<const QueuedCopy> copies) {
+  ByteWriter out(copies.size() * kStoredCopyBytes);
+  for (const QueuedCopy& copy : copies) {
+    out.WriteBytes(AccountIdBytes(copy.recipient.account));
+    out.WriteU32BE(copy.recipient.device.value());
+    out.WriteU64BE(copy.server_id);
+  }
+  return out.Take();
+}
+
+// kCorrupt: not a whole number of copies, or a server id over the stored
+// integer range.
+inline StoreResult<std::vector<QueuedCopy>> DecodeQueuedCopies(Bytes stored) {
+  if (stored.size() % kStoredCopyBytes != 0) return Fail(StoreErrc::kCorrupt, "stored copies are truncated");
+  std::vector<QueuedCopy> copies;
+  copies.reserve(stored.size() / kStoredCopyBytes);
+  ByteReader in(stored);
+  while (!in.empty()) {
+    Bytes account;
+    std::uint32_t device = 0;
+    std::uint64_t server_id = 0;
+    if (!in.ReadBytes(Uuid::kSize, account) || !in.ReadU32BE(device) || !in.ReadU64BE(server_id)) {
+      return Fail(StoreErrc::kCorrupt, "stored copies are truncated");
+    }
+    if (server_id > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return Fail(StoreErrc::kCorrupt, "stored copy is out of range");
+    }
+    PARLEY_STORE_ASSIGN(recipient, AccountIdFromBytes(account));
+    copies.push_back({{recipient, DeviceId(device)}, server_id});
+  }
+  return copies;
 }
 
 }  // namespace parley::store

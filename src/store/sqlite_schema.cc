@@ -120,6 +120,12 @@ CREATE TABLE provisioning_codes (
 ) WITHOUT ROWID;
 CREATE INDEX provisioning_codes_by_account ON provisioning_codes(account_id);
 )sql"},
+    // A send's copies move into its sends row (one B-tree insert per send
+    // instead of two). Rows written before keep theirs in send_copies, which
+    // is read for them until they are purged with their send.
+    {2, R"sql(
+ALTER TABLE sends ADD COLUMN copies BLOB;
+)sql"},
 };
 
 }  // namespace

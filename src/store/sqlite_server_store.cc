@@ -96,6 +96,9 @@ StoreResult<std::unique_ptr<SqliteServerStore>> SqliteServerStore::Open(const st
   PARLEY_STORE_ASSIGN(reader, SqliteDatabase::Open(path, options.sqlite_busy_timeout_ms));
   PARLEY_STORE_TRY(reader->Exec("PRAGMA query_only=ON; PRAGMA cache_size=-16384;"));
   store->reader_ = std::move(reader);
+  PARLEY_STORE_ASSIGN(checkpointer,
+                      SqliteCheckpointer::Start(path, options.sqlite_busy_timeout_ms, *store->db_));
+  store->checkpointer_ = std::move(checkpointer);
   return store;
 }
 
@@ -541,37 +544,35 @@ StoreResult<EnqueueResult> SqliteServerStore::EnqueueLocked(const EnqueueRequest
                                                             std::int64_t now) {
   const auto client_id_bytes = request.client_message_id.value();
   const Bytes client_id = AsBytes(client_id_bytes);
+  const auto sender_account = AccountIdBytes(request.sender.account);
+  const std::int64_t sender_device = request.sender.device.value();
   EnqueueResult result;
+  // A retry: the first send's record answers it. Looked up first (inside the
+  // write transaction, so nothing can come between) because the record is
+  // written last, with the copies.
   {
-    PARLEY_STORE_ASSIGN(record,
-                        db_->Prepare("INSERT INTO sends (sender_account, sender_device, client_message_id, "
-                                     "server_timestamp_ms) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"));
-    record.BindBlob(1, AccountIdBytes(request.sender.account))
-        .Bind(2, request.sender.device.value())
-        .BindBlob(3, client_id)
-        .Bind(4, now);
-    PARLEY_STORE_TRY(record.Run());
-  }
-  if (db_->changes() == 0) {
-    result.duplicate = true;
-    {
-      PARLEY_STORE_ASSIGN(first,
-                          db_->Prepare("SELECT server_timestamp_ms FROM sends WHERE sender_account = ? "
-                                       "AND sender_device = ? AND client_message_id = ?"));
-      first.BindBlob(1, AccountIdBytes(request.sender.account))
-          .Bind(2, request.sender.device.value())
-          .BindBlob(3, client_id);
-      PARLEY_STORE_ASSIGN(has_row, first.Step());
-      if (!has_row) return Fail(StoreErrc::kInternal, "send record vanished");
+    PARLEY_STORE_ASSIGN(first,
+                        db_->Prepare("SELECT server_timestamp_ms, copies FROM sends WHERE "
+                                     "sender_account = ? AND sender_device = ? AND client_message_id = ?"));
+    first.BindBlob(1, sender_account).Bind(2, sender_device).BindBlob(3, client_id);
+    PARLEY_STORE_ASSIGN(has_row, first.Step());
+    if (has_row) {
+      result.duplicate = true;
       result.server_timestamp_ms = first.Int64(0);
+      if (!first.IsNull(1)) {
+        PARLEY_STORE_ASSIGN(copies, DecodeQueuedCopies(first.Blob(1)));
+        result.copies = std::move(copies);
+        return result;
+      }
     }
+  }
+  if (result.duplicate) {
+    // A send recorded before schema version 2: its copies are rows of send_copies.
     PARLEY_STORE_ASSIGN(copies,
                         db_->Prepare("SELECT recipient_account, recipient_device, server_id FROM send_copies "
                                      "WHERE sender_account = ? AND sender_device = ? "
                                      "AND client_message_id = ? ORDER BY position"));
-    copies.BindBlob(1, AccountIdBytes(request.sender.account))
-        .Bind(2, request.sender.device.value())
-        .BindBlob(3, client_id);
+    copies.BindBlob(1, sender_account).Bind(2, sender_device).BindBlob(3, client_id);
     while (true) {
       PARLEY_STORE_ASSIGN(has_row, copies.Step());
       if (!has_row) break;
@@ -621,8 +622,8 @@ StoreResult<EnqueueResult> SqliteServerStore::EnqueueLocked(const EnqueueRequest
           .Bind(2, recipient_device)
           .Bind(3, server_id)
           .Bind(4, now)
-          .BindBlob(5, AccountIdBytes(request.sender.account))
-          .Bind(6, request.sender.device.value())
+          .BindBlob(5, sender_account)
+          .Bind(6, sender_device)
           .Bind(7, envelope.type)
           .BindBlob(8, client_id)
           .BindBlobView(9, envelope.content);
@@ -630,21 +631,16 @@ StoreResult<EnqueueResult> SqliteServerStore::EnqueueLocked(const EnqueueRequest
     }
     result.copies[index] = {envelope.recipient, static_cast<std::uint64_t>(server_id)};
   }
-  for (std::size_t position = 0; position < result.copies.size(); ++position) {
-    const QueuedCopy& copy = result.copies[position];
-    PARLEY_STORE_ASSIGN(insert,
-                        db_->Prepare("INSERT INTO send_copies (sender_account, sender_device, "
-                                     "client_message_id, position, recipient_account, recipient_device, "
-                                     "server_id) VALUES (?, ?, ?, ?, ?, ?, ?)"));
-    insert.BindBlob(1, AccountIdBytes(request.sender.account))
-        .Bind(2, request.sender.device.value())
-        .BindBlob(3, client_id)
-        .Bind(4, AsInt(position))
-        .BindBlob(5, AccountIdBytes(copy.recipient.account))
-        .Bind(6, copy.recipient.device.value())
-        .Bind(7, AsInt(copy.server_id));
-    PARLEY_STORE_TRY(insert.Run());
-  }
+  const std::vector<std::uint8_t> copies = EncodeQueuedCopies(result.copies);
+  PARLEY_STORE_ASSIGN(record,
+                      db_->Prepare("INSERT INTO sends (sender_account, sender_device, client_message_id, "
+                                   "server_timestamp_ms, copies) VALUES (?, ?, ?, ?, ?)"));
+  record.BindBlob(1, sender_account)
+      .Bind(2, sender_device)
+      .BindBlob(3, client_id)
+      .Bind(4, now)
+      .BindBlob(5, AsBytes(copies));
+  PARLEY_STORE_TRY(record.Run());
   return result;
 }
 

@@ -20,6 +20,7 @@
 
 #include "base/clock.h"
 #include "store/server_store.h"
+#include "store/sqlite_checkpointer.h"
 #include "store/sqlite_database.h"
 
 namespace parley::store {
@@ -31,6 +32,9 @@ class SqliteServerStore final : public ServerStore {
                                                               const StoreOptions& options);
 
   std::string_view backend_name() const override { return "sqlite"; }
+
+  // The WAL checkpoints run off the writer's thread so far (tests).
+  std::uint64_t background_checkpoints() const { return checkpointer_->checkpoints(); }
 
   StoreResult<StoreStats> CollectStats() override;
 
@@ -122,6 +126,8 @@ class SqliteServerStore final : public ServerStore {
   // CountOneTimePreKeys and FetchMessages, behind its own mutex.
   std::mutex read_mutex_;
   std::unique_ptr<SqliteDatabase> reader_;
+  // Declared after the connections: stopped before they close.
+  std::unique_ptr<SqliteCheckpointer> checkpointer_;
   const Clock& clock_;
   StoreOptions options_;
 };

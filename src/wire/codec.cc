@@ -181,6 +181,8 @@ WireStatus Read(const ProtoField& f, std::uint32_t& out) {
   return Fine();
 }
 
+WireStatus Read(const ProtoField& f, std::optional<std::uint32_t>& out) { return Read(f, out.emplace()); }
+
 template <class Tag>
 WireStatus Read(const ProtoField& f, StrongId<Tag, std::uint32_t>& out) {
   std::uint32_t value = 0;
@@ -360,7 +362,7 @@ WireStatus Parse(Bytes in, RegisterRequest& out) {
 }
 
 WireStatus Parse(Bytes in, AuthenticateRequest& out) {
-  return ParseFields(in, Fields({1, 2, 3}, {1, 2, 3}), [&](const ProtoField& f) {
+  return ParseFields(in, Fields({1, 2, 3, 4}, {1, 2, 3}), [&](const ProtoField& f) {
     switch (f.number) {
       case 1:
         return Read(f, out.account_id);
@@ -368,6 +370,8 @@ WireStatus Parse(Bytes in, AuthenticateRequest& out) {
         return Read(f, out.device_id);
       case 3:
         return Read(f, out.credential);
+      case 4:
+        return Read(f, out.push_window);
     }
     return Fine();
   });
@@ -858,6 +862,7 @@ void Encode(Sink& sink, const AuthenticateRequest& r) {
   sink.BytesField(1, BytesOf(r.account_id));
   sink.VarintField(2, r.device_id.value());
   sink.BytesField(3, r.credential.secret.bytes());
+  if (r.push_window) sink.VarintField(4, *r.push_window);
 }
 
 template <class Sink>

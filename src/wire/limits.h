@@ -29,6 +29,10 @@ inline constexpr std::size_t kMaxMessagesPerSend = kMaxDevicesPerAccount;
 // Recipient accounts in one SendMultiRecipient request (a large group).
 inline constexpr std::size_t kMaxRecipientsPerMultiSend = 1'024;
 
+// The push window a client may ask for in AuthenticateRequest: unacknowledged
+// envelope pushes in flight on one connection (the server caps it further).
+inline constexpr std::uint32_t kMaxPushWindow = 4'096;
+
 // Device ids are assigned by the server; 1 is the primary. The wire range is
 // wider than the number of devices an account may have at once, which leaves
 // the server free in how it assigns (and reuses) ids.

@@ -85,6 +85,10 @@ struct AuthenticateRequest {
   AccountId account_id;
   DeviceId device_id;  // 1..kMaxDeviceId
   DeviceCredential credential;
+  // How many unacknowledged envelope pushes the client can take at once
+  // (1..kMaxPushWindow); the server grants at most its operator's cap.
+  // Absent: the server's default window.
+  std::optional<std::uint32_t> push_window{};
 
   friend bool operator==(const AuthenticateRequest&, const AuthenticateRequest&) = default;
 };

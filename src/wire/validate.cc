@@ -138,7 +138,12 @@ WireStatus Check(const RegisterRequest& r) {
   return Fine();
 }
 
-WireStatus Check(const AuthenticateRequest& r) { return CheckDeviceId(r.device_id); }
+WireStatus Check(const AuthenticateRequest& r) {
+  WIRE_TRY(CheckDeviceId(r.device_id));
+  if (r.push_window && (*r.push_window == 0 || *r.push_window > kMaxPushWindow))
+    return Fail(WireErrc::kOutOfRange, "push window must be 1-4096");
+  return Fine();
+}
 
 WireStatus Check(const CreateLinkCodeRequest&) { return Fine(); }
 

@@ -1,19 +1,28 @@
 // Groups end to end: a real parleyd on 127.0.0.1, three accounts, one of
 // them on two devices; membership changes and sender-key rotation.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <algorithm>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "base/hex.h"
 #include "client/client.h"
+#include "client/connection.h"
 #include "client/content.h"
 #include "client_fixture.h"
+#include "crypto/random.h"
+#include "protocol/group_cipher.h"
+#include "protocol/session_cipher.h"
+#include "store/client_store.h"
+#include "wire/messages.h"
 
 namespace parley::client {
 namespace {
@@ -23,7 +32,127 @@ using namespace std::chrono_literals;
 using testing::EventLog;
 using testing::WaitUntil;
 
-class ClientGroupsTest : public testing::ClientFixture {};
+class ClientGroupsTest : public testing::ClientFixture {
+ protected:
+  // A group `admin` creates, once every profile in `waiting` has it.
+  std::optional<Group> CreateAndWait(Profile& admin, const std::string& name,
+                                     const std::vector<std::string>& members,
+                                     const std::vector<Profile*>& waiting) {
+    auto created = admin.client->CreateGroup(name, members);
+    EXPECT_TRUE(created);
+    if (!created) return std::nullopt;
+    for (Profile* p : waiting) {
+      if (!p->log->WaitFor<GroupChanged>([&](const GroupChanged& e) { return e.group.id == created->id; })) {
+        ADD_FAILURE() << "a member never got the group";
+        return std::nullopt;
+      }
+    }
+    return *created;
+  }
+
+  // Sends `plaintexts`, in order, from `from`'s device to every device of
+  // `to` it has a 1:1 session with, as a modified client would, past every
+  // check the API makes: the profile's client is closed, its store opened,
+  // its sessions encrypt the bytes and a connection authenticated as its
+  // device hands them to parleyd. The client is opened and connected again
+  // after.
+  void SendCrafted(Profile& from, const std::string& name, const AccountId& to,
+                   const std::vector<std::vector<std::uint8_t>>& plaintexts) {
+    from.client.reset();
+    {
+      auto key = store::KeyFromFile(dir_ / "profiles" / (name + ".key"));
+      ASSERT_TRUE(key);
+      SystemClock clock;
+      auto opened = store::ClientStore::Open(dir_ / "profiles" / name / "parley.db", *key, clock);
+      ASSERT_TRUE(opened);
+      store::ClientStore& store = **opened;
+      auto account = store.LoadAccount();
+      ASSERT_TRUE(account && *account);
+      auto devices = store.SessionDevices(to);
+      ASSERT_TRUE(devices && !devices->empty());
+      ConnectionOptions options;
+      options.port = server_->port();
+      options.pin = server_->fingerprint();
+      options.reconnect = false;
+      Connection connection(
+          options, [](wire::Push) {}, [](bool) {});
+      connection.SetAuthentication(wire::AuthenticateRequest{(*account)->account, (*account)->device,
+                                                             wire::DeviceCredential{(*account)->credential}});
+      ASSERT_TRUE(connection.Start());
+      crypto::SystemRng rng;
+      for (const auto& plaintext : plaintexts) {
+        wire::SendMessagesRequest request;
+        request.recipient = to;
+        rng.Fill(request.client_message_id);
+        for (DeviceId device : *devices) {
+          const protocol::ProtocolAddress address{to.value().ToString(), device};
+          protocol::SessionRecord* record = store.LoadSession(address);
+          ASSERT_TRUE(record != nullptr && record->has_current_state());
+          const auto registration = record->current_state()->remote_registration_id;
+          protocol::SessionCipher cipher({store, store, store, store}, address, rng);
+          auto encrypted = cipher.Encrypt(plaintext);
+          ASSERT_TRUE(encrypted);
+          request.messages.push_back({device, registration, static_cast<std::uint32_t>(encrypted->type),
+                                      std::move(encrypted->bytes)});
+        }
+        auto response = connection.Call(request, 10s);
+        ASSERT_TRUE(response);
+        ASSERT_EQ(response->status, wire::ResponseStatus::kOk);
+      }
+      connection.Stop();
+    }
+    from.client = OpenProfile(name);
+    ASSERT_TRUE(from.client);
+    from.log->Attach(*from.client);
+    ASSERT_TRUE(from.client->Connect());
+  }
+};
+
+// A group update as `Client` sends it, with whatever state the caller chose.
+std::vector<std::uint8_t> GroupUpdate(const ContentId& group, const std::string& name,
+                                      const std::vector<AccountId>& members,
+                                      const std::vector<AccountId>& admins, std::uint64_t version) {
+  Content content;
+  crypto::SystemRng rng;
+  rng.Fill(content.message_id);
+  content.sent_at_ms = 1'700'000'000'000;
+  content.group = GroupContext{group, name, members, admins, version, std::nullopt};
+  content.body = GroupUpdateBody{};
+  auto encoded = EncodeContent(content);
+  EXPECT_TRUE(encoded);
+  return encoded ? std::vector<std::uint8_t>(encoded->bytes().begin(), encoded->bytes().end())
+                 : std::vector<std::uint8_t>{};
+}
+
+// A group update whose group context lists a member id one byte short.
+std::vector<std::uint8_t> MalformedGroupUpdate(const ContentId& group) {
+  std::vector<std::uint8_t> context{0x0a, 16};  // 1: id
+  context.insert(context.end(), group.begin(), group.end());
+  context.insert(context.end(), {0x12, 3, 'b', 'a', 'd'});  // 2: name
+  context.insert(context.end(), {0x1a, 15});                // 3: a member, 15 bytes
+  context.insert(context.end(), 15, 0x42);
+  context.insert(context.end(), {0x28, 9});  // 5: version
+  std::vector<std::uint8_t> out{0x0a, 16};   // 1: message id
+  out.insert(out.end(), 16, 0x17);
+  out.insert(out.end(), {0x10, 0x01});  // 2: sent at
+  out.insert(out.end(), {0x1a, static_cast<std::uint8_t>(context.size())});
+  out.insert(out.end(), context.begin(), context.end());
+  out.insert(out.end(), {0x92, 0x01, 0x00});  // 18: group_update, empty
+  return out;
+}
+
+// A 1:1 text: once it is received, everything sent before it was handled.
+std::vector<std::uint8_t> Barrier(const std::string& text) {
+  Content content;
+  crypto::SystemRng rng;
+  rng.Fill(content.message_id);
+  content.sent_at_ms = 1'700'000'000'000;
+  content.body = DataBody{text, std::nullopt, std::nullopt, 0};
+  auto encoded = EncodeContent(content);
+  EXPECT_TRUE(encoded);
+  return encoded ? std::vector<std::uint8_t>(encoded->bytes().begin(), encoded->bytes().end())
+                 : std::vector<std::uint8_t>{};
+}
 
 bool Received(EventLog& log, const std::string& body, const ConversationId& conversation) {
   return log
@@ -31,6 +160,31 @@ bool Received(EventLog& log, const std::string& body, const ConversationId& conv
         return e.message.body == body && e.message.conversation == conversation;
       })
       .has_value();
+}
+
+// The contents of the group envelopes parleyd holds queued for `account`
+// (its SQLite store, read while it runs: WAL lets a reader in).
+std::vector<std::vector<std::uint8_t>> QueuedGroupEnvelopes(const std::filesystem::path& db_path,
+                                                            const AccountId& account) {
+  std::vector<std::vector<std::uint8_t>> out;
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5'000);
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(
+                db, "SELECT content FROM messages WHERE account_id = ? AND type = ? ORDER BY server_id", -1,
+                &stmt, nullptr),
+            SQLITE_OK);
+  const auto id = account.value().bytes();
+  sqlite3_bind_blob(stmt, 1, id.data(), static_cast<int>(id.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_int64(stmt, 2, kGroupEnvelopeType);
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    const auto* bytes = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt, 0));
+    out.emplace_back(bytes, bytes + sqlite3_column_bytes(stmt, 0));
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
 }
 
 bool HasBody(Client& client, const ConversationId& conversation, const std::string& body) {
@@ -112,7 +266,42 @@ TEST_F(ClientGroupsTest, MembershipChangesReachEveryDeviceAndRemovedMembersReadN
   EXPECT_FALSE(carol.client->GetGroup(group)->active);
   ASSERT_TRUE(bob.log->WaitFor<GroupChanged>(
       [&](const GroupChanged& e) { return e.group.members.size() == 2u && e.group.id == created->id; }));
-  ASSERT_TRUE(alice.client->SendGroupText(group, "secret plan"));
+  // Bob offline: what Alice sends now waits in his queue on the server.
+  bob.client->Disconnect();
+  auto plan = alice.client->SendGroupText(group, "secret plan");
+  ASSERT_TRUE(plan);
+  auto queued = QueuedGroupEnvelopes(dir_ / "server" / "parley.db", bob_id);
+  ASSERT_EQ(queued.size(), 1u);
+  auto envelope = DecodeGroupEnvelope(queued.front());
+  ASSERT_TRUE(envelope);
+  EXPECT_EQ(envelope->group, created->id);
+  {
+    // That envelope, forwarded to Carol's device, does not decrypt there:
+    // she holds Alice's old sender key, and the new one never reached her.
+    carol.client.reset();
+    auto key = store::KeyFromFile(dir_ / "profiles" / "carol.key");
+    ASSERT_TRUE(key);
+    SystemClock clock;
+    auto carol_store = store::ClientStore::Open(dir_ / "profiles" / "carol" / "parley.db", *key, clock);
+    ASSERT_TRUE(carol_store);
+    const protocol::SenderKeyName alice_key{
+        ToHex(created->id),
+        protocol::ProtocolAddress{alice_id.value().ToString(), alice.client->account()->device}};
+    auto old_key = (*carol_store)->LoadSenderKey(alice_key);
+    ASSERT_TRUE(old_key);
+    EXPECT_TRUE(old_key->has_value());
+    crypto::SystemRng rng;
+    protocol::GroupCipher cipher(**carol_store, alice_key, rng);
+    auto opened = cipher.Decrypt(envelope->message);
+    ASSERT_FALSE(opened);
+    EXPECT_NE(opened.error().code, protocol::ProtocolErrc::kStorageFailed);
+  }
+  carol.client = OpenProfile("carol");
+  ASSERT_TRUE(carol.client);
+  carol.log->Attach(*carol.client);
+  ASSERT_TRUE(carol.client->Connect());
+  // The same envelope reads fine on Bob's device, a member.
+  ASSERT_TRUE(bob.client->Connect());
   ASSERT_TRUE(bob.client->SendGroupText(group, "secret reply"));
   EXPECT_TRUE(Received(*bob.log, "secret plan", group));
   EXPECT_TRUE(Received(*laptop.log, "secret plan", group));
@@ -167,11 +356,9 @@ TEST_F(ClientGroupsTest, ANewlyLinkedDeviceGetsTheGroupsAndReadsThem) {
   Profile alice = Register("alice");
   Profile bob = Register("bob");
   ASSERT_TRUE(alice.client && bob.client);
-  auto created = alice.client->CreateGroup("before the laptop", {"bob"});
+  auto created = CreateAndWait(alice, "before the laptop", {"bob"}, {&bob});
   ASSERT_TRUE(created);
   const ConversationId group = GroupConversation(created->id);
-  ASSERT_TRUE(
-      bob.log->WaitFor<GroupChanged>([&](const GroupChanged& e) { return e.group.id == created->id; }));
 
   auto code = alice.client->CreateLinkCode();
   ASSERT_TRUE(code);
@@ -230,6 +417,353 @@ TEST_F(ClientGroupsTest, GroupSizeIsCapped) {
   auto created = alice.client->CreateGroup("big", too_many);
   ASSERT_FALSE(created);
   EXPECT_EQ(created.error().code, ClientErrc::kTooLarge);
+}
+
+TEST_F(ClientGroupsTest, ConcurrentChangesByTwoAdminsEndInTheSameStateEverywhere) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  Profile carol = Register("carol");
+  ASSERT_TRUE(alice.client && bob.client && carol.client);
+  auto created = alice.client->CreateGroup("base camp", {"bob", "carol"});
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->version, 1u);
+  const ConversationId group = GroupConversation(created->id);
+  auto admins = alice.client->AddGroupAdmins(group, {"bob"});
+  ASSERT_TRUE(admins);
+  EXPECT_EQ(admins->version, 2u);
+  for (auto* p : {&bob, &carol}) {
+    ASSERT_TRUE(WaitUntil([&] {
+      auto state = p->client->GetGroup(group);
+      return state && state->version == 2u && state->admins.size() == 2u;
+    }));
+  }
+
+  // Both admins change the group from version 2 before either sees the
+  // other's change: Bob is offline while Alice renames it.
+  bob.client->Disconnect();
+  auto by_alice = alice.client->RenameGroup(group, "alice's camp");
+  ASSERT_TRUE(by_alice);
+  auto by_bob = bob.client->RenameGroup(group, "bob's camp");
+  ASSERT_TRUE(by_bob);
+  ASSERT_EQ(by_alice->version, 3u);
+  ASSERT_EQ(by_bob->version, 3u);
+
+  // The tie goes to the larger account id, on every device.
+  const AccountId alice_id = alice.client->account()->account;
+  const AccountId bob_id = bob.client->account()->account;
+  const Group& winner = alice_id < bob_id ? *by_bob : *by_alice;
+  for (auto* p : {&alice, &bob, &carol}) {
+    ASSERT_TRUE(WaitUntil([&] {
+      auto state = p->client->GetGroup(group);
+      return state && state->name == winner.name;
+    })) << p->client->GetGroup(group)->name;
+  }
+  // Nothing later moves it (the losing change, seen after, is stale).
+  ASSERT_TRUE(alice.client->SendGroupText(group, "barrier a"));
+  ASSERT_TRUE(bob.client->SendGroupText(group, "barrier b"));
+  for (auto* p : {&alice, &bob, &carol}) {
+    if (p != &alice) {
+      EXPECT_TRUE(Received(*p->log, "barrier a", group));
+    }
+    if (p != &bob) {
+      EXPECT_TRUE(Received(*p->log, "barrier b", group));
+    }
+    auto state = p->client->GetGroup(group);
+    ASSERT_TRUE(state);
+    EXPECT_EQ(state->name, winner.name);
+    EXPECT_EQ(state->version, 3u);
+    EXPECT_EQ(state->version_author, winner.version_author);
+    EXPECT_EQ(state->members, winner.members);
+    EXPECT_EQ(state->admins, winner.admins);
+  }
+
+  // A member leaving while an admin (offline) changes the group from the
+  // same version: the change and the leave both hold on every device.
+  const AccountId carol_id = carol.client->account()->account;
+  bob.client->Disconnect();
+  ASSERT_TRUE(carol.client->LeaveGroup(group));
+  auto renamed = bob.client->RenameGroup(group, "bob's second camp");
+  ASSERT_TRUE(renamed);
+  ASSERT_EQ(renamed->version, 4u);
+  ASSERT_EQ(std::count(renamed->members.begin(), renamed->members.end(), carol_id), 1);
+  for (auto* p : {&alice, &bob}) {
+    ASSERT_TRUE(WaitUntil([&] {
+      auto state = p->client->GetGroup(group);
+      return state && state->name == "bob's second camp" && state->members.size() == 2u;
+    }));
+  }
+  ASSERT_TRUE(alice.client->SendGroupText(group, "barrier c"));
+  EXPECT_TRUE(Received(*bob.log, "barrier c", group));
+  auto at_alice = alice.client->GetGroup(group);
+  auto at_bob = bob.client->GetGroup(group);
+  ASSERT_TRUE(at_alice && at_bob);
+  EXPECT_EQ(std::count(at_alice->members.begin(), at_alice->members.end(), carol_id), 0);
+  EXPECT_EQ(at_alice->members, at_bob->members);
+  EXPECT_EQ(at_alice->admins, at_bob->admins);
+  EXPECT_EQ(at_alice->version, at_bob->version);
+  EXPECT_FALSE(carol.client->GetGroup(group)->active);
+}
+
+TEST_F(ClientGroupsTest, ReceiptsPerMemberAndTypingButNoneForARequestGroup) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  Profile carol = Register("carol");
+  Profile dave = Register("dave");
+  ASSERT_TRUE(alice.client && bob.client && carol.client && dave.client);
+  // Bob and Carol know Alice: her group is not a request for them.
+  ASSERT_TRUE(bob.client->AddContact("alice"));
+  ASSERT_TRUE(carol.client->AddContact("alice"));
+  auto created = CreateAndWait(alice, "receipts", {"bob", "carol"}, {&bob, &carol});
+  ASSERT_TRUE(created);
+  const ConversationId group = GroupConversation(created->id);
+  const AccountId bob_id = bob.client->account()->account;
+  const AccountId carol_id = carol.client->account()->account;
+
+  auto sent = alice.client->SendGroupText(group, "did everyone get this?");
+  ASSERT_TRUE(sent);
+  const auto receipt_of = [&](const AccountId& who) -> std::optional<MessageStatus> {
+    auto receipts = alice.client->Receipts(sent->id);
+    if (!receipts) return std::nullopt;
+    for (const MessageReceipt& r : *receipts) {
+      if (r.from == who) return r.status;
+    }
+    return std::nullopt;
+  };
+  ASSERT_TRUE(WaitUntil([&] {
+    return receipt_of(bob_id) == MessageStatus::kDelivered &&
+           receipt_of(carol_id) == MessageStatus::kDelivered;
+  }));
+  EXPECT_EQ(alice.client->GetMessage(sent->id)->status, MessageStatus::kDelivered);
+
+  // Bob reads: his receipt says so; the message is read once Carol reads too.
+  ASSERT_TRUE(bob.client->MarkRead(group));
+  ASSERT_TRUE(WaitUntil([&] { return receipt_of(bob_id) == MessageStatus::kRead; }));
+  EXPECT_EQ(alice.client->GetMessage(sent->id)->status, MessageStatus::kDelivered);
+  ASSERT_TRUE(carol.client->MarkRead(group));
+  ASSERT_TRUE(WaitUntil([&] { return alice.client->GetMessage(sent->id)->status == MessageStatus::kRead; }));
+  EXPECT_EQ(receipt_of(carol_id), MessageStatus::kRead);
+  auto unknown = alice.client->Receipts(MessageId{});
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, ClientErrc::kNotFound);
+
+  // Typing reaches the other members.
+  ASSERT_TRUE(bob.client->SendTyping(group, true));
+  for (auto* p : {&alice, &carol}) {
+    EXPECT_TRUE(p->log->WaitFor<TypingChanged>(
+        [&](const TypingChanged& e) { return e.conversation == group && e.who == bob_id && e.typing; }));
+  }
+
+  // Dave is a stranger to Bob: his group is a request, and Bob sends it no
+  // receipt and no typing (S2).
+  auto strangers = dave.client->CreateGroup("strangers", {"bob"});
+  ASSERT_TRUE(strangers);
+  const ConversationId dave_group = GroupConversation(strangers->id);
+  auto hello = dave.client->SendGroupText(dave_group, "hello bob");
+  ASSERT_TRUE(hello);
+  ASSERT_TRUE(Received(*bob.log, "hello bob", dave_group));
+  EXPECT_TRUE(bob.client->GetGroup(dave_group)->request);
+  ASSERT_TRUE(bob.client->MarkRead(dave_group));
+  ASSERT_TRUE(bob.client->SendTyping(dave_group, true));
+  // Whatever Bob sent before this reached Dave before it (one queue, in order).
+  ASSERT_TRUE(bob.client->SendText("dave", "a 1:1 barrier"));
+  ASSERT_TRUE(dave.log->WaitFor<MessageReceived>(
+      [](const MessageReceived& e) { return e.message.body == "a 1:1 barrier"; }));
+  auto dave_receipts = dave.client->Receipts(hello->id);
+  ASSERT_TRUE(dave_receipts);
+  EXPECT_TRUE(dave_receipts->empty());
+  EXPECT_EQ(dave.client->GetMessage(hello->id)->status, MessageStatus::kSent);
+  EXPECT_EQ(dave.log->Count<TypingChanged>(), 0u);
+}
+
+TEST_F(ClientGroupsTest, AttachmentsInAGroupAreFetchedOnlyOnceTheRequestIsAccepted) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  ASSERT_TRUE(alice.client && bob.client);
+  auto created = CreateAndWait(alice, "files", {"bob"}, {&bob});
+  ASSERT_TRUE(created);
+  const ConversationId group = GroupConversation(created->id);
+
+  const std::filesystem::path file = dir_ / "route.bin";
+  std::string contents;
+  for (int i = 0; i < 200'000; ++i) contents.push_back(static_cast<char>((i * 131) % 251));
+  std::ofstream(file, std::ios::binary) << contents;
+  auto sent = alice.client->SendAttachment(group, file, "the route", "application/octet-stream");
+  ASSERT_TRUE(sent) << ClientErrcName(sent.error().code);
+  EXPECT_EQ(sent->conversation, group);
+  auto received = bob.log->WaitFor<MessageReceived>([&](const MessageReceived& e) {
+    return e.message.body == "the route" && e.message.conversation == group;
+  });
+  ASSERT_TRUE(received);
+  auto info = bob.client->GetAttachment(received->message.id);
+  ASSERT_TRUE(info && *info);
+  EXPECT_EQ((*info)->size, contents.size());
+  EXPECT_EQ((*info)->file_name, "route.bin");
+  EXPECT_TRUE((*info)->path.empty());
+
+  // A request group's attachment is not fetched (S2) until Bob writes to it.
+  auto refused = bob.client->DownloadAttachment(received->message.id);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ClientErrc::kForbidden);
+  ASSERT_TRUE(bob.client->SendGroupText(group, "thanks"));
+  auto downloaded = bob.client->DownloadAttachment(received->message.id);
+  ASSERT_TRUE(downloaded) << ClientErrcName(downloaded.error().code);
+  std::ifstream in(downloaded->path, std::ios::binary);
+  const std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(got, contents);
+
+  // Not a member: no group attachment.
+  auto outsider = bob.client->SendAttachment("group:" + std::string(32, '0'), file);
+  ASSERT_FALSE(outsider);
+  EXPECT_EQ(outsider.error().code, ClientErrc::kNotFound);
+}
+
+TEST_F(ClientGroupsTest, CraftedUpdatesThatAreStaleFromNonAdminsFromStrangersOrMalformedChangeNothing) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  Profile carol = Register("carol");
+  Profile mallory = Register("mallory");
+  ASSERT_TRUE(alice.client && bob.client && carol.client && mallory.client);
+  const AccountId alice_id = alice.client->account()->account;
+  const AccountId bob_id = bob.client->account()->account;
+  const AccountId carol_id = carol.client->account()->account;
+  const AccountId mallory_id = mallory.client->account()->account;
+  auto created = CreateAndWait(alice, "ridge", {"bob", "carol"}, {&bob, &carol});
+  ASSERT_TRUE(created);
+  const ConversationId group = GroupConversation(created->id);
+  ASSERT_TRUE(alice.client->RenameGroup(group, "ridge v2"));
+  ASSERT_TRUE(WaitUntil([&] { return carol.client->GetGroup(group)->version == 2u; }));
+  // 1:1 sessions to Carol: Alice's and Bob's from the sender keys, Mallory's from a text.
+  ASSERT_TRUE(bob.client->SendGroupText(group, "from bob"));
+  ASSERT_TRUE(Received(*carol.log, "from bob", group));
+  ASSERT_TRUE(mallory.client->SendText("carol", "hi carol"));
+  ASSERT_TRUE(Received(*carol.log, "hi carol", Conv(*mallory.client)));
+  const Group before = *carol.client->GetGroup(group);
+  const std::vector<AccountId> members = before.members;
+  const auto barrier_from = [&](const std::string& text, const AccountId& who) {
+    return Received(*carol.log, text, who.value().ToString());
+  };
+
+  // The admin's own older state is stale.
+  SendCrafted(alice, "alice", carol_id,
+              {GroupUpdate(created->id, "stale", members, {alice_id}, 1), Barrier("after the stale one")});
+  ASSERT_TRUE(barrier_from("after the stale one", alice_id));
+  EXPECT_EQ(carol.client->GetGroup(group)->name, "ridge v2");
+
+  // A member who is not an admin: neither a newer version nor one that
+  // makes him admin, nor removing the admin; a malformed context is a typed
+  // error.
+  std::vector<AccountId> without_alice = members;
+  std::erase(without_alice, alice_id);
+  SendCrafted(bob, "bob", carol_id,
+              {GroupUpdate(created->id, "bob's ridge", members, {alice_id}, 3),
+               GroupUpdate(created->id, "bob's ridge", members, {alice_id, bob_id}, 3),
+               GroupUpdate(created->id, "bob's ridge", without_alice, {bob_id}, 9),
+               MalformedGroupUpdate(created->id), Barrier("after bob's")});
+  ASSERT_TRUE(barrier_from("after bob's", bob_id));
+  EXPECT_TRUE(carol.log->WaitFor<DecryptionFailed>(
+      [&](const DecryptionFailed& e) { return e.sender == bob_id && e.reason == ClientErrc::kProtocol; }));
+  EXPECT_FALSE(DecodeContent(MalformedGroupUpdate(created->id)));
+
+  // A stranger: not for a group she is not in, not for a group naming
+  // someone else its admin; a group naming her admin is a request only.
+  std::vector<AccountId> with_mallory = members;
+  with_mallory.push_back(mallory_id);
+  ContentId unknown{};
+  ContentId offered{};
+  crypto::SystemRng rng;
+  rng.Fill(unknown);
+  rng.Fill(offered);
+  SendCrafted(mallory, "mallory", carol_id,
+              {GroupUpdate(created->id, "mallory's ridge", with_mallory, {mallory_id}, 10),
+               GroupUpdate(unknown, "alice's, says mallory", {alice_id, carol_id}, {alice_id}, 1),
+               GroupUpdate(offered, "mallory's own", {mallory_id, carol_id}, {mallory_id}, 1),
+               Barrier("after mallory's")});
+  ASSERT_TRUE(barrier_from("after mallory's", mallory_id));
+  auto after = carol.client->GetGroup(group);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->name, before.name);
+  EXPECT_EQ(after->version, before.version);
+  EXPECT_EQ(after->version_author, before.version_author);
+  EXPECT_EQ(after->members, before.members);
+  EXPECT_EQ(after->admins, before.admins);
+  EXPECT_TRUE(after->active);
+  auto not_kept = carol.client->GetGroup(GroupConversation(unknown));
+  ASSERT_FALSE(not_kept);
+  EXPECT_EQ(not_kept.error().code, ClientErrc::kNotFound);
+  auto offer = carol.client->GetGroup(GroupConversation(offered));
+  ASSERT_TRUE(offer);
+  EXPECT_TRUE(offer->request);
+  EXPECT_EQ(offer->admins, std::vector<AccountId>{mallory_id});
+
+  // The state still moves with the admin, and Bob's and Mallory's clients
+  // (their ratchets advanced by the crafted messages) still reach Carol.
+  ASSERT_TRUE(alice.client->RenameGroup(group, "ridge v3"));
+  ASSERT_TRUE(WaitUntil([&] { return carol.client->GetGroup(group)->name == "ridge v3"; }));
+  ASSERT_TRUE(bob.client->SendGroupText(group, "bob again"));
+  EXPECT_TRUE(Received(*carol.log, "bob again", group));
+  ASSERT_TRUE(mallory.client->SendText("carol", "mallory again"));
+  EXPECT_TRUE(Received(*carol.log, "mallory again", Conv(*mallory.client)));
+}
+
+TEST_F(ClientGroupsTest, ARemovedMemberIsTakenBackOnlyByANewerVersionFromAnAdminOfWhenItLeft) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  Profile carol = Register("carol");
+  Profile dave = Register("dave");
+  ASSERT_TRUE(alice.client && bob.client && carol.client && dave.client);
+  const AccountId alice_id = alice.client->account()->account;
+  const AccountId bob_id = bob.client->account()->account;
+  const AccountId carol_id = carol.client->account()->account;
+  const AccountId dave_id = dave.client->account()->account;
+  auto created = CreateAndWait(alice, "crag", {"bob", "carol"}, {&bob, &carol});
+  ASSERT_TRUE(created);
+  const ConversationId group = GroupConversation(created->id);
+  ASSERT_TRUE(bob.client->SendGroupText(group, "from bob"));
+  ASSERT_TRUE(Received(*carol.log, "from bob", group));
+  ASSERT_TRUE(dave.client->SendText("carol", "hi carol"));
+  ASSERT_TRUE(Received(*carol.log, "hi carol", Conv(*dave.client)));
+
+  // Carol is removed (version 2); Dave joins and becomes admin after (3, 4).
+  ASSERT_TRUE(alice.client->RemoveGroupMembers(group, {"carol"}));
+  ASSERT_TRUE(WaitUntil([&] { return !carol.client->GetGroup(group)->active; }));
+  ASSERT_TRUE(alice.client->AddGroupMembers(group, {"dave"}));
+  ASSERT_TRUE(alice.client->AddGroupAdmins(group, {"dave"}));
+  ASSERT_TRUE(WaitUntil([&] {
+    auto state = dave.client->GetGroup(group);
+    return state && state->version == 4u;
+  }));
+  const std::vector<AccountId> back{alice_id, bob_id, dave_id, carol_id};
+
+  // Dave, an admin now but not a member when Carol left, cannot take her back.
+  SendCrafted(dave, "dave", carol_id,
+              {GroupUpdate(created->id, "crag", back, {alice_id, dave_id}, 5), Barrier("after dave's")});
+  ASSERT_TRUE(Received(*carol.log, "after dave's", Conv(*dave.client)));
+  // Nor Bob, a member then but no admin, even naming himself admin.
+  SendCrafted(bob, "bob", carol_id,
+              {GroupUpdate(created->id, "crag", back, {alice_id}, 5),
+               GroupUpdate(created->id, "crag", back, {alice_id, bob_id}, 6), Barrier("after bob's")});
+  ASSERT_TRUE(Received(*carol.log, "after bob's", Conv(*bob.client)));
+  // Nor Alice with a version that is not newer than the one Carol holds.
+  SendCrafted(alice, "alice", carol_id,
+              {GroupUpdate(created->id, "crag", {alice_id, bob_id, carol_id}, {alice_id}, 2),
+               Barrier("after alice's")});
+  ASSERT_TRUE(Received(*carol.log, "after alice's", Conv(*alice.client)));
+  auto still_out = carol.client->GetGroup(group);
+  ASSERT_TRUE(still_out);
+  EXPECT_FALSE(still_out->active);
+  EXPECT_EQ(still_out->version, 2u);
+  auto refused = carol.client->SendGroupText(group, "am I back?");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ClientErrc::kNotFound);
+
+  // Alice, an admin when Carol left, takes her back with a newer version.
+  ASSERT_TRUE(alice.client->AddGroupMembers(group, {"carol"}));
+  ASSERT_TRUE(WaitUntil([&] {
+    auto state = carol.client->GetGroup(group);
+    return state && state->active && state->version == 5u;
+  }));
+  ASSERT_TRUE(alice.client->SendGroupText(group, "welcome back"));
+  EXPECT_TRUE(Received(*carol.log, "welcome back", group));
 }
 
 }  // namespace

@@ -605,5 +605,80 @@ TEST_F(ClientStoreTest, ExpiredMessagesAreDeleted) {
   EXPECT_EQ((*history)[0].id, keep.id);
 }
 
+TEST_F(ClientStoreTest, ReceiptsPerMemberOnlyMoveForwardAndGoWithTheirMessage) {
+  auto key = KeyFromFile(dir_ / "k");
+  ASSERT_TRUE(key);
+  auto store = Open(*key);
+  ASSERT_TRUE(store);
+  StoredMessage m;
+  m.id.fill(5);
+  m.conversation = "group:00000000000000000000000000000005";
+  m.direction = Direction::kOutgoing;
+  ASSERT_TRUE(store->InsertMessage(m));
+  const AccountId bob(*Uuid::Parse("00000000-0000-4000-8000-00000000000b"));
+  const AccountId carol(*Uuid::Parse("00000000-0000-4000-8000-00000000000c"));
+  auto changed = store->SetReceipt(m.id, bob, MessageStatus::kRead, 10);
+  ASSERT_TRUE(changed);
+  EXPECT_TRUE(*changed);
+  changed = store->SetReceipt(m.id, bob, MessageStatus::kDelivered, 20);
+  ASSERT_TRUE(changed);
+  EXPECT_FALSE(*changed);
+  changed = store->SetReceipt(m.id, carol, MessageStatus::kDelivered, 30);
+  ASSERT_TRUE(changed && *changed);
+  changed = store->SetReceipt(m.id, carol, MessageStatus::kRead, 40);
+  ASSERT_TRUE(changed && *changed);
+  auto bad = store->SetReceipt(m.id, carol, MessageStatus::kSent, 50);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, ClientStoreErrc::kInvalidArgument);
+  auto receipts = store->Receipts(m.id);
+  ASSERT_TRUE(receipts);
+  EXPECT_EQ(*receipts, (std::vector<MessageReceipt>{{bob, MessageStatus::kRead, 10},
+                                                    {carol, MessageStatus::kRead, 40}}));
+  ASSERT_TRUE(store->DeleteMessage(m.id));
+  receipts = store->Receipts(m.id);
+  ASSERT_TRUE(receipts);
+  EXPECT_TRUE(receipts->empty());
+}
+
+TEST_F(ClientStoreTest, AGroupKeepsItsVersionAuthorAndBaseAdmins) {
+  auto key = KeyFromFile(dir_ / "k");
+  ASSERT_TRUE(key);
+  const AccountId alice(*Uuid::Parse("00000000-0000-4000-8000-00000000000a"));
+  const AccountId bob(*Uuid::Parse("00000000-0000-4000-8000-00000000000b"));
+  Group g;
+  g.id.fill(9);
+  g.name = "versions";
+  g.members = {alice, bob};
+  g.admins = {alice};
+  g.version = 7;
+  g.version_author = alice;
+  g.base_admins = {alice, bob};
+  {
+    auto store = Open(*key);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->SaveGroup(g));
+    Group fresh;
+    fresh.id.fill(8);
+    fresh.name = "fresh";
+    fresh.members = {alice};
+    fresh.admins = {alice};
+    ASSERT_TRUE(store->SaveGroup(fresh));
+  }
+  auto store = Open(*key);
+  ASSERT_TRUE(store);
+  auto found = store->FindGroup(g.id);
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->version, 7u);
+  EXPECT_EQ((*found)->version_author, alice);
+  EXPECT_EQ((*found)->base_admins, g.base_admins);
+  GroupId fresh_id;
+  fresh_id.fill(8);
+  found = store->FindGroup(fresh_id);
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->version, 0u);
+  EXPECT_FALSE((*found)->version_author);
+  EXPECT_TRUE((*found)->base_admins.empty());
+}
+
 }  // namespace
 }  // namespace parley::store

@@ -64,8 +64,8 @@ int main(int argc, char** argv) {
   pointer.file_name = "a.txt";
   pointer.content_type = "text/plain";
   attachment.body = DataBody{"", std::nullopt, std::move(pointer), 0};
-  attachment.group =
-      GroupContext{target, std::string("group"), {parley::AccountId(), parley::AccountId()}, {}};
+  attachment.group = GroupContext{
+      target, std::string("group"), {parley::AccountId(), parley::AccountId()}, {}, 0, std::nullopt};
   ok &= Write(dir, "attachment_in_group", attachment);
 
   Content sync = base;
@@ -92,6 +92,17 @@ int main(int argc, char** argv) {
   ok &= Write(dir, "sender_key_distribution", c);
   c.body = SyncRequestBody{SyncRequestKind::kContactsAndGroups};
   ok &= Write(dir, "sync_request", c);
+
+  Content update = base;
+  update.group = GroupContext{
+      target, std::string("versioned"), {parley::AccountId(), parley::AccountId()}, {parley::AccountId()},
+      7,      parley::AccountId()};
+  update.body = GroupUpdateBody{};
+  ok &= Write(dir, "group_update_versioned", update);
+  Content group_receipt = base;
+  group_receipt.group = GroupContext{target, std::nullopt, {}, {}, 0, std::nullopt};
+  group_receipt.body = ReceiptBody{ReceiptKind::kDelivered, {target}};
+  ok &= Write(dir, "group_receipt", group_receipt);
 
   ContactSyncBody contacts;
   SyncedContact verified;

@@ -60,7 +60,8 @@ TEST(ContentTest, DataRoundTripsWithQuoteAttachmentGroupAndSync) {
   a.file_name = "photo.jpg";
   a.content_type = "image/jpeg";
   data.attachment = std::move(a);
-  c.group = GroupContext{ContentId{}, std::string("friends"), {AccountId(Uuid()), AccountId(Uuid())}, {}};
+  c.group = GroupContext{ContentId{}, std::string("friends"), {AccountId(Uuid()), AccountId(Uuid())}, {}, 0,
+                         std::nullopt};
   c.sync_destination = AccountId(Uuid());
   c.sender_username = "alice";
   c.destination_username = "bob";
@@ -144,7 +145,8 @@ TEST(ContentTest, ReceiptTargetsAtAndPastTheirCap) {
 
 TEST(ContentTest, GroupMembersAtAndPastTheirCap) {
   Content c = Text("x");
-  c.group = GroupContext{ContentId{}, std::string("g"), std::vector<AccountId>(kMaxGroupMembers), {}};
+  c.group = GroupContext{ContentId{}, std::string("g"), std::vector<AccountId>(kMaxGroupMembers), {},
+                         0,           std::nullopt};
   EXPECT_TRUE(DecodeContent(Encode(c)));
   c.group->members.push_back(AccountId());
   auto over = EncodeContent(c);
@@ -158,7 +160,7 @@ TEST(ContentTest, GroupUpdateRoundTripsWithAdmins) {
   const AccountId b(Uuid::Parse("22222222-2222-4222-8222-222222222222").value());
   ContentId id{};
   id.fill(9);
-  c.group = GroupContext{id, std::string("team"), {a, b}, {b}};
+  c.group = GroupContext{id, std::string("team"), {a, b}, {b}, 0, std::nullopt};
   c.body = GroupUpdateBody{};
   auto decoded = DecodeContent(Encode(c));
   ASSERT_TRUE(decoded);
@@ -168,6 +170,55 @@ TEST(ContentTest, GroupUpdateRoundTripsWithAdmins) {
   EXPECT_EQ(decoded->group->members, (std::vector<AccountId>{a, b}));
   EXPECT_EQ(decoded->group->admins, std::vector<AccountId>{b});
   EXPECT_TRUE(std::holds_alternative<GroupUpdateBody>(decoded->body));
+}
+
+TEST(ContentTest, GroupVersionAndAuthorRoundTrip) {
+  Content c = Text("x");
+  const AccountId a(Uuid::Parse("11111111-1111-4111-8111-111111111111").value());
+  c.group = GroupContext{ContentId{}, std::string("team"), {a}, {a}, 42, a};
+  c.body = GroupUpdateBody{};
+  auto decoded = DecodeContent(Encode(c));
+  ASSERT_TRUE(decoded && decoded->group);
+  EXPECT_EQ(decoded->group->version, 42u);
+  EXPECT_EQ(decoded->group->author, a);
+  // Absent: version 0, no author.
+  c.group = GroupContext{ContentId{}, std::string("team"), {a}, {a}, 0, std::nullopt};
+  decoded = DecodeContent(Encode(c));
+  ASSERT_TRUE(decoded && decoded->group);
+  EXPECT_EQ(decoded->group->version, 0u);
+  EXPECT_FALSE(decoded->group->author);
+  c.group->version = static_cast<std::uint64_t>(INT64_MAX) + 1;
+  auto encoded = EncodeContent(c);
+  ASSERT_FALSE(encoded);
+  EXPECT_EQ(encoded.error().code, ContentErrc::kOutOfRange);
+}
+
+TEST(ContentTest, GroupVersionAndAuthorErrors) {
+  const auto group_with = [](const std::vector<std::uint8_t>& extra) {
+    ByteWriter g;
+    WriteBytesField(g, 1, std::vector<std::uint8_t>(16, 1));
+    g.WriteBytes(extra);
+    auto out = Field(3, g.Take());
+    const auto update = Field(18, {});
+    out.insert(out.end(), update.begin(), update.end());
+    return WithHeader(out);
+  };
+  const auto version = [](std::uint64_t v) {
+    ByteWriter w;
+    WriteVarintField(w, 5, v);
+    return w.Take();
+  };
+  EXPECT_EQ(DecodeError(group_with(version(0))), ContentErrc::kOutOfRange);
+  EXPECT_EQ(DecodeError(group_with(version(static_cast<std::uint64_t>(INT64_MAX) + 1))),
+            ContentErrc::kOutOfRange);
+  auto twice = version(3);
+  const auto again = version(4);
+  twice.insert(twice.end(), again.begin(), again.end());
+  EXPECT_EQ(DecodeError(group_with(twice)), ContentErrc::kDuplicateField);
+  EXPECT_EQ(DecodeError(group_with(Field(5, {1}))), ContentErrc::kWrongWireType);
+  EXPECT_EQ(DecodeError(group_with(Field(6, std::vector<std::uint8_t>(15, 1)))), ContentErrc::kBadLength);
+  auto author = DecodeContent(group_with(Field(6, std::vector<std::uint8_t>(16, 1))));
+  ASSERT_TRUE(author && author->group && author->group->author);
 }
 
 TEST(ContentTest, GroupAdminsPastTheirCap) {
@@ -180,7 +231,8 @@ TEST(ContentTest, GroupAdminsPastTheirCap) {
   extra.insert(extra.end(), body.begin(), body.end());
   EXPECT_EQ(DecodeError(WithHeader(extra)), ContentErrc::kTooMany);
   Content c = Text("x");
-  c.group = GroupContext{ContentId{}, std::string("g"), {}, std::vector<AccountId>(kMaxGroupMembers + 1)};
+  c.group = GroupContext{ContentId{}, std::string("g"), {}, std::vector<AccountId>(kMaxGroupMembers + 1),
+                         0,           std::nullopt};
   EXPECT_FALSE(EncodeContent(c));
 }
 

@@ -47,6 +47,7 @@ TEST(ServerConfig, ExampleFileSpellsOutTheDefaults) {
   EXPECT_EQ(config->messages.queue_limit_per_device, defaults.messages.queue_limit_per_device);
   EXPECT_EQ(config->messages.expiry_days, defaults.messages.expiry_days);
   EXPECT_EQ(config->messages.push_window, defaults.messages.push_window);
+  EXPECT_EQ(config->messages.max_push_window, 1024u);
   EXPECT_EQ(config->keys.prekeys_low_threshold, defaults.keys.prekeys_low_threshold);
   EXPECT_EQ(config->store_threads, defaults.store_threads);
   EXPECT_EQ(config->purge_interval_seconds, defaults.purge_interval_seconds);
@@ -93,6 +94,7 @@ max_write_queue_bytes = 1024
 keepalive_pings = false
 [messages]
 push_window = 16
+max_push_window = 512
 [keys]
 prekeys_low_threshold = 25
 [attachments]
@@ -118,11 +120,13 @@ registrations_per_address = { capacity = 2, refill_per_hour = 0.5 }
   EXPECT_EQ(config->store_threads, 7u);
   EXPECT_EQ(config->purge_interval_seconds, 120u);
   EXPECT_EQ(config->messages.push_window, 16u);
+  EXPECT_EQ(config->messages.max_push_window, 512u);
   EXPECT_EQ(config->keys.prekeys_low_threshold, 25u);
   EXPECT_EQ(config->attachments.upload_expiry_hours, 6u);
   const RequestHandlerOptions options = RequestHandlerOptionsFrom(*config);
   EXPECT_EQ(options.worker_threads, 7u);
   EXPECT_EQ(options.push_window, 16u);
+  EXPECT_EQ(options.max_push_window, 512u);
   EXPECT_EQ(options.prekeys_low_threshold, 25u);
 }
 
@@ -155,6 +159,8 @@ TEST(ServerConfig, RejectsWhatItCannotUse) {
   ExpectError("[server]\nlisten_address = \"\"", "listen_address: must not be empty");
   ExpectError("[server]\nstore_threads = 0", "server.store_threads");
   ExpectError("[messages]\npush_window = 0", "messages.push_window");
+  ExpectError("[messages]\nmax_push_window = 0", "messages.max_push_window");
+  ExpectError("[messages]\nmax_push_window = 4097", "messages.max_push_window");
   ExpectError("[keys]\nprekey_low = 3", "keys.prekey_low: unknown key");
 }
 

@@ -204,6 +204,9 @@ class WireClient {
     EXPECT_TRUE(std::holds_alternative<wire::QueueEmpty>(push.body)) << "expected QueueEmpty";
   }
 
+  // Pushes that arrived while waiting for a response, not read yet.
+  std::size_t buffered_pushes() const { return pushes_.size(); }
+
   void Ack(std::uint64_t push_id) {
     auto bytes = wire::EncodeFrame(wire::PushAck{push_id});
     ASSERT_TRUE(bytes);

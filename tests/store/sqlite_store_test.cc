@@ -3,10 +3,16 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include <array>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "store/column_codec.h"
+#include "store/schema_migration.h"
 #include "store/sqlite_server_store.h"
 #include "store_conformance_test.h"
 
@@ -65,6 +71,16 @@ class SqliteStoreTest : public ::testing::Test {
   }
 
   ManualClock clock_{1'000};
+  const AccountId sender_{Uuid::Parse("0f8fad5b-d9cb-469f-a165-70867728950e").value()};
+  const AccountId recipient_{Uuid::Parse("7c9e6679-7425-40de-944b-e07fc1f90ae7").value()};
+
+  // sender_ and recipient_, one device each.
+  void CreateSenderAndRecipient(ServerStore& store) {
+    ASSERT_TRUE(store.CreateAccount(
+        {sender_, "sender", NewDevice{RegistrationId(1), "d", {{1}, {2}}}, std::nullopt}));
+    ASSERT_TRUE(store.CreateAccount(
+        {recipient_, "recipient", NewDevice{RegistrationId(2), "d", {{3}, {4}}}, std::nullopt}));
+  }
   SqliteBackend backend_;
 };
 
@@ -77,7 +93,8 @@ TEST_F(SqliteStoreTest, UsesWalAndFullSynchronousAndForeignKeys) {
   // synchronous and foreign_keys are per connection; the store's own
   // connection is checked through their effects in the conformance suite
   // (cascading deletes) and here through the schema it created.
-  EXPECT_EQ(QueryFile("SELECT max(version) FROM schema_migrations"), "1");
+  EXPECT_EQ(QueryFile("SELECT max(version) FROM schema_migrations"),
+            std::to_string(SqliteMigrations().back().version));
   EXPECT_EQ(QueryFile("SELECT applied_ms FROM schema_migrations WHERE version = 1"), "1000");
 }
 
@@ -85,8 +102,8 @@ TEST_F(SqliteStoreTest, ReopeningDoesNotReapplyMigrations) {
   { ASSERT_TRUE(SqliteServerStore::Open(backend_.path(), clock_, {})); }
   clock_.Advance(5);
   { ASSERT_TRUE(SqliteServerStore::Open(backend_.path(), clock_, {})); }
-  EXPECT_EQ(QueryFile("SELECT count(*) FROM schema_migrations"), "1");
-  EXPECT_EQ(QueryFile("SELECT applied_ms FROM schema_migrations"), "1000");
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM schema_migrations"), std::to_string(SqliteMigrations().size()));
+  EXPECT_EQ(QueryFile("SELECT max(applied_ms) FROM schema_migrations"), "1000");
 }
 
 TEST_F(SqliteStoreTest, RefusesASchemaNewerThanTheBuild) {
@@ -143,6 +160,183 @@ TEST_F(SqliteStoreTest, WaitsForAnotherWriterThenReportsUnavailable) {
   ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(other);
   EXPECT_TRUE((*opened)->CreateAccount({id, "user", device, std::nullopt}));
+}
+
+TEST_F(SqliteStoreTest, CheckpointsTheWalOffTheWritersThread) {
+  auto opened = SqliteServerStore::Open(backend_.path(), clock_, {});
+  ASSERT_TRUE(opened);
+  auto& store = **opened;
+  ASSERT_NO_FATAL_FAILURE(CreateSenderAndRecipient(store));
+  EXPECT_EQ(store.background_checkpoints(), 0u);
+  // 40 sends of 128 KiB: about 1,300 WAL pages, over the checkpoint mark.
+  const std::vector<std::uint8_t> content(128 * 1024, 0x5a);
+  constexpr int kSends = 40;
+  for (int i = 0; i < kSends; ++i) {
+    const OutgoingEnvelope envelope{{recipient_, DeviceId(1)}, 1, content};
+    std::array<std::uint8_t, 16> id{};
+    id[0] = static_cast<std::uint8_t>(i + 1);
+    ASSERT_TRUE(store.Enqueue({{sender_, DeviceId(1)}, ClientMessageId(id), std::span(&envelope, 1)}));
+  }
+  for (int i = 0; i < 2000 && store.background_checkpoints() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GE(store.background_checkpoints(), 1u);
+  auto depth = store.QueueDepth({recipient_, DeviceId(1)});
+  ASSERT_TRUE(depth);
+  EXPECT_EQ(*depth, static_cast<std::uint64_t>(kSends));
+}
+
+// A file written at schema version 1 (send copies in send_copies) upgrades
+// with its queued messages intact, and a retry of a send recorded then is
+// still answered from that record.
+TEST_F(SqliteStoreTest, UpgradesAVersion1FileWithItsQueueAndSendRecords) {
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(backend_.path().c_str(), &db), SQLITE_OK);
+    auto exec = [&](const std::string& sql) {
+      ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    };
+    exec("PRAGMA journal_mode=WAL");
+    exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)");
+    exec(SqliteMigrations()[0].sql);
+    exec("INSERT INTO schema_migrations VALUES (1, 500)");
+    // Sender 0x11.., recipient 0x22..; two queued messages (server ids 1, 2),
+    // the second one's send recorded with its copy.
+    exec("INSERT INTO accounts VALUES (x'11111111111111111111111111111111', 'sender', 1, 0)");
+    exec("INSERT INTO accounts VALUES (x'22222222222222222222222222222222', 'recipient', 1, 0)");
+    exec(
+        "INSERT INTO devices (account_id, device_id, registration_id, name, credential_salt, "
+        "credential_hash, created_ms, last_seen_ms) VALUES (x'11111111111111111111111111111111', 1, 1, "
+        "'d', x'00', x'00', 1, 1)");
+    exec(
+        "INSERT INTO devices (account_id, device_id, registration_id, name, credential_salt, "
+        "credential_hash, created_ms, last_seen_ms, next_message_id, queued_count) VALUES "
+        "(x'22222222222222222222222222222222', 1, 2, 'd', x'00', x'00', 1, 1, 3, 2)");
+    for (int server_id = 1; server_id <= 2; ++server_id) {
+      exec("INSERT INTO messages VALUES (x'22222222222222222222222222222222', 1, " +
+           std::to_string(server_id) + ", 900, x'11111111111111111111111111111111', 1, 1, x'0" +
+           std::to_string(server_id) + "000000000000000000000000000000', x'abcd0" +
+           std::to_string(server_id) + "')");
+    }
+    exec(
+        "INSERT INTO sends VALUES (x'11111111111111111111111111111111', 1, "
+        "x'02000000000000000000000000000000', 900)");
+    exec(
+        "INSERT INTO send_copies VALUES (x'11111111111111111111111111111111', 1, "
+        "x'02000000000000000000000000000000', 0, x'22222222222222222222222222222222', 1, 2)");
+    sqlite3_close(db);
+  }
+  auto opened = SqliteServerStore::Open(backend_.path(), clock_, {});
+  ASSERT_TRUE(opened) << opened.error().message;
+  auto& store = **opened;
+  EXPECT_EQ(QueryFile("SELECT max(version) FROM schema_migrations"),
+            std::to_string(SqliteMigrations().size()));
+
+  AccountId sender(Uuid::FromBytes(std::vector<std::uint8_t>(16, 0x11)).value());
+  AccountId recipient(Uuid::FromBytes(std::vector<std::uint8_t>(16, 0x22)).value());
+  const DeviceAddress recipient_device{recipient, DeviceId(1)};
+  auto queued = store.FetchMessages(recipient_device, 0, 10);
+  ASSERT_TRUE(queued);
+  ASSERT_EQ(queued->size(), 2u);
+  EXPECT_EQ((*queued)[0].server_id, 1u);
+  EXPECT_EQ((*queued)[1].server_id, 2u);
+  EXPECT_EQ((*queued)[1].content, (std::vector<std::uint8_t>{0xab, 0xcd, 0x02}));
+  EXPECT_EQ((*queued)[1].sender, (DeviceAddress{sender, DeviceId(1)}));
+
+  // The retry of the old send: a duplicate with the old copy, nothing queued.
+  const std::vector<std::uint8_t> content{1, 2, 3};
+  const OutgoingEnvelope envelope{recipient_device, 1, content};
+  std::array<std::uint8_t, 16> old_id{};
+  old_id[0] = 0x02;
+  auto retry = store.Enqueue({{sender, DeviceId(1)}, ClientMessageId(old_id), std::span(&envelope, 1)});
+  ASSERT_TRUE(retry);
+  EXPECT_TRUE(retry->duplicate);
+  EXPECT_EQ(retry->server_timestamp_ms, 900);
+  ASSERT_EQ(retry->copies.size(), 1u);
+  EXPECT_EQ(retry->copies[0], (QueuedCopy{recipient_device, 2}));
+
+  // A new send continues the queue's ids, and its own retry is a duplicate.
+  std::array<std::uint8_t, 16> new_id{};
+  new_id[0] = 0x03;
+  auto fresh = store.Enqueue({{sender, DeviceId(1)}, ClientMessageId(new_id), std::span(&envelope, 1)});
+  ASSERT_TRUE(fresh);
+  EXPECT_FALSE(fresh->duplicate);
+  ASSERT_EQ(fresh->copies.size(), 1u);
+  EXPECT_EQ(fresh->copies[0], (QueuedCopy{recipient_device, 3}));
+  auto again = store.Enqueue({{sender, DeviceId(1)}, ClientMessageId(new_id), std::span(&envelope, 1)});
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->copies, fresh->copies);
+  auto depth = store.QueueDepth(recipient_device);
+  ASSERT_TRUE(depth);
+  EXPECT_EQ(*depth, 3u);
+}
+
+// Commits that never pause still let SQLite start the WAL over: the writer
+// finishes what the checkpoint thread left, so the WAL stays far below what
+// was written through it.
+TEST_F(SqliteStoreTest, TheWalStartsOverUnderContinuousCommits) {
+  auto opened = SqliteServerStore::Open(backend_.path(), clock_, {});
+  ASSERT_TRUE(opened);
+  auto& store = **opened;
+  ASSERT_NO_FATAL_FAILURE(CreateSenderAndRecipient(store));
+  // 240 sends of 128 KiB, each acknowledged (deleted) right away: about
+  // 7,800 WAL pages (31 MiB) written in all.
+  const std::vector<std::uint8_t> content(128 * 1024, 0x5a);
+  constexpr int kSends = 240;
+  for (int i = 0; i < kSends; ++i) {
+    const OutgoingEnvelope envelope{{recipient_, DeviceId(1)}, 1, content};
+    std::array<std::uint8_t, 16> id{};
+    id[0] = static_cast<std::uint8_t>(i + 1);
+    id[1] = static_cast<std::uint8_t>((i + 1) >> 8);
+    auto queued = store.Enqueue({{sender_, DeviceId(1)}, ClientMessageId(id), std::span(&envelope, 1)});
+    ASSERT_TRUE(queued);
+    ASSERT_TRUE(store.DeleteMessage({recipient_, DeviceId(1)}, queued->copies.front().server_id));
+  }
+  const auto wal_bytes = std::filesystem::file_size(backend_.path() + "-wal");
+  EXPECT_LT(wal_bytes, 24u * 1024 * 1024);
+  EXPECT_GE(store.background_checkpoints(), 1u);
+}
+
+TEST_F(SqliteStoreTest, DamagedSendCopiesAreCorrupt) {
+  auto opened = SqliteServerStore::Open(backend_.path(), clock_, {});
+  ASSERT_TRUE(opened);
+  auto& store = **opened;
+  ASSERT_NO_FATAL_FAILURE(CreateSenderAndRecipient(store));
+  const std::vector<std::uint8_t> content{1};
+  const OutgoingEnvelope envelope{{recipient_, DeviceId(1)}, 1, content};
+  const std::array<std::uint8_t, 16> id{7};
+  const EnqueueRequest send{{sender_, DeviceId(1)}, ClientMessageId(id), std::span(&envelope, 1)};
+  ASSERT_TRUE(store.Enqueue(send));
+  QueryFile("UPDATE sends SET copies = substr(copies, 1, 27)");
+  auto retry = store.Enqueue(send);
+  ASSERT_FALSE(retry);
+  EXPECT_EQ(retry.error().code, StoreErrc::kCorrupt);
+}
+
+TEST(StoredCopiesTest, RoundTripAndDamage) {
+  const AccountId a(Uuid::Parse("0f8fad5b-d9cb-469f-a165-70867728950e").value());
+  const AccountId b(Uuid::Parse("7c9e6679-7425-40de-944b-e07fc1f90ae7").value());
+  const std::vector<QueuedCopy> copies{{{a, DeviceId(1)}, 5}, {{b, DeviceId(7)}, (1ull << 40) + 3}};
+  const std::vector<std::uint8_t> stored = EncodeQueuedCopies(copies);
+  ASSERT_EQ(stored.size(), 2 * kStoredCopyBytes);
+  auto decoded = DecodeQueuedCopies(stored);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(*decoded, copies);
+
+  auto empty = DecodeQueuedCopies({});
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(empty->empty());
+
+  auto truncated = DecodeQueuedCopies(Bytes(stored).first(stored.size() - 1));
+  ASSERT_FALSE(truncated);
+  EXPECT_EQ(truncated.error().code, StoreErrc::kCorrupt);
+
+  std::vector<std::uint8_t> too_large = stored;
+  too_large[kStoredCopyBytes - 8] = 0x80;  // server id of the first copy >= 2^63
+  auto out_of_range = DecodeQueuedCopies(too_large);
+  ASSERT_FALSE(out_of_range);
+  EXPECT_EQ(out_of_range.error().code, StoreErrc::kCorrupt);
 }
 
 }  // namespace

@@ -301,8 +301,9 @@ TEST(DecodeRegisterRequest, DuplicatePreKeyIds) {
 
 TEST(DecodeAuthenticateRequest, Errors) {
   ExpectRequired<AuthenticateRequest>({1, 2, 3});
-  ExpectSingular<AuthenticateRequest>({1, 2, 3});
+  ExpectSingular<AuthenticateRequest>({1, 2, 3, 4});
   ExpectWireType<AuthenticateRequest>(2, true);
+  ExpectWireType<AuthenticateRequest>(4, true);
   ExpectFixedSize<AuthenticateRequest>(1);
   ExpectFixedSize<AuthenticateRequest>(3);
 }

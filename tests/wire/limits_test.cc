@@ -350,6 +350,20 @@ TEST(WireLimits, DeviceIds) {
   EXPECT_EQ(EncodeError(UnlinkDeviceRequest{DeviceId(0)}), WireErrc::kOutOfRange);
 }
 
+TEST(WireLimits, PushWindow) {
+  ExpectRange(Sample<AuthenticateRequest>(), 4, 1, kMaxPushWindow);
+  AuthenticateRequest request = Sample<AuthenticateRequest>();
+  request.push_window = 0;
+  EXPECT_EQ(EncodeError(request), WireErrc::kOutOfRange);
+  request.push_window = kMaxPushWindow + 1;
+  EXPECT_EQ(EncodeError(request), WireErrc::kOutOfRange);
+  // Old clients do not send it: the server's default applies.
+  request.push_window.reset();
+  auto decoded = DecodeMessage<AuthenticateRequest>(Encoded(request));
+  ASSERT_TRUE(decoded);
+  EXPECT_FALSE(decoded->push_window);
+}
+
 TEST(WireLimits, RegistrationIds) {
   ExpectRange(Sample<RegisterRequest>(), 3, kMinRegistrationId, kMaxRegistrationId);
   ExpectRange(Sample<LinkDeviceRequest>(), 2, kMinRegistrationId, kMaxRegistrationId);

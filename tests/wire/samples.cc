@@ -84,7 +84,7 @@ RegisterRequest Sample() {
 
 template <>
 AuthenticateRequest Sample() {
-  return {SampleAccount(1), DeviceId(2), SampleCredential(5)};
+  return {SampleAccount(1), DeviceId(2), SampleCredential(5), 256};
 }
 
 template <>
