@@ -351,8 +351,11 @@ TEST_F(ChatModelTest, GroupCommands) {
   EXPECT_EQ(model_.HandleKey({KeyKind::kEnter, 0}).kind, ChatCommand::Kind::kGroupLeave);
   Type(model_, "/group leave now");
   EXPECT_EQ(model_.HandleKey({KeyKind::kEnter, 0}).kind, ChatCommand::Kind::kNone);
-  Type(model_, "/attach /tmp/a.txt");
-  EXPECT_EQ(model_.HandleKey({KeyKind::kEnter, 0}).kind, ChatCommand::Kind::kNone);  // not to groups yet
+  Type(model_, "/attach /tmp/a.txt");  // a file goes to the group as to a peer
+  auto attach = model_.HandleKey({KeyKind::kEnter, 0});
+  EXPECT_EQ(attach.kind, ChatCommand::Kind::kAttach);
+  EXPECT_EQ(attach.conversation, kTeam);
+  EXPECT_EQ(attach.text, "/tmp/a.txt");
 }
 
 TEST_F(ChatModelTest, AttachmentsAreMarkedNumberedAndSavedOnRequestOnly) {
