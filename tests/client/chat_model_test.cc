@@ -118,6 +118,16 @@ TEST_F(ChatModelTest, DeliveryAndReadMarksFollowUpdates) {
   EXPECT_NE(Screen(model_).find("hello! (edited) \xe2\x9c\x93\xe2\x9c\x93 read"), std::string::npos)
       << Screen(model_);
 
+  // A group message's receipt summary follows its mark; another conversation drops it.
+  model_.SetReceiptSummary(sent.id, " (delivered to 2 of 3, read by 1)");
+  EXPECT_NE(Screen(model_).find("\xe2\x9c\x93\xe2\x9c\x93 read (delivered to 2 of 3, read by 1)"),
+            std::string::npos)
+      << Screen(model_);
+  model_.Open(kCarol, "carol");
+  model_.Open(kBob, "bob");
+  model_.AddOutgoing(sent);
+  EXPECT_EQ(Screen(model_).find("read by 1"), std::string::npos) << Screen(model_);
+
   ChatModel ascii("alice", false);
   ascii.SetConversations({Conv(kBob, "bob", 0, 100)});
   ascii.Open(kBob, "bob");
