@@ -27,6 +27,7 @@
 #include "chat_model.h"
 #include "daemon_connector.h"
 #include "daemon_worker_pool.h"
+#include "views.h"
 
 namespace parley::cli {
 namespace {
@@ -37,10 +38,12 @@ using chat::KeyKind;
 using chat::KeyPress;
 
 // Client events, queued by the receive thread for the UI thread. A new
-// message comes with its attachment's description, read on that thread.
+// message comes with its attachment's description, and a changed one of
+// ours in a group with its receipt summary, read on that thread.
 struct QueuedEvent {
   Event event;
   std::optional<AttachmentInfo> attachment;
+  std::string receipt_summary;
 };
 
 using EventQueue = HandoffQueue<QueuedEvent>;
@@ -176,15 +179,18 @@ class ChatSession {
       auto history = client_.History(id, 500);
       if (!history) return Status(FailureText(history.error()));
       std::vector<AttachmentInfo> attachments;
+      std::map<MessageId, std::string> summaries;
       for (const auto& m : *history) {
         if (auto a = client_.GetAttachment(m.id); a && *a) attachments.push_back(**a);
+        if (auto summary = cli::GroupReceiptSummary(client_, m); !summary.empty()) summaries[m.id] = summary;
       }
       (void)client_.MarkRead(id);
-      return
-          [id, history = std::move(*history), attachments = std::move(attachments)](chat::ChatModel& model) {
-            model.SetHistory(id, history);
-            for (const auto& a : attachments) model.SetAttachment(a);
-          };
+      return [id, history = std::move(*history), attachments = std::move(attachments),
+              summaries = std::move(summaries)](chat::ChatModel& model) {
+        model.SetHistory(id, history);
+        for (const auto& a : attachments) model.SetAttachment(a);
+        for (const auto& [message, summary] : summaries) model.SetReceiptSummary(message, summary);
+      };
     });
     ReloadConversations();
   }
@@ -410,9 +416,11 @@ int RunChat(Client& client) {
   EventQueue events(kMaxHandedOff);
   // Called on the client's receive thread: only queues, for the UI thread.
   client.SetEventHandler([&events, &client](const Event& e) {
-    QueuedEvent queued{e, std::nullopt};
+    QueuedEvent queued{e, std::nullopt, {}};
     if (const auto* m = std::get_if<MessageReceived>(&e)) {
       if (auto a = client.GetAttachment(m->message.id); a && *a) queued.attachment = **a;
+    } else if (const auto* u = std::get_if<MessageUpdated>(&e)) {
+      queued.receipt_summary = cli::GroupReceiptSummary(client, u->message);
     }
     events.Push(std::move(queued));
   });
@@ -446,6 +454,8 @@ int RunChat(Client& client) {
       bool reload = false;
       for (auto& queued : events.Take()) {
         if (queued.attachment) model.SetAttachment(*queued.attachment);
+        if (const auto* u = std::get_if<MessageUpdated>(&queued.event); u && !queued.receipt_summary.empty())
+          model.SetReceiptSummary(u->message.id, queued.receipt_summary);
         reload = model.Apply(queued.event) || reload;
         if (const auto* m = std::get_if<MessageReceived>(&queued.event);
             m != nullptr && model.open() == m->message.conversation) {

@@ -256,6 +256,15 @@ void ChatModel::SetAttachment(const AttachmentInfo& attachment) {
   attachments_[attachment.message] = attachment;
 }
 
+void ChatModel::SetReceiptSummary(const MessageId& message, std::string summary) {
+  receipt_summaries_[message] = std::move(summary);
+}
+
+std::string ChatModel::receipt_summary(const MessageId& message) const {
+  auto it = receipt_summaries_.find(message);
+  return it == receipt_summaries_.end() ? std::string() : it->second;
+}
+
 void ChatModel::SetGroups(const std::vector<Group>& groups) {
   groups_.clear();
   for (const auto& g : groups) groups_[store::GroupConversation(g.id)] = g;
@@ -290,6 +299,7 @@ void ChatModel::Open(const ConversationId& conversation, const std::string& titl
   if (open_ != conversation) {
     messages_.clear();
     attachments_.clear();
+    receipt_summaries_.clear();
     scroll_ = 0;
   }
   open_ = conversation;
@@ -473,13 +483,7 @@ ChatCommand ChatModel::RunSlashCommand(const std::string& command, std::vector<s
   if (command == "/accept") return {Kind::kAccept, entry->id};
   if (command == "/block") return {Kind::kBlock, entry->id};
   if (command == "/verify") return {Kind::kShowSafety, entry->id};
-  if (command == "/attach" && !rest.empty()) {
-    if (entry->group) {
-      status_ = "! files cannot be sent to groups yet";
-      return {};
-    }
-    return {Kind::kAttach, entry->id, rest};
-  }
+  if (command == "/attach" && !rest.empty()) return {Kind::kAttach, entry->id, rest};
   if (command == "/save" && !words.empty()) {
     int number = 0;
     for (char c : words[0]) {
@@ -641,7 +645,7 @@ std::vector<Row> MessageRows(const ChatModel& model, const ConversationEntry* en
     }
     if (m.edited && !m.deleted) text += " (edited)";
     for (const auto& r : m.reactions) text += " " + SanitizeForTerminal(r.emoji, unicode);
-    if (outgoing) text += StatusMark(m.status, unicode);
+    if (outgoing) text += StatusMark(m.status, unicode) + model.receipt_summary(m.id);
     const std::string prefix = ClockTime(m.received_at_ms) + " " + SanitizeForTerminal(name, unicode) + ": ";
     const int prefix_width = DisplayWidth(prefix);
     const int body_width = std::max(8, width - prefix_width);

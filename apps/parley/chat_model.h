@@ -103,6 +103,9 @@ class ChatModel {
   void AddOutgoing(const client::StoredMessage& message);
   // The attachment of a message shown (or about to be).
   void SetAttachment(const client::AttachmentInfo& attachment);
+  // How many members have one of our group messages (views.h
+  // GroupReceiptSummary), shown after its status.
+  void SetReceiptSummary(const client::MessageId& message, std::string summary);
   // Names of accounts (account id text to username): a group message shows
   // its sender's name, a typing indicator who is typing.
   void SetNames(std::map<std::string, std::string> names) { names_ = std::move(names); }
@@ -143,6 +146,7 @@ class ChatModel {
   // The name shown for an account (its username, else a short id).
   std::string NameOf(const AccountId& account) const;
   const client::AttachmentInfo* attachment(const client::MessageId& message) const;
+  std::string receipt_summary(const client::MessageId& message) const;
   // Attachments of the open conversation are numbered from 1, oldest first,
   // as shown ("[file 2: ...]") and as /save takes them; 0 when it has none.
   int AttachmentNumber(const client::MessageId& message) const;
@@ -174,6 +178,7 @@ class ChatModel {
   std::int64_t typing_sent_at_ms_ = 0;
   std::int64_t last_key_at_ms_ = 0;
   std::map<client::MessageId, client::AttachmentInfo> attachments_;
+  std::map<client::MessageId, std::string> receipt_summaries_;
   std::map<std::string, std::string> names_;
   std::map<ConversationId, client::Group> groups_;
 };

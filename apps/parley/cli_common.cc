@@ -100,7 +100,7 @@ std::string HumanMessage(const StoredMessage& m, const std::string& peer_name) {
   if (m.edited) line += " (edited)";
   if (m.direction == Direction::kOutgoing) line += std::string(" [") + StatusName(m.status) + "]";
   for (const auto& r : m.reactions) line += " " + r.emoji;
-  line += "  #" + MessageIdToHex(m.id).substr(0, 8);
+  line += "  #" + ShortMessageId(m.id);
   return line;
 }
 

@@ -17,7 +17,7 @@ void AddAttachCommands(Cli& cli) {
       "attach",
       "Send a file (encrypted, uploaded, then a message with its key), or with --download fetch, verify and "
       "store a received one (never a message request's before it is accepted)");
-  attach->add_option("peer", o->peer, "Username or account id")->required();
+  attach->add_option("peer", o->peer, "Username, account id, or a group (id, id prefix or name)")->required();
   attach->add_option("file", o->file, "The file to send");
   attach->add_option("--caption", o->caption, "Text sent with the file");
   attach->add_option("--type", o->content_type, "The file's content type, e.g. image/jpeg");
@@ -26,7 +26,7 @@ void AddAttachCommands(Cli& cli) {
     if (!o->download.empty()) {
       if (!o->file.empty())
         return Report(g, {ClientErrc::kInvalidArgument, "give a file or --download, not both"});
-      auto conversation = ConversationFor(client, o->peer);
+      auto conversation = DestinationFor(client, o->peer);
       if (!conversation) return Report(g, conversation.error());
       auto id = FindMessage(client, *conversation, o->download);
       if (!id) return Report(g, id.error());
@@ -36,12 +36,14 @@ void AddAttachCommands(Cli& cli) {
     }
     if (o->file.empty())
       return Report(g, {ClientErrc::kInvalidArgument, "give a file to send or --download MSG"});
-    auto sent = client.SendAttachment(o->peer, o->file, o->caption, o->content_type);
+    auto destination = SendDestination(client, o->peer);
+    if (!destination) return Report(g, destination.error());
+    auto sent = client.SendAttachment(*destination, o->file, o->caption, o->content_type);
     if (!sent) return Report(g, sent.error());
     json j = MessageJson(*sent);
     auto info = client.GetAttachment(sent->id);
     if (info && *info) j["attachment"] = AttachmentJson(**info);
-    return Ok(g, j, "sent #" + MessageIdToHex(sent->id).substr(0, 8));
+    return Ok(g, j, "sent #" + ShortMessageId(sent->id));
   });
 }
 

@@ -1,4 +1,7 @@
 // parley groups list|create|add|remove|admin|rename|leave|send.
+#include <algorithm>
+#include <map>
+
 #include "base/hex.h"
 #include "cli_common.h"
 
@@ -8,9 +11,28 @@ using namespace parley::client;
 
 namespace {
 
-std::string HumanGroup(const Group& g) {
-  return GroupConversation(g.id) + "  " + g.name + "  " + std::to_string(g.members.size()) + " members" +
-         (g.active ? "" : "  (left)") + (g.request ? "  (request)" : "");
+// "group:…  friends  3 members: you (admin), bob (admin), carol": every
+// member by name, its admins marked.
+std::string HumanGroup(Client& client, const Group& g) {
+  const auto own = client.account();
+  std::map<std::string, std::string> usernames;  // one read of the contacts, not one per member
+  if (auto contacts = client.Contacts()) {
+    for (const auto& c : *contacts)
+      if (!c.username.empty()) usernames[c.account.value().ToString()] = c.username;
+  }
+  std::string line = GroupConversation(g.id) + "  " + g.name + "  " + std::to_string(g.members.size()) +
+                     " members" + (g.active ? "" : "  (left)") + (g.request ? "  (request)" : "");
+  const char* separator = ": ";
+  for (const AccountId& member : g.members) {
+    const bool admin = std::find(g.admins.begin(), g.admins.end(), member) != g.admins.end();
+    line += separator;
+    const std::string id = member.value().ToString();
+    const auto known = usernames.find(id);
+    line += own && own->account == member ? "you" : known != usernames.end() ? known->second : id;
+    if (admin) line += " (admin)";
+    separator = ", ";
+  }
+  return line;
 }
 
 }  // namespace
@@ -51,7 +73,7 @@ void AddGroupCommands(Cli& cli) {
     if (create->parsed()) {
       auto created = client.CreateGroup(o->name, o->members);
       if (!created) return Report(g, created.error());
-      return Ok(g, GroupJson(*created), "created " + HumanGroup(*created));
+      return Ok(g, GroupJson(*created), "created " + HumanGroup(client, *created));
     }
     if (!add->parsed() && !remove->parsed() && !admin->parsed() && !rename->parsed() && !leave->parsed() &&
         !send->parsed()) {
@@ -61,7 +83,7 @@ void AddGroupCommands(Cli& cli) {
       std::string human;
       for (const auto& group : *list) {
         j.push_back(GroupJson(group));
-        human += HumanGroup(group) + "\n";
+        human += HumanGroup(client, group) + "\n";
       }
       if (!human.empty()) human.pop_back();
       return Ok(g, j, human);
@@ -71,7 +93,7 @@ void AddGroupCommands(Cli& cli) {
     if (send->parsed()) {
       auto sent = client.SendGroupText(*group, o->text);
       if (!sent) return Report(g, sent.error());
-      return Ok(g, MessageJson(*sent), "sent #" + MessageIdToHex(sent->id).substr(0, 8));
+      return Ok(g, MessageJson(*sent), "sent #" + ShortMessageId(sent->id));
     }
     if (leave->parsed()) {
       if (auto s = client.LeaveGroup(*group); !s) return Report(g, s.error());
@@ -82,7 +104,7 @@ void AddGroupCommands(Cli& cli) {
                    : admin->parsed()  ? client.AddGroupAdmins(*group, o->members)
                                       : client.RenameGroup(*group, o->name);
     if (!changed) return Report(g, changed.error());
-    return Ok(g, GroupJson(*changed), HumanGroup(*changed));
+    return Ok(g, GroupJson(*changed), HumanGroup(client, *changed));
   });
 }
 

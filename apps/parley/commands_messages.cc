@@ -30,17 +30,21 @@ std::string HumanSize(std::uint64_t bytes) {
 // the command that fetches it (none for a message request, S2).
 std::string ReceivedMessageText(Client& client, const StoredMessage& m) {
   const auto group = GroupOfMessage(client, m);
-  const std::string peer = group ? NameFor(client, m.sender.value().ToString()) + " in " + group->name
-                                 : NameFor(client, m.conversation);
+  const bool outgoing = m.direction == Direction::kOutgoing;
+  const std::string peer = !group     ? NameFor(client, m.conversation)
+                           : outgoing ? group->name
+                                      : NameFor(client, m.sender.value().ToString()) + " in " + group->name;
   auto attachment = client.GetAttachment(m.id);
   std::string line = HumanMessage(m, peer);
+  // The summary goes after the status, before the "  #id" that ends the line.
+  if (group && outgoing) line.insert(line.rfind("  #"), GroupReceiptSummary(client, m));
   if (!attachment || !*attachment) return line;
   const AttachmentInfo& a = **attachment;
   line += "\n   [file: " + (a.file_name.empty() ? std::string("(no name)") : a.file_name) + ", " +
           HumanSize(a.size);
   if (m.request) return line + "; not fetched: accept the request first]";
   const std::string where = group ? m.conversation : NameFor(client, m.conversation);
-  return line + "; parley attach " + where + " --download " + MessageIdToHex(m.id).substr(0, 8) + "]";
+  return line + "; parley attach " + where + " --download " + ShortMessageId(m.id) + "]";
 }
 
 }  // namespace
@@ -70,7 +74,7 @@ void AddMessageCommands(Cli& cli) {
     }
     auto sent = client.SendText(o->peer, o->text, quoted);
     if (!sent) return Report(g, sent.error());
-    return Ok(g, MessageJson(*sent), "sent #" + MessageIdToHex(sent->id).substr(0, 8));
+    return Ok(g, MessageJson(*sent), "sent #" + ShortMessageId(sent->id));
   });
 
   auto* receive = cli.app.add_subcommand("receive", "Fetch and print new messages, then exit");
@@ -124,7 +128,7 @@ void AddMessageCommands(Cli& cli) {
   timer->add_option("peer", o->peer)->required();
   timer->add_option("seconds", o->seconds)->required();
   auto in_conversation = [o, &g, history, timer, react, edit](Client& client) {
-    auto conversation = ConversationFor(client, o->peer);
+    auto conversation = DestinationFor(client, o->peer);
     if (!conversation) return Report(g, conversation.error());
     if (history->parsed()) {
       auto list = client.History(*conversation, o->limit);

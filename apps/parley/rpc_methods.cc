@@ -112,15 +112,6 @@ using cli::ConversationFor;
 using cli::FindMessage;
 using cli::ParseServer;
 
-// A message as views.h prints it, with its attachment (name, type, size;
-// the local path once downloaded) when it has one.
-json MessageWithAttachment(Client& client, const StoredMessage& m) {
-  json j = cli::MessageJson(m);
-  if (auto attachment = client.GetAttachment(m.id); attachment && *attachment)
-    j["attachment"] = cli::AttachmentJson(**attachment);
-  return j;
-}
-
 json AccountJson(const AccountInfo& info) {
   return {{"account", info.account.value().ToString()},
           {"device", info.device.value()},
@@ -248,7 +239,7 @@ const std::map<std::string, Method, std::less<>>& Methods() {
            quoted = *id;
          }
          PARLEY_RPC_TRY(sent, client.SendText(peer, text, quoted));
-         return Ok(MessageWithAttachment(client, *sent));
+         return Ok(cli::ReceivedMessageJson(client, *sent));
        }},
       {"receive",
        [](Client& client, Params& p) {
@@ -266,7 +257,7 @@ const std::map<std::string, Method, std::less<>>& Methods() {
            PARLEY_RPC_TRY(history, client.History(c.id, static_cast<std::size_t>(c.unread)));
            for (const auto& m : *history) {
              if (m.direction == Direction::kIncoming && m.status == MessageStatus::kReceived)
-               messages.push_back(MessageWithAttachment(client, m));
+               messages.push_back(cli::ReceivedMessageJson(client, m));
            }
            if (mark_read) (void)client.MarkRead(c.id);
          }
@@ -323,7 +314,7 @@ const std::map<std::string, Method, std::less<>>& Methods() {
          PARLEY_RPC_TRY(conversation, ConversationFor(client, peer));
          PARLEY_RPC_TRY(list, client.History(*conversation, static_cast<std::size_t>(limit)));
          json out = json::array();
-         for (const auto& m : *list) out.push_back(MessageWithAttachment(client, m));
+         for (const auto& m : *list) out.push_back(cli::ReceivedMessageJson(client, m));
          // Read receipts need the server; the history never depends on it.
          if (mark_read) (void)client.MarkRead(*conversation);
          return Ok(out);
@@ -410,7 +401,7 @@ const std::map<std::string, Method, std::less<>>& Methods() {
            quoted = *found;
          }
          PARLEY_RPC_TRY(sent, client.SendGroupText(*id, text, quoted));
-         return Ok(MessageWithAttachment(client, *sent));
+         return Ok(cli::ReceivedMessageJson(client, *sent));
        }},
       {"attach",
        [](Client& client, Params& p) {
@@ -422,8 +413,9 @@ const std::map<std::string, Method, std::less<>>& Methods() {
          // The daemon's working directory is not the caller's.
          if (!std::filesystem::path(file).is_absolute())
            return InvalidParams("parameter file must be an absolute path");
-         PARLEY_RPC_TRY(sent, client.SendAttachment(peer, file, caption, content_type));
-         return Ok(MessageWithAttachment(client, *sent));
+         PARLEY_RPC_TRY(destination, cli::SendDestination(client, peer));
+         PARLEY_RPC_TRY(sent, client.SendAttachment(*destination, file, caption, content_type));
+         return Ok(cli::ReceivedMessageJson(client, *sent));
        }},
       {"attach.get",
        [](Client& client, Params& p) {
@@ -433,7 +425,7 @@ const std::map<std::string, Method, std::less<>>& Methods() {
          std::optional<MessageId> id = MessageIdFromHex(message);
          if (!id) {
            if (peer.empty()) return InvalidParams("parameter peer is needed with a message id prefix");
-           PARLEY_RPC_TRY(conversation, ConversationFor(client, peer));
+           PARLEY_RPC_TRY(conversation, cli::DestinationFor(client, peer));
            PARLEY_RPC_TRY(found, FindMessage(client, *conversation, message));
            id = *found;
          }
@@ -450,7 +442,7 @@ const std::map<std::string, Method, std::less<>>& Methods() {
          for (const auto& c : *conversations) {
            PARLEY_RPC_TRY(messages, client.History(c.id, 1'000'000));
            json m = json::array();
-           for (const auto& message : *messages) m.push_back(MessageWithAttachment(client, message));
+           for (const auto& message : *messages) m.push_back(cli::ReceivedMessageJson(client, message));
            json conversation = cli::ConversationJson(c);
            conversation["messages"] = std::move(m);
            out["conversations"].push_back(std::move(conversation));
@@ -497,9 +489,9 @@ EventNotification NotificationFor(Client& client, const Event& event) {
       [&client](const auto& e) -> EventNotification {
         using T = std::decay_t<decltype(e)>;
         if constexpr (std::is_same_v<T, MessageReceived>) {
-          return {"receive", json{{"message", MessageWithAttachment(client, e.message)}}};
+          return {"receive", json{{"message", cli::ReceivedMessageJson(client, e.message)}}};
         } else if constexpr (std::is_same_v<T, MessageUpdated>) {
-          return {"update", json{{"message", MessageWithAttachment(client, e.message)}}};
+          return {"update", json{{"message", cli::ReceivedMessageJson(client, e.message)}}};
         } else if constexpr (std::is_same_v<T, TypingChanged>) {
           return {"typing", json{{"conversation", e.conversation},
                                  {"account", e.who.value().ToString()},

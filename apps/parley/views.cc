@@ -108,6 +108,33 @@ std::optional<Group> GroupOfMessage(Client& client, const StoredMessage& m) {
   return *group;
 }
 
+std::string GroupReceiptSummary(const Group& group, const std::vector<MessageReceipt>& receipts,
+                                const std::optional<AccountId>& own) {
+  std::size_t others = 0, delivered = 0, read = 0;
+  for (const AccountId& member : group.members) {
+    if (own && *own == member) continue;
+    ++others;
+    for (const auto& r : receipts) {
+      if (r.from != member) continue;
+      ++delivered;
+      if (r.status == MessageStatus::kRead) ++read;
+    }
+  }
+  if (others == 0) return "";
+  return " (delivered to " + std::to_string(delivered) + " of " + std::to_string(others) + ", read by " +
+         std::to_string(read) + ")";
+}
+
+std::string GroupReceiptSummary(Client& client, const StoredMessage& m) {
+  if (m.direction != Direction::kOutgoing) return "";
+  auto group = GroupOfMessage(client, m);
+  if (!group) return "";
+  auto receipts = client.Receipts(m.id);
+  if (!receipts) return "";
+  const auto self = client.account();
+  return GroupReceiptSummary(*group, *receipts, self ? std::optional(self->account) : std::nullopt);
+}
+
 json ReceivedMessageJson(Client& client, const StoredMessage& m) {
   json j = MessageJson(m);
   if (auto attachment = client.GetAttachment(m.id); attachment && *attachment)
@@ -153,6 +180,26 @@ ClientResult<ConversationId> ConversationFor(Client& client, const std::string& 
   return Fail(ClientErrc::kNotFound, "no such contact");
 }
 
+ClientResult<ConversationId> DestinationFor(Client& client, const std::string& given) {
+  auto peer = ConversationFor(client, given);
+  if (peer || peer.error().code != ClientErrc::kNotFound) return peer;
+  auto group = FindGroup(client, given);
+  if (!group && group.error().code == ClientErrc::kNotFound)
+    return Fail(ClientErrc::kNotFound, "no such contact or group");
+  return group;
+}
+
+std::string ShortMessageId(const MessageId& id) {
+  const std::string hex = MessageIdToHex(id);
+  return hex.substr(hex.size() - 8);
+}
+
+ClientResult<std::string> SendDestination(Client& client, const std::string& given) {
+  auto destination = DestinationFor(client, given);
+  if (!destination && destination.error().code == ClientErrc::kNotFound) return given;
+  return destination;
+}
+
 ClientResult<MessageId> FindMessage(Client& client, const ConversationId& conversation,
                                     const std::string& prefix) {
   if (auto full = MessageIdFromHex(prefix)) return *full;
@@ -161,7 +208,10 @@ ClientResult<MessageId> FindMessage(Client& client, const ConversationId& conver
   if (!history) return tl::unexpected(history.error());
   std::optional<MessageId> found;
   for (const auto& m : *history) {
-    if (MessageIdToHex(m.id).rfind(prefix, 0) == 0) {
+    const std::string hex = MessageIdToHex(m.id);
+    const bool suffix =
+        hex.size() >= prefix.size() && hex.compare(hex.size() - prefix.size(), prefix.size(), prefix) == 0;
+    if (hex.rfind(prefix, 0) == 0 || suffix) {
       if (found) return Fail(ClientErrc::kInvalidArgument, "the message id prefix is ambiguous");
       found = m.id;
     }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "client/client.h"
 
@@ -21,6 +22,15 @@ nlohmann::json AttachmentJson(const client::AttachmentInfo& a);
 // A received message as `parley receive` shows it: MessageJson with its
 // attachment (when it has one) and, in a group, the group's name.
 nlohmann::json ReceivedMessageJson(client::Client& client, const client::StoredMessage& m);
+// " (delivered to 2 of 3, read by 1)": how many of the group's other
+// current members sent a receipt (Client::Receipts: the newest per account,
+// a read one delivered too) for one of our messages; empty with no other member.
+std::string GroupReceiptSummary(const client::Group& group,
+                                const std::vector<client::MessageReceipt>& receipts,
+                                const std::optional<AccountId>& own);
+// The same for a message as the store has it now; empty for a message
+// that is not one of ours in a group.
+std::string GroupReceiptSummary(client::Client& client, const client::StoredMessage& m);
 // The group a message belongs to, if it is a group message.
 std::optional<client::Group> GroupOfMessage(client::Client& client, const client::StoredMessage& m);
 // A group by its conversation id ("group:" and 32 hex digits), a prefix of
@@ -29,8 +39,17 @@ client::ClientResult<client::ConversationId> FindGroup(client::Client& client, c
 // The conversation id for a peer given by username (any case) or account
 // id, or a group conversation id as given. kNotFound for an unknown username.
 client::ClientResult<client::ConversationId> ConversationFor(client::Client& client, const std::string& peer);
-// A message of a conversation by its full id or an id prefix as printed (at
-// least 4 hex digits). kInvalidArgument for a shorter or ambiguous prefix,
+// Where a message may go: a peer as ConversationFor takes it or, when no
+// contact has that name, a group as FindGroup takes it (name or id prefix).
+client::ClientResult<client::ConversationId> DestinationFor(client::Client& client, const std::string& given);
+// Where a new message goes: DestinationFor, or the text as given when it
+// names no contact or group (a username the server looks up, as SendText does).
+client::ClientResult<std::string> SendDestination(client::Client& client, const std::string& given);
+// A message id as the command line prints it: its last 8 hex digits (a
+// time-ordered id's first digits are the same for every message of a minute).
+std::string ShortMessageId(const client::MessageId& id);
+// A message of a conversation by its full id, its last hex digits as
+// printed, or an id prefix (at least 4 hex digits). kInvalidArgument for a shorter or ambiguous prefix,
 // kNotFound when no message matches.
 client::ClientResult<client::MessageId> FindMessage(client::Client& client,
                                                     const client::ConversationId& conversation,

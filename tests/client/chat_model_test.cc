@@ -118,6 +118,16 @@ TEST_F(ChatModelTest, DeliveryAndReadMarksFollowUpdates) {
   EXPECT_NE(Screen(model_).find("hello! (edited) \xe2\x9c\x93\xe2\x9c\x93 read"), std::string::npos)
       << Screen(model_);
 
+  // A group message's receipt summary follows its mark; another conversation drops it.
+  model_.SetReceiptSummary(sent.id, " (delivered to 2 of 3, read by 1)");
+  EXPECT_NE(Screen(model_).find("\xe2\x9c\x93\xe2\x9c\x93 read (delivered to 2 of 3, read by 1)"),
+            std::string::npos)
+      << Screen(model_);
+  model_.Open(kCarol, "carol");
+  model_.Open(kBob, "bob");
+  model_.AddOutgoing(sent);
+  EXPECT_EQ(Screen(model_).find("read by 1"), std::string::npos) << Screen(model_);
+
   ChatModel ascii("alice", false);
   ascii.SetConversations({Conv(kBob, "bob", 0, 100)});
   ascii.Open(kBob, "bob");
@@ -351,8 +361,11 @@ TEST_F(ChatModelTest, GroupCommands) {
   EXPECT_EQ(model_.HandleKey({KeyKind::kEnter, 0}).kind, ChatCommand::Kind::kGroupLeave);
   Type(model_, "/group leave now");
   EXPECT_EQ(model_.HandleKey({KeyKind::kEnter, 0}).kind, ChatCommand::Kind::kNone);
-  Type(model_, "/attach /tmp/a.txt");
-  EXPECT_EQ(model_.HandleKey({KeyKind::kEnter, 0}).kind, ChatCommand::Kind::kNone);  // not to groups yet
+  Type(model_, "/attach /tmp/a.txt");  // a file goes to the group as to a peer
+  auto attach = model_.HandleKey({KeyKind::kEnter, 0});
+  EXPECT_EQ(attach.kind, ChatCommand::Kind::kAttach);
+  EXPECT_EQ(attach.conversation, kTeam);
+  EXPECT_EQ(attach.text, "/tmp/a.txt");
 }
 
 TEST_F(ChatModelTest, AttachmentsAreMarkedNumberedAndSavedOnRequestOnly) {

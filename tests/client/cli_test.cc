@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "parleyd_process.h"
+#include "client_fixture.h"
 #include "run_program.h"
 
 namespace parley::client {
@@ -20,20 +20,9 @@ namespace {
 
 using testing::RunProgram;
 
-class CliTest : public ::testing::Test {
+// The fixture's parleyd; the profiles here are the binary's own.
+class CliTest : public testing::ClientFixture {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/parley-cli-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    server_ = std::make_unique<testing::ParleydProcess>(dir_);
-    ASSERT_NE(server_->port(), 0) << testing::ReadWholeFile(dir_ / "parleyd.out");
-  }
-  void TearDown() override {
-    server_.reset();
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
-  }
-
   // `parley` on the profile `who` with these arguments: exit status and stdout.
   std::pair<int, std::string> Parley(const std::string& who, std::vector<std::string> args) {
     std::vector<std::string> all{PARLEY_PATH, "--data-dir", (dir_ / "profiles" / who).string(), "--key-file",
@@ -42,9 +31,6 @@ class CliTest : public ::testing::Test {
     return RunProgram(all);
   }
   std::string Server() const { return "127.0.0.1:" + std::to_string(server_->port()); }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<testing::ParleydProcess> server_;
 };
 
 bool Has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
@@ -85,14 +71,46 @@ TEST_F(CliTest, TheReadmeWalkThrough) {
   ASSERT_EQ(Parley("alice", {"groups", "send", "friends", "hello, group"}).first, 0);
   auto in_group = Parley("bob", {"receive"});
   EXPECT_TRUE(Has(in_group.second, "<- alice in friends: hello, group")) << in_group.second;
+  // Alice's history counts the members' receipts: delivered, then read once
+  // bob has shown the group.
+  ASSERT_EQ(Parley("alice", {"receive"}).first, 0);
+  auto delivered = Parley("alice", {"history", "friends"});
+  EXPECT_TRUE(Has(delivered.second, "-> friends: hello, group [delivered] (delivered to 1 of 1, read by 0)"))
+      << delivered.second;
+  ASSERT_EQ(Parley("bob", {"history", "friends"}).first, 0);
+  ASSERT_EQ(Parley("alice", {"receive"}).first, 0);
+  auto read = Parley("alice", {"history", "friends"});
+  EXPECT_TRUE(Has(read.second, "-> friends: hello, group [read] (delivered to 1 of 1, read by 1)"))
+      << read.second;
   EXPECT_EQ(Parley("bob", {"groups", "rename", "friends", "mine"}).first, 10);  // not an admin: forbidden
+  auto bob_list = Parley("bob", {"groups"});  // the human list marks the admins
+  EXPECT_TRUE(Has(bob_list.second, "friends  2 members: ")) << bob_list.second;
+  EXPECT_TRUE(Has(bob_list.second, "alice (admin)")) << bob_list.second;
+  EXPECT_TRUE(Has(bob_list.second, "you") && !Has(bob_list.second, "you (admin)")) << bob_list.second;
   ASSERT_EQ(Parley("alice", {"groups", "admin", "friends", "bob"}).first, 0);
+  auto alice_list = Parley("alice", {"groups", "list"});
+  EXPECT_TRUE(Has(alice_list.second, "you (admin)") && Has(alice_list.second, "bob (admin)"))
+      << alice_list.second;
   auto listed = Parley("alice", {"--json", "groups", "list"});
   ASSERT_EQ(listed.first, 0);
   auto groups = nlohmann::json::parse(listed.second, nullptr, false);
   ASSERT_TRUE(groups.is_array() && groups.size() == 1u) << listed.second;
   EXPECT_EQ(groups[0]["admins"].size(), 2u);
-  ASSERT_EQ(Parley("bob", {"receive"}).first, 0);
+  // A file to the group, named as `groups send` names it; `receive` shows it
+  // in the group with the command that fetches it.
+  ASSERT_EQ(
+      Parley("alice", {"attach", "friends", (dir_ / "notes.txt").string(), "--caption", "for all"}).first, 0);
+  auto group_file = Parley("bob", {"receive"});
+  ASSERT_EQ(group_file.first, 0);
+  EXPECT_TRUE(Has(group_file.second, "<- alice in friends: for all")) << group_file.second;
+  const std::string group_id = groups[0]["id"];
+  const std::string group_marker = "parley attach " + group_id + " --download ";
+  const auto group_at = group_file.second.find(group_marker);
+  ASSERT_NE(group_at, std::string::npos) << group_file.second;
+  auto group_fetched = Parley("bob", {"attach", "friends", "--download",
+                                      group_file.second.substr(group_at + group_marker.size(), 8)});
+  ASSERT_EQ(group_fetched.first, 0) << group_fetched.second;
+  EXPECT_EQ(testing::ReadWholeFile(group_fetched.second.substr(0, group_fetched.second.find('\n'))), content);
   auto renamed = Parley("bob", {"groups", "rename", "friends", "pals"});
   EXPECT_EQ(renamed.first, 0);
   EXPECT_TRUE(Has(renamed.second, "pals")) << renamed.second;

@@ -129,6 +129,14 @@ TEST_F(DaemonTest, SendThroughRpcArrivesAsReceiveNotificationBothWays) {
   EXPECT_FALSE(read.is_null());
 }
 
+// A file of `size` bytes of a repeating pattern.
+std::string WriteFile(const std::filesystem::path& path, std::size_t size) {
+  std::string content(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) content[i] = static_cast<char>('a' + (i * 7) % 26);
+  std::ofstream(path, std::ios::binary) << content;
+  return content;
+}
+
 TEST_F(DaemonTest, GroupsThroughRpc) {
   auto [alice_rpc, bob_rpc] = StartBothAndSubscribeBob();
   ASSERT_TRUE(alice_rpc->ok() && bob_rpc->ok());
@@ -161,6 +169,32 @@ TEST_F(DaemonTest, GroupsThroughRpc) {
   auto unknown = alice.Call("groups.send", {{"group", "nosuchgroup"}, {"text", "x"}});
   EXPECT_EQ(unknown["error"]["data"]["name"], "not_found");
 
+  // A file to the group, named as groups.send names it; bob's notification
+  // carries it with the group's name, and bob fetches it by the group's name.
+  const std::string content = WriteFile(dir_ / "plan.txt", 20'000);
+  auto attached = alice.Call("attach", {{"peer", "team"}, {"file", (dir_ / "plan.txt").string()}});
+  ASSERT_TRUE(attached.contains("result")) << attached.dump();
+  EXPECT_EQ(attached["result"]["conversation"], group);
+  auto with_file = bob.WaitNotification([&](const json& n) {
+    return n["method"] == "receive" && n["params"]["message"]["conversation"] == group &&
+           n["params"]["message"].contains("attachment");
+  });
+  ASSERT_FALSE(with_file.is_null());
+  EXPECT_EQ(with_file["params"]["message"]["groupName"], "team");
+  EXPECT_EQ(with_file["params"]["message"]["attachment"]["fileName"], "plan.txt");
+  const std::string file_id = with_file["params"]["message"]["id"];
+  const std::string short_id = file_id.substr(file_id.size() - 8);  // as `parley` prints it
+  // S2: the group is a request until bob writes to it.
+  EXPECT_EQ(bob.Call("attach.get", {{"peer", "team"}, {"message", short_id}})["error"]["data"]["name"],
+            "forbidden");
+  ASSERT_TRUE(bob.Call("groups.send", {{"group", "team"}, {"text", "thanks"}}).contains("result"));
+  auto fetched = bob.Call("attach.get", {{"peer", "team"}, {"message", short_id}});
+  ASSERT_TRUE(fetched.contains("result")) << fetched.dump();
+  EXPECT_EQ(testing::ReadWholeFile(fetched["result"]["path"].get<std::string>()), content);
+  EXPECT_EQ(alice.Call("attach", {{"peer", "nosuchgroup"},
+                                  {"file", (dir_ / "plan.txt").string()}})["error"]["data"]["name"],
+            "not_found");
+
   // A non-admin cannot rename; the admin can, and bob sees it.
   EXPECT_EQ(bob.Call("groups.rename", {{"group", group}, {"name", "mine"}})["error"]["data"]["name"],
             "forbidden");
@@ -191,14 +225,6 @@ TEST_F(DaemonTest, GroupsThroughRpc) {
   auto after = bob.Call("groups");
   ASSERT_EQ(after["result"].size(), 1u);
   EXPECT_EQ(after["result"][0]["active"], false);
-}
-
-// A file of `size` bytes of a repeating pattern.
-std::string WriteFile(const std::filesystem::path& path, std::size_t size) {
-  std::string content(size, '\0');
-  for (std::size_t i = 0; i < size; ++i) content[i] = static_cast<char>('a' + (i * 7) % 26);
-  std::ofstream(path, std::ios::binary) << content;
-  return content;
 }
 
 TEST_F(DaemonTest, AttachThroughRpcAndNeverForARequestBeforeItIsAccepted) {
@@ -234,9 +260,10 @@ TEST_F(DaemonTest, AttachThroughRpcAndNeverForARequestBeforeItIsAccepted) {
   // S2: not fetched for a message request.
   auto refused = bob.Call("attach.get", {{"message", id}});
   EXPECT_EQ(refused["error"]["code"], kClientErrorBase + static_cast<int>(ClientErrc::kForbidden));
-  EXPECT_EQ(bob.Call("attach.get", {{"message", id.substr(0, 8)}})["error"]["code"], -32602);  // prefix: peer
+  EXPECT_EQ(bob.Call("attach.get", {{"message", id.substr(id.size() - 8)}})["error"]["code"],
+            -32602);  // short: peer
   EXPECT_EQ(bob.Call("requests.accept", {{"peer", "alice"}})["result"]["done"], true);
-  auto got = bob.Call("attach.get", {{"peer", "alice"}, {"message", id.substr(0, 8)}});
+  auto got = bob.Call("attach.get", {{"peer", "alice"}, {"message", id.substr(id.size() - 8)}});
   ASSERT_TRUE(got.contains("result")) << got.dump();
   EXPECT_EQ(got["result"]["fileName"], "notes.txt");
   const std::string path = got["result"]["path"];

@@ -1,15 +1,37 @@
 // The lookups the command line and the daemon share (apps/parley/views.h):
-// the server address a user types.
+// the server address a user types, and the receipt summary of a group message.
 #include "views.h"
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace parley::cli {
 namespace {
 
 using client::ClientErrc;
+using client::MessageStatus;
+
+AccountId Account(char last) {
+  return AccountId(*Uuid::Parse(std::string("2f1c5b4e-0000-4000-8000-00000000000") + last));
+}
+
+TEST(ViewsTest, GroupReceiptSummaryCountsTheOtherCurrentMembersOnly) {
+  client::Group group;
+  group.members = {Account('a'), Account('b'), Account('c'), Account('d')};
+  const std::optional<AccountId> own = Account('a');
+  EXPECT_EQ(GroupReceiptSummary(group, {}, own), " (delivered to 0 of 3, read by 0)");
+  const std::vector<client::MessageReceipt> receipts{
+      {Account('b'), MessageStatus::kRead, 1},
+      {Account('c'), MessageStatus::kDelivered, 2},
+      {Account('e'), MessageStatus::kRead, 3},  // no longer a member: not counted
+  };
+  EXPECT_EQ(GroupReceiptSummary(group, receipts, own), " (delivered to 2 of 3, read by 1)");
+  group.members = {Account('a')};
+  EXPECT_EQ(GroupReceiptSummary(group, receipts, own), "");  // nobody else to count
+}
 
 TEST(ViewsTest, ParseServerTakesHostPortAndAPin) {
   auto plain = ParseServer("127.0.0.1:8443", "");
