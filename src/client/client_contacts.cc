@@ -1,5 +1,6 @@
 // Client::Impl: contacts, requests, verification and history.
 #include "client/client_impl.h"
+#include "client/message_id.h"
 
 namespace parley::client {
 
@@ -141,7 +142,7 @@ ClientStatus Client::Impl::SendContactsLocked(const std::vector<store::Contact>&
     }
     if (body.contacts.empty()) continue;
     Content content;
-    content.message_id = RandomId(rng_);
+    content.message_id = TimeOrderedId(clock_.NowMillis(), rng_);
     content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
     content.body = std::move(body);
     auto encoded = EncodeContent(content);
@@ -195,7 +196,7 @@ void Client::Impl::RequestSyncLocked() {
   auto requested = store_->GetCounter(kSyncRequested);
   if (!requested || *requested || other_devices_.empty()) return;
   Content content;
-  content.message_id = RandomId(rng_);
+  content.message_id = TimeOrderedId(clock_.NowMillis(), rng_);
   content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
   content.body = SyncRequestBody{SyncRequestKind::kContactsAndGroups};
   auto encoded = EncodeContent(content);

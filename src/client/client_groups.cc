@@ -6,6 +6,7 @@
 // devices. Messages go once per device as the same SenderKeyMessage,
 // prefixed with the group id (EncodeGroupEnvelope).
 #include "client/client_impl.h"
+#include "client/message_id.h"
 #include "protocol/sender_key_distribution_message.h"
 
 namespace parley::client {
@@ -118,7 +119,7 @@ ClientStatus Client::Impl::SendPairwiseToGroupLocked(const Group& group, Bytes p
 ClientStatus Client::Impl::SendGroupStateLocked(const Group& group,
                                                 const std::vector<AccountId>& recipients) {
   Content content;
-  content.message_id = RandomId(rng_);
+  content.message_id = TimeOrderedId(clock_.NowMillis(), rng_);
   content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
   if (!account_->username.empty()) content.sender_username = account_->username;
   content.group =
@@ -134,8 +135,7 @@ ClientStatus Client::Impl::SendGroupStateLocked(const Group& group,
 ClientStatus Client::Impl::SendGroupCiphertextLocked(const AccountId& account, Bytes envelope_content,
                                                      Bytes distribution, bool sync) {
   std::optional<store::Contact> none;
-  wire::ClientMessageId cmid{};
-  rng_.Fill(cmid);
+  const wire::ClientMessageId cmid = TimeOrderedId(clock_.NowMillis(), rng_);
   bool fetched_all = false;
   for (int attempt = 0; attempt < kSendAttempts; ++attempt) {
     CLIENT_ASSIGN_STORE(devices, store_->SessionDevices(account));
@@ -180,7 +180,7 @@ ClientStatus Client::Impl::SendGroupCiphertextLocked(const AccountId& account, B
 
 ClientStatus Client::Impl::SendGroupContentLocked(Group& group, Content content) {
   CLIENT_TRY(EnsureConnectedLocked());
-  if (content.message_id == ContentId{}) content.message_id = RandomId(rng_);
+  if (content.message_id == ContentId{}) content.message_id = TimeOrderedId(clock_.NowMillis(), rng_);
   if (content.sent_at_ms == 0) content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
   content.group = GroupContext{group.id, std::nullopt, {}, {}, 0, std::nullopt};
   auto encoded = EncodeContent(content);
@@ -193,7 +193,7 @@ ClientStatus Client::Impl::SendGroupContentLocked(Group& group, Content content)
   auto distribution = builder.CreateDistribution(own);
   if (!distribution) return ProtocolFailed(distribution.error());
   Content key;
-  key.message_id = RandomId(rng_);
+  key.message_id = TimeOrderedId(clock_.NowMillis(), rng_);
   key.sent_at_ms = content.sent_at_ms;
   key.group = GroupContext{group.id, std::nullopt, {}, {}, 0, std::nullopt};
   key.body = SenderKeyDistributionBody{SecretBuffer(distribution->serialized())};
