@@ -146,7 +146,7 @@ ClientResult<AccountInfo> Client::Impl::SaveNewAccount(const ServerAddress& serv
   local.port = server.port;
   local.pin = server.pin;
   CLIENT_TRY_STORE(store_->SaveAccount(local));
-  connection_->SetAuthentication(wire::AuthenticateRequest{account, device, credential, kPushWindow});
+  connection_->SetAuthentication(AuthenticationFor(local));
   account_ = std::move(local);
   RefreshOwnDevicesLocked();
   return *InfoLocked();

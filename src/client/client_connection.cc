@@ -57,13 +57,16 @@ ClientStatus Client::Impl::Connect() {
   return EnsureConnectedLocked();
 }
 
+wire::AuthenticateRequest Client::Impl::AuthenticationFor(const store::LocalAccount& account) {
+  return wire::AuthenticateRequest{account.account, account.device,
+                                   wire::DeviceCredential{account.credential}, kPushWindow};
+}
+
 ClientStatus Client::Impl::EnsureConnectedLocked() {
   if (!account_) return Fail(ClientErrc::kNotRegistered, "register or link this profile first");
   if (connection_) return {};
-  CLIENT_TRY(
-      StartConnection(ServerAddress{account_->host, account_->port, account_->pin},
-                      wire::AuthenticateRequest{account_->account, account_->device,
-                                                wire::DeviceCredential{account_->credential}, kPushWindow}));
+  CLIENT_TRY(StartConnection(ServerAddress{account_->host, account_->port, account_->pin},
+                             AuthenticationFor(*account_)));
   RefreshOwnDevicesLocked();
   RotateSignedPreKeyLocked();
   return {};

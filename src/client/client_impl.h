@@ -127,6 +127,8 @@ class Client::Impl {
 
   ClientResult<NewDeviceKeys> MakeDeviceKeys();
   ClientStatus StartConnection(const ServerAddress& server, std::optional<wire::AuthenticateRequest> auth);
+  // How this device logs in (with the push window it asks for).
+  static wire::AuthenticateRequest AuthenticationFor(const store::LocalAccount& account);
   ClientResult<AccountInfo> Register(const ServerAddress& server, const std::string& username,
                                      const std::string& device_name,
                                      const std::optional<std::string>& invitation);
