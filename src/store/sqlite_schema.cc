@@ -19,7 +19,7 @@ CREATE TABLE accounts (
 
 -- next_message_id and queued_count belong to the device's queue: the id
 -- counter makes server ids increase across restarts, the count enforces the
--- queue bound without counting rows.
+-- queue bound without counting rows (in device_queues since version 3).
 CREATE TABLE devices (
   account_id               BLOB NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
   device_id                INTEGER NOT NULL,
@@ -125,6 +125,26 @@ CREATE INDEX provisioning_codes_by_account ON provisioning_codes(account_id);
     // is read for them until they are purged with their send.
     {2, R"sql(
 ALTER TABLE sends ADD COLUMN copies BLOB;
+)sql"},
+    // A device's queue counters move out of devices into a narrow table of
+    // their own. Every send and every acknowledgement rewrites them; in
+    // devices (keys, credentials: ~16 rows a page) that dirtied one page per
+    // recipient per group commit and made the read connection re-read the
+    // devices pages each send's device check needs after every commit. Here
+    // ~100 devices share a page, and devices changes only when devices do.
+    {3, R"sql(
+CREATE TABLE device_queues (
+  account_id       BLOB NOT NULL,
+  device_id        INTEGER NOT NULL,
+  next_message_id  INTEGER NOT NULL DEFAULT 1,
+  queued_count     INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (account_id, device_id),
+  FOREIGN KEY (account_id, device_id) REFERENCES devices(account_id, device_id) ON DELETE CASCADE
+) WITHOUT ROWID;
+INSERT INTO device_queues (account_id, device_id, next_message_id, queued_count)
+  SELECT account_id, device_id, next_message_id, queued_count FROM devices;
+ALTER TABLE devices DROP COLUMN next_message_id;
+ALTER TABLE devices DROP COLUMN queued_count;
 )sql"},
 };
 

@@ -110,6 +110,8 @@ class SqliteServerStore final : public ServerStore {
   StoreResult<DeviceRecord> AddDeviceLocked(const AccountId& account, const NewDevice& device,
                                             std::int64_t now);
   StoreResult<DeviceRecord> GetDeviceLocked(SqliteDatabase& db, const DeviceAddress& device);
+  // A new device's empty queue counters (device_queues).
+  StoreStatus InsertDeviceQueueLocked(const DeviceAddress& device);
   StoreResult<AccountRecord> GetAccountLocked(SqliteDatabase& db, const AccountId& id);
   StoreStatus UseInvitationLocked(const TokenHash& token_hash, const AccountId& used_by, std::int64_t now);
   StoreResult<AccountId> CheckProvisioningCodeLocked(const TokenHash& code_hash, std::int64_t now);

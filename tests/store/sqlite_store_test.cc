@@ -284,6 +284,107 @@ TEST_F(SqliteStoreTest, UpgradesAVersion1FileWithItsQueueAndSendRecords) {
   EXPECT_EQ(*depth, 3u);
 }
 
+// A file written at schema version 2 (queue counters in devices) upgrades:
+// each device's counters move to device_queues unchanged, so server ids
+// continue and the queue bound counts the messages queued before; devices
+// keeps no counters; removing a device still drops its counters.
+TEST_F(SqliteStoreTest, UpgradesAVersion2FileMovingTheQueueCounters) {
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(backend_.path().c_str(), &db), SQLITE_OK);
+    auto exec = [&](const std::string& sql) {
+      ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    };
+    exec("PRAGMA journal_mode=WAL");
+    exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)");
+    exec(SqliteMigrations()[0].sql);
+    exec(SqliteMigrations()[1].sql);
+    exec("INSERT INTO schema_migrations VALUES (1, 500), (2, 600)");
+    exec("INSERT INTO accounts VALUES (x'11111111111111111111111111111111', 'sender', 1, 0)");
+    exec("INSERT INTO accounts VALUES (x'22222222222222222222222222222222', 'recipient', 1, 0)");
+    exec(
+        "INSERT INTO devices (account_id, device_id, registration_id, name, credential_salt, "
+        "credential_hash, created_ms, last_seen_ms, next_message_id, queued_count) VALUES "
+        "(x'11111111111111111111111111111111', 1, 1, 'd', x'00', x'00', 1, 1, 41, 0)");
+    // The recipient's device 1 has two messages queued (server ids 7 and 9;
+    // 8 was acknowledged) and its next id is 10; device 2 has none.
+    exec(
+        "INSERT INTO devices (account_id, device_id, registration_id, name, credential_salt, "
+        "credential_hash, created_ms, last_seen_ms, next_message_id, queued_count) VALUES "
+        "(x'22222222222222222222222222222222', 1, 2, 'd', x'00', x'00', 1, 1, 10, 2), "
+        "(x'22222222222222222222222222222222', 2, 3, 'e', x'00', x'00', 1, 1, 5, 0)");
+    for (int server_id : {7, 9}) {
+      exec("INSERT INTO messages VALUES (x'22222222222222222222222222222222', 1, " +
+           std::to_string(server_id) + ", 900, x'11111111111111111111111111111111', 1, 1, x'0" +
+           std::to_string(server_id) + "000000000000000000000000000000', x'abcd0" +
+           std::to_string(server_id) + "')");
+    }
+    exec(
+        "INSERT INTO sends (sender_account, sender_device, client_message_id, server_timestamp_ms) "
+        "VALUES (x'11111111111111111111111111111111', 1, x'09000000000000000000000000000000', 900)");
+    sqlite3_close(db);
+  }
+  StoreOptions options;
+  options.max_queue_depth = 3;
+  auto opened = SqliteServerStore::Open(backend_.path(), clock_, options);
+  ASSERT_TRUE(opened) << opened.error().message;
+  auto& store = **opened;
+  EXPECT_EQ(QueryFile("SELECT max(version) FROM schema_migrations"),
+            std::to_string(SqliteMigrations().back().version));
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM pragma_table_info('devices') "
+                      "WHERE name IN ('next_message_id', 'queued_count')"),
+            "0");
+  EXPECT_EQ(QueryFile("SELECT group_concat(device_id || ':' || next_message_id || ':' || queued_count, ' ') "
+                      "FROM (SELECT * FROM device_queues ORDER BY account_id, device_id)"),
+            "1:41:0 1:10:2 2:5:0");
+
+  AccountId sender(Uuid::FromBytes(std::vector<std::uint8_t>(16, 0x11)).value());
+  AccountId recipient(Uuid::FromBytes(std::vector<std::uint8_t>(16, 0x22)).value());
+  const DeviceAddress recipient_device{recipient, DeviceId(1)};
+  auto depth = store.QueueDepth(recipient_device);
+  ASSERT_TRUE(depth);
+  EXPECT_EQ(*depth, 2u);
+  auto stats = store.CollectStats();
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->queued_messages, 2u);
+  auto queued = store.FetchMessages(recipient_device, 0, 10);
+  ASSERT_TRUE(queued);
+  ASSERT_EQ(queued->size(), 2u);
+  EXPECT_EQ((*queued)[0].server_id, 7u);
+  EXPECT_EQ((*queued)[1].server_id, 9u);
+
+  // The send recorded before is still a duplicate; a new one continues at
+  // id 10 and fills the queue to its bound of 3; the next one is refused.
+  const std::vector<std::uint8_t> content{1, 2, 3};
+  const OutgoingEnvelope envelope{recipient_device, 1, content};
+  std::array<std::uint8_t, 16> id{};
+  id[0] = 0x09;
+  auto retry = store.Enqueue({{sender, DeviceId(1)}, ClientMessageId(id), std::span(&envelope, 1)});
+  ASSERT_TRUE(retry);
+  EXPECT_TRUE(retry->duplicate);
+  id[0] = 0x0a;
+  auto fresh = store.Enqueue({{sender, DeviceId(1)}, ClientMessageId(id), std::span(&envelope, 1)});
+  ASSERT_TRUE(fresh);
+  EXPECT_FALSE(fresh->duplicate);
+  ASSERT_EQ(fresh->copies.size(), 1u);
+  EXPECT_EQ(fresh->copies[0], (QueuedCopy{recipient_device, 10}));
+  id[0] = 0x0b;
+  auto full = store.Enqueue({{sender, DeviceId(1)}, ClientMessageId(id), std::span(&envelope, 1)});
+  ASSERT_FALSE(full);
+  EXPECT_EQ(full.error().code, StoreErrc::kQueueFull);
+  ASSERT_TRUE(store.DeleteMessage(recipient_device, 7));
+  depth = store.QueueDepth(recipient_device);
+  ASSERT_TRUE(depth);
+  EXPECT_EQ(*depth, 2u);
+
+  // Removing a device removes its counters with it.
+  ASSERT_TRUE(store.RemoveDevice({recipient, DeviceId(2)}));
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM device_queues WHERE device_id = 2"), "0");
+  auto removed = store.QueueDepth({recipient, DeviceId(2)});
+  ASSERT_FALSE(removed);
+  EXPECT_EQ(removed.error().code, StoreErrc::kNotFound);
+}
+
 // Commits that never pause still let SQLite start the WAL over: the writer
 // finishes what the checkpoint thread left, so the WAL stays far below what
 // was written through it.
