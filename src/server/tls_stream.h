@@ -104,6 +104,11 @@ class TlsStream {
     // (Beast's buffers), and reports partial writes as async_write_some does.
     SSL_set_mode(
         ssl_, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS);
+    // One recv for a record's header and body, and for records that arrived
+    // together (a send and an ack), instead of two per record. Reads always
+    // ask OpenSSL before waiting for the socket, so bytes it read ahead are
+    // never stranded; the buffer is still released once empty.
+    SSL_set_read_ahead(ssl_, 1);
     boost::system::error_code ignored;
     socket_.non_blocking(true, ignored);
     if (socket_.is_open()) {
