@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -391,6 +392,18 @@ error_code OpenBound(tcp::socket& socket, const net::ip::address& source) {
 
 // ---- Parley ----------------------------------------------------------------
 
+// Turns 16 random bytes into the UUIDv7 layout the Parley client uses
+// (src/client/message_id.h, which lives in the client library): Unix
+// milliseconds big-endian in the first 48 bits, version 7, variant 0b10.
+void StampTimeOrdered(std::array<std::uint8_t, 16>& id) {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const auto ms =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
+  for (std::size_t i = 0; i < 6; ++i) id[i] = static_cast<std::uint8_t>(ms >> (40 - 8 * i));
+  id[6] = static_cast<std::uint8_t>(0x70 | (id[6] & 0x0F));
+  id[8] = static_cast<std::uint8_t>(0x80 | (id[8] & 0x3F));
+}
+
 std::span<const std::uint8_t> BufferBytes(const beast::flat_buffer& buffer) {
   const auto data = buffer.data();
   return {static_cast<const std::uint8_t*>(data.data()), data.size()};
@@ -435,6 +448,7 @@ class ParleyConnection final : public Connection, public std::enable_shared_from
     wire::SendMessagesRequest send;
     send.recipient = AccountId(to.account_id);
     crypto::RandomBytes(send.client_message_id);
+    if (engine_.shape().time_ordered_ids) StampTimeOrdered(send.client_message_id);
     send.messages.push_back(wire::OutgoingMessage{DeviceId(wire::kPrimaryDeviceId),
                                                   RegistrationId(to.registration_id), 1,
                                                   BinaryPayload(stamp, engine_.shape().message_bytes)});
@@ -472,6 +486,7 @@ class ParleyConnection final : public Connection, public std::enable_shared_from
       request.account_id = AccountId(account_->account_id);
       request.device_id = DeviceId(wire::kPrimaryDeviceId);
       request.credential.secret = SecretArray<32>(std::span<const std::uint8_t, 32>(account_->credential));
+      if (engine_.shape().push_window != 0) request.push_window = engine_.shape().push_window;
       body = std::move(request);
     }
     auto frame = wire::EncodeFrame(wire::Request{next_request_id_++, std::move(body)});

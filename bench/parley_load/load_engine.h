@@ -56,6 +56,13 @@ struct LoadShape {
   std::size_t connect_concurrency = 200;
   double connect_timeout_seconds = 120;
   std::uint64_t seed = 1;
+  // Parley: client message ids in the UUIDv7 layout, as the Parley client
+  // makes them (src/client/message_id.h); false: 16 random bytes, as other
+  // clients may send.
+  bool time_ordered_ids = true;
+  // Parley: the push window asked for at login (AuthenticateRequest field
+  // 4), as the client does; 0 asks for none (the server's default).
+  std::uint32_t push_window = 512;
 };
 
 // Registers `count` Parley accounts named <prefix><first + i> over the wire

@@ -171,7 +171,12 @@ int Run(const RunOptions& options) {
   std::cout << "protocol=" << options.protocol << " connections=" << options.connections
             << " processes=" << options.processes << " sources=" << options.sources
             << " rate=" << options.rate << " duration_s=" << options.shape.duration_seconds
-            << " message_bytes=" << options.shape.message_bytes << "\n";
+            << " message_bytes=" << options.shape.message_bytes;
+  if (options.protocol == "parley") {
+    std::cout << " client_ids=" << (options.shape.time_ordered_ids ? "time-ordered" : "random")
+              << " push_window=" << options.shape.push_window;
+  }
+  std::cout << "\n";
   if (baseline) std::cout << "server_rss_before_kib=" << baseline->rss_kib << "\n";
 
   std::vector<Child> children;
@@ -361,6 +366,10 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--connect-timeout", run.shape.connect_timeout_seconds, "seconds to connect everything")
       ->check(CLI::Range(1.0, 3600.0));
   run_cmd->add_option("--seed", run.shape.seed, "seed of the sender/recipient choice");
+  run_cmd->add_flag("!--random-ids", run.shape.time_ordered_ids,
+                    "Parley: random client message ids (default: time-ordered, as the client makes them)");
+  run_cmd->add_option("--push-window", run.shape.push_window,
+                      "Parley: push window asked for at login (0: none, the server's default)");
 
   CLI11_PARSE(app, argc, argv);
 
