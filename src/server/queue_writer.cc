@@ -4,6 +4,7 @@
 #include <optional>
 #include <utility>
 
+#include "server/send_batch.h"
 #include "store/limits.h"
 
 namespace parley::server {
@@ -117,6 +118,8 @@ void QueueWriter::Commit(std::vector<PendingSends>& sends, std::vector<PendingDe
   commit_seconds_.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   commits_.Increment();
   if (!requests.empty()) commit_sends_.Observe(double(requests.size()));
+  // The completions' answers and pushes reach the event loop in one post.
+  SendBatch frames;
   if (!committed) {
     // Nothing of the batch was done: every send and ack gets the store's error.
     store::MessageQueueStore::QueueBatchResult failed;

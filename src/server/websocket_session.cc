@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <exception>
 #include <span>
@@ -17,6 +18,7 @@ using boost::system::error_code;
 WebSocketSession::WebSocketSession(TlsStream&& stream, std::shared_ptr<ServerState> state,
                                    ConnectionLease lease, std::string remote_address)
     : ws_(std::move(stream)),
+      batchable_(ws_.get_executor().target<net::io_context::executor_type>() != nullptr),
       state_(std::move(state)),
       lease_(std::move(lease)),
       remote_address_(std::move(remote_address)) {}
@@ -171,10 +173,29 @@ void WebSocketSession::Send(std::vector<std::uint8_t> frame,
     });
     return;
   }
+  if (SendBatch* batch = batchable_ ? SendBatch::Current() : nullptr) {
+    batch->Add({shared_from_this(), std::move(frame), answer_to});
+    return;
+  }
   net::post(ws_.get_executor(),
             [self = shared_from_this(), outgoing = Outgoing{std::move(frame), answer_to}]() mutable {
               self->Enqueue(std::move(outgoing));
             });
+}
+
+void WebSocketSession::PostBatch(std::vector<SendBatch::Entry> entries) {
+  // Everything posted to the loop before this handler has run when it runs,
+  // and it delivers in order: each connection's frames keep the order they
+  // were sent in, as with one post each.
+  net::post(ws_.get_executor(), [entries = std::move(entries)]() mutable {
+    for (SendBatch::Entry& entry : entries)
+      entry.sender->DeliverBatched(std::move(entry.frame), entry.answer_to);
+  });
+}
+
+void WebSocketSession::DeliverBatched(std::vector<std::uint8_t> frame,
+                                      std::optional<std::chrono::steady_clock::time_point> answer_to) {
+  Enqueue({std::move(frame), answer_to});
 }
 
 void WebSocketSession::Enqueue(Outgoing outgoing) {

@@ -22,6 +22,7 @@
 
 #include "server/connection_port.h"
 #include "server/frame_handler.h"
+#include "server/send_batch.h"
 #include "server/server_state.h"
 #include "server/tls_stream.h"
 
@@ -29,7 +30,8 @@ namespace parley::server {
 
 class WebSocketSession : public std::enable_shared_from_this<WebSocketSession>,
                          public ConnectionPort,
-                         public Drainable {
+                         public Drainable,
+                         public BatchedSender {
  public:
   using UpgradeRequest = boost::beast::http::request<boost::beast::http::buffer_body>;
 
@@ -53,6 +55,11 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession>,
   void BeginDrain() override;
   void Abort() override;
 
+  // BatchedSender (used only when the session has no strand).
+  void PostBatch(std::vector<SendBatch::Entry> entries) override;
+  void DeliverBatched(std::vector<std::uint8_t> frame,
+                      std::optional<std::chrono::steady_clock::time_point> answer_to) override;
+
  private:
   struct Outgoing {
     std::vector<std::uint8_t> bytes;
@@ -74,6 +81,9 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession>,
   ConnectionHandle Handle();
 
   WebSocketStream ws_;
+  // The socket runs on the event loop itself, not a strand (one event-loop
+  // thread): frames sent while a SendBatch is open may join it.
+  const bool batchable_;
   boost::beast::flat_buffer buffer_;
   std::uint8_t first_byte_ = 0;
   std::shared_ptr<ServerState> state_;

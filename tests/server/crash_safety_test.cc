@@ -159,7 +159,10 @@ struct Sender {
   std::set<std::string> acked;
 };
 
-class CrashSafetyTest : public ::testing::Test {
+// Run with one event-loop thread (no strands; the writer's answers and
+// pushes reach the loop in one post per commit) and with two (a strand per
+// connection, a post per frame).
+class CrashSafetyTest : public ::testing::TestWithParam<int> {
  protected:
   void SetUp() override {
     char pattern[] = "/tmp/parleyd-crash-XXXXXX";
@@ -167,7 +170,7 @@ class CrashSafetyTest : public ::testing::Test {
     dir_ = pattern;
     config_ = dir_ / "parleyd.toml";
     std::ofstream(config_)
-        << "[server]\nlisten_address = \"127.0.0.1\"\nport = 0\nthreads = 2\n"
+        << "[server]\nlisten_address = \"127.0.0.1\"\nport = 0\nthreads = " << GetParam() << "\n"
         << "data_dir = \"" << (dir_ / "data").string() << "\"\n"
         << "drain_timeout_seconds = 2\n"
         << "[rate_limits]\n"
@@ -205,7 +208,7 @@ class CrashSafetyTest : public ::testing::Test {
   pid_t pid_ = -1;
 };
 
-TEST_F(CrashSafetyTest, AcknowledgedSendsSurviveKillNineExactlyOnce) {
+TEST_P(CrashSafetyTest, AcknowledgedSendsSurviveKillNineExactlyOnce) {
   std::uint16_t port = Start(0);
   ASSERT_NE(port, 0) << ReadFile(dir_ / "stderr.txt");
   const DeviceLogin bob = Register(port, "bob");
@@ -288,4 +291,9 @@ TEST_F(CrashSafetyTest, AcknowledgedSendsSurviveKillNineExactlyOnce) {
 }
 
 }  // namespace
+INSTANTIATE_TEST_SUITE_P(EventLoopThreads, CrashSafetyTest, ::testing::Values(1, 2),
+                         [](const ::testing::TestParamInfo<int>& param_info) {
+                           return "Threads" + std::to_string(param_info.param);
+                         });
+
 }  // namespace parley::server

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "server/send_batch.h"
 #include "server/server.h"
 #include "test_client.h"
 
@@ -292,6 +293,65 @@ TEST_F(TransportTest, PushFromAnotherThreadAndSendAfterCloseIsDropped) {
   ConnectionHandle empty;
   empty.Send(Bytes("nowhere"));
   EXPECT_EQ(empty.id(), 0u);
+}
+
+// With one event-loop thread, frames sent while a SendBatch is open on a
+// thread leave only when it ends, each connection's in the order sent.
+TEST_F(TransportTest, FramesOfASendBatchLeaveTogetherWhenItEnds) {
+  config_.threads = 1;
+  StartServer();
+  WebSocketClient first(port());
+  ASSERT_FALSE(first.Connect());
+  ASSERT_TRUE(handler_->WaitFor([](auto& h) { return h.opened == 1; }));
+  WebSocketClient second(port());
+  ASSERT_FALSE(second.Connect());
+  ASSERT_TRUE(handler_->WaitFor([](auto& h) { return h.opened == 2; }));
+  // A third connection only shows that nothing leaves before the batch ends
+  // (a read that times out leaves its client unusable).
+  WebSocketClient probe(port());
+  ASSERT_FALSE(probe.Connect());
+  ASSERT_TRUE(handler_->WaitFor([](auto& h) { return h.opened == 3; }));
+  const ConnectionHandle a = handler_->connections.at(0);
+  const ConnectionHandle b = handler_->connections.at(1);
+  const ConnectionHandle c = handler_->connections.at(2);
+  std::string message;
+  std::thread sender([&] {
+    SendBatch batch;
+    for (int i = 0; i < 3; ++i) {
+      a.Send(Bytes("a" + std::to_string(i)));
+      b.Send(Bytes("b" + std::to_string(i)));
+    }
+    c.Send(Bytes("c"));
+    std::string early;
+    EXPECT_FALSE(probe.ReadFor(300ms, early).has_value());
+  });
+  sender.join();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_FALSE(first.Read(message));
+    EXPECT_EQ(message, "a" + std::to_string(i));
+    ASSERT_FALSE(second.Read(message));
+    EXPECT_EQ(message, "b" + std::to_string(i));
+  }
+}
+
+// With several event-loop threads (a strand per connection) a SendBatch
+// changes nothing: each frame is posted at once.
+TEST_F(TransportTest, SendBatchPostsAtOnceWithSeveralThreads) {
+  StartServer();
+  WebSocketClient client(port());
+  ASSERT_FALSE(client.Connect());
+  ASSERT_TRUE(handler_->WaitFor([](auto& h) { return h.opened == 1; }));
+  const ConnectionHandle connection = handler_->connections.at(0);
+  std::string message;
+  std::thread sender([&] {
+    SendBatch batch;
+    connection.Send(Bytes("now"));
+    const auto read = client.ReadFor(10s, message);
+    ASSERT_TRUE(read.has_value());
+    EXPECT_FALSE(*read);
+    EXPECT_EQ(message, "now");
+  });
+  sender.join();
 }
 
 TEST_F(TransportTest, ServerClosesWithHandlerReason) {
