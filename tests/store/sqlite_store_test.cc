@@ -70,6 +70,38 @@ class SqliteStoreTest : public ::testing::Test {
     return value;
   }
 
+  // Writes a file as a parleyd at schema version `version` left it (its
+  // migrations applied and recorded) with the accounts 0x11.. ("sender") and
+  // 0x22.. ("recipient"), then runs `statements` on it.
+  void WriteFileAtVersion(int version, const std::vector<std::string>& statements) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(backend_.path().c_str(), &db), SQLITE_OK);
+    std::vector<std::string> all{
+        "PRAGMA journal_mode=WAL",
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)"};
+    for (int v = 1; v <= version; ++v) {
+      all.push_back(SqliteMigrations()[static_cast<std::size_t>(v - 1)].sql);
+      all.push_back("INSERT INTO schema_migrations VALUES (" + std::to_string(v) + ", 500)");
+    }
+    all.push_back("INSERT INTO accounts VALUES (x'11111111111111111111111111111111', 'sender', 1, 0)");
+    all.push_back("INSERT INTO accounts VALUES (x'22222222222222222222222222222222', 'recipient', 1, 0)");
+    all.insert(all.end(), statements.begin(), statements.end());
+    for (const std::string& sql : all) {
+      EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+          << sqlite3_errmsg(db) << " in: " << sql;
+    }
+    sqlite3_close(db);
+  }
+
+  // A messages row of an older file: queued for 0x22.. device 1 by 0x11..
+  // device 1, client id and content derived from `server_id` (< 10).
+  static std::string QueuedMessageRow(int server_id) {
+    const std::string n = std::to_string(server_id);
+    return "INSERT INTO messages VALUES (x'22222222222222222222222222222222', 1, " + n +
+           ", 900, x'11111111111111111111111111111111', 1, 1, x'0" + n +
+           "000000000000000000000000000000', x'abcd0" + n + "')";
+  }
+
   ManualClock clock_{1'000};
   const AccountId sender_{Uuid::Parse("0f8fad5b-d9cb-469f-a165-70867728950e").value()};
   const AccountId recipient_{Uuid::Parse("7c9e6679-7425-40de-944b-e07fc1f90ae7").value()};
@@ -202,42 +234,25 @@ TEST_F(SqliteStoreTest, CheckpointsTheWalOffTheWritersThread) {
 // with its queued messages intact, and a retry of a send recorded then is
 // still answered from that record.
 TEST_F(SqliteStoreTest, UpgradesAVersion1FileWithItsQueueAndSendRecords) {
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(backend_.path().c_str(), &db), SQLITE_OK);
-    auto exec = [&](const std::string& sql) {
-      ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-    };
-    exec("PRAGMA journal_mode=WAL");
-    exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)");
-    exec(SqliteMigrations()[0].sql);
-    exec("INSERT INTO schema_migrations VALUES (1, 500)");
-    // Sender 0x11.., recipient 0x22..; two queued messages (server ids 1, 2),
-    // the second one's send recorded with its copy.
-    exec("INSERT INTO accounts VALUES (x'11111111111111111111111111111111', 'sender', 1, 0)");
-    exec("INSERT INTO accounts VALUES (x'22222222222222222222222222222222', 'recipient', 1, 0)");
-    exec(
-        "INSERT INTO devices (account_id, device_id, registration_id, name, credential_salt, "
-        "credential_hash, created_ms, last_seen_ms) VALUES (x'11111111111111111111111111111111', 1, 1, "
-        "'d', x'00', x'00', 1, 1)");
-    exec(
-        "INSERT INTO devices (account_id, device_id, registration_id, name, credential_salt, "
-        "credential_hash, created_ms, last_seen_ms, next_message_id, queued_count) VALUES "
-        "(x'22222222222222222222222222222222', 1, 2, 'd', x'00', x'00', 1, 1, 3, 2)");
-    for (int server_id = 1; server_id <= 2; ++server_id) {
-      exec("INSERT INTO messages VALUES (x'22222222222222222222222222222222', 1, " +
-           std::to_string(server_id) + ", 900, x'11111111111111111111111111111111', 1, 1, x'0" +
-           std::to_string(server_id) + "000000000000000000000000000000', x'abcd0" +
-           std::to_string(server_id) + "')");
-    }
-    exec(
-        "INSERT INTO sends VALUES (x'11111111111111111111111111111111', 1, "
-        "x'02000000000000000000000000000000', 900)");
-    exec(
-        "INSERT INTO send_copies VALUES (x'11111111111111111111111111111111', 1, "
-        "x'02000000000000000000000000000000', 0, x'22222222222222222222222222222222', 1, 2)");
-    sqlite3_close(db);
-  }
+  std::vector<std::string> statements;
+  // Sender 0x11.., recipient 0x22..; two queued messages (server ids 1, 2),
+  // the second one's send recorded with its copy.
+  statements.push_back(
+      "INSERT INTO devices (account_id, device_id, registration_id, name, credential_salt, "
+      "credential_hash, created_ms, last_seen_ms) VALUES (x'11111111111111111111111111111111', 1, 1, "
+      "'d', x'00', x'00', 1, 1)");
+  statements.push_back(
+      "INSERT INTO devices (account_id, device_id, registration_id, name, credential_salt, "
+      "credential_hash, created_ms, last_seen_ms, next_message_id, queued_count) VALUES "
+      "(x'22222222222222222222222222222222', 1, 2, 'd', x'00', x'00', 1, 1, 3, 2)");
+  for (int server_id = 1; server_id <= 2; ++server_id) statements.push_back(QueuedMessageRow(server_id));
+  statements.push_back(
+      "INSERT INTO sends VALUES (x'11111111111111111111111111111111', 1, "
+      "x'02000000000000000000000000000000', 900)");
+  statements.push_back(
+      "INSERT INTO send_copies VALUES (x'11111111111111111111111111111111', 1, "
+      "x'02000000000000000000000000000000', 0, x'22222222222222222222222222222222', 1, 2)");
+  ASSERT_NO_FATAL_FAILURE(WriteFileAtVersion(1, statements));
   auto opened = SqliteServerStore::Open(backend_.path(), clock_, {});
   ASSERT_TRUE(opened) << opened.error().message;
   auto& store = **opened;
@@ -289,41 +304,23 @@ TEST_F(SqliteStoreTest, UpgradesAVersion1FileWithItsQueueAndSendRecords) {
 // continue and the queue bound counts the messages queued before; devices
 // keeps no counters; removing a device still drops its counters.
 TEST_F(SqliteStoreTest, UpgradesAVersion2FileMovingTheQueueCounters) {
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(backend_.path().c_str(), &db), SQLITE_OK);
-    auto exec = [&](const std::string& sql) {
-      ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-    };
-    exec("PRAGMA journal_mode=WAL");
-    exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)");
-    exec(SqliteMigrations()[0].sql);
-    exec(SqliteMigrations()[1].sql);
-    exec("INSERT INTO schema_migrations VALUES (1, 500), (2, 600)");
-    exec("INSERT INTO accounts VALUES (x'11111111111111111111111111111111', 'sender', 1, 0)");
-    exec("INSERT INTO accounts VALUES (x'22222222222222222222222222222222', 'recipient', 1, 0)");
-    exec(
-        "INSERT INTO devices (account_id, device_id, registration_id, name, credential_salt, "
-        "credential_hash, created_ms, last_seen_ms, next_message_id, queued_count) VALUES "
-        "(x'11111111111111111111111111111111', 1, 1, 'd', x'00', x'00', 1, 1, 41, 0)");
-    // The recipient's device 1 has two messages queued (server ids 7 and 9;
-    // 8 was acknowledged) and its next id is 10; device 2 has none.
-    exec(
-        "INSERT INTO devices (account_id, device_id, registration_id, name, credential_salt, "
-        "credential_hash, created_ms, last_seen_ms, next_message_id, queued_count) VALUES "
-        "(x'22222222222222222222222222222222', 1, 2, 'd', x'00', x'00', 1, 1, 10, 2), "
-        "(x'22222222222222222222222222222222', 2, 3, 'e', x'00', x'00', 1, 1, 5, 0)");
-    for (int server_id : {7, 9}) {
-      exec("INSERT INTO messages VALUES (x'22222222222222222222222222222222', 1, " +
-           std::to_string(server_id) + ", 900, x'11111111111111111111111111111111', 1, 1, x'0" +
-           std::to_string(server_id) + "000000000000000000000000000000', x'abcd0" +
-           std::to_string(server_id) + "')");
-    }
-    exec(
-        "INSERT INTO sends (sender_account, sender_device, client_message_id, server_timestamp_ms) "
-        "VALUES (x'11111111111111111111111111111111', 1, x'09000000000000000000000000000000', 900)");
-    sqlite3_close(db);
-  }
+  std::vector<std::string> statements;
+  statements.push_back(
+      "INSERT INTO devices (account_id, device_id, registration_id, name, credential_salt, "
+      "credential_hash, created_ms, last_seen_ms, next_message_id, queued_count) VALUES "
+      "(x'11111111111111111111111111111111', 1, 1, 'd', x'00', x'00', 1, 1, 41, 0)");
+  // The recipient's device 1 has two messages queued (server ids 7 and 9;
+  // 8 was acknowledged) and its next id is 10; device 2 has none.
+  statements.push_back(
+      "INSERT INTO devices (account_id, device_id, registration_id, name, credential_salt, "
+      "credential_hash, created_ms, last_seen_ms, next_message_id, queued_count) VALUES "
+      "(x'22222222222222222222222222222222', 1, 2, 'd', x'00', x'00', 1, 1, 10, 2), "
+      "(x'22222222222222222222222222222222', 2, 3, 'e', x'00', x'00', 1, 1, 5, 0)");
+  for (int server_id : {7, 9}) statements.push_back(QueuedMessageRow(server_id));
+  statements.push_back(
+      "INSERT INTO sends (sender_account, sender_device, client_message_id, server_timestamp_ms) "
+      "VALUES (x'11111111111111111111111111111111', 1, x'09000000000000000000000000000000', 900)");
+  ASSERT_NO_FATAL_FAILURE(WriteFileAtVersion(2, statements));
   StoreOptions options;
   options.max_queue_depth = 3;
   auto opened = SqliteServerStore::Open(backend_.path(), clock_, options);
