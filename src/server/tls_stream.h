@@ -45,11 +45,19 @@ using TcpSocket = boost::asio::ip::tcp::socket;
 
 namespace tls_socket_bio {
 
+// The socket behind the BIO, and whether its last recv left it empty (it
+// returned less than asked for, or nothing): then a read that finds nothing
+// buffered in OpenSSL waits for the socket instead of trying a recv that
+// would only say EAGAIN.
+struct SocketState {
+  int descriptor = -1;
+  bool drained = false;
+};
+
 // OpenSSL's own socket BIO writes with write(2), which raises SIGPIPE on a
 // connection the peer reset; this one sends with MSG_NOSIGNAL, as Asio does.
-inline int Descriptor(BIO* bio) {
-  return static_cast<int>(reinterpret_cast<std::intptr_t>(BIO_get_data(bio)));
-}
+inline SocketState& State(BIO* bio) { return *static_cast<SocketState*>(BIO_get_data(bio)); }
+inline int Descriptor(BIO* bio) { return State(bio).descriptor; }
 
 inline bool WouldBlock() { return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR; }
 
@@ -64,6 +72,7 @@ inline int Read(BIO* bio, char* data, int size) {
   BIO_clear_retry_flags(bio);
   const ssize_t n = ::recv(Descriptor(bio), data, static_cast<std::size_t>(size), 0);
   if (n < 0 && WouldBlock()) BIO_set_retry_read(bio);
+  State(bio).drained = n < size;
   return static_cast<int>(n);
 }
 
@@ -117,12 +126,18 @@ class TlsStream {
         SSL_free(ssl_);
         throw std::bad_alloc();
       }
-      BIO_set_data(bio, reinterpret_cast<void*>(static_cast<std::intptr_t>(socket_.native_handle())));
+      socket_state_.descriptor = socket_.native_handle();
+      BIO_set_data(bio, &socket_state_);
       SSL_set_bio(ssl_, bio, bio);
     }
   }
   TlsStream(TlsStream&& other) noexcept
-      : socket_(std::move(other.socket_)), ssl_(std::exchange(other.ssl_, nullptr)) {}
+      : socket_(std::move(other.socket_)),
+        ssl_(std::exchange(other.ssl_, nullptr)),
+        socket_state_(other.socket_state_) {
+    // The BIO points at the state of the stream that owns the SSL object.
+    if (ssl_ != nullptr && SSL_get_rbio(ssl_) != nullptr) BIO_set_data(SSL_get_rbio(ssl_), &socket_state_);
+  }
   TlsStream& operator=(TlsStream&&) = delete;
   TlsStream(const TlsStream&) = delete;
   TlsStream& operator=(const TlsStream&) = delete;
@@ -241,6 +256,17 @@ class TlsStream {
         return Complete(self);
       }
       SSL* ssl = stream.ssl_;
+      if constexpr (!std::is_same_v<Buffer, std::nullptr_t>) {
+        // The socket was empty at the last recv and OpenSSL holds nothing:
+        // wait for it (epoll reports data that arrived since at once).
+        if (kind == Kind::kRead && !started && buffer.size() != 0 && stream.socket_state_.drained &&
+            SSL_is_init_finished(ssl) && SSL_has_pending(ssl) == 0) {
+          started = true;
+          stream.socket_state_.drained = false;
+          stream.socket_.async_wait(TcpSocket::wait_read, std::move(self));
+          return;
+        }
+      }
       ERR_clear_error();
       errno = 0;
       int ret = 1;
@@ -321,6 +347,7 @@ class TlsStream {
 
   TcpSocket socket_;
   SSL* ssl_;
+  tls_socket_bio::SocketState socket_state_;
 };
 
 // WebSocket teardown (found by Beast through argument-dependent lookup):
