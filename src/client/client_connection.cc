@@ -263,6 +263,7 @@ void Client::Impl::HandlePushes(std::vector<wire::Push> pushes) {
     }
     if (replenish) (void)ReplenishPreKeysLocked();
     for (auto& action : after_commit) action();
+    SendOwedDeliveryReceiptsLocked();
   }
   if (drained) {
     {

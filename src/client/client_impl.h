@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -208,9 +209,14 @@ class Client::Impl {
   bool ApplyReceiptLocked(const AccountId& from, const ReceiptBody& body, const ConversationId& conversation,
                           const store::Group* group, std::vector<Event>& events);
   // After the commit: a delivery receipt for a message to its sender alone
-  // (with the group's id for a group message).
+  // (with the group's id for a group message). The action only notes it as
+  // owed; SendOwedDeliveryReceiptsLocked sends one receipt per sender and
+  // conversation for the whole run.
   void QueueDeliveryReceipt(std::vector<std::function<void()>>& after_commit, const AccountId& to,
                             const ContentId& message, const std::optional<GroupId>& group);
+  // Sends the delivery receipts owed for a stored run (kMaxReceiptTargets
+  // message ids per receipt) and forgets them.
+  void SendOwedDeliveryReceiptsLocked();
   // Messages another of our devices read.
   bool MarkSeenElsewhereLocked(const ReceiptBody& body, const ConversationId& conversation);
 
@@ -259,6 +265,10 @@ class Client::Impl {
                                              const std::filesystem::path* attachment_file);
   ClientStatus SendReadReceiptsLocked(const AccountId& to, const std::optional<GroupId>& group,
                                       const std::vector<MessageId>& ids);
+  // Receipts of one kind for `targets` to `to` (and, with `sync_copy`, our
+  // other devices), kMaxReceiptTargets ids per message.
+  ClientStatus SendReceiptsLocked(const AccountId& to, const std::optional<GroupId>& group, ReceiptKind kind,
+                                  const std::vector<ContentId>& targets, bool sync_copy);
 
   // Sends a body about an existing message of a 1:1 conversation.
   ClientStatus SendAboutLocked(const ConversationId& conversation, ContentBody body, bool sync_copy);
@@ -412,6 +422,9 @@ class Client::Impl {
   std::unique_ptr<Connection> connection_;
   std::set<DeviceId> other_devices_;  // our account's devices other than this one
   std::vector<Event> pending_events_;
+  // Delivery receipts owed for the run of pushes being handled, by sender
+  // and group (none: 1:1), in the order the messages came.
+  std::map<std::pair<AccountId, std::optional<GroupId>>, std::vector<ContentId>> owed_delivery_receipts_;
   std::mutex handler_mutex_;
   std::function<void(const Event&)> handler_;
   std::mutex queue_mutex_;

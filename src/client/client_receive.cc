@@ -238,11 +238,18 @@ StoredMessage Client::Impl::MessageFromData(const wire::Envelope& envelope, cons
 void Client::Impl::QueueDeliveryReceipt(std::vector<std::function<void()>>& after_commit, const AccountId& to,
                                         const ContentId& message, const std::optional<GroupId>& group) {
   after_commit.push_back([this, to, message, group] {
-    Content receipt;
-    if (group) receipt.group = GroupContext{*group, std::nullopt, {}, {}, 0, std::nullopt};
-    receipt.body = ReceiptBody{ReceiptKind::kDelivered, {message}};
-    (void)SendContentLocked(to, receipt, false);
+    owed_delivery_receipts_[{to, group}].push_back(message);
   });
+}
+
+void Client::Impl::SendOwedDeliveryReceiptsLocked() {
+  auto owed = std::move(owed_delivery_receipts_);
+  owed_delivery_receipts_.clear();
+  // Best effort, as the transport ack already told the server: a receipt
+  // that does not go out is not sent again.
+  for (const auto& [to, targets] : owed) {
+    (void)SendReceiptsLocked(to.first, to.second, ReceiptKind::kDelivered, targets, false);
+  }
 }
 
 bool Client::Impl::ApplyReactionLocked(const AccountId& from, const ReactionBody& body,

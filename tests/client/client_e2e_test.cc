@@ -12,6 +12,7 @@
 
 #include "client/client.h"
 #include "client_fixture.h"
+#include "parleyd_queue.h"
 
 namespace parley::client {
 namespace {
@@ -114,6 +115,48 @@ TEST_F(ClientEndToEndTest, OfflineDeliveryAndRestartWithoutLossOrDuplicates) {
       }
     }
   }
+}
+
+TEST_F(ClientEndToEndTest, ADrainSendsOneDeliveryReceiptPerSenderAndHundredMessages) {
+  // More messages to one peer than parleyd's default pair limit lets through.
+  server_.reset();
+  server_ = std::make_unique<testing::ParleydProcess>(
+      dir_, 0, "messages_per_sender_recipient_pair = { capacity = 1000, refill_per_hour = 100000 }\n");
+  ASSERT_NE(server_->port(), 0);
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  ASSERT_TRUE(alice.client && bob.client);
+  ASSERT_TRUE(alice.client->AddContact("bob"));
+  ASSERT_TRUE(bob.client->AddContact("alice"));
+  const AccountId alice_id = alice.client->account()->account;
+  const AccountId bob_id = bob.client->account()->account;
+  bob.client->Disconnect();
+
+  constexpr int kMessages = 250;
+  std::vector<MessageId> sent;
+  for (int i = 0; i < kMessages; ++i) {
+    auto m = alice.client->SendText("bob", "queued " + std::to_string(i));
+    ASSERT_TRUE(m) << ClientErrcName(m.error().code);
+    sent.push_back(m->id);
+  }
+  // Alice offline too: Bob's receipts wait in her queue, where they are counted.
+  alice.client->Disconnect();
+  ASSERT_TRUE(bob.client->Connect());
+  ASSERT_TRUE(bob.client->WaitUntilDrained(20s));
+  EXPECT_EQ(Bodies(*bob.client, Conv(*alice.client)).size(), 100u);  // History's limit here
+
+  // At most 100 ids per receipt, one receipt per run of pushes Bob stored
+  // (a run holds up to 512): 3 when all came in one run, never one each.
+  const std::size_t receipts = testing::QueuedEnvelopesFrom(dir_ / "server" / "parley.db", alice_id, bob_id);
+  EXPECT_GE(receipts, 3u);
+  EXPECT_LE(receipts, 12u);
+
+  ASSERT_TRUE(alice.client->Connect());
+  ASSERT_TRUE(alice.client->WaitUntilDrained(20s));
+  auto history = alice.client->History(Conv(*bob.client), kMessages);
+  ASSERT_TRUE(history);
+  ASSERT_EQ(history->size(), static_cast<std::size_t>(kMessages));
+  for (const StoredMessage& m : *history) EXPECT_EQ(m.status, MessageStatus::kDelivered) << m.body;
 }
 
 TEST_F(ClientEndToEndTest, LinkedDeviceReceivesAndGetsSyncCopies) {
