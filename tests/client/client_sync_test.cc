@@ -176,6 +176,66 @@ TEST_F(ClientSyncTest, APrimaryConnectedThroughoutServesANewDeviceItsContactsAnd
   }));
 }
 
+TEST_F(ClientSyncTest, WithThePrimaryOfflineALinkedDeviceAnswersAndTheFirstAnswerWins) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  Profile carol = Register("carol");
+  ASSERT_TRUE(alice.client && bob.client && carol.client);
+  ASSERT_TRUE(alice.client->AddContact("bob"));
+  ASSERT_TRUE(alice.client->MarkVerified("bob"));
+  auto group = alice.client->CreateGroup("climbing", {"bob"});
+  ASSERT_TRUE(group) << ClientErrcName(group.error().code);
+  const ConversationId group_id = GroupConversation(group->id);
+  const auto has_group = [&](Client& client) {
+    return WaitUntil([&] {
+      auto got = client.GetGroup(group_id);
+      return got && got->name == "climbing" && got->members.size() == 2u;
+    });
+  };
+  Profile laptop = LinkDevice(alice, "alice-laptop");
+  ASSERT_TRUE(laptop.client);
+  ASSERT_TRUE(
+      laptop.log->WaitFor<OwnDeviceSynced>([](const OwnDeviceSynced& e) { return e.from == DeviceId(1); }));
+  ASSERT_TRUE(has_group(*laptop.client));
+  const DeviceId laptop_device = laptop.client->account()->device;
+
+  // The phone makes a code and goes offline; the tablet links with it and
+  // gets everything from the laptop.
+  auto code = alice.client->CreateLinkCode();
+  ASSERT_TRUE(code);
+  alice.client->Disconnect();
+  Profile tablet;
+  tablet.client = OpenProfile("alice-tablet");
+  ASSERT_TRUE(tablet.client);
+  tablet.log->Attach(*tablet.client);
+  ASSERT_TRUE(tablet.client->Link(Address(), code->code, "alice-tablet"));
+  EXPECT_TRUE(HasContact(*tablet.client, Id(*bob.client), ContactState::kAccepted, true));
+  EXPECT_TRUE(has_group(*tablet.client));
+  auto synced = tablet.log->WaitFor<OwnDeviceSynced>([](const OwnDeviceSynced&) { return true; });
+  ASSERT_TRUE(synced);
+  EXPECT_EQ(synced->from, laptop_device);
+
+  // The phone comes back and answers the request it finds queued (and sends
+  // its list to the device it sees first): the tablet ignores that snapshot.
+  // A contact the phone adds afterwards marks when it has arrived.
+  ASSERT_TRUE(alice.client->Connect());
+  ASSERT_TRUE(alice.client->WaitUntilDrained(20s));
+  ASSERT_TRUE(alice.client->AddContact("carol"));
+  ASSERT_TRUE(HasContact(*tablet.client, Id(*carol.client), ContactState::kAccepted));
+  EXPECT_EQ(tablet.log->Count<OwnDeviceSynced>(), 1u);
+
+  // Asked again, the tablet takes one answer (phone or laptop, whichever came first).
+  ASSERT_TRUE(tablet.client->RequestSync());
+  EXPECT_TRUE(WaitUntil([&] { return tablet.log->Count<OwnDeviceSynced>() == 2u; }));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(tablet.log->Count<OwnDeviceSynced>(), 2u);
+
+  // The primary holds the account's state: it has nobody to ask.
+  auto on_primary = alice.client->RequestSync();
+  ASSERT_FALSE(on_primary);
+  EXPECT_EQ(on_primary.error().code, ClientErrc::kForbidden);
+}
+
 // A sync request is honoured only from our own devices: from a stranger,
 // encrypted and sent by hand over a session its client set up, it is
 // decrypted and then ignored (it does not even make a message request).
