@@ -227,6 +227,63 @@ TEST_F(DaemonTest, GroupsThroughRpc) {
   EXPECT_EQ(after["result"][0]["active"], false);
 }
 
+// Our group messages carry their receipts in every result and notification:
+// from the send on ("delivered to 0 of 1"), in `update` as they come, and in `history`.
+TEST_F(DaemonTest, GroupReceiptsInResultsAndNotifications) {
+  auto [alice_rpc, bob_rpc] = StartBothAndSubscribeBob();
+  ASSERT_TRUE(alice_rpc->ok() && bob_rpc->ok());
+  RpcConnection &alice = *alice_rpc, &bob = *bob_rpc;
+  EXPECT_EQ(alice.Call("subscribe")["result"]["subscribed"], true);
+  // Bob knows alice, so her group is no request and he sends receipts.
+  ASSERT_TRUE(bob.Call("contacts.add", {{"username", "alice"}}).contains("result"));
+  auto created = alice.Call("groups.create", {{"name", "team"}, {"members", {"bob"}}});
+  ASSERT_TRUE(created.contains("result")) << created.dump();
+  const std::string group = created["result"]["id"];
+  ASSERT_FALSE(bob.WaitNotification([&](const json& n) {
+                    return n["method"] == "groupChanged" && n["params"]["group"]["id"] == group;
+                  })
+                   .is_null());
+
+  auto sent = alice.Call("groups.send", {{"group", group}, {"text", "count me"}});
+  ASSERT_TRUE(sent.contains("result")) << sent.dump();
+  const std::string id = sent["result"]["id"];
+  auto before = alice.Call("history", {{"peer", group}});
+  ASSERT_EQ(before["result"].size(), 1u) << before.dump();
+  const json& fresh = before["result"][0]["receipts"];
+  EXPECT_EQ(fresh["members"], 1);
+  EXPECT_EQ(fresh["delivered"], 0);
+  EXPECT_EQ(fresh["read"], 0);
+  ASSERT_EQ(fresh["from"].size(), 1u) << before.dump();
+  EXPECT_EQ(fresh["from"][0]["status"], "sent");
+
+  auto delivered = alice.WaitNotification([&](const json& n) {
+    return n["method"] == "update" && n["params"]["message"]["id"] == id &&
+           n["params"]["message"]["receipts"]["delivered"] == 1;
+  });
+  ASSERT_FALSE(delivered.is_null());
+  EXPECT_EQ(delivered["params"]["message"]["receipts"]["read"], 0);
+  EXPECT_EQ(delivered["params"]["message"]["status"], "delivered");
+  // Bob shows the group (history marks it read): alice learns he read it.
+  ASSERT_TRUE(bob.Call("history", {{"peer", group}}).contains("result"));
+  auto read = alice.WaitNotification([&](const json& n) {
+    return n["method"] == "update" && n["params"]["message"]["id"] == id &&
+           n["params"]["message"]["receipts"]["read"] == 1;
+  });
+  ASSERT_FALSE(read.is_null());
+  EXPECT_EQ(read["params"]["message"]["receipts"]["from"][0]["status"], "read");
+  auto after = alice.Call("history", {{"peer", group}, {"markRead", false}});
+  EXPECT_EQ(after["result"][0]["receipts"]["read"], 1) << after.dump();
+  EXPECT_EQ(after["result"][0]["status"], "read");
+  // Bob's copy is no message of alice's own: no receipts there.
+  auto bob_history = bob.Call("history", {{"peer", group}});
+  ASSERT_EQ(bob_history["result"].size(), 1u);
+  EXPECT_FALSE(bob_history["result"][0].contains("receipts"));
+
+  // `sync` asks a linked device's other devices; on the primary it is refused.
+  auto sync = alice.Call("sync");
+  EXPECT_EQ(sync["error"]["data"]["name"], "forbidden") << sync.dump();
+}
+
 TEST_F(DaemonTest, AttachThroughRpcAndNeverForARequestBeforeItIsAccepted) {
   auto [alice_rpc, bob_rpc] = StartBothAndSubscribeBob();
   ASSERT_TRUE(alice_rpc->ok() && bob_rpc->ok());
