@@ -172,10 +172,14 @@ void Client::Impl::SyncOwnDevicesLocked(const std::vector<wire::DeviceInfo>& dev
     auto answered_by = store_->GetCounter(kSyncAnsweredBy);
     if (!answered_by) return;
     // Only a device that took the account's state answers: one still
-    // waiting for it has nothing whole to give.
+    // waiting for it has nothing whole to give. Answering never asks in
+    // turn, so two waiting devices do not keep asking each other.
     const bool holds = answered_by->value_or(0) != 0;
-    if (asked && holds) (void)SendAccountSnapshotLocked();
-    if (!holds) (void)RequestSyncLocked();
+    if (asked) {
+      if (holds) (void)SendAccountSnapshotLocked();
+    } else if (!holds) {
+      (void)RequestSyncLocked();
+    }
     return;
   }
   // The primary: each device it has not sent them to, or every one when asked.
