@@ -232,8 +232,8 @@ class ChatSession {
                                                      : client_.SendText(conversation, text);
           if (!sent) return Status(FailureText(sent.error()));
           // A group message shows "delivered to 0 of N" from the start.
-          return [sent = std::move(*sent),
-                  summary = cli::GroupReceiptSummary(client_, *sent)](chat::ChatModel& model) {
+          std::string summary = cli::GroupReceiptSummary(client_, *sent);
+          return [sent = std::move(*sent), summary = std::move(summary)](chat::ChatModel& model) {
             model.SetStatus("");
             // A receipt may have overtaken this update: its summary is newer.
             if (!summary.empty() && model.receipt_summary(sent.id).empty())
@@ -289,8 +289,9 @@ class ChatSession {
           auto sent = client_.SendAttachment(conversation, path);
           if (!sent) return Status(FailureText(sent.error()));
           auto attachment = client_.GetAttachment(sent->id);
+          std::string summary = cli::GroupReceiptSummary(client_, *sent);
           return [sent = std::move(*sent), attachment = attachment ? *attachment : std::nullopt,
-                  summary = cli::GroupReceiptSummary(client_, *sent)](chat::ChatModel& model) {
+                  summary = std::move(summary)](chat::ChatModel& model) {
             if (attachment) model.SetAttachment(*attachment);
             // A receipt may have overtaken this update: its summary is newer.
             if (!summary.empty() && model.receipt_summary(sent.id).empty())

@@ -284,6 +284,54 @@ TEST_F(DaemonTest, GroupReceiptsInResultsAndNotifications) {
   EXPECT_EQ(sync["error"]["data"]["name"], "forbidden") << sync.dump();
 }
 
+// A linked device served by its own daemon: the primary's answer arrives as
+// a `synced` notification, and `sync` asks again and is answered again.
+TEST_F(DaemonTest, ALinkedDeviceSyncsThroughRpc) {
+  {
+    ClientOptions alice_options;
+    alice_options.data_dir = DataDir("alice");
+    alice_options.key.key_file = KeyFile("alice");
+    auto alice = Client::Open(alice_options);
+    ASSERT_TRUE(alice);
+    ASSERT_TRUE((*alice)->Connect());
+    ASSERT_TRUE((*alice)->AddContact("bob"));
+    auto code = (*alice)->CreateLinkCode();
+    ASSERT_TRUE(code);
+    (*alice)->Disconnect();
+    ClientOptions laptop_options;
+    laptop_options.data_dir = DataDir("laptop");
+    laptop_options.key.key_file = KeyFile("laptop");
+    auto laptop = Client::Open(laptop_options);
+    ASSERT_TRUE(laptop);
+    ASSERT_TRUE(
+        (*laptop)->Link({"127.0.0.1", server_->port(), server_->fingerprint()}, code->code, "laptop"));
+  }
+  // The phone is offline: the laptop's daemon waits for an answer.
+  StartDaemon("laptop");
+  RpcConnection laptop(Socket("laptop"));
+  ASSERT_TRUE(laptop.ok());
+  EXPECT_EQ(laptop.Call("subscribe")["result"]["subscribed"], true);
+  StartDaemon("alice");
+  const auto synced_from_phone = [](const json& n) {
+    return n["method"] == "synced" && n["params"]["fromDevice"] == 1;
+  };
+  ASSERT_FALSE(laptop.WaitNotification(synced_from_phone).is_null());
+  bool has_bob = false;
+  for (int i = 0; i < 100 && !has_bob; ++i) {
+    const json contacts = laptop.Call("contacts");
+    for (const auto& c : contacts["result"]) has_bob = has_bob || c["username"] == "bob";
+    if (!has_bob) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(has_bob) << laptop.Call("contacts").dump();
+
+  // Asked again (a fresh subscription sees only what follows), the phone answers again.
+  RpcConnection again(Socket("laptop"));
+  EXPECT_EQ(again.Call("subscribe")["result"]["subscribed"], true);
+  auto requested = again.Call("sync");
+  EXPECT_EQ(requested["result"]["requested"], true) << requested.dump();
+  EXPECT_FALSE(again.WaitNotification(synced_from_phone).is_null());
+}
+
 TEST_F(DaemonTest, AttachThroughRpcAndNeverForARequestBeforeItIsAccepted) {
   auto [alice_rpc, bob_rpc] = StartBothAndSubscribeBob();
   ASSERT_TRUE(alice_rpc->ok() && bob_rpc->ok());
