@@ -235,6 +235,12 @@ TEST_F(ClientSyncTest, WithThePrimaryOfflineALinkedDeviceAnswersAndTheFirstAnswe
   auto on_primary = alice.client->RequestSync();
   ASSERT_FALSE(on_primary);
   EXPECT_EQ(on_primary.error().code, ClientErrc::kForbidden);
+  // A profile that belongs to no account has nobody to ask either.
+  auto unregistered = OpenProfile("nobody");
+  ASSERT_TRUE(unregistered);
+  auto none = unregistered->RequestSync();
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, ClientErrc::kNotRegistered);
 }
 
 TEST_F(ClientSyncTest, LinkedDevicesWaitingForTheStateDoNotKeepAskingEachOther) {
