@@ -32,12 +32,9 @@ class DaemonTest : public ::testing::Test {
     server_ = std::make_unique<testing::ParleydProcess>(dir_);
     ASSERT_NE(server_->port(), 0) << testing::ReadWholeFile(dir_ / "parleyd.out");
     for (const char* name : {"alice", "bob"}) {
-      ClientOptions options;
-      options.data_dir = DataDir(name);
-      options.key.key_file = KeyFile(name);
-      auto client = Client::Open(options);
+      auto client = OpenProfile(name);
       ASSERT_TRUE(client);
-      auto info = (*client)->Register({"127.0.0.1", server_->port(), server_->fingerprint()}, name, "phone");
+      auto info = client->Register(Address(), name, "phone");
       ASSERT_TRUE(info) << ClientErrcName(info.error().code);
     }
   }
@@ -51,6 +48,16 @@ class DaemonTest : public ::testing::Test {
   std::filesystem::path DataDir(const std::string& name) const { return dir_ / "profiles" / name; }
   std::filesystem::path KeyFile(const std::string& name) const { return dir_ / "profiles" / (name + ".key"); }
   std::filesystem::path Socket(const std::string& name) const { return dir_ / (name + ".sock"); }
+  ServerAddress Address() const { return {"127.0.0.1", server_->port(), server_->fingerprint()}; }
+
+  // The profile opened in this process (no daemon may serve it meanwhile); nullptr when it does not open.
+  std::unique_ptr<Client> OpenProfile(const std::string& name) const {
+    ClientOptions options;
+    options.data_dir = DataDir(name);
+    options.key.key_file = KeyFile(name);
+    auto client = Client::Open(options);
+    return client ? std::move(*client) : nullptr;
+  }
 
   DaemonProcess& StartDaemon(const std::string& name) {
     auto& d =
@@ -288,23 +295,16 @@ TEST_F(DaemonTest, GroupReceiptsInResultsAndNotifications) {
 // a `synced` notification, and `sync` asks again and is answered again.
 TEST_F(DaemonTest, ALinkedDeviceSyncsThroughRpc) {
   {
-    ClientOptions alice_options;
-    alice_options.data_dir = DataDir("alice");
-    alice_options.key.key_file = KeyFile("alice");
-    auto alice = Client::Open(alice_options);
+    auto alice = OpenProfile("alice");
     ASSERT_TRUE(alice);
-    ASSERT_TRUE((*alice)->Connect());
-    ASSERT_TRUE((*alice)->AddContact("bob"));
-    auto code = (*alice)->CreateLinkCode();
+    ASSERT_TRUE(alice->Connect());
+    ASSERT_TRUE(alice->AddContact("bob"));
+    auto code = alice->CreateLinkCode();
     ASSERT_TRUE(code);
-    (*alice)->Disconnect();
-    ClientOptions laptop_options;
-    laptop_options.data_dir = DataDir("laptop");
-    laptop_options.key.key_file = KeyFile("laptop");
-    auto laptop = Client::Open(laptop_options);
+    alice->Disconnect();
+    auto laptop = OpenProfile("laptop");
     ASSERT_TRUE(laptop);
-    ASSERT_TRUE(
-        (*laptop)->Link({"127.0.0.1", server_->port(), server_->fingerprint()}, code->code, "laptop"));
+    ASSERT_TRUE(laptop->Link(Address(), code->code, "laptop"));
   }
   // The phone is offline: the laptop's daemon waits for an answer.
   StartDaemon("laptop");
@@ -407,13 +407,10 @@ TEST_F(DaemonTest, MessageWithoutSubscriberStaysUntilFetched) {
   StartDaemon("bob");
   RpcConnection bob(Socket("bob"));
   {
-    ClientOptions options;
-    options.data_dir = DataDir("alice");
-    options.key.key_file = KeyFile("alice");
-    auto alice = Client::Open(options);
+    auto alice = OpenProfile("alice");
     ASSERT_TRUE(alice);
-    ASSERT_TRUE((*alice)->Connect());
-    ASSERT_TRUE((*alice)->SendText("bob", "nobody listened"));
+    ASSERT_TRUE(alice->Connect());
+    ASSERT_TRUE(alice->SendText("bob", "nobody listened"));
   }
   auto received = ReceiveUntil(bob, "nobody listened");
   ASSERT_FALSE(received.is_null());
