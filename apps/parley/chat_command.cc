@@ -231,8 +231,13 @@ class ChatSession {
           auto sent = store::GroupIdOf(conversation) ? client_.SendGroupText(conversation, text)
                                                      : client_.SendText(conversation, text);
           if (!sent) return Status(FailureText(sent.error()));
-          return [sent = std::move(*sent)](chat::ChatModel& model) {
+          // A group message shows "delivered to 0 of N" from the start.
+          std::string summary = cli::GroupReceiptSummary(client_, *sent);
+          return [sent = std::move(*sent), summary = std::move(summary)](chat::ChatModel& model) {
             model.SetStatus("");
+            // A receipt may have overtaken this update: its summary is newer.
+            if (!summary.empty() && model.receipt_summary(sent.id).empty())
+              model.SetReceiptSummary(sent.id, summary);
             model.AddOutgoing(sent);
           };
         });
@@ -284,9 +289,13 @@ class ChatSession {
           auto sent = client_.SendAttachment(conversation, path);
           if (!sent) return Status(FailureText(sent.error()));
           auto attachment = client_.GetAttachment(sent->id);
-          return [sent = std::move(*sent),
-                  attachment = attachment ? *attachment : std::nullopt](chat::ChatModel& model) {
+          std::string summary = cli::GroupReceiptSummary(client_, *sent);
+          return [sent = std::move(*sent), attachment = attachment ? *attachment : std::nullopt,
+                  summary = std::move(summary)](chat::ChatModel& model) {
             if (attachment) model.SetAttachment(*attachment);
+            // A receipt may have overtaken this update: its summary is newer.
+            if (!summary.empty() && model.receipt_summary(sent.id).empty())
+              model.SetReceiptSummary(sent.id, summary);
             model.AddOutgoing(sent);
             model.SetStatus("file sent");
           };

@@ -1,4 +1,9 @@
-// parley register, link, whoami, devices.
+// parley register, link, whoami, devices, sync.
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+
 #include "cli_common.h"
 
 namespace parley::cli {
@@ -9,6 +14,7 @@ void AddAccountCommands(Cli& cli) {
   struct Options {
     std::string server = "127.0.0.1:8443", pin, username, device_name = "cli", invitation, code;
     std::uint32_t unlink_id = 0;
+    int wait_seconds = 10;
   };
   auto o = std::make_shared<Options>();
   const Globals& g = cli.globals;
@@ -80,6 +86,40 @@ void AddAccountCommands(Cli& cli) {
     }
     if (!human.empty()) human.pop_back();
     return Ok(g, j, human);
+  });
+
+  auto* sync = cli.app.add_subcommand(
+      "sync", "Ask this account's other devices again for its contacts and groups (a linked device)");
+  sync->add_option("--wait", o->wait_seconds, "Seconds to wait for the first answer (0-60, default 10)")
+      ->check(CLI::Range(0, 60));
+  cli.On(sync, [o, &g](Client& client) {
+    std::mutex mutex;
+    std::condition_variable answered_cv;
+    std::optional<DeviceId> answered_by;
+    client.SetEventHandler([&](const client::Event& e) {
+      if (const auto* synced = std::get_if<client::OwnDeviceSynced>(&e)) {
+        std::lock_guard lock(mutex);
+        if (!answered_by) answered_by = synced->from;
+        answered_cv.notify_all();
+      }
+    });
+    auto requested = client.RequestSync();
+    std::unique_lock lock(mutex);
+    if (requested) {
+      answered_cv.wait_for(lock, std::chrono::seconds(o->wait_seconds),
+                           [&] { return answered_by.has_value(); });
+    }
+    const std::optional<DeviceId> from = answered_by;
+    lock.unlock();
+    client.SetEventHandler([](const client::Event&) {});
+    client.Disconnect();
+    if (!requested) return Report(g, requested.error());
+    if (!from) {
+      return Ok(g, {{"requested", true}, {"answeredBy", nullptr}},
+                "asked; no device answered yet (an answer that comes later is taken then)");
+    }
+    return Ok(g, {{"requested", true}, {"answeredBy", from->value()}},
+              "contacts and groups taken from device " + std::to_string(from->value()));
   });
 
   auto* whoami = cli.app.add_subcommand("whoami", "Show this profile's account");

@@ -136,8 +136,11 @@ void AddMessageCommands(Cli& cli) {
       json j = json::array();
       std::string human;
       for (const auto& m : *list) {
-        j.push_back(MessageJson(m));
-        human += ReceivedMessageText(client, m) + "\n";
+        if (g.json) {
+          j.push_back(ReceivedMessageJson(client, m));
+        } else {
+          human += ReceivedMessageText(client, m) + "\n";
+        }
       }
       if (!human.empty()) human.pop_back();
       // Read receipts go out only when the server is reachable; showing the

@@ -226,6 +226,12 @@ const std::map<std::string, Method, std::less<>>& Methods() {
          PARLEY_RPC_TRY(done, client.UnlinkDevice(DeviceId(static_cast<std::uint32_t>(id))));
          return Ok(json{{"unlinked", id}});
        }},
+      {"sync",
+       [](Client& client, Params& p) {
+         PARLEY_RPC_CHECK_PARAMS(p);
+         PARLEY_RPC_TRY(requested, client.RequestSync());
+         return Ok(json{{"requested", true}});
+       }},
       {"send",
        [](Client& client, Params& p) {
          const std::string peer = p.String("peer");
@@ -508,6 +514,8 @@ EventNotification NotificationFor(Client& client, const Event& event) {
           return {"drained", json::object()};
         } else if constexpr (std::is_same_v<T, GroupChanged>) {
           return {"groupChanged", json{{"group", cli::GroupJson(e.group)}, {"by", e.by.value().ToString()}}};
+        } else if constexpr (std::is_same_v<T, OwnDeviceSynced>) {
+          return {"synced", json{{"fromDevice", e.from.value()}}};
         } else if constexpr (std::is_same_v<T, ConnectionChanged>) {
           return {"connection", json{{"connected", e.connected}}};
         } else {

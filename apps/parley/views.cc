@@ -108,38 +108,78 @@ std::optional<Group> GroupOfMessage(Client& client, const StoredMessage& m) {
   return *group;
 }
 
-std::string GroupReceiptSummary(const Group& group, const std::vector<MessageReceipt>& receipts,
-                                const std::optional<AccountId>& own) {
-  std::size_t others = 0, delivered = 0, read = 0;
+GroupReceiptCounts CountGroupReceipts(const Group& group, const std::vector<MessageReceipt>& receipts,
+                                      const std::optional<AccountId>& own) {
+  GroupReceiptCounts counts;
   for (const AccountId& member : group.members) {
     if (own && *own == member) continue;
-    ++others;
+    ++counts.members;
     for (const auto& r : receipts) {
-      if (r.from != member) continue;
-      ++delivered;
-      if (r.status == MessageStatus::kRead) ++read;
+      // A kSent entry only says the message went to that member.
+      if (r.from != member || r.status < MessageStatus::kDelivered) continue;
+      ++counts.delivered;
+      if (r.status == MessageStatus::kRead) ++counts.read;
     }
   }
-  if (others == 0) return "";
-  return " (delivered to " + std::to_string(delivered) + " of " + std::to_string(others) + ", read by " +
-         std::to_string(read) + ")";
+  return counts;
 }
 
-std::string GroupReceiptSummary(Client& client, const StoredMessage& m) {
-  if (m.direction != Direction::kOutgoing) return "";
+std::string GroupReceiptSummary(const Group& group, const std::vector<MessageReceipt>& receipts,
+                                const std::optional<AccountId>& own) {
+  const GroupReceiptCounts counts = CountGroupReceipts(group, receipts, own);
+  if (counts.members == 0) return "";
+  return " (delivered to " + std::to_string(counts.delivered) + " of " + std::to_string(counts.members) +
+         ", read by " + std::to_string(counts.read) + ")";
+}
+
+namespace {
+
+// The group and receipts of one of our group messages, nullopt for any other message.
+std::optional<std::pair<Group, std::vector<MessageReceipt>>> OwnGroupMessageReceipts(Client& client,
+                                                                                     const StoredMessage& m) {
+  if (m.direction != Direction::kOutgoing) return std::nullopt;
   auto group = GroupOfMessage(client, m);
-  if (!group) return "";
+  if (!group) return std::nullopt;
   auto receipts = client.Receipts(m.id);
-  if (!receipts) return "";
+  if (!receipts) return std::nullopt;
+  return std::pair(std::move(*group), std::move(*receipts));
+}
+
+std::optional<AccountId> OwnAccount(Client& client) {
   const auto self = client.account();
-  return GroupReceiptSummary(*group, *receipts, self ? std::optional(self->account) : std::nullopt);
+  return self ? std::optional(self->account) : std::nullopt;
+}
+
+}  // namespace
+
+std::string GroupReceiptSummary(Client& client, const StoredMessage& m) {
+  auto found = OwnGroupMessageReceipts(client, m);
+  if (!found) return "";
+  return GroupReceiptSummary(found->first, found->second, OwnAccount(client));
+}
+
+json GroupReceiptsJson(const Group& group, const std::vector<MessageReceipt>& receipts,
+                       const std::optional<AccountId>& own) {
+  const GroupReceiptCounts counts = CountGroupReceipts(group, receipts, own);
+  json from = json::array();
+  for (const auto& r : receipts) {
+    from.push_back(
+        {{"account", r.from.value().ToString()}, {"status", StatusName(r.status)}, {"at", r.at_ms}});
+  }
+  return {
+      {"members", counts.members}, {"delivered", counts.delivered}, {"read", counts.read}, {"from", from}};
 }
 
 json ReceivedMessageJson(Client& client, const StoredMessage& m) {
   json j = MessageJson(m);
   if (auto attachment = client.GetAttachment(m.id); attachment && *attachment)
     j["attachment"] = AttachmentJson(**attachment);
-  if (auto group = GroupOfMessage(client, m)) j["groupName"] = group->name;
+  if (auto own = OwnGroupMessageReceipts(client, m)) {
+    j["groupName"] = own->first.name;
+    j["receipts"] = GroupReceiptsJson(own->first, own->second, OwnAccount(client));
+  } else if (auto group = GroupOfMessage(client, m)) {
+    j["groupName"] = group->name;
+  }
   return j;
 }
 

@@ -19,15 +19,31 @@ nlohmann::json ContactJson(const client::Contact& c);
 nlohmann::json ConversationJson(const client::Conversation& c);
 nlohmann::json GroupJson(const client::Group& g);
 nlohmann::json AttachmentJson(const client::AttachmentInfo& a);
-// A received message as `parley receive` shows it: MessageJson with its
-// attachment (when it has one) and, in a group, the group's name.
+// A message as `parley receive`, `history --json` and the daemon show it:
+// MessageJson with its attachment (when it has one), in a group the group's
+// name and, for one of our group messages, `receipts` (GroupReceiptsJson).
 nlohmann::json ReceivedMessageJson(client::Client& client, const client::StoredMessage& m);
-// " (delivered to 2 of 3, read by 1)": how many of the group's other
-// current members sent a receipt (Client::Receipts: the newest per account,
-// a read one delivered too) for one of our messages; empty with no other member.
+// How many of the group's other current members sent a delivery or read
+// receipt (Client::Receipts: the newest per account, a read one delivered
+// too; a "sent" entry only says the message went to the member).
+struct GroupReceiptCounts {
+  std::size_t members = 0;
+  std::size_t delivered = 0;
+  std::size_t read = 0;
+};
+GroupReceiptCounts CountGroupReceipts(const client::Group& group,
+                                      const std::vector<client::MessageReceipt>& receipts,
+                                      const std::optional<AccountId>& own);
+// " (delivered to 2 of 3, read by 1)", from CountGroupReceipts; empty with no other member.
 std::string GroupReceiptSummary(const client::Group& group,
                                 const std::vector<client::MessageReceipt>& receipts,
                                 const std::optional<AccountId>& own);
+// {"members": 3, "delivered": 2, "read": 1, "from": [{"account", "status"
+// ("sent", "delivered" or "read"), "at"}]}: the counts of CountGroupReceipts
+// and every account's receipt as the store holds it.
+nlohmann::json GroupReceiptsJson(const client::Group& group,
+                                 const std::vector<client::MessageReceipt>& receipts,
+                                 const std::optional<AccountId>& own);
 // The same for a message as the store has it now; empty for a message
 // that is not one of ours in a group.
 std::string GroupReceiptSummary(client::Client& client, const client::StoredMessage& m);

@@ -7,10 +7,12 @@
 //  2. Drain: the receiver goes offline, several senders queue `--messages`
 //     texts for it, then it reconnects; the time from Connect() until the
 //     whole queue is decrypted, stored and acknowledged, and the receiver
-//     process's peak RSS growth meanwhile.
+//     process's peak RSS growth meanwhile. With --contacts the receiver
+//     has the senders as contacts, so it sends delivery receipts as it
+//     drains (otherwise every message is a request: no receipts, S2).
 //
-// Usage: parley-client-bench [--messages N] [--latency-messages N] [--senders N] [--max-push-window N] [--dir
-// D]
+// Usage: parley-client-bench [--messages N] [--latency-messages N] [--senders N] [--max-push-window N]
+// [--contacts] [--dir D]
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -45,6 +47,7 @@ struct Options {
   std::size_t latency_messages = 2'000;
   std::size_t senders = 4;
   std::size_t max_push_window = 0;  // 0: parleyd's default
+  bool contacts = false;            // the receiver accepts the senders: delivery receipts go back
   std::filesystem::path dir;
 };
 
@@ -193,12 +196,13 @@ class Bench {
   void Drain() {
     // Senders queue messages for "carol" while she is offline.
     auto carol = Register("carol");
-    carol.reset();
     std::vector<std::unique_ptr<Client>> senders;
     for (std::size_t s = 0; s < options_.senders; ++s) {
       senders.push_back(Register("sender" + std::to_string(s)));
       Check(senders.back()->AddContact("carol"), "add contact");
+      if (options_.contacts) Check(carol->AddContact("sender" + std::to_string(s)), "add contact");
     }
+    carol.reset();
     const auto fill_start = Clock::now();
     std::vector<std::thread> threads;
     std::atomic<bool> failed{false};
@@ -277,12 +281,14 @@ int main(int argc, char** argv) {
       options.senders = std::max<std::size_t>(1, std::stoul(value()));
     } else if (arg == "--max-push-window") {
       options.max_push_window = std::stoul(value());
+    } else if (arg == "--contacts") {
+      options.contacts = true;
     } else if (arg == "--dir") {
       options.dir = value();
     } else {
       std::fprintf(stderr,
                    "usage: parley-client-bench [--messages N] [--latency-messages N] [--senders N] "
-                   "[--max-push-window N] [--dir D]\n");
+                   "[--max-push-window N] [--contacts] [--dir D]\n");
       return arg == "--help" ? 0 : 2;
     }
   }

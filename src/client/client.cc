@@ -98,6 +98,8 @@ std::optional<AccountInfo> Client::account() const { return impl_->account(); }
 ClientResult<LinkCode> Client::CreateLinkCode() { return impl_->CreateLinkCode(); }
 ClientResult<std::vector<DeviceSummary>> Client::ListDevices() { return impl_->ListDevices(); }
 ClientStatus Client::UnlinkDevice(DeviceId device) { return impl_->UnlinkDevice(device); }
+
+ClientStatus Client::RequestSync() { return impl_->RequestSync(); }
 ClientStatus Client::SetUsername(const std::string& username) { return impl_->SetUsername(username); }
 ClientStatus Client::DeleteAccount() { return impl_->DeleteAccount(); }
 ClientStatus Client::Connect() { return impl_->Connect(); }

@@ -180,8 +180,16 @@ struct GroupChanged {
   AccountId by;  // who made the change
 };
 
+// A linked device took the account's contacts and groups from another of
+// our devices (`from`): the first that answered its sync request, or the
+// primary when it first saw this device (docs/client.md, "Contacts on our
+// own devices"). One event per contact-sync message taken.
+struct OwnDeviceSynced {
+  DeviceId from;
+};
+
 using Event = std::variant<MessageReceived, MessageUpdated, TypingChanged, IdentityChanged, DecryptionFailed,
-                           QueueDrained, ConnectionChanged, GroupChanged>;
+                           QueueDrained, ConnectionChanged, GroupChanged, OwnDeviceSynced>;
 
 // ---- Client ------------------------------------------------------------------
 
@@ -216,6 +224,13 @@ class Client {
   ClientResult<LinkCode> CreateLinkCode();
   ClientResult<std::vector<DeviceSummary>> ListDevices();
   ClientStatus UnlinkDevice(DeviceId device);
+  // A linked device asks our other devices again for the account's contacts
+  // and groups: every one that holds them (the primary, or a linked device
+  // that took them itself) answers, and this device takes the first answer
+  // and ignores the others (OwnDeviceSynced). Connects if needed. kForbidden
+  // on the primary (it holds them), kNotFound when the account has no other
+  // device, kNotRegistered, kNetwork.
+  ClientStatus RequestSync();
   ClientStatus SetUsername(const std::string& username);
   // Deletes the account on the server with all its devices, keys and queues
   // (primary only: kForbidden otherwise), then wipes this profile's store:

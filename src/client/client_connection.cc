@@ -73,14 +73,18 @@ ClientStatus Client::Impl::EnsureConnectedLocked() {
 }
 
 void Client::Impl::RefreshOwnDevicesLocked() {
+  if (auto devices = ListOwnDevicesLocked()) SyncOwnDevicesLocked(*devices, false);
+}
+
+std::optional<std::vector<wire::DeviceInfo>> Client::Impl::ListOwnDevicesLocked() {
   auto response = CallLocked(wire::ListDevicesRequest{});
-  if (!response || response->status != ResponseStatus::kOk) return;
-  const auto& devices = std::get<wire::ListDevicesResult>(response->body).devices;
+  if (!response || response->status != ResponseStatus::kOk) return std::nullopt;
+  auto devices = std::get<wire::ListDevicesResult>(std::move(response->body)).devices;
   other_devices_.clear();
   for (const auto& d : devices) {
     if (d.id != account_->device) other_devices_.insert(d.id);
   }
-  SyncOwnDevicesLocked(devices);
+  return devices;
 }
 
 void Client::Impl::StartExpiryTimer() {
@@ -263,6 +267,7 @@ void Client::Impl::HandlePushes(std::vector<wire::Push> pushes) {
     }
     if (replenish) (void)ReplenishPreKeysLocked();
     for (auto& action : after_commit) action();
+    SendOwedRepliesLocked();
   }
   if (drained) {
     {

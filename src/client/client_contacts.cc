@@ -12,8 +12,9 @@ namespace {
 // is a new device).
 constexpr std::string_view kContactSyncPending = "contact_sync_pending.";
 constexpr std::string_view kOwnDeviceSynced = "own_device_synced.";
-// Set on a linked device once its sync request reached the server.
-constexpr std::string_view kSyncRequested = "sync_requested";
+// On a linked device: the id of the device whose contacts snapshot it took
+// since it last asked for one (0: none yet, so it asks on every connect).
+constexpr std::string_view kSyncAnsweredBy = "sync_answered_by";
 
 }  // namespace
 
@@ -152,7 +153,7 @@ ClientStatus Client::Impl::SendContactsLocked(const std::vector<store::Contact>&
   return {};
 }
 
-void Client::Impl::SyncOwnDevicesLocked(const std::vector<wire::DeviceInfo>& devices) {
+void Client::Impl::SyncOwnDevicesLocked(const std::vector<wire::DeviceInfo>& devices, bool asked) {
   // Changes that could not be sent when they were made.
   auto pending = store_->CountersWithPrefix(kContactSyncPending);
   if (!pending) return;
@@ -167,11 +168,21 @@ void Client::Impl::SyncOwnDevicesLocked(const std::vector<wire::DeviceInfo>& dev
   if (!changed.empty() && !SendContactsLocked(changed, false)) return;
   for (const auto& [name, value] : *pending) (void)store_->DeleteCounter(name);
 
-  // The primary's groups and contacts for each device it has not sent them to.
   if (account_->device.value() != wire::kPrimaryDeviceId) {
-    RequestSyncLocked();
+    auto answered_by = store_->GetCounter(kSyncAnsweredBy);
+    if (!answered_by) return;
+    // Only a device that took the account's state answers: one still
+    // waiting for it has nothing whole to give. Answering never asks in
+    // turn, so two waiting devices do not keep asking each other.
+    const bool holds = answered_by->value_or(0) != 0;
+    if (asked) {
+      if (holds) (void)SendAccountSnapshotLocked();
+    } else if (!holds) {
+      (void)RequestSyncLocked();
+    }
     return;
   }
+  // The primary: each device it has not sent them to, or every one when asked.
   std::vector<std::pair<std::string, std::int64_t>> first_seen;
   for (const wire::DeviceInfo& d : devices) {
     if (d.id == account_->device) continue;
@@ -181,34 +192,62 @@ void Client::Impl::SyncOwnDevicesLocked(const std::vector<wire::DeviceInfo>& dev
     if (!synced) return;
     if (*synced != created) first_seen.emplace_back(name, created);
   }
-  if (first_seen.empty()) return;
-  auto groups = store_->ListGroups();
-  if (!groups) return;
-  for (const store::Group& group : *groups) {
-    if (group.active && !SendGroupStateLocked(group, {})) return;
-  }
-  auto contacts = store_->ListContacts();
-  if (!contacts || !SendContactsLocked(*contacts, true)) return;
+  if (first_seen.empty() && !asked) return;
+  if (!SendAccountSnapshotLocked()) return;
   for (const auto& [name, created] : first_seen) (void)store_->SetCounter(name, created);
 }
 
-void Client::Impl::RequestSyncLocked() {
-  auto requested = store_->GetCounter(kSyncRequested);
-  if (!requested || *requested || other_devices_.empty()) return;
+ClientStatus Client::Impl::SendAccountSnapshotLocked() {
+  CLIENT_ASSIGN_STORE(groups, store_->ListGroups());
+  for (const store::Group& group : groups) {
+    if (group.active) CLIENT_TRY(SendGroupStateLocked(group, {}));
+  }
+  CLIENT_ASSIGN_STORE(contacts, store_->ListContacts());
+  return SendContactsLocked(contacts, true);
+}
+
+ClientStatus Client::Impl::RequestSyncLocked() {
+  if (other_devices_.empty()) return {};
   Content content;
   content.message_id = TimeOrderedId(clock_.NowMillis(), rng_);
   content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
   content.body = SyncRequestBody{SyncRequestKind::kContactsAndGroups};
   auto encoded = EncodeContent(content);
-  if (!encoded || !SendToOwnDevicesLocked(encoded->bytes())) return;
-  (void)store_->SetCounter(kSyncRequested, 1);
+  if (!encoded)
+    return Fail(ClientErrc::kInvalidArgument, "the sync request breaks a rule of the content format");
+  return SendToOwnDevicesLocked(encoded->bytes());
+}
+
+ClientStatus Client::Impl::RequestSync() {
+  std::unique_lock lock(mutex_);
+  if (!account_) return Fail(ClientErrc::kNotRegistered, "register or link this profile first");
+  if (account_->device.value() == wire::kPrimaryDeviceId)
+    return Fail(ClientErrc::kForbidden, "the primary device holds the account's contacts and groups");
+  // Whichever device answers this request first is taken, even the one taken before.
+  CLIENT_TRY_STORE(store_->SetCounter(kSyncAnsweredBy, 0));
+  CLIENT_TRY(EnsureConnectedLocked());
+  if (!ListOwnDevicesLocked()) return Fail(ClientErrc::kNetwork, "cannot list this account's devices");
+  if (other_devices_.empty()) return Fail(ClientErrc::kNotFound, "this account has no other device to ask");
+  return RequestSyncLocked();
 }
 
 void Client::Impl::AnswerSyncRequestLocked() {
-  if (connection_) RefreshOwnDevicesLocked();
+  if (!connection_) return;
+  if (auto devices = ListOwnDevicesLocked()) SyncOwnDevicesLocked(*devices, true);
 }
 
-bool Client::Impl::ApplyContactSyncLocked(const ContactSyncBody& body, std::vector<Event>& events) {
+bool Client::Impl::ApplyContactSyncLocked(const ContactSyncBody& body, DeviceId from,
+                                          std::vector<Event>& events) {
+  if (body.snapshot) {
+    if (account_->device.value() == wire::kPrimaryDeviceId) return true;
+    auto answered_by = store_->GetCounter(kSyncAnsweredBy);
+    if (!answered_by) return false;
+    const std::int64_t taken = answered_by->value_or(0);
+    // The first device to answer wins; the others' snapshots are dropped.
+    if (taken != 0 && taken != static_cast<std::int64_t>(from.value())) return true;
+    if (taken == 0 && !store_->SetCounter(kSyncAnsweredBy, from.value())) return false;
+    events.push_back(OwnDeviceSynced{from});
+  }
   for (const SyncedContact& synced : body.contacts) {
     if (synced.account == account_->account) continue;
     auto found = store_->FindContact(synced.account);

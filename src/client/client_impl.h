@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -144,13 +145,17 @@ class Client::Impl {
   ClientResult<LinkCode> CreateLinkCode();
   ClientResult<std::vector<DeviceSummary>> ListDevices();
   ClientStatus UnlinkDevice(DeviceId device);
+  ClientStatus RequestSync();
   ClientStatus SetUsername(const std::string& username);
 
   // ---- connection ----
 
   ClientStatus Connect();
   ClientStatus EnsureConnectedLocked();
+  // Lists our devices (other_devices_ follows) and syncs them (SyncOwnDevicesLocked).
   void RefreshOwnDevicesLocked();
+  // Our account's devices from the server, other_devices_ updated; nullopt when the call failed.
+  std::optional<std::vector<wire::DeviceInfo>> ListOwnDevicesLocked();
   void RotateSignedPreKeyLocked();
   ClientStatus ReplenishPreKeysLocked();
   ClientStatus WaitUntilDrained(std::chrono::milliseconds limit);
@@ -208,9 +213,15 @@ class Client::Impl {
   bool ApplyReceiptLocked(const AccountId& from, const ReceiptBody& body, const ConversationId& conversation,
                           const store::Group* group, std::vector<Event>& events);
   // After the commit: a delivery receipt for a message to its sender alone
-  // (with the group's id for a group message).
+  // (with the group's id for a group message). The action only notes it as
+  // owed; SendOwedDeliveryReceiptsLocked sends one receipt per sender and
+  // conversation for the whole run.
   void QueueDeliveryReceipt(std::vector<std::function<void()>>& after_commit, const AccountId& to,
                             const ContentId& message, const std::optional<GroupId>& group);
+  // Sends what a stored run owes and forgets it: its delivery receipts
+  // (kMaxReceiptTargets message ids per receipt) and one answer to the sync
+  // requests it held.
+  void SendOwedRepliesLocked();
   // Messages another of our devices read.
   bool MarkSeenElsewhereLocked(const ReceiptBody& body, const ConversationId& conversation);
 
@@ -259,6 +270,10 @@ class Client::Impl {
                                              const std::filesystem::path* attachment_file);
   ClientStatus SendReadReceiptsLocked(const AccountId& to, const std::optional<GroupId>& group,
                                       const std::vector<MessageId>& ids);
+  // Receipts of one kind for `targets` to `to` (and, with `sync_copy`, our
+  // other devices), kMaxReceiptTargets ids per message.
+  ClientStatus SendReceiptsLocked(const AccountId& to, const std::optional<GroupId>& group, ReceiptKind kind,
+                                  const std::vector<ContentId>& targets, bool sync_copy);
 
   // Sends a body about an existing message of a 1:1 conversation.
   ClientStatus SendAboutLocked(const ConversationId& conversation, ContentBody body, bool sync_copy);
@@ -312,18 +327,25 @@ class Client::Impl {
   // Contacts to our other devices, in messages of at most kMaxSyncedContacts;
   // `snapshot` for the whole list to a new device.
   ClientStatus SendContactsLocked(const std::vector<store::Contact>& contacts, bool snapshot);
-  // Contacts another of our devices sent.
-  bool ApplyContactSyncLocked(const ContactSyncBody& body, std::vector<Event>& events);
-  // On connect: sends the contact changes still pending; on the primary,
-  // what a newly linked device needs (groups and contacts) the first time
-  // it sees each device; on a linked device, its sync request if not sent.
-  void SyncOwnDevicesLocked(const std::vector<wire::DeviceInfo>& devices);
-  // A linked device asks our other devices once for groups and contacts
-  // (a SyncRequestBody), so that it gets them even from a primary that
-  // stays connected and so never lists the devices again.
-  void RequestSyncLocked();
-  // A SyncRequestBody from another of our devices: the device list is
-  // refreshed and, on the primary, what a device has not got yet is sent.
+  // Contacts another of our devices (`from`) sent. On a linked device a
+  // snapshot is taken only from the first device that answered since it
+  // last asked; the primary takes none (its list is the account's).
+  bool ApplyContactSyncLocked(const ContactSyncBody& body, DeviceId from, std::vector<Event>& events);
+  // Sends the contact changes still pending, then: on the primary, what a
+  // newly linked device needs (groups and contacts) the first time it sees
+  // each device, or to every device when `asked`; on a linked device, its
+  // sync request until one was answered, or, when `asked` and it holds
+  // them, the answer.
+  void SyncOwnDevicesLocked(const std::vector<wire::DeviceInfo>& devices, bool asked);
+  // Our active groups and the whole contact list (a snapshot) to our other devices.
+  ClientStatus SendAccountSnapshotLocked();
+  // A linked device asks our other devices for groups and contacts (a
+  // SyncRequestBody), so that it gets them even from a primary that stays
+  // connected, or from another linked device while the primary is offline.
+  ClientStatus RequestSyncLocked();
+  // SyncRequestBodies from another of our devices (one answer per stored
+  // run): the device list is refreshed and a device that holds the
+  // account's groups and contacts sends them.
   void AnswerSyncRequestLocked();
 
   // ---- groups (client_groups.cc) ----
@@ -412,6 +434,10 @@ class Client::Impl {
   std::unique_ptr<Connection> connection_;
   std::set<DeviceId> other_devices_;  // our account's devices other than this one
   std::vector<Event> pending_events_;
+  // Delivery receipts owed for the run of pushes being handled, by sender
+  // and group (none: 1:1), in the order the messages came.
+  std::map<std::pair<AccountId, std::optional<GroupId>>, std::vector<ContentId>> owed_delivery_receipts_;
+  bool sync_answer_owed_ = false;  // the run held a sync request from another of our devices
   std::mutex handler_mutex_;
   std::function<void(const Event&)> handler_;
   std::mutex queue_mutex_;

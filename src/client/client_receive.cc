@@ -68,13 +68,14 @@ bool Client::Impl::HandleEnvelopeLocked(const wire::Envelope& envelope, std::vec
     }
   } else if (const auto* contacts = std::get_if<ContactSyncBody>(&content->body)) {
     // Only our own devices share contacts.
-    if (from_self && !ApplyContactSyncLocked(*contacts, events)) {
+    if (from_self && !ApplyContactSyncLocked(*contacts, envelope.sender_device, events)) {
       store_->Rollback();
       return false;
     }
   } else if (std::holds_alternative<SyncRequestBody>(content->body)) {
-    // Only our own devices may ask for them; the answer waits for the commit.
-    if (from_self) actions.push_back([this] { AnswerSyncRequestLocked(); });
+    // Only our own devices may ask for them; the answer waits for the commit
+    // (one for the run, however many requests it held).
+    if (from_self) actions.push_back([this] { sync_answer_owed_ = true; });
   } else if (from_self) {
     if (!ApplySyncLocked(envelope, *content, events)) {
       store_->Rollback();
@@ -238,11 +239,22 @@ StoredMessage Client::Impl::MessageFromData(const wire::Envelope& envelope, cons
 void Client::Impl::QueueDeliveryReceipt(std::vector<std::function<void()>>& after_commit, const AccountId& to,
                                         const ContentId& message, const std::optional<GroupId>& group) {
   after_commit.push_back([this, to, message, group] {
-    Content receipt;
-    if (group) receipt.group = GroupContext{*group, std::nullopt, {}, {}, 0, std::nullopt};
-    receipt.body = ReceiptBody{ReceiptKind::kDelivered, {message}};
-    (void)SendContentLocked(to, receipt, false);
+    owed_delivery_receipts_[{to, group}].push_back(message);
   });
+}
+
+void Client::Impl::SendOwedRepliesLocked() {
+  auto owed = std::move(owed_delivery_receipts_);
+  owed_delivery_receipts_.clear();
+  // Best effort, as the transport ack already told the server: a receipt
+  // that does not go out is not sent again.
+  for (const auto& [to, targets] : owed) {
+    (void)SendReceiptsLocked(to.first, to.second, ReceiptKind::kDelivered, targets, false);
+  }
+  if (sync_answer_owed_) {
+    sync_answer_owed_ = false;
+    AnswerSyncRequestLocked();
+  }
 }
 
 bool Client::Impl::ApplyReactionLocked(const AccountId& from, const ReactionBody& body,

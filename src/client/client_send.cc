@@ -399,15 +399,23 @@ ClientStatus Client::Impl::MarkRead(const ConversationId& conversation) {
 
 ClientStatus Client::Impl::SendReadReceiptsLocked(const AccountId& to, const std::optional<GroupId>& group,
                                                   const std::vector<MessageId>& ids) {
-  for (std::size_t at = 0; at < ids.size(); at += kMaxReceiptTargets) {
-    ReceiptBody receipt{ReceiptKind::kRead, {}};
-    for (std::size_t i = at; i < std::min(ids.size(), at + kMaxReceiptTargets); ++i) {
-      receipt.targets.push_back(ToContentId(ids[i]));
-    }
+  std::vector<ContentId> targets;
+  targets.reserve(ids.size());
+  for (const MessageId& id : ids) targets.push_back(ToContentId(id));
+  return SendReceiptsLocked(to, group, ReceiptKind::kRead, targets, true);
+}
+
+ClientStatus Client::Impl::SendReceiptsLocked(const AccountId& to, const std::optional<GroupId>& group,
+                                              ReceiptKind kind, const std::vector<ContentId>& targets,
+                                              bool sync_copy) {
+  for (std::size_t at = 0; at < targets.size(); at += kMaxReceiptTargets) {
+    const auto end =
+        targets.begin() + static_cast<std::ptrdiff_t>(std::min(targets.size(), at + kMaxReceiptTargets));
     Content content;
     if (group) content.group = GroupContext{*group, std::nullopt, {}, {}, 0, std::nullopt};
-    content.body = std::move(receipt);
-    CLIENT_TRY(SendContentLocked(to, std::move(content), true));
+    content.body =
+        ReceiptBody{kind, std::vector<ContentId>(targets.begin() + static_cast<std::ptrdiff_t>(at), end)};
+    CLIENT_TRY(SendContentLocked(to, std::move(content), sync_copy));
   }
   return {};
 }

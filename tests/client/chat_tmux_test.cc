@@ -108,6 +108,22 @@ class ChatTmuxTest : public ::testing::Test {
     return screen;
   }
 
+  // Waits (at most 20 s) until one line of the screen holds both texts.
+  bool WaitForLine(const std::string& first, const std::string& second) {
+    std::string screen;
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      screen = Screen();
+      std::istringstream lines(screen);
+      for (std::string line; std::getline(lines, line);) {
+        if (line.find(first) != std::string::npos && line.find(second) != std::string::npos) return true;
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    ADD_FAILURE() << "no line showed \"" << first << "\" with \"" << second << "\":\n" << screen;
+    return false;
+  }
+
   void Keys(std::vector<std::string> keys) {
     keys.insert(keys.begin(), {"send-keys", "-t", "chat"});
     ASSERT_EQ(Tmux(keys).first, 0);
@@ -225,6 +241,15 @@ TEST_F(ChatTmuxTest, GroupMessagesShowTheSenderTypingAndFiles) {
   Type("hi team");
   Keys({"Enter"});
   EXPECT_TRUE(BobReceived("hi team"));
+  // With bob away, a group message shows its receipt summary from the send
+  // on, and it moves once his device has stored the message.
+  bob_->Disconnect();
+  Type("away msg");
+  Keys({"Enter"});
+  EXPECT_TRUE(WaitForLine("away msg", "(delivered to 0 of 1, read by 0)"));
+  ASSERT_TRUE(bob_->Connect());
+  EXPECT_TRUE(BobReceived("away msg"));
+  EXPECT_TRUE(WaitForLine("away msg", "(delivered to 1 of 1, read by 0)"));
 
   // Typing both ways in the 1:1 conversation.
   Type("/new bob");

@@ -82,6 +82,18 @@ TEST_F(CliTest, TheReadmeWalkThrough) {
   auto read = Parley("alice", {"history", "friends"});
   EXPECT_TRUE(Has(read.second, "-> friends: hello, group [read] (delivered to 1 of 1, read by 1)"))
       << read.second;
+  // --json carries the same counts and each member's receipt.
+  auto read_json = Parley("alice", {"--json", "history", "friends"});
+  ASSERT_EQ(read_json.first, 0) << read_json.second;
+  auto history = nlohmann::json::parse(read_json.second, nullptr, false);
+  ASSERT_TRUE(history.is_array() && history.size() == 1u) << read_json.second;
+  const auto& receipts = history[0]["receipts"];
+  EXPECT_EQ(receipts["members"], 1);
+  EXPECT_EQ(receipts["delivered"], 1);
+  EXPECT_EQ(receipts["read"], 1);
+  ASSERT_EQ(receipts["from"].size(), 1u) << read_json.second;
+  EXPECT_EQ(receipts["from"][0]["status"], "read");
+  EXPECT_EQ(history[0]["groupName"], "friends");
   EXPECT_EQ(Parley("bob", {"groups", "rename", "friends", "mine"}).first, 10);  // not an admin: forbidden
   auto bob_list = Parley("bob", {"groups"});  // the human list marks the admins
   EXPECT_TRUE(Has(bob_list.second, "friends  2 members: ")) << bob_list.second;
@@ -125,6 +137,10 @@ TEST_F(CliTest, FailuresHaveTheirExitCodes) {
   auto refused = Parley("alice", {"--json", "send", "nobody", "x"});
   auto error = nlohmann::json::parse(refused.second, nullptr, false);
   EXPECT_EQ(error["error"], "not_found") << refused.second;
+  // The primary holds the account's contacts and groups: it has nobody to ask.
+  auto sync = Parley("alice", {"--json", "sync"});
+  EXPECT_EQ(sync.first, 10) << sync.second;
+  EXPECT_EQ(nlohmann::json::parse(sync.second, nullptr, false)["error"], "forbidden") << sync.second;
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "client/client.h"
 #include "client_fixture.h"
+#include "parleyd_queue.h"
 
 namespace parley::client {
 namespace {
@@ -20,7 +21,26 @@ using namespace std::chrono_literals;
 
 using testing::EventLog;
 
-class ClientEndToEndTest : public testing::ClientFixture {};
+class ClientEndToEndTest : public testing::ClientFixture {
+ protected:
+  // parleyd again, letting more messages to one peer through than its default pair limit.
+  void RestartServerWithoutPairLimit() {
+    server_.reset();
+    server_ = std::make_unique<testing::ParleydProcess>(
+        dir_, 0, "messages_per_sender_recipient_pair = { capacity = 1000, refill_per_hour = 100000 }\n");
+    ASSERT_NE(server_->port(), 0);
+  }
+
+  // The sender back online: its `count` messages in the conversation are all delivered.
+  static void ExpectAllDelivered(Client& sender, const ConversationId& conversation, std::size_t count) {
+    ASSERT_TRUE(sender.Connect());
+    ASSERT_TRUE(sender.WaitUntilDrained(20s));
+    auto history = sender.History(conversation, count);
+    ASSERT_TRUE(history);
+    ASSERT_EQ(history->size(), count);
+    for (const StoredMessage& m : *history) EXPECT_EQ(m.status, MessageStatus::kDelivered) << m.body;
+  }
+};
 
 TEST_F(ClientEndToEndTest, OneToOneBothWaysWithRequestGatingAndReceipts) {
   Profile alice = Register("alice");
@@ -114,6 +134,68 @@ TEST_F(ClientEndToEndTest, OfflineDeliveryAndRestartWithoutLossOrDuplicates) {
       }
     }
   }
+}
+
+TEST_F(ClientEndToEndTest, ADrainSendsOneDeliveryReceiptPerSenderAndHundredMessages) {
+  ASSERT_NO_FATAL_FAILURE(RestartServerWithoutPairLimit());
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  ASSERT_TRUE(alice.client && bob.client);
+  ASSERT_TRUE(alice.client->AddContact("bob"));
+  ASSERT_TRUE(bob.client->AddContact("alice"));
+  const AccountId alice_id = alice.client->account()->account;
+  const AccountId bob_id = bob.client->account()->account;
+  bob.client->Disconnect();
+
+  constexpr std::size_t kMessages = 250;
+  for (std::size_t i = 0; i < kMessages; ++i) {
+    auto m = alice.client->SendText("bob", "queued " + std::to_string(i));
+    ASSERT_TRUE(m) << ClientErrcName(m.error().code);
+  }
+  // Alice offline too: Bob's receipts wait in her queue, where they are counted.
+  alice.client->Disconnect();
+  ASSERT_TRUE(bob.client->Connect());
+  ASSERT_TRUE(bob.client->WaitUntilDrained(20s));
+  EXPECT_EQ(Bodies(*bob.client, Conv(*alice.client)).size(), 100u);  // History's limit here
+
+  // At most 100 ids per receipt, one receipt per run of pushes Bob stored
+  // (a run holds up to 512): 3 when all came in one run, never one each.
+  const std::size_t receipts = testing::QueuedEnvelopesFrom(dir_ / "server" / "parley.db", alice_id, bob_id);
+  EXPECT_GE(receipts, 3u);
+  EXPECT_LE(receipts, 12u);
+
+  ExpectAllDelivered(*alice.client, Conv(*bob.client), kMessages);
+}
+
+TEST_F(ClientEndToEndTest, AGroupDrainSendsOneDeliveryReceiptPerSenderAndHundredMessages) {
+  ASSERT_NO_FATAL_FAILURE(RestartServerWithoutPairLimit());
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  ASSERT_TRUE(alice.client && bob.client);
+  ASSERT_TRUE(bob.client->AddContact("alice"));  // so the group is no request and he sends receipts
+  auto group = alice.client->CreateGroup("batch", {"bob"});
+  ASSERT_TRUE(group) << ClientErrcName(group.error().code);
+  const ConversationId conversation = GroupConversation(group->id);
+  ASSERT_TRUE(testing::WaitUntil([&] { return static_cast<bool>(bob.client->GetGroup(conversation)); }));
+  const AccountId alice_id = alice.client->account()->account;
+  const AccountId bob_id = bob.client->account()->account;
+  bob.client->Disconnect();
+
+  constexpr std::size_t kMessages = 150;
+  for (std::size_t i = 0; i < kMessages; ++i) {
+    auto m = alice.client->SendGroupText(conversation, "group " + std::to_string(i));
+    ASSERT_TRUE(m) << ClientErrcName(m.error().code);
+  }
+  alice.client->Disconnect();
+  const std::size_t before = testing::QueuedEnvelopesFrom(dir_ / "server" / "parley.db", alice_id, bob_id);
+  ASSERT_TRUE(bob.client->Connect());
+  ASSERT_TRUE(bob.client->WaitUntilDrained(20s));
+  const std::size_t receipts =
+      testing::QueuedEnvelopesFrom(dir_ / "server" / "parley.db", alice_id, bob_id) - before;
+  EXPECT_GE(receipts, 2u);
+  EXPECT_LE(receipts, 8u);
+
+  ExpectAllDelivered(*alice.client, conversation, kMessages);
 }
 
 TEST_F(ClientEndToEndTest, LinkedDeviceReceivesAndGetsSyncCopies) {

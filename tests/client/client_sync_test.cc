@@ -12,6 +12,7 @@
 #include "client/content.h"
 #include "client_fixture.h"
 #include "crypto/random.h"
+#include "parleyd_queue.h"
 #include "protocol/session_cipher.h"
 #include "store/client_store.h"
 
@@ -43,6 +44,15 @@ class ClientSyncTest : public testing::ClientFixture {
   }
 
   static AccountId Id(Client& client) { return client.account()->account; }
+
+  // Waits until the client holds the group with this name and member count.
+  static bool HasGroup(Client& client, const ConversationId& group, const std::string& name,
+                       std::size_t members) {
+    return WaitUntil([&] {
+      auto got = client.GetGroup(group);
+      return got && got->name == name && got->members.size() == members;
+    });
+  }
 };
 
 TEST_F(ClientSyncTest, LinkedDeviceGetsContactsAndLaterChangesReachEveryDevice) {
@@ -163,10 +173,7 @@ TEST_F(ClientSyncTest, APrimaryConnectedThroughoutServesANewDeviceItsContactsAnd
   EXPECT_TRUE(HasContact(*laptop.client, Id(*bob.client), ContactState::kAccepted, true));
   EXPECT_TRUE(HasContact(*laptop.client, Id(*dave.client), ContactState::kBlocked));
   const ConversationId group_id = GroupConversation(group->id);
-  ASSERT_TRUE(WaitUntil([&] {
-    auto got = laptop.client->GetGroup(group_id);
-    return got && got->name == "climbing" && got->members.size() == 2u;
-  }));
+  ASSERT_TRUE(HasGroup(*laptop.client, group_id, "climbing", 2));
   EXPECT_TRUE(alice.client->connected());
   // The laptop writes to the group and Bob reads it.
   ASSERT_TRUE(laptop.client->SendGroupText(group_id, "from the laptop"));
@@ -174,6 +181,102 @@ TEST_F(ClientSyncTest, APrimaryConnectedThroughoutServesANewDeviceItsContactsAnd
     auto bodies = Bodies(*bob.client, group_id);
     return std::find(bodies.begin(), bodies.end(), "from the laptop") != bodies.end();
   }));
+}
+
+TEST_F(ClientSyncTest, WithThePrimaryOfflineALinkedDeviceAnswersAndTheFirstAnswerWins) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  Profile carol = Register("carol");
+  ASSERT_TRUE(alice.client && bob.client && carol.client);
+  ASSERT_TRUE(alice.client->AddContact("bob"));
+  ASSERT_TRUE(alice.client->MarkVerified("bob"));
+  auto group = alice.client->CreateGroup("climbing", {"bob"});
+  ASSERT_TRUE(group) << ClientErrcName(group.error().code);
+  const ConversationId group_id = GroupConversation(group->id);
+  Profile laptop = LinkDevice(alice, "alice-laptop");
+  ASSERT_TRUE(laptop.client);
+  ASSERT_TRUE(
+      laptop.log->WaitFor<OwnDeviceSynced>([](const OwnDeviceSynced& e) { return e.from == DeviceId(1); }));
+  ASSERT_TRUE(HasGroup(*laptop.client, group_id, "climbing", 2));
+  const DeviceId laptop_device = laptop.client->account()->device;
+
+  // The phone makes a code and goes offline; the tablet links with it and
+  // gets everything from the laptop.
+  auto code = alice.client->CreateLinkCode();
+  ASSERT_TRUE(code);
+  alice.client->Disconnect();
+  Profile tablet;
+  tablet.client = OpenProfile("alice-tablet");
+  ASSERT_TRUE(tablet.client);
+  tablet.log->Attach(*tablet.client);
+  ASSERT_TRUE(tablet.client->Link(Address(), code->code, "alice-tablet"));
+  EXPECT_TRUE(HasContact(*tablet.client, Id(*bob.client), ContactState::kAccepted, true));
+  EXPECT_TRUE(HasGroup(*tablet.client, group_id, "climbing", 2));
+  auto synced = tablet.log->WaitFor<OwnDeviceSynced>([](const OwnDeviceSynced&) { return true; });
+  ASSERT_TRUE(synced);
+  EXPECT_EQ(synced->from, laptop_device);
+
+  // The phone comes back and answers the request it finds queued (and sends
+  // its list to the device it sees first): the tablet ignores that snapshot.
+  // A contact the phone adds afterwards marks when it has arrived.
+  ASSERT_TRUE(alice.client->Connect());
+  ASSERT_TRUE(alice.client->WaitUntilDrained(20s));
+  ASSERT_TRUE(alice.client->AddContact("carol"));
+  ASSERT_TRUE(HasContact(*tablet.client, Id(*carol.client), ContactState::kAccepted));
+  EXPECT_EQ(tablet.log->Count<OwnDeviceSynced>(), 1u);
+
+  // Asked again, the tablet takes one answer (phone or laptop, whichever came first).
+  ASSERT_TRUE(tablet.client->RequestSync());
+  EXPECT_TRUE(WaitUntil([&] { return tablet.log->Count<OwnDeviceSynced>() == 2u; }));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(tablet.log->Count<OwnDeviceSynced>(), 2u);
+
+  // The primary holds the account's state: it has nobody to ask.
+  auto on_primary = alice.client->RequestSync();
+  ASSERT_FALSE(on_primary);
+  EXPECT_EQ(on_primary.error().code, ClientErrc::kForbidden);
+  // A profile that belongs to no account has nobody to ask either.
+  auto unregistered = OpenProfile("nobody");
+  ASSERT_TRUE(unregistered);
+  auto none = unregistered->RequestSync();
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, ClientErrc::kNotRegistered);
+}
+
+TEST_F(ClientSyncTest, LinkedDevicesWaitingForTheStateDoNotKeepAskingEachOther) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  ASSERT_TRUE(alice.client && bob.client);
+  ASSERT_TRUE(alice.client->AddContact("bob"));
+  auto laptop_code = alice.client->CreateLinkCode();
+  auto tablet_code = alice.client->CreateLinkCode();
+  ASSERT_TRUE(laptop_code && tablet_code);
+  alice.client->Disconnect();
+  const auto link = [&](const std::string& name, const std::string& code) {
+    Profile p;
+    p.client = OpenProfile(name);
+    p.log->Attach(*p.client);
+    EXPECT_TRUE(p.client && p.client->Link(Address(), code, name));
+    return p;
+  };
+  // Neither has the state while the phone is away: each asks, none answers.
+  Profile laptop = link("alice-laptop", laptop_code->code);
+  laptop.client->Disconnect();
+  Profile tablet = link("alice-tablet", tablet_code->code);
+  tablet.client->Disconnect();
+  ASSERT_TRUE(laptop.client->Connect());
+  ASSERT_TRUE(laptop.client->WaitUntilDrained(20s));
+  // The laptop found the tablet's request: it asks once (on connecting) and
+  // does not ask again in answer.
+  const AccountId id = Id(*alice.client);
+  EXPECT_EQ(testing::QueuedEnvelopesFrom(dir_ / "server" / "parley.db", id, id,
+                                         tablet.client->account()->device, laptop.client->account()->device),
+            1u);
+  // The phone comes back and answers both.
+  ASSERT_TRUE(tablet.client->Connect());
+  ASSERT_TRUE(alice.client->Connect());
+  EXPECT_TRUE(HasContact(*laptop.client, Id(*bob.client), ContactState::kAccepted));
+  EXPECT_TRUE(HasContact(*tablet.client, Id(*bob.client), ContactState::kAccepted));
 }
 
 // A sync request is honoured only from our own devices: from a stranger,

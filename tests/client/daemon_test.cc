@@ -32,12 +32,9 @@ class DaemonTest : public ::testing::Test {
     server_ = std::make_unique<testing::ParleydProcess>(dir_);
     ASSERT_NE(server_->port(), 0) << testing::ReadWholeFile(dir_ / "parleyd.out");
     for (const char* name : {"alice", "bob"}) {
-      ClientOptions options;
-      options.data_dir = DataDir(name);
-      options.key.key_file = KeyFile(name);
-      auto client = Client::Open(options);
+      auto client = OpenProfile(name);
       ASSERT_TRUE(client);
-      auto info = (*client)->Register({"127.0.0.1", server_->port(), server_->fingerprint()}, name, "phone");
+      auto info = client->Register(Address(), name, "phone");
       ASSERT_TRUE(info) << ClientErrcName(info.error().code);
     }
   }
@@ -51,6 +48,16 @@ class DaemonTest : public ::testing::Test {
   std::filesystem::path DataDir(const std::string& name) const { return dir_ / "profiles" / name; }
   std::filesystem::path KeyFile(const std::string& name) const { return dir_ / "profiles" / (name + ".key"); }
   std::filesystem::path Socket(const std::string& name) const { return dir_ / (name + ".sock"); }
+  ServerAddress Address() const { return {"127.0.0.1", server_->port(), server_->fingerprint()}; }
+
+  // The profile opened in this process (no daemon may serve it meanwhile); nullptr when it does not open.
+  std::unique_ptr<Client> OpenProfile(const std::string& name) const {
+    ClientOptions options;
+    options.data_dir = DataDir(name);
+    options.key.key_file = KeyFile(name);
+    auto client = Client::Open(options);
+    return client ? std::move(*client) : nullptr;
+  }
 
   DaemonProcess& StartDaemon(const std::string& name) {
     auto& d =
@@ -227,6 +234,104 @@ TEST_F(DaemonTest, GroupsThroughRpc) {
   EXPECT_EQ(after["result"][0]["active"], false);
 }
 
+// Our group messages carry their receipts in every result and notification:
+// from the send on ("delivered to 0 of 1"), in `update` as they come, and in `history`.
+TEST_F(DaemonTest, GroupReceiptsInResultsAndNotifications) {
+  auto [alice_rpc, bob_rpc] = StartBothAndSubscribeBob();
+  ASSERT_TRUE(alice_rpc->ok() && bob_rpc->ok());
+  RpcConnection &alice = *alice_rpc, &bob = *bob_rpc;
+  EXPECT_EQ(alice.Call("subscribe")["result"]["subscribed"], true);
+  // Bob knows alice, so her group is no request and he sends receipts.
+  ASSERT_TRUE(bob.Call("contacts.add", {{"username", "alice"}}).contains("result"));
+  auto created = alice.Call("groups.create", {{"name", "team"}, {"members", {"bob"}}});
+  ASSERT_TRUE(created.contains("result")) << created.dump();
+  const std::string group = created["result"]["id"];
+  ASSERT_FALSE(bob.WaitNotification([&](const json& n) {
+                    return n["method"] == "groupChanged" && n["params"]["group"]["id"] == group;
+                  })
+                   .is_null());
+
+  auto sent = alice.Call("groups.send", {{"group", group}, {"text", "count me"}});
+  ASSERT_TRUE(sent.contains("result")) << sent.dump();
+  const std::string id = sent["result"]["id"];
+  auto before = alice.Call("history", {{"peer", group}});
+  ASSERT_EQ(before["result"].size(), 1u) << before.dump();
+  const json& fresh = before["result"][0]["receipts"];
+  EXPECT_EQ(fresh["members"], 1);
+  EXPECT_EQ(fresh["delivered"], 0);
+  EXPECT_EQ(fresh["read"], 0);
+  ASSERT_EQ(fresh["from"].size(), 1u) << before.dump();
+  EXPECT_EQ(fresh["from"][0]["status"], "sent");
+
+  auto delivered = alice.WaitNotification([&](const json& n) {
+    return n["method"] == "update" && n["params"]["message"]["id"] == id &&
+           n["params"]["message"]["receipts"]["delivered"] == 1;
+  });
+  ASSERT_FALSE(delivered.is_null());
+  EXPECT_EQ(delivered["params"]["message"]["receipts"]["read"], 0);
+  EXPECT_EQ(delivered["params"]["message"]["status"], "delivered");
+  // Bob shows the group (history marks it read): alice learns he read it.
+  ASSERT_TRUE(bob.Call("history", {{"peer", group}}).contains("result"));
+  auto read = alice.WaitNotification([&](const json& n) {
+    return n["method"] == "update" && n["params"]["message"]["id"] == id &&
+           n["params"]["message"]["receipts"]["read"] == 1;
+  });
+  ASSERT_FALSE(read.is_null());
+  EXPECT_EQ(read["params"]["message"]["receipts"]["from"][0]["status"], "read");
+  auto after = alice.Call("history", {{"peer", group}, {"markRead", false}});
+  EXPECT_EQ(after["result"][0]["receipts"]["read"], 1) << after.dump();
+  EXPECT_EQ(after["result"][0]["status"], "read");
+  // Bob's copy is no message of alice's own: no receipts there.
+  auto bob_history = bob.Call("history", {{"peer", group}});
+  ASSERT_EQ(bob_history["result"].size(), 1u);
+  EXPECT_FALSE(bob_history["result"][0].contains("receipts"));
+
+  // `sync` asks a linked device's other devices; on the primary it is refused.
+  auto sync = alice.Call("sync");
+  EXPECT_EQ(sync["error"]["data"]["name"], "forbidden") << sync.dump();
+}
+
+// A linked device served by its own daemon: the primary's answer arrives as
+// a `synced` notification, and `sync` asks again and is answered again.
+TEST_F(DaemonTest, ALinkedDeviceSyncsThroughRpc) {
+  {
+    auto alice = OpenProfile("alice");
+    ASSERT_TRUE(alice);
+    ASSERT_TRUE(alice->Connect());
+    ASSERT_TRUE(alice->AddContact("bob"));
+    auto code = alice->CreateLinkCode();
+    ASSERT_TRUE(code);
+    alice->Disconnect();
+    auto laptop = OpenProfile("laptop");
+    ASSERT_TRUE(laptop);
+    ASSERT_TRUE(laptop->Link(Address(), code->code, "laptop"));
+  }
+  // The phone is offline: the laptop's daemon waits for an answer.
+  StartDaemon("laptop");
+  RpcConnection laptop(Socket("laptop"));
+  ASSERT_TRUE(laptop.ok());
+  EXPECT_EQ(laptop.Call("subscribe")["result"]["subscribed"], true);
+  StartDaemon("alice");
+  const auto synced_from_phone = [](const json& n) {
+    return n["method"] == "synced" && n["params"]["fromDevice"] == 1;
+  };
+  ASSERT_FALSE(laptop.WaitNotification(synced_from_phone).is_null());
+  bool has_bob = false;
+  for (int i = 0; i < 100 && !has_bob; ++i) {
+    const json contacts = laptop.Call("contacts");
+    for (const auto& c : contacts["result"]) has_bob = has_bob || c["username"] == "bob";
+    if (!has_bob) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(has_bob) << laptop.Call("contacts").dump();
+
+  // Asked again (a fresh subscription sees only what follows), the phone answers again.
+  RpcConnection again(Socket("laptop"));
+  EXPECT_EQ(again.Call("subscribe")["result"]["subscribed"], true);
+  auto requested = again.Call("sync");
+  EXPECT_EQ(requested["result"]["requested"], true) << requested.dump();
+  EXPECT_FALSE(again.WaitNotification(synced_from_phone).is_null());
+}
+
 TEST_F(DaemonTest, AttachThroughRpcAndNeverForARequestBeforeItIsAccepted) {
   auto [alice_rpc, bob_rpc] = StartBothAndSubscribeBob();
   ASSERT_TRUE(alice_rpc->ok() && bob_rpc->ok());
@@ -302,13 +407,10 @@ TEST_F(DaemonTest, MessageWithoutSubscriberStaysUntilFetched) {
   StartDaemon("bob");
   RpcConnection bob(Socket("bob"));
   {
-    ClientOptions options;
-    options.data_dir = DataDir("alice");
-    options.key.key_file = KeyFile("alice");
-    auto alice = Client::Open(options);
+    auto alice = OpenProfile("alice");
     ASSERT_TRUE(alice);
-    ASSERT_TRUE((*alice)->Connect());
-    ASSERT_TRUE((*alice)->SendText("bob", "nobody listened"));
+    ASSERT_TRUE(alice->Connect());
+    ASSERT_TRUE(alice->SendText("bob", "nobody listened"));
   }
   auto received = ReceiveUntil(bob, "nobody listened");
   ASSERT_FALSE(received.is_null());

@@ -29,6 +29,18 @@ TEST(ViewsTest, GroupReceiptSummaryCountsTheOtherCurrentMembersOnly) {
       {Account('e'), MessageStatus::kRead, 3},  // no longer a member: not counted
   };
   EXPECT_EQ(GroupReceiptSummary(group, receipts, own), " (delivered to 2 of 3, read by 1)");
+  // "sent" only says it went to that member.
+  auto with_sent = receipts;
+  with_sent.push_back({Account('d'), MessageStatus::kSent, 4});
+  EXPECT_EQ(GroupReceiptSummary(group, with_sent, own), " (delivered to 2 of 3, read by 1)");
+  const auto j = GroupReceiptsJson(group, with_sent, own);
+  EXPECT_EQ(j["members"], 3);
+  EXPECT_EQ(j["delivered"], 2);
+  EXPECT_EQ(j["read"], 1);
+  ASSERT_EQ(j["from"].size(), 4u);
+  EXPECT_EQ(j["from"][3]["account"], Account('d').value().ToString());
+  EXPECT_EQ(j["from"][3]["status"], "sent");
+  EXPECT_EQ(j["from"][3]["at"], 4);
   group.members = {Account('a')};
   EXPECT_EQ(GroupReceiptSummary(group, receipts, own), "");  // nobody else to count
 }
