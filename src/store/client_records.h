@@ -119,6 +119,15 @@ struct Group {
   std::vector<AccountId> left;
 };
 
+// One change of a group's log as the store keeps it: its stamp and its
+// operations, encoded by the client (client/content.h, EncodeGroupOps).
+struct StoredGroupChange {
+  std::uint64_t version = 0;
+  AccountId author;
+  std::uint32_t device = 0;
+  std::vector<std::uint8_t> ops;
+};
+
 struct Conversation {
   ConversationId id;
   std::string title;  // the peer's username

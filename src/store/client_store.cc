@@ -75,6 +75,11 @@ CREATE TABLE receipts(message BLOB NOT NULL, account TEXT NOT NULL, status INTEG
     {5, R"sql(
 ALTER TABLE groups ADD COLUMN left_members TEXT NOT NULL DEFAULT '';
 )sql"},
+    {6, R"sql(
+CREATE TABLE group_changes(group_id TEXT NOT NULL, version INTEGER NOT NULL, author TEXT NOT NULL,
+                           device INTEGER NOT NULL, ops BLOB NOT NULL,
+                           PRIMARY KEY(group_id, version, author, device));
+)sql"},
 };
 
 ClientStoreErrc CodeFor(int rc) {
@@ -1143,6 +1148,43 @@ ClientStoreResult<std::vector<Group>> ClientStore::ListGroups() {
     }
   }
   for (Group& g : out) CS_TRY(ReadGroupMembers(g));
+  return out;
+}
+
+ClientStoreStatus ClientStore::SaveGroupChange(const GroupId& group, const StoredGroupChange& change) {
+  if (change.version > static_cast<std::uint64_t>(INT64_MAX)) {
+    return Fail(ClientStoreErrc::kInvalidArgument, "a group version the client store cannot hold");
+  }
+  CS_ASSIGN(stmt, db_->Prepare("INSERT OR REPLACE INTO group_changes(group_id, version, author, device, ops) "
+                               "VALUES (?, ?, ?, ?, ?)"));
+  return stmt.Text(1, ToHex(group))
+      .Bind(2, static_cast<std::int64_t>(change.version))
+      .Text(3, change.author.value().ToString())
+      .Bind(4, static_cast<std::int64_t>(change.device))
+      .Blob(5, change.ops)
+      .Run();
+}
+
+ClientStoreResult<std::vector<StoredGroupChange>> ClientStore::GroupChanges(const GroupId& group) {
+  std::vector<StoredGroupChange> out;
+  CS_ASSIGN(stmt, db_->Prepare("SELECT version, author, device, ops FROM group_changes WHERE group_id = ? "
+                               "ORDER BY version, author, device"));
+  stmt.Text(1, ToHex(group));
+  for (;;) {
+    CS_ASSIGN(row, stmt.Step());
+    if (!row) break;
+    auto uuid = Uuid::Parse(stmt.ColumnText(1));
+    if (stmt.Int(0) < 0 || !uuid || stmt.Int(2) < 0 || stmt.Int(2) > INT32_MAX) {
+      return Fail(ClientStoreErrc::kCorrupt, "a stored group change is malformed");
+    }
+    StoredGroupChange change;
+    change.version = static_cast<std::uint64_t>(stmt.Int(0));
+    change.author = AccountId(*uuid);
+    change.device = static_cast<std::uint32_t>(stmt.Int(2));
+    const Bytes ops = stmt.ColumnBlob(3);
+    change.ops.assign(ops.begin(), ops.end());
+    out.push_back(std::move(change));
+  }
   return out;
 }
 
