@@ -1017,30 +1017,6 @@ std::optional<GroupId> GroupIdOf(std::string_view conversation) {
   return id;
 }
 
-namespace {
-
-// A list of accounts in one column: their ids, comma-separated.
-std::string JoinAccounts(const std::vector<AccountId>& accounts) {
-  std::string out;
-  for (const AccountId& a : accounts) {
-    if (!out.empty()) out += ',';
-    out += a.value().ToString();
-  }
-  return out;
-}
-
-ClientStoreStatus SplitAccounts(const std::string& joined, std::vector<AccountId>& out) {
-  for (std::size_t at = 0; at < joined.size();) {
-    const std::size_t comma = std::min(joined.find(',', at), joined.size());
-    auto uuid = Uuid::Parse(std::string_view(joined).substr(at, comma - at));
-    if (!uuid) return Fail(ClientStoreErrc::kCorrupt, "a stored group account list is malformed");
-    out.emplace_back(*uuid);
-    at = comma + 1;
-  }
-  return {};
-}
-
-}  // namespace
 
 ClientStoreStatus ClientStore::SaveGroup(const Group& group) {
   const std::string id = ToHex(group.id);
@@ -1048,9 +1024,8 @@ ClientStoreStatus ClientStore::SaveGroup(const Group& group) {
     if (group.version > static_cast<std::uint64_t>(INT64_MAX)) {
       return Fail(ClientStoreErrc::kInvalidArgument, "a group version the client store cannot hold");
     }
-    CS_ASSIGN(stmt, db_->Prepare(
-                        "INSERT OR REPLACE INTO groups(id, name, active, request, key_distributed, version, "
-                        "version_author, base_admins, left_members) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    CS_ASSIGN(stmt, db_->Prepare("INSERT OR REPLACE INTO groups(id, name, active, request, key_distributed, "
+                                 "version, version_author) VALUES (?, ?, ?, ?, ?, ?, ?)"));
     CS_TRY(stmt.Text(1, id)
                .Text(2, group.name)
                .Bind(3, group.active ? 1 : 0)
@@ -1058,8 +1033,6 @@ ClientStoreStatus ClientStore::SaveGroup(const Group& group) {
                .Bind(5, group.key_distributed ? 1 : 0)
                .Bind(6, static_cast<std::int64_t>(group.version))
                .Text(7, group.version_author ? group.version_author->value().ToString() : std::string())
-               .Text(8, JoinAccounts(group.base_admins))
-               .Text(9, JoinAccounts(group.left))
                .Run());
   }
   {
@@ -1111,8 +1084,6 @@ ClientStoreResult<Group> ReadGroup(const Statement& stmt) {
     if (!uuid) return Fail(ClientStoreErrc::kCorrupt, "a stored group version author is malformed");
     g.version_author = AccountId(*uuid);
   }
-  CS_TRY(SplitAccounts(stmt.ColumnText(7), g.base_admins));
-  CS_TRY(SplitAccounts(stmt.ColumnText(8), g.left));
   return g;
 }
 
@@ -1122,8 +1093,8 @@ ClientStoreResult<std::optional<Group>> ClientStore::FindGroup(const GroupId& id
   std::optional<Group> found;
   {
     CS_ASSIGN(stmt,
-              db_->Prepare("SELECT id, name, active, request, key_distributed, version, version_author, "
-                           "base_admins, left_members FROM groups WHERE id = ?"));
+              db_->Prepare("SELECT id, name, active, request, key_distributed, version, version_author "
+                           "FROM groups WHERE id = ?"));
     stmt.Text(1, ToHex(id));
     CS_ASSIGN(row, stmt.Step());
     if (!row) return found;
@@ -1138,8 +1109,8 @@ ClientStoreResult<std::vector<Group>> ClientStore::ListGroups() {
   std::vector<Group> out;
   {
     CS_ASSIGN(stmt,
-              db_->Prepare("SELECT id, name, active, request, key_distributed, version, version_author, "
-                           "base_admins, left_members FROM groups ORDER BY name"));
+              db_->Prepare("SELECT id, name, active, request, key_distributed, version, version_author "
+                           "FROM groups ORDER BY name"));
     for (;;) {
       CS_ASSIGN(row, stmt.Step());
       if (!row) break;

@@ -654,51 +654,6 @@ TEST_F(ClientStoreTest, ReceiptsPerMemberOnlyMoveForwardAndGoWithTheirMessage) {
   EXPECT_TRUE(receipts->empty());
 }
 
-TEST_F(ClientStoreTest, AGroupKeepsItsVersionAuthorAndBaseAdmins) {
-  auto key = KeyFromFile(dir_ / "k");
-  ASSERT_TRUE(key);
-  const AccountId alice(*Uuid::Parse("00000000-0000-4000-8000-00000000000a"));
-  const AccountId bob(*Uuid::Parse("00000000-0000-4000-8000-00000000000b"));
-  Group g;
-  g.id.fill(9);
-  g.name = "versions";
-  g.members = {alice, bob};
-  g.admins = {alice};
-  g.version = 7;
-  g.version_author = alice;
-  g.base_admins = {alice, bob};
-  const AccountId carol(*Uuid::Parse("00000000-0000-4000-8000-00000000000c"));
-  const AccountId dave(*Uuid::Parse("00000000-0000-4000-8000-00000000000d"));
-  g.left = {carol, dave};
-  {
-    auto store = Open(*key);
-    ASSERT_TRUE(store);
-    ASSERT_TRUE(store->SaveGroup(g));
-    Group fresh;
-    fresh.id.fill(8);
-    fresh.name = "fresh";
-    fresh.members = {alice};
-    fresh.admins = {alice};
-    ASSERT_TRUE(store->SaveGroup(fresh));
-  }
-  auto store = Open(*key);
-  ASSERT_TRUE(store);
-  auto found = store->FindGroup(g.id);
-  ASSERT_TRUE(found && *found);
-  EXPECT_EQ((*found)->version, 7u);
-  EXPECT_EQ((*found)->version_author, alice);
-  EXPECT_EQ((*found)->base_admins, g.base_admins);
-  EXPECT_EQ((*found)->left, g.left);
-  GroupId fresh_id;
-  fresh_id.fill(8);
-  found = store->FindGroup(fresh_id);
-  ASSERT_TRUE(found && *found);
-  EXPECT_EQ((*found)->version, 0u);
-  EXPECT_FALSE((*found)->version_author);
-  EXPECT_TRUE((*found)->base_admins.empty());
-  EXPECT_TRUE((*found)->left.empty());
-}
-
 TEST_F(ClientStoreTest, AGroupKeepsItsVersionAuthorAndItsChanges) {
   auto key = KeyFromFile(dir_ / "k");
   ASSERT_TRUE(key);

@@ -117,8 +117,9 @@ int main(int argc, char** argv) {
       GroupSnapshot(GroupStamp{1, alice, 1}, "team", {alice, bob, carol}, {alice}),
       GroupChange{GroupStamp{2, carol, 2}, {GroupOp{GroupOpKind::kLeave, carol, {}}}},
       GroupChange{GroupStamp{2, alice, 1}, {GroupOp{GroupOpKind::kMakeAdmin, bob, {}}}},
-      GroupChange{GroupStamp{3, alice, 1},
-                  {GroupOp{GroupOpKind::kRevokeAdmin, bob, {}}, GroupOp{GroupOpKind::kRename, {}, "renamed"}}},
+      GroupChange{
+          GroupStamp{3, alice, 1},
+          {GroupOp{GroupOpKind::kRevokeAdmin, bob, {}}, GroupOp{GroupOpKind::kRename, {}, "renamed"}}},
       GroupChange{GroupStamp{3, bob, 1}, {GroupOp{GroupOpKind::kRemove, alice, {}}}},
   };
   changes.body = GroupUpdateBody{};
