@@ -352,9 +352,12 @@ ClientResult<Group> Client::Impl::EditGroupMembers(const ConversationId& convers
       accounts = std::move(*resolved);
     } else {
       for (const std::string& name : members) {
+        // A member by account id needs no contact; we may name ourselves
+        // (to give up our admin rights).
         AccountId account = account_->account;
-        // We may name ourselves (to give up our admin rights).
-        if (name != account_->username && name != account_->account.value().ToString()) {
+        if (auto uuid = Uuid::Parse(name)) {
+          account = AccountId(*uuid);
+        } else if (name != account_->username) {
           auto contact = ResolvePeerLocked(name, false);
           if (!contact) return tl::unexpected(contact.error());
           account = contact->account;
