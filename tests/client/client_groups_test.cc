@@ -999,6 +999,53 @@ TEST_F(ClientGroupsTest, AnAdminChangeThatMissedALeaveNeverListsTheLeaverAgain) 
   }
 }
 
+// A group from before the change log (schema 6): the device's log is
+// emptied with its client closed, as an older store holds the group; the
+// client starts the log with a snapshot of the state at its version, and its
+// next change counts everywhere.
+TEST_F(ClientGroupsTest, AGroupFromBeforeTheChangeLogStartsFromASnapshotOfItsState) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  ASSERT_TRUE(alice.client && bob.client);
+  auto created = CreateAndWait(alice, "moraine", {"bob"}, {&bob});
+  ASSERT_TRUE(created);
+  const ConversationId group = GroupConversation(created->id);
+  ASSERT_TRUE(alice.client->RenameGroup(group, "moraine v2"));
+  ASSERT_TRUE(WaitUntil([&] { return bob.client->GetGroup(group)->version == 2u; }));
+
+  alice.client.reset();
+  {
+    auto key = store::KeyFromFile(dir_ / "profiles" / "alice.key");
+    ASSERT_TRUE(key);
+    const std::filesystem::path path = dir_ / "profiles" / "alice" / "parley.db";
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    const std::string sql = "PRAGMA key = \"x'" + ToHex(key->bytes()) +
+                            "'\"; PRAGMA cipher_page_size = " + std::to_string(store::kClientStorePageSize) +
+                            "; DELETE FROM group_changes; SELECT count(*) FROM groups;";
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  alice.client = OpenProfile("alice");
+  ASSERT_TRUE(alice.client);
+  alice.log->Attach(*alice.client);
+  ASSERT_TRUE(alice.client->Connect());
+  auto held = alice.client->GetGroup(group);
+  ASSERT_TRUE(held);
+  EXPECT_EQ(held->name, "moraine v2");
+  EXPECT_EQ(held->version, 2u);
+
+  auto renamed = alice.client->RenameGroup(group, "moraine v3");
+  ASSERT_TRUE(renamed) << ClientErrcName(renamed.error().code);
+  EXPECT_EQ(renamed->version, 3u);
+  ASSERT_TRUE(WaitUntil([&] {
+    auto state = bob.client->GetGroup(group);
+    return state && state->name == "moraine v3" && state->version == 3u;
+  }));
+  ASSERT_TRUE(bob.client->SendGroupText(group, "still here"));
+  EXPECT_TRUE(Received(*alice.log, "still here", group));
+}
+
 TEST_F(ClientGroupsTest, AdminRightsAreTakenBackAndTheRevokedAdminsChangesNoLongerCount) {
   auto scene = SetUpCrafting("dave", "spire");
   ASSERT_TRUE(scene);
