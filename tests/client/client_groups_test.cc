@@ -50,6 +50,30 @@ class ClientGroupsTest : public testing::ClientFixture {
     return *created;
   }
 
+  // Alice's group `name` with Bob, Carol and Dave, which every one of them holds.
+  struct FourMembers {
+    Profile alice, bob, carol, dave;
+    AccountId alice_id, dave_id;
+    ConversationId group;
+  };
+  std::optional<FourMembers> SetUpFourMembers(const std::string& name) {
+    FourMembers scene;
+    scene.alice = Register("alice");
+    scene.bob = Register("bob");
+    scene.carol = Register("carol");
+    scene.dave = Register("dave");
+    for (Profile* p : {&scene.alice, &scene.bob, &scene.carol, &scene.dave}) {
+      if (!p->client || !p->client->account()) return std::nullopt;
+    }
+    auto created =
+        CreateAndWait(scene.alice, name, {"bob", "carol", "dave"}, {&scene.bob, &scene.carol, &scene.dave});
+    if (!created) return std::nullopt;
+    scene.group = GroupConversation(created->id);
+    scene.alice_id = scene.alice.client->account()->account;
+    scene.dave_id = scene.dave.client->account()->account;
+    return scene;
+  }
+
   // Alice's group with Bob and Carol, and a fourth account; Carol has a 1:1
   // session from each of the other three (Alice's and Bob's from their
   // sender keys, the fourth's from a text), so any of them can send her
@@ -569,16 +593,9 @@ TEST_F(ClientGroupsTest, ConcurrentChangesByTwoAdminsEndInTheSameStateEverywhere
 }
 
 TEST_F(ClientGroupsTest, TwoLeavesRacingAnAdminsChangeAllHoldWhateverTheOrder) {
-  Profile alice = Register("alice");
-  Profile bob = Register("bob");
-  Profile carol = Register("carol");
-  Profile dave = Register("dave");
-  ASSERT_TRUE(alice.client && bob.client && carol.client && dave.client);
-  auto created = CreateAndWait(alice, "col", {"bob", "carol", "dave"}, {&bob, &carol, &dave});
-  ASSERT_TRUE(created);
-  const ConversationId group = GroupConversation(created->id);
-  const AccountId alice_id = alice.client->account()->account;
-  const AccountId dave_id = dave.client->account()->account;
+  auto scene = SetUpFourMembers("col");
+  ASSERT_TRUE(scene);
+  auto& [alice, bob, carol, dave, alice_id, dave_id, group] = *scene;
 
   // Bob and Carol (offline) each leave version 1 while Alice, offline,
   // renames it: Dave gets both leaves, then the rename (version 2 as well,
@@ -916,16 +933,9 @@ TEST_F(ClientGroupsTest, AMemberTakenBackByAnAdminWhoBecameAdminLaterIsBackOnIts
 // while Alice, offline, renames it; Carol, having seen Bob's leave, leaves
 // version 2. Devices ended with different names and versions.
 TEST_F(ClientGroupsTest, RacingLeavesAndAnOfflineAdminsRenameEndTheSameEverywhere) {
-  Profile alice = Register("alice");
-  Profile bob = Register("bob");
-  Profile carol = Register("carol");
-  Profile dave = Register("dave");
-  ASSERT_TRUE(alice.client && bob.client && carol.client && dave.client);
-  auto created = CreateAndWait(alice, "ledge", {"bob", "carol", "dave"}, {&bob, &carol, &dave});
-  ASSERT_TRUE(created);
-  const ConversationId group = GroupConversation(created->id);
-  const AccountId alice_id = alice.client->account()->account;
-  const AccountId dave_id = dave.client->account()->account;
+  auto scene = SetUpFourMembers("ledge");
+  ASSERT_TRUE(scene);
+  auto& [alice, bob, carol, dave, alice_id, dave_id, group] = *scene;
 
   alice.client->Disconnect();
   ASSERT_TRUE(bob.client->LeaveGroup(group));
