@@ -346,6 +346,11 @@ class ChatSession {
           return client_.AddGroupAdmins(conversation, members);
         });
         return true;
+      case Kind::kGroupUnadmin:
+        GroupChange([this, conversation, members = command.args] {
+          return client_.RemoveGroupAdmins(conversation, members);
+        });
+        return true;
       case Kind::kGroupRename:
         GroupChange(
             [this, conversation, name = command.text] { return client_.RenameGroup(conversation, name); });

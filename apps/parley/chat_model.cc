@@ -465,6 +465,7 @@ ChatCommand ChatModel::RunSlashCommand(const std::string& command, std::vector<s
     if (sub == "add" && !words.empty()) return {Kind::kGroupAdd, entry->id, {}, std::move(words)};
     if (sub == "remove" && !words.empty()) return {Kind::kGroupRemove, entry->id, {}, std::move(words)};
     if (sub == "admin" && !words.empty()) return {Kind::kGroupAdmin, entry->id, {}, std::move(words)};
+    if (sub == "unadmin" && !words.empty()) return {Kind::kGroupUnadmin, entry->id, {}, std::move(words)};
     if (sub == "leave" && words.empty()) return {Kind::kGroupLeave, entry->id};
     if (sub == "rename" && !words.empty()) {
       std::string name;
@@ -473,7 +474,7 @@ ChatCommand ChatModel::RunSlashCommand(const std::string& command, std::vector<s
     }
     status_ =
         "/group create NAME USER...  /group add USER...  /group remove USER...  /group admin USER...  /group "
-        "rename NAME  /group leave";
+        "unadmin USER...  /group rename NAME  /group leave";
     return {};
   }
   if (entry == nullptr) {
@@ -707,6 +708,7 @@ std::vector<Row> HelpRows() {
       "  /save N [PATH]           fetch file N of this conversation (and copy it to PATH)",
       "  /group create NAME USER...   a group with these members",
       "  /group add USER...  /group remove USER...  /group admin USER...",
+      "  /group unadmin USER...   take admin rights back",
       "  /group rename NAME  /group leave",
       "  /accept  /block  /verify  /help  /quit",
       "",

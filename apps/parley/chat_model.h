@@ -50,6 +50,7 @@ struct ChatCommand {
     kGroupAdd,         // add `args` to the group `conversation`
     kGroupRemove,      // remove `args` from the group `conversation`
     kGroupAdmin,       // make `args` admins of the group `conversation`
+    kGroupUnadmin,     // take admin rights back from `args` in the group `conversation`
     kGroupRename,      // rename the group `conversation` to `text`
     kGroupLeave,       // leave the group `conversation`
     kTyping,           // tell `conversation` we started (`typing`) or stopped typing

@@ -41,6 +41,7 @@ void AddGroupCommands(Cli& cli) {
   struct Options {
     std::string group, name, text;
     std::vector<std::string> members;
+    bool remove_admins = false;
   };
   auto o = std::make_shared<Options>();
   const Globals& g = cli.globals;
@@ -57,9 +58,11 @@ void AddGroupCommands(Cli& cli) {
   auto* remove = groups->add_subcommand("remove", "Remove members (admins only)");
   remove->add_option("group", o->group, "Group id, id prefix or name")->required();
   remove->add_option("members", o->members)->required();
-  auto* admin = groups->add_subcommand("admin", "Make members admins (admins only)");
+  auto* admin = groups->add_subcommand(
+      "admin", "Make members admins, or with --remove take admin rights back (admins only)");
   admin->add_option("group", o->group, "Group id, id prefix or name")->required();
   admin->add_option("members", o->members)->required();
+  admin->add_flag("--remove", o->remove_admins, "Take admin rights back (a group keeps at least one admin)");
   auto* rename = groups->add_subcommand("rename", "Rename a group (admins only)");
   rename->add_option("group", o->group, "Group id, id prefix or name")->required();
   rename->add_option("name", o->name)->required();
@@ -101,7 +104,8 @@ void AddGroupCommands(Cli& cli) {
     }
     auto changed = add->parsed()      ? client.AddGroupMembers(*group, o->members)
                    : remove->parsed() ? client.RemoveGroupMembers(*group, o->members)
-                   : admin->parsed()  ? client.AddGroupAdmins(*group, o->members)
+                   : admin->parsed()  ? (o->remove_admins ? client.RemoveGroupAdmins(*group, o->members)
+                                                          : client.AddGroupAdmins(*group, o->members))
                                       : client.RenameGroup(*group, o->name);
     if (!changed) return Report(g, changed.error());
     return Ok(g, GroupJson(*changed), HumanGroup(client, *changed));

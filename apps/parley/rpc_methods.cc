@@ -142,7 +142,7 @@ MethodOutcome Register(Client& client, Params& p, bool link) {
   return Ok(AccountJson(*info));
 }
 
-// groups.add, groups.remove, groups.admin.
+// groups.add, groups.remove, groups.admin (with "remove": true, RemoveGroupAdmins).
 MethodOutcome GroupMembers(Client& client, Params& p,
                            ClientResult<Group> (Client::*change)(const ConversationId&,
                                                                  const std::vector<std::string>&)) {
@@ -376,7 +376,10 @@ const std::map<std::string, Method, std::less<>>& Methods() {
       {"groups.remove",
        [](Client& client, Params& p) { return GroupMembers(client, p, &Client::RemoveGroupMembers); }},
       {"groups.admin",
-       [](Client& client, Params& p) { return GroupMembers(client, p, &Client::AddGroupAdmins); }},
+       [](Client& client, Params& p) {
+         const bool remove = p.Bool("remove", false);
+         return GroupMembers(client, p, remove ? &Client::RemoveGroupAdmins : &Client::AddGroupAdmins);
+       }},
       {"groups.rename",
        [](Client& client, Params& p) {
          const std::string group = p.String("group");

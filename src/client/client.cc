@@ -167,6 +167,10 @@ ClientResult<Group> Client::AddGroupAdmins(const ConversationId& group,
                                            const std::vector<std::string>& members) {
   return impl_->EditGroupMembers(group, members, Impl::GroupEdit::kAddAdmins);
 }
+ClientResult<Group> Client::RemoveGroupAdmins(const ConversationId& group,
+                                              const std::vector<std::string>& members) {
+  return impl_->EditGroupMembers(group, members, Impl::GroupEdit::kRemoveAdmins);
+}
 ClientResult<Group> Client::RenameGroup(const ConversationId& group, const std::string& name) {
   return impl_->RenameGroup(group, name);
 }

@@ -306,9 +306,10 @@ class Client {
   // ---- Groups ----
   //
   // A group is named by its conversation id ("group:" and 32 hex digits).
-  // Its state (name, members, admins) travels whole to every device of
-  // every member over 1:1 sessions; only admins change it (the creator is
-  // the first), and a member may leave. Messages are encrypted once with the
+  // Its state (name, members, admins) is the replay of the changes a device
+  // has seen, ordered by stamp, so it is the same on every device that saw
+  // the same changes; changes travel over 1:1 sessions. Only admins change
+  // it (the creator is the first), and a member may leave. Messages are encrypted once with the
   // sender's sender key, which reaches each member device over 1:1 sessions;
   // after a member leaves or is removed every remaining member starts a new
   // sender key, so what follows cannot be read with the old ones. A group
@@ -326,6 +327,10 @@ class Client {
   ClientResult<Group> RenameGroup(const ConversationId& group, const std::string& name);
   // Makes members admins.
   ClientResult<Group> AddGroupAdmins(const ConversationId& group, const std::vector<std::string>& members);
+  // Takes admin rights back from admins (ourselves included). kNotFound for
+  // one who is not a member; kInvalidArgument when no admin would remain
+  // (the last admin leaves instead, or makes another admin first).
+  ClientResult<Group> RemoveGroupAdmins(const ConversationId& group, const std::vector<std::string>& members);
   // Leaves the group on every device of ours. When the last admin leaves,
   // the remaining member with the smallest account id becomes admin.
   ClientStatus LeaveGroup(const ConversationId& group);

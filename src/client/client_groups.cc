@@ -1,10 +1,11 @@
 // Client::Impl: groups (docs/client.md, "Groups").
 //
-// State changes (create, add, remove, rename, admins, leave) go as a
-// GroupUpdateBody with the whole state in the group context, over 1:1
-// sessions to every device of every member concerned and to our other
-// devices. Messages go once per device as the same SenderKeyMessage,
-// prefixed with the group id (EncodeGroupEnvelope).
+// State changes (create, add, remove, rename, admins, leave) are stamped
+// changes (client/group_state.h) that go as a GroupUpdateBody, the changes
+// in the group context, over 1:1 sessions to every device of every member
+// concerned and to our other devices; the state is their replay. Messages
+// go once per device as the same SenderKeyMessage, prefixed with the group
+// id (EncodeGroupEnvelope).
 #include "client/client_impl.h"
 #include "client/message_id.h"
 #include "protocol/sender_key_distribution_message.h"
@@ -17,45 +18,24 @@ bool Contains(const std::vector<AccountId>& list, const AccountId& account) {
   return std::find(list.begin(), list.end(), account) != list.end();
 }
 
-// The state after `who` leaves: when no admin remains, the remaining member
-// with the smallest account id becomes one, the same on every device.
-store::Group AfterLeaving(store::Group group, const AccountId& who) {
-  std::erase(group.members, who);
-  std::erase(group.admins, who);
-  if (group.admins.empty() && !group.members.empty()) {
-    group.admins.push_back(*std::min_element(
-        group.members.begin(), group.members.end(),
-        [](const AccountId& a, const AccountId& b) { return a.value().ToString() < b.value().ToString(); }));
-  }
-  return group;
+// Our copy of a replayed state.
+void SetGroupState(Group& group, const GroupState& state) {
+  group.name = state.name;
+  group.members = state.members;
+  group.admins = state.admins;
+  group.version = state.last.version;
+  group.version_author = state.last.author;
 }
 
-bool SameState(const store::Group& a, const store::Group& b) {
-  return a.name == b.name && a.members == b.members && a.admins == b.admins;
-}
+// Past this many operations (or about this many bytes of them) the changes
+// go on in another content, well under kMaxContentBytes.
+constexpr std::size_t kGroupOpsPerContent = 4'096;
+constexpr std::size_t kGroupChangeBytesPerContent = 128 * 1024;
 
-// The state `next` as the change `author` makes to `from`: the next version.
-store::Group NextVersion(store::Group next, const store::Group& from, const AccountId& author) {
-  next.version = from.version + 1;
-  next.version_author = author;
-  next.base_admins = from.admins;
-  next.left.clear();
-  return next;
-}
-
-// A state made by a member leaving (its author is no longer in it).
-bool IsLeave(const store::Group& group) {
-  return group.version_author && !Contains(group.members, *group.version_author);
-}
-
-// Members keep the state with the highest (version, author); the author
-// breaks a tie between concurrent changes the same way on every device. A
-// leave never wins a tie and always loses one: it is merged instead.
-bool Supersedes(std::uint64_t version, const AccountId& author, bool leaving, const store::Group& current) {
-  if (version != current.version) return version > current.version;
-  if (leaving) return false;
-  if (IsLeave(current)) return true;
-  return !current.version_author || *current.version_author < author;
+std::size_t EncodedSizeBound(const GroupChange& change) {
+  std::size_t bytes = 48;
+  for (const GroupOp& op : change.ops) bytes += 24 + op.name.size();
+  return bytes;
 }
 
 }  // namespace
@@ -116,20 +96,117 @@ ClientStatus Client::Impl::SendPairwiseToGroupLocked(const Group& group, Bytes p
   return SendToOwnDevicesLocked(plaintext);
 }
 
+ClientResult<std::vector<GroupChange>> Client::Impl::GroupLogLocked(const Group& group) {
+  CLIENT_ASSIGN_STORE(stored, store_->GroupChanges(group.id));
+  std::vector<GroupChange> log;
+  for (store::StoredGroupChange& s : stored) {
+    auto ops = DecodeGroupOps(s.ops);
+    if (!ops) return Fail(ClientErrc::kStorage, "a stored group change is malformed");
+    log.push_back(GroupChange{GroupStamp{s.version, s.author, s.device}, std::move(*ops)});
+  }
+  if (log.empty()) {
+    // A group from before the log: a snapshot of its state at its version.
+    AccountId author = group.version_author.value_or(
+        !group.admins.empty() ? group.admins.front()
+                              : (!group.members.empty() ? group.members.front() : account_->account));
+    GroupChange snapshot = GroupSnapshot(GroupStamp{std::max<std::uint64_t>(group.version, 1), author, 0},
+                                         group.name, group.members, group.admins);
+    CLIENT_TRY(SaveGroupChangeLocked(group.id, snapshot));
+    log.push_back(std::move(snapshot));
+  }
+  return log;
+}
+
+ClientStatus Client::Impl::SaveGroupChangeLocked(const GroupId& group, const GroupChange& change) {
+  auto ops = EncodeGroupOps(change.ops);
+  if (!ops) return Fail(ClientErrc::kInvalidArgument, "a group change breaks a rule of the content format");
+  CLIENT_TRY_STORE(store_->SaveGroupChange(
+      group, store::StoredGroupChange{change.stamp.version, change.stamp.author, change.stamp.device, *ops}));
+  return {};
+}
+
+ClientStatus Client::Impl::SendGroupChangesLocked(const GroupId& group,
+                                                  const std::vector<GroupChange>& changes,
+                                                  const std::vector<AccountId>& recipients,
+                                                  bool own_devices) {
+  std::size_t next = 0;
+  while (next < changes.size()) {
+    Content content;
+    content.message_id = TimeOrderedId(clock_.NowMillis(), rng_);
+    content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
+    if (!account_->username.empty()) content.sender_username = account_->username;
+    content.group = GroupContext{group, std::nullopt, {}, {}, 0, std::nullopt};
+    content.body = GroupUpdateBody{};
+    std::size_t ops = 0;
+    std::size_t bytes = 0;
+    while (next < changes.size() && content.group->changes.size() < kMaxGroupChangesPerContent) {
+      const GroupChange& change = changes[next];
+      if (!content.group->changes.empty() &&
+          (ops + change.ops.size() > kGroupOpsPerContent ||
+           bytes + EncodedSizeBound(change) > kGroupChangeBytesPerContent)) {
+        break;
+      }
+      ops += change.ops.size();
+      bytes += EncodedSizeBound(change);
+      content.group->changes.push_back(change);
+      ++next;
+    }
+    auto encoded = EncodeContent(content);
+    if (!encoded) return Fail(ClientErrc::kTooLarge, "the group breaks a rule of the content format");
+    for (const AccountId& r : recipients) {
+      if (r != account_->account) CLIENT_TRY(SendToAccountLocked(r, encoded->bytes(), false));
+    }
+    if (own_devices) CLIENT_TRY(SendToOwnDevicesLocked(encoded->bytes()));
+  }
+  return {};
+}
+
 ClientStatus Client::Impl::SendGroupStateLocked(const Group& group,
                                                 const std::vector<AccountId>& recipients) {
-  Content content;
-  content.message_id = TimeOrderedId(clock_.NowMillis(), rng_);
-  content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
-  if (!account_->username.empty()) content.sender_username = account_->username;
-  content.group =
-      GroupContext{group.id, group.name, group.members, group.admins, group.version, group.version_author};
-  content.body = GroupUpdateBody{};
-  auto encoded = EncodeContent(content);
-  if (!encoded) return Fail(ClientErrc::kTooLarge, "the group breaks a rule of the content format");
-  Group addressed = group;
-  addressed.members.clear();
-  return SendPairwiseToGroupLocked(addressed, encoded->bytes(), recipients);
+  CLIENT_ASSIGN(log, GroupLogLocked(group));
+  return SendGroupChangesLocked(group.id, log, recipients, true);
+}
+
+ClientResult<Group> Client::Impl::ChangeGroupLocked(Group group, std::vector<GroupOp> ops,
+                                                    std::vector<Event>& events) {
+  CLIENT_ASSIGN(log, GroupLogLocked(group));
+  auto before = ReplayGroup(log);
+  if (!before || !Contains(before->admins, account_->account)) {
+    return Fail(ClientErrc::kForbidden, "only a group admin changes it");
+  }
+  GroupChange change = NextGroupChange(*before, account_->account, account_->device.value(), std::move(ops));
+  if (change.stamp.version > kMaxGroupVersion)
+    return Fail(ClientErrc::kTooLarge, "the group has no versions left");
+  if (!MergeGroupChange(log, change)) return Fail(ClientErrc::kTooLarge, "the group has too many changes");
+  auto after = ReplayGroup(log);
+  if (!after || after->last != change.stamp)
+    return Fail(ClientErrc::kStorage, "the stored changes of the group do not add up");
+
+  std::vector<AccountId> joined;
+  for (const AccountId& m : after->members) {
+    if (!Contains(before->members, m)) joined.push_back(m);
+  }
+  CLIENT_TRY(SaveGroupChangeLocked(group.id, change));
+  bool someone_left = false;
+  for (const AccountId& m : before->members) someone_left |= !Contains(after->members, m);
+  bool admin_revoked = false;
+  for (const AccountId& a : before->admins) admin_revoked |= !Contains(after->admins, a);
+  SetGroupState(group, *after);
+  // The new members need our sender key; after a removal or revocation a
+  // new one replaces it.
+  if (!joined.empty()) group.key_distributed = false;
+  if (someone_left || admin_revoked) {
+    CLIENT_TRY_STORE(
+        store_->DeleteSenderKey(SenderKeyNameFor(group.id, account_->account, account_->device)));
+    group.key_distributed = false;
+  }
+  CLIENT_TRY_STORE(store_->SaveGroup(group));
+  events.push_back(GroupChanged{group, account_->account});
+  // Members before it (removed ones too, so they learn it) get the change;
+  // those it adds, the whole log.
+  CLIENT_TRY(SendGroupChangesLocked(group.id, {change}, before->members, true));
+  if (!joined.empty()) CLIENT_TRY(SendGroupChangesLocked(group.id, log, joined, false));
+  return group;
 }
 
 ClientStatus Client::Impl::SendGroupCiphertextLocked(const AccountId& account, Bytes envelope_content,
@@ -242,15 +319,14 @@ ClientResult<Group> Client::Impl::CreateGroup(const std::string& name,
     if (!resolved) return tl::unexpected(resolved.error());
     Group group;
     group.id = RandomId(rng_);
-    group.name = name;
-    group.members.push_back(account_->account);
-    group.members.insert(group.members.end(), resolved->begin(), resolved->end());
-    group.admins.push_back(account_->account);
-    group.version = 1;
-    group.version_author = account_->account;
-    group.base_admins = group.admins;
+    std::vector<AccountId> all = {account_->account};
+    all.insert(all.end(), resolved->begin(), resolved->end());
+    const GroupChange creation = GroupSnapshot(GroupStamp{1, account_->account, account_->device.value()},
+                                               name, all, {account_->account});
+    SetGroupState(group, *ReplayGroup({creation}));
+    CLIENT_TRY(SaveGroupChangeLocked(group.id, creation));
     CLIENT_TRY_STORE(store_->SaveGroup(group));
-    CLIENT_TRY(SendGroupStateLocked(group, group.members));
+    CLIENT_TRY(SendGroupChangesLocked(group.id, {creation}, group.members, true));
     events.push_back(GroupChanged{group, account_->account});
     return group;
   }();
@@ -267,7 +343,7 @@ ClientResult<Group> Client::Impl::EditGroupMembers(const ConversationId& convers
     auto group = ActiveGroupLocked(conversation);
     if (!group) return tl::unexpected(group.error());
     if (!Contains(group->admins, account_->account)) {
-      return Fail(ClientErrc::kForbidden, "only a group admin changes its members");
+      return Fail(ClientErrc::kForbidden, "only a group admin changes its members and admins");
     }
     std::vector<AccountId> accounts;
     if (edit == GroupEdit::kAddMembers) {
@@ -276,53 +352,57 @@ ClientResult<Group> Client::Impl::EditGroupMembers(const ConversationId& convers
       accounts = std::move(*resolved);
     } else {
       for (const std::string& name : members) {
-        auto contact = ResolvePeerLocked(name, false);
-        if (!contact) return tl::unexpected(contact.error());
-        if (!Contains(group->members, contact->account)) {
-          return Fail(ClientErrc::kNotFound, "not a member of the group");
+        // A member by account id needs no contact; we may name ourselves
+        // (to give up our admin rights).
+        AccountId account = account_->account;
+        if (auto uuid = Uuid::Parse(name)) {
+          account = AccountId(*uuid);
+        } else if (name != account_->username) {
+          auto contact = ResolvePeerLocked(name, false);
+          if (!contact) return tl::unexpected(contact.error());
+          account = contact->account;
         }
-        if (contact->account == account_->account && edit == GroupEdit::kRemoveMembers) {
+        if (!Contains(group->members, account))
+          return Fail(ClientErrc::kNotFound, "not a member of the group");
+        if (account == account_->account && edit == GroupEdit::kRemoveMembers) {
           return Fail(ClientErrc::kInvalidArgument, "leave the group instead of removing yourself");
         }
-        accounts.push_back(contact->account);
+        if (!Contains(accounts, account)) accounts.push_back(account);
       }
     }
-    const Group before = *group;
-    std::vector<AccountId> recipients = group->members;
-    switch (edit) {
-      case GroupEdit::kAddMembers:
-        for (const AccountId& a : accounts) {
-          if (!Contains(group->members, a)) group->members.push_back(a);
-        }
-        if (group->members.size() > kMaxGroupMembers)
-          return Fail(ClientErrc::kTooLarge, "at most 1,024 members");
-        recipients = group->members;
-        // The new members need our sender key.
-        group->key_distributed = false;
-        break;
-      case GroupEdit::kRemoveMembers:
-        for (const AccountId& a : accounts) {
-          std::erase(group->members, a);
-          std::erase(group->admins, a);
-        }
-        break;
-      case GroupEdit::kAddAdmins:
-        for (const AccountId& a : accounts) {
-          if (!Contains(group->admins, a)) group->admins.push_back(a);
-        }
-        break;
+    std::vector<GroupOp> ops;
+    std::size_t members_after = group->members.size();
+    std::size_t admins_after = group->admins.size();
+    for (const AccountId& a : accounts) {
+      switch (edit) {
+        case GroupEdit::kAddMembers:
+          if (!Contains(group->members, a)) {
+            ops.push_back({GroupOpKind::kAdd, a, {}});
+            ++members_after;
+          }
+          break;
+        case GroupEdit::kRemoveMembers:
+          ops.push_back({GroupOpKind::kRemove, a, {}});
+          if (Contains(group->admins, a)) --admins_after;
+          break;
+        case GroupEdit::kAddAdmins:
+          if (!Contains(group->admins, a)) ops.push_back({GroupOpKind::kMakeAdmin, a, {}});
+          break;
+        case GroupEdit::kRemoveAdmins:
+          if (Contains(group->admins, a)) {
+            ops.push_back({GroupOpKind::kRevokeAdmin, a, {}});
+            --admins_after;
+          }
+          break;
+      }
     }
-    *group = NextVersion(std::move(*group), before, account_->account);
-    // The removed members learn they were removed; they get no new key.
-    CLIENT_TRY(SendGroupStateLocked(*group, recipients));
-    if (edit == GroupEdit::kRemoveMembers) {
-      CLIENT_TRY_STORE(
-          store_->DeleteSenderKey(SenderKeyNameFor(group->id, account_->account, account_->device)));
-      group->key_distributed = false;
+    if (members_after > kMaxGroupMembers) return Fail(ClientErrc::kTooLarge, "at most 1,024 members");
+    if (admins_after == 0) {
+      return Fail(ClientErrc::kInvalidArgument,
+                  "a group keeps an admin: make another member admin first, or leave the group");
     }
-    CLIENT_TRY_STORE(store_->SaveGroup(*group));
-    events.push_back(GroupChanged{*group, account_->account});
-    return *group;
+    if (ops.empty()) return *group;  // nothing to change
+    return ChangeGroupLocked(std::move(*group), std::move(ops), events);
   }();
   Emit(events);
   return result;
@@ -341,13 +421,7 @@ ClientResult<Group> Client::Impl::RenameGroup(const ConversationId& conversation
     if (!Contains(group->admins, account_->account)) {
       return Fail(ClientErrc::kForbidden, "only a group admin renames it");
     }
-    Group renamed = *group;
-    renamed.name = name;
-    *group = NextVersion(std::move(renamed), *group, account_->account);
-    CLIENT_TRY(SendGroupStateLocked(*group, group->members));
-    CLIENT_TRY_STORE(store_->SaveGroup(*group));
-    events.push_back(GroupChanged{*group, account_->account});
-    return *group;
+    return ChangeGroupLocked(std::move(*group), {GroupOp{GroupOpKind::kRename, AccountId{}, name}}, events);
   }();
   Emit(events);
   return result;
@@ -360,15 +434,23 @@ ClientStatus Client::Impl::LeaveGroup(const ConversationId& conversation) {
     CLIENT_TRY(EnsureConnectedLocked());
     auto group = ActiveGroupLocked(conversation);
     if (!group) return tl::unexpected(group.error());
-    Group after = NextVersion(AfterLeaving(*group, account_->account), *group, account_->account);
-    CLIENT_TRY(SendGroupStateLocked(after, after.members));
-    after.active = false;
-    after.key_distributed = false;
+    CLIENT_ASSIGN(log, GroupLogLocked(*group));
+    auto before = ReplayGroup(log);
+    if (!before) return Fail(ClientErrc::kStorage, "the stored changes of the group do not add up");
+    GroupChange leave = NextGroupChange(*before, account_->account, account_->device.value(),
+                                        {GroupOp{GroupOpKind::kLeave, account_->account, {}}});
+    if (!MergeGroupChange(log, leave)) return Fail(ClientErrc::kTooLarge, "the group has too many changes");
+    auto after = ReplayGroup(log);
+    CLIENT_TRY(SaveGroupChangeLocked(group->id, leave));
+    Group left = *group;
+    SetGroupState(left, *after);
+    left.active = false;
+    left.key_distributed = false;
     CLIENT_TRY_STORE(
         store_->DeleteSenderKey(SenderKeyNameFor(group->id, account_->account, account_->device)));
-    CLIENT_TRY_STORE(store_->SaveGroup(after));
-    events.push_back(GroupChanged{after, account_->account});
-    return {};
+    CLIENT_TRY_STORE(store_->SaveGroup(left));
+    events.push_back(GroupChanged{left, account_->account});
+    return SendGroupChangesLocked(group->id, {leave}, before->members, true);
   }();
   Emit(events);
   return result;
@@ -462,7 +544,8 @@ ClientStatus Client::Impl::SendGroupAboutLocked(const GroupId& id, ContentBody b
 
 bool Client::Impl::ApplyGroupControlLocked(const wire::Envelope& envelope, const Content& content,
                                            const std::optional<store::Contact>& contact,
-                                           std::vector<Event>& events) {
+                                           std::vector<Event>& events,
+                                           std::vector<std::function<void()>>& after_commit) {
   const GroupContext& context = *content.group;
   const bool from_self = envelope.sender == account_->account;
   auto existing = store_->FindGroup(context.id);
@@ -487,109 +570,131 @@ bool Client::Impl::ApplyGroupControlLocked(const wire::Envelope& envelope, const
     if (!(*existing)->active) return true;
     return ApplyReceiptLocked(envelope.sender, *receipt, conversation, &**existing, events);
   }
-  if (!std::holds_alternative<GroupUpdateBody>(content.body) || !context.name) return true;
+  // A whole state without changes (an older client's) is no longer taken.
+  if (!std::holds_alternative<GroupUpdateBody>(content.body) || context.changes.empty()) return true;
+  return ApplyGroupChangesLocked(envelope, context, *existing, contact, events, after_commit);
+}
+
+bool Client::Impl::ApplyGroupChangesLocked(const wire::Envelope& envelope, const GroupContext& context,
+                                           const std::optional<store::Group>& existing,
+                                           const std::optional<store::Contact>& contact,
+                                           std::vector<Event>& events,
+                                           std::vector<std::function<void()>>& after_commit) {
+  const AccountId& me = account_->account;
+  const bool from_self = envelope.sender == me;
+  std::vector<GroupChange> log;
+  std::optional<GroupState> before;
+  if (existing) {
+    auto held = GroupLogLocked(*existing);
+    if (!held) return held.error().code != ClientErrc::kStorage;
+    log = std::move(*held);
+    before = ReplayGroup(log);
+  }
+  std::vector<GroupChange> incoming = context.changes;
+  std::sort(incoming.begin(), incoming.end(),
+            [](const GroupChange& a, const GroupChange& b) { return a.stamp < b.stamp; });
+  auto merged_with = [&](const std::vector<GroupChange>& changes) {
+    std::vector<GroupChange> out = log;
+    for (const GroupChange& c : changes) MergeGroupChange(out, c);
+    return out;
+  };
+  // What the sender relays for others (changes it did not make) is taken
+  // from our own devices and from an admin of the state we hold (of when we
+  // left, for a group we are no longer in); for a group we do not know, from
+  // an admin of the state the changes make, when it lists us. Otherwise only
+  // the sender's own changes are taken, and only from a member or one that
+  // a change adds (a stranger cannot fill the log).
+  bool relay = from_self || (before && Contains(before->admins, envelope.sender));
+  if (!relay && !existing) {
+    const std::vector<GroupChange> candidate = merged_with(incoming);
+    auto state = ReplayGroup(candidate);
+    relay = state && IsGroupSnapshot(candidate.front()) && Contains(state->members, me) &&
+            Contains(state->admins, envelope.sender);
+  }
+  if (!relay) {
+    auto added_somewhere = [&](const std::vector<GroupChange>& changes) {
+      return std::any_of(changes.begin(), changes.end(), [&](const GroupChange& c) {
+        return std::any_of(c.ops.begin(), c.ops.end(), [&](const GroupOp& op) {
+          return op.kind == GroupOpKind::kAdd && op.target == envelope.sender;
+        });
+      });
+    };
+    const bool known = (before && Contains(before->members, envelope.sender)) || added_somewhere(log) ||
+                       added_somewhere(incoming);
+    std::erase_if(incoming, [&](const GroupChange& c) {
+      return !known || c.stamp.author != envelope.sender || c.stamp.device != envelope.sender_device.value();
+    });
+  }
+  // A group we did not know starts with its creation (or a snapshot).
+  if (!existing && (incoming.empty() || !IsGroupSnapshot(incoming.front()))) return true;
+
+  std::vector<GroupChange> added;
+  for (GroupChange& c : incoming) {
+    if (MergeGroupChange(log, c)) added.push_back(std::move(c));
+  }
+  if (added.empty()) return true;  // nothing new
+  for (const GroupChange& c : added) {
+    if (!SaveGroupChangeLocked(context.id, c)) return false;
+  }
+  const GroupState after = *ReplayGroup(log);
 
   Group next;
   next.id = context.id;
-  next.name = *context.name;
-  next.members = context.members;
-  next.admins = context.admins;
-  // A state has at least one admin, all admins are members, nobody twice.
-  if (next.name.empty() || next.admins.empty() || next.members.size() > kMaxGroupMembers) return true;
-  for (const AccountId& a : next.admins) {
-    if (!Contains(next.members, a)) return true;
-  }
-  for (std::size_t i = 0; i < next.members.size(); ++i) {
-    if (std::find(next.members.begin() + static_cast<std::ptrdiff_t>(i) + 1, next.members.end(),
-                  next.members[i]) != next.members.end()) {
-      return true;
-    }
-  }
-
-  // Our own devices state who made the change they pass on; anyone else made it.
-  const AccountId author = from_self && context.author ? *context.author : envelope.sender;
-  next.version = context.version;
-  next.version_author = author;
-  if (*existing) {
-    const Group& current = **existing;
-    const bool leaving = !Contains(next.members, author);
-    if (current.active && leaving && Contains(current.members, author) &&
-        !(next.version > current.version && SameState(AfterLeaving(current, author), next))) {
-      // A leave made from a state other than ours (it raced another change):
-      // merged into the state we hold, which keeps its version, so every
-      // device ends the same whichever came first.
-      Group merged = AfterLeaving(current, author);
-      next.name = merged.name;
-      next.members = std::move(merged.members);
-      next.admins = std::move(merged.admins);
-      next.version = current.version;
-      next.version_author = current.version_author;
-      next.base_admins = current.base_admins;
-      next.left = current.left;
-      if (!Contains(next.left, author)) next.left.push_back(author);
-    } else {
-      if (!Supersedes(next.version, author, leaving, current)) return true;  // stale, or already here
-      bool allowed;
-      if (!current.active) {
-        // Only a newer state re-adds us, made by one who was an admin when we
-        // left (a member who names itself admin, or one who joined after,
-        // cannot claim the group).
-        allowed = next.version > current.version && Contains(next.members, account_->account) &&
-                  (from_self || (Contains(next.admins, author) && Contains(current.admins, author)));
-      } else if (next.version > current.version) {
-        allowed = from_self || Contains(current.admins, author) ||
-                  (Contains(current.members, author) && SameState(AfterLeaving(current, author), next));
-      } else {
-        // A concurrent change made from the same base state wins the tie: it
-        // is judged by that base's admins.
-        allowed = from_self || Contains(current.base_admins, author);
-      }
-      if (!allowed) return true;
-      next.base_admins = next.version > current.version ? current.admins : current.base_admins;
-      if (next.version > current.version) {
-        next.left.clear();
-        if (leaving) next.left.push_back(author);
-      } else if (current.active) {
-        // It takes the place of a state of the same version: every leave
-        // made in that version stays.
-        next.left = current.left;
-        if (IsLeave(current) && !Contains(next.left, *current.version_author)) {
-          next.left.push_back(*current.version_author);
-        }
-        for (const AccountId& leaver : next.left) {
-          if (!Contains(next.members, leaver)) continue;
-          Group merged = AfterLeaving(next, leaver);
-          next.members = std::move(merged.members);
-          next.admins = std::move(merged.admins);
-        }
-      }
-    }
+  SetGroupState(next, after);
+  next.active = Contains(after.members, me);
+  if (existing) {
+    const Group& current = *existing;
     next.request = current.request;
-    next.key_distributed = current.key_distributed;
-    bool someone_left = false;
-    for (const AccountId& m : current.members) {
-      if (!Contains(next.members, m)) someone_left = true;
-    }
-    for (const AccountId& m : next.members) {
+    next.key_distributed = current.key_distributed && current.active;
+    bool rotate = false;
+    for (const AccountId& m : current.members) rotate |= !Contains(after.members, m);
+    for (const AccountId& a : current.admins) rotate |= !Contains(after.admins, a);
+    for (const AccountId& m : after.members) {
       if (!Contains(current.members, m)) next.key_distributed = false;
     }
-    if (someone_left) {
+    if (rotate) {
       // Whoever left must not read what we send from now on.
-      if (!store_->DeleteSenderKey(SenderKeyNameFor(next.id, account_->account, account_->device)))
-        return false;
+      if (!store_->DeleteSenderKey(SenderKeyNameFor(next.id, me, account_->device))) return false;
       next.key_distributed = false;
     }
   } else {
-    // A group we did not know: it must come from one of its admins.
-    if (!from_self && !Contains(next.admins, envelope.sender)) return true;
-    next.base_admins = next.admins;
+    if (!next.active) return true;  // a state we are not part of
     next.request = !from_self && (!contact || contact->state != ContactState::kAccepted);
   }
-  next.active = Contains(next.members, account_->account);
-  if (!next.active && !*existing) return true;  // a state we are not part of
   if (!store_->SaveGroup(next)) return false;
   if (next.request && !store_->SetConversationRequest(GroupConversation(next.id), true)) return false;
   events.push_back(GroupChanged{next, envelope.sender});
+
+  // An admin device passes each new change on to the members who joined in
+  // a version not older than it (their log came from an admin who may not
+  // have had it): a leave or a change concurrent with an add reaches the
+  // new member too. A member another admin adds (back) gets our whole log:
+  // one who left takes relayed changes only from an admin of when it left.
+  if (from_self || !next.active || !Contains(after.admins, me)) return true;
+  std::vector<std::pair<AccountId, std::vector<GroupChange>>> forward;
+  std::vector<AccountId> joined;
+  for (const AccountId& m : after.members) {
+    if (m != me && m != envelope.sender && existing && !Contains(existing->members, m)) joined.push_back(m);
+  }
+  for (const AccountId& m : joined) forward.push_back({m, log});
+  for (const GroupChange& c : added) {
+    if (c.stamp.author == me) continue;
+    auto made_from = ReplayGroupBefore(log, c.stamp.version);
+    for (const AccountId& m : after.members) {
+      if (m == me || m == envelope.sender || m == c.stamp.author || Contains(made_from->members, m) ||
+          Contains(joined, m)) {
+        continue;
+      }
+      auto it = std::find_if(forward.begin(), forward.end(), [&](const auto& f) { return f.first == m; });
+      if (it == forward.end()) it = forward.insert(forward.end(), {m, {}});
+      it->second.push_back(c);
+    }
+  }
+  for (auto& [member, changes] : forward) {
+    after_commit.push_back([this, id = context.id, member, changes] {
+      (void)SendGroupChangesLocked(id, changes, {member}, false);
+    });
+  }
   return true;
 }
 

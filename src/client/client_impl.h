@@ -351,7 +351,7 @@ class Client::Impl {
   // ---- groups (client_groups.cc) ----
 
   ClientResult<Group> CreateGroup(const std::string& name, const std::vector<std::string>& members);
-  enum class GroupEdit { kAddMembers, kRemoveMembers, kAddAdmins };
+  enum class GroupEdit { kAddMembers, kRemoveMembers, kAddAdmins, kRemoveAdmins };
   ClientResult<Group> EditGroupMembers(const ConversationId& group, const std::vector<std::string>& members,
                                        GroupEdit edit);
   ClientResult<Group> RenameGroup(const ConversationId& group, const std::string& name);
@@ -367,7 +367,19 @@ class Client::Impl {
   ClientResult<std::vector<AccountId>> ResolveMembersLocked(const std::vector<std::string>& names);
   protocol::SenderKeyName SenderKeyNameFor(const GroupId& group, const AccountId& account,
                                            DeviceId device) const;
-  // Sends the group's whole state to `recipients` (every device) and our other devices.
+  // The group's log of changes (client/group_state.h); a group from before
+  // schema 6 gets one: a snapshot of its state at its version.
+  ClientResult<std::vector<GroupChange>> GroupLogLocked(const Group& group);
+  ClientStatus SaveGroupChangeLocked(const GroupId& group, const GroupChange& change);
+  // Makes `ops` as the next change of the group we are an admin of, stores
+  // it and sends it: the change to the members before and after it and to
+  // our other devices, the whole log to the members it adds.
+  ClientResult<Group> ChangeGroupLocked(Group group, std::vector<GroupOp> ops, std::vector<Event>& events);
+  // Sends `changes` (as many contents as they need) to every device of
+  // `recipients`, and to our other devices when `own_devices`.
+  ClientStatus SendGroupChangesLocked(const GroupId& group, const std::vector<GroupChange>& changes,
+                                      const std::vector<AccountId>& recipients, bool own_devices);
+  // Sends the group's whole log to `recipients` (every device) and our other devices.
   ClientStatus SendGroupStateLocked(const Group& group, const std::vector<AccountId>& recipients);
   // Sends plaintext over 1:1 sessions to every member but us, and to our other devices.
   ClientStatus SendPairwiseToGroupLocked(const Group& group, Bytes plaintext,
@@ -382,9 +394,15 @@ class Client::Impl {
   ClientStatus SendGroupCiphertextLocked(const AccountId& account, Bytes envelope_content, Bytes distribution,
                                          bool sync);
   ClientStatus SendGroupAboutLocked(const GroupId& group, ContentBody body);
-  // A group state or sender key that arrived over a 1:1 session.
+  // Group changes or a sender key that arrived over a 1:1 session; changes
+  // an admin device passes on to members who may lack them go in `after_commit`.
   bool ApplyGroupControlLocked(const wire::Envelope& envelope, const Content& content,
-                               const std::optional<store::Contact>& contact, std::vector<Event>& events);
+                               const std::optional<store::Contact>& contact, std::vector<Event>& events,
+                               std::vector<std::function<void()>>& after_commit);
+  bool ApplyGroupChangesLocked(const wire::Envelope& envelope, const GroupContext& context,
+                               const std::optional<store::Group>& existing,
+                               const std::optional<store::Contact>& contact, std::vector<Event>& events,
+                               std::vector<std::function<void()>>& after_commit);
   // A group message (envelope type kGroupEnvelopeType). Returns false when
   // it must not be acknowledged.
   bool HandleGroupEnvelopeLocked(const wire::Envelope& envelope, std::vector<Event>& events,

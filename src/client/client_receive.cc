@@ -62,7 +62,7 @@ bool Client::Impl::HandleEnvelopeLocked(const wire::Envelope& envelope, std::vec
   if (!content) {
     events.push_back(DecryptionFailed{envelope.sender, envelope.sender_device, ClientErrc::kProtocol});
   } else if (content->group) {
-    if (!ApplyGroupControlLocked(envelope, *content, contact, events)) {
+    if (!ApplyGroupControlLocked(envelope, *content, contact, events, actions)) {
       store_->Rollback();
       return false;
     }

@@ -57,6 +57,16 @@ constexpr std::uint32_t kGroupMember = 3;
 constexpr std::uint32_t kGroupAdmin = 4;
 constexpr std::uint32_t kGroupVersion = 5;
 constexpr std::uint32_t kGroupAuthor = 6;
+constexpr std::uint32_t kGroupChange = 7;
+// GroupChange (ops alone: field 4 only)
+constexpr std::uint32_t kChangeVersion = 1;
+constexpr std::uint32_t kChangeAuthor = 2;
+constexpr std::uint32_t kChangeDevice = 3;
+constexpr std::uint32_t kChangeOp = 4;
+// GroupOp
+constexpr std::uint32_t kOpKind = 1;
+constexpr std::uint32_t kOpTarget = 2;
+constexpr std::uint32_t kOpName = 3;
 // ContactSyncBody: 1 repeated contact, 2 snapshot
 constexpr std::uint32_t kSyncedContact = 1;
 constexpr std::uint32_t kSnapshot = 2;
@@ -313,6 +323,89 @@ Result<std::uint64_t, ContentErrc> VersionField(const ProtoField& f) {
   return f.value;
 }
 
+Result<GroupOp, ContentErrc> DecodeGroupOp(Bytes bytes) {
+  GroupOp op;
+  ProtoReader reader(bytes);
+  ProtoField f;
+  Seen seen;
+  while (reader.Next(f)) {
+    switch (f.number) {
+      case field::kOpKind: {
+        CONTENT_SINGULAR(seen, f);
+        CONTENT_TRY(ExpectVarint(f));
+        if (f.value == 0 || f.value > kMaxGroupOpKind) return OutOfRange();
+        op.kind = static_cast<GroupOpKind>(f.value);
+        break;
+      }
+      case field::kOpTarget:
+        CONTENT_TRY(Singular(seen, f, op.target, AccountField));
+        break;
+      case field::kOpName:
+        CONTENT_TRY(Singular(seen, f, op.name, TextField(kMaxGroupNameBytes)));
+        break;
+      default:
+        break;
+    }
+  }
+  if (reader.failed()) return Malformed();
+  if (!seen.Has(field::kOpKind)) return Missing();
+  // Each kind has one operand; the other is not kept.
+  if (op.kind == GroupOpKind::kRename) {
+    if (op.name.empty()) return Missing();
+    op.target = AccountId{};
+  } else {
+    if (!seen.Has(field::kOpTarget)) return Missing();
+    op.name.clear();
+  }
+  return op;
+}
+
+// Reads one operation field of a change into `ops`.
+Status AppendGroupOp(const ProtoField& f, std::vector<GroupOp>& ops) {
+  CONTENT_TRY(ExpectBytes(f));
+  if (ops.size() == kMaxGroupOpsPerChange) {
+    return Fail(ContentErrc::kTooMany, "a group change makes too many operations");
+  }
+  auto op = DecodeGroupOp(f.bytes);
+  if (!op) return tl::unexpected(op.error());
+  ops.push_back(std::move(*op));
+  return {};
+}
+
+Result<GroupChange, ContentErrc> DecodeGroupChange(Bytes bytes) {
+  GroupChange change;
+  ProtoReader reader(bytes);
+  ProtoField f;
+  Seen seen;
+  while (reader.Next(f)) {
+    switch (f.number) {
+      case field::kChangeVersion:
+        CONTENT_SINGULAR(seen, f);
+        CONTENT_TRY(ExpectVarint(f));
+        if (f.value == 0 || f.value > kMaxGroupVersion) return OutOfRange();
+        change.stamp.version = f.value;
+        break;
+      case field::kChangeAuthor:
+        CONTENT_TRY(Singular(seen, f, change.stamp.author, AccountField));
+        break;
+      case field::kChangeDevice:
+        CONTENT_TRY(
+            Singular(seen, f, change.stamp.device, Uint32Field(static_cast<std::uint32_t>(INT32_MAX))));
+        break;
+      case field::kChangeOp:
+        CONTENT_TRY(AppendGroupOp(f, change.ops));
+        break;
+      default:
+        break;
+    }
+  }
+  if (reader.failed()) return Malformed();
+  if (!seen.Has(field::kChangeVersion) || !seen.Has(field::kChangeAuthor) || change.ops.empty()) {
+    return Missing();
+  }
+  return change;
+}
+
 Result<GroupContext, ContentErrc> DecodeGroup(Bytes bytes) {
   GroupContext g;
   ProtoReader reader(bytes);
@@ -341,6 +434,16 @@ Result<GroupContext, ContentErrc> DecodeGroup(Bytes bytes) {
         auto account = AccountField(f);
         if (!account) return tl::unexpected(account.error());
         list.push_back(*account);
+        break;
+      }
+      case field::kGroupChange: {
+        CONTENT_TRY(ExpectBytes(f));
+        if (g.changes.size() == kMaxGroupChangesPerContent) {
+          return Fail(ContentErrc::kTooMany, "a group context carries too many changes");
+        }
+        auto change = DecodeGroupChange(f.bytes);
+        if (!change) return tl::unexpected(change.error());
+        g.changes.push_back(std::move(*change));
         break;
       }
       default:
@@ -686,7 +789,69 @@ Status WriteContactSync(ByteWriter& w, const ContactSyncBody& body) {
   return {};
 }
 
+// The operations of a change, each a field kChangeOp of `w`.
+Status WriteGroupOps(ByteWriter& w, const std::vector<GroupOp>& ops) {
+  if (ops.empty()) return Missing();
+  if (ops.size() > kMaxGroupOpsPerChange) {
+    return Fail(ContentErrc::kTooMany, "a group change makes too many operations");
+  }
+  for (const GroupOp& op : ops) {
+    const auto kind = static_cast<std::uint32_t>(op.kind);
+    if (kind == 0 || kind > kMaxGroupOpKind) return OutOfRange();
+    if (op.kind == GroupOpKind::kRename) {
+      if (op.name.empty()) return Missing();
+      CONTENT_TRY(CheckText(op.name, kMaxGroupNameBytes));
+    }
+    WriteBytesField(w, field::kChangeOp, Nested([&](ByteWriter& n) {
+                      WriteVarintField(n, field::kOpKind, kind);
+                      if (op.kind == GroupOpKind::kRename) {
+                        WriteStringField(n, field::kOpName, op.name);
+                      } else {
+                        WriteBytesField(n, field::kOpTarget, op.target.value().bytes());
+                      }
+                    }));
+  }
+  return {};
+}
+
+Status WriteGroupChanges(ByteWriter& w, const std::vector<GroupChange>& changes) {
+  if (changes.size() > kMaxGroupChangesPerContent) {
+    return Fail(ContentErrc::kTooMany, "a group context carries too many changes");
+  }
+  for (const GroupChange& change : changes) {
+    if (change.stamp.version == 0 || change.stamp.version > kMaxGroupVersion ||
+        change.stamp.device > static_cast<std::uint32_t>(INT32_MAX)) {
+      return OutOfRange();
+    }
+    ByteWriter n;
+    WriteVarintField(n, field::kChangeVersion, change.stamp.version);
+    WriteBytesField(n, field::kChangeAuthor, change.stamp.author.value().bytes());
+    if (change.stamp.device != 0) WriteVarintField(n, field::kChangeDevice, change.stamp.device);
+    CONTENT_TRY(WriteGroupOps(n, change.ops));
+    WriteBytesField(w, field::kGroupChange, n.Take());
+  }
+  return {};
+}
+
 }  // namespace
+
+ContentResult<std::vector<std::uint8_t>> EncodeGroupOps(const std::vector<GroupOp>& ops) {
+  ByteWriter w;
+  CONTENT_TRY(WriteGroupOps(w, ops));
+  return w.Take();
+}
+
+ContentResult<std::vector<GroupOp>> DecodeGroupOps(Bytes bytes) {
+  std::vector<GroupOp> ops;
+  ProtoReader reader(bytes);
+  ProtoField f;
+  while (reader.Next(f)) {
+    if (f.number == field::kChangeOp) CONTENT_TRY(AppendGroupOp(f, ops));
+  }
+  if (reader.failed()) return Malformed();
+  if (ops.empty()) return Missing();
+  return ops;
+}
 
 ContentResult<SecretBuffer> EncodeContent(const Content& c) {
   ByteWriter w;
@@ -700,16 +865,15 @@ ContentResult<SecretBuffer> EncodeContent(const Content& c) {
     }
     if (g.name) CONTENT_TRY(CheckText(*g.name, kMaxGroupNameBytes));
     if (g.version > static_cast<std::uint64_t>(INT64_MAX)) return OutOfRange();
-    WriteBytesField(w, field::kGroup, Nested([&](ByteWriter& n) {
-                      WriteId(n, field::kGroupId, g.id);
-                      if (g.name) WriteStringField(n, field::kGroupName, *g.name);
-                      if (g.version != 0) WriteVarintField(n, field::kGroupVersion, g.version);
-                      if (g.author) WriteBytesField(n, field::kGroupAuthor, g.author->value().bytes());
-                      for (const AccountId& m : g.members)
-                        WriteBytesField(n, field::kGroupMember, m.value().bytes());
-                      for (const AccountId& a : g.admins)
-                        WriteBytesField(n, field::kGroupAdmin, a.value().bytes());
-                    }));
+    ByteWriter n;
+    WriteId(n, field::kGroupId, g.id);
+    if (g.name) WriteStringField(n, field::kGroupName, *g.name);
+    if (g.version != 0) WriteVarintField(n, field::kGroupVersion, g.version);
+    if (g.author) WriteBytesField(n, field::kGroupAuthor, g.author->value().bytes());
+    for (const AccountId& m : g.members) WriteBytesField(n, field::kGroupMember, m.value().bytes());
+    for (const AccountId& a : g.admins) WriteBytesField(n, field::kGroupAdmin, a.value().bytes());
+    CONTENT_TRY(WriteGroupChanges(n, g.changes));
+    WriteBytesField(w, field::kGroup, n.Take());
   }
   if (c.sync_destination) WriteBytesField(w, field::kSyncDestination, c.sync_destination->value().bytes());
   for (const auto& [number, name] : {std::pair{field::kSenderUsername, &c.sender_username},

@@ -29,6 +29,7 @@
 #include "base/secret.h"
 #include "base/strong_id.h"
 #include "base/uuid.h"
+#include "client/group_state.h"
 #include "store/client_records.h"
 
 namespace parley::client {
@@ -58,6 +59,7 @@ inline constexpr std::size_t kMaxEmojiBytes = 32;
 inline constexpr std::size_t kMaxReceiptTargets = 100;
 inline constexpr std::size_t kMaxGroupMembers = 1'024;
 inline constexpr std::size_t kMaxGroupNameBytes = 128;
+inline constexpr std::size_t kMaxGroupChangesPerContent = 1'024;
 inline constexpr std::size_t kMaxFileNameBytes = 255;
 inline constexpr std::size_t kMaxContentTypeBytes = 127;
 inline constexpr std::uint64_t kMaxAttachmentBytes = 100ull * 1024 * 1024;
@@ -112,8 +114,8 @@ struct TimerBody {
 struct SenderKeyDistributionBody {
   SecretBuffer message;  // a serialized SenderKeyDistributionMessage (holds a chain key)
 };
-// A group's new name, membership or admins, carried whole by the content's
-// group context (docs/client.md, "Groups").
+// Changes to a group, carried by the content's group context
+// (docs/client.md, "Groups").
 struct GroupUpdateBody {};
 // Contacts as one of our devices holds them, sent only to our own other
 // devices: the whole list to a newly linked device, one contact after a
@@ -158,6 +160,10 @@ struct GroupContext {
   // copy for our own devices, who made it (docs/client.md, "Groups").
   std::uint64_t version = 0;
   std::optional<AccountId> author;
+  // With a group update: changes to the group (client/group_state.h), its
+  // newest one or, for a new member or device, all of them (in several
+  // contents when they do not fit one). ≤ kMaxGroupChangesPerContent.
+  std::vector<GroupChange> changes = {};
 };
 
 struct Content {
@@ -183,6 +189,12 @@ ContentResult<Content> DecodeContent(Bytes bytes);
 // Decodes and checks a contact-sync body (Content field 19) on its own; the
 // same rules DecodeContent applies to it.
 ContentResult<ContactSyncBody> DecodeContactSync(Bytes bytes);
+
+// A group change's operations alone (the store keeps them so): the same
+// rules as in a content (1..kMaxGroupOpsPerChange operations, a rename's
+// name 1..kMaxGroupNameBytes of UTF-8, every other kind with a target).
+ContentResult<std::vector<std::uint8_t>> EncodeGroupOps(const std::vector<GroupOp>& ops);
+ContentResult<std::vector<GroupOp>> DecodeGroupOps(Bytes bytes);
 
 // What a group message's envelope carries: the group's id, then the
 // SenderKeyMessage (protocol/sender_key_message.h) encrypted under the

@@ -105,18 +105,18 @@ struct Group {
   // Our current sender key reached every member device; false after a
   // member leaves or is removed (the key is then replaced) or joins.
   bool key_distributed = false;
-  // The state's version: every change by an admin (or a member leaving)
-  // carries the next one; members keep the highest (version, author) pair,
-  // so concurrent changes end in the same state everywhere.
+  // The stamp of the last change that counted (docs/client.md, "Groups").
   std::uint64_t version = 0;
   std::optional<AccountId> version_author;  // who made this version (none for version 0)
-  // The admins of the state this version was made from: a concurrent change
-  // with the same version is judged by them (docs/client.md, "Groups").
-  std::vector<AccountId> base_admins;
-  // Who left in this version (their leaves were made from an older state):
-  // a concurrent change of the same version that takes this state's place
-  // keeps them out (docs/client.md, "Groups").
-  std::vector<AccountId> left;
+};
+
+// One change of a group's log as the store keeps it: its stamp and its
+// operations, encoded by the client (client/content.h, EncodeGroupOps).
+struct StoredGroupChange {
+  std::uint64_t version = 0;
+  AccountId author;
+  std::uint32_t device = 0;
+  std::vector<std::uint8_t> ops;
 };
 
 struct Conversation {

@@ -75,6 +75,11 @@ CREATE TABLE receipts(message BLOB NOT NULL, account TEXT NOT NULL, status INTEG
     {5, R"sql(
 ALTER TABLE groups ADD COLUMN left_members TEXT NOT NULL DEFAULT '';
 )sql"},
+    {6, R"sql(
+CREATE TABLE group_changes(group_id TEXT NOT NULL, version INTEGER NOT NULL, author TEXT NOT NULL,
+                           device INTEGER NOT NULL, ops BLOB NOT NULL,
+                           PRIMARY KEY(group_id, version, author, device));
+)sql"},
 };
 
 ClientStoreErrc CodeFor(int rc) {
@@ -1012,30 +1017,6 @@ std::optional<GroupId> GroupIdOf(std::string_view conversation) {
   return id;
 }
 
-namespace {
-
-// A list of accounts in one column: their ids, comma-separated.
-std::string JoinAccounts(const std::vector<AccountId>& accounts) {
-  std::string out;
-  for (const AccountId& a : accounts) {
-    if (!out.empty()) out += ',';
-    out += a.value().ToString();
-  }
-  return out;
-}
-
-ClientStoreStatus SplitAccounts(const std::string& joined, std::vector<AccountId>& out) {
-  for (std::size_t at = 0; at < joined.size();) {
-    const std::size_t comma = std::min(joined.find(',', at), joined.size());
-    auto uuid = Uuid::Parse(std::string_view(joined).substr(at, comma - at));
-    if (!uuid) return Fail(ClientStoreErrc::kCorrupt, "a stored group account list is malformed");
-    out.emplace_back(*uuid);
-    at = comma + 1;
-  }
-  return {};
-}
-
-}  // namespace
 
 ClientStoreStatus ClientStore::SaveGroup(const Group& group) {
   const std::string id = ToHex(group.id);
@@ -1043,9 +1024,8 @@ ClientStoreStatus ClientStore::SaveGroup(const Group& group) {
     if (group.version > static_cast<std::uint64_t>(INT64_MAX)) {
       return Fail(ClientStoreErrc::kInvalidArgument, "a group version the client store cannot hold");
     }
-    CS_ASSIGN(stmt, db_->Prepare(
-                        "INSERT OR REPLACE INTO groups(id, name, active, request, key_distributed, version, "
-                        "version_author, base_admins, left_members) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    CS_ASSIGN(stmt, db_->Prepare("INSERT OR REPLACE INTO groups(id, name, active, request, key_distributed, "
+                                 "version, version_author) VALUES (?, ?, ?, ?, ?, ?, ?)"));
     CS_TRY(stmt.Text(1, id)
                .Text(2, group.name)
                .Bind(3, group.active ? 1 : 0)
@@ -1053,8 +1033,6 @@ ClientStoreStatus ClientStore::SaveGroup(const Group& group) {
                .Bind(5, group.key_distributed ? 1 : 0)
                .Bind(6, static_cast<std::int64_t>(group.version))
                .Text(7, group.version_author ? group.version_author->value().ToString() : std::string())
-               .Text(8, JoinAccounts(group.base_admins))
-               .Text(9, JoinAccounts(group.left))
                .Run());
   }
   {
@@ -1106,8 +1084,6 @@ ClientStoreResult<Group> ReadGroup(const Statement& stmt) {
     if (!uuid) return Fail(ClientStoreErrc::kCorrupt, "a stored group version author is malformed");
     g.version_author = AccountId(*uuid);
   }
-  CS_TRY(SplitAccounts(stmt.ColumnText(7), g.base_admins));
-  CS_TRY(SplitAccounts(stmt.ColumnText(8), g.left));
   return g;
 }
 
@@ -1117,8 +1093,8 @@ ClientStoreResult<std::optional<Group>> ClientStore::FindGroup(const GroupId& id
   std::optional<Group> found;
   {
     CS_ASSIGN(stmt,
-              db_->Prepare("SELECT id, name, active, request, key_distributed, version, version_author, "
-                           "base_admins, left_members FROM groups WHERE id = ?"));
+              db_->Prepare("SELECT id, name, active, request, key_distributed, version, version_author "
+                           "FROM groups WHERE id = ?"));
     stmt.Text(1, ToHex(id));
     CS_ASSIGN(row, stmt.Step());
     if (!row) return found;
@@ -1133,8 +1109,8 @@ ClientStoreResult<std::vector<Group>> ClientStore::ListGroups() {
   std::vector<Group> out;
   {
     CS_ASSIGN(stmt,
-              db_->Prepare("SELECT id, name, active, request, key_distributed, version, version_author, "
-                           "base_admins, left_members FROM groups ORDER BY name"));
+              db_->Prepare("SELECT id, name, active, request, key_distributed, version, version_author "
+                           "FROM groups ORDER BY name"));
     for (;;) {
       CS_ASSIGN(row, stmt.Step());
       if (!row) break;
@@ -1143,6 +1119,43 @@ ClientStoreResult<std::vector<Group>> ClientStore::ListGroups() {
     }
   }
   for (Group& g : out) CS_TRY(ReadGroupMembers(g));
+  return out;
+}
+
+ClientStoreStatus ClientStore::SaveGroupChange(const GroupId& group, const StoredGroupChange& change) {
+  if (change.version > static_cast<std::uint64_t>(INT64_MAX)) {
+    return Fail(ClientStoreErrc::kInvalidArgument, "a group version the client store cannot hold");
+  }
+  CS_ASSIGN(stmt, db_->Prepare("INSERT OR REPLACE INTO group_changes(group_id, version, author, device, ops) "
+                               "VALUES (?, ?, ?, ?, ?)"));
+  return stmt.Text(1, ToHex(group))
+      .Bind(2, static_cast<std::int64_t>(change.version))
+      .Text(3, change.author.value().ToString())
+      .Bind(4, static_cast<std::int64_t>(change.device))
+      .Blob(5, change.ops)
+      .Run();
+}
+
+ClientStoreResult<std::vector<StoredGroupChange>> ClientStore::GroupChanges(const GroupId& group) {
+  std::vector<StoredGroupChange> out;
+  CS_ASSIGN(stmt, db_->Prepare("SELECT version, author, device, ops FROM group_changes WHERE group_id = ? "
+                               "ORDER BY version, author, device"));
+  stmt.Text(1, ToHex(group));
+  for (;;) {
+    CS_ASSIGN(row, stmt.Step());
+    if (!row) break;
+    auto uuid = Uuid::Parse(stmt.ColumnText(1));
+    if (stmt.Int(0) < 0 || !uuid || stmt.Int(2) < 0 || stmt.Int(2) > INT32_MAX) {
+      return Fail(ClientStoreErrc::kCorrupt, "a stored group change is malformed");
+    }
+    StoredGroupChange change;
+    change.version = static_cast<std::uint64_t>(stmt.Int(0));
+    change.author = AccountId(*uuid);
+    change.device = static_cast<std::uint32_t>(stmt.Int(2));
+    const Bytes ops = stmt.ColumnBlob(3);
+    change.ops.assign(ops.begin(), ops.end());
+    out.push_back(std::move(change));
+  }
   return out;
 }
 

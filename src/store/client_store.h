@@ -100,7 +100,7 @@ struct StoredAttachment {
 };
 
 // The schema version this build writes.
-inline constexpr int kClientSchemaVersion = 5;
+inline constexpr int kClientSchemaVersion = 6;
 // SQLCipher page sizes: the one this build writes, and SQLCipher 3's
 // default, which older stores have (Open migrates them).
 inline constexpr int kClientStorePageSize = 4096;
@@ -217,6 +217,11 @@ class ClientStore final : public protocol::IdentityKeyStore,
   ClientStoreStatus SaveGroup(const Group& group);
   ClientStoreResult<std::optional<Group>> FindGroup(const GroupId& id);
   ClientStoreResult<std::vector<Group>> ListGroups();
+  // A group's changes (schema 6), each encoded by the client: one row per
+  // stamp, replaced when a change of the same stamp takes its place.
+  ClientStoreStatus SaveGroupChange(const GroupId& group, const StoredGroupChange& change);
+  // Sorted by stamp (version, author, device).
+  ClientStoreResult<std::vector<StoredGroupChange>> GroupChanges(const GroupId& group);
 
   ClientStoreResult<std::optional<Contact>> FindContact(const AccountId& account);
   // Case-insensitive.

@@ -350,6 +350,14 @@ TEST_F(ChatModelTest, GroupCommands) {
   EXPECT_EQ(admin.kind, ChatCommand::Kind::kGroupAdmin);
   EXPECT_EQ(admin.conversation, kTeam);
   EXPECT_EQ(admin.args, (std::vector<std::string>{"erin"}));
+  Type(model_, "/group unadmin erin");
+  auto unadmin = model_.HandleKey({KeyKind::kEnter, 0});
+  EXPECT_EQ(unadmin.kind, ChatCommand::Kind::kGroupUnadmin);
+  EXPECT_EQ(unadmin.conversation, kTeam);
+  EXPECT_EQ(unadmin.args, (std::vector<std::string>{"erin"}));
+  Type(model_, "/group unadmin");
+  EXPECT_EQ(model_.HandleKey({KeyKind::kEnter, 0}).kind, ChatCommand::Kind::kNone);
+  EXPECT_NE(model_.status().find("/group unadmin USER..."), std::string::npos);
   Type(model_, "/group admin");
   EXPECT_EQ(model_.HandleKey({KeyKind::kEnter, 0}).kind, ChatCommand::Kind::kNone);
   EXPECT_NE(model_.status().find("/group admin USER..."), std::string::npos);

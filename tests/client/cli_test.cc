@@ -126,6 +126,15 @@ TEST_F(CliTest, TheReadmeWalkThrough) {
   auto renamed = Parley("bob", {"groups", "rename", "friends", "pals"});
   EXPECT_EQ(renamed.first, 0);
   EXPECT_TRUE(Has(renamed.second, "pals")) << renamed.second;
+  // Admin rights taken back: bob's, then alice cannot drop the last ones.
+  auto unadmin = Parley("alice", {"--json", "groups", "admin", "--remove", group_id, "bob"});
+  ASSERT_EQ(unadmin.first, 0) << unadmin.second;
+  auto after = nlohmann::json::parse(unadmin.second, nullptr, false);
+  ASSERT_TRUE(after.is_object()) << unadmin.second;
+  EXPECT_EQ(after["admins"].size(), 1u);
+  EXPECT_EQ(Parley("alice", {"groups", "admin", "--remove", group_id, "alice"}).first, 2);  // the last admin
+  auto help = Parley("alice", {"groups", "admin", "--help"});
+  EXPECT_TRUE(Has(help.second, "--remove")) << help.second;
 }
 
 TEST_F(CliTest, FailuresHaveTheirExitCodes) {

@@ -654,7 +654,7 @@ TEST_F(ClientStoreTest, ReceiptsPerMemberOnlyMoveForwardAndGoWithTheirMessage) {
   EXPECT_TRUE(receipts->empty());
 }
 
-TEST_F(ClientStoreTest, AGroupKeepsItsVersionAuthorAndBaseAdmins) {
+TEST_F(ClientStoreTest, AGroupKeepsItsVersionAuthorAndItsChanges) {
   auto key = KeyFromFile(dir_ / "k");
   ASSERT_TRUE(key);
   const AccountId alice(*Uuid::Parse("00000000-0000-4000-8000-00000000000a"));
@@ -666,10 +666,9 @@ TEST_F(ClientStoreTest, AGroupKeepsItsVersionAuthorAndBaseAdmins) {
   g.admins = {alice};
   g.version = 7;
   g.version_author = alice;
-  g.base_admins = {alice, bob};
-  const AccountId carol(*Uuid::Parse("00000000-0000-4000-8000-00000000000c"));
-  const AccountId dave(*Uuid::Parse("00000000-0000-4000-8000-00000000000d"));
-  g.left = {carol, dave};
+  const StoredGroupChange by_bob{3, bob, 2, {1, 2, 3}};
+  const StoredGroupChange by_alice{3, alice, 1, {4}};
+  const StoredGroupChange first{1, alice, 1, {5, 6}};
   {
     auto store = Open(*key);
     ASSERT_TRUE(store);
@@ -680,6 +679,11 @@ TEST_F(ClientStoreTest, AGroupKeepsItsVersionAuthorAndBaseAdmins) {
     fresh.members = {alice};
     fresh.admins = {alice};
     ASSERT_TRUE(store->SaveGroup(fresh));
+    ASSERT_TRUE(store->SaveGroupChange(g.id, by_bob));
+    ASSERT_TRUE(store->SaveGroupChange(g.id, first));
+    ASSERT_TRUE(store->SaveGroupChange(g.id, StoredGroupChange{3, alice, 1, {9, 9}}));
+    ASSERT_TRUE(store->SaveGroupChange(g.id, by_alice));  // the same stamp: replaces it
+    EXPECT_FALSE(store->SaveGroupChange(g.id, StoredGroupChange{std::uint64_t{1} << 63, alice, 1, {}}));
   }
   auto store = Open(*key);
   ASSERT_TRUE(store);
@@ -687,16 +691,23 @@ TEST_F(ClientStoreTest, AGroupKeepsItsVersionAuthorAndBaseAdmins) {
   ASSERT_TRUE(found && *found);
   EXPECT_EQ((*found)->version, 7u);
   EXPECT_EQ((*found)->version_author, alice);
-  EXPECT_EQ((*found)->base_admins, g.base_admins);
-  EXPECT_EQ((*found)->left, g.left);
+  auto changes = store->GroupChanges(g.id);
+  ASSERT_TRUE(changes);
+  ASSERT_EQ(changes->size(), 3u);  // by stamp
+  EXPECT_EQ((*changes)[0].ops, first.ops);
+  EXPECT_EQ((*changes)[1].ops, by_alice.ops);
+  EXPECT_EQ((*changes)[2].author, bob);
+  EXPECT_EQ((*changes)[2].device, 2u);
+  EXPECT_EQ((*changes)[2].ops, by_bob.ops);
   GroupId fresh_id;
   fresh_id.fill(8);
   found = store->FindGroup(fresh_id);
   ASSERT_TRUE(found && *found);
   EXPECT_EQ((*found)->version, 0u);
   EXPECT_FALSE((*found)->version_author);
-  EXPECT_TRUE((*found)->base_admins.empty());
-  EXPECT_TRUE((*found)->left.empty());
+  changes = store->GroupChanges(fresh_id);
+  ASSERT_TRUE(changes);
+  EXPECT_TRUE(changes->empty());
 }
 
 }  // namespace

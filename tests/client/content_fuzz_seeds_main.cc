@@ -1,7 +1,11 @@
 // Writes the seed corpus of fuzz_client_content (fuzz/corpus/client_content/)
 // with the real encoder: one seed per body kind; and, given a second folder,
-// that of fuzz_client_contact_sync (the contact-sync body alone).
-//   client_content_fuzz_seeds fuzz/corpus/client_content fuzz/corpus/client_contact_sync
+// that of fuzz_client_contact_sync (the contact-sync body alone); and, given
+// a third, that of fuzz_client_group_ops (group changes, in a content and as
+// the store keeps their operations).
+//   client_content_fuzz_seeds fuzz/corpus/client_content
+//     fuzz/corpus/client_contact_sync fuzz/corpus/client_group_ops
+#include <array>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -39,8 +43,8 @@ bool WriteContactSyncBody(const std::string& dir, const std::string& name, const
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2 && argc != 3) {
-    std::cerr << "usage: client_content_fuzz_seeds CONTENT_DIR [CONTACT_SYNC_DIR]\n";
+  if (argc < 2 || argc > 4) {
+    std::cerr << "usage: client_content_fuzz_seeds CONTENT_DIR [CONTACT_SYNC_DIR [GROUP_OPS_DIR]]\n";
     return 2;
   }
   const std::string dir = argv[1];
@@ -99,6 +103,37 @@ int main(int argc, char** argv) {
       7,      parley::AccountId()};
   update.body = GroupUpdateBody{};
   ok &= Write(dir, "group_update_versioned", update);
+  // A group's log: its creation, a leave, a grant, a revocation and a rename.
+  std::array<std::uint8_t, 16> bytes{};
+  bytes.fill(0xa1);
+  const parley::AccountId alice{parley::Uuid(bytes)};
+  bytes.fill(0xb2);
+  const parley::AccountId bob{parley::Uuid(bytes)};
+  bytes.fill(0xc3);
+  const parley::AccountId carol{parley::Uuid(bytes)};
+  Content changes = base;
+  changes.group = GroupContext{target, std::nullopt, {}, {}, 0, std::nullopt};
+  changes.group->changes = {
+      GroupSnapshot(GroupStamp{1, alice, 1}, "team", {alice, bob, carol}, {alice}),
+      GroupChange{GroupStamp{2, carol, 2}, {GroupOp{GroupOpKind::kLeave, carol, {}}}},
+      GroupChange{GroupStamp{2, alice, 1}, {GroupOp{GroupOpKind::kMakeAdmin, bob, {}}}},
+      GroupChange{
+          GroupStamp{3, alice, 1},
+          {GroupOp{GroupOpKind::kRevokeAdmin, bob, {}}, GroupOp{GroupOpKind::kRename, {}, "renamed"}}},
+      GroupChange{GroupStamp{3, bob, 1}, {GroupOp{GroupOpKind::kRemove, alice, {}}}},
+  };
+  changes.body = GroupUpdateBody{};
+  ok &= Write(dir, "group_changes", changes);
+  if (argc == 4) {
+    ok &= Write(argv[3], "group_changes", changes);
+    for (std::size_t i = 0; i < changes.group->changes.size(); ++i) {
+      auto ops = EncodeGroupOps(changes.group->changes[i].ops);
+      if (!ops) return 1;
+      std::ofstream out(std::string(argv[3]) + "/ops_" + std::to_string(i), std::ios::binary);
+      out.write(reinterpret_cast<const char*>(ops->data()), static_cast<std::streamsize>(ops->size()));
+      ok &= static_cast<bool>(out);
+    }
+  }
   Content group_receipt = base;
   group_receipt.group = GroupContext{target, std::nullopt, {}, {}, 0, std::nullopt};
   group_receipt.body = ReceiptBody{ReceiptKind::kDelivered, {target}};
@@ -120,7 +155,7 @@ int main(int argc, char** argv) {
   contacts.contacts = {verified, blocked};
   c.body = contacts;
   ok &= Write(dir, "contact_sync", c);
-  if (argc == 3) {
+  if (argc >= 3) {
     ok &= WriteContactSyncBody(argv[2], "change", c);
     contacts.snapshot = true;
     contacts.contacts[1].state = parley::store::ContactState::kRequest;

@@ -236,6 +236,168 @@ TEST(ContentTest, GroupAdminsPastTheirCap) {
   EXPECT_FALSE(EncodeContent(c));
 }
 
+AccountId AccountOf(std::uint8_t n) {
+  std::array<std::uint8_t, 16> bytes{};
+  bytes.fill(n);
+  return AccountId(Uuid(bytes));
+}
+
+TEST(ContentTest, GroupChangesRoundTrip) {
+  const AccountId a = AccountOf(1);
+  const AccountId b = AccountOf(2);
+  Content c = Text("x");
+  c.body = GroupUpdateBody{};
+  c.group = GroupContext{ContentId{}, std::nullopt, {}, {}, 0, std::nullopt};
+  c.group->changes = {
+      GroupSnapshot(GroupStamp{1, a, 7}, "team", {a, b}, {a}),
+      GroupChange{GroupStamp{2, b, 0}, {GroupOp{GroupOpKind::kLeave, b, {}}}},
+      GroupChange{GroupStamp{kMaxGroupVersion, a, static_cast<std::uint32_t>(INT32_MAX)},
+                  {GroupOp{GroupOpKind::kRevokeAdmin, b, {}}, GroupOp{GroupOpKind::kMakeAdmin, b, {}},
+                   GroupOp{GroupOpKind::kRemove, b, {}}, GroupOp{GroupOpKind::kAdd, b, {}},
+                   GroupOp{GroupOpKind::kRename, AccountId{}, std::string(kMaxGroupNameBytes, 'n')}}},
+  };
+  auto decoded = DecodeContent(Encode(c));
+  ASSERT_TRUE(decoded && decoded->group);
+  EXPECT_EQ(decoded->group->changes, c.group->changes);
+  EXPECT_TRUE(std::holds_alternative<GroupUpdateBody>(decoded->body));
+
+  auto ops = EncodeGroupOps(c.group->changes[2].ops);
+  ASSERT_TRUE(ops);
+  auto back = DecodeGroupOps(*ops);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, c.group->changes[2].ops);
+}
+
+TEST(ContentTest, GroupChangesTheEncoderRefuses) {
+  const AccountId a = AccountOf(1);
+  Content c = Text("x");
+  c.group = GroupContext{ContentId{}, std::nullopt, {}, {}, 0, std::nullopt};
+  const auto refused = [&](GroupChange change) {
+    c.group->changes = {std::move(change)};
+    auto encoded = EncodeContent(c);
+    return encoded ? ContentErrc{} : encoded.error().code;
+  };
+  const GroupOp add{GroupOpKind::kAdd, a, {}};
+  EXPECT_EQ(refused({GroupStamp{0, a, 1}, {add}}), ContentErrc::kOutOfRange);
+  EXPECT_EQ(refused({GroupStamp{kMaxGroupVersion + 1, a, 1}, {add}}), ContentErrc::kOutOfRange);
+  EXPECT_EQ(refused({GroupStamp{1, a, static_cast<std::uint32_t>(INT32_MAX) + 1}, {add}}),
+            ContentErrc::kOutOfRange);
+  EXPECT_EQ(refused({GroupStamp{1, a, 1}, {}}), ContentErrc::kMissingField);
+  EXPECT_EQ(refused({GroupStamp{1, a, 1}, {GroupOp{GroupOpKind::kRename, a, {}}}}),
+            ContentErrc::kMissingField);
+  EXPECT_EQ(refused({GroupStamp{1, a, 1}, {GroupOp{GroupOpKind::kRename, a, std::string(129, 'n')}}}),
+            ContentErrc::kTooLarge);
+  EXPECT_EQ(refused({GroupStamp{1, a, 1}, {GroupOp{GroupOpKind::kRename, a, "\xff"}}}),
+            ContentErrc::kInvalidText);
+  EXPECT_EQ(refused({GroupStamp{1, a, 1}, {GroupOp{static_cast<GroupOpKind>(7), a, {}}}}),
+            ContentErrc::kOutOfRange);
+  EXPECT_EQ(refused({GroupStamp{1, a, 1}, std::vector<GroupOp>(kMaxGroupOpsPerChange + 1, add)}),
+            ContentErrc::kTooMany);
+  EXPECT_EQ(refused({GroupStamp{1, a, 1}, std::vector<GroupOp>(kMaxGroupOpsPerChange, add)}), ContentErrc{});
+  c.group->changes.assign(kMaxGroupChangesPerContent + 1, GroupChange{GroupStamp{1, a, 1}, {add}});
+  EXPECT_FALSE(EncodeContent(c));
+  c.group->changes.pop_back();
+  EXPECT_TRUE(EncodeContent(c));
+  EXPECT_FALSE(EncodeGroupOps({}));
+}
+
+// A group update whose context holds `change` (raw GroupChange fields).
+std::vector<std::uint8_t> UpdateWithChange(const std::vector<std::uint8_t>& change) {
+  ByteWriter g;
+  WriteBytesField(g, 1, std::vector<std::uint8_t>(16, 1));
+  WriteBytesField(g, 7, change);
+  auto out = Field(3, g.Take());
+  const auto update = Field(18, {});
+  out.insert(out.end(), update.begin(), update.end());
+  return WithHeader(out);
+}
+
+std::vector<std::uint8_t> RawOp(std::optional<std::uint64_t> kind,
+                                std::optional<std::vector<std::uint8_t>> target,
+                                std::optional<std::string> name) {
+  ByteWriter w;
+  if (kind) WriteVarintField(w, 1, *kind);
+  if (target) WriteBytesField(w, 2, *target);
+  if (name) WriteStringField(w, 3, *name);
+  return w.Take();
+}
+
+std::vector<std::uint8_t> RawChange(std::optional<std::uint64_t> version, std::optional<std::uint64_t> device,
+                                    const std::vector<std::vector<std::uint8_t>>& ops) {
+  ByteWriter w;
+  if (version) WriteVarintField(w, 1, *version);
+  WriteBytesField(w, 2, std::vector<std::uint8_t>(16, 3));
+  if (device) WriteVarintField(w, 3, *device);
+  for (const auto& op : ops) WriteBytesField(w, 4, op);
+  return w.Take();
+}
+
+TEST(ContentTest, GroupChangeDecoderErrors) {
+  const std::vector<std::uint8_t> id(16, 2);
+  const auto add = RawOp(1, id, std::nullopt);
+  auto good = DecodeContent(UpdateWithChange(RawChange(4, 2, {add})));
+  ASSERT_TRUE(good && good->group && good->group->changes.size() == 1u);
+  EXPECT_EQ(good->group->changes[0].stamp.version, 4u);
+  EXPECT_EQ(good->group->changes[0].stamp.device, 2u);
+  // Each kind keeps only its operand.
+  auto both =
+      DecodeContent(UpdateWithChange(RawChange(4, std::nullopt, {RawOp(4, id, "n"), RawOp(1, id, "n")})));
+  ASSERT_TRUE(both && both->group);
+  EXPECT_EQ(both->group->changes[0].ops[0], (GroupOp{GroupOpKind::kRename, AccountId{}, "n"}));
+  EXPECT_EQ(
+      both->group->changes[0].ops[1],
+      (GroupOp{GroupOpKind::kAdd,
+               AccountId(Uuid(std::array<std::uint8_t, 16>{2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2})),
+               {}}));
+
+  EXPECT_EQ(DecodeError(UpdateWithChange(RawChange(std::nullopt, 1, {add}))), ContentErrc::kMissingField);
+  EXPECT_EQ(DecodeError(UpdateWithChange(RawChange(0, 1, {add}))), ContentErrc::kOutOfRange);
+  EXPECT_EQ(DecodeError(UpdateWithChange(RawChange(kMaxGroupVersion + 1, 1, {add}))),
+            ContentErrc::kOutOfRange);
+  EXPECT_EQ(DecodeError(UpdateWithChange(RawChange(1, std::uint64_t{INT32_MAX} + 1, {add}))),
+            ContentErrc::kOutOfRange);
+  EXPECT_EQ(DecodeError(UpdateWithChange(RawChange(1, 1, {}))), ContentErrc::kMissingField);
+  EXPECT_EQ(DecodeError(UpdateWithChange(RawChange(1, 1, {RawOp(std::nullopt, id, std::nullopt)}))),
+            ContentErrc::kMissingField);
+  EXPECT_EQ(DecodeError(UpdateWithChange(RawChange(1, 1, {RawOp(0, id, std::nullopt)}))),
+            ContentErrc::kOutOfRange);
+  EXPECT_EQ(DecodeError(UpdateWithChange(RawChange(1, 1, {RawOp(7, id, std::nullopt)}))),
+            ContentErrc::kOutOfRange);
+  EXPECT_EQ(DecodeError(UpdateWithChange(RawChange(1, 1, {RawOp(5, std::nullopt, std::nullopt)}))),
+            ContentErrc::kMissingField);
+  EXPECT_EQ(DecodeError(UpdateWithChange(RawChange(1, 1, {RawOp(4, std::nullopt, "")}))),
+            ContentErrc::kMissingField);
+  EXPECT_EQ(DecodeError(UpdateWithChange(RawChange(1, 1, {RawOp(4, std::nullopt, std::string(129, 'n'))}))),
+            ContentErrc::kTooLarge);
+  EXPECT_EQ(DecodeError(UpdateWithChange(RawChange(1, 1, {RawOp(4, std::nullopt, "\xc0\x80")}))),
+            ContentErrc::kInvalidText);
+  EXPECT_EQ(DecodeError(UpdateWithChange(
+                RawChange(1, 1, {RawOp(1, std::vector<std::uint8_t>(15, 2), std::nullopt)}))),
+            ContentErrc::kBadLength);
+  auto kind_twice = RawOp(1, id, std::nullopt);
+  const auto kind_again = RawOp(2, std::nullopt, std::nullopt);
+  kind_twice.insert(kind_twice.end(), kind_again.begin(), kind_again.end());
+  EXPECT_EQ(DecodeError(UpdateWithChange(RawChange(1, 1, {kind_twice}))), ContentErrc::kDuplicateField);
+  EXPECT_EQ(DecodeError(UpdateWithChange(Field(1, {1}))), ContentErrc::kWrongWireType);
+  EXPECT_EQ(DecodeError(UpdateWithChange(RawChange(1, 1, {{0x08}}))), ContentErrc::kMalformed);
+  // Caps: operations per change, changes per context.
+  EXPECT_EQ(DecodeError(UpdateWithChange(
+                RawChange(1, 1, std::vector<std::vector<std::uint8_t>>(kMaxGroupOpsPerChange + 1, add)))),
+            ContentErrc::kTooMany);
+  ByteWriter g;
+  WriteBytesField(g, 1, std::vector<std::uint8_t>(16, 1));
+  const auto change = RawChange(1, 1, {add});
+  for (std::size_t i = 0; i <= kMaxGroupChangesPerContent; ++i) WriteBytesField(g, 7, change);
+  auto many = Field(3, g.Take());
+  const auto update = Field(18, {});
+  many.insert(many.end(), update.begin(), update.end());
+  EXPECT_EQ(DecodeError(WithHeader(many)), ContentErrc::kTooMany);
+  // The store's form: operations alone.
+  EXPECT_EQ(DecodeGroupOps({}).error().code, ContentErrc::kMissingField);
+  const auto malformed = std::vector<std::uint8_t>{0x22, 0x05};
+  EXPECT_EQ(DecodeGroupOps(malformed).error().code, ContentErrc::kMalformed);
+}
+
 TEST(ContentTest, GroupEnvelope) {
   ContentId id{};
   id.fill(3);

@@ -221,6 +221,27 @@ TEST_F(DaemonTest, GroupsThroughRpc) {
   auto renamed = bob.Call("groups.rename", {{"group", group}, {"name", "our team"}});
   ASSERT_TRUE(renamed.contains("result")) << renamed.dump();
   EXPECT_EQ(renamed["result"]["name"], "our team");
+  // Bob takes alice's admin rights back ("remove": true); she can no longer rename.
+  // (Alice is no contact of bob's: he names her by account id.)
+  const std::string alice_id = alice.Call("whoami")["result"]["account"];
+  auto unadmin = bob.Call("groups.admin", {{"group", group}, {"members", {alice_id}}, {"remove", true}});
+  ASSERT_TRUE(unadmin.contains("result")) << unadmin.dump();
+  EXPECT_EQ(unadmin["result"]["admins"].size(), 1u);
+  EXPECT_EQ(
+      bob.Call("groups.admin", {{"group", group}, {"members", {"bob"}}, {"remove", "yes"}})["error"]["code"],
+      -32602);
+  bool revoked = false;
+  for (int i = 0; i < 400 && !revoked; ++i) {
+    auto listed = alice.Call("groups");
+    revoked = listed["result"].size() == 1u && listed["result"][0]["admins"].size() == 1u;
+    if (!revoked) std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(revoked);
+  EXPECT_EQ(alice.Call("groups.rename", {{"group", group}, {"name", "hers"}})["error"]["data"]["name"],
+            "forbidden");
+  EXPECT_EQ(bob.Call("groups.admin",
+                     {{"group", group}, {"members", {"bob"}}, {"remove", true}})["error"]["data"]["name"],
+            "invalid_argument");
   // Bob leaves: alice's daemon tells its subscribers.
   EXPECT_EQ(alice.Call("subscribe")["result"]["subscribed"], true);
   EXPECT_EQ(bob.Call("groups.leave", {{"group", group}})["result"]["done"], true);

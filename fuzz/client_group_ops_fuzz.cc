@@ -1,0 +1,53 @@
+// Decodes arbitrary bytes as a group change's operations in the form the
+// client store keeps them, then as a whole content: whatever decodes must
+// encode and decode to the same operations, and a group context's changes
+// merged into a log and replayed give a well-formed state.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+
+#include "client/content.h"
+#include "client/group_state.h"
+
+namespace {
+
+namespace client = parley::client;
+
+void CheckOps(parley::Bytes bytes) {
+  auto ops = client::DecodeGroupOps(bytes);
+  if (!ops) return;
+  auto encoded = client::EncodeGroupOps(*ops);
+  if (!encoded) std::abort();  // the decoder accepted what the encoder refuses
+  auto again = client::DecodeGroupOps(*encoded);
+  if (!again || *again != *ops) std::abort();
+}
+
+void CheckReplay(parley::Bytes bytes) {
+  auto content = client::DecodeContent(bytes);
+  if (!content || !content->group || content->group->changes.empty()) return;
+  std::vector<client::GroupChange> changes = content->group->changes;
+  std::sort(changes.begin(), changes.end(),
+            [](const client::GroupChange& a, const client::GroupChange& b) { return a.stamp < b.stamp; });
+  std::vector<client::GroupChange> log;
+  for (const client::GroupChange& c : changes) client::MergeGroupChange(log, c);
+  auto state = client::ReplayGroup(log);
+  if (!state) std::abort();
+  for (const parley::AccountId& a : state->admins) {
+    if (std::find(state->members.begin(), state->members.end(), a) == state->members.end()) std::abort();
+  }
+  if (state->members.size() > client::kMaxGroupStateMembers) std::abort();
+  if (state->admins.empty() != state->members.empty()) std::abort();
+  // The same changes merged in the reverse order after the first: the same state.
+  std::vector<client::GroupChange> reversed = {log.front()};
+  for (auto it = changes.rbegin(); it != changes.rend(); ++it) client::MergeGroupChange(reversed, *it);
+  if (reversed != log || client::ReplayGroup(reversed) != state) std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  CheckOps(parley::Bytes(data, size));
+  CheckReplay(parley::Bytes(data, size));
+  return 0;
+}

@@ -1,0 +1,104 @@
+// Group state as a function of the set of changes a device has seen
+// (docs/client.md, "Groups").
+//
+// Every change carries a stamp (version, author account, author device) and
+// the operations it makes. A device keeps every change it has seen, sorted
+// by stamp (its log); the state is the log replayed in that order, so two
+// devices that have seen the same changes hold the same state whatever order
+// the changes arrived in. Authorization is part of the replay: a change
+// counts only when its author is an admin of the state just before it (or it
+// is its author's own leave, made while a member). The first change of the
+// log (the group's creation, or the snapshot an older store was migrated
+// to) is taken as it stands. Pure: no I/O, no clock.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/strong_id.h"
+#include "base/uuid.h"
+
+namespace parley::client {
+
+enum class GroupOpKind : std::uint32_t {
+  kAdd = 1,          // target becomes a member
+  kRemove = 2,       // target is no longer a member (nor an admin)
+  kLeave = 3,        // the author leaves (target is the author)
+  kRename = 4,       // the group's name becomes `name`
+  kMakeAdmin = 5,    // target, a member, becomes an admin
+  kRevokeAdmin = 6,  // target is no longer an admin
+};
+inline constexpr std::uint32_t kMaxGroupOpKind = 6;
+
+struct GroupOp {
+  GroupOpKind kind = GroupOpKind::kAdd;
+  AccountId target;  // every kind but kRename
+  std::string name;  // kRename only
+  friend auto operator<=>(const GroupOp&, const GroupOp&) = default;
+  friend bool operator==(const GroupOp&, const GroupOp&) = default;
+};
+
+// Changes are ordered by stamp; versions count from 1.
+struct GroupStamp {
+  std::uint64_t version = 0;
+  AccountId author;
+  std::uint32_t device = 0;  // the author's device; 0 for a migrated snapshot
+  friend auto operator<=>(const GroupStamp&, const GroupStamp&) = default;
+  friend bool operator==(const GroupStamp&, const GroupStamp&) = default;
+};
+
+struct GroupChange {
+  GroupStamp stamp;
+  std::vector<GroupOp> ops;
+  friend bool operator==(const GroupChange&, const GroupChange&) = default;
+};
+
+// Limits shared with the content format.
+inline constexpr std::uint64_t kMaxGroupVersion = std::uint64_t{1} << 62;
+inline constexpr std::size_t kMaxGroupStateMembers = 1'024;
+// A creation or snapshot: a name, every member and every admin.
+inline constexpr std::size_t kMaxGroupOpsPerChange = 2 * kMaxGroupStateMembers + 1;
+// A device keeps at most this many changes per group; past it, it takes
+// none (the group can no longer change on that device).
+inline constexpr std::size_t kMaxGroupLogChanges = 10'000;
+
+struct GroupState {
+  std::string name;
+  std::vector<AccountId> members;  // in the order they joined
+  std::vector<AccountId> admins;   // a subset of members, in the order they became admins
+  GroupStamp last;                 // the stamp of the last change that counted
+  friend bool operator==(const GroupState&, const GroupState&) = default;
+};
+
+// True when `change` is only its author's leaving.
+bool IsLeave(const GroupChange& change);
+// True when `change` can start a log: it names the group, adds members and
+// makes an admin (a creation or a snapshot).
+bool IsGroupSnapshot(const GroupChange& change);
+
+// Adds `change` to `log` (kept sorted by stamp). A change with the stamp of
+// one already there replaces it only when its operations sort first, so an
+// author that sends two different changes under one stamp ends the same on
+// every device. A change stamped before the log's first is not taken (the
+// first is the group's creation or snapshot). Returns true when the log
+// changed; false too when the log is full (kMaxGroupLogChanges).
+bool MergeGroupChange(std::vector<GroupChange>& log, GroupChange change);
+
+// The state of a sorted log (nullopt when it is empty).
+std::optional<GroupState> ReplayGroup(const std::vector<GroupChange>& log);
+// The state of the changes of `log` whose version is below `version`:
+// what a change of that version was made from.
+std::optional<GroupState> ReplayGroupBefore(const std::vector<GroupChange>& log, std::uint64_t version);
+
+// A change made from `state` by `author` (its next version).
+GroupChange NextGroupChange(const GroupState& state, const AccountId& author, std::uint32_t device,
+                            std::vector<GroupOp> ops);
+
+// The first change of a group: the name, its members and admins.
+GroupChange GroupSnapshot(const GroupStamp& stamp, const std::string& name,
+                          const std::vector<AccountId>& members, const std::vector<AccountId>& admins);
+
+}  // namespace parley::client
