@@ -1241,5 +1241,47 @@ TEST_F(ClientGroupsTest, AStrangersChangesNeverCountAndWhatIsKeptOfThemStaysBoun
   EXPECT_TRUE(Received(*carol.log, "still alice's", group));
 }
 
+// An admin's change for a group a device does not know yet (it overtook the
+// add that sends the device the group's log) is kept and counts once the
+// log arrives.
+TEST_F(ClientGroupsTest, AChangeForAGroupNotKnownYetCountsOnceTheGroupArrives) {
+  auto scene = SetUpCrafting("dave", "arete");
+  ASSERT_TRUE(scene);
+  auto& [alice, bob, carol, dave, alice_id, bob_id, carol_id, dave_id, created, group] = *scene;
+  auto second = CreateAndWait(alice, "col", {"bob"}, {&bob});
+  ASSERT_TRUE(second);
+  const ConversationId second_group = GroupConversation(second->id);
+
+  // Alice's rename of version 3 (made after she adds Carol in 2) reaches
+  // Carol before the group does.
+  const GroupChange rename = Change(3, alice_id, {RenameOp("col, renamed")});
+  SendCrafted(alice, "alice", carol_id, {ChangesUpdate(second->id, {rename}), Barrier("after the rename")});
+  ASSERT_TRUE(Received(*carol.log, "after the rename", Conv(*alice.client)));
+  EXPECT_FALSE(carol.client->GetGroup(second_group));
+  EXPECT_EQ(RestartCountingPending(carol, "carol", second->id), 1);
+
+  auto added = alice.client->AddGroupMembers(second_group, {"carol"});
+  ASSERT_TRUE(added);
+  ASSERT_EQ(added->version, 2u);
+  ASSERT_TRUE(WaitUntil([&] {
+    auto state = carol.client->GetGroup(second_group);
+    return state && state->version == 3u && state->name == "col, renamed";
+  }));
+  // Alice's client makes the same change: every device ends the same.
+  auto renamed = alice.client->RenameGroup(second_group, "col, renamed");
+  ASSERT_TRUE(renamed);
+  ASSERT_EQ(renamed->version, 3u);
+  ASSERT_TRUE(WaitUntil([&] { return bob.client->GetGroup(second_group)->version == 3u; }));
+  for (auto* p : {&bob, &carol}) {
+    auto state = p->client->GetGroup(second_group);
+    ASSERT_TRUE(state);
+    EXPECT_EQ(state->name, renamed->name);
+    EXPECT_EQ(state->members, renamed->members);
+    EXPECT_EQ(state->admins, renamed->admins);
+    EXPECT_EQ(state->version_author, alice_id);
+  }
+  EXPECT_EQ(RestartCountingPending(carol, "carol", second->id), 0);
+}
+
 }  // namespace
 }  // namespace parley::client
