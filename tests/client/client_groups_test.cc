@@ -301,6 +301,15 @@ std::vector<std::vector<std::uint8_t>> QueuedGroupEnvelopes(const std::filesyste
   return out;
 }
 
+// Two devices hold the same state of a group.
+void ExpectSameGroupState(const Group& held, const Group& expected) {
+  EXPECT_EQ(held.name, expected.name);
+  EXPECT_EQ(held.members, expected.members);
+  EXPECT_EQ(held.admins, expected.admins);
+  EXPECT_EQ(held.version, expected.version);
+  EXPECT_EQ(held.version_author, expected.version_author);
+}
+
 bool HasBody(Client& client, const ConversationId& conversation, const std::string& body) {
   auto history = client.History(conversation, 100);
   if (!history) return false;
@@ -1179,11 +1188,7 @@ TEST_F(ClientGroupsTest, ANewMembersLeaveThatOvertakesItsAddCountsOnceTheAddArri
   for (auto* p : {&bob, &carol}) {
     auto state = p->client->GetGroup(group);
     ASSERT_TRUE(state);
-    EXPECT_EQ(state->name, at_alice.name);
-    EXPECT_EQ(state->members, at_alice.members);
-    EXPECT_EQ(state->admins, at_alice.admins);
-    EXPECT_EQ(state->version, at_alice.version);
-    EXPECT_EQ(state->version_author, at_alice.version_author);
+    ExpectSameGroupState(*state, at_alice);
   }
   EXPECT_EQ(at_alice.version_author, erin_id);
   EXPECT_FALSE(erin.client->GetGroup(group)->active);
@@ -1272,13 +1277,11 @@ TEST_F(ClientGroupsTest, AChangeForAGroupNotKnownYetCountsOnceTheGroupArrives) {
   ASSERT_TRUE(renamed);
   ASSERT_EQ(renamed->version, 3u);
   ASSERT_TRUE(WaitUntil([&] { return bob.client->GetGroup(second_group)->version == 3u; }));
+  EXPECT_EQ(renamed->version_author, alice_id);
   for (auto* p : {&bob, &carol}) {
     auto state = p->client->GetGroup(second_group);
     ASSERT_TRUE(state);
-    EXPECT_EQ(state->name, renamed->name);
-    EXPECT_EQ(state->members, renamed->members);
-    EXPECT_EQ(state->admins, renamed->admins);
-    EXPECT_EQ(state->version_author, alice_id);
+    ExpectSameGroupState(*state, *renamed);
   }
   EXPECT_EQ(RestartCountingPending(carol, "carol", second->id), 0);
 }
