@@ -700,8 +700,10 @@ std::optional<bool> Client::Impl::TakeGroupChangesLocked(const AccountId& sender
   // from our own devices and from an admin of the state we hold (of when we
   // left, for a group we are no longer in); for a group we do not know, from
   // an admin of the state the changes make, when it lists us. Otherwise only
-  // the sender's own changes are taken, and only from a member or one that
-  // a change adds (a stranger cannot fill the log).
+  // the sender's own changes are taken, and only from a member, one that a
+  // change of the log adds, or, for a group we do not know, one its own
+  // changes add (its creation): a stranger cannot fill the log, and what a
+  // stranger sends is kept pending, within its bounds.
   bool relay = from_self || (before && Contains(before->admins, sender));
   if (!relay && !existing) {
     const std::vector<GroupChange> candidate = merged_with(incoming);
@@ -717,8 +719,8 @@ std::optional<bool> Client::Impl::TakeGroupChangesLocked(const AccountId& sender
         });
       });
     };
-    const bool known =
-        (before && Contains(before->members, sender)) || added_somewhere(log) || added_somewhere(incoming);
+    const bool known = (before && Contains(before->members, sender)) || added_somewhere(log) ||
+                       (!existing && added_somewhere(incoming));
     std::erase_if(incoming, [&](const GroupChange& c) {
       return !known || c.stamp.author != sender || c.stamp.device != sender_device.value();
     });

@@ -1203,6 +1203,16 @@ TEST_F(ClientGroupsTest, AStrangersChangesNeverCountAndWhatIsKeptOfThemStaysBoun
   auto& [alice, bob, carol, mallory, alice_id, bob_id, carol_id, mallory_id, created, group] = *scene;
   const Group before = *carol.client->GetGroup(group);
 
+  // A change of hers that adds herself is no way in: it is kept, not taken.
+  SendCrafted(
+      mallory, "mallory", carol_id,
+      {ChangesUpdate(created.id,
+                     {Change(90, mallory_id,
+                             {Op(GroupOpKind::kAdd, mallory_id), Op(GroupOpKind::kMakeAdmin, mallory_id)})}),
+       Barrier("after mallory's self-add")});
+  ASSERT_TRUE(Received(*carol.log, "after mallory's self-add", Conv(*mallory.client)));
+  EXPECT_EQ(RestartCountingPending(carol, "carol", created.id), 1);
+
   // 80 changes of Mallory's own to the group (two contents), and one for
   // each of 20 groups Carol does not know.
   std::vector<std::vector<std::uint8_t>> crafted;
