@@ -38,6 +38,20 @@ std::size_t EncodedSizeBound(const GroupChange& change) {
   return bytes;
 }
 
+// Changes kept for later, as the store holds them (each encodes: it was decoded).
+store::PendingGroupChanges ToPending(std::int64_t arrival, const AccountId& sender, DeviceId sender_device,
+                                     const std::vector<GroupChange>& changes) {
+  store::PendingGroupChanges pending{arrival, sender, sender_device.value(), {}};
+  for (const GroupChange& c : changes) {
+    auto ops = EncodeGroupOps(c.ops);
+    if (ops) {
+      pending.changes.push_back(
+          store::StoredGroupChange{c.stamp.version, c.stamp.author, c.stamp.device, *ops});
+    }
+  }
+  return pending;
+}
+
 }  // namespace
 
 protocol::SenderKeyName Client::Impl::SenderKeyNameFor(const GroupId& group, const AccountId& account,
@@ -206,7 +220,18 @@ ClientResult<Group> Client::Impl::ChangeGroupLocked(Group group, std::vector<Gro
   // those it adds, the whole log.
   CLIENT_TRY(SendGroupChangesLocked(group.id, {change}, before->members, true));
   if (!joined.empty()) CLIENT_TRY(SendGroupChangesLocked(group.id, log, joined, false));
-  return group;
+  // Changes kept for lack of this one (a new member's leave) may count now.
+  std::vector<std::function<void()>> forwards;
+  const bool own_transaction = !store_->in_transaction();
+  if (own_transaction) CLIENT_TRY_STORE(store_->Begin());
+  if (!TakePendingGroupChangesLocked(group.id, events, forwards) || (own_transaction && !store_->Commit())) {
+    if (own_transaction) store_->Rollback();
+    return Fail(ClientErrc::kStorage, "the pending changes of the group could not be taken");
+  }
+  for (auto& forward : forwards) forward();
+  CLIENT_ASSIGN_STORE(now, store_->FindGroup(group.id));
+  if (!now) return Fail(ClientErrc::kStorage, "the group is gone");
+  return *now;
 }
 
 ClientStatus Client::Impl::SendGroupCiphertextLocked(const AccountId& account, Bytes envelope_content,
@@ -580,66 +605,151 @@ bool Client::Impl::ApplyGroupChangesLocked(const wire::Envelope& envelope, const
                                            const std::optional<store::Contact>& contact,
                                            std::vector<Event>& events,
                                            std::vector<std::function<void()>>& after_commit) {
+  std::vector<GroupChange> left;
+  auto grew = TakeGroupChangesLocked(envelope.sender, envelope.sender_device, context.id, context.changes,
+                                     existing, contact, events, after_commit, left);
+  if (!grew) return false;
+  if (!left.empty()) {
+    if (!store_->AddPendingGroupChanges(context.id,
+                                        ToPending(0, envelope.sender, envelope.sender_device, left)) ||
+        !store_->TrimPendingGroupChanges(context.id, kMaxPendingGroupChanges, kMaxPendingUnknownGroups)) {
+      return false;
+    }
+  }
+  return !*grew || TakePendingGroupChangesLocked(context.id, events, after_commit);
+}
+
+bool Client::Impl::TakePendingGroupChangesLocked(const GroupId& id, std::vector<Event>& events,
+                                                 std::vector<std::function<void()>>& after_commit) {
+  // Each round that takes anything removes a pending change, so this ends.
+  for (std::size_t round = 0; round <= kMaxPendingGroupChanges; ++round) {
+    auto pending = store_->PendingGroupChangesOf(id);
+    if (!pending) return false;
+    bool grew = false;
+    for (const store::PendingGroupChanges& arrival : *pending) {
+      std::vector<GroupChange> changes;
+      for (const store::StoredGroupChange& s : arrival.changes) {
+        auto ops = DecodeGroupOps(s.ops);
+        if (ops) changes.push_back(GroupChange{GroupStamp{s.version, s.author, s.device}, std::move(*ops)});
+      }
+      auto existing = store_->FindGroup(id);
+      auto contact = store_->FindContact(arrival.sender);
+      if (!existing || !contact) return false;
+      // A blocked contact's changes are ignored when they arrive; so they are here.
+      if (*contact && (*contact)->state == ContactState::kBlocked) changes.clear();
+      std::vector<GroupChange> left;
+      const DeviceId sender_device(arrival.sender_device);
+      auto taken = TakeGroupChangesLocked(arrival.sender, sender_device, id, changes, *existing, *contact,
+                                          events, after_commit, left);
+      if (!taken) return false;
+      grew |= *taken;
+      if (left.size() == arrival.changes.size()) continue;
+      if (!store_->DeletePendingGroupChanges(id, arrival.arrival)) return false;
+      if (!left.empty() && !store_->AddPendingGroupChanges(
+                               id, ToPending(arrival.arrival, arrival.sender, sender_device, left))) {
+        return false;
+      }
+    }
+    if (!grew) return true;
+  }
+  return true;
+}
+
+std::optional<bool> Client::Impl::TakeGroupChangesLocked(const AccountId& sender, DeviceId sender_device,
+                                                         const GroupId& id, std::vector<GroupChange> incoming,
+                                                         const std::optional<store::Group>& existing,
+                                                         const std::optional<store::Contact>& contact,
+                                                         std::vector<Event>& events,
+                                                         std::vector<std::function<void()>>& after_commit,
+                                                         std::vector<GroupChange>& left) {
   const AccountId& me = account_->account;
-  const bool from_self = envelope.sender == me;
+  const bool from_self = sender == me;
   std::vector<GroupChange> log;
   std::optional<GroupState> before;
   if (existing) {
     auto held = GroupLogLocked(*existing);
-    if (!held) return held.error().code != ClientErrc::kStorage;
+    if (!held) {
+      if (held.error().code == ClientErrc::kStorage) return std::nullopt;
+      return false;
+    }
     log = std::move(*held);
     before = ReplayGroup(log);
   }
-  std::vector<GroupChange> incoming = context.changes;
   std::sort(incoming.begin(), incoming.end(),
             [](const GroupChange& a, const GroupChange& b) { return a.stamp < b.stamp; });
+  const std::vector<GroupChange> arrived = incoming;
   auto merged_with = [&](const std::vector<GroupChange>& changes) {
     std::vector<GroupChange> out = log;
     for (const GroupChange& c : changes) MergeGroupChange(out, c);
     return out;
   };
+  // What is not taken now is kept (bounded) and tried again whenever the
+  // log grows: a change whose author an add not yet seen makes a member, a
+  // change for a group not yet known.
+  auto keep_untaken = [&](const std::vector<GroupChange>& taken) {
+    for (const GroupChange& c : arrived) {
+      if (std::find(taken.begin(), taken.end(), c) != taken.end()) continue;
+      if (!log.empty() && c.stamp < log.front().stamp) continue;  // never taken
+      auto at = std::lower_bound(log.begin(), log.end(), c.stamp,
+                                 [](const GroupChange& l, const GroupStamp& s) { return l.stamp < s; });
+      if (at != log.end() && *at == c) continue;  // already held
+      left.push_back(c);
+    }
+  };
   // What the sender relays for others (changes it did not make) is taken
   // from our own devices and from an admin of the state we hold (of when we
   // left, for a group we are no longer in); for a group we do not know, from
   // an admin of the state the changes make, when it lists us. Otherwise only
-  // the sender's own changes are taken, and only from a member or one that
-  // a change adds (a stranger cannot fill the log).
-  bool relay = from_self || (before && Contains(before->admins, envelope.sender));
+  // the sender's own changes are taken, and only from a member, one that a
+  // change of the log adds, or, for a group we do not know, one its own
+  // changes add (its creation): a stranger cannot fill the log, and what a
+  // stranger sends is kept pending, within its bounds.
+  bool relay = from_self || (before && Contains(before->admins, sender));
   if (!relay && !existing) {
     const std::vector<GroupChange> candidate = merged_with(incoming);
     auto state = ReplayGroup(candidate);
     relay = state && IsGroupSnapshot(candidate.front()) && Contains(state->members, me) &&
-            Contains(state->admins, envelope.sender);
+            Contains(state->admins, sender);
   }
   if (!relay) {
     auto added_somewhere = [&](const std::vector<GroupChange>& changes) {
       return std::any_of(changes.begin(), changes.end(), [&](const GroupChange& c) {
         return std::any_of(c.ops.begin(), c.ops.end(), [&](const GroupOp& op) {
-          return op.kind == GroupOpKind::kAdd && op.target == envelope.sender;
+          return op.kind == GroupOpKind::kAdd && op.target == sender;
         });
       });
     };
-    const bool known = (before && Contains(before->members, envelope.sender)) || added_somewhere(log) ||
-                       added_somewhere(incoming);
+    const bool known = (before && Contains(before->members, sender)) || added_somewhere(log) ||
+                       (!existing && added_somewhere(incoming));
     std::erase_if(incoming, [&](const GroupChange& c) {
-      return !known || c.stamp.author != envelope.sender || c.stamp.device != envelope.sender_device.value();
+      return !known || c.stamp.author != sender || c.stamp.device != sender_device.value();
     });
   }
   // A group we did not know starts with its creation (or a snapshot).
-  if (!existing && (incoming.empty() || !IsGroupSnapshot(incoming.front()))) return true;
+  if (!existing && (incoming.empty() || !IsGroupSnapshot(incoming.front()))) {
+    keep_untaken({});
+    return false;
+  }
 
+  const std::vector<GroupChange> accepted = incoming;
   std::vector<GroupChange> added;
   for (GroupChange& c : incoming) {
     if (MergeGroupChange(log, c)) added.push_back(std::move(c));
   }
-  if (added.empty()) return true;  // nothing new
+  if (!existing && (added.empty() || !Contains(ReplayGroup(log)->members, me))) {
+    log.clear();  // a state we are not part of (yet)
+    keep_untaken({});
+    return false;
+  }
+  keep_untaken(accepted);
+  if (added.empty()) return false;  // nothing new
   for (const GroupChange& c : added) {
-    if (!SaveGroupChangeLocked(context.id, c)) return false;
+    if (!SaveGroupChangeLocked(id, c)) return std::nullopt;
   }
   const GroupState after = *ReplayGroup(log);
 
   Group next;
-  next.id = context.id;
+  next.id = id;
   SetGroupState(next, after);
   next.active = Contains(after.members, me);
   if (existing) {
@@ -654,16 +764,15 @@ bool Client::Impl::ApplyGroupChangesLocked(const wire::Envelope& envelope, const
     }
     if (rotate) {
       // Whoever left must not read what we send from now on.
-      if (!store_->DeleteSenderKey(SenderKeyNameFor(next.id, me, account_->device))) return false;
+      if (!store_->DeleteSenderKey(SenderKeyNameFor(next.id, me, account_->device))) return std::nullopt;
       next.key_distributed = false;
     }
   } else {
-    if (!next.active) return true;  // a state we are not part of
     next.request = !from_self && (!contact || contact->state != ContactState::kAccepted);
   }
-  if (!store_->SaveGroup(next)) return false;
-  if (next.request && !store_->SetConversationRequest(GroupConversation(next.id), true)) return false;
-  events.push_back(GroupChanged{next, envelope.sender});
+  if (!store_->SaveGroup(next)) return std::nullopt;
+  if (next.request && !store_->SetConversationRequest(GroupConversation(next.id), true)) return std::nullopt;
+  events.push_back(GroupChanged{next, sender});
 
   // An admin device passes each new change on to the members who joined in
   // a version not older than it (their log came from an admin who may not
@@ -674,14 +783,14 @@ bool Client::Impl::ApplyGroupChangesLocked(const wire::Envelope& envelope, const
   std::vector<std::pair<AccountId, std::vector<GroupChange>>> forward;
   std::vector<AccountId> joined;
   for (const AccountId& m : after.members) {
-    if (m != me && m != envelope.sender && existing && !Contains(existing->members, m)) joined.push_back(m);
+    if (m != me && m != sender && existing && !Contains(existing->members, m)) joined.push_back(m);
   }
   for (const AccountId& m : joined) forward.push_back({m, log});
   for (const GroupChange& c : added) {
     if (c.stamp.author == me) continue;
     auto made_from = ReplayGroupBefore(log, c.stamp.version);
     for (const AccountId& m : after.members) {
-      if (m == me || m == envelope.sender || m == c.stamp.author || Contains(made_from->members, m) ||
+      if (m == me || m == sender || m == c.stamp.author || Contains(made_from->members, m) ||
           Contains(joined, m)) {
         continue;
       }
@@ -691,9 +800,8 @@ bool Client::Impl::ApplyGroupChangesLocked(const wire::Envelope& envelope, const
     }
   }
   for (auto& [member, changes] : forward) {
-    after_commit.push_back([this, id = context.id, member, changes] {
-      (void)SendGroupChangesLocked(id, changes, {member}, false);
-    });
+    after_commit.push_back(
+        [this, id, member, changes] { (void)SendGroupChangesLocked(id, changes, {member}, false); });
   }
   return true;
 }

@@ -403,6 +403,21 @@ class Client::Impl {
                                const std::optional<store::Group>& existing,
                                const std::optional<store::Contact>& contact, std::vector<Event>& events,
                                std::vector<std::function<void()>>& after_commit);
+  // Takes the changes one content of `sender` carried for group `id` under
+  // the acceptance rules (docs/client.md, "Groups"); those neither taken nor
+  // held go to `left`. Returns whether the log grew; nullopt when the store
+  // failed.
+  std::optional<bool> TakeGroupChangesLocked(const AccountId& sender, DeviceId sender_device,
+                                             const GroupId& id, std::vector<GroupChange> incoming,
+                                             const std::optional<store::Group>& existing,
+                                             const std::optional<store::Contact>& contact,
+                                             std::vector<Event>& events,
+                                             std::vector<std::function<void()>>& after_commit,
+                                             std::vector<GroupChange>& left);
+  // Tries the group's pending changes again, each arrival as if it came
+  // now, until the log stops growing. False when the store failed.
+  bool TakePendingGroupChangesLocked(const GroupId& id, std::vector<Event>& events,
+                                     std::vector<std::function<void()>>& after_commit);
   // A group message (envelope type kGroupEnvelopeType). Returns false when
   // it must not be acknowledged.
   bool HandleGroupEnvelopeLocked(const wire::Envelope& envelope, std::vector<Event>& events,

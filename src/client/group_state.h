@@ -64,6 +64,12 @@ inline constexpr std::size_t kMaxGroupOpsPerChange = 2 * kMaxGroupStateMembers +
 // A device keeps at most this many changes per group; past it, it takes
 // none (the group can no longer change on that device).
 inline constexpr std::size_t kMaxGroupLogChanges = 10'000;
+// Changes not taken when they arrived (an author not yet known as a member,
+// a group not yet known) are kept for when the log grows: at most this many
+// per group, and for this many groups the device does not hold; past either,
+// the oldest go, so a stranger cannot fill the store.
+inline constexpr std::size_t kMaxPendingGroupChanges = 64;
+inline constexpr std::size_t kMaxPendingUnknownGroups = 16;
 
 struct GroupState {
   std::string name;

@@ -119,6 +119,16 @@ struct StoredGroupChange {
   std::vector<std::uint8_t> ops;
 };
 
+// Group changes one content of `sender` carried that the device kept for
+// later (docs/client.md, "Groups"): the author was not known yet, or the
+// group was not.
+struct PendingGroupChanges {
+  std::int64_t arrival = 0;  // increasing; the oldest is dropped first
+  AccountId sender;
+  std::uint32_t sender_device = 0;
+  std::vector<StoredGroupChange> changes;
+};
+
 struct Conversation {
   ConversationId id;
   std::string title;  // the peer's username

@@ -80,6 +80,13 @@ CREATE TABLE group_changes(group_id TEXT NOT NULL, version INTEGER NOT NULL, aut
                            device INTEGER NOT NULL, ops BLOB NOT NULL,
                            PRIMARY KEY(group_id, version, author, device));
 )sql"},
+    {7, R"sql(
+CREATE TABLE group_pending(seq INTEGER PRIMARY KEY AUTOINCREMENT, group_id TEXT NOT NULL,
+                           arrival INTEGER NOT NULL, sender TEXT NOT NULL, sender_device INTEGER NOT NULL,
+                           version INTEGER NOT NULL, author TEXT NOT NULL, device INTEGER NOT NULL,
+                           ops BLOB NOT NULL);
+CREATE INDEX group_pending_by_group ON group_pending(group_id, arrival, seq);
+)sql"},
 };
 
 ClientStoreErrc CodeFor(int rc) {
@@ -1157,6 +1164,98 @@ ClientStoreResult<std::vector<StoredGroupChange>> ClientStore::GroupChanges(cons
     out.push_back(std::move(change));
   }
   return out;
+}
+
+ClientStoreResult<std::int64_t> ClientStore::AddPendingGroupChanges(const GroupId& group,
+                                                                    const PendingGroupChanges& pending) {
+  std::int64_t arrival = pending.arrival;
+  if (arrival == 0) {
+    CS_ASSIGN(stmt, db_->Prepare("SELECT COALESCE(MAX(arrival), 0) + 1 FROM group_pending"));
+    CS_ASSIGN(row, stmt.Step());
+    if (!row) return Fail(ClientStoreErrc::kInternal, "no next arrival of pending group changes");
+    arrival = stmt.Int(0);
+  }
+  for (const StoredGroupChange& change : pending.changes) {
+    if (change.version > static_cast<std::uint64_t>(INT64_MAX)) {
+      return Fail(ClientStoreErrc::kInvalidArgument, "a group version the client store cannot hold");
+    }
+    CS_ASSIGN(stmt,
+              db_->Prepare("INSERT INTO group_pending(group_id, arrival, sender, sender_device, version, "
+                           "author, device, ops) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+    CS_TRY(stmt.Text(1, ToHex(group))
+               .Bind(2, arrival)
+               .Text(3, pending.sender.value().ToString())
+               .Bind(4, static_cast<std::int64_t>(pending.sender_device))
+               .Bind(5, static_cast<std::int64_t>(change.version))
+               .Text(6, change.author.value().ToString())
+               .Bind(7, static_cast<std::int64_t>(change.device))
+               .Blob(8, change.ops)
+               .Run());
+  }
+  return arrival;
+}
+
+ClientStoreResult<std::vector<PendingGroupChanges>> ClientStore::PendingGroupChangesOf(const GroupId& group) {
+  std::vector<PendingGroupChanges> out;
+  CS_ASSIGN(stmt, db_->Prepare("SELECT arrival, sender, sender_device, version, author, device, ops "
+                               "FROM group_pending WHERE group_id = ? ORDER BY arrival, seq"));
+  stmt.Text(1, ToHex(group));
+  for (;;) {
+    CS_ASSIGN(row, stmt.Step());
+    if (!row) break;
+    auto sender = Uuid::Parse(stmt.ColumnText(1));
+    auto author = Uuid::Parse(stmt.ColumnText(4));
+    if (!sender || !author || stmt.Int(2) < 0 || stmt.Int(2) > INT32_MAX || stmt.Int(3) < 0 ||
+        stmt.Int(5) < 0 || stmt.Int(5) > INT32_MAX) {
+      return Fail(ClientStoreErrc::kCorrupt, "a pending group change is malformed");
+    }
+    const std::int64_t arrival = stmt.Int(0);
+    if (out.empty() || out.back().arrival != arrival) {
+      out.push_back(
+          PendingGroupChanges{arrival, AccountId(*sender), static_cast<std::uint32_t>(stmt.Int(2)), {}});
+    }
+    StoredGroupChange change;
+    change.version = static_cast<std::uint64_t>(stmt.Int(3));
+    change.author = AccountId(*author);
+    change.device = static_cast<std::uint32_t>(stmt.Int(5));
+    const Bytes ops = stmt.ColumnBlob(6);
+    change.ops.assign(ops.begin(), ops.end());
+    out.back().changes.push_back(std::move(change));
+  }
+  return out;
+}
+
+ClientStoreStatus ClientStore::DeletePendingGroupChanges(const GroupId& group, std::int64_t arrival) {
+  CS_ASSIGN(stmt, db_->Prepare("DELETE FROM group_pending WHERE group_id = ? AND arrival = ?"));
+  return stmt.Text(1, ToHex(group)).Bind(2, arrival).Run();
+}
+
+ClientStoreStatus ClientStore::TrimPendingGroupChanges(const GroupId& group, std::size_t max_changes,
+                                                       std::size_t max_unknown_groups) {
+  {
+    CS_ASSIGN(stmt, db_->Prepare("DELETE FROM group_pending WHERE group_id = ?1 AND seq NOT IN "
+                                 "(SELECT seq FROM group_pending WHERE group_id = ?1 "
+                                 "ORDER BY arrival DESC, seq DESC LIMIT ?2)"));
+    CS_TRY(stmt.Text(1, ToHex(group)).Bind(2, static_cast<std::int64_t>(max_changes)).Run());
+  }
+  CS_ASSIGN(stmt, db_->Prepare("DELETE FROM group_pending WHERE group_id NOT IN (SELECT id FROM groups) "
+                               "AND group_id NOT IN (SELECT group_id FROM group_pending "
+                               "WHERE group_id NOT IN (SELECT id FROM groups) GROUP BY group_id "
+                               "ORDER BY MAX(arrival) DESC LIMIT ?1)"));
+  return stmt.Bind(1, static_cast<std::int64_t>(max_unknown_groups)).Run();
+}
+
+ClientStoreResult<std::int64_t> ClientStore::CountPendingGroupChanges(const std::optional<GroupId>& group) {
+  CS_ASSIGN(stmt, db_->Prepare("SELECT COUNT(*) FROM group_pending "
+                               "WHERE ?1 IS NULL OR group_id = ?1"));
+  if (group) {
+    stmt.Text(1, ToHex(*group));
+  } else {
+    stmt.Null(1);
+  }
+  CS_ASSIGN(row, stmt.Step());
+  if (!row) return Fail(ClientStoreErrc::kInternal, "no count of pending group changes");
+  return stmt.Int(0);
 }
 
 // ---- Contacts -----------------------------------------------------------------

@@ -100,7 +100,7 @@ struct StoredAttachment {
 };
 
 // The schema version this build writes.
-inline constexpr int kClientSchemaVersion = 6;
+inline constexpr int kClientSchemaVersion = 7;
 // SQLCipher page sizes: the one this build writes, and SQLCipher 3's
 // default, which older stores have (Open migrates them).
 inline constexpr int kClientStorePageSize = 4096;
@@ -222,6 +222,21 @@ class ClientStore final : public protocol::IdentityKeyStore,
   ClientStoreStatus SaveGroupChange(const GroupId& group, const StoredGroupChange& change);
   // Sorted by stamp (version, author, device).
   ClientStoreResult<std::vector<StoredGroupChange>> GroupChanges(const GroupId& group);
+  // Group changes kept until the log they need arrives (schema 7), per
+  // arrival: the changes one content of `sender` carried that were not
+  // taken. Adds them under `pending.arrival`, or a new arrival (returned)
+  // when it is 0.
+  ClientStoreResult<std::int64_t> AddPendingGroupChanges(const GroupId& group,
+                                                         const PendingGroupChanges& pending);
+  // A group's pending changes, oldest arrival first.
+  ClientStoreResult<std::vector<PendingGroupChanges>> PendingGroupChangesOf(const GroupId& group);
+  ClientStoreStatus DeletePendingGroupChanges(const GroupId& group, std::int64_t arrival);
+  // Keeps the newest `max_changes` pending changes of `group`, and those of
+  // the newest `max_unknown_groups` groups the store does not hold.
+  ClientStoreStatus TrimPendingGroupChanges(const GroupId& group, std::size_t max_changes,
+                                            std::size_t max_unknown_groups);
+  // How many pending changes the store keeps (for one group, or all).
+  ClientStoreResult<std::int64_t> CountPendingGroupChanges(const std::optional<GroupId>& group);
 
   ClientStoreResult<std::optional<Contact>> FindContact(const AccountId& account);
   // Case-insensitive.

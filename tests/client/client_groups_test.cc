@@ -173,6 +173,32 @@ class ClientGroupsTest : public testing::ClientFixture {
     from.log->Attach(*from.client);
     ASSERT_TRUE(from.client->Connect());
   }
+
+  // Restarts `profile`'s client; while it is closed, counts the group
+  // changes its store keeps pending (for `group`, or all of them).
+  std::int64_t RestartCountingPending(Profile& profile, const std::string& name,
+                                      const std::optional<GroupId>& group) {
+    profile.client.reset();
+    std::int64_t count = -1;
+    {
+      auto key = store::KeyFromFile(dir_ / "profiles" / (name + ".key"));
+      EXPECT_TRUE(key);
+      SystemClock clock;
+      auto opened = store::ClientStore::Open(dir_ / "profiles" / name / "parley.db", *key, clock);
+      EXPECT_TRUE(opened);
+      if (key && opened) {
+        auto counted = (*opened)->CountPendingGroupChanges(group);
+        EXPECT_TRUE(counted);
+        if (counted) count = *counted;
+      }
+    }
+    profile.client = OpenProfile(name);
+    EXPECT_TRUE(profile.client);
+    if (!profile.client) return count;
+    profile.log->Attach(*profile.client);
+    EXPECT_TRUE(profile.client->Connect());
+    return count;
+  }
 };
 
 // A group update as `Client` sends it, with whatever state the caller chose.
@@ -273,6 +299,15 @@ std::vector<std::vector<std::uint8_t>> QueuedGroupEnvelopes(const std::filesyste
   sqlite3_finalize(stmt);
   sqlite3_close(db);
   return out;
+}
+
+// Two devices hold the same state of a group.
+void ExpectSameGroupState(const Group& held, const Group& expected) {
+  EXPECT_EQ(held.name, expected.name);
+  EXPECT_EQ(held.members, expected.members);
+  EXPECT_EQ(held.admins, expected.admins);
+  EXPECT_EQ(held.version, expected.version);
+  EXPECT_EQ(held.version_author, expected.version_author);
 }
 
 bool HasBody(Client& client, const ConversationId& conversation, const std::string& body) {
@@ -1103,6 +1138,162 @@ TEST_F(ClientGroupsTest, AdminRightsAreTakenBackAndTheRevokedAdminsChangesNoLong
   ASSERT_TRUE(carol.client->RenameGroup(group, "carol's spire"));
   ASSERT_TRUE(WaitUntil([&] { return alice.client->GetGroup(group)->name == "carol's spire"; }));
   EXPECT_EQ(alice.client->RenameGroup(group, "x").error().code, ClientErrc::kForbidden);
+}
+
+// A new member's leave that reaches a device before the admin's change that
+// adds it (envelopes from different senders are not ordered) is kept, across
+// a restart, and counts once the add arrives: every device ends the same.
+TEST_F(ClientGroupsTest, ANewMembersLeaveThatOvertakesItsAddCountsOnceTheAddArrives) {
+  auto scene = SetUpCrafting("erin", "cirque");
+  ASSERT_TRUE(scene);
+  auto& [alice, bob, carol, erin, alice_id, bob_id, carol_id, erin_id, created, group] = *scene;
+  ASSERT_EQ(carol.client->GetGroup(group)->version, 1u);
+
+  // Erin's leave of version 3 (made from Alice's add, version 2) reaches
+  // Carol first: it is kept, not taken.
+  const GroupChange leave = Change(3, erin_id, {Op(GroupOpKind::kLeave, erin_id)});
+  SendCrafted(erin, "erin", carol_id, {ChangesUpdate(created.id, {leave}), Barrier("after erin's leave")});
+  ASSERT_TRUE(Received(*carol.log, "after erin's leave", Conv(*erin.client)));
+  EXPECT_EQ(carol.client->GetGroup(group)->version, 1u);
+  EXPECT_EQ(RestartCountingPending(carol, "carol", created.id), 1);
+
+  // The add arrives: the kept leave counts at once, before Erin's own
+  // client has left anything.
+  auto added = alice.client->AddGroupMembers(group, {"erin"});
+  ASSERT_TRUE(added);
+  ASSERT_EQ(added->version, 2u);
+  ASSERT_TRUE(WaitUntil([&] {
+    auto state = carol.client->GetGroup(group);
+    return state && state->version == 3u && state->version_author == erin_id;
+  }));
+  const std::vector<AccountId> remaining{alice_id, bob_id, carol_id};
+  EXPECT_EQ(carol.client->GetGroup(group)->members, remaining);
+
+  // Erin's client leaves for real (the same change): every device holds
+  // the same state, and Carol keeps nothing pending.
+  ASSERT_TRUE(WaitUntil([&] {
+    auto state = erin.client->GetGroup(group);
+    return state && state->active && state->version == 2u;
+  }));
+  ASSERT_TRUE(erin.client->LeaveGroup(group));
+  for (auto* p : {&alice, &bob, &carol}) {
+    ASSERT_TRUE(WaitUntil([&] {
+      auto state = p->client->GetGroup(group);
+      return state && state->version == 3u && state->members == remaining;
+    }));
+  }
+  ASSERT_TRUE(alice.client->SendGroupText(group, "barrier"));
+  for (auto* p : {&bob, &carol}) ASSERT_TRUE(Received(*p->log, "barrier", group));
+  const Group at_alice = *alice.client->GetGroup(group);
+  for (auto* p : {&bob, &carol}) {
+    auto state = p->client->GetGroup(group);
+    ASSERT_TRUE(state);
+    ExpectSameGroupState(*state, at_alice);
+  }
+  EXPECT_EQ(at_alice.version_author, erin_id);
+  EXPECT_FALSE(erin.client->GetGroup(group)->active);
+  EXPECT_EQ(RestartCountingPending(carol, "carol", created.id), 0);
+}
+
+// A stranger's changes are kept no longer than their bounds allow and never
+// count, however the log grows after them.
+TEST_F(ClientGroupsTest, AStrangersChangesNeverCountAndWhatIsKeptOfThemStaysBounded) {
+  auto scene = SetUpCrafting("mallory", "serac");
+  ASSERT_TRUE(scene);
+  auto& [alice, bob, carol, mallory, alice_id, bob_id, carol_id, mallory_id, created, group] = *scene;
+  const Group before = *carol.client->GetGroup(group);
+
+  // A change of hers that adds herself is no way in: it is kept, not taken.
+  SendCrafted(
+      mallory, "mallory", carol_id,
+      {ChangesUpdate(created.id,
+                     {Change(90, mallory_id,
+                             {Op(GroupOpKind::kAdd, mallory_id), Op(GroupOpKind::kMakeAdmin, mallory_id)})}),
+       Barrier("after mallory's self-add")});
+  ASSERT_TRUE(Received(*carol.log, "after mallory's self-add", Conv(*mallory.client)));
+  EXPECT_EQ(RestartCountingPending(carol, "carol", created.id), 1);
+
+  // 80 changes of Mallory's own to the group (two contents), and one for
+  // each of 20 groups Carol does not know.
+  std::vector<std::vector<std::uint8_t>> crafted;
+  for (std::uint64_t first : {2u, 42u}) {
+    std::vector<GroupChange> changes;
+    for (std::uint64_t v = first; v < first + 40; ++v) {
+      changes.push_back(Change(
+          v, mallory_id, {RenameOp("mallory's " + std::to_string(v)), Op(GroupOpKind::kRemove, alice_id)}));
+    }
+    crafted.push_back(ChangesUpdate(created.id, changes));
+  }
+  std::vector<GroupId> unknown(20);
+  crypto::SystemRng rng;
+  for (GroupId& id : unknown) {
+    rng.Fill(id);
+    crafted.push_back(ChangesUpdate(id, {Change(2, mallory_id, {Op(GroupOpKind::kAdd, mallory_id)})}));
+  }
+  crafted.push_back(Barrier("after mallory's"));
+  SendCrafted(mallory, "mallory", carol_id, crafted);
+  ASSERT_TRUE(Received(*carol.log, "after mallory's", Conv(*mallory.client)));
+
+  // The log grows (the pending changes are tried again); none of them counts.
+  ASSERT_TRUE(alice.client->RenameGroup(group, "serac v2"));
+  ASSERT_TRUE(WaitUntil([&] { return carol.client->GetGroup(group)->name == "serac v2"; }));
+  ASSERT_TRUE(alice.client->AddGroupAdmins(group, {"bob"}));
+  ASSERT_TRUE(WaitUntil([&] { return carol.client->GetGroup(group)->admins.size() == 2u; }));
+  auto after = carol.client->GetGroup(group);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->members, before.members);
+  EXPECT_EQ(after->version, 3u);
+  EXPECT_EQ(after->version_author, alice_id);
+  for (const GroupId& id : unknown) EXPECT_FALSE(carol.client->GetGroup(GroupConversation(id)));
+
+  EXPECT_EQ(RestartCountingPending(carol, "carol", created.id),
+            static_cast<std::int64_t>(kMaxPendingGroupChanges));
+  EXPECT_EQ(RestartCountingPending(carol, "carol", std::nullopt),
+            static_cast<std::int64_t>(kMaxPendingGroupChanges + kMaxPendingUnknownGroups));
+  EXPECT_EQ(RestartCountingPending(carol, "carol", unknown.front()), 0);
+  EXPECT_EQ(RestartCountingPending(carol, "carol", unknown.back()), 1);
+  ASSERT_TRUE(alice.client->SendGroupText(group, "still alice's"));
+  EXPECT_TRUE(Received(*carol.log, "still alice's", group));
+}
+
+// An admin's change for a group a device does not know yet (it overtook the
+// add that sends the device the group's log) is kept and counts once the
+// log arrives.
+TEST_F(ClientGroupsTest, AChangeForAGroupNotKnownYetCountsOnceTheGroupArrives) {
+  auto scene = SetUpCrafting("dave", "arete");
+  ASSERT_TRUE(scene);
+  auto& [alice, bob, carol, dave, alice_id, bob_id, carol_id, dave_id, created, group] = *scene;
+  auto second = CreateAndWait(alice, "col", {"bob"}, {&bob});
+  ASSERT_TRUE(second);
+  const ConversationId second_group = GroupConversation(second->id);
+
+  // Alice's rename of version 3 (made after she adds Carol in 2) reaches
+  // Carol before the group does.
+  const GroupChange rename = Change(3, alice_id, {RenameOp("col, renamed")});
+  SendCrafted(alice, "alice", carol_id, {ChangesUpdate(second->id, {rename}), Barrier("after the rename")});
+  ASSERT_TRUE(Received(*carol.log, "after the rename", Conv(*alice.client)));
+  EXPECT_FALSE(carol.client->GetGroup(second_group));
+  EXPECT_EQ(RestartCountingPending(carol, "carol", second->id), 1);
+
+  auto added = alice.client->AddGroupMembers(second_group, {"carol"});
+  ASSERT_TRUE(added);
+  ASSERT_EQ(added->version, 2u);
+  ASSERT_TRUE(WaitUntil([&] {
+    auto state = carol.client->GetGroup(second_group);
+    return state && state->version == 3u && state->name == "col, renamed";
+  }));
+  // Alice's client makes the same change: every device ends the same.
+  auto renamed = alice.client->RenameGroup(second_group, "col, renamed");
+  ASSERT_TRUE(renamed);
+  ASSERT_EQ(renamed->version, 3u);
+  ASSERT_TRUE(WaitUntil([&] { return bob.client->GetGroup(second_group)->version == 3u; }));
+  EXPECT_EQ(renamed->version_author, alice_id);
+  for (auto* p : {&bob, &carol}) {
+    auto state = p->client->GetGroup(second_group);
+    ASSERT_TRUE(state);
+    ExpectSameGroupState(*state, *renamed);
+  }
+  EXPECT_EQ(RestartCountingPending(carol, "carol", second->id), 0);
 }
 
 }  // namespace

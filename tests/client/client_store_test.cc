@@ -710,5 +710,76 @@ TEST_F(ClientStoreTest, AGroupKeepsItsVersionAuthorAndItsChanges) {
   EXPECT_TRUE(changes->empty());
 }
 
+TEST_F(ClientStoreTest, PendingGroupChangesSurviveReopeningAndStayWithinTheirBounds) {
+  auto key = KeyFromFile(dir_ / "k");
+  ASSERT_TRUE(key);
+  const AccountId alice(*Uuid::Parse("00000000-0000-4000-8000-00000000000a"));
+  const AccountId mallory(*Uuid::Parse("00000000-0000-4000-8000-00000000000f"));
+  Group known;
+  known.id.fill(1);
+  known.name = "known";
+  known.members = {alice};
+  known.admins = {alice};
+  std::int64_t first_arrival = 0;
+  {
+    auto store = Open(*key);
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->SaveGroup(known));
+    auto arrival = store->AddPendingGroupChanges(
+        known.id, PendingGroupChanges{0, alice, 2, {{4, alice, 2, {1}}, {5, alice, 2, {2}}}});
+    ASSERT_TRUE(arrival);
+    first_arrival = *arrival;
+    // A stranger's 70 arrivals to the known group: the oldest go first.
+    for (std::uint64_t v = 1; v <= 70; ++v) {
+      ASSERT_TRUE(store->AddPendingGroupChanges(known.id,
+                                                PendingGroupChanges{0, mallory, 1, {{v, mallory, 1, {3}}}}));
+      ASSERT_TRUE(store->TrimPendingGroupChanges(known.id, 64, 16));
+    }
+    // And one arrival to each of 20 groups the store does not hold.
+    for (std::uint8_t g = 0; g < 20; ++g) {
+      GroupId unknown;
+      unknown.fill(static_cast<std::uint8_t>(100 + g));
+      ASSERT_TRUE(
+          store->AddPendingGroupChanges(unknown, PendingGroupChanges{0, mallory, 1, {{1, mallory, 1, {g}}}}));
+      ASSERT_TRUE(store->TrimPendingGroupChanges(unknown, 64, 16));
+    }
+    EXPECT_FALSE(store->AddPendingGroupChanges(
+        known.id, PendingGroupChanges{0, mallory, 1, {{std::uint64_t{1} << 63, mallory, 1, {}}}}));
+  }
+  auto store = Open(*key);
+  ASSERT_TRUE(store);
+  auto pending = store->PendingGroupChangesOf(known.id);
+  ASSERT_TRUE(pending);
+  ASSERT_EQ(pending->size(), 64u);  // one change each: alice's two went first
+  EXPECT_EQ(pending->front().sender, mallory);
+  EXPECT_EQ(pending->front().changes.at(0).version, 7u);
+  EXPECT_EQ(pending->back().changes.at(0).version, 70u);
+  EXPECT_EQ(store->CountPendingGroupChanges(known.id).value(), 64);
+  // The 16 newest unknown groups keep theirs.
+  EXPECT_EQ(store->CountPendingGroupChanges(std::nullopt).value(), 64 + 16);
+  GroupId oldest_unknown;
+  oldest_unknown.fill(100);
+  EXPECT_EQ(store->CountPendingGroupChanges(oldest_unknown).value(), 0);
+  GroupId newest_unknown;
+  newest_unknown.fill(119);
+  auto kept = store->PendingGroupChangesOf(newest_unknown);
+  ASSERT_TRUE(kept);
+  ASSERT_EQ(kept->size(), 1u);
+  EXPECT_EQ(kept->front().sender_device, 1u);
+  EXPECT_EQ(kept->front().changes.at(0).ops, std::vector<std::uint8_t>{19});
+  EXPECT_GT(kept->front().arrival, first_arrival);
+
+  // An arrival is deleted whole; re-added under its own number it keeps its place.
+  const std::int64_t second = (*pending)[1].arrival;
+  ASSERT_TRUE(store->DeletePendingGroupChanges(known.id, second));
+  ASSERT_TRUE(store->AddPendingGroupChanges(known.id,
+                                            PendingGroupChanges{second, mallory, 1, {{8, mallory, 1, {4}}}}));
+  pending = store->PendingGroupChangesOf(known.id);
+  ASSERT_TRUE(pending);
+  ASSERT_EQ(pending->size(), 64u);
+  EXPECT_EQ((*pending)[1].arrival, second);
+  EXPECT_EQ((*pending)[1].changes.at(0).ops, std::vector<std::uint8_t>{4});
+}
+
 }  // namespace
 }  // namespace parley::store
