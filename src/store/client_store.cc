@@ -1024,7 +1024,6 @@ std::optional<GroupId> GroupIdOf(std::string_view conversation) {
   return id;
 }
 
-
 ClientStoreStatus ClientStore::SaveGroup(const Group& group) {
   const std::string id = ToHex(group.id);
   {
@@ -1099,9 +1098,8 @@ ClientStoreResult<Group> ReadGroup(const Statement& stmt) {
 ClientStoreResult<std::optional<Group>> ClientStore::FindGroup(const GroupId& id) {
   std::optional<Group> found;
   {
-    CS_ASSIGN(stmt,
-              db_->Prepare("SELECT id, name, active, request, key_distributed, version, version_author "
-                           "FROM groups WHERE id = ?"));
+    CS_ASSIGN(stmt, db_->Prepare("SELECT id, name, active, request, key_distributed, version, version_author "
+                                 "FROM groups WHERE id = ?"));
     stmt.Text(1, ToHex(id));
     CS_ASSIGN(row, stmt.Step());
     if (!row) return found;
@@ -1115,9 +1113,8 @@ ClientStoreResult<std::optional<Group>> ClientStore::FindGroup(const GroupId& id
 ClientStoreResult<std::vector<Group>> ClientStore::ListGroups() {
   std::vector<Group> out;
   {
-    CS_ASSIGN(stmt,
-              db_->Prepare("SELECT id, name, active, request, key_distributed, version, version_author "
-                           "FROM groups ORDER BY name"));
+    CS_ASSIGN(stmt, db_->Prepare("SELECT id, name, active, request, key_distributed, version, version_author "
+                                 "FROM groups ORDER BY name"));
     for (;;) {
       CS_ASSIGN(row, stmt.Step());
       if (!row) break;
