@@ -1140,6 +1140,22 @@ ClientStoreStatus ClientStore::SaveGroupChange(const GroupId& group, const Store
       .Run();
 }
 
+namespace {
+// A stored change's version, author, device and ops, in four columns from `first`.
+std::optional<StoredGroupChange> ReadStoredGroupChange(const Statement& stmt, int first) {
+  auto author = Uuid::Parse(stmt.ColumnText(first + 1));
+  const std::int64_t version = stmt.Int(first), device = stmt.Int(first + 2);
+  if (version < 0 || !author || device < 0 || device > INT32_MAX) return std::nullopt;
+  StoredGroupChange change;
+  change.version = static_cast<std::uint64_t>(version);
+  change.author = AccountId(*author);
+  change.device = static_cast<std::uint32_t>(device);
+  const Bytes ops = stmt.ColumnBlob(first + 3);
+  change.ops.assign(ops.begin(), ops.end());
+  return change;
+}
+}  // namespace
+
 ClientStoreResult<std::vector<StoredGroupChange>> ClientStore::GroupChanges(const GroupId& group) {
   std::vector<StoredGroupChange> out;
   CS_ASSIGN(stmt, db_->Prepare("SELECT version, author, device, ops FROM group_changes WHERE group_id = ? "
@@ -1148,17 +1164,9 @@ ClientStoreResult<std::vector<StoredGroupChange>> ClientStore::GroupChanges(cons
   for (;;) {
     CS_ASSIGN(row, stmt.Step());
     if (!row) break;
-    auto uuid = Uuid::Parse(stmt.ColumnText(1));
-    if (stmt.Int(0) < 0 || !uuid || stmt.Int(2) < 0 || stmt.Int(2) > INT32_MAX) {
-      return Fail(ClientStoreErrc::kCorrupt, "a stored group change is malformed");
-    }
-    StoredGroupChange change;
-    change.version = static_cast<std::uint64_t>(stmt.Int(0));
-    change.author = AccountId(*uuid);
-    change.device = static_cast<std::uint32_t>(stmt.Int(2));
-    const Bytes ops = stmt.ColumnBlob(3);
-    change.ops.assign(ops.begin(), ops.end());
-    out.push_back(std::move(change));
+    auto change = ReadStoredGroupChange(stmt, 0);
+    if (!change) return Fail(ClientStoreErrc::kCorrupt, "a stored group change is malformed");
+    out.push_back(std::move(*change));
   }
   return out;
 }
@@ -1201,9 +1209,8 @@ ClientStoreResult<std::vector<PendingGroupChanges>> ClientStore::PendingGroupCha
     CS_ASSIGN(row, stmt.Step());
     if (!row) break;
     auto sender = Uuid::Parse(stmt.ColumnText(1));
-    auto author = Uuid::Parse(stmt.ColumnText(4));
-    if (!sender || !author || stmt.Int(2) < 0 || stmt.Int(2) > INT32_MAX || stmt.Int(3) < 0 ||
-        stmt.Int(5) < 0 || stmt.Int(5) > INT32_MAX) {
+    auto change = ReadStoredGroupChange(stmt, 3);
+    if (!sender || !change || stmt.Int(2) < 0 || stmt.Int(2) > INT32_MAX) {
       return Fail(ClientStoreErrc::kCorrupt, "a pending group change is malformed");
     }
     const std::int64_t arrival = stmt.Int(0);
@@ -1211,13 +1218,7 @@ ClientStoreResult<std::vector<PendingGroupChanges>> ClientStore::PendingGroupCha
       out.push_back(
           PendingGroupChanges{arrival, AccountId(*sender), static_cast<std::uint32_t>(stmt.Int(2)), {}});
     }
-    StoredGroupChange change;
-    change.version = static_cast<std::uint64_t>(stmt.Int(3));
-    change.author = AccountId(*author);
-    change.device = static_cast<std::uint32_t>(stmt.Int(5));
-    const Bytes ops = stmt.ColumnBlob(6);
-    change.ops.assign(ops.begin(), ops.end());
-    out.back().changes.push_back(std::move(change));
+    out.back().changes.push_back(std::move(*change));
   }
   return out;
 }
