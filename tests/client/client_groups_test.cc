@@ -1486,6 +1486,21 @@ TEST_F(ClientGroupsTest, ChangesRelayedInAnotherMembersNameCountOnlyWithThatMemb
   EXPECT_EQ(held->version, 4u);
   EXPECT_EQ(held->version_author, bob_id);
 
+  // A change stamped by a device of Bob's that parleyd does not know: its
+  // signature cannot be checked, so it does not count; it is kept for when
+  // the identity can be had.
+  SendCrafted(
+      alice, "alice", carol_id, [&](store::ClientStore& store) -> std::vector<std::vector<std::uint8_t>> {
+        return {ChangesUpdate(
+                    created.id,
+                    {Signed(created.id, GroupChange{GroupStamp{6, bob_id, 7}, {RenameOp("bob's seventh")}},
+                            store)}),
+                Barrier("after the unknown device's")};
+      });
+  ASSERT_TRUE(Received(*carol.log, "after the unknown device's", Conv(*alice.client)));
+  EXPECT_EQ(carol.client->GetGroup(group)->name, "tor, passed on");
+  EXPECT_EQ(RestartCountingPending(carol, "carol", created.id), 1);
+
   // Dave, added by Alice, gets her log, Bob's signed rename in it; he has
   // no session with Bob (and Bob, offline, passes him nothing), so his
   // device fetches Bob's identity to check it.
