@@ -1,56 +1,112 @@
 #include "client/group_state.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace parley::client {
 
 namespace {
 
-bool Contains(const std::vector<AccountId>& list, const AccountId& account) {
-  return std::find(list.begin(), list.end(), account) != list.end();
-}
+// The accounts of a list of the state, with a set beside the list once it
+// is long, so that the membership checks of a 1,024-member group's changes
+// are not linear scans, while a small group's stay cheaper than hashing
+// (docs/benchmarks.md, "Group state replay").
+class AccountIndex {
+ public:
+  explicit AccountIndex(std::vector<AccountId>& list) : list_(list) {}
 
-void Apply(GroupState& state, const GroupChange& change) {
-  const AccountId& author = change.stamp.author;
-  for (const GroupOp& op : change.ops) {
-    switch (op.kind) {
-      case GroupOpKind::kAdd:
-        if (!Contains(state.members, op.target) && state.members.size() < kMaxGroupStateMembers) {
-          state.members.push_back(op.target);
-        }
-        break;
-      case GroupOpKind::kLeave:
-        if (op.target != author) break;  // only one's own leaving
-        [[fallthrough]];
-      case GroupOpKind::kRemove:
-        std::erase(state.members, op.target);
-        std::erase(state.admins, op.target);
-        break;
-      case GroupOpKind::kRename:
-        state.name = op.name;
-        break;
-      case GroupOpKind::kMakeAdmin:
-        if (Contains(state.members, op.target) && !Contains(state.admins, op.target)) {
-          state.admins.push_back(op.target);
-        }
-        break;
-      case GroupOpKind::kRevokeAdmin:
-        std::erase(state.admins, op.target);
-        break;
+  bool Contains(const AccountId& account) const {
+    if (indexed_) return set_.contains(account);
+    return std::find(list_.begin(), list_.end(), account) != list_.end();
+  }
+  // Appends `account` unless listed; true when it was appended.
+  bool Add(const AccountId& account) {
+    if (Contains(account)) return false;
+    list_.push_back(account);
+    if (indexed_) {
+      set_.insert(account);
+    } else if (list_.size() > kIndexedFrom) {
+      set_.insert(list_.begin(), list_.end());
+      indexed_ = true;
+    }
+    return true;
+  }
+  void Remove(const AccountId& account) {
+    if (indexed_ && set_.erase(account) == 0) return;
+    std::erase(list_, account);
+  }
+
+ private:
+  static constexpr std::size_t kIndexedFrom = 32;
+  std::vector<AccountId>& list_;
+  std::unordered_set<AccountId> set_;
+  bool indexed_ = false;
+};
+
+// A replay in progress.
+class Replay {
+ public:
+  GroupState Take() { return std::move(state_); }
+
+  bool Counts(const GroupChange& change) const {
+    const AccountId& author = change.stamp.author;
+    if (admins_.Contains(author)) return true;
+    return IsLeave(change) && members_.Contains(author);
+  }
+
+  void Apply(const GroupChange& change) {
+    const AccountId& author = change.stamp.author;
+    for (const GroupOp& op : change.ops) {
+      switch (op.kind) {
+        case GroupOpKind::kAdd:
+          if (state_.members.size() < kMaxGroupStateMembers) members_.Add(op.target);
+          break;
+        case GroupOpKind::kLeave:
+          if (op.target != author) break;  // only one's own leaving
+          [[fallthrough]];
+        case GroupOpKind::kRemove:
+          members_.Remove(op.target);
+          admins_.Remove(op.target);
+          break;
+        case GroupOpKind::kRename:
+          state_.name = op.name;
+          break;
+        case GroupOpKind::kMakeAdmin:
+          if (members_.Contains(op.target)) admins_.Add(op.target);
+          break;
+        case GroupOpKind::kRevokeAdmin:
+          admins_.Remove(op.target);
+          break;
+      }
+    }
+    // A group with members always has an admin: the member with the smallest
+    // account id, the same on every device.
+    if (state_.admins.empty() && !state_.members.empty()) {
+      admins_.Add(*std::min_element(state_.members.begin(), state_.members.end()));
+    }
+    state_.last = change.stamp;
+  }
+
+ private:
+  GroupState state_;
+  AccountIndex members_{state_.members};
+  AccountIndex admins_{state_.admins};
+};
+
+// Whether each change of a sorted log counts in its replay.
+std::vector<bool> CountingChanges(const std::vector<GroupChange>& log) {
+  std::vector<bool> counts(log.size(), false);
+  if (log.empty()) return counts;
+  Replay replay;
+  replay.Apply(log.front());
+  counts[0] = true;
+  for (std::size_t i = 1; i < log.size(); ++i) {
+    if (replay.Counts(log[i])) {
+      replay.Apply(log[i]);
+      counts[i] = true;
     }
   }
-  // A group with members always has an admin: the member with the smallest
-  // account id, the same on every device.
-  if (state.admins.empty() && !state.members.empty()) {
-    state.admins.push_back(*std::min_element(state.members.begin(), state.members.end()));
-  }
-  state.last = change.stamp;
-}
-
-bool Counts(const GroupState& state, const GroupChange& change) {
-  const AccountId& author = change.stamp.author;
-  if (Contains(state.admins, author)) return true;
-  return IsLeave(change) && Contains(state.members, author);
+  return counts;
 }
 
 }  // namespace
@@ -82,18 +138,37 @@ bool MergeGroupChange(std::vector<GroupChange>& log, GroupChange change) {
     return true;
   }
   if (log.size() >= kMaxGroupLogChanges) return false;
+  const AccountId author = change.stamp.author;
+  const auto index = static_cast<std::size_t>(at - log.begin());
   log.insert(at, std::move(change));
+  // A change that does not count is kept (a change sorting before it may
+  // still make it count), but only so many per author: a member who is not
+  // an admin cannot fill the log up to its bound and so stop the group.
+  // Only an author with more changes than the bound can be past it; the
+  // replay that tells which count is made only then.
+  const auto by_author = static_cast<std::size_t>(
+      std::count_if(log.begin(), log.end(), [&](const GroupChange& c) { return c.stamp.author == author; }));
+  if (by_author <= kMaxUncountedGroupChangesPerAuthor) return true;
+  const std::vector<bool> counts = CountingChanges(log);
+  if (!counts[index]) {
+    std::size_t uncounted = 0;
+    for (std::size_t i = 0; i < log.size(); ++i) uncounted += !counts[i] && log[i].stamp.author == author;
+    if (uncounted > kMaxUncountedGroupChangesPerAuthor) {
+      log.erase(log.begin() + static_cast<std::ptrdiff_t>(index));
+      return false;
+    }
+  }
   return true;
 }
 
 std::optional<GroupState> ReplayGroupBefore(const std::vector<GroupChange>& log, std::uint64_t version) {
   if (log.empty()) return std::nullopt;
-  GroupState state;
-  Apply(state, log.front());
+  Replay replay;
+  replay.Apply(log.front());
   for (std::size_t i = 1; i < log.size() && log[i].stamp.version < version; ++i) {
-    if (Counts(state, log[i])) Apply(state, log[i]);
+    if (replay.Counts(log[i])) replay.Apply(log[i]);
   }
-  return state;
+  return replay.Take();
 }
 
 std::optional<GroupState> ReplayGroup(const std::vector<GroupChange>& log) {

@@ -76,6 +76,14 @@ inline constexpr std::size_t kMaxGroupOpsPerChange = 2 * kMaxGroupStateMembers +
 // A device keeps at most this many changes per group; past it, it takes
 // none (the group can no longer change on that device).
 inline constexpr std::size_t kMaxGroupLogChanges = 10'000;
+// Changes that do not count in the replay (their author is not an admin
+// there) are kept, since a change stamped before them may arrive and make
+// them count, but at most this many per author; past it, the author's next
+// change that would not count is not taken. A client that follows the rules
+// makes such changes only while a revocation of its admin rights is on its
+// way, so only such an author's refused changes may differ between devices,
+// and they count for nothing either way.
+inline constexpr std::size_t kMaxUncountedGroupChangesPerAuthor = 16;
 // Changes not taken when they arrived (an author not yet known as a member,
 // a group not yet known, an author device whose identity could not be had)
 // are kept for when the log grows, within bounds a sender fills only for
@@ -114,7 +122,9 @@ bool IsGroupSnapshot(const GroupChange& change);
 // author that sends two different changes under one stamp ends the same on
 // every device. A change stamped before the log's first is not taken (the
 // first is the group's creation or snapshot). Returns true when the log
-// changed; false too when the log is full (kMaxGroupLogChanges).
+// changed; false too when the log is full (kMaxGroupLogChanges) or when the
+// change does not count and its author already has
+// kMaxUncountedGroupChangesPerAuthor changes in the log that do not count.
 bool MergeGroupChange(std::vector<GroupChange>& log, GroupChange change);
 
 // The state of a sorted log (nullopt when it is empty).

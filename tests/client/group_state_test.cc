@@ -266,6 +266,45 @@ TEST(GroupState, TheLogTakesNothingStampedBeforeItsFirstChangeNorPastItsCap) {
   EXPECT_EQ(ReplayGroup(log)->name, "n");
 }
 
+// A member who is not an admin cannot fill the log: its changes that do not
+// count are kept only up to a bound, while an admin's changes, its own
+// leave and a late grant that makes the kept ones count are still taken.
+TEST(GroupState, AMemberWhoIsNotAnAdminCannotFillTheLog) {
+  std::vector<GroupChange> log = {Creation()};
+  std::uint64_t v = 2;
+  std::size_t taken = 0;
+  for (int i = 0; i < 1'000; ++i) taken += MergeGroupChange(log, Change(v++, kBob, {Rename("bob's")}));
+  EXPECT_EQ(taken, kMaxUncountedGroupChangesPerAuthor);
+  EXPECT_EQ(log.size(), 1 + kMaxUncountedGroupChangesPerAuthor);
+  EXPECT_EQ(ReplayGroup(log)->name, "g");
+  // Others' changes are still taken, Bob's leave too.
+  EXPECT_TRUE(MergeGroupChange(log, Change(v++, kAlice, {Rename("alice's")})));
+  EXPECT_TRUE(
+      MergeGroupChange(log, Change(v++, kCarol, {Rename("carol's")})));  // not counting, Carol's first
+  EXPECT_EQ(ReplayGroup(log)->name, "alice's");
+  // A grant stamped before Bob's kept changes makes them count.
+  EXPECT_TRUE(MergeGroupChange(log, GroupChange{GroupStamp{1, kAlice, 2}, {MakeAdmin(kBob)}}));
+  EXPECT_EQ(ReplayGroup(log)->name, "alice's");
+  EXPECT_TRUE(Has(ReplayGroup(log)->admins, kBob));
+  EXPECT_TRUE(MergeGroupChange(log, Change(v++, kBob, {Rename("bob's again")})));  // counts now
+  EXPECT_EQ(ReplayGroup(log)->name, "bob's again");
+}
+
+// The bound never refuses a change that counts: a revocation of an admin
+// with many changes is taken, and so is the admin's own leave.
+TEST(GroupState, TheBoundOnChangesThatDoNotCountNeverRefusesOneThatCounts) {
+  std::vector<GroupChange> log = {Creation(), Change(2, kAlice, {MakeAdmin(kBob)})};
+  std::uint64_t v = 3;
+  for (int i = 0; i < 40; ++i)
+    ASSERT_TRUE(MergeGroupChange(log, Change(v++, kBob, {Rename("b" + std::to_string(i))})));
+  // Alice's revocation, stamped before all of them: none of Bob's counts any more, all stay.
+  EXPECT_TRUE(MergeGroupChange(log, GroupChange{GroupStamp{2, kAlice, 2}, {Revoke(kBob)}}));
+  EXPECT_EQ(ReplayGroup(log)->name, "g");
+  EXPECT_FALSE(MergeGroupChange(log, Change(v++, kBob, {Rename("late")})));
+  EXPECT_TRUE(MergeGroupChange(log, Leaves(v++, kBob)));
+  EXPECT_FALSE(Has(ReplayGroup(log)->members, kBob));
+}
+
 TEST(GroupState, ReplayBeforeAVersionIsWhatAChangeOfThatVersionWasMadeFrom) {
   const std::vector<GroupChange> log = {Creation(), Leaves(2, kBob), Change(3, kAlice, {Add(kErin)})};
   EXPECT_TRUE(Has(ReplayGroupBefore(log, 2)->members, kBob));
