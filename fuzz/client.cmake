@@ -10,7 +10,9 @@ parley_fuzzer(client_group_envelope SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/client_g
 parley_fuzzer(client_contact_sync SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/client_contact_sync_fuzz.cc
               ${PROJECT_SOURCE_DIR}/src/client/content.cc LIBS parley_base)
 # A group change's operations as the client store keeps them, and the
-# changes of a group context merged and replayed (client/group_state.h).
+# changes of a group context (with their signatures) re-encoded, checked
+# against a key (client/group_signature.h), merged and replayed
+# (client/group_state.h).
 parley_fuzzer(client_group_ops SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/client_group_ops_fuzz.cc
               ${PROJECT_SOURCE_DIR}/src/client/content.cc ${PROJECT_SOURCE_DIR}/src/client/group_state.cc
-              LIBS parley_base)
+              ${PROJECT_SOURCE_DIR}/src/client/group_signature.cc LIBS parley_base parley_crypto)

@@ -7,6 +7,7 @@
 // go once per device as the same SenderKeyMessage, prefixed with the group
 // id (EncodeGroupEnvelope).
 #include "client/client_impl.h"
+#include "client/group_signature.h"
 #include "client/message_id.h"
 #include "protocol/sender_key_distribution_message.h"
 
@@ -33,24 +34,55 @@ constexpr std::size_t kGroupOpsPerContent = 4'096;
 constexpr std::size_t kGroupChangeBytesPerContent = 128 * 1024;
 
 std::size_t EncodedSizeBound(const GroupChange& change) {
-  std::size_t bytes = 48;
+  std::size_t bytes = 48 + (change.signature ? kGroupChangeSignatureSize + 2 : 0);
   for (const GroupOp& op : change.ops) bytes += 24 + op.name.size();
   return bytes;
 }
 
-// Changes kept for later, as the store holds them (each encodes: it was decoded).
+// A change as the store keeps it; nullopt when its operations break a rule
+// of the content format (a decoded change's never do).
+std::optional<store::StoredGroupChange> ToStored(const GroupChange& change) {
+  auto ops = EncodeGroupOps(change.ops);
+  if (!ops) return std::nullopt;
+  store::StoredGroupChange stored{change.stamp.version, change.stamp.author, change.stamp.device, *ops};
+  if (change.signature) stored.signature.assign(change.signature->begin(), change.signature->end());
+  return stored;
+}
+
+// A stored change; nullopt when it is malformed.
+std::optional<GroupChange> FromStored(const store::StoredGroupChange& stored) {
+  auto ops = DecodeGroupOps(stored.ops);
+  if (!ops) return std::nullopt;
+  GroupChange change{GroupStamp{stored.version, stored.author, stored.device}, std::move(*ops)};
+  if (!stored.signature.empty()) {
+    if (stored.signature.size() != kGroupChangeSignatureSize) return std::nullopt;
+    change.signature.emplace();
+    std::copy(stored.signature.begin(), stored.signature.end(), change.signature->begin());
+  }
+  return change;
+}
+
+// Changes kept for later, as the store holds them.
 store::PendingGroupChanges ToPending(std::int64_t arrival, const AccountId& sender, DeviceId sender_device,
                                      const std::vector<GroupChange>& changes) {
   store::PendingGroupChanges pending{arrival, sender, sender_device.value(), {}};
   for (const GroupChange& c : changes) {
-    auto ops = EncodeGroupOps(c.ops);
-    if (ops) {
-      pending.changes.push_back(
-          store::StoredGroupChange{c.stamp.version, c.stamp.author, c.stamp.device, *ops});
-    }
+    if (auto stored = ToStored(c)) pending.changes.push_back(std::move(*stored));
   }
   return pending;
 }
+
+constexpr store::PendingGroupLimits kPendingLimits{kMaxPendingChangesPerSender,
+                                                   kMaxPendingBytesPerSender,
+                                                   kMaxPendingGroupChanges,
+                                                   kMaxPendingGroupBytes,
+                                                   kMaxPendingBytes,
+                                                   kMaxPendingUnknownGroups,
+                                                   kMaxPendingUnknownGroupsPerSender};
+
+// Identity keys fetched from parleyd for the authors of one group update's
+// changes (each fetch uses up one of the author device's one-time prekeys).
+constexpr int kMaxIdentityFetchesPerUpdate = 32;
 
 }  // namespace
 
@@ -113,10 +145,10 @@ ClientStatus Client::Impl::SendPairwiseToGroupLocked(const Group& group, Bytes p
 ClientResult<std::vector<GroupChange>> Client::Impl::GroupLogLocked(const Group& group) {
   CLIENT_ASSIGN_STORE(stored, store_->GroupChanges(group.id));
   std::vector<GroupChange> log;
-  for (store::StoredGroupChange& s : stored) {
-    auto ops = DecodeGroupOps(s.ops);
-    if (!ops) return Fail(ClientErrc::kStorage, "a stored group change is malformed");
-    log.push_back(GroupChange{GroupStamp{s.version, s.author, s.device}, std::move(*ops)});
+  for (const store::StoredGroupChange& s : stored) {
+    auto change = FromStored(s);
+    if (!change) return Fail(ClientErrc::kStorage, "a stored group change is malformed");
+    log.push_back(std::move(*change));
   }
   if (log.empty()) {
     // A group from before the log: a snapshot of its state at its version.
@@ -132,17 +164,57 @@ ClientResult<std::vector<GroupChange>> Client::Impl::GroupLogLocked(const Group&
 }
 
 ClientStatus Client::Impl::SaveGroupChangeLocked(const GroupId& group, const GroupChange& change) {
-  auto ops = EncodeGroupOps(change.ops);
-  if (!ops) return Fail(ClientErrc::kInvalidArgument, "a group change breaks a rule of the content format");
-  CLIENT_TRY_STORE(store_->SaveGroupChange(
-      group, store::StoredGroupChange{change.stamp.version, change.stamp.author, change.stamp.device, *ops}));
+  auto stored = ToStored(change);
+  if (!stored)
+    return Fail(ClientErrc::kInvalidArgument, "a group change breaks a rule of the content format");
+  CLIENT_TRY_STORE(store_->SaveGroupChange(group, *stored));
   return {};
+}
+
+ClientResult<GroupChange> Client::Impl::SignOwnGroupChangeLocked(const GroupId& group, GroupChange change) {
+  auto signed_change = SignGroupChange(group, std::move(change), store_->GetIdentityKeyPair(), rng_);
+  if (!signed_change) {
+    return Fail(ClientErrc::kInvalidArgument, "a group change breaks a rule of the content format");
+  }
+  return std::move(*signed_change);
+}
+
+std::optional<crypto::PublicKey> Client::Impl::GroupAuthorIdentityLocked(const AccountId& author,
+                                                                         std::uint32_t device) {
+  if (device == 0) return std::nullopt;  // a migrated snapshot: no device made it
+  if (author == account_->account && device == account_->device.value()) {
+    return store_->GetIdentityKeyPair().public_key;
+  }
+  const ProtocolAddress address{AccountName(author), DeviceId(device)};
+  if (auto known = store_->GetIdentity(address)) return known;
+  if (identity_fetches_left_ <= 0 || !connection_) return std::nullopt;
+  --identity_fetches_left_;
+  std::optional<store::Contact> contact;
+  if (author != account_->account) {
+    auto found = store_->FindContact(author);
+    if (!found) return std::nullopt;
+    contact = *found;
+  }
+  if (!FetchBundlesLocked(author, DeviceId(device), contact)) return std::nullopt;
+  return store_->GetIdentity(address);
 }
 
 ClientStatus Client::Impl::SendGroupChangesLocked(const GroupId& group,
                                                   const std::vector<GroupChange>& changes,
                                                   const std::vector<AccountId>& recipients,
                                                   bool own_devices) {
+  // A change kept from before signatures is valid here only: no receiver takes it.
+  std::vector<GroupChange> signed_changes;
+  for (const GroupChange& c : changes) {
+    if (c.signature) signed_changes.push_back(c);
+  }
+  return SendSignedGroupChangesLocked(group, signed_changes, recipients, own_devices);
+}
+
+ClientStatus Client::Impl::SendSignedGroupChangesLocked(const GroupId& group,
+                                                        const std::vector<GroupChange>& changes,
+                                                        const std::vector<AccountId>& recipients,
+                                                        bool own_devices) {
   std::size_t next = 0;
   while (next < changes.size()) {
     Content content;
@@ -188,9 +260,12 @@ ClientResult<Group> Client::Impl::ChangeGroupLocked(Group group, std::vector<Gro
   if (!before || !Contains(before->admins, account_->account)) {
     return Fail(ClientErrc::kForbidden, "only a group admin changes it");
   }
-  GroupChange change = NextGroupChange(*before, account_->account, account_->device.value(), std::move(ops));
-  if (change.stamp.version > kMaxGroupVersion)
+  if (before->last.version + 1 > kMaxGroupVersion) {
     return Fail(ClientErrc::kTooLarge, "the group has no versions left");
+  }
+  CLIENT_ASSIGN(
+      change, SignOwnGroupChangeLocked(group.id, NextGroupChange(*before, account_->account,
+                                                                 account_->device.value(), std::move(ops))));
   if (!MergeGroupChange(log, change)) return Fail(ClientErrc::kTooLarge, "the group has too many changes");
   auto after = ReplayGroup(log);
   if (!after || after->last != change.stamp)
@@ -222,6 +297,7 @@ ClientResult<Group> Client::Impl::ChangeGroupLocked(Group group, std::vector<Gro
   if (!joined.empty()) CLIENT_TRY(SendGroupChangesLocked(group.id, log, joined, false));
   // Changes kept for lack of this one (a new member's leave) may count now.
   std::vector<std::function<void()>> forwards;
+  identity_fetches_left_ = kMaxIdentityFetchesPerUpdate;
   const bool own_transaction = !store_->in_transaction();
   if (own_transaction) CLIENT_TRY_STORE(store_->Begin());
   if (!TakePendingGroupChangesLocked(group.id, events, forwards) || (own_transaction && !store_->Commit())) {
@@ -346,8 +422,10 @@ ClientResult<Group> Client::Impl::CreateGroup(const std::string& name,
     group.id = RandomId(rng_);
     std::vector<AccountId> all = {account_->account};
     all.insert(all.end(), resolved->begin(), resolved->end());
-    const GroupChange creation = GroupSnapshot(GroupStamp{1, account_->account, account_->device.value()},
-                                               name, all, {account_->account});
+    CLIENT_ASSIGN(creation,
+                  SignOwnGroupChangeLocked(
+                      group.id, GroupSnapshot(GroupStamp{1, account_->account, account_->device.value()},
+                                              name, all, {account_->account})));
     SetGroupState(group, *ReplayGroup({creation}));
     CLIENT_TRY(SaveGroupChangeLocked(group.id, creation));
     CLIENT_TRY_STORE(store_->SaveGroup(group));
@@ -462,8 +540,10 @@ ClientStatus Client::Impl::LeaveGroup(const ConversationId& conversation) {
     CLIENT_ASSIGN(log, GroupLogLocked(*group));
     auto before = ReplayGroup(log);
     if (!before) return Fail(ClientErrc::kStorage, "the stored changes of the group do not add up");
-    GroupChange leave = NextGroupChange(*before, account_->account, account_->device.value(),
-                                        {GroupOp{GroupOpKind::kLeave, account_->account, {}}});
+    CLIENT_ASSIGN(leave,
+                  SignOwnGroupChangeLocked(
+                      group->id, NextGroupChange(*before, account_->account, account_->device.value(),
+                                                 {GroupOp{GroupOpKind::kLeave, account_->account, {}}})));
     if (!MergeGroupChange(log, leave)) return Fail(ClientErrc::kTooLarge, "the group has too many changes");
     auto after = ReplayGroup(log);
     CLIENT_TRY(SaveGroupChangeLocked(group->id, leave));
@@ -606,15 +686,14 @@ bool Client::Impl::ApplyGroupChangesLocked(const wire::Envelope& envelope, const
                                            std::vector<Event>& events,
                                            std::vector<std::function<void()>>& after_commit) {
   std::vector<GroupChange> left;
+  identity_fetches_left_ = kMaxIdentityFetchesPerUpdate;
   auto grew = TakeGroupChangesLocked(envelope.sender, envelope.sender_device, context.id, context.changes,
                                      existing, contact, events, after_commit, left);
   if (!grew) return false;
-  if (!left.empty()) {
-    if (!store_->AddPendingGroupChanges(context.id,
-                                        ToPending(0, envelope.sender, envelope.sender_device, left)) ||
-        !store_->TrimPendingGroupChanges(context.id, kMaxPendingGroupChanges, kMaxPendingUnknownGroups)) {
-      return false;
-    }
+  if (!left.empty() &&
+      !store_->KeepPendingGroupChanges(
+          context.id, ToPending(0, envelope.sender, envelope.sender_device, left), kPendingLimits)) {
+    return false;
   }
   return !*grew || TakePendingGroupChangesLocked(context.id, events, after_commit);
 }
@@ -629,8 +708,7 @@ bool Client::Impl::TakePendingGroupChangesLocked(const GroupId& id, std::vector<
     for (const store::PendingGroupChanges& arrival : *pending) {
       std::vector<GroupChange> changes;
       for (const store::StoredGroupChange& s : arrival.changes) {
-        auto ops = DecodeGroupOps(s.ops);
-        if (ops) changes.push_back(GroupChange{GroupStamp{s.version, s.author, s.device}, std::move(*ops)});
+        if (auto change = FromStored(s)) changes.push_back(std::move(*change));
       }
       auto existing = store_->FindGroup(id);
       auto contact = store_->FindContact(arrival.sender);
@@ -675,9 +753,11 @@ std::optional<bool> Client::Impl::TakeGroupChangesLocked(const AccountId& sender
     log = std::move(*held);
     before = ReplayGroup(log);
   }
+  // An unsigned change is never taken from the network, nor kept for later.
+  std::erase_if(incoming, [](const GroupChange& c) { return !c.signature || c.stamp.device == 0; });
   std::sort(incoming.begin(), incoming.end(),
             [](const GroupChange& a, const GroupChange& b) { return a.stamp < b.stamp; });
-  const std::vector<GroupChange> arrived = incoming;
+  std::vector<GroupChange> arrived = incoming;
   auto merged_with = [&](const std::vector<GroupChange>& changes) {
     std::vector<GroupChange> out = log;
     for (const GroupChange& c : changes) MergeGroupChange(out, c);
@@ -692,7 +772,7 @@ std::optional<bool> Client::Impl::TakeGroupChangesLocked(const AccountId& sender
       if (!log.empty() && c.stamp < log.front().stamp) continue;  // never taken
       auto at = std::lower_bound(log.begin(), log.end(), c.stamp,
                                  [](const GroupChange& l, const GroupStamp& s) { return l.stamp < s; });
-      if (at != log.end() && *at == c) continue;  // already held
+      if (at != log.end() && SameGroupChange(*at, c)) continue;  // already held
       left.push_back(c);
     }
   };
@@ -725,6 +805,22 @@ std::optional<bool> Client::Impl::TakeGroupChangesLocked(const AccountId& sender
       return !known || c.stamp.author != sender || c.stamp.device != sender_device.value();
     });
   }
+  // Only what its author device signed is taken. A change whose author's
+  // identity cannot be had now is kept for later; one whose signature does
+  // not verify is dropped. (What is left here is the sender's own, whose
+  // identity its session gave us, or what our own device or an admin
+  // passes on: only then may an identity be fetched.)
+  std::erase_if(incoming, [&](const GroupChange& c) {
+    if (!log.empty() && c.stamp < log.front().stamp) return true;  // never taken
+    auto at = std::lower_bound(log.begin(), log.end(), c.stamp,
+                               [](const GroupChange& l, const GroupStamp& s) { return l.stamp < s; });
+    if (at != log.end() && SameGroupChange(*at, c)) return true;  // already held: nothing to check
+    auto identity = GroupAuthorIdentityLocked(c.stamp.author, c.stamp.device);
+    if (!identity) return true;
+    if (VerifyGroupChange(id, c, *identity)) return false;
+    std::erase(arrived, c);
+    return true;
+  });
   // A group we did not know starts with its creation (or a snapshot).
   if (!existing && (incoming.empty() || !IsGroupSnapshot(incoming.front()))) {
     keep_untaken({});

@@ -371,14 +371,24 @@ class Client::Impl {
   // schema 6 gets one: a snapshot of its state at its version.
   ClientResult<std::vector<GroupChange>> GroupLogLocked(const Group& group);
   ClientStatus SaveGroupChangeLocked(const GroupId& group, const GroupChange& change);
+  // `change`, one of ours, signed with our identity key (client/group_signature.h).
+  ClientResult<GroupChange> SignOwnGroupChangeLocked(const GroupId& group, GroupChange change);
+  // The identity key of a change's author device: ours, the one the store
+  // holds, or (while identity_fetches_left_ lasts) the one parleyd gives
+  // with the device's bundle, which starts a session as sending would.
+  // nullopt when it cannot be had now.
+  std::optional<crypto::PublicKey> GroupAuthorIdentityLocked(const AccountId& author, std::uint32_t device);
   // Makes `ops` as the next change of the group we are an admin of, stores
   // it and sends it: the change to the members before and after it and to
   // our other devices, the whole log to the members it adds.
   ClientResult<Group> ChangeGroupLocked(Group group, std::vector<GroupOp> ops, std::vector<Event>& events);
   // Sends `changes` (as many contents as they need) to every device of
   // `recipients`, and to our other devices when `own_devices`.
+  // Changes without a signature (kept from before signatures) are left out.
   ClientStatus SendGroupChangesLocked(const GroupId& group, const std::vector<GroupChange>& changes,
                                       const std::vector<AccountId>& recipients, bool own_devices);
+  ClientStatus SendSignedGroupChangesLocked(const GroupId& group, const std::vector<GroupChange>& changes,
+                                            const std::vector<AccountId>& recipients, bool own_devices);
   // Sends the group's whole log to `recipients` (every device) and our other devices.
   ClientStatus SendGroupStateLocked(const Group& group, const std::vector<AccountId>& recipients);
   // Sends plaintext over 1:1 sessions to every member but us, and to our other devices.
@@ -470,6 +480,9 @@ class Client::Impl {
   // Delivery receipts owed for the run of pushes being handled, by sender
   // and group (none: 1:1), in the order the messages came.
   std::map<std::pair<AccountId, std::optional<GroupId>>, std::vector<ContentId>> owed_delivery_receipts_;
+  // Identity keys GroupAuthorIdentityLocked may still fetch from parleyd
+  // while one group update (and the pending changes it lets in) is taken.
+  int identity_fetches_left_ = 0;
   bool sync_answer_owed_ = false;  // the run held a sync request from another of our devices
   std::mutex handler_mutex_;
   std::function<void(const Event&)> handler_;

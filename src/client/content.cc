@@ -63,6 +63,7 @@ constexpr std::uint32_t kChangeVersion = 1;
 constexpr std::uint32_t kChangeAuthor = 2;
 constexpr std::uint32_t kChangeDevice = 3;
 constexpr std::uint32_t kChangeOp = 4;
+constexpr std::uint32_t kChangeSignature = 5;
 // GroupOp
 constexpr std::uint32_t kOpKind = 1;
 constexpr std::uint32_t kOpTarget = 2;
@@ -394,6 +395,9 @@ Result<GroupChange, ContentErrc> DecodeGroupChange(Bytes bytes) {
         break;
       case field::kChangeOp:
         CONTENT_TRY(AppendGroupOp(f, change.ops));
+        break;
+      case field::kChangeSignature:
+        CONTENT_TRY(Singular(seen, f, change.signature, FixedBytes<kGroupChangeSignatureSize>));
         break;
       default:
         break;
@@ -828,6 +832,7 @@ Status WriteGroupChanges(ByteWriter& w, const std::vector<GroupChange>& changes)
     WriteBytesField(n, field::kChangeAuthor, change.stamp.author.value().bytes());
     if (change.stamp.device != 0) WriteVarintField(n, field::kChangeDevice, change.stamp.device);
     CONTENT_TRY(WriteGroupOps(n, change.ops));
+    if (change.signature) WriteBytesField(n, field::kChangeSignature, *change.signature);
     WriteBytesField(w, field::kGroupChange, n.Take());
   }
   return {};

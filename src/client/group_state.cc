@@ -111,6 +111,10 @@ std::vector<bool> CountingChanges(const std::vector<GroupChange>& log) {
 
 }  // namespace
 
+bool SameGroupChange(const GroupChange& a, const GroupChange& b) {
+  return a.stamp == b.stamp && a.ops == b.ops;
+}
+
 bool IsLeave(const GroupChange& change) {
   return change.ops.size() == 1 && change.ops[0].kind == GroupOpKind::kLeave &&
          change.ops[0].target == change.stamp.author;
@@ -130,7 +134,7 @@ bool MergeGroupChange(std::vector<GroupChange>& log, GroupChange change) {
                              [](const GroupChange& c, const GroupStamp& s) { return c.stamp < s; });
   if (at != log.end() && at->stamp == change.stamp) {
     if (!(change.ops < at->ops)) return false;
-    at->ops = std::move(change.ops);
+    *at = std::move(change);
     return true;
   }
   if (log.size() >= kMaxGroupLogChanges) return false;

@@ -12,6 +12,7 @@
 // to) is taken as it stands. Pure: no I/O, no clock.
 #pragma once
 
+#include <array>
 #include <compare>
 #include <cstdint>
 #include <optional>
@@ -50,11 +51,22 @@ struct GroupStamp {
   friend bool operator==(const GroupStamp&, const GroupStamp&) = default;
 };
 
+// An XEdDSA signature by the identity key of the change's author device
+// over GroupChangeSignedBytes (client/group_signature.h).
+inline constexpr std::size_t kGroupChangeSignatureSize = 64;
+using GroupChangeSignature = std::array<std::uint8_t, kGroupChangeSignatureSize>;
+
 struct GroupChange {
   GroupStamp stamp;
   std::vector<GroupOp> ops;
+  // Absent only on a change a store kept from before signatures (schema 7
+  // or older) or on the snapshot a group from before schema 6 started from:
+  // valid on the device that holds it, never taken from the network.
+  std::optional<GroupChangeSignature> signature = std::nullopt;
   friend bool operator==(const GroupChange&, const GroupChange&) = default;
 };
+// The same stamp and operations (whatever the signature).
+bool SameGroupChange(const GroupChange& a, const GroupChange& b);
 
 // Limits shared with the content format.
 inline constexpr std::uint64_t kMaxGroupVersion = std::uint64_t{1} << 62;
@@ -73,11 +85,23 @@ inline constexpr std::size_t kMaxGroupLogChanges = 10'000;
 // and they count for nothing either way.
 inline constexpr std::size_t kMaxUncountedGroupChangesPerAuthor = 16;
 // Changes not taken when they arrived (an author not yet known as a member,
-// a group not yet known) are kept for when the log grows: at most this many
-// per group, and for this many groups the device does not hold; past either,
-// the oldest go, so a stranger cannot fill the store.
-inline constexpr std::size_t kMaxPendingGroupChanges = 64;
+// a group not yet known, an author device whose identity could not be had)
+// are kept for when the log grows, within bounds a sender fills only for
+// itself (store::PendingGroupLimits): per group and sender account at most
+// kMaxPendingChangesPerSender changes and kMaxPendingBytesPerSender bytes
+// (operations and signatures; its own oldest go first); per group at most
+// kMaxPendingGroupChanges changes and kMaxPendingGroupBytes, and
+// kMaxPendingBytes over every group; changes for at most
+// kMaxPendingUnknownGroups groups the device does not hold, at most
+// kMaxPendingUnknownGroupsPerSender of them per sender (its oldest go).
+// What does not fit is not kept: a sender never evicts another's changes.
+inline constexpr std::size_t kMaxPendingChangesPerSender = 16;
+inline constexpr std::size_t kMaxPendingBytesPerSender = 64 * 1024;
+inline constexpr std::size_t kMaxPendingGroupChanges = 128;
+inline constexpr std::size_t kMaxPendingGroupBytes = 512 * 1024;
+inline constexpr std::size_t kMaxPendingBytes = 2 * 1024 * 1024;
 inline constexpr std::size_t kMaxPendingUnknownGroups = 16;
+inline constexpr std::size_t kMaxPendingUnknownGroupsPerSender = 4;
 
 struct GroupState {
   std::string name;

@@ -111,12 +111,27 @@ struct Group {
 };
 
 // One change of a group's log as the store keeps it: its stamp and its
-// operations, encoded by the client (client/content.h, EncodeGroupOps).
+// operations, encoded by the client (client/content.h, EncodeGroupOps),
+// and its author's signature (schema 8; empty for a change kept from before).
 struct StoredGroupChange {
   std::uint64_t version = 0;
   AccountId author;
   std::uint32_t device = 0;
   std::vector<std::uint8_t> ops;
+  std::vector<std::uint8_t> signature = {};
+};
+
+// The bounds of the pending group changes (docs/client.md, "Groups"): a
+// sender fills them only for itself and never evicts another's changes.
+// A pending change's size is that of its operations and signature.
+struct PendingGroupLimits {
+  std::size_t changes_per_sender = 0;         // per group and sender account; its oldest go
+  std::size_t bytes_per_sender = 0;           // likewise
+  std::size_t changes_per_group = 0;          // past it, an arrival's newest changes are not kept
+  std::size_t bytes_per_group = 0;            // likewise
+  std::size_t bytes_in_all = 0;               // likewise, over every group
+  std::size_t unknown_groups = 0;             // groups the store does not hold; past it, not kept
+  std::size_t unknown_groups_per_sender = 0;  // a sender's oldest unknown groups go
 };
 
 // Group changes one content of `sender` carried that the device kept for

@@ -87,6 +87,11 @@ CREATE TABLE group_pending(seq INTEGER PRIMARY KEY AUTOINCREMENT, group_id TEXT 
                            ops BLOB NOT NULL);
 CREATE INDEX group_pending_by_group ON group_pending(group_id, arrival, seq);
 )sql"},
+    {8, R"sql(
+ALTER TABLE group_changes ADD COLUMN signature BLOB;
+ALTER TABLE group_pending ADD COLUMN signature BLOB;
+CREATE INDEX group_pending_by_sender ON group_pending(sender, group_id);
+)sql"},
 };
 
 ClientStoreErrc CodeFor(int rc) {
@@ -1130,18 +1135,25 @@ ClientStoreStatus ClientStore::SaveGroupChange(const GroupId& group, const Store
   if (change.version > static_cast<std::uint64_t>(INT64_MAX)) {
     return Fail(ClientStoreErrc::kInvalidArgument, "a group version the client store cannot hold");
   }
-  CS_ASSIGN(stmt, db_->Prepare("INSERT OR REPLACE INTO group_changes(group_id, version, author, device, ops) "
-                               "VALUES (?, ?, ?, ?, ?)"));
-  return stmt.Text(1, ToHex(group))
+  CS_ASSIGN(
+      stmt,
+      db_->Prepare("INSERT OR REPLACE INTO group_changes(group_id, version, author, device, ops, signature) "
+                   "VALUES (?, ?, ?, ?, ?, ?)"));
+  stmt.Text(1, ToHex(group))
       .Bind(2, static_cast<std::int64_t>(change.version))
       .Text(3, change.author.value().ToString())
       .Bind(4, static_cast<std::int64_t>(change.device))
-      .Blob(5, change.ops)
-      .Run();
+      .Blob(5, change.ops);
+  if (change.signature.empty()) {
+    stmt.Null(6);
+  } else {
+    stmt.Blob(6, change.signature);
+  }
+  return stmt.Run();
 }
 
 namespace {
-// A stored change's version, author, device and ops, in four columns from `first`.
+// A stored change's version, author, device, ops and signature, in five columns from `first`.
 std::optional<StoredGroupChange> ReadStoredGroupChange(const Statement& stmt, int first) {
   auto author = Uuid::Parse(stmt.ColumnText(first + 1));
   const std::int64_t version = stmt.Int(first), device = stmt.Int(first + 2);
@@ -1152,14 +1164,17 @@ std::optional<StoredGroupChange> ReadStoredGroupChange(const Statement& stmt, in
   change.device = static_cast<std::uint32_t>(device);
   const Bytes ops = stmt.ColumnBlob(first + 3);
   change.ops.assign(ops.begin(), ops.end());
+  const Bytes signature = stmt.ColumnBlob(first + 4);
+  change.signature.assign(signature.begin(), signature.end());
   return change;
 }
 }  // namespace
 
 ClientStoreResult<std::vector<StoredGroupChange>> ClientStore::GroupChanges(const GroupId& group) {
   std::vector<StoredGroupChange> out;
-  CS_ASSIGN(stmt, db_->Prepare("SELECT version, author, device, ops FROM group_changes WHERE group_id = ? "
-                               "ORDER BY version, author, device"));
+  CS_ASSIGN(stmt, db_->Prepare(
+                      "SELECT version, author, device, ops, signature FROM group_changes WHERE group_id = ? "
+                      "ORDER BY version, author, device"));
   stmt.Text(1, ToHex(group));
   for (;;) {
     CS_ASSIGN(row, stmt.Step());
@@ -1186,24 +1201,29 @@ ClientStoreResult<std::int64_t> ClientStore::AddPendingGroupChanges(const GroupI
     }
     CS_ASSIGN(stmt,
               db_->Prepare("INSERT INTO group_pending(group_id, arrival, sender, sender_device, version, "
-                           "author, device, ops) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
-    CS_TRY(stmt.Text(1, ToHex(group))
-               .Bind(2, arrival)
-               .Text(3, pending.sender.value().ToString())
-               .Bind(4, static_cast<std::int64_t>(pending.sender_device))
-               .Bind(5, static_cast<std::int64_t>(change.version))
-               .Text(6, change.author.value().ToString())
-               .Bind(7, static_cast<std::int64_t>(change.device))
-               .Blob(8, change.ops)
-               .Run());
+                           "author, device, ops, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+    stmt.Text(1, ToHex(group))
+        .Bind(2, arrival)
+        .Text(3, pending.sender.value().ToString())
+        .Bind(4, static_cast<std::int64_t>(pending.sender_device))
+        .Bind(5, static_cast<std::int64_t>(change.version))
+        .Text(6, change.author.value().ToString())
+        .Bind(7, static_cast<std::int64_t>(change.device))
+        .Blob(8, change.ops);
+    if (change.signature.empty()) {
+      stmt.Null(9);
+    } else {
+      stmt.Blob(9, change.signature);
+    }
+    CS_TRY(stmt.Run());
   }
   return arrival;
 }
 
 ClientStoreResult<std::vector<PendingGroupChanges>> ClientStore::PendingGroupChangesOf(const GroupId& group) {
   std::vector<PendingGroupChanges> out;
-  CS_ASSIGN(stmt, db_->Prepare("SELECT arrival, sender, sender_device, version, author, device, ops "
-                               "FROM group_pending WHERE group_id = ? ORDER BY arrival, seq"));
+  CS_ASSIGN(stmt, db_->Prepare("SELECT arrival, sender, sender_device, version, author, device, ops, "
+                               "signature FROM group_pending WHERE group_id = ? ORDER BY arrival, seq"));
   stmt.Text(1, ToHex(group));
   for (;;) {
     CS_ASSIGN(row, stmt.Step());
@@ -1228,20 +1248,147 @@ ClientStoreStatus ClientStore::DeletePendingGroupChanges(const GroupId& group, s
   return stmt.Text(1, ToHex(group)).Bind(2, arrival).Run();
 }
 
-ClientStoreStatus ClientStore::TrimPendingGroupChanges(const GroupId& group, std::size_t max_changes,
-                                                       std::size_t max_unknown_groups) {
+// The size a pending row counts for (a literal: statements are cached by their text's address).
+#define PARLEY_PENDING_ROW_BYTES "(length(ops) + COALESCE(length(signature), 0))"
+
+ClientStoreResult<std::size_t> ClientStore::KeepPendingGroupChanges(const GroupId& group,
+                                                                    const PendingGroupChanges& pending,
+                                                                    const PendingGroupLimits& limits) {
+  if (pending.changes.empty()) return std::size_t{0};
+  const std::string group_hex = ToHex(group);
+  const std::string sender = pending.sender.value().ToString();
+  std::int64_t first_new = 0;
   {
-    CS_ASSIGN(stmt, db_->Prepare("DELETE FROM group_pending WHERE group_id = ?1 AND seq NOT IN "
-                                 "(SELECT seq FROM group_pending WHERE group_id = ?1 "
-                                 "ORDER BY arrival DESC, seq DESC LIMIT ?2)"));
-    CS_TRY(stmt.Text(1, ToHex(group)).Bind(2, static_cast<std::int64_t>(max_changes)).Run());
+    CS_ASSIGN(stmt, db_->Prepare("SELECT COALESCE(MAX(seq), 0) FROM group_pending"));
+    CS_ASSIGN(row, stmt.Step());
+    if (!row) return Fail(ClientStoreErrc::kInternal, "no last pending group change");
+    first_new = stmt.Int(0) + 1;
   }
-  CS_ASSIGN(stmt, db_->Prepare("DELETE FROM group_pending WHERE group_id NOT IN (SELECT id FROM groups) "
-                               "AND group_id NOT IN (SELECT group_id FROM group_pending "
-                               "WHERE group_id NOT IN (SELECT id FROM groups) GROUP BY group_id "
-                               "ORDER BY MAX(arrival) DESC LIMIT ?1)"));
-  return stmt.Bind(1, static_cast<std::int64_t>(max_unknown_groups)).Run();
+  PendingGroupChanges fresh = pending;
+  fresh.arrival = 0;
+  CS_TRY(AddPendingGroupChanges(group, fresh));
+  auto remove = [&](const std::vector<std::int64_t>& seqs) -> ClientStoreStatus {
+    for (std::int64_t seq : seqs) {
+      CS_ASSIGN(stmt, db_->Prepare("DELETE FROM group_pending WHERE seq = ?"));
+      CS_TRY(stmt.Bind(1, seq).Run());
+    }
+    return {};
+  };
+
+  // The sender's own: its newest changes for this group, within its share.
+  {
+    std::vector<std::int64_t> over;
+    {
+      CS_ASSIGN(stmt, db_->Prepare("SELECT seq, " PARLEY_PENDING_ROW_BYTES
+                                   " FROM group_pending WHERE group_id = ? AND sender = ? "
+                                   "ORDER BY arrival DESC, seq DESC"));
+      stmt.Text(1, group_hex).Text(2, sender);
+      std::size_t count = 0;
+      std::int64_t bytes = 0;
+      for (;;) {
+        CS_ASSIGN(row, stmt.Step());
+        if (!row) break;
+        ++count;
+        bytes += stmt.Int(1);
+        if (count > limits.changes_per_sender || bytes > static_cast<std::int64_t>(limits.bytes_per_sender)) {
+          over.push_back(stmt.Int(0));
+        }
+      }
+    }
+    CS_TRY(remove(over));
+  }
+  // The sender's own unknown groups: its newest ones, within its share.
+  bool unknown = false;
+  {
+    CS_ASSIGN(stmt, db_->Prepare("SELECT NOT EXISTS (SELECT 1 FROM groups WHERE id = ?)"));
+    stmt.Text(1, group_hex);
+    CS_ASSIGN(row, stmt.Step());
+    unknown = row && stmt.Int(0) != 0;
+  }
+  if (unknown) {
+    std::vector<std::string> dropped;
+    {
+      CS_ASSIGN(stmt, db_->Prepare("SELECT group_id FROM group_pending WHERE sender = ? AND group_id NOT IN "
+                                   "(SELECT id FROM groups) GROUP BY group_id ORDER BY MAX(arrival) DESC"));
+      stmt.Text(1, sender);
+      std::size_t groups = 0;
+      for (;;) {
+        CS_ASSIGN(row, stmt.Step());
+        if (!row) break;
+        if (++groups > limits.unknown_groups_per_sender) dropped.push_back(stmt.ColumnText(0));
+      }
+    }
+    for (const std::string& g : dropped) {
+      CS_ASSIGN(stmt, db_->Prepare("DELETE FROM group_pending WHERE group_id = ? AND sender = ?"));
+      CS_TRY(stmt.Text(1, g).Text(2, sender).Run());
+    }
+  }
+
+  // What is left of the arrival, newest first: what does not fit goes.
+  std::vector<std::pair<std::int64_t, std::int64_t>> arrived;  // seq, bytes
+  {
+    CS_ASSIGN(stmt, db_->Prepare("SELECT seq, " PARLEY_PENDING_ROW_BYTES
+                                 " FROM group_pending WHERE group_id = ? AND seq >= ? ORDER BY seq DESC"));
+    stmt.Text(1, group_hex).Bind(2, first_new);
+    for (;;) {
+      CS_ASSIGN(row, stmt.Step());
+      if (!row) break;
+      arrived.emplace_back(stmt.Int(0), stmt.Int(1));
+    }
+  }
+  std::int64_t group_count = 0, group_bytes = 0, all_bytes = 0, unknown_groups = 0;
+  {
+    CS_ASSIGN(stmt, db_->Prepare("SELECT COUNT(*), COALESCE(SUM(" PARLEY_PENDING_ROW_BYTES
+                                 "), 0) FROM group_pending WHERE group_id = ?"));
+    stmt.Text(1, group_hex);
+    CS_ASSIGN(row, stmt.Step());
+    if (!row) return Fail(ClientStoreErrc::kInternal, "no size of the pending group changes");
+    group_count = stmt.Int(0);
+    group_bytes = stmt.Int(1);
+  }
+  {
+    CS_ASSIGN(stmt, db_->Prepare("SELECT COALESCE(SUM(" PARLEY_PENDING_ROW_BYTES
+                                 "), 0), (SELECT COUNT(DISTINCT group_id) FROM group_pending WHERE group_id "
+                                 "NOT IN (SELECT id FROM groups)) FROM group_pending"));
+    CS_ASSIGN(row, stmt.Step());
+    if (!row) return Fail(ClientStoreErrc::kInternal, "no size of the pending group changes");
+    all_bytes = stmt.Int(0);
+    unknown_groups = stmt.Int(1);
+  }
+  // A group the store does not hold, past the count of such groups, and new
+  // here: none of the arrival is kept.
+  const bool group_is_new = group_count == static_cast<std::int64_t>(arrived.size());
+  const bool refuse_all =
+      unknown && group_is_new && unknown_groups > static_cast<std::int64_t>(limits.unknown_groups);
+  std::vector<std::int64_t> over;
+  for (const auto& [seq, bytes] : arrived) {
+    if (!refuse_all && group_count <= static_cast<std::int64_t>(limits.changes_per_group) &&
+        group_bytes <= static_cast<std::int64_t>(limits.bytes_per_group) &&
+        all_bytes <= static_cast<std::int64_t>(limits.bytes_in_all)) {
+      break;
+    }
+    over.push_back(seq);
+    --group_count;
+    group_bytes -= bytes;
+    all_bytes -= bytes;
+  }
+  CS_TRY(remove(over));
+  return arrived.size() - over.size();
 }
+
+ClientStoreResult<std::int64_t> ClientStore::PendingGroupBytes(const std::optional<GroupId>& group) {
+  CS_ASSIGN(stmt, db_->Prepare("SELECT COALESCE(SUM(" PARLEY_PENDING_ROW_BYTES
+                               "), 0) FROM group_pending WHERE ?1 IS NULL OR group_id = ?1"));
+  if (group) {
+    stmt.Text(1, ToHex(*group));
+  } else {
+    stmt.Null(1);
+  }
+  CS_ASSIGN(row, stmt.Step());
+  if (!row) return Fail(ClientStoreErrc::kInternal, "no size of the pending group changes");
+  return stmt.Int(0);
+}
+#undef PARLEY_PENDING_ROW_BYTES
 
 ClientStoreResult<std::int64_t> ClientStore::CountPendingGroupChanges(const std::optional<GroupId>& group) {
   CS_ASSIGN(stmt, db_->Prepare("SELECT COUNT(*) FROM group_pending "

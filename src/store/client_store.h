@@ -100,7 +100,7 @@ struct StoredAttachment {
 };
 
 // The schema version this build writes.
-inline constexpr int kClientSchemaVersion = 7;
+inline constexpr int kClientSchemaVersion = 8;
 // SQLCipher page sizes: the one this build writes, and SQLCipher 3's
 // default, which older stores have (Open migrates them).
 inline constexpr int kClientStorePageSize = 4096;
@@ -231,12 +231,18 @@ class ClientStore final : public protocol::IdentityKeyStore,
   // A group's pending changes, oldest arrival first.
   ClientStoreResult<std::vector<PendingGroupChanges>> PendingGroupChangesOf(const GroupId& group);
   ClientStoreStatus DeletePendingGroupChanges(const GroupId& group, std::int64_t arrival);
-  // Keeps the newest `max_changes` pending changes of `group`, and those of
-  // the newest `max_unknown_groups` groups the store does not hold.
-  ClientStoreStatus TrimPendingGroupChanges(const GroupId& group, std::size_t max_changes,
-                                            std::size_t max_unknown_groups);
+  // Adds the changes of a new arrival of `pending.sender` within `limits`:
+  // first the sender's own oldest pending changes for `group` (and for its
+  // oldest unknown groups) go, then what still does not fit of the new
+  // arrival is not kept, its newest changes first. Another sender's pending
+  // changes are never removed. Returns how many of `pending.changes` were kept.
+  ClientStoreResult<std::size_t> KeepPendingGroupChanges(const GroupId& group,
+                                                         const PendingGroupChanges& pending,
+                                                         const PendingGroupLimits& limits);
   // How many pending changes the store keeps (for one group, or all).
   ClientStoreResult<std::int64_t> CountPendingGroupChanges(const std::optional<GroupId>& group);
+  // Their size in bytes (operations and signatures; for one group, or all).
+  ClientStoreResult<std::int64_t> PendingGroupBytes(const std::optional<GroupId>& group);
 
   ClientStoreResult<std::optional<Contact>> FindContact(const AccountId& account);
   // Case-insensitive.

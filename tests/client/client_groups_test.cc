@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -17,6 +18,7 @@
 #include "client/client.h"
 #include "client/connection.h"
 #include "client/content.h"
+#include "client/group_signature.h"
 #include "client_fixture.h"
 #include "crypto/random.h"
 #include "protocol/group_cipher.h"
@@ -125,6 +127,12 @@ class ClientGroupsTest : public testing::ClientFixture {
   // after.
   void SendCrafted(Profile& from, const std::string& name, const AccountId& to,
                    const std::vector<std::vector<std::uint8_t>>& plaintexts) {
+    SendCrafted(from, name, to, [&](store::ClientStore&) { return plaintexts; });
+  }
+  // The same, with the plaintexts made from the sender's store while it is
+  // open (its identity key signs changes in the sender's name).
+  using Crafter = std::function<std::vector<std::vector<std::uint8_t>>(store::ClientStore&)>;
+  void SendCrafted(Profile& from, const std::string& name, const AccountId& to, const Crafter& craft) {
     from.client.reset();
     {
       auto key = store::KeyFromFile(dir_ / "profiles" / (name + ".key"));
@@ -135,6 +143,7 @@ class ClientGroupsTest : public testing::ClientFixture {
       store::ClientStore& store = **opened;
       auto account = store.LoadAccount();
       ASSERT_TRUE(account && *account);
+      const std::vector<std::vector<std::uint8_t>> plaintexts = craft(store);
       auto devices = store.SessionDevices(to);
       ASSERT_TRUE(devices && !devices->empty());
       ConnectionOptions options;
@@ -178,6 +187,11 @@ class ClientGroupsTest : public testing::ClientFixture {
   // changes its store keeps pending (for `group`, or all of them).
   std::int64_t RestartCountingPending(Profile& profile, const std::string& name,
                                       const std::optional<GroupId>& group) {
+    return RestartMeasuringPending(profile, name, group, nullptr);
+  }
+  // The same, with their size in bytes in `bytes`.
+  std::int64_t RestartMeasuringPending(Profile& profile, const std::string& name,
+                                       const std::optional<GroupId>& group, std::int64_t* bytes) {
     profile.client.reset();
     std::int64_t count = -1;
     {
@@ -190,6 +204,11 @@ class ClientGroupsTest : public testing::ClientFixture {
         auto counted = (*opened)->CountPendingGroupChanges(group);
         EXPECT_TRUE(counted);
         if (counted) count = *counted;
+        if (bytes != nullptr) {
+          auto measured = (*opened)->PendingGroupBytes(group);
+          EXPECT_TRUE(measured);
+          if (measured) *bytes = *measured;
+        }
       }
     }
     profile.client = OpenProfile(name);
@@ -236,6 +255,14 @@ GroupChange Change(std::uint64_t version, const AccountId& author, std::vector<G
   return GroupChange{GroupStamp{version, author, wire::kPrimaryDeviceId}, std::move(ops)};
 }
 GroupOp Op(GroupOpKind kind, const AccountId& target) { return GroupOp{kind, target, {}}; }
+
+// `change` signed with the identity key `store` holds, as its author device signs it.
+GroupChange Signed(const GroupId& group, const GroupChange& change, store::ClientStore& store) {
+  crypto::SystemRng rng;
+  auto signed_change = SignGroupChange(group, change, store.GetIdentityKeyPair(), rng);
+  EXPECT_TRUE(signed_change);
+  return signed_change ? *signed_change : change;
+}
 GroupOp RenameOp(const std::string& name) { return GroupOp{GroupOpKind::kRename, AccountId{}, name}; }
 
 // A group update whose group context lists a member id one byte short.
@@ -836,27 +863,35 @@ TEST_F(ClientGroupsTest, CraftedUpdatesThatAreStaleFromNonAdminsFromStrangersOrM
     return Received(*carol.log, text, who.value().ToString());
   };
 
-  // The admin's stale changes: a whole state without changes (an older
-  // client's), her rename again, and a rename stamped before it.
-  SendCrafted(alice, "alice", carol_id,
-              {GroupUpdate(created.id, "stale", members, {alice_id}, 3),
-               ChangesUpdate(created.id, {Change(2, alice_id, {RenameOp("ridge v2")})}),
-               ChangesUpdate(created.id, {GroupChange{GroupStamp{1, alice_id, 2}, {RenameOp("older")}}}),
-               Barrier("after the stale ones")});
+  // The admin's stale changes (signed): a whole state without changes (an
+  // older client's), her rename again, and a rename stamped before it.
+  SendCrafted(
+      alice, "alice", carol_id, [&](store::ClientStore& store) -> std::vector<std::vector<std::uint8_t>> {
+        return {GroupUpdate(created.id, "stale", members, {alice_id}, 3),
+                ChangesUpdate(created.id,
+                              {Signed(created.id, Change(2, alice_id, {RenameOp("ridge v2")}), store)}),
+                ChangesUpdate(created.id,
+                              {Signed(created.id,
+                                      GroupChange{GroupStamp{1, alice_id, 2}, {RenameOp("older")}}, store)}),
+                Barrier("after the stale ones")};
+      });
   ASSERT_TRUE(barrier_from("after the stale ones", alice_id));
   EXPECT_EQ(carol.client->GetGroup(group)->name, "ridge v2");
   EXPECT_EQ(carol.client->GetGroup(group)->version, 2u);
 
   // A member who is not an admin: no change of his counts (renaming, making
-  // himself admin, removing the admin), nor one he relays in the admin's
-  // name; a malformed context is a typed error.
-  SendCrafted(bob, "bob", carol_id,
-              {ChangesUpdate(created.id, {Change(3, bob_id, {RenameOp("bob's ridge")})}),
-               ChangesUpdate(created.id, {Change(4, bob_id, {Op(GroupOpKind::kMakeAdmin, bob_id)})}),
-               ChangesUpdate(created.id, {Change(9, bob_id, {Op(GroupOpKind::kRemove, alice_id)})}),
-               ChangesUpdate(created.id, {Change(3, alice_id, {Op(GroupOpKind::kMakeAdmin, bob_id)}),
-                                          Change(4, bob_id, {RenameOp("bob's, says alice")})}),
-               MalformedGroupUpdate(created.id), Barrier("after bob's")});
+  // himself admin, removing the admin; each signed by him), nor one he
+  // relays in the admin's name; a malformed context is a typed error.
+  SendCrafted(bob, "bob", carol_id, [&](store::ClientStore& store) -> std::vector<std::vector<std::uint8_t>> {
+    const auto own = [&](GroupChange c) { return Signed(created.id, c, store); };
+    return {ChangesUpdate(created.id, {own(Change(3, bob_id, {RenameOp("bob's ridge")}))}),
+            ChangesUpdate(created.id, {own(Change(4, bob_id, {Op(GroupOpKind::kMakeAdmin, bob_id)}))}),
+            ChangesUpdate(created.id, {own(Change(9, bob_id, {Op(GroupOpKind::kRemove, alice_id)}))}),
+            ChangesUpdate(created.id, {Change(3, alice_id, {Op(GroupOpKind::kMakeAdmin, bob_id)}),
+                                       own(Change(4, bob_id, {RenameOp("bob's, says alice")}))}),
+            MalformedGroupUpdate(created.id),
+            Barrier("after bob's")};
+  });
   ASSERT_TRUE(barrier_from("after bob's", bob_id));
   EXPECT_TRUE(carol.log->WaitFor<DecryptionFailed>(
       [&](const DecryptionFailed& e) { return e.sender == bob_id && e.reason == ClientErrc::kProtocol; }));
@@ -870,18 +905,23 @@ TEST_F(ClientGroupsTest, CraftedUpdatesThatAreStaleFromNonAdminsFromStrangersOrM
   rng.Fill(unknown);
   rng.Fill(offered);
   SendCrafted(
-      mallory, "mallory", carol_id,
-      {ChangesUpdate(created.id,
-                     {Change(10, mallory_id,
-                             {Op(GroupOpKind::kAdd, mallory_id), Op(GroupOpKind::kMakeAdmin, mallory_id)})}),
-       ChangesUpdate(created.id,
-                     {Change(3, alice_id,
-                             {Op(GroupOpKind::kAdd, mallory_id), Op(GroupOpKind::kMakeAdmin, mallory_id)})}),
-       ChangesUpdate(unknown, {GroupSnapshot(GroupStamp{1, alice_id, 1}, "alice's, says mallory",
-                                             {alice_id, carol_id}, {alice_id})}),
-       ChangesUpdate(offered, {GroupSnapshot(GroupStamp{1, mallory_id, 1}, "mallory's own",
-                                             {mallory_id, carol_id}, {mallory_id})}),
-       Barrier("after mallory's")});
+      mallory, "mallory", carol_id, [&](store::ClientStore& store) -> std::vector<std::vector<std::uint8_t>> {
+        return {ChangesUpdate(created.id, {Signed(created.id,
+                                                  Change(10, mallory_id,
+                                                         {Op(GroupOpKind::kAdd, mallory_id),
+                                                          Op(GroupOpKind::kMakeAdmin, mallory_id)}),
+                                                  store)}),
+                ChangesUpdate(created.id, {Change(3, alice_id,
+                                                  {Op(GroupOpKind::kAdd, mallory_id),
+                                                   Op(GroupOpKind::kMakeAdmin, mallory_id)})}),
+                ChangesUpdate(unknown, {GroupSnapshot(GroupStamp{1, alice_id, 1}, "alice's, says mallory",
+                                                      {alice_id, carol_id}, {alice_id})}),
+                ChangesUpdate(offered, {Signed(offered,
+                                               GroupSnapshot(GroupStamp{1, mallory_id, 1}, "mallory's own",
+                                                             {mallory_id, carol_id}, {mallory_id}),
+                                               store)}),
+                Barrier("after mallory's")};
+      });
   ASSERT_TRUE(barrier_from("after mallory's", mallory_id));
   auto after = carol.client->GetGroup(group);
   ASSERT_TRUE(after);
@@ -929,11 +969,14 @@ TEST_F(ClientGroupsTest, AMemberTakenBackByAnAdminWhoBecameAdminLaterIsBackOnIts
 
   // Bob, a member but no admin, cannot take her back: not with a change of
   // his own, nor with a log that makes him admin in Alice's name.
-  SendCrafted(bob, "bob", carol_id,
-              {ChangesUpdate(created.id, {Change(5, bob_id, {Op(GroupOpKind::kAdd, carol_id)})}),
-               ChangesUpdate(created.id, {Change(5, alice_id, {Op(GroupOpKind::kMakeAdmin, bob_id)}),
-                                          Change(6, bob_id, {Op(GroupOpKind::kAdd, carol_id)})}),
-               Barrier("after bob's")});
+  SendCrafted(bob, "bob", carol_id, [&](store::ClientStore& store) -> std::vector<std::vector<std::uint8_t>> {
+    return {ChangesUpdate(created.id,
+                          {Signed(created.id, Change(5, bob_id, {Op(GroupOpKind::kAdd, carol_id)}), store)}),
+            ChangesUpdate(created.id,
+                          {Change(5, alice_id, {Op(GroupOpKind::kMakeAdmin, bob_id)}),
+                           Signed(created.id, Change(6, bob_id, {Op(GroupOpKind::kAdd, carol_id)}), store)}),
+            Barrier("after bob's")};
+  });
   ASSERT_TRUE(Received(*carol.log, "after bob's", Conv(*bob.client)));
   auto still_out = carol.client->GetGroup(group);
   ASSERT_TRUE(still_out);
@@ -1122,10 +1165,13 @@ TEST_F(ClientGroupsTest, AdminRightsAreTakenBackAndTheRevokedAdminsChangesNoLong
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, ClientErrc::kForbidden);
   // A change Bob's modified client makes after the revocation does not count.
-  SendCrafted(bob, "bob", carol_id,
-              {ChangesUpdate(created.id,
-                             {Change(revoked->version + 1, bob_id, {Op(GroupOpKind::kRemove, alice_id)})}),
-               Barrier("after bob's")});
+  SendCrafted(bob, "bob", carol_id, [&](store::ClientStore& store) -> std::vector<std::vector<std::uint8_t>> {
+    return {ChangesUpdate(
+                created.id,
+                {Signed(created.id,
+                        Change(revoked->version + 1, bob_id, {Op(GroupOpKind::kRemove, alice_id)}), store)}),
+            Barrier("after bob's")};
+  });
   ASSERT_TRUE(Received(*carol.log, "after bob's", Conv(*bob.client)));
   EXPECT_EQ(carol.client->GetGroup(group)->members, revoked->members);
   // An admin may step down while another admin remains.
@@ -1151,8 +1197,13 @@ TEST_F(ClientGroupsTest, ANewMembersLeaveThatOvertakesItsAddCountsOnceTheAddArri
 
   // Erin's leave of version 3 (made from Alice's add, version 2) reaches
   // Carol first: it is kept, not taken.
-  const GroupChange leave = Change(3, erin_id, {Op(GroupOpKind::kLeave, erin_id)});
-  SendCrafted(erin, "erin", carol_id, {ChangesUpdate(created.id, {leave}), Barrier("after erin's leave")});
+  SendCrafted(
+      erin, "erin", carol_id, [&](store::ClientStore& store) -> std::vector<std::vector<std::uint8_t>> {
+        return {ChangesUpdate(
+                    created.id,
+                    {Signed(created.id, Change(3, erin_id, {Op(GroupOpKind::kLeave, erin_id)}), store)}),
+                Barrier("after erin's leave")};
+      });
   ASSERT_TRUE(Received(*carol.log, "after erin's leave", Conv(*erin.client)));
   EXPECT_EQ(carol.client->GetGroup(group)->version, 1u);
   EXPECT_EQ(RestartCountingPending(carol, "carol", created.id), 1);
@@ -1196,7 +1247,9 @@ TEST_F(ClientGroupsTest, ANewMembersLeaveThatOvertakesItsAddCountsOnceTheAddArri
 }
 
 // A stranger's changes are kept no longer than their bounds allow and never
-// count, however the log grows after them.
+// count, however the log grows after them; her flood evicts nothing of
+// another sender's: a new member's leave that overtook its add, kept before
+// the flood, still counts once the add arrives.
 TEST_F(ClientGroupsTest, AStrangersChangesNeverCountAndWhatIsKeptOfThemStaysBounded) {
   auto scene = SetUpCrafting("mallory", "serac");
   ASSERT_TRUE(scene);
@@ -1204,34 +1257,74 @@ TEST_F(ClientGroupsTest, AStrangersChangesNeverCountAndWhatIsKeptOfThemStaysBoun
   const Group before = *carol.client->GetGroup(group);
 
   // A change of hers that adds herself is no way in: it is kept, not taken.
-  SendCrafted(
-      mallory, "mallory", carol_id,
-      {ChangesUpdate(created.id,
-                     {Change(90, mallory_id,
-                             {Op(GroupOpKind::kAdd, mallory_id), Op(GroupOpKind::kMakeAdmin, mallory_id)})}),
-       Barrier("after mallory's self-add")});
+  SendCrafted(mallory, "mallory", carol_id,
+              [&](store::ClientStore& store) -> std::vector<std::vector<std::uint8_t>> {
+                return {ChangesUpdate(created.id, {Signed(created.id,
+                                                          Change(90, mallory_id,
+                                                                 {Op(GroupOpKind::kAdd, mallory_id),
+                                                                  Op(GroupOpKind::kMakeAdmin, mallory_id)}),
+                                                          store)}),
+                        Barrier("after mallory's self-add")};
+              });
   ASSERT_TRUE(Received(*carol.log, "after mallory's self-add", Conv(*mallory.client)));
   EXPECT_EQ(RestartCountingPending(carol, "carol", created.id), 1);
 
-  // 80 changes of Mallory's own to the group (two contents), and one for
-  // each of 20 groups Carol does not know.
-  std::vector<std::vector<std::uint8_t>> crafted;
-  for (std::uint64_t first : {2u, 42u}) {
-    std::vector<GroupChange> changes;
-    for (std::uint64_t v = first; v < first + 40; ++v) {
-      changes.push_back(Change(
-          v, mallory_id, {RenameOp("mallory's " + std::to_string(v)), Op(GroupOpKind::kRemove, alice_id)}));
-    }
-    crafted.push_back(ChangesUpdate(created.id, changes));
-  }
+  // Erin's leave of the version after her add (4, made after the changes
+  // below) overtakes the add: it is kept, before Mallory floods the group.
+  Profile erin = Register("erin");
+  ASSERT_TRUE(erin.client);
+  const AccountId erin_id = erin.client->account()->account;
+  ASSERT_TRUE(erin.client->SendText("carol", "hi carol, erin here"));
+  ASSERT_TRUE(Received(*carol.log, "hi carol, erin here", Conv(*erin.client)));
+  SendCrafted(
+      erin, "erin", carol_id, [&](store::ClientStore& store) -> std::vector<std::vector<std::uint8_t>> {
+        return {ChangesUpdate(
+                    created.id,
+                    {Signed(created.id, Change(5, erin_id, {Op(GroupOpKind::kLeave, erin_id)}), store)}),
+                Barrier("after erin's leave")};
+      });
+  ASSERT_TRUE(Received(*carol.log, "after erin's leave", Conv(*erin.client)));
+  EXPECT_EQ(RestartCountingPending(carol, "carol", created.id), 2);
+
+  // 80 small changes of Mallory's own to the group (two contents), then 4
+  // large ones (1,200 adds each, about 26 KB), and one for each of 20
+  // groups Carol does not know; all signed by her. An unsigned change is
+  // not even kept.
   std::vector<GroupId> unknown(20);
   crypto::SystemRng rng;
-  for (GroupId& id : unknown) {
-    rng.Fill(id);
-    crafted.push_back(ChangesUpdate(id, {Change(2, mallory_id, {Op(GroupOpKind::kAdd, mallory_id)})}));
-  }
-  crafted.push_back(Barrier("after mallory's"));
-  SendCrafted(mallory, "mallory", carol_id, crafted);
+  for (GroupId& id : unknown) rng.Fill(id);
+  SendCrafted(mallory, "mallory", carol_id, [&](store::ClientStore& store) {
+    std::vector<std::vector<std::uint8_t>> crafted;
+    for (std::uint64_t first : {2u, 42u}) {
+      std::vector<GroupChange> changes;
+      for (std::uint64_t v = first; v < first + 40; ++v) {
+        changes.push_back(
+            Signed(created.id,
+                   Change(v, mallory_id,
+                          {RenameOp("mallory's " + std::to_string(v)), Op(GroupOpKind::kRemove, alice_id)}),
+                   store));
+      }
+      crafted.push_back(ChangesUpdate(created.id, changes));
+    }
+    std::vector<GroupChange> large;
+    for (std::uint64_t v = 100; v < 104; ++v) {
+      std::vector<GroupOp> adds;
+      for (int i = 0; i < 1'200; ++i) {
+        std::array<std::uint8_t, Uuid::kSize> bytes{};
+        rng.Fill(bytes);
+        adds.push_back(Op(GroupOpKind::kAdd, AccountId(Uuid(bytes))));
+      }
+      large.push_back(Signed(created.id, Change(v, mallory_id, std::move(adds)), store));
+    }
+    crafted.push_back(ChangesUpdate(created.id, large));
+    crafted.push_back(ChangesUpdate(created.id, {Change(200, mallory_id, {RenameOp("unsigned")})}));
+    for (const GroupId& id : unknown) {
+      crafted.push_back(
+          ChangesUpdate(id, {Signed(id, Change(2, mallory_id, {Op(GroupOpKind::kAdd, mallory_id)}), store)}));
+    }
+    crafted.push_back(Barrier("after mallory's"));
+    return crafted;
+  });
   ASSERT_TRUE(Received(*carol.log, "after mallory's", Conv(*mallory.client)));
 
   // The log grows (the pending changes are tried again); none of them counts.
@@ -1246,12 +1339,29 @@ TEST_F(ClientGroupsTest, AStrangersChangesNeverCountAndWhatIsKeptOfThemStaysBoun
   EXPECT_EQ(after->version_author, alice_id);
   for (const GroupId& id : unknown) EXPECT_FALSE(carol.client->GetGroup(GroupConversation(id)));
 
-  EXPECT_EQ(RestartCountingPending(carol, "carol", created.id),
-            static_cast<std::int64_t>(kMaxPendingGroupChanges));
-  EXPECT_EQ(RestartCountingPending(carol, "carol", std::nullopt),
-            static_cast<std::int64_t>(kMaxPendingGroupChanges + kMaxPendingUnknownGroups));
+  // What is kept of hers is within her share: her newest two large changes
+  // (a third is past her bytes), and her four newest unknown groups; Erin's
+  // leave is still there.
+  std::int64_t bytes = 0;
+  EXPECT_EQ(RestartMeasuringPending(carol, "carol", created.id, &bytes), 3);
+  EXPECT_LE(bytes, static_cast<std::int64_t>(kMaxPendingBytesPerSender + 1'024));
+  EXPECT_GT(bytes, static_cast<std::int64_t>(kMaxPendingBytesPerSender / 2));
+  EXPECT_LE(bytes, static_cast<std::int64_t>(kMaxPendingGroupBytes));
+  EXPECT_EQ(RestartMeasuringPending(carol, "carol", std::nullopt, &bytes),
+            static_cast<std::int64_t>(3 + kMaxPendingUnknownGroupsPerSender));
+  EXPECT_LE(bytes, static_cast<std::int64_t>(kMaxPendingBytes));
   EXPECT_EQ(RestartCountingPending(carol, "carol", unknown.front()), 0);
   EXPECT_EQ(RestartCountingPending(carol, "carol", unknown.back()), 1);
+
+  auto added = alice.client->AddGroupMembers(group, {"erin"});
+  ASSERT_TRUE(added);
+  ASSERT_EQ(added->version, 4u);
+  ASSERT_TRUE(WaitUntil([&] {
+    auto state = carol.client->GetGroup(group);
+    return state && state->version == 5u && state->version_author == erin_id;
+  }));
+  EXPECT_EQ(carol.client->GetGroup(group)->members, before.members);
+  EXPECT_EQ(RestartCountingPending(carol, "carol", created.id), 2);
   ASSERT_TRUE(alice.client->SendGroupText(group, "still alice's"));
   EXPECT_TRUE(Received(*carol.log, "still alice's", group));
 }
@@ -1269,8 +1379,12 @@ TEST_F(ClientGroupsTest, AChangeForAGroupNotKnownYetCountsOnceTheGroupArrives) {
 
   // Alice's rename of version 3 (made after she adds Carol in 2) reaches
   // Carol before the group does.
-  const GroupChange rename = Change(3, alice_id, {RenameOp("col, renamed")});
-  SendCrafted(alice, "alice", carol_id, {ChangesUpdate(second->id, {rename}), Barrier("after the rename")});
+  SendCrafted(
+      alice, "alice", carol_id, [&](store::ClientStore& store) -> std::vector<std::vector<std::uint8_t>> {
+        return {ChangesUpdate(second->id,
+                              {Signed(second->id, Change(3, alice_id, {RenameOp("col, renamed")}), store)}),
+                Barrier("after the rename")};
+      });
   ASSERT_TRUE(Received(*carol.log, "after the rename", Conv(*alice.client)));
   EXPECT_FALSE(carol.client->GetGroup(second_group));
   EXPECT_EQ(RestartCountingPending(carol, "carol", second->id), 1);
@@ -1294,6 +1408,114 @@ TEST_F(ClientGroupsTest, AChangeForAGroupNotKnownYetCountsOnceTheGroupArrives) {
     ExpectSameGroupState(*state, *renamed);
   }
   EXPECT_EQ(RestartCountingPending(carol, "carol", second->id), 0);
+}
+
+// An admin passes on changes in another member's name: none counts unless
+// that member's device signed exactly it (its group, stamp and operations).
+// A change the member signed counts however it travels, and a device that
+// has no session with its author yet (a new member) gets the author's
+// identity from parleyd to check it.
+TEST_F(ClientGroupsTest, ChangesRelayedInAnotherMembersNameCountOnlyWithThatMembersSignature) {
+  auto scene = SetUpCrafting("dave", "tor");
+  ASSERT_TRUE(scene);
+  auto& [alice, bob, carol, dave, alice_id, bob_id, carol_id, dave_id, created, group] = *scene;
+  // Bob becomes an admin (2) and renames the group with his own client (3).
+  ASSERT_TRUE(alice.client->AddGroupAdmins(group, {"bob"}));
+  ASSERT_TRUE(WaitUntil([&] { return bob.client->GetGroup(group)->admins.size() == 2u; }));
+  auto renamed = bob.client->RenameGroup(group, "tor, by bob");
+  ASSERT_TRUE(renamed);
+  ASSERT_EQ(renamed->version, 3u);
+  for (auto* p : {&alice, &carol}) {
+    ASSERT_TRUE(WaitUntil([&] { return p->client->GetGroup(group)->version == 3u; }));
+  }
+  const Group before = *carol.client->GetGroup(group);
+  EXPECT_EQ(before.name, "tor, by bob");
+  EXPECT_EQ(before.version_author, bob_id);
+
+  // Alice, an admin, states changes in Bob's name to Carol: (a) without a
+  // signature, (b) signed with her own key, (c) with the signature of Bob's
+  // real change (as her store holds it) over other operations, and over
+  // another stamp.
+  SendCrafted(
+      alice, "alice", carol_id, [&](store::ClientStore& store) -> std::vector<std::vector<std::uint8_t>> {
+        auto held = store.GroupChanges(created.id);
+        EXPECT_TRUE(held);
+        std::optional<GroupChange> genuine;
+        for (const store::StoredGroupChange& c : held ? *held : std::vector<store::StoredGroupChange>{}) {
+          if (c.version != 3 || c.author != bob_id) continue;
+          auto ops = DecodeGroupOps(c.ops);
+          EXPECT_TRUE(ops);
+          EXPECT_EQ(c.signature.size(), kGroupChangeSignatureSize);
+          if (!ops || c.signature.size() != kGroupChangeSignatureSize) continue;
+          genuine = GroupChange{GroupStamp{c.version, c.author, c.device}, *ops};
+          genuine->signature.emplace();
+          std::copy(c.signature.begin(), c.signature.end(), genuine->signature->begin());
+        }
+        EXPECT_TRUE(genuine);
+        if (!genuine) return {};
+        GroupChange other_ops = *genuine;
+        other_ops.ops = {RenameOp("a tor, says alice")};  // sorts before Bob's: it would replace his
+        GroupChange other_stamp = *genuine;
+        other_stamp.stamp.version = 5;
+        return {
+            ChangesUpdate(created.id, {Change(4, bob_id, {Op(GroupOpKind::kRemove, carol_id)})}),
+            ChangesUpdate(created.id,
+                          {Signed(created.id, Change(4, bob_id, {RenameOp("bob's, says alice")}), store)}),
+            ChangesUpdate(created.id, {other_ops}), ChangesUpdate(created.id, {other_stamp}),
+            Barrier("after alice's")};
+      });
+  ASSERT_TRUE(Received(*carol.log, "after alice's", Conv(*alice.client)));
+  auto held = carol.client->GetGroup(group);
+  ASSERT_TRUE(held);
+  ExpectSameGroupState(*held, before);
+  EXPECT_TRUE(held->active);
+  EXPECT_EQ(RestartCountingPending(carol, "carol", created.id), 0);
+
+  // A change Bob's device signed that reaches Carol only through Alice counts.
+  GroupChange bobs;
+  SendCrafted(bob, "bob", carol_id, [&](store::ClientStore& store) -> std::vector<std::vector<std::uint8_t>> {
+    bobs = Signed(created.id, Change(4, bob_id, {RenameOp("tor, passed on")}), store);
+    return {};
+  });
+  SendCrafted(alice, "alice", carol_id,
+              {ChangesUpdate(created.id, {bobs}), Barrier("after the change alice passed on")});
+  ASSERT_TRUE(Received(*carol.log, "after the change alice passed on", Conv(*alice.client)));
+  held = carol.client->GetGroup(group);
+  ASSERT_TRUE(held);
+  EXPECT_EQ(held->name, "tor, passed on");
+  EXPECT_EQ(held->version, 4u);
+  EXPECT_EQ(held->version_author, bob_id);
+
+  // A change stamped by a device of Bob's that parleyd does not know: its
+  // signature cannot be checked, so it does not count; it is kept for when
+  // the identity can be had.
+  SendCrafted(
+      alice, "alice", carol_id, [&](store::ClientStore& store) -> std::vector<std::vector<std::uint8_t>> {
+        return {ChangesUpdate(
+                    created.id,
+                    {Signed(created.id, GroupChange{GroupStamp{6, bob_id, 7}, {RenameOp("bob's seventh")}},
+                            store)}),
+                Barrier("after the unknown device's")};
+      });
+  ASSERT_TRUE(Received(*carol.log, "after the unknown device's", Conv(*alice.client)));
+  EXPECT_EQ(carol.client->GetGroup(group)->name, "tor, passed on");
+  EXPECT_EQ(RestartCountingPending(carol, "carol", created.id), 1);
+
+  // Dave, added by Alice, gets her log, Bob's signed rename in it; he has
+  // no session with Bob (and Bob, offline, passes him nothing), so his
+  // device fetches Bob's identity to check it.
+  bob.client->Disconnect();
+  auto added = alice.client->AddGroupMembers(group, {"dave"});
+  ASSERT_TRUE(added);
+  ASSERT_TRUE(WaitUntil([&] {
+    auto state = dave.client->GetGroup(group);
+    return state && state->version == added->version;
+  }));
+  auto at_dave = dave.client->GetGroup(group);
+  ASSERT_TRUE(at_dave);
+  ExpectSameGroupState(*at_dave, *added);
+  EXPECT_EQ(at_dave->name, "tor, by bob");
+  EXPECT_TRUE(at_dave->active);
 }
 
 }  // namespace

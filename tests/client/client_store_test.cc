@@ -710,39 +710,80 @@ TEST_F(ClientStoreTest, AGroupKeepsItsVersionAuthorAndItsChanges) {
   EXPECT_TRUE(changes->empty());
 }
 
+// Small bounds, so that each is reached.
+constexpr PendingGroupLimits kTestLimits{
+    /*changes_per_sender=*/4,       /*bytes_per_sender=*/100,
+    /*changes_per_group=*/10,       /*bytes_per_group=*/250,
+    /*bytes_in_all=*/400,           /*unknown_groups=*/3,
+    /*unknown_groups_per_sender=*/2};
+
+// `count` changes of `sender` from version `first`, each with `size` bytes of operations.
+PendingGroupChanges Arrival(const AccountId& sender, std::uint64_t first, std::size_t count,
+                            std::size_t size) {
+  PendingGroupChanges p{0, sender, 1, {}};
+  for (std::size_t i = 0; i < count; ++i) {
+    p.changes.push_back(StoredGroupChange{
+        first + i, sender, 1, std::vector<std::uint8_t>(size, static_cast<std::uint8_t>(first + i))});
+  }
+  return p;
+}
+
 TEST_F(ClientStoreTest, PendingGroupChangesSurviveReopeningAndStayWithinTheirBounds) {
   auto key = KeyFromFile(dir_ / "k");
   ASSERT_TRUE(key);
   const AccountId alice(*Uuid::Parse("00000000-0000-4000-8000-00000000000a"));
+  const AccountId erin(*Uuid::Parse("00000000-0000-4000-8000-00000000000e"));
   const AccountId mallory(*Uuid::Parse("00000000-0000-4000-8000-00000000000f"));
+  const AccountId trent(*Uuid::Parse("00000000-0000-4000-8000-000000000010"));
   Group known;
   known.id.fill(1);
   known.name = "known";
   known.members = {alice};
   known.admins = {alice};
-  std::int64_t first_arrival = 0;
+  std::int64_t erins_arrival = 0;
   {
     auto store = Open(*key);
     ASSERT_TRUE(store);
     ASSERT_TRUE(store->SaveGroup(known));
-    auto arrival = store->AddPendingGroupChanges(
-        known.id, PendingGroupChanges{0, alice, 2, {{4, alice, 2, {1}}, {5, alice, 2, {2}}}});
-    ASSERT_TRUE(arrival);
-    first_arrival = *arrival;
-    // A stranger's 70 arrivals to the known group: the oldest go first.
-    for (std::uint64_t v = 1; v <= 70; ++v) {
-      ASSERT_TRUE(store->AddPendingGroupChanges(known.id,
-                                                PendingGroupChanges{0, mallory, 1, {{v, mallory, 1, {3}}}}));
-      ASSERT_TRUE(store->TrimPendingGroupChanges(known.id, 64, 16));
+    // Erin's change arrives first (with a signature: it counts for the size).
+    PendingGroupChanges erins = Arrival(erin, 3, 1, 10);
+    erins.changes[0].signature.assign(64, 0x77);
+    EXPECT_EQ(store->KeepPendingGroupChanges(known.id, erins, kTestLimits).value(), 1u);
+    erins_arrival = store->PendingGroupChangesOf(known.id).value().front().arrival;
+    // Mallory floods it: she keeps only her own newest 4 (and 100 bytes).
+    for (std::uint64_t v = 10; v < 40; ++v) {
+      EXPECT_EQ(store->KeepPendingGroupChanges(known.id, Arrival(mallory, v, 1, 20), kTestLimits).value(),
+                1u);
     }
-    // And one arrival to each of 20 groups the store does not hold.
-    for (std::uint8_t g = 0; g < 20; ++g) {
+    // Past her bytes with one arrival: her oldest go, then its own oldest.
+    EXPECT_EQ(store->KeepPendingGroupChanges(known.id, Arrival(mallory, 50, 3, 40), kTestLimits).value(), 2u);
+    // Trent fills the group's bytes exactly; then nothing more fits there.
+    EXPECT_EQ(store->KeepPendingGroupChanges(known.id, Arrival(trent, 60, 4, 24), kTestLimits).value(), 4u);
+    EXPECT_EQ(store->PendingGroupBytes(known.id).value(), 250);
+    EXPECT_EQ(store->KeepPendingGroupChanges(known.id, Arrival(alice, 70, 1, 5), kTestLimits).value(), 0u);
+    // Mallory's changes for groups the store does not hold: her two newest
+    // groups keep theirs; Trent's next group fits; past 3 groups none is kept.
+    for (std::uint8_t g = 0; g < 5; ++g) {
       GroupId unknown;
       unknown.fill(static_cast<std::uint8_t>(100 + g));
-      ASSERT_TRUE(
-          store->AddPendingGroupChanges(unknown, PendingGroupChanges{0, mallory, 1, {{1, mallory, 1, {g}}}}));
-      ASSERT_TRUE(store->TrimPendingGroupChanges(unknown, 64, 16));
+      EXPECT_EQ(store->KeepPendingGroupChanges(unknown, Arrival(mallory, 1, 1, 5), kTestLimits).value(), 1u);
     }
+    GroupId trents;
+    trents.fill(200);
+    EXPECT_EQ(store->KeepPendingGroupChanges(trents, Arrival(trent, 1, 1, 5), kTestLimits).value(), 1u);
+    GroupId erins_group;
+    erins_group.fill(201);
+    EXPECT_EQ(store->KeepPendingGroupChanges(erins_group, Arrival(erin, 1, 1, 5), kTestLimits).value(), 0u);
+    // The bytes over every group: an arrival past them is not kept.
+    Group other;
+    other.id.fill(2);
+    other.name = "other";
+    other.members = {alice};
+    other.admins = {alice};
+    ASSERT_TRUE(store->SaveGroup(other));
+    EXPECT_EQ(store->KeepPendingGroupChanges(other.id, Arrival(erin, 1, 4, 25), kTestLimits).value(), 4u);
+    EXPECT_EQ(store->KeepPendingGroupChanges(other.id, Arrival(trent, 1, 4, 25), kTestLimits).value(), 1u);
+    EXPECT_LE(store->PendingGroupBytes(std::nullopt).value(), 400);
     EXPECT_FALSE(store->AddPendingGroupChanges(
         known.id, PendingGroupChanges{0, mallory, 1, {{std::uint64_t{1} << 63, mallory, 1, {}}}}));
   }
@@ -750,24 +791,29 @@ TEST_F(ClientStoreTest, PendingGroupChangesSurviveReopeningAndStayWithinTheirBou
   ASSERT_TRUE(store);
   auto pending = store->PendingGroupChangesOf(known.id);
   ASSERT_TRUE(pending);
-  ASSERT_EQ(pending->size(), 64u);  // one change each: alice's two went first
-  EXPECT_EQ(pending->front().sender, mallory);
-  EXPECT_EQ(pending->front().changes.at(0).version, 7u);
-  EXPECT_EQ(pending->back().changes.at(0).version, 70u);
-  EXPECT_EQ(store->CountPendingGroupChanges(known.id).value(), 64);
-  // The 16 newest unknown groups keep theirs.
-  EXPECT_EQ(store->CountPendingGroupChanges(std::nullopt).value(), 64 + 16);
-  GroupId oldest_unknown;
-  oldest_unknown.fill(100);
-  EXPECT_EQ(store->CountPendingGroupChanges(oldest_unknown).value(), 0);
-  GroupId newest_unknown;
-  newest_unknown.fill(119);
-  auto kept = store->PendingGroupChangesOf(newest_unknown);
-  ASSERT_TRUE(kept);
-  ASSERT_EQ(kept->size(), 1u);
-  EXPECT_EQ(kept->front().sender_device, 1u);
-  EXPECT_EQ(kept->front().changes.at(0).ops, std::vector<std::uint8_t>{19});
-  EXPECT_GT(kept->front().arrival, first_arrival);
+  // Erin's first, untouched by the flood; then Mallory's newest two, then Trent's.
+  ASSERT_EQ(pending->size(), 3u);
+  EXPECT_EQ(pending->front().sender, erin);
+  EXPECT_EQ(pending->front().arrival, erins_arrival);
+  ASSERT_EQ(pending->front().changes.size(), 1u);
+  EXPECT_EQ(pending->front().changes[0].version, 3u);
+  EXPECT_EQ(pending->front().changes[0].signature, std::vector<std::uint8_t>(64, 0x77));
+  EXPECT_EQ((*pending)[1].sender, mallory);
+  ASSERT_EQ((*pending)[1].changes.size(), 2u);
+  EXPECT_EQ((*pending)[1].changes[0].version, 51u);
+  EXPECT_EQ((*pending)[1].changes[1].version, 52u);
+  EXPECT_EQ((*pending)[2].sender, trent);
+  EXPECT_EQ((*pending)[2].changes.size(), 4u);
+  EXPECT_EQ(store->CountPendingGroupChanges(known.id).value(), 7);
+  for (std::uint8_t g = 0; g < 5; ++g) {
+    GroupId unknown;
+    unknown.fill(static_cast<std::uint8_t>(100 + g));
+    EXPECT_EQ(store->CountPendingGroupChanges(unknown).value(), g >= 3 ? 1 : 0) << int(g);
+  }
+  GroupId other_id;
+  other_id.fill(2);
+  EXPECT_EQ(store->CountPendingGroupChanges(other_id).value(), 5);
+  EXPECT_EQ(store->PendingGroupBytes(std::nullopt).value(), 250 + 5 * 2 + 5 + 5 * 25);
 
   // An arrival is deleted whole; re-added under its own number it keeps its place.
   const std::int64_t second = (*pending)[1].arrival;
@@ -776,9 +822,89 @@ TEST_F(ClientStoreTest, PendingGroupChangesSurviveReopeningAndStayWithinTheirBou
                                             PendingGroupChanges{second, mallory, 1, {{8, mallory, 1, {4}}}}));
   pending = store->PendingGroupChangesOf(known.id);
   ASSERT_TRUE(pending);
-  ASSERT_EQ(pending->size(), 64u);
+  ASSERT_EQ(pending->size(), 3u);
   EXPECT_EQ((*pending)[1].arrival, second);
   EXPECT_EQ((*pending)[1].changes.at(0).ops, std::vector<std::uint8_t>{4});
+  EXPECT_TRUE((*pending)[1].changes.at(0).signature.empty());
+}
+
+// A version-7 store (group changes without signatures) is migrated to 8:
+// its changes, pending ones too, stay as they were, without a signature,
+// and signed ones are kept beside them.
+TEST_F(ClientStoreTest, AVersion7StoreKeepsItsGroupChangesUnsignedAndTakesSignedOnes) {
+  auto key = KeyFromFile(dir_ / "k");
+  ASSERT_TRUE(key);
+  const AccountId alice(*Uuid::Parse("00000000-0000-4000-8000-00000000000a"));
+  GroupId id;
+  id.fill(3);
+  const std::string group_hex = ToHex(id);
+  { ASSERT_TRUE(Open(*key)); }
+  // The file as schema 7 left it: both tables without their signature
+  // column, version 8 not applied, and a change and a pending change in it.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "parley.db").c_str(), &db), SQLITE_OK);
+    const std::string sql =
+        "PRAGMA key = \"x'" + ToHex(key->bytes()) +
+        "'\"; PRAGMA cipher_page_size = " + std::to_string(kClientStorePageSize) +
+        "; DROP INDEX group_pending_by_sender; DROP TABLE group_changes; DROP TABLE group_pending;"
+        " CREATE TABLE group_changes(group_id TEXT NOT NULL, version INTEGER NOT NULL, author TEXT NOT NULL,"
+        " device INTEGER NOT NULL, ops BLOB NOT NULL, PRIMARY KEY(group_id, version, author, device));"
+        " CREATE TABLE group_pending(seq INTEGER PRIMARY KEY AUTOINCREMENT, group_id TEXT NOT NULL,"
+        " arrival INTEGER NOT NULL, sender TEXT NOT NULL, sender_device INTEGER NOT NULL,"
+        " version INTEGER NOT NULL, author TEXT NOT NULL, device INTEGER NOT NULL, ops BLOB NOT NULL);"
+        " CREATE INDEX group_pending_by_group ON group_pending(group_id, arrival, seq);"
+        " DELETE FROM schema_migrations WHERE version = 8;"
+        " INSERT INTO group_changes VALUES ('" +
+        group_hex + "', 1, '" + alice.value().ToString() +
+        "', 0, x'0102');"
+        " INSERT INTO group_pending(group_id, arrival, sender, sender_device, version, author, device, ops)"
+        " VALUES ('" +
+        group_hex + "', 1, '" + alice.value().ToString() + "', 1, 2, '" + alice.value().ToString() +
+        "', 1, x'03');";
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  auto store = Open(*key);
+  ASSERT_TRUE(store);
+  auto changes = store->GroupChanges(id);
+  ASSERT_TRUE(changes);
+  ASSERT_EQ(changes->size(), 1u);
+  EXPECT_EQ((*changes)[0].device, 0u);
+  EXPECT_EQ((*changes)[0].ops, (std::vector<std::uint8_t>{1, 2}));
+  EXPECT_TRUE((*changes)[0].signature.empty());
+  auto pending = store->PendingGroupChangesOf(id);
+  ASSERT_TRUE(pending);
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_TRUE(pending->front().changes.at(0).signature.empty());
+  EXPECT_EQ(store->PendingGroupBytes(id).value(), 1);
+
+  StoredGroupChange signed_change{2, alice, 1, {4}};
+  signed_change.signature.assign(64, 0x33);
+  ASSERT_TRUE(store->SaveGroupChange(id, signed_change));
+  store.reset();
+  store = Open(*key);
+  ASSERT_TRUE(store);
+  changes = store->GroupChanges(id);
+  ASSERT_TRUE(changes);
+  ASSERT_EQ(changes->size(), 2u);
+  EXPECT_TRUE((*changes)[0].signature.empty());
+  EXPECT_EQ((*changes)[1].signature, signed_change.signature);
+  // A newer store than this build knows is still refused.
+  store.reset();
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "parley.db").c_str(), &db), SQLITE_OK);
+    const std::string sql = "PRAGMA key = \"x'" + ToHex(key->bytes()) +
+                            "'\"; PRAGMA cipher_page_size = " + std::to_string(kClientStorePageSize) +
+                            "; INSERT INTO schema_migrations(version) VALUES (" +
+                            std::to_string(kClientSchemaVersion + 1) + ");";
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  auto newer = ClientStore::Open(dir_ / "parley.db", *key, clock_);
+  ASSERT_FALSE(newer);
+  EXPECT_EQ(newer.error().code, ClientStoreErrc::kIncompatibleSchema);
 }
 
 }  // namespace

@@ -122,6 +122,11 @@ int main(int argc, char** argv) {
           {GroupOp{GroupOpKind::kRevokeAdmin, bob, {}}, GroupOp{GroupOpKind::kRename, {}, "renamed"}}},
       GroupChange{GroupStamp{3, bob, 1}, {GroupOp{GroupOpKind::kRemove, alice, {}}}},
   };
+  // Two of them signed (GroupChange field 5; the bytes are not a real signature).
+  for (std::size_t i : {0u, 3u}) {
+    changes.group->changes[i].signature.emplace();
+    changes.group->changes[i].signature->fill(static_cast<std::uint8_t>(0x50 + i));
+  }
   changes.body = GroupUpdateBody{};
   ok &= Write(dir, "group_changes", changes);
   if (argc == 4) {

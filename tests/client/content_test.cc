@@ -256,9 +256,13 @@ TEST(ContentTest, GroupChangesRoundTrip) {
                    GroupOp{GroupOpKind::kRemove, b, {}}, GroupOp{GroupOpKind::kAdd, b, {}},
                    GroupOp{GroupOpKind::kRename, AccountId{}, std::string(kMaxGroupNameBytes, 'n')}}},
   };
+  c.group->changes[0].signature.emplace();
+  c.group->changes[0].signature->fill(0x5a);
   auto decoded = DecodeContent(Encode(c));
   ASSERT_TRUE(decoded && decoded->group);
   EXPECT_EQ(decoded->group->changes, c.group->changes);
+  EXPECT_TRUE(decoded->group->changes[0].signature);
+  EXPECT_FALSE(decoded->group->changes[1].signature);
   EXPECT_TRUE(std::holds_alternative<GroupUpdateBody>(decoded->body));
 
   auto ops = EncodeGroupOps(c.group->changes[2].ops);
@@ -392,6 +396,34 @@ TEST(ContentTest, GroupChangeDecoderErrors) {
   const auto update = Field(18, {});
   many.insert(many.end(), update.begin(), update.end());
   EXPECT_EQ(DecodeError(WithHeader(many)), ContentErrc::kTooMany);
+  // The signature (field 5): 64 bytes, once.
+  const auto with_signature = [&](const std::vector<std::vector<std::uint8_t>>& signatures) {
+    auto raw = RawChange(1, 1, {add});
+    for (const auto& s : signatures) {
+      const auto f = Field(5, s);
+      raw.insert(raw.end(), f.begin(), f.end());
+    }
+    return UpdateWithChange(raw);
+  };
+  auto signed_change = DecodeContent(with_signature({std::vector<std::uint8_t>(64, 9)}));
+  ASSERT_TRUE(signed_change && signed_change->group);
+  ASSERT_TRUE(signed_change->group->changes[0].signature);
+  EXPECT_EQ(signed_change->group->changes[0].signature->front(), 9);
+  EXPECT_EQ(DecodeError(with_signature({std::vector<std::uint8_t>(63, 9)})), ContentErrc::kBadLength);
+  EXPECT_EQ(DecodeError(with_signature({std::vector<std::uint8_t>(65, 9)})), ContentErrc::kBadLength);
+  EXPECT_EQ(DecodeError(with_signature({std::vector<std::uint8_t>(64, 9), std::vector<std::uint8_t>(64, 8)})),
+            ContentErrc::kDuplicateField);
+  auto varint_signature = RawChange(1, 1, {add});
+  varint_signature.insert(varint_signature.end(), {0x28, 0x01});  // 5: a varint
+  EXPECT_EQ(DecodeError(UpdateWithChange(varint_signature)), ContentErrc::kWrongWireType);
+  // A field this version does not know (6) is skipped, as an older reader
+  // skips the signature.
+  auto unknown_field = RawChange(1, 1, {add});
+  const auto later = Field(6, {1, 2, 3});
+  unknown_field.insert(unknown_field.end(), later.begin(), later.end());
+  auto skipped = DecodeContent(UpdateWithChange(unknown_field));
+  ASSERT_TRUE(skipped && skipped->group);
+  EXPECT_EQ(skipped->group->changes[0].ops.size(), 1u);
   // The store's form: operations alone.
   EXPECT_EQ(DecodeGroupOps({}).error().code, ContentErrc::kMissingField);
   const auto malformed = std::vector<std::uint8_t>{0x22, 0x05};

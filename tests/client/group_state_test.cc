@@ -232,6 +232,27 @@ TEST(GroupState, TwoChangesUnderOneStampEndTheSameEverywhere) {
   EXPECT_EQ(state.name, "one");  // "one" sorts first
 }
 
+TEST(GroupState, AChangeThatTakesTheStampOfAnotherBringsItsOwnSignature) {
+  std::vector<GroupChange> log = {Creation()};
+  GroupChange two = Change(2, kAlice, {Rename("two")});
+  two.signature.emplace();
+  two.signature->fill(2);
+  GroupChange one = Change(2, kAlice, {Rename("one")});
+  one.signature.emplace();
+  one.signature->fill(1);
+  ASSERT_TRUE(MergeGroupChange(log, two));
+  ASSERT_TRUE(MergeGroupChange(log, one));
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[1], one);
+  // The same operations again, signed otherwise: nothing changes.
+  GroupChange again = one;
+  again.signature->fill(3);
+  EXPECT_FALSE(MergeGroupChange(log, again));
+  EXPECT_EQ(log[1], one);
+  EXPECT_TRUE(SameGroupChange(log[1], again));
+  EXPECT_FALSE(SameGroupChange(log[1], two));
+}
+
 TEST(GroupState, TheLogTakesNothingStampedBeforeItsFirstChangeNorPastItsCap) {
   std::vector<GroupChange> log = {Creation()};
   EXPECT_FALSE(MergeGroupChange(log, Change(0, kMallory, {Rename("x")})));
