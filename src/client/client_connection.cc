@@ -284,6 +284,13 @@ void Client::Impl::HandlePushes(std::vector<wire::Push> pushes) {
   {
     std::unique_lock lock(mutex_);
     if (!account_ || !connection_) return;
+    // The queue waiting at authentication was drained by an earlier run
+    // (the flag is reset when the connection becomes ready, before its pushes).
+    bool drained_before = false;
+    {
+      std::lock_guard drain_lock(drain_mutex_);
+      drained_before = drained_;
+    }
     std::vector<std::uint64_t> acks;
     std::vector<std::function<void()>> after_commit;
     bool replenish = false;
@@ -317,7 +324,7 @@ void Client::Impl::HandlePushes(std::vector<wire::Push> pushes) {
     }
     if (replenish) (void)ReplenishPreKeysLocked();
     for (auto& action : after_commit) action();
-    SendOwedRepliesLocked();
+    SendOwedRepliesLocked(drained_before || drained);
   }
   if (drained) {
     {

@@ -248,10 +248,12 @@ class Client::Impl {
   // conversation for the whole run.
   void QueueDeliveryReceipt(std::vector<std::function<void()>>& after_commit, const AccountId& to,
                             const ContentId& message, const std::optional<GroupId>& group);
-  // After a stored run: its owed receipts, one answer to the sync requests
-  // it held, and on the primary, once the queue is drained, the account's
-  // state for devices it has not seen.
-  void SendOwedRepliesLocked();
+  // After a stored run: its owed receipts and, once the queue that was
+  // waiting at connect is drained (`drained`), one answer to the sync
+  // requests held so far (an answer another device gave may be queued
+  // behind them), the primary's state for devices it has not seen, and a
+  // waiting linked device's request.
+  void SendOwedRepliesLocked(bool drained);
   // Sends the receipts the store holds as owed (kMaxReceiptTargets message
   // ids per receipt, one per peer, conversation and kind) and deletes each
   // once parleyd took it. Nothing while the connection is not ready (the
@@ -537,8 +539,9 @@ class Client::Impl {
   bool receipts_owed_ = true;
   std::chrono::milliseconds receipt_backoff_{0};
   std::optional<std::chrono::steady_clock::time_point> receipt_retry_at_;
-  // Sync requests from another of our devices in the run being handled:
-  // the newest one's server time, and the newest marked for any device.
+  // Sync requests from another of our devices not answered yet (held
+  // until the queue is drained): the newest one's server time, and the
+  // newest marked for any device.
   std::optional<std::uint64_t> sync_request_ms_;
   std::optional<std::uint64_t> any_device_sync_request_ms_;
   // The run held the server's QueueEmpty: the primary then looks at its devices.

@@ -257,8 +257,9 @@ void Client::Impl::QueueDeliveryReceipt(std::vector<std::function<void()>>& afte
   after_commit.push_back([this] { receipts_owed_ = true; });
 }
 
-void Client::Impl::SendOwedRepliesLocked() {
+void Client::Impl::SendOwedRepliesLocked(bool drained) {
   SendOwedReceiptsLocked();
+  if (!drained) return;
   if (sync_request_ms_) AnswerSyncRequestLocked();
   sync_request_ms_.reset();
   any_device_sync_request_ms_.reset();
