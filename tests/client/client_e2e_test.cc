@@ -117,15 +117,17 @@ TEST_F(ClientEndToEndTest, AReadReceiptMadeWhileTheServerIsDownGoesOutOnceOnReco
   ASSERT_TRUE(bob.client->AddContact("alice"));
   auto sent = alice.client->SendText("bob", "read me later");
   ASSERT_TRUE(sent) << ClientErrcName(sent.error().code);
-  ASSERT_TRUE(alice.log->WaitFor<MessageUpdated>([&](const MessageUpdated& e) {
-    return e.message.id == sent->id && e.message.status == MessageStatus::kDelivered;
-  }));
-  // Alice goes offline: what Bob sends her stays in parleyd's queue, counted there.
+  // Alice goes offline: what Bob sends her stays in parleyd's queue, counted
+  // there. First his delivery receipt.
   alice.client->Disconnect();
   const auto server_db = dir_ / "server" / "parley.db";
   const AccountId alice_id = alice.client->account()->account;
   const AccountId bob_id = bob.client->account()->account;
-  const std::size_t queued = testing::QueuedEnvelopesFrom(server_db, alice_id, bob_id);
+  ASSERT_TRUE(bob.log->WaitFor<MessageReceived>(
+      [](const MessageReceived& e) { return e.message.body == "read me later"; }));
+  ASSERT_TRUE(
+      testing::WaitUntil([&] { return testing::QueuedEnvelopesFrom(server_db, alice_id, bob_id) == 1; }));
+  const std::size_t queued = 1;
 
   const std::uint16_t port = server_->port();
   server_.reset();
