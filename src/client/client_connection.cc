@@ -299,6 +299,7 @@ void Client::Impl::HandlePushes(std::vector<wire::Push> pushes) {
       events.clear();
       acks.clear();
       after_commit.clear();
+      run_sends_.clear();
       for (const wire::Push& push : pushes) {
         bool ack = true;
         if (const auto* envelope = std::get_if<wire::Envelope>(&push.body)) {

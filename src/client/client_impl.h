@@ -16,6 +16,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "base/hex.h"
 #include "client/client.h"
@@ -261,8 +262,16 @@ class Client::Impl {
   // again with backoff. `now` ignores a backoff in progress.
   void SendOwedReceiptsLocked(bool now = false);
   // Sends owed receipts (at most kOwedReceiptsPerRound, as the store gives
-  // them); false when one could not be sent (it stays owed).
+  // them: by send id) and deletes those sent in one commit; false when one
+  // could not be sent (it stays owed, as do those after it).
   bool SendOwedReceiptBatchesLocked(const std::vector<store::OwedReceipt>& owed);
+  // The sends receipts are owed in: per peer, conversation, kind and
+  // destination, the id of the open one and how many receipts it carries.
+  using OwedSends = std::map<std::tuple<AccountId, std::optional<GroupId>, MessageStatus, bool>,
+                             std::pair<std::array<std::uint8_t, 16>, std::size_t>>;
+  // Gives `owed` the id of its open send in `sends`, or of a new one when
+  // there is none or it is full (kMaxReceiptTargets).
+  void AssignOwedSendLocked(store::OwedReceipt& owed, OwedSends& sends);
   void RetryOwedReceiptsLaterLocked();
   // The read receipts a conversation's newly read messages owe (none to a
   // request, a blocked contact or a request group): one to each message's
@@ -537,6 +546,9 @@ class Client::Impl {
   // The store may hold owed receipts (set at start, by every owed receipt,
   // and after a failure; cleared when the store has none left).
   bool receipts_owed_ = true;
+  // The delivery receipts' sends of the run being stored (one per sender
+  // and conversation per run, up to kMaxReceiptTargets each).
+  OwedSends run_sends_;
   std::chrono::milliseconds receipt_backoff_{0};
   std::optional<std::chrono::steady_clock::time_point> receipt_retry_at_;
   // Sync requests from another of our devices not answered yet (held

@@ -251,6 +251,7 @@ void Client::Impl::QueueDeliveryReceipt(std::vector<std::function<void()>>& afte
   owed.group = group;
   owed.kind = MessageStatus::kDelivered;
   owed.message = ToMessageId(message);
+  AssignOwedSendLocked(owed, run_sends_);
   // In the message's own transaction: a failure here fails its commit, so
   // the message is not acknowledged and comes again.
   (void)store_->OweReceipts({owed}, kMaxOwedReceiptsPerPeer);

@@ -417,15 +417,18 @@ ClientStatus Client::Impl::MarkRead(const ConversationId& conversation) {
 ClientResult<std::vector<store::OwedReceipt>> Client::Impl::ReadReceiptsOwedLocked(
     const ConversationId& conversation, const std::vector<MessageId>& ids) {
   std::vector<store::OwedReceipt> owed;
+  OwedSends sends;
   const auto owe = [&](const AccountId& to, const std::optional<GroupId>& group, const MessageId& id) {
     store::OwedReceipt r;
     r.to = to;
     r.group = group;
     r.kind = MessageStatus::kRead;
     r.message = id;
+    AssignOwedSendLocked(r, sends);
     owed.push_back(r);
     // The copy that lets our other devices mark it seen.
     r.own_devices = true;
+    AssignOwedSendLocked(r, sends);
     owed.push_back(r);
   };
   if (auto group_id = store::GroupIdOf(conversation)) {
@@ -454,14 +457,17 @@ ClientResult<std::vector<store::OwedReceipt>> Client::Impl::ReadReceiptsOwedLock
 ClientStatus Client::Impl::SendReadReceiptsLocked(const AccountId& to, const std::optional<GroupId>& group,
                                                   const std::vector<MessageId>& ids) {
   std::vector<store::OwedReceipt> owed;
+  OwedSends sends;
   for (const MessageId& id : ids) {
     store::OwedReceipt r;
     r.to = to;
     r.group = group;
     r.kind = MessageStatus::kRead;
     r.message = id;
+    AssignOwedSendLocked(r, sends);
     owed.push_back(r);
     r.own_devices = true;
+    AssignOwedSendLocked(r, sends);
     owed.push_back(r);
   }
   CLIENT_TRY_STORE(store_->OweReceipts(owed, kMaxOwedReceiptsPerPeer));
@@ -508,54 +514,60 @@ void Client::Impl::RetryOwedReceiptsLaterLocked() {
   WakeWorkerAt(*receipt_retry_at_);
 }
 
+void Client::Impl::AssignOwedSendLocked(store::OwedReceipt& owed, OwedSends& sends) {
+  auto& [id, count] = sends[{owed.to, owed.group, owed.kind, owed.own_devices}];
+  if (count == 0 || count == kMaxReceiptTargets) {
+    id = TimeOrderedId(clock_.NowMillis(), rng_);
+    count = 0;
+  }
+  ++count;
+  owed.send_id = id;
+}
+
 bool Client::Impl::SendOwedReceiptBatchesLocked(const std::vector<store::OwedReceipt>& owed) {
-  // One receipt per peer, conversation, kind and destination, at most
-  // kMaxReceiptTargets ids each; rows once tried keep their batch (and id).
+  // One receipt per send id (its rows share peer, conversation, kind and
+  // destination, kMaxReceiptTargets at most). A full round may have cut the
+  // last send's rows short: it waits for the next round, where it comes
+  // first and whole (a send sent in part would take the rest as the same
+  // send, and parleyd would drop them).
   struct Batch {
     const store::OwedReceipt* first = nullptr;
     std::vector<std::int64_t> seqs;
     std::vector<ContentId> targets;
   };
-  using Key = std::tuple<AccountId, std::optional<GroupId>, MessageStatus, bool,
-                         std::optional<std::array<std::uint8_t, 16>>>;
   std::vector<Batch> batches;
-  std::map<Key, std::size_t> open;
   for (const store::OwedReceipt& r : owed) {
-    const Key key{r.to, r.group, r.kind, r.own_devices, r.send_id};
-    auto it = open.find(key);
-    if (it == open.end() || (!r.send_id && batches[it->second].targets.size() == kMaxReceiptTargets)) {
-      batches.push_back(Batch{&r, {}, {}});
-      it = open.insert_or_assign(key, batches.size() - 1).first;
-    }
-    Batch& batch = batches[it->second];
-    batch.seqs.push_back(r.seq);
-    batch.targets.push_back(ToContentId(r.message));
+    if (batches.empty() || batches.back().first->send_id != r.send_id) batches.push_back(Batch{&r, {}, {}});
+    batches.back().seqs.push_back(r.seq);
+    batches.back().targets.push_back(ToContentId(r.message));
   }
+  if (owed.size() == kOwedReceiptsPerRound && batches.size() > 1) batches.pop_back();
+  std::vector<std::int64_t> done;
+  bool all_sent = true;
   for (Batch& batch : batches) {
     const store::OwedReceipt& r = *batch.first;
     // Still owed to someone we would send it to (S2: nothing to a request or
     // a blocked account, nothing for a request group); otherwise dropped.
     bool send = true;
     auto contact = store_->FindContact(r.to);
-    if (!contact) return false;
+    if (!contact) {
+      all_sent = false;
+      break;
+    }
     if (*contact && (*contact)->state == ContactState::kBlocked) send = false;
     if (r.group) {
       auto group = store_->FindGroup(*r.group);
-      if (!group) return false;
+      if (!group) {
+        all_sent = false;
+        break;
+      }
       if (!*group || (*group)->request) send = false;
     } else if (!*contact || (*contact)->state != ContactState::kAccepted) {
       send = false;
     }
     if (send) {
-      std::array<std::uint8_t, 16> send_id{};
-      if (r.send_id) {
-        send_id = *r.send_id;
-      } else {
-        send_id = TimeOrderedId(clock_.NowMillis(), rng_);
-        if (!store_->SetOwedReceiptsSendId(batch.seqs, send_id)) return false;
-      }
       Content content;
-      content.message_id = send_id;
+      content.message_id = r.send_id;
       content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
       if (r.group) {
         GroupContext context;
@@ -565,27 +577,25 @@ bool Client::Impl::SendOwedReceiptBatchesLocked(const std::vector<store::OwedRec
       content.body =
           ReceiptBody{r.kind == MessageStatus::kRead ? ReceiptKind::kRead : ReceiptKind::kDelivered,
                       std::move(batch.targets)};
-      ClientStatus sent;
-      if (r.own_devices) {
-        sent = SendSyncLocked(r.to, std::move(content), send_id);
-      } else {
+      auto sent = [&]() -> ClientStatus {
+        if (r.own_devices) return SendSyncLocked(r.to, std::move(content), r.send_id);
         if (!account_->username.empty()) content.sender_username = account_->username;
         auto encoded = EncodeContent(content);
-        if (!encoded) {
-          sent = Fail(ClientErrc::kInvalidArgument, "a receipt breaks a rule of the content format");
-        } else {
-          sent = SendToAccountLocked(r.to, encoded->bytes(), false, send_id);
-        }
-      }
+        if (!encoded)
+          return Fail(ClientErrc::kInvalidArgument, "a receipt breaks a rule of the content format");
+        return SendToAccountLocked(r.to, encoded->bytes(), false, r.send_id);
+      }();
       // An account that is gone, or content that cannot be sent, is not tried again.
       if (!sent && sent.error().code != ClientErrc::kNotFound &&
           sent.error().code != ClientErrc::kInvalidArgument) {
-        return false;
+        all_sent = false;
+        break;
       }
     }
-    if (!store_->DeleteOwedReceipts(batch.seqs)) return false;
+    done.insert(done.end(), batch.seqs.begin(), batch.seqs.end());
   }
-  return true;
+  if (!done.empty() && !store_->DeleteOwedReceipts(done)) return false;
+  return all_sent;
 }
 
 ClientStatus Client::Impl::SendTyping(const ConversationId& conversation, bool typing) {

@@ -33,9 +33,10 @@ struct ClientMigration {
 constexpr ClientMigration kOwedReceiptsMigration{9, R"sql(
 CREATE TABLE owed_receipts(seq INTEGER PRIMARY KEY AUTOINCREMENT, to_account TEXT NOT NULL,
                            group_id TEXT NOT NULL, kind INTEGER NOT NULL, own_devices INTEGER NOT NULL,
-                           message BLOB NOT NULL, send_id BLOB,
+                           message BLOB NOT NULL, send_id BLOB NOT NULL,
                            UNIQUE(to_account, group_id, kind, own_devices, message));
 CREATE INDEX owed_receipts_by_peer ON owed_receipts(to_account, seq);
+CREATE INDEX owed_receipts_by_send ON owed_receipts(send_id, seq);
 )sql"};
 
 constexpr ClientMigration kMigrations[] = {
@@ -1742,9 +1743,11 @@ ClientStoreStatus ClientStore::OweReceipts(const std::vector<OwedReceipt>& recei
       const std::string group = GroupColumn(r.group);
       if (r.kind == MessageStatus::kRead && !r.own_devices) {
         // A read receipt says delivered too: a delivery receipt of the same
-        // message not sent yet is no longer needed.
+        // message still owed is no longer needed (taken out of its send, the
+        // rest goes under the same id: parleyd, if it took the whole, takes
+        // the rest as the same send).
         CS_ASSIGN(stmt, db_->Prepare("DELETE FROM owed_receipts WHERE to_account = ? AND group_id = ? AND "
-                                     "kind = ? AND own_devices = 0 AND message = ? AND send_id IS NULL"));
+                                     "kind = ? AND own_devices = 0 AND message = ?"));
         CS_TRY(stmt.Text(1, to)
                    .Text(2, group)
                    .Bind(3, static_cast<std::int64_t>(MessageStatus::kDelivered))
@@ -1752,12 +1755,13 @@ ClientStoreStatus ClientStore::OweReceipts(const std::vector<OwedReceipt>& recei
                    .Run());
       }
       CS_ASSIGN(stmt, db_->Prepare("INSERT OR IGNORE INTO owed_receipts(to_account, group_id, kind, "
-                                   "own_devices, message) VALUES (?, ?, ?, ?, ?)"));
+                                   "own_devices, message, send_id) VALUES (?, ?, ?, ?, ?, ?)"));
       CS_TRY(stmt.Text(1, to)
                  .Text(2, group)
                  .Bind(3, static_cast<std::int64_t>(r.kind))
                  .Bind(4, r.own_devices ? 1 : 0)
                  .Blob(5, r.message)
+                 .Blob(6, r.send_id)
                  .Run());
       peers.insert(to);
     }
@@ -1775,7 +1779,7 @@ ClientStoreStatus ClientStore::OweReceipts(const std::vector<OwedReceipt>& recei
 
 ClientStoreResult<std::vector<OwedReceipt>> ClientStore::OwedReceipts(std::size_t limit) {
   CS_ASSIGN(stmt, db_->Prepare("SELECT seq, to_account, group_id, kind, own_devices, message, send_id "
-                               "FROM owed_receipts ORDER BY seq LIMIT ?"));
+                               "FROM owed_receipts ORDER BY send_id, seq LIMIT ?"));
   stmt.Bind(1, static_cast<std::int64_t>(limit));
   std::vector<OwedReceipt> out;
   for (;;) {
@@ -1791,7 +1795,7 @@ ClientStoreResult<std::vector<OwedReceipt>> ClientStore::OwedReceipts(std::size_
     if (!to ||
         (kind != static_cast<std::int64_t>(MessageStatus::kDelivered) &&
          kind != static_cast<std::int64_t>(MessageStatus::kRead)) ||
-        message.size() != r.message.size() || (!stmt.IsNull(6) && send_id.size() != 16)) {
+        message.size() != r.message.size() || send_id.size() != r.send_id.size()) {
       return Fail(ClientStoreErrc::kCorrupt, "an owed receipt is malformed");
     }
     r.to = AccountId(*to);
@@ -1806,24 +1810,10 @@ ClientStoreResult<std::vector<OwedReceipt>> ClientStore::OwedReceipts(std::size_
     r.kind = static_cast<MessageStatus>(kind);
     r.own_devices = stmt.Int(4) != 0;
     std::copy(message.begin(), message.end(), r.message.begin());
-    if (!stmt.IsNull(6)) {
-      r.send_id.emplace();
-      std::copy(send_id.begin(), send_id.end(), r.send_id->begin());
-    }
+    std::copy(send_id.begin(), send_id.end(), r.send_id.begin());
     out.push_back(r);
   }
   return out;
-}
-
-ClientStoreStatus ClientStore::SetOwedReceiptsSendId(const std::vector<std::int64_t>& seqs,
-                                                     const std::array<std::uint8_t, 16>& send_id) {
-  return AllOrNothing([&]() -> ClientStoreStatus {
-    for (std::int64_t seq : seqs) {
-      CS_ASSIGN(stmt, db_->Prepare("UPDATE owed_receipts SET send_id = ? WHERE seq = ?"));
-      CS_TRY(stmt.Blob(1, send_id).Bind(2, seq).Run());
-    }
-    return {};
-  });
 }
 
 ClientStoreStatus ClientStore::DeleteOwedReceipts(const std::vector<std::int64_t>& seqs) {

@@ -113,9 +113,11 @@ struct OwedReceipt {
   // message seen), not the receipt to `to`.
   bool own_devices = false;
   MessageId message{};
-  // The client_message_id of the first attempt to send it; a retry reuses
-  // it, so that parleyd queues a receipt whose answer was lost only once.
-  std::optional<std::array<std::uint8_t, 16>> send_id;
+  // The client_message_id of the receipt that carries it, given when it is
+  // owed: the receipts owed with one id (at most kMaxReceiptTargets, same
+  // peer, conversation, kind and destination) go as one send, and a retry
+  // reuses the id, so parleyd queues a receipt whose answer was lost once.
+  std::array<std::uint8_t, 16> send_id{};
 };
 
 // The schema version this build writes. Version 8 is another branch's step;
@@ -313,15 +315,15 @@ class ClientStore final : public protocol::IdentityKeyStore,
 
   // ---- Receipts owed (schema 9) ----
   // Adds owed receipts (one already owed is not added twice). A read receipt
-  // to a message's sender replaces its delivery receipt not yet attempted.
+  // to a message's sender replaces its delivery receipt still owed.
   // Each peer (`to`) keeps its newest `max_per_peer`; older ones are
   // dropped. Inside a transaction a failure also fails its Commit, so that a
   // message is never stored without the receipt it owes.
   ClientStoreStatus OweReceipts(const std::vector<OwedReceipt>& receipts, std::size_t max_per_peer);
-  // At most `limit` owed receipts, oldest first.
+  // At most `limit` owed receipts, by send id (the client's are time
+  // ordered), each send's in the order they were owed.
   ClientStoreResult<std::vector<OwedReceipt>> OwedReceipts(std::size_t limit);
-  ClientStoreStatus SetOwedReceiptsSendId(const std::vector<std::int64_t>& seqs,
-                                          const std::array<std::uint8_t, 16>& send_id);
+  // In one commit.
   ClientStoreStatus DeleteOwedReceipts(const std::vector<std::int64_t>& seqs);
   // How many receipts are owed (to one peer, or to anyone).
   ClientStoreResult<std::int64_t> CountOwedReceipts(const std::optional<AccountId>& to);

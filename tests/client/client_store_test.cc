@@ -782,13 +782,14 @@ TEST_F(ClientStoreTest, PendingGroupChangesSurviveReopeningAndStayWithinTheirBou
 }
 
 OwedReceipt Owed(const AccountId& to, std::uint8_t message, MessageStatus kind, bool own_devices = false,
-                 std::optional<GroupId> group = std::nullopt) {
+                 std::optional<GroupId> group = std::nullopt, std::uint8_t send = 1) {
   OwedReceipt r;
   r.to = to;
   r.group = group;
   r.kind = kind;
   r.own_devices = own_devices;
   r.message.fill(message);
+  r.send_id.fill(send);
   return r;
 }
 
@@ -805,71 +806,66 @@ TEST_F(ClientStoreTest, OwedReceiptsSurviveReopeningStayWithinTheirBoundAndGoWhe
     // Owed in the transaction of the message they acknowledge: a rollback takes both.
     ASSERT_TRUE(store->Begin());
     ASSERT_TRUE(store->InsertMessage(TestMessage(alice, 1)));
-    ASSERT_TRUE(store->OweReceipts({Owed(alice, 1, MessageStatus::kDelivered)}, 100));
+    ASSERT_TRUE(store->OweReceipts({Owed(alice, 1, MessageStatus::kDelivered, false, std::nullopt, 5)}, 100));
     store->Rollback();
     EXPECT_EQ(store->CountOwedReceipts(std::nullopt).value(), 0);
     EXPECT_FALSE(Has(*store, TestMessage(alice, 1)));
     ASSERT_TRUE(store->Begin());
     ASSERT_TRUE(store->InsertMessage(TestMessage(alice, 1)));
-    ASSERT_TRUE(store->OweReceipts({Owed(alice, 1, MessageStatus::kDelivered)}, 100));
+    ASSERT_TRUE(store->OweReceipts({Owed(alice, 1, MessageStatus::kDelivered, false, std::nullopt, 5)}, 100));
     ASSERT_TRUE(store->Commit());
     // The same receipt again is one; a group's and the own-device copy are others.
-    ASSERT_TRUE(store->OweReceipts({Owed(alice, 1, MessageStatus::kDelivered)}, 100));
-    ASSERT_TRUE(store->OweReceipts({Owed(alice, 2, MessageStatus::kDelivered, false, group),
-                                    Owed(alice, 2, MessageStatus::kRead, true, group)},
+    ASSERT_TRUE(store->OweReceipts({Owed(alice, 1, MessageStatus::kDelivered, false, std::nullopt, 6)}, 100));
+    ASSERT_TRUE(store->OweReceipts({Owed(alice, 2, MessageStatus::kDelivered, false, group, 2),
+                                    Owed(alice, 2, MessageStatus::kRead, true, group, 3)},
                                    100));
-    // A read receipt replaces the delivery receipt of the same message not tried yet.
-    ASSERT_TRUE(store->OweReceipts({Owed(bob, 5, MessageStatus::kDelivered)}, 100));
-    ASSERT_TRUE(store->OweReceipts({Owed(bob, 5, MessageStatus::kRead)}, 100));
+    // A read receipt replaces the delivery receipt of the same message.
+    ASSERT_TRUE(store->OweReceipts({Owed(bob, 5, MessageStatus::kDelivered, false, std::nullopt, 4)}, 100));
+    ASSERT_TRUE(store->OweReceipts({Owed(bob, 5, MessageStatus::kRead, false, std::nullopt, 4)}, 100));
     EXPECT_EQ(store->CountOwedReceipts(alice).value(), 3);
     EXPECT_EQ(store->CountOwedReceipts(bob).value(), 1);
   }
   auto store = Open(*key);
   ASSERT_TRUE(store);
+  // By send id, each send's in the order owed.
   auto owed = store->OwedReceipts(100);
   ASSERT_TRUE(owed);
   ASSERT_EQ(owed->size(), 4u);
   EXPECT_EQ((*owed)[0].to, alice);
-  EXPECT_EQ((*owed)[0].kind, MessageStatus::kDelivered);
-  EXPECT_FALSE((*owed)[0].group);
-  EXPECT_EQ((*owed)[0].message, TestMessage(alice, 1).id);
-  EXPECT_FALSE((*owed)[0].send_id);
-  EXPECT_EQ((*owed)[1].group, group);
-  EXPECT_FALSE((*owed)[1].own_devices);
-  EXPECT_TRUE((*owed)[2].own_devices);
+  EXPECT_EQ((*owed)[0].group, group);
+  EXPECT_FALSE((*owed)[0].own_devices);
+  EXPECT_EQ((*owed)[0].send_id, Owed(alice, 2, MessageStatus::kDelivered, false, group, 2).send_id);
+  EXPECT_TRUE((*owed)[1].own_devices);
+  EXPECT_EQ((*owed)[1].kind, MessageStatus::kRead);
+  EXPECT_EQ((*owed)[2].to, bob);
   EXPECT_EQ((*owed)[2].kind, MessageStatus::kRead);
-  EXPECT_EQ((*owed)[3].to, bob);
-  EXPECT_EQ((*owed)[3].kind, MessageStatus::kRead);
-  EXPECT_LT((*owed)[0].seq, (*owed)[1].seq);
-
-  // A send id, once given, stays with its rows; a read receipt no longer
-  // replaces a delivery receipt that was tried (its send may have been taken).
-  std::array<std::uint8_t, 16> send_id{};
-  send_id.fill(0x77);
-  ASSERT_TRUE(store->SetOwedReceiptsSendId({(*owed)[0].seq}, send_id));
-  ASSERT_TRUE(store->OweReceipts({Owed(alice, 1, MessageStatus::kRead)}, 100));
-  auto again = store->OwedReceipts(100);
-  ASSERT_TRUE(again);
-  ASSERT_EQ(again->size(), 5u);
-  EXPECT_EQ((*again)[0].send_id, send_id);
-  EXPECT_FALSE((*again)[1].send_id);
+  EXPECT_EQ((*owed)[3].to, alice);
+  EXPECT_EQ((*owed)[3].kind, MessageStatus::kDelivered);
+  EXPECT_FALSE((*owed)[3].group);
+  EXPECT_EQ((*owed)[3].message, TestMessage(alice, 1).id);
+  EXPECT_EQ((*owed)[3].send_id, Owed(alice, 1, MessageStatus::kDelivered, false, std::nullopt, 5).send_id);
 
   // Sent: deleted.
-  ASSERT_TRUE(store->DeleteOwedReceipts({(*again)[0].seq, (*again)[4].seq}));
-  EXPECT_EQ(store->CountOwedReceipts(std::nullopt).value(), 3);
+  ASSERT_TRUE(store->DeleteOwedReceipts({(*owed)[2].seq, (*owed)[3].seq}));
+  EXPECT_EQ(store->CountOwedReceipts(std::nullopt).value(), 2);
 
   // Each peer keeps its newest `max_per_peer`; another peer's stay.
   for (std::uint8_t n = 10; n < 40; ++n) {
-    ASSERT_TRUE(store->OweReceipts({Owed(bob, n, MessageStatus::kDelivered)}, 20));
+    ASSERT_TRUE(store->OweReceipts({Owed(bob, n, MessageStatus::kDelivered, false, std::nullopt, 9)}, 20));
   }
   EXPECT_EQ(store->CountOwedReceipts(bob).value(), 20);
   EXPECT_EQ(store->CountOwedReceipts(alice).value(), 2);
   auto kept = store->OwedReceipts(1000);
   ASSERT_TRUE(kept);
+  ASSERT_EQ(kept->size(), 22u);
   EXPECT_EQ(kept->back().message, Owed(bob, 39, MessageStatus::kDelivered).message);
   MessageId oldest_kept{};
   oldest_kept.fill(20);
   EXPECT_EQ((*kept)[2].message, oldest_kept);
+  // A limit cuts the list.
+  auto first = store->OwedReceipts(3);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->size(), 3u);
 
   // A receipt the store cannot take fails the transaction it was owed in.
   ASSERT_TRUE(store->Begin());
