@@ -556,7 +556,8 @@ class Client::Impl {
   // newest marked for any device.
   std::optional<std::uint64_t> sync_request_ms_;
   std::optional<std::uint64_t> any_device_sync_request_ms_;
-  // The run held the server's QueueEmpty: the primary then looks at its devices.
+  // The run held the server's QueueEmpty: the primary then sends the state to
+  // devices it has not seen, and a linked device still waiting asks for it.
   bool own_devices_check_owed_ = false;
   // The server time of the last successful send (SendToAccountLocked).
   std::uint64_t last_send_server_ms_ = 0;
