@@ -269,7 +269,9 @@ class Client {
   ClientStatus DeleteForEveryone(const ConversationId& conversation, const MessageId& message);
   // Marks the conversation's incoming messages read and, unless the peer (or
   // the group) is a message request, sends a read receipt (in a group, to
-  // each message's sender alone).
+  // each message's sender alone). The receipts are kept with the read mark
+  // and sent now when parleyd can be reached, otherwise on the next connect
+  // (offline is no error).
   ClientStatus MarkRead(const ConversationId& conversation);
   // Sends a typing indicator to a peer or a group (never to a message
   // request: nothing is sent).

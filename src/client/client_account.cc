@@ -148,7 +148,7 @@ ClientResult<AccountInfo> Client::Impl::SaveNewAccount(const ServerAddress& serv
   CLIENT_TRY_STORE(store_->SaveAccount(local));
   connection_->SetAuthentication(AuthenticationFor(local));
   account_ = std::move(local);
-  RefreshOwnDevicesLocked();
+  RefreshOwnDevicesLocked(OwnDeviceSync::kLinked);
   return *InfoLocked();
 }
 
@@ -180,7 +180,7 @@ ClientResult<std::vector<DeviceSummary>> Client::Impl::ListDevices() {
                    static_cast<std::int64_t>(d.last_seen_at_ms), d.id == account_->device});
     if (d.id != account_->device) other_devices_.insert(d.id);
   }
-  RefreshOwnDevicesLocked();  // sends the groups to a newly linked device
+  RefreshOwnDevicesLocked(OwnDeviceSync::kListed);  // sends the groups to a newly linked device
   return out;
 }
 

@@ -34,8 +34,12 @@ ClientStatus Client::Impl::StartConnection(const ServerAddress& server,
       options, [this](wire::Push push) { Enqueue(std::move(push)); },
       [this](bool ready) {
         if (ready) {
-          std::lock_guard lock(drain_mutex_);
-          drained_ = false;
+          {
+            std::lock_guard lock(drain_mutex_);
+            drained_ = false;
+          }
+          // Not on this thread, which must not wait for a call: owed receipts go from the receive thread.
+          WakeWorkerNow(true);
         }
         std::vector<Event> events;
         events.emplace_back(std::in_place_type<ConnectionChanged>, ConnectionChanged{ready});
@@ -67,13 +71,16 @@ ClientStatus Client::Impl::EnsureConnectedLocked() {
   if (connection_) return {};
   CLIENT_TRY(StartConnection(ServerAddress{account_->host, account_->port, account_->pin},
                              AuthenticationFor(*account_)));
-  RefreshOwnDevicesLocked();
+  sync_asked_ = false;
+  sync_repeated_ = false;
+  RefreshOwnDevicesLocked(OwnDeviceSync::kConnected);
   RotateSignedPreKeyLocked();
+  SendOwedReceiptsLocked(true);
   return {};
 }
 
-void Client::Impl::RefreshOwnDevicesLocked() {
-  if (auto devices = ListOwnDevicesLocked()) SyncOwnDevicesLocked(*devices, false);
+void Client::Impl::RefreshOwnDevicesLocked(OwnDeviceSync why) {
+  if (auto devices = ListOwnDevicesLocked()) SyncOwnDevicesLocked(*devices, why);
 }
 
 std::optional<std::vector<wire::DeviceInfo>> Client::Impl::ListOwnDevicesLocked() {
@@ -209,6 +216,24 @@ void Client::Impl::Enqueue(wire::Push push) {
   queue_cv_.notify_one();
 }
 
+void Client::Impl::WakeWorkerNow(bool connected) {
+  {
+    std::lock_guard lock(queue_mutex_);
+    wake_now_ = true;
+    wake_connected_ = wake_connected_ || connected;
+  }
+  queue_cv_.notify_one();
+}
+
+void Client::Impl::WakeWorkerAt(std::chrono::steady_clock::time_point at) {
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (wake_at_ && *wake_at_ <= at) return;
+    wake_at_ = at;
+  }
+  queue_cv_.notify_one();
+}
+
 void Client::Impl::WorkerLoop() {
   // The server pushes at most the window this client asked for, so a run is
   // no longer; the bound also keeps the client's lock from being held for
@@ -216,17 +241,41 @@ void Client::Impl::WorkerLoop() {
   constexpr std::size_t kMaxRun = kPushWindow;
   for (;;) {
     std::vector<wire::Push> pushes;
+    bool duties = false;
+    bool connected = false;
     {
       std::unique_lock lock(queue_mutex_);
-      queue_cv_.wait(lock, [this] { return stop_worker_ || !queue_.empty(); });
+      const auto ready = [this] { return stop_worker_ || !queue_.empty() || wake_now_; };
+      if (wake_at_) {
+        queue_cv_.wait_until(lock, *wake_at_, ready);
+      } else {
+        queue_cv_.wait(lock, ready);
+      }
       if (stop_worker_) return;
+      // A wake asked for later stays when an earlier one comes now.
+      const bool due = wake_at_ && std::chrono::steady_clock::now() >= *wake_at_;
+      if (wake_now_ || due) {
+        duties = true;
+        connected = wake_connected_;
+        wake_now_ = false;
+        wake_connected_ = false;
+        if (due) wake_at_.reset();
+      }
       while (!queue_.empty() && pushes.size() < kMaxRun) {
         pushes.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
-    HandlePushes(std::move(pushes));
+    if (!pushes.empty()) HandlePushes(std::move(pushes));
+    if (duties) RunWorkerDuties(connected);
   }
+}
+
+void Client::Impl::RunWorkerDuties(bool connected) {
+  std::lock_guard lock(mutex_);
+  if (!account_ || !connection_) return;
+  SendOwedReceiptsLocked(connected);
+  RepeatSyncRequestLocked();
 }
 
 void Client::Impl::HandlePushes(std::vector<wire::Push> pushes) {
@@ -235,6 +284,13 @@ void Client::Impl::HandlePushes(std::vector<wire::Push> pushes) {
   {
     std::unique_lock lock(mutex_);
     if (!account_ || !connection_) return;
+    // The queue waiting at authentication was drained by an earlier run
+    // (the flag is reset when the connection becomes ready, before its pushes).
+    bool drained_before = false;
+    {
+      std::lock_guard drain_lock(drain_mutex_);
+      drained_before = drained_;
+    }
     std::vector<std::uint64_t> acks;
     std::vector<std::function<void()>> after_commit;
     bool replenish = false;
@@ -243,6 +299,7 @@ void Client::Impl::HandlePushes(std::vector<wire::Push> pushes) {
       events.clear();
       acks.clear();
       after_commit.clear();
+      run_sends_.clear();
       for (const wire::Push& push : pushes) {
         bool ack = true;
         if (const auto* envelope = std::get_if<wire::Envelope>(&push.body)) {
@@ -253,6 +310,7 @@ void Client::Impl::HandlePushes(std::vector<wire::Push> pushes) {
           replenish = true;
         } else if (std::holds_alternative<wire::QueueEmpty>(push.body)) {
           drained = true;
+          own_devices_check_owed_ = true;
         }
         if (ack) acks.push_back(push.id);
       }
@@ -267,7 +325,7 @@ void Client::Impl::HandlePushes(std::vector<wire::Push> pushes) {
     }
     if (replenish) (void)ReplenishPreKeysLocked();
     for (auto& action : after_commit) action();
-    SendOwedRepliesLocked();
+    SendOwedRepliesLocked(drained_before || drained);
   }
   if (drained) {
     {

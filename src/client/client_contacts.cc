@@ -15,6 +15,12 @@ constexpr std::string_view kOwnDeviceSynced = "own_device_synced.";
 // On a linked device: the id of the device whose contacts snapshot it took
 // since it last asked for one (0: none yet, so it asks on every connect).
 constexpr std::string_view kSyncAnsweredBy = "sync_answered_by";
+// On a linked device waiting for a snapshot: when it first asked (this
+// device's clock, ms; 0: not asked since the last answer).
+constexpr std::string_view kSyncAskedAt = "sync_asked_at";
+// The server time (ms) of the newest snapshot any of our devices sent, as
+// far as this device has seen: a sync request queued before it is answered.
+constexpr std::string_view kNewestSnapshot = "sync_newest_snapshot";
 
 }  // namespace
 
@@ -153,7 +159,7 @@ ClientStatus Client::Impl::SendContactsLocked(const std::vector<store::Contact>&
   return {};
 }
 
-void Client::Impl::SyncOwnDevicesLocked(const std::vector<wire::DeviceInfo>& devices, bool asked) {
+void Client::Impl::SyncOwnDevicesLocked(const std::vector<wire::DeviceInfo>& devices, OwnDeviceSync why) {
   // Changes that could not be sent when they were made.
   auto pending = store_->CountersWithPrefix(kContactSyncPending);
   if (!pending) return;
@@ -175,25 +181,35 @@ void Client::Impl::SyncOwnDevicesLocked(const std::vector<wire::DeviceInfo>& dev
     // waiting for it has nothing whole to give. Answering never asks in
     // turn, so two waiting devices do not keep asking each other.
     const bool holds = answered_by->value_or(0) != 0;
-    if (asked) {
-      if (holds) (void)SendAccountSnapshotLocked();
-    } else if (!holds) {
-      (void)RequestSyncLocked();
+    if (why == OwnDeviceSync::kAsked) {
+      if (holds && SendAccountSnapshotLocked()) (void)NoteSnapshotLocked(last_send_server_ms_);
+    } else if ((why == OwnDeviceSync::kLinked || why == OwnDeviceSync::kDrained) && !holds) {
+      AskForSyncLocked();
     }
     return;
   }
-  // The primary: each device it has not sent them to, or every one when asked.
+  // The primary: each device it has not sent them to, or every one when
+  // asked. A device linked before the newest snapshot (from any of our
+  // devices) took that one: it has them.
+  if (why == OwnDeviceSync::kLinked || why == OwnDeviceSync::kConnected) return;
+  auto newest = NewestSnapshotLocked();
+  if (!newest) return;
   std::vector<std::pair<std::string, std::int64_t>> first_seen;
+  bool needed = why == OwnDeviceSync::kAsked;
   for (const wire::DeviceInfo& d : devices) {
     if (d.id == account_->device) continue;
     const std::string name = std::string(kOwnDeviceSynced) + std::to_string(d.id.value());
     const auto created = static_cast<std::int64_t>(d.created_at_ms);
     auto synced = store_->GetCounter(name);
     if (!synced) return;
-    if (*synced != created) first_seen.emplace_back(name, created);
+    if (*synced == created) continue;
+    first_seen.emplace_back(name, created);
+    if (d.created_at_ms >= *newest) needed = true;
   }
-  if (first_seen.empty() && !asked) return;
-  if (!SendAccountSnapshotLocked()) return;
+  if (needed) {
+    if (!SendAccountSnapshotLocked()) return;
+    (void)NoteSnapshotLocked(last_send_server_ms_);
+  }
   for (const auto& [name, created] : first_seen) (void)store_->SetCounter(name, created);
 }
 
@@ -206,16 +222,64 @@ ClientStatus Client::Impl::SendAccountSnapshotLocked() {
   return SendContactsLocked(contacts, true);
 }
 
-ClientStatus Client::Impl::RequestSyncLocked() {
+ClientResult<std::uint64_t> Client::Impl::NewestSnapshotLocked() {
+  CLIENT_ASSIGN_STORE(newest, store_->GetCounter(kNewestSnapshot));
+  return static_cast<std::uint64_t>(std::max<std::int64_t>(newest.value_or(0), 0));
+}
+
+bool Client::Impl::NoteSnapshotLocked(std::uint64_t server_ms) {
+  auto newest = NewestSnapshotLocked();
+  if (!newest) return false;
+  if (server_ms <= *newest) return true;
+  return static_cast<bool>(store_->SetCounter(kNewestSnapshot, static_cast<std::int64_t>(server_ms)));
+}
+
+ClientStatus Client::Impl::RequestSyncLocked(bool any_device) {
   if (other_devices_.empty()) return {};
   Content content;
   content.message_id = TimeOrderedId(clock_.NowMillis(), rng_);
   content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
-  content.body = SyncRequestBody{SyncRequestKind::kContactsAndGroups};
+  content.body = SyncRequestBody{SyncRequestKind::kContactsAndGroups, any_device};
   auto encoded = EncodeContent(content);
   if (!encoded)
     return Fail(ClientErrc::kInvalidArgument, "the sync request breaks a rule of the content format");
-  return SendToOwnDevicesLocked(encoded->bytes());
+  CLIENT_TRY(SendToOwnDevicesLocked(encoded->bytes()));
+  sync_asked_ = true;
+  if (any_device) sync_repeated_ = true;
+  return {};
+}
+
+void Client::Impl::AskForSyncLocked() {
+  if (other_devices_.empty()) return;
+  auto asked_at = store_->GetCounter(kSyncAskedAt);
+  if (!asked_at) return;
+  const std::int64_t now = clock_.NowMillis();
+  std::int64_t first = asked_at->value_or(0);
+  if (first == 0) {
+    first = now;
+    if (!store_->SetCounter(kSyncAskedAt, first)) return;
+  }
+  const std::int64_t due = first + kSyncRepeatAfterMs;
+  // Once per connection (RequestSync asks on its own); the receive thread asks again when due.
+  if (!sync_asked_) (void)RequestSyncLocked(now >= due);
+  if (now < due) WakeWorkerAt(std::chrono::steady_clock::now() + std::chrono::milliseconds(due - now));
+}
+
+void Client::Impl::RepeatSyncRequestLocked() {
+  if (account_->device.value() == wire::kPrimaryDeviceId || sync_repeated_ || !connection_ ||
+      !connection_->ready()) {
+    return;  // not connected: asked again once the queue is drained on the next connect
+  }
+  auto answered_by = store_->GetCounter(kSyncAnsweredBy);
+  auto asked_at = store_->GetCounter(kSyncAskedAt);
+  if (!answered_by || !asked_at || answered_by->value_or(0) != 0 || asked_at->value_or(0) == 0) return;
+  const std::int64_t due = **asked_at + kSyncRepeatAfterMs;
+  const std::int64_t now = clock_.NowMillis();
+  if (now < due) {
+    WakeWorkerAt(std::chrono::steady_clock::now() + std::chrono::milliseconds(due - now));
+    return;
+  }
+  (void)RequestSyncLocked(true);
 }
 
 ClientStatus Client::Impl::RequestSync() {
@@ -225,27 +289,46 @@ ClientStatus Client::Impl::RequestSync() {
     return Fail(ClientErrc::kForbidden, "the primary device holds the account's contacts and groups");
   // Whichever device answers this request first is taken, even the one taken before.
   CLIENT_TRY_STORE(store_->SetCounter(kSyncAnsweredBy, 0));
+  CLIENT_TRY_STORE(store_->SetCounter(kSyncAskedAt, 0));
   CLIENT_TRY(EnsureConnectedLocked());
   if (!ListOwnDevicesLocked()) return Fail(ClientErrc::kNetwork, "cannot list this account's devices");
   if (other_devices_.empty()) return Fail(ClientErrc::kNotFound, "this account has no other device to ask");
-  return RequestSyncLocked();
+  CLIENT_TRY_STORE(store_->SetCounter(kSyncAskedAt, clock_.NowMillis()));
+  sync_repeated_ = false;
+  CLIENT_TRY(RequestSyncLocked(false));
+  WakeWorkerAt(std::chrono::steady_clock::now() + std::chrono::milliseconds(kSyncRepeatAfterMs));
+  return {};
 }
 
 void Client::Impl::AnswerSyncRequestLocked() {
-  if (!connection_) return;
-  if (auto devices = ListOwnDevicesLocked()) SyncOwnDevicesLocked(*devices, true);
+  if (!connection_ || !sync_request_ms_) return;
+  // The primary answers every request; a linked device only one marked for
+  // any device (the primary did not answer it in time).
+  const bool primary = account_->device.value() == wire::kPrimaryDeviceId;
+  const std::optional<std::uint64_t> newest = primary ? sync_request_ms_ : any_device_sync_request_ms_;
+  if (!newest) return;
+  // A snapshot that went out after the request (ours, or another device's
+  // that this run or an earlier one held) answered it already.
+  auto snapshot = NewestSnapshotLocked();
+  if (!snapshot || *snapshot > *newest) return;
+  if (auto devices = ListOwnDevicesLocked()) SyncOwnDevicesLocked(*devices, OwnDeviceSync::kAsked);
 }
 
-bool Client::Impl::ApplyContactSyncLocked(const ContactSyncBody& body, DeviceId from,
+bool Client::Impl::ApplyContactSyncLocked(const ContactSyncBody& body, DeviceId from, std::uint64_t server_ms,
                                           std::vector<Event>& events) {
   if (body.snapshot) {
+    // Whoever sent it, it answers the requests queued before it.
+    if (!NoteSnapshotLocked(server_ms)) return false;
     if (account_->device.value() == wire::kPrimaryDeviceId) return true;
     auto answered_by = store_->GetCounter(kSyncAnsweredBy);
     if (!answered_by) return false;
     const std::int64_t taken = answered_by->value_or(0);
     // The first device to answer wins; the others' snapshots are dropped.
     if (taken != 0 && taken != static_cast<std::int64_t>(from.value())) return true;
-    if (taken == 0 && !store_->SetCounter(kSyncAnsweredBy, from.value())) return false;
+    if (taken == 0 &&
+        (!store_->SetCounter(kSyncAnsweredBy, from.value()) || !store_->SetCounter(kSyncAskedAt, 0))) {
+      return false;
+    }
     events.push_back(OwnDeviceSynced{from});
   }
   for (const SyncedContact& synced : body.contacts) {

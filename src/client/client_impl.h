@@ -16,6 +16,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "base/hex.h"
 #include "client/client.h"
@@ -52,6 +53,21 @@ inline constexpr std::uint32_t kPushWindow = 512;
 // message expiry), so a redelivery comes within that; a day more for clocks.
 inline constexpr std::int64_t kProcessedKeepMs = 31LL * 24 * 3600 * 1000;
 inline constexpr std::int64_t kProcessedPurgeEveryMs = 3600LL * 1000;
+// Receipts owed to one peer that the store keeps (docs/client.md,
+// "Receipts"); past it the oldest are dropped.
+inline constexpr std::size_t kMaxOwedReceiptsPerPeer = 10'000;
+// Owed receipts read from the store at once, and the most such rounds one
+// attempt sends (the rest follow at once on the receive thread).
+inline constexpr std::size_t kOwedReceiptsPerRound = 1'000;
+inline constexpr int kOwedReceiptRounds = 10;
+// Waits between attempts at owed receipts after a failure: the connection's
+// (500 ms doubling up to 30 s, each drawn from its upper half).
+inline constexpr std::chrono::milliseconds kFirstReceiptRetry{500};
+inline constexpr std::chrono::milliseconds kMaxReceiptRetry{30'000};
+// A linked device's sync request is answered by the primary alone; asked
+// again this long after the first ask without an answer, it is marked for
+// any of our devices that holds the account's state (docs/client.md).
+inline constexpr std::int64_t kSyncRepeatAfterMs = 5'000;
 
 // Map the lower layers' errors to the client's.
 tl::unexpected<ClientError> StoreFailed(const Error<store::ClientStoreErrc>& e);
@@ -152,8 +168,14 @@ class Client::Impl {
 
   ClientStatus Connect();
   ClientStatus EnsureConnectedLocked();
+  // Why SyncOwnDevicesLocked runs: a device just linked (it asks for the
+  // state), on connecting (pending changes only: an answer may wait in the
+  // queue), once the queue is drained (the primary sends the state to
+  // devices it has not seen; a linked device still waiting asks), devices
+  // listed (the primary, as when drained), or to answer a sync request.
+  enum class OwnDeviceSync { kLinked, kConnected, kDrained, kListed, kAsked };
   // Lists our devices (other_devices_ follows) and syncs them (SyncOwnDevicesLocked).
-  void RefreshOwnDevicesLocked();
+  void RefreshOwnDevicesLocked(OwnDeviceSync why);
   // Our account's devices from the server, other_devices_ updated; nullopt when the call failed.
   std::optional<std::vector<wire::DeviceInfo>> ListOwnDevicesLocked();
   void RotateSignedPreKeyLocked();
@@ -170,6 +192,14 @@ class Client::Impl {
   void StopWorker();
   void Enqueue(wire::Push push);
   void WorkerLoop();
+  // Makes the receive thread run its duties (RunWorkerDuties) now, or at
+  // `at` (the sooner of the times asked wins); `connected` when the
+  // connection has just become ready again.
+  void WakeWorkerNow(bool connected);
+  void WakeWorkerAt(std::chrono::steady_clock::time_point at);
+  // On the receive thread: owed receipts (at once after a reconnect, else
+  // when their retry is due) and a linked device's repeated sync request.
+  void RunWorkerDuties(bool connected);
   // Handles a run of pushes: their envelopes are stored in one store batch
   // (one fsync), and only after it committed are they acknowledged, their
   // events emitted and their follow-up actions (receipts) run.
@@ -212,16 +242,42 @@ class Client::Impl {
   // `group`, the status moves once every other member sent it.
   bool ApplyReceiptLocked(const AccountId& from, const ReceiptBody& body, const ConversationId& conversation,
                           const store::Group* group, std::vector<Event>& events);
-  // After the commit: a delivery receipt for a message to its sender alone
-  // (with the group's id for a group message). The action only notes it as
-  // owed; SendOwedDeliveryReceiptsLocked sends one receipt per sender and
+  // Inside the transaction that stores a message: a delivery receipt for it
+  // to its sender alone (with the group's id for a group message), owed in
+  // the store (a failure there fails the transaction's commit); after the
+  // commit SendOwedReceiptsLocked sends one receipt per sender and
   // conversation for the whole run.
   void QueueDeliveryReceipt(std::vector<std::function<void()>>& after_commit, const AccountId& to,
                             const ContentId& message, const std::optional<GroupId>& group);
-  // Sends what a stored run owes and forgets it: its delivery receipts
-  // (kMaxReceiptTargets message ids per receipt) and one answer to the sync
-  // requests it held.
-  void SendOwedRepliesLocked();
+  // After a stored run: its owed receipts and, once the queue that was
+  // waiting at connect is drained (`drained`), one answer to the sync
+  // requests held so far (an answer another device gave may be queued
+  // behind them), the primary's state for devices it has not seen, and a
+  // waiting linked device's request.
+  void SendOwedRepliesLocked(bool drained);
+  // Sends the receipts the store holds as owed (kMaxReceiptTargets message
+  // ids per receipt, one per peer, conversation and kind) and deletes each
+  // once parleyd took it. Nothing while the connection is not ready (the
+  // next connect sends them); after a failure the receive thread tries
+  // again with backoff. `now` ignores a backoff in progress.
+  void SendOwedReceiptsLocked(bool now = false);
+  // Sends owed receipts (at most kOwedReceiptsPerRound, as the store gives
+  // them: by send id) and deletes those sent in one commit; false when one
+  // could not be sent (it stays owed, as do those after it).
+  bool SendOwedReceiptBatchesLocked(const std::vector<store::OwedReceipt>& owed);
+  // The sends receipts are owed in: per peer, conversation, kind and
+  // destination, the id of the open one and how many receipts it carries.
+  using OwedSends = std::map<std::tuple<AccountId, std::optional<GroupId>, MessageStatus, bool>,
+                             std::pair<std::array<std::uint8_t, 16>, std::size_t>>;
+  // Gives `owed` the id of its open send in `sends`, or of a new one when
+  // there is none or it is full (kMaxReceiptTargets).
+  void AssignOwedSendLocked(store::OwedReceipt& owed, OwedSends& sends);
+  void RetryOwedReceiptsLaterLocked();
+  // The read receipts a conversation's newly read messages owe (none to a
+  // request, a blocked contact or a request group): one to each message's
+  // sender and a copy for our own devices.
+  ClientResult<std::vector<store::OwedReceipt>> ReadReceiptsOwedLocked(const ConversationId& conversation,
+                                                                       const std::vector<MessageId>& ids);
   // Messages another of our devices read.
   bool MarkSeenElsewhereLocked(const ReceiptBody& body, const ConversationId& conversation);
 
@@ -245,7 +301,10 @@ class Client::Impl {
   // Encrypts plaintext for every device of `account` we have a session with
   // (except this device) and sends it, repairing the device list as the
   // server asks. With `sync`, `account` is our own.
-  ClientStatus SendToAccountLocked(const AccountId& account, Bytes plaintext, bool sync);
+  // `send_id` is the client_message_id to use (a retry of a send whose
+  // answer may have been lost); none: a fresh one.
+  ClientStatus SendToAccountLocked(const AccountId& account, Bytes plaintext, bool sync,
+                                   const std::optional<wire::ClientMessageId>& send_id = std::nullopt);
 
   // Repairs our view of an account's devices after the server's
   // mismatched-devices reply: extra and stale devices' sessions go, missing
@@ -254,7 +313,8 @@ class Client::Impl {
                                          std::optional<store::Contact>& contact, bool sync);
   // Sends content to a peer and, when `sync_copy`, to our other devices.
   ClientStatus SendContentLocked(const AccountId& to, Content content, bool sync_copy);
-  ClientStatus SendSyncLocked(const AccountId& destination, Content content);
+  ClientStatus SendSyncLocked(const AccountId& destination, Content content,
+                              const std::optional<wire::ClientMessageId>& send_id = std::nullopt);
   ClientStatus CheckSendableLocked(const store::Contact& contact);
   // The peer of a message we are about to send: resolved, sendable (not us,
   // not blocked, not a changed verified identity), and accepted (writing
@@ -268,12 +328,10 @@ class Client::Impl {
   // says whether the server took it.
   ClientResult<StoredMessage> SendDataLocked(const ConversationId& conversation, DataBody data,
                                              const std::filesystem::path* attachment_file);
+  // Owes read receipts for `ids` to `to` (and the copy for our own
+  // devices) and sends what is owed.
   ClientStatus SendReadReceiptsLocked(const AccountId& to, const std::optional<GroupId>& group,
                                       const std::vector<MessageId>& ids);
-  // Receipts of one kind for `targets` to `to` (and, with `sync_copy`, our
-  // other devices), kMaxReceiptTargets ids per message.
-  ClientStatus SendReceiptsLocked(const AccountId& to, const std::optional<GroupId>& group, ReceiptKind kind,
-                                  const std::vector<ContentId>& targets, bool sync_copy);
 
   // Sends a body about an existing message of a 1:1 conversation.
   ClientStatus SendAboutLocked(const ConversationId& conversation, ContentBody body, bool sync_copy);
@@ -330,23 +388,41 @@ class Client::Impl {
   // Contacts another of our devices (`from`) sent. On a linked device a
   // snapshot is taken only from the first device that answered since it
   // last asked; the primary takes none (its list is the account's).
-  bool ApplyContactSyncLocked(const ContactSyncBody& body, DeviceId from, std::vector<Event>& events);
+  // `server_ms` is the envelope's server time: a snapshot answers every
+  // sync request queued before it.
+  bool ApplyContactSyncLocked(const ContactSyncBody& body, DeviceId from, std::uint64_t server_ms,
+                              std::vector<Event>& events);
   // Sends the contact changes still pending, then: on the primary, what a
   // newly linked device needs (groups and contacts) the first time it sees
-  // each device, or to every device when `asked`; on a linked device, its
-  // sync request until one was answered, or, when `asked` and it holds
-  // them, the answer.
-  void SyncOwnDevicesLocked(const std::vector<wire::DeviceInfo>& devices, bool asked);
-  // Our active groups and the whole contact list (a snapshot) to our other devices.
+  // each device unless a snapshot went out since the device was linked, or
+  // to every device when asked; on a linked device, its sync request until
+  // one was answered, or, when asked and it holds them, the answer.
+  void SyncOwnDevicesLocked(const std::vector<wire::DeviceInfo>& devices, OwnDeviceSync why);
+  // Our active groups and the whole contact list (a snapshot) to our other
+  // devices; afterwards last_send_server_ms_ is its server time.
   ClientStatus SendAccountSnapshotLocked();
   // A linked device asks our other devices for groups and contacts (a
-  // SyncRequestBody), so that it gets them even from a primary that stays
-  // connected, or from another linked device while the primary is offline.
-  ClientStatus RequestSyncLocked();
+  // SyncRequestBody): the primary alone answers, or, with `any_device`,
+  // any of them that holds the state (asked again after the primary did
+  // not answer in kSyncRepeatAfterMs).
+  ClientStatus RequestSyncLocked(bool any_device);
+  // On a linked device still waiting for the state: the request of this
+  // connect (marked for any device once the first ask is kSyncRepeatAfterMs
+  // old), and the receive thread woken to ask again then.
+  void AskForSyncLocked();
+  // The receive thread's part: asks again, for any device, once the first
+  // unanswered ask is kSyncRepeatAfterMs old (once per connection).
+  void RepeatSyncRequestLocked();
   // SyncRequestBodies from another of our devices (one answer per stored
-  // run): the device list is refreshed and a device that holds the
-  // account's groups and contacts sends them.
+  // run): unless a snapshot newer than the newest request went out (from
+  // any of our devices), the device list is refreshed and the primary, or
+  // for a request marked for any device a linked device that holds the
+  // account's groups and contacts, sends them.
   void AnswerSyncRequestLocked();
+  // The server time of the newest snapshot sent by any of our devices, as
+  // this device knows it (a counter); a newer one raises it.
+  ClientResult<std::uint64_t> NewestSnapshotLocked();
+  bool NoteSnapshotLocked(std::uint64_t server_ms);
 
   // ---- groups (client_groups.cc) ----
 
@@ -477,19 +553,40 @@ class Client::Impl {
   std::unique_ptr<Connection> connection_;
   std::set<DeviceId> other_devices_;  // our account's devices other than this one
   std::vector<Event> pending_events_;
-  // Delivery receipts owed for the run of pushes being handled, by sender
-  // and group (none: 1:1), in the order the messages came.
-  std::map<std::pair<AccountId, std::optional<GroupId>>, std::vector<ContentId>> owed_delivery_receipts_;
   // Identity keys GroupAuthorIdentityLocked may still fetch from parleyd
   // while one group update (and the pending changes it lets in) is taken.
   int identity_fetches_left_ = 0;
-  bool sync_answer_owed_ = false;  // the run held a sync request from another of our devices
+  // The store may hold owed receipts (set at start, by every owed receipt,
+  // and after a failure; cleared when the store has none left).
+  bool receipts_owed_ = true;
+  // The delivery receipts' sends of the run being stored (one per sender
+  // and conversation per run, up to kMaxReceiptTargets each).
+  OwedSends run_sends_;
+  std::chrono::milliseconds receipt_backoff_{0};
+  std::optional<std::chrono::steady_clock::time_point> receipt_retry_at_;
+  // Sync requests from another of our devices not answered yet (held
+  // until the queue is drained): the newest one's server time, and the
+  // newest marked for any device.
+  std::optional<std::uint64_t> sync_request_ms_;
+  std::optional<std::uint64_t> any_device_sync_request_ms_;
+  // The run held the server's QueueEmpty: the primary then sends the state to
+  // devices it has not seen, and a linked device still waiting asks for it.
+  bool own_devices_check_owed_ = false;
+  // The server time of the last successful send (SendToAccountLocked).
+  std::uint64_t last_send_server_ms_ = 0;
+  // On this connection a linked device asked for the state, and asked
+  // again for any device.
+  bool sync_asked_ = false;
+  bool sync_repeated_ = false;
   std::mutex handler_mutex_;
   std::function<void(const Event&)> handler_;
   std::mutex queue_mutex_;
   std::condition_variable queue_cv_;
   std::deque<wire::Push> queue_;
   bool stop_worker_ = false;
+  bool wake_now_ = false;        // guarded by queue_mutex_, as the two below
+  bool wake_connected_ = false;  // the connection became ready again
+  std::optional<std::chrono::steady_clock::time_point> wake_at_;
   std::thread worker_;
   std::mutex drain_mutex_;
   std::condition_variable drain_cv_;

@@ -68,14 +68,22 @@ bool Client::Impl::HandleEnvelopeLocked(const wire::Envelope& envelope, std::vec
     }
   } else if (const auto* contacts = std::get_if<ContactSyncBody>(&content->body)) {
     // Only our own devices share contacts.
-    if (from_self && !ApplyContactSyncLocked(*contacts, envelope.sender_device, events)) {
+    if (from_self &&
+        !ApplyContactSyncLocked(*contacts, envelope.sender_device, envelope.server_timestamp_ms, events)) {
       store_->Rollback();
       return false;
     }
-  } else if (std::holds_alternative<SyncRequestBody>(content->body)) {
+  } else if (const auto* request = std::get_if<SyncRequestBody>(&content->body)) {
     // Only our own devices may ask for them; the answer waits for the commit
     // (one for the run, however many requests it held).
-    if (from_self) actions.push_back([this] { sync_answer_owed_ = true; });
+    if (from_self) {
+      const std::uint64_t at = envelope.server_timestamp_ms;
+      const bool any_device = request->any_device;
+      actions.push_back([this, at, any_device] {
+        sync_request_ms_ = std::max(sync_request_ms_.value_or(0), at);
+        if (any_device) any_device_sync_request_ms_ = std::max(any_device_sync_request_ms_.value_or(0), at);
+      });
+    }
   } else if (from_self) {
     if (!ApplySyncLocked(envelope, *content, events)) {
       store_->Rollback();
@@ -238,22 +246,27 @@ StoredMessage Client::Impl::MessageFromData(const wire::Envelope& envelope, cons
 
 void Client::Impl::QueueDeliveryReceipt(std::vector<std::function<void()>>& after_commit, const AccountId& to,
                                         const ContentId& message, const std::optional<GroupId>& group) {
-  after_commit.push_back([this, to, message, group] {
-    owed_delivery_receipts_[{to, group}].push_back(message);
-  });
+  store::OwedReceipt owed;
+  owed.to = to;
+  owed.group = group;
+  owed.kind = MessageStatus::kDelivered;
+  owed.message = ToMessageId(message);
+  AssignOwedSendLocked(owed, run_sends_);
+  // In the message's own transaction: a failure here fails its commit, so
+  // the message is not acknowledged and comes again.
+  (void)store_->OweReceipts({owed}, kMaxOwedReceiptsPerPeer);
+  after_commit.push_back([this] { receipts_owed_ = true; });
 }
 
-void Client::Impl::SendOwedRepliesLocked() {
-  auto owed = std::move(owed_delivery_receipts_);
-  owed_delivery_receipts_.clear();
-  // Best effort, as the transport ack already told the server: a receipt
-  // that does not go out is not sent again.
-  for (const auto& [to, targets] : owed) {
-    (void)SendReceiptsLocked(to.first, to.second, ReceiptKind::kDelivered, targets, false);
-  }
-  if (sync_answer_owed_) {
-    sync_answer_owed_ = false;
-    AnswerSyncRequestLocked();
+void Client::Impl::SendOwedRepliesLocked(bool drained) {
+  SendOwedReceiptsLocked();
+  if (!drained) return;
+  if (sync_request_ms_) AnswerSyncRequestLocked();
+  sync_request_ms_.reset();
+  any_device_sync_request_ms_.reset();
+  if (own_devices_check_owed_) {
+    own_devices_check_owed_ = false;
+    if (connection_) RefreshOwnDevicesLocked(OwnDeviceSync::kDrained);
   }
 }
 

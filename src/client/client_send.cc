@@ -92,13 +92,14 @@ ClientStatus Client::Impl::FetchBundlesLocked(const AccountId& account, std::opt
   return ProcessBundlesLocked(account, std::get<wire::BundlesResult>(response->body).devices, contact);
 }
 
-ClientStatus Client::Impl::SendToAccountLocked(const AccountId& account, Bytes plaintext, bool sync) {
+ClientStatus Client::Impl::SendToAccountLocked(const AccountId& account, Bytes plaintext, bool sync,
+                                               const std::optional<wire::ClientMessageId>& send_id) {
   std::optional<store::Contact> contact;
   if (!sync) {
     CLIENT_ASSIGN_STORE(found, store_->FindContact(account));
     contact = found;
   }
-  const wire::ClientMessageId cmid = TimeOrderedId(clock_.NowMillis(), rng_);
+  const wire::ClientMessageId cmid = send_id ? *send_id : TimeOrderedId(clock_.NowMillis(), rng_);
   bool fetched_all = false;
   for (int attempt = 0; attempt < kSendAttempts; ++attempt) {
     CLIENT_ASSIGN_STORE(devices, store_->SessionDevices(account));
@@ -139,7 +140,11 @@ ClientStatus Client::Impl::SendToAccountLocked(const AccountId& account, Bytes p
       }
       return tl::unexpected(response.error());
     }
-    if (response->status == ResponseStatus::kOk) return {};
+    if (response->status == ResponseStatus::kOk) {
+      if (const auto* result = std::get_if<wire::SendResult>(&response->body))
+        last_send_server_ms_ = result->server_timestamp_ms;
+      return {};
+    }
     if (response->status != ResponseStatus::kMismatchedDevices) return StatusFailed(*response);
     CLIENT_TRY(
         RepairDevicesLocked(account, std::get<wire::MismatchedDevices>(response->body), contact, sync));
@@ -174,7 +179,8 @@ ClientStatus Client::Impl::SendContentLocked(const AccountId& to, Content conten
   return {};
 }
 
-ClientStatus Client::Impl::SendSyncLocked(const AccountId& destination, Content content) {
+ClientStatus Client::Impl::SendSyncLocked(const AccountId& destination, Content content,
+                                          const std::optional<wire::ClientMessageId>& send_id) {
   if (other_devices_.empty()) return {};
   content.sync_destination = destination;
   auto contact = store_->FindContact(destination);
@@ -190,7 +196,7 @@ ClientStatus Client::Impl::SendSyncLocked(const AccountId& destination, Content 
       CLIENT_TRY(FetchBundlesLocked(account_->account, d, none));
     }
   }
-  return SendToAccountLocked(account_->account, encoded->bytes(), true);
+  return SendToAccountLocked(account_->account, encoded->bytes(), true, send_id);
 }
 
 ClientResult<std::pair<store::Contact, std::uint32_t>> Client::Impl::AcceptPeerForSendingLocked(
@@ -385,39 +391,211 @@ ClientStatus Client::Impl::DeleteForEveryone(const ConversationId& conversation,
 ClientStatus Client::Impl::MarkRead(const ConversationId& conversation) {
   std::unique_lock lock(mutex_);
   if (!account_) return Fail(ClientErrc::kNotRegistered, "register or link this profile first");
-  CLIENT_ASSIGN_STORE(ids, store_->MarkConversationRead(conversation));
-  if (ids.empty()) return {};
-  if (auto group = store::GroupIdOf(conversation)) return SendGroupReadReceiptsLocked(*group, ids);
+  // The read mark and the receipts it owes in one transaction: neither
+  // without the other, whatever happens to the sending.
+  CLIENT_TRY_STORE(store_->Begin());
+  auto owed = [&]() -> ClientResult<bool> {
+    CLIENT_ASSIGN_STORE(ids, store_->MarkConversationRead(conversation));
+    if (ids.empty()) return false;
+    CLIENT_ASSIGN(receipts, ReadReceiptsOwedLocked(conversation, ids));
+    if (receipts.empty()) return false;
+    CLIENT_TRY_STORE(store_->OweReceipts(receipts, kMaxOwedReceiptsPerPeer));
+    return true;
+  }();
+  if (!owed) {
+    store_->Rollback();
+    return tl::unexpected(owed.error());
+  }
+  CLIENT_TRY_STORE(store_->Commit());
+  if (!*owed) return {};
+  receipts_owed_ = true;
+  // Sent now when parleyd can be reached; otherwise on the next connect.
+  if (EnsureConnectedLocked()) SendOwedReceiptsLocked(true);
+  return {};
+}
+
+ClientResult<std::vector<store::OwedReceipt>> Client::Impl::ReadReceiptsOwedLocked(
+    const ConversationId& conversation, const std::vector<MessageId>& ids) {
+  std::vector<store::OwedReceipt> owed;
+  OwedSends sends;
+  const auto owe = [&](const AccountId& to, const std::optional<GroupId>& group, const MessageId& id) {
+    store::OwedReceipt r;
+    r.to = to;
+    r.group = group;
+    r.kind = MessageStatus::kRead;
+    r.message = id;
+    AssignOwedSendLocked(r, sends);
+    owed.push_back(r);
+    // The copy that lets our other devices mark it seen.
+    r.own_devices = true;
+    AssignOwedSendLocked(r, sends);
+    owed.push_back(r);
+  };
+  if (auto group_id = store::GroupIdOf(conversation)) {
+    CLIENT_ASSIGN_STORE(group, store_->FindGroup(*group_id));
+    // S2: no read receipt for a group that is still a request.
+    if (!group || group->request || !group->active) return owed;
+    for (const MessageId& id : ids) {
+      CLIENT_ASSIGN_STORE(found, store_->FindMessage(id));
+      if (!found || found->sender == account_->account ||
+          std::find(group->members.begin(), group->members.end(), found->sender) == group->members.end()) {
+        continue;
+      }
+      owe(found->sender, group->id, id);
+    }
+    return owed;
+  }
   auto peer = Uuid::Parse(conversation);
-  if (!peer) return {};
+  if (!peer) return owed;
   CLIENT_ASSIGN_STORE(contact, store_->FindContact(AccountId(*peer)));
   // S2: no read receipt to a message request (or a blocked account).
-  if (!contact || contact->state != ContactState::kAccepted) return {};
-  CLIENT_TRY(EnsureConnectedLocked());
-  return SendReadReceiptsLocked(AccountId(*peer), std::nullopt, ids);
+  if (!contact || contact->state != ContactState::kAccepted) return owed;
+  for (const MessageId& id : ids) owe(AccountId(*peer), std::nullopt, id);
+  return owed;
 }
 
 ClientStatus Client::Impl::SendReadReceiptsLocked(const AccountId& to, const std::optional<GroupId>& group,
                                                   const std::vector<MessageId>& ids) {
-  std::vector<ContentId> targets;
-  targets.reserve(ids.size());
-  for (const MessageId& id : ids) targets.push_back(ToContentId(id));
-  return SendReceiptsLocked(to, group, ReceiptKind::kRead, targets, true);
+  std::vector<store::OwedReceipt> owed;
+  OwedSends sends;
+  for (const MessageId& id : ids) {
+    store::OwedReceipt r;
+    r.to = to;
+    r.group = group;
+    r.kind = MessageStatus::kRead;
+    r.message = id;
+    AssignOwedSendLocked(r, sends);
+    owed.push_back(r);
+    r.own_devices = true;
+    AssignOwedSendLocked(r, sends);
+    owed.push_back(r);
+  }
+  CLIENT_TRY_STORE(store_->OweReceipts(owed, kMaxOwedReceiptsPerPeer));
+  receipts_owed_ = true;
+  SendOwedReceiptsLocked(true);
+  return {};
 }
 
-ClientStatus Client::Impl::SendReceiptsLocked(const AccountId& to, const std::optional<GroupId>& group,
-                                              ReceiptKind kind, const std::vector<ContentId>& targets,
-                                              bool sync_copy) {
-  for (std::size_t at = 0; at < targets.size(); at += kMaxReceiptTargets) {
-    const auto end =
-        targets.begin() + static_cast<std::ptrdiff_t>(std::min(targets.size(), at + kMaxReceiptTargets));
-    Content content;
-    if (group) content.group = GroupContext{*group, std::nullopt, {}, {}, 0, std::nullopt};
-    content.body =
-        ReceiptBody{kind, std::vector<ContentId>(targets.begin() + static_cast<std::ptrdiff_t>(at), end)};
-    CLIENT_TRY(SendContentLocked(to, std::move(content), sync_copy));
+void Client::Impl::SendOwedReceiptsLocked(bool now) {
+  if (!receipts_owed_ || !account_ || !connection_ || !connection_->ready()) return;
+  if (now) {
+    receipt_retry_at_.reset();
+  } else if (receipt_retry_at_ && std::chrono::steady_clock::now() < *receipt_retry_at_) {
+    WakeWorkerAt(*receipt_retry_at_);  // the receive thread comes back then
+    return;
   }
-  return {};
+  for (int round = 0; round < kOwedReceiptRounds; ++round) {
+    auto owed = store_->OwedReceipts(kOwedReceiptsPerRound);
+    if (!owed || !SendOwedReceiptBatchesLocked(*owed)) {
+      RetryOwedReceiptsLaterLocked();
+      return;
+    }
+    receipt_backoff_ = std::chrono::milliseconds(0);
+    receipt_retry_at_.reset();
+    if (owed->size() < kOwedReceiptsPerRound) {
+      receipts_owed_ = false;
+      return;
+    }
+  }
+  WakeWorkerNow(false);  // more than one attempt holds: the rest right after
+}
+
+void Client::Impl::RetryOwedReceiptsLaterLocked() {
+  receipt_backoff_ =
+      receipt_backoff_.count() == 0 ? kFirstReceiptRetry : std::min(receipt_backoff_ * 2, kMaxReceiptRetry);
+  // Drawn from the upper half of the backoff, as the connection's waits are.
+  std::array<std::uint8_t, 4> random{};
+  rng_.Fill(random);
+  std::uint32_t r = 0;
+  for (std::uint8_t b : random) r = (r << 8) | b;
+  const auto half = receipt_backoff_ / 2;
+  const auto wait = half + std::chrono::milliseconds(r % (half.count() + 1));
+  receipt_retry_at_ = std::chrono::steady_clock::now() + wait;
+  WakeWorkerAt(*receipt_retry_at_);
+}
+
+void Client::Impl::AssignOwedSendLocked(store::OwedReceipt& owed, OwedSends& sends) {
+  auto& [id, count] = sends[{owed.to, owed.group, owed.kind, owed.own_devices}];
+  if (count == 0 || count == kMaxReceiptTargets) {
+    id = TimeOrderedId(clock_.NowMillis(), rng_);
+    count = 0;
+  }
+  ++count;
+  owed.send_id = id;
+}
+
+bool Client::Impl::SendOwedReceiptBatchesLocked(const std::vector<store::OwedReceipt>& owed) {
+  // One receipt per send id (its rows share peer, conversation, kind and
+  // destination, kMaxReceiptTargets at most). A full round may have cut the
+  // last send's rows short: it waits for the next round, where it comes
+  // first and whole (a send sent in part would take the rest as the same
+  // send, and parleyd would drop them).
+  struct Batch {
+    const store::OwedReceipt* first = nullptr;
+    std::vector<std::int64_t> seqs;
+    std::vector<ContentId> targets;
+  };
+  std::vector<Batch> batches;
+  for (const store::OwedReceipt& r : owed) {
+    if (batches.empty() || batches.back().first->send_id != r.send_id) batches.push_back(Batch{&r, {}, {}});
+    batches.back().seqs.push_back(r.seq);
+    batches.back().targets.push_back(ToContentId(r.message));
+  }
+  if (owed.size() == kOwedReceiptsPerRound && batches.size() > 1) batches.pop_back();
+  std::vector<std::int64_t> done;
+  bool all_sent = true;
+  for (Batch& batch : batches) {
+    const store::OwedReceipt& r = *batch.first;
+    // Still owed to someone we would send it to (S2: nothing to a request or
+    // a blocked account, nothing for a request group); otherwise dropped.
+    bool send = true;
+    auto contact = store_->FindContact(r.to);
+    if (!contact) {
+      all_sent = false;
+      break;
+    }
+    if (*contact && (*contact)->state == ContactState::kBlocked) send = false;
+    if (r.group) {
+      auto group = store_->FindGroup(*r.group);
+      if (!group) {
+        all_sent = false;
+        break;
+      }
+      if (!*group || (*group)->request) send = false;
+    } else if (!*contact || (*contact)->state != ContactState::kAccepted) {
+      send = false;
+    }
+    if (send) {
+      Content content;
+      content.message_id = r.send_id;
+      content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
+      if (r.group) {
+        GroupContext context;
+        context.id = *r.group;
+        content.group = std::move(context);
+      }
+      content.body =
+          ReceiptBody{r.kind == MessageStatus::kRead ? ReceiptKind::kRead : ReceiptKind::kDelivered,
+                      std::move(batch.targets)};
+      auto sent = [&]() -> ClientStatus {
+        if (r.own_devices) return SendSyncLocked(r.to, std::move(content), r.send_id);
+        if (!account_->username.empty()) content.sender_username = account_->username;
+        auto encoded = EncodeContent(content);
+        if (!encoded)
+          return Fail(ClientErrc::kInvalidArgument, "a receipt breaks a rule of the content format");
+        return SendToAccountLocked(r.to, encoded->bytes(), false, r.send_id);
+      }();
+      // An account that is gone, or content that cannot be sent, is not tried again.
+      if (!sent && sent.error().code != ClientErrc::kNotFound &&
+          sent.error().code != ClientErrc::kInvalidArgument) {
+        all_sent = false;
+        break;
+      }
+    }
+    done.insert(done.end(), batch.seqs.begin(), batch.seqs.end());
+  }
+  if (!done.empty() && !store_->DeleteOwedReceipts(done)) return false;
+  return all_sent;
 }
 
 ClientStatus Client::Impl::SendTyping(const ConversationId& conversation, bool typing) {

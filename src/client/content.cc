@@ -41,8 +41,9 @@ constexpr std::uint32_t kSecond = 2;
 constexpr std::uint32_t kReceiptKind = 1;
 constexpr std::uint32_t kReceiptTarget = 2;
 // TypingBody: 1 started; TimerBody: 1 seconds; SenderKeyDistributionBody: 1 message;
-// SyncRequestBody: 1 kind
+// SyncRequestBody: 1 kind, 2 any_device
 constexpr std::uint32_t kOnly = 1;
+constexpr std::uint32_t kSyncAnyDevice = 2;
 // AttachmentPointer
 constexpr std::uint32_t kAttachmentId = 1;
 constexpr std::uint32_t kAttachmentKey = 2;
@@ -316,6 +317,29 @@ Result<std::uint64_t, ContentErrc> DecodeSingleVarint(Bytes bytes, std::uint64_t
   if (reader.failed()) return Malformed();
   if (!seen.Has(field::kOnly)) return Missing();
   return value;
+}
+
+Result<SyncRequestBody, ContentErrc> DecodeSyncRequest(Bytes bytes) {
+  SyncRequestBody r;
+  ProtoReader reader(bytes);
+  ProtoField f;
+  Seen seen;
+  while (reader.Next(f)) {
+    if (f.number == field::kOnly) {
+      CONTENT_SINGULAR(seen, f);
+      CONTENT_TRY(ExpectVarint(f));
+      if (f.value != static_cast<std::uint64_t>(SyncRequestKind::kContactsAndGroups)) return OutOfRange();
+      r.kind = static_cast<SyncRequestKind>(f.value);
+    } else if (f.number == field::kSyncAnyDevice) {
+      CONTENT_SINGULAR(seen, f);
+      CONTENT_TRY(ExpectVarint(f));
+      if (f.value > 1) return OutOfRange();
+      r.any_device = f.value == 1;
+    }
+  }
+  if (reader.failed()) return Malformed();
+  if (!seen.Has(field::kOnly)) return Missing();
+  return r;
 }
 
 Result<std::uint64_t, ContentErrc> VersionField(const ProtoField& f) {
@@ -714,11 +738,9 @@ ContentResult<Content> DecodeContent(Bytes bytes) {
           if (!contacts) return tl::unexpected(contacts.error());
           c.body = std::move(*contacts);
         } else if (f.number == field::kSyncRequest) {
-          auto kind =
-              DecodeSingleVarint(f.bytes, static_cast<std::uint64_t>(SyncRequestKind::kContactsAndGroups));
-          if (!kind) return tl::unexpected(kind.error());
-          if (*kind == 0) return OutOfRange();
-          c.body = SyncRequestBody{static_cast<SyncRequestKind>(*kind)};
+          auto request = DecodeSyncRequest(f.bytes);
+          if (!request) return tl::unexpected(request.error());
+          c.body = *request;
         } else {
           ProtoReader inner(f.bytes);
           ProtoField g;
@@ -994,6 +1016,7 @@ ContentResult<SecretBuffer> EncodeContent(const Content& c) {
           }
           WriteBytesField(w, field::kSyncRequest, Nested([&](ByteWriter& n) {
                             WriteVarintField(n, field::kOnly, static_cast<std::uint32_t>(body.kind));
+                            if (body.any_device) WriteVarintField(n, field::kSyncAnyDevice, 1);
                           }));
         } else {
           if (body.message.empty()) {

@@ -141,11 +141,14 @@ struct ContactSyncBody {
   bool snapshot = false;
 };
 // Sent by a newly linked device to our own other devices (and honoured only
-// from them): the primary answers with the groups and contacts it has not
-// sent that device yet, so a primary that stays connected serves it too.
+// from them): the primary answers with the account's groups and contacts, so
+// a primary that stays connected serves it too.
 enum class SyncRequestKind : std::uint32_t { kContactsAndGroups = 1 };
 struct SyncRequestBody {
   SyncRequestKind kind = SyncRequestKind::kContactsAndGroups;
+  // Asked again because the primary did not answer in time: any of our
+  // devices that holds the state answers (false: the primary alone).
+  bool any_device = false;
 };
 using ContentBody =
     std::variant<DataBody, ReactionBody, EditBody, DeleteBody, ReceiptBody, TypingBody, TimerBody,

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <set>
 
 #include "base/byte_writer.h"
 #include "base/hex.h"
@@ -26,6 +27,17 @@ struct ClientMigration {
   int version;
   const char* sql;
 };
+
+// Version 9: receipts owed until parleyd takes them. A table of its own that
+// reads no other, so the step applies on top of version 7 or 8 alike.
+constexpr ClientMigration kOwedReceiptsMigration{9, R"sql(
+CREATE TABLE owed_receipts(seq INTEGER PRIMARY KEY AUTOINCREMENT, to_account TEXT NOT NULL,
+                           group_id TEXT NOT NULL, kind INTEGER NOT NULL, own_devices INTEGER NOT NULL,
+                           message BLOB NOT NULL, send_id BLOB NOT NULL,
+                           UNIQUE(to_account, group_id, kind, own_devices, message));
+CREATE INDEX owed_receipts_by_peer ON owed_receipts(to_account, seq);
+CREATE INDEX owed_receipts_by_send ON owed_receipts(send_id, seq);
+)sql"};
 
 constexpr ClientMigration kMigrations[] = {
     {1, R"sql(
@@ -92,6 +104,7 @@ ALTER TABLE group_changes ADD COLUMN signature BLOB;
 ALTER TABLE group_pending ADD COLUMN signature BLOB;
 CREATE INDEX group_pending_by_sender ON group_pending(sender, group_id);
 )sql"},
+    kOwedReceiptsMigration,
 };
 
 ClientStoreErrc CodeFor(int rc) {
@@ -495,17 +508,23 @@ ClientStoreResult<std::unique_ptr<ClientStore>> ClientStore::Open(const std::fil
   CS_TRY(db->Exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;"));
   CS_TRY(db->Exec("CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY);"));
 
-  int current = 0;
+  // Every step not recorded yet, even one below the highest recorded: steps
+  // made on different branches are numbered apart and may arrive in either
+  // order (each one's SQL stands on its own).
+  std::set<int> recorded;
   {
-    CS_ASSIGN(stmt, db->Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
-    CS_ASSIGN(row, stmt.Step());
-    if (row) current = static_cast<int>(stmt.Int(0));
+    CS_ASSIGN(stmt, db->Prepare("SELECT version FROM schema_migrations"));
+    for (;;) {
+      CS_ASSIGN(row, stmt.Step());
+      if (!row) break;
+      recorded.insert(static_cast<int>(stmt.Int(0)));
+    }
   }
-  if (current > kClientSchemaVersion) {
+  if (!recorded.empty() && *recorded.rbegin() > kClientSchemaVersion) {
     return Fail(ClientStoreErrc::kIncompatibleSchema, "the client store was written by a newer Parley");
   }
   for (const ClientMigration& m : kMigrations) {
-    if (m.version <= current) continue;
+    if (recorded.contains(m.version)) continue;
     CS_TRY(db->Exec("BEGIN IMMEDIATE;"));
     auto applied = db->Exec(m.sql);
     if (applied) {
@@ -539,11 +558,16 @@ ClientStoreStatus ClientStore::Begin() {
     CS_TRY(db_->Exec("BEGIN IMMEDIATE;"));
   }
   in_transaction_ = true;
+  transaction_failed_ = false;
   return {};
 }
 
 ClientStoreStatus ClientStore::Commit() {
   if (!in_transaction_) return Fail(ClientStoreErrc::kInternal, "no client store transaction is open");
+  if (transaction_failed_) {
+    Rollback();
+    return Fail(ClientStoreErrc::kUnavailable, "a change in the transaction could not be written");
+  }
   if (in_batch_) {
     in_transaction_ = false;
     return {};
@@ -557,6 +581,7 @@ ClientStoreStatus ClientStore::Commit() {
 }
 
 void ClientStore::Rollback() {
+  transaction_failed_ = false;
   if (in_transaction_ && in_batch_) {
     in_transaction_ = false;
     if (sessions_changed_ || sqlite3_total_changes(db_->handle()) != changes_at_begin_) FailBatch();
@@ -1830,6 +1855,134 @@ ClientStoreStatus ClientStore::SetAttachmentPath(const MessageId& message, std::
   }
   if (db_->changes() != 1) return Fail(ClientStoreErrc::kNotFound, "the message has no attachment");
   return {};
+}
+
+// ---- Owed receipts --------------------------------------------------------------
+
+namespace {
+
+std::string GroupColumn(const std::optional<GroupId>& group) { return group ? ToHex(*group) : std::string(); }
+
+}  // namespace
+
+ClientStoreStatus ClientStore::AllOrNothing(const std::function<ClientStoreStatus()>& changes) {
+  // Inside a transaction or batch the caller's commit covers them; alone,
+  // one commit (one sync) for all.
+  const bool own = !in_transaction_ && !in_batch_;
+  if (own) CS_TRY(db_->Exec("BEGIN IMMEDIATE;"));
+  auto done = changes();
+  if (own) {
+    if (done) done = db_->Exec("COMMIT;");
+    if (!done) (void)db_->Exec("ROLLBACK;");
+  }
+  return done;
+}
+
+ClientStoreStatus ClientStore::OweReceipts(const std::vector<OwedReceipt>& receipts,
+                                           std::size_t max_per_peer) {
+  auto owed = AllOrNothing([&]() -> ClientStoreStatus {
+    std::set<std::string> peers;
+    for (const OwedReceipt& r : receipts) {
+      if (r.kind != MessageStatus::kDelivered && r.kind != MessageStatus::kRead) {
+        return Fail(ClientStoreErrc::kInvalidArgument, "a receipt is for delivery or reading");
+      }
+      const std::string to = r.to.value().ToString();
+      const std::string group = GroupColumn(r.group);
+      if (r.kind == MessageStatus::kRead && !r.own_devices) {
+        // A read receipt says delivered too: a delivery receipt of the same
+        // message still owed is no longer needed (taken out of its send, the
+        // rest goes under the same id: parleyd, if it took the whole, takes
+        // the rest as the same send).
+        CS_ASSIGN(stmt, db_->Prepare("DELETE FROM owed_receipts WHERE to_account = ? AND group_id = ? AND "
+                                     "kind = ? AND own_devices = 0 AND message = ?"));
+        CS_TRY(stmt.Text(1, to)
+                   .Text(2, group)
+                   .Bind(3, static_cast<std::int64_t>(MessageStatus::kDelivered))
+                   .Blob(4, r.message)
+                   .Run());
+      }
+      CS_ASSIGN(stmt, db_->Prepare("INSERT OR IGNORE INTO owed_receipts(to_account, group_id, kind, "
+                                   "own_devices, message, send_id) VALUES (?, ?, ?, ?, ?, ?)"));
+      CS_TRY(stmt.Text(1, to)
+                 .Text(2, group)
+                 .Bind(3, static_cast<std::int64_t>(r.kind))
+                 .Bind(4, r.own_devices ? 1 : 0)
+                 .Blob(5, r.message)
+                 .Blob(6, r.send_id)
+                 .Run());
+      peers.insert(to);
+    }
+    for (const std::string& to : peers) {
+      CS_ASSIGN(stmt, db_->Prepare("DELETE FROM owed_receipts WHERE to_account = ?1 AND seq <= "
+                                   "(SELECT seq FROM owed_receipts WHERE to_account = ?1 "
+                                   "ORDER BY seq DESC LIMIT 1 OFFSET ?2)"));
+      CS_TRY(stmt.Text(1, to).Bind(2, static_cast<std::int64_t>(max_per_peer)).Run());
+    }
+    return {};
+  });
+  if (!owed && in_transaction_) transaction_failed_ = true;
+  return owed;
+}
+
+ClientStoreResult<std::vector<OwedReceipt>> ClientStore::OwedReceipts(std::size_t limit) {
+  CS_ASSIGN(stmt, db_->Prepare("SELECT seq, to_account, group_id, kind, own_devices, message, send_id "
+                               "FROM owed_receipts ORDER BY send_id, seq LIMIT ?"));
+  stmt.Bind(1, static_cast<std::int64_t>(limit));
+  std::vector<OwedReceipt> out;
+  for (;;) {
+    CS_ASSIGN(row, stmt.Step());
+    if (!row) break;
+    OwedReceipt r;
+    r.seq = stmt.Int(0);
+    auto to = Uuid::Parse(stmt.ColumnText(1));
+    const std::string group = stmt.ColumnText(2);
+    const std::int64_t kind = stmt.Int(3);
+    const Bytes message = stmt.ColumnBlob(5);
+    const Bytes send_id = stmt.ColumnBlob(6);
+    if (!to ||
+        (kind != static_cast<std::int64_t>(MessageStatus::kDelivered) &&
+         kind != static_cast<std::int64_t>(MessageStatus::kRead)) ||
+        message.size() != r.message.size() || send_id.size() != r.send_id.size()) {
+      return Fail(ClientStoreErrc::kCorrupt, "an owed receipt is malformed");
+    }
+    r.to = AccountId(*to);
+    if (!group.empty()) {
+      auto id = FromHex(group);
+      if (!id || id->size() != GroupId{}.size()) {
+        return Fail(ClientStoreErrc::kCorrupt, "an owed receipt's group is malformed");
+      }
+      r.group.emplace();
+      std::copy(id->begin(), id->end(), r.group->begin());
+    }
+    r.kind = static_cast<MessageStatus>(kind);
+    r.own_devices = stmt.Int(4) != 0;
+    std::copy(message.begin(), message.end(), r.message.begin());
+    std::copy(send_id.begin(), send_id.end(), r.send_id.begin());
+    out.push_back(r);
+  }
+  return out;
+}
+
+ClientStoreStatus ClientStore::DeleteOwedReceipts(const std::vector<std::int64_t>& seqs) {
+  return AllOrNothing([&]() -> ClientStoreStatus {
+    for (std::int64_t seq : seqs) {
+      CS_ASSIGN(stmt, db_->Prepare("DELETE FROM owed_receipts WHERE seq = ?"));
+      CS_TRY(stmt.Bind(1, seq).Run());
+    }
+    return {};
+  });
+}
+
+ClientStoreResult<std::int64_t> ClientStore::CountOwedReceipts(const std::optional<AccountId>& to) {
+  CS_ASSIGN(stmt, db_->Prepare("SELECT COUNT(*) FROM owed_receipts WHERE ?1 IS NULL OR to_account = ?1"));
+  if (to) {
+    stmt.Text(1, to->value().ToString());
+  } else {
+    stmt.Null(1);
+  }
+  CS_ASSIGN(row, stmt.Step());
+  if (!row) return Fail(ClientStoreErrc::kInternal, "no count of owed receipts");
+  return stmt.Int(0);
 }
 
 // ---- Processed server messages -------------------------------------------------

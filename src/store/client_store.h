@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -99,8 +100,29 @@ struct StoredAttachment {
   std::string path;  // empty until downloaded
 };
 
-// The schema version this build writes.
-inline constexpr int kClientSchemaVersion = 8;
+// A receipt this device owes the sender of a message it stored or read
+// (schema 9): kept in the transaction that stored the message (or marked it
+// read) and deleted once parleyd took the receipt, so that neither a failed
+// send nor a crash after the commit loses it.
+struct OwedReceipt {
+  std::int64_t seq = 0;                            // set by the store; the oldest owed first
+  AccountId to;                                    // the message's sender
+  std::optional<GroupId> group;                    // none: a 1:1 message
+  MessageStatus kind = MessageStatus::kDelivered;  // kDelivered or kRead
+  // The copy of a read receipt for our own other devices (they mark the
+  // message seen), not the receipt to `to`.
+  bool own_devices = false;
+  MessageId message{};
+  // The client_message_id of the receipt that carries it, given when it is
+  // owed: the receipts owed with one id (at most kMaxReceiptTargets, same
+  // peer, conversation, kind and destination) go as one send, and a retry
+  // reuses the id, so parleyd queues a receipt whose answer was lost once.
+  std::array<std::uint8_t, 16> send_id{};
+};
+
+// The schema version this build writes (8: group change signatures, 9: owed
+// receipts). Open applies every step a store has not recorded, in order.
+inline constexpr int kClientSchemaVersion = 9;
 // SQLCipher page sizes: the one this build writes, and SQLCipher 3's
 // default, which older stores have (Open migrates them).
 inline constexpr int kClientStorePageSize = 4096;
@@ -297,6 +319,21 @@ class ClientStore final : public protocol::IdentityKeyStore,
   // Records where the verified download is. kNotFound when the message has no attachment.
   ClientStoreStatus SetAttachmentPath(const MessageId& message, std::string_view path);
 
+  // ---- Receipts owed (schema 9) ----
+  // Adds owed receipts (one already owed is not added twice). A read receipt
+  // to a message's sender replaces its delivery receipt still owed.
+  // Each peer (`to`) keeps its newest `max_per_peer`; older ones are
+  // dropped. Inside a transaction a failure also fails its Commit, so that a
+  // message is never stored without the receipt it owes.
+  ClientStoreStatus OweReceipts(const std::vector<OwedReceipt>& receipts, std::size_t max_per_peer);
+  // At most `limit` owed receipts, by send id (the client's are time
+  // ordered), each send's in the order they were owed.
+  ClientStoreResult<std::vector<OwedReceipt>> OwedReceipts(std::size_t limit);
+  // In one commit.
+  ClientStoreStatus DeleteOwedReceipts(const std::vector<std::int64_t>& seqs);
+  // How many receipts are owed (to one peer, or to anyone).
+  ClientStoreResult<std::int64_t> CountOwedReceipts(const std::optional<AccountId>& to);
+
   // ---- Server messages already processed ----
   ClientStoreResult<bool> IsProcessed(const AccountId& sender, DeviceId device, Bytes client_message_id);
   ClientStoreStatus MarkProcessed(const AccountId& sender, DeviceId device, Bytes client_message_id);
@@ -318,6 +355,8 @@ class ClientStore final : public protocol::IdentityKeyStore,
   ClientStoreResult<std::vector<Reaction>> Reactions(const MessageId& id);
   ClientStoreStatus ReadGroupMembers(Group& group);
 
+  // Runs `changes` in one transaction of its own, or in the caller's.
+  ClientStoreStatus AllOrNothing(const std::function<ClientStoreStatus()>& changes);
   // Writes the session records changed in this batch.
   ClientStoreStatus FlushSessions();
   // Rolls the batch's database transaction back and starts an empty one, so
@@ -327,6 +366,8 @@ class ClientStore final : public protocol::IdentityKeyStore,
   std::unique_ptr<Database> db_;
   const Clock& clock_;
   bool in_transaction_ = false;
+  // A change the open transaction needed could not be written: its Commit fails.
+  bool transaction_failed_ = false;
   bool in_batch_ = false;
   bool batch_failed_ = false;
   // What the current transaction in a batch changed: rows (SQLite's total

@@ -83,6 +83,10 @@ TEST_F(ClientEndToEndTest, OneToOneBothWaysWithRequestGatingAndReceipts) {
     return e.message.id == reply->id && e.message.status == MessageStatus::kDelivered;
   });
   EXPECT_TRUE(delivered);
+  // Accepting sends nothing for what came while it was a request (read then).
+  alice_view = alice.client->GetMessage(sent->id);
+  ASSERT_TRUE(alice_view);
+  EXPECT_EQ(alice_view->status, MessageStatus::kSent);
 
   // Read receipt, edit, reaction and delete travel too.
   ASSERT_TRUE(alice.client->MarkRead(Conv(*bob.client)));
@@ -102,6 +106,49 @@ TEST_F(ClientEndToEndTest, OneToOneBothWaysWithRequestGatingAndReceipts) {
   }));
   // Alice cannot edit Bob's message.
   EXPECT_FALSE(alice.client->Edit(Conv(*bob.client), reply->id, "forged"));
+}
+
+// A read receipt made while parleyd is down is kept with the read mark and
+// goes out, once, when the connection comes back by itself.
+TEST_F(ClientEndToEndTest, AReadReceiptMadeWhileTheServerIsDownGoesOutOnceOnReconnect) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  ASSERT_TRUE(alice.client && bob.client);
+  ASSERT_TRUE(bob.client->AddContact("alice"));
+  auto sent = alice.client->SendText("bob", "read me later");
+  ASSERT_TRUE(sent) << ClientErrcName(sent.error().code);
+  // Alice goes offline: what Bob sends her stays in parleyd's queue, counted
+  // there. First his delivery receipt.
+  alice.client->Disconnect();
+  const auto server_db = dir_ / "server" / "parley.db";
+  const AccountId alice_id = alice.client->account()->account;
+  const AccountId bob_id = bob.client->account()->account;
+  ASSERT_TRUE(bob.log->WaitFor<MessageReceived>(
+      [](const MessageReceived& e) { return e.message.body == "read me later"; }));
+  ASSERT_TRUE(
+      testing::WaitUntil([&] { return testing::QueuedEnvelopesFrom(server_db, alice_id, bob_id) == 1; }));
+  const std::size_t queued = 1;
+
+  const std::uint16_t port = server_->port();
+  server_.reset();
+  ASSERT_TRUE(bob.log->WaitFor<ConnectionChanged>([](const ConnectionChanged& e) { return !e.connected; }));
+  // Read while parleyd is down: marked at once, the receipt owed.
+  ASSERT_TRUE(bob.client->MarkRead(Conv(*alice.client)));
+  auto seen = bob.client->GetMessage(sent->id);
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen->status, MessageStatus::kSeen);
+
+  server_ = std::make_unique<testing::ParleydProcess>(dir_, port);
+  ASSERT_EQ(server_->port(), port) << testing::ReadWholeFile(dir_ / "parleyd.out");
+  // Bob's connection comes back by itself and sends it; once drained, no second one follows.
+  EXPECT_TRUE(testing::WaitUntil(
+      [&] { return testing::QueuedEnvelopesFrom(server_db, alice_id, bob_id) == queued + 1; }));
+  ASSERT_TRUE(bob.client->WaitUntilDrained(20s));
+  EXPECT_EQ(testing::QueuedEnvelopesFrom(server_db, alice_id, bob_id), queued + 1);
+  ASSERT_TRUE(alice.client->Connect());
+  EXPECT_TRUE(alice.log->WaitFor<MessageUpdated>([&](const MessageUpdated& e) {
+    return e.message.id == sent->id && e.message.status == MessageStatus::kRead;
+  }));
 }
 
 TEST_F(ClientEndToEndTest, OfflineDeliveryAndRestartWithoutLossOrDuplicates) {

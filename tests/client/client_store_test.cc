@@ -907,5 +907,143 @@ TEST_F(ClientStoreTest, AVersion7StoreKeepsItsGroupChangesUnsignedAndTakesSigned
   EXPECT_EQ(newer.error().code, ClientStoreErrc::kIncompatibleSchema);
 }
 
+OwedReceipt Owed(const AccountId& to, std::uint8_t message, MessageStatus kind, bool own_devices = false,
+                 std::optional<GroupId> group = std::nullopt, std::uint8_t send = 1) {
+  OwedReceipt r;
+  r.to = to;
+  r.group = group;
+  r.kind = kind;
+  r.own_devices = own_devices;
+  r.message.fill(message);
+  r.send_id.fill(send);
+  return r;
+}
+
+TEST_F(ClientStoreTest, OwedReceiptsSurviveReopeningStayWithinTheirBoundAndGoWhenSent) {
+  auto key = KeyFromFile(dir_ / "k");
+  ASSERT_TRUE(key);
+  const AccountId alice(*Uuid::Parse("00000000-0000-4000-8000-00000000000a"));
+  const AccountId bob(*Uuid::Parse("00000000-0000-4000-8000-00000000000b"));
+  GroupId group;
+  group.fill(3);
+  {
+    auto store = Open(*key);
+    ASSERT_TRUE(store);
+    // Owed in the transaction of the message they acknowledge: a rollback takes both.
+    ASSERT_TRUE(store->Begin());
+    ASSERT_TRUE(store->InsertMessage(TestMessage(alice, 1)));
+    ASSERT_TRUE(store->OweReceipts({Owed(alice, 1, MessageStatus::kDelivered, false, std::nullopt, 5)}, 100));
+    store->Rollback();
+    EXPECT_EQ(store->CountOwedReceipts(std::nullopt).value(), 0);
+    EXPECT_FALSE(Has(*store, TestMessage(alice, 1)));
+    ASSERT_TRUE(store->Begin());
+    ASSERT_TRUE(store->InsertMessage(TestMessage(alice, 1)));
+    ASSERT_TRUE(store->OweReceipts({Owed(alice, 1, MessageStatus::kDelivered, false, std::nullopt, 5)}, 100));
+    ASSERT_TRUE(store->Commit());
+    // The same receipt again is one; a group's and the own-device copy are others.
+    ASSERT_TRUE(store->OweReceipts({Owed(alice, 1, MessageStatus::kDelivered, false, std::nullopt, 6)}, 100));
+    ASSERT_TRUE(store->OweReceipts({Owed(alice, 2, MessageStatus::kDelivered, false, group, 2),
+                                    Owed(alice, 2, MessageStatus::kRead, true, group, 3)},
+                                   100));
+    // A read receipt replaces the delivery receipt of the same message.
+    ASSERT_TRUE(store->OweReceipts({Owed(bob, 5, MessageStatus::kDelivered, false, std::nullopt, 4)}, 100));
+    ASSERT_TRUE(store->OweReceipts({Owed(bob, 5, MessageStatus::kRead, false, std::nullopt, 4)}, 100));
+    EXPECT_EQ(store->CountOwedReceipts(alice).value(), 3);
+    EXPECT_EQ(store->CountOwedReceipts(bob).value(), 1);
+  }
+  auto store = Open(*key);
+  ASSERT_TRUE(store);
+  // By send id, each send's in the order owed.
+  auto owed = store->OwedReceipts(100);
+  ASSERT_TRUE(owed);
+  ASSERT_EQ(owed->size(), 4u);
+  EXPECT_EQ((*owed)[0].to, alice);
+  EXPECT_EQ((*owed)[0].group, group);
+  EXPECT_FALSE((*owed)[0].own_devices);
+  EXPECT_EQ((*owed)[0].send_id, Owed(alice, 2, MessageStatus::kDelivered, false, group, 2).send_id);
+  EXPECT_TRUE((*owed)[1].own_devices);
+  EXPECT_EQ((*owed)[1].kind, MessageStatus::kRead);
+  EXPECT_EQ((*owed)[2].to, bob);
+  EXPECT_EQ((*owed)[2].kind, MessageStatus::kRead);
+  EXPECT_EQ((*owed)[3].to, alice);
+  EXPECT_EQ((*owed)[3].kind, MessageStatus::kDelivered);
+  EXPECT_FALSE((*owed)[3].group);
+  EXPECT_EQ((*owed)[3].message, TestMessage(alice, 1).id);
+  EXPECT_EQ((*owed)[3].send_id, Owed(alice, 1, MessageStatus::kDelivered, false, std::nullopt, 5).send_id);
+
+  // Sent: deleted.
+  ASSERT_TRUE(store->DeleteOwedReceipts({(*owed)[2].seq, (*owed)[3].seq}));
+  EXPECT_EQ(store->CountOwedReceipts(std::nullopt).value(), 2);
+
+  // Each peer keeps its newest `max_per_peer`; another peer's stay.
+  for (std::uint8_t n = 10; n < 40; ++n) {
+    ASSERT_TRUE(store->OweReceipts({Owed(bob, n, MessageStatus::kDelivered, false, std::nullopt, 9)}, 20));
+  }
+  EXPECT_EQ(store->CountOwedReceipts(bob).value(), 20);
+  EXPECT_EQ(store->CountOwedReceipts(alice).value(), 2);
+  auto kept = store->OwedReceipts(1000);
+  ASSERT_TRUE(kept);
+  ASSERT_EQ(kept->size(), 22u);
+  EXPECT_EQ(kept->back().message, Owed(bob, 39, MessageStatus::kDelivered).message);
+  MessageId oldest_kept{};
+  oldest_kept.fill(20);
+  EXPECT_EQ((*kept)[2].message, oldest_kept);
+  // A limit cuts the list.
+  auto first = store->OwedReceipts(3);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->size(), 3u);
+
+  // A receipt the store cannot take fails the transaction it was owed in.
+  ASSERT_TRUE(store->Begin());
+  ASSERT_TRUE(store->InsertMessage(TestMessage(alice, 2)));
+  EXPECT_FALSE(store->OweReceipts({Owed(alice, 2, MessageStatus::kSent)}, 100));
+  EXPECT_FALSE(store->Commit());
+  EXPECT_FALSE(store->in_transaction());
+  EXPECT_FALSE(Has(*store, TestMessage(alice, 2)));
+  // The next transaction starts clean.
+  ASSERT_TRUE(store->Begin());
+  ASSERT_TRUE(store->InsertMessage(TestMessage(alice, 2)));
+  ASSERT_TRUE(store->Commit());
+  EXPECT_TRUE(Has(*store, TestMessage(alice, 2)));
+}
+
+// Runs SQL on the store file as it is, with its key.
+void RawExec(const std::filesystem::path& path, const ClientStoreKey& key, const std::string& statements) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  const std::string sql = "PRAGMA key = \"x'" + ToHex(key.bytes()) +
+                          "'\"; PRAGMA cipher_page_size = " + std::to_string(kClientStorePageSize) + "; " +
+                          statements;
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+}
+
+// Schema steps made on different branches are numbered apart (a store may
+// record 9 without 8): Open applies every step not recorded, not only those
+// past the highest.
+TEST_F(ClientStoreTest, AStepMissingBelowTheHighestRecordedIsApplied) {
+  auto key = KeyFromFile(dir_ / "k");
+  ASSERT_TRUE(key);
+  const AccountId alice(*Uuid::Parse("00000000-0000-4000-8000-00000000000a"));
+  { ASSERT_TRUE(Open(*key)); }
+  RawExec(dir_ / "parley.db", *key,
+          "DROP TABLE group_pending; DELETE FROM schema_migrations WHERE version = 7;");
+  {
+    auto store = Open(*key);
+    ASSERT_TRUE(store);
+    GroupId group;
+    group.fill(1);
+    EXPECT_TRUE(store->AddPendingGroupChanges(group, PendingGroupChanges{0, alice, 1, {{1, alice, 1, {1}}}}));
+    EXPECT_TRUE(store->OweReceipts({Owed(alice, 1, MessageStatus::kDelivered)}, 10));
+  }
+  // A store from a newer build (a step this one does not know) is refused.
+  RawExec(
+      dir_ / "parley.db", *key,
+      "INSERT INTO schema_migrations(version) VALUES (" + std::to_string(kClientSchemaVersion + 1) + ");");
+  auto refused = ClientStore::Open(dir_ / "parley.db", *key, clock_);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ClientStoreErrc::kIncompatibleSchema);
+}
+
 }  // namespace
 }  // namespace parley::store

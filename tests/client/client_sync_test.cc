@@ -216,20 +216,30 @@ TEST_F(ClientSyncTest, WithThePrimaryOfflineALinkedDeviceAnswersAndTheFirstAnswe
   ASSERT_TRUE(synced);
   EXPECT_EQ(synced->from, laptop_device);
 
-  // The phone comes back and answers the request it finds queued (and sends
-  // its list to the device it sees first): the tablet ignores that snapshot.
-  // A contact the phone adds afterwards marks when it has arrived.
+  // The phone comes back to the tablet's requests and the laptop's answer
+  // behind them in its queue: answered already, it sends the tablet nothing
+  // (counted in parleyd's queue while the tablet is away). A contact the
+  // phone adds afterwards marks when it has arrived.
+  const DeviceId tablet_device = tablet.client->account()->device;
+  tablet.client->Disconnect();
   ASSERT_TRUE(alice.client->Connect());
   ASSERT_TRUE(alice.client->WaitUntilDrained(20s));
+  const AccountId id = Id(*alice.client);
+  EXPECT_EQ(testing::QueuedEnvelopesFrom(dir_ / "server" / "parley.db", id, id, tablet_device, DeviceId(1)),
+            0u);
+  ASSERT_TRUE(tablet.client->Connect());
   ASSERT_TRUE(alice.client->AddContact("carol"));
   ASSERT_TRUE(HasContact(*tablet.client, Id(*carol.client), ContactState::kAccepted));
   EXPECT_EQ(tablet.log->Count<OwnDeviceSynced>(), 1u);
 
-  // Asked again, the tablet takes one answer (phone or laptop, whichever came first).
+  // Asked again, the tablet takes one answer: the phone's, now that it is here.
   ASSERT_TRUE(tablet.client->RequestSync());
   EXPECT_TRUE(WaitUntil([&] { return tablet.log->Count<OwnDeviceSynced>() == 2u; }));
   std::this_thread::sleep_for(500ms);
   EXPECT_EQ(tablet.log->Count<OwnDeviceSynced>(), 2u);
+  auto again =
+      tablet.log->WaitFor<OwnDeviceSynced>([&](const OwnDeviceSynced& e) { return e.from == DeviceId(1); });
+  EXPECT_TRUE(again);
 
   // The primary holds the account's state: it has nobody to ask.
   auto on_primary = alice.client->RequestSync();
@@ -264,6 +274,9 @@ TEST_F(ClientSyncTest, LinkedDevicesWaitingForTheStateDoNotKeepAskingEachOther) 
   laptop.client->Disconnect();
   Profile tablet = link("alice-tablet", tablet_code->code);
   tablet.client->Disconnect();
+  // Past the 5 s after which an unanswered request is repeated for any
+  // device: the laptop's one request on connecting is that one already.
+  std::this_thread::sleep_for(5500ms);
   ASSERT_TRUE(laptop.client->Connect());
   ASSERT_TRUE(laptop.client->WaitUntilDrained(20s));
   // The laptop found the tablet's request: it asks once (on connecting) and
@@ -277,6 +290,45 @@ TEST_F(ClientSyncTest, LinkedDevicesWaitingForTheStateDoNotKeepAskingEachOther) 
   ASSERT_TRUE(alice.client->Connect());
   EXPECT_TRUE(HasContact(*laptop.client, Id(*bob.client), ContactState::kAccepted));
   EXPECT_TRUE(HasContact(*tablet.client, Id(*bob.client), ContactState::kAccepted));
+}
+
+// With three devices and the phone online, one answer travels to a new
+// device: the phone's; the laptop, which holds the state too, leaves it to
+// the phone (counted in parleyd's queue while the new device is away).
+TEST_F(ClientSyncTest, WithThePrimaryOnlineOneAnswerTravelsToANewDevice) {
+  Profile alice = Register("alice");
+  Profile bob = Register("bob");
+  ASSERT_TRUE(alice.client && bob.client);
+  ASSERT_TRUE(alice.client->AddContact("bob"));
+  Profile laptop = LinkDevice(alice, "alice-laptop");
+  ASSERT_TRUE(laptop.client);
+  ASSERT_TRUE(
+      laptop.log->WaitFor<OwnDeviceSynced>([](const OwnDeviceSynced& e) { return e.from == DeviceId(1); }));
+  const DeviceId laptop_device = laptop.client->account()->device;
+
+  // The tablet links (and asks), then goes away.
+  Profile tablet = LinkDevice(alice, "alice-tablet");
+  ASSERT_TRUE(tablet.client);
+  const DeviceId tablet_device = tablet.client->account()->device;
+  tablet.client->Disconnect();
+  // A message the phone sends next reaches the laptop behind the tablet's
+  // request: once the laptop shows it, it has handled the request.
+  ASSERT_TRUE(alice.client->SendText("bob", "after the request"));
+  ASSERT_TRUE(laptop.log->WaitFor<MessageReceived>(
+      [](const MessageReceived& e) { return e.message.body == "after the request"; }));
+  const AccountId id = Id(*alice.client);
+  const auto db = dir_ / "server" / "parley.db";
+  // From the phone: its answer (one contact) and the copy of its message.
+  EXPECT_TRUE(
+      WaitUntil([&] { return testing::QueuedEnvelopesFrom(db, id, id, tablet_device, DeviceId(1)) == 2u; }));
+  EXPECT_EQ(testing::QueuedEnvelopesFrom(db, id, id, tablet_device, laptop_device), 0u);
+
+  // Back, the tablet takes the phone's answer.
+  ASSERT_TRUE(tablet.client->Connect());
+  EXPECT_TRUE(HasContact(*tablet.client, Id(*bob.client), ContactState::kAccepted));
+  auto synced = tablet.log->WaitFor<OwnDeviceSynced>([](const OwnDeviceSynced&) { return true; });
+  ASSERT_TRUE(synced);
+  EXPECT_EQ(synced->from, DeviceId(1));
 }
 
 // A sync request is honoured only from our own devices: from a stranger,

@@ -96,6 +96,8 @@ int main(int argc, char** argv) {
   ok &= Write(dir, "sender_key_distribution", c);
   c.body = SyncRequestBody{SyncRequestKind::kContactsAndGroups};
   ok &= Write(dir, "sync_request", c);
+  c.body = SyncRequestBody{SyncRequestKind::kContactsAndGroups, true};
+  ok &= Write(dir, "sync_request_any_device", c);
 
   Content update = base;
   update.group = GroupContext{

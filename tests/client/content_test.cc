@@ -711,6 +711,14 @@ TEST(ContentTest, SyncRequestRoundTrips) {
   const auto* got = std::get_if<SyncRequestBody>(&decoded->body);
   ASSERT_NE(got, nullptr);
   EXPECT_EQ(got->kind, SyncRequestKind::kContactsAndGroups);
+  EXPECT_FALSE(got->any_device);
+  // Asked again, for any device that holds the state.
+  c.body = SyncRequestBody{SyncRequestKind::kContactsAndGroups, true};
+  decoded = DecodeContent(Encode(c));
+  ASSERT_TRUE(decoded) << ContentErrcName(decoded.error().code);
+  got = std::get_if<SyncRequestBody>(&decoded->body);
+  ASSERT_NE(got, nullptr);
+  EXPECT_TRUE(got->any_device);
   // A kind this version does not know is not sent.
   c.body = SyncRequestBody{static_cast<SyncRequestKind>(2)};
   auto refused = EncodeContent(c);
@@ -736,6 +744,31 @@ TEST(ContentTest, SyncRequestErrors) {
   EXPECT_EQ(DecodeError(request(twice)), ContentErrc::kDuplicateField);
   EXPECT_EQ(DecodeError(request(Field(1, {0x01}))), ContentErrc::kWrongWireType);
   EXPECT_EQ(DecodeError(request({0x08})), ContentErrc::kMalformed);
+  // The any-device mark: past 1, twice, as bytes; without the kind.
+  const auto any_device = [&](std::uint64_t value) {
+    auto inner = kind(1);
+    ByteWriter w;
+    WriteVarintField(w, 2, value);
+    const auto mark = w.Take();
+    inner.insert(inner.end(), mark.begin(), mark.end());
+    return inner;
+  };
+  EXPECT_EQ(DecodeError(request(any_device(2))), ContentErrc::kOutOfRange);
+  {
+    auto twice_marked = any_device(1);
+    ByteWriter w;
+    WriteVarintField(w, 2, 0);
+    const auto again_marked = w.Take();
+    twice_marked.insert(twice_marked.end(), again_marked.begin(), again_marked.end());
+    EXPECT_EQ(DecodeError(request(twice_marked)), ContentErrc::kDuplicateField);
+    auto as_bytes = kind(1);
+    const auto bytes_mark = Field(2, {0x01});
+    as_bytes.insert(as_bytes.end(), bytes_mark.begin(), bytes_mark.end());
+    EXPECT_EQ(DecodeError(request(as_bytes)), ContentErrc::kWrongWireType);
+    ByteWriter only;
+    WriteVarintField(only, 2, 1);
+    EXPECT_EQ(DecodeError(request(only.Take())), ContentErrc::kMissingField);
+  }
   // The body as a varint, and beside another body.
   {
     ByteWriter w;

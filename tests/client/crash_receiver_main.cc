@@ -2,7 +2,9 @@
 // profile, connects, and writes the body of every message it is told about
 // to stdout unbuffered (one line each), until the server's queue is drained.
 //
-// Usage: client_crash_receiver DATA_DIR KEY_FILE
+// With `stay`, it stays connected after the drain until it is killed.
+//
+// Usage: client_crash_receiver DATA_DIR KEY_FILE [stay]
 #include <unistd.h>
 
 #include <chrono>
@@ -13,8 +15,9 @@
 
 int main(int argc, char** argv) {
   using namespace parley::client;
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: client_crash_receiver DATA_DIR KEY_FILE\n");
+  const bool stay = argc == 4 && std::string(argv[3]) == "stay";
+  if (argc != 3 && !stay) {
+    std::fprintf(stderr, "usage: client_crash_receiver DATA_DIR KEY_FILE [stay]\n");
     return 2;
   }
   ClientOptions options;
@@ -33,6 +36,11 @@ int main(int argc, char** argv) {
   });
   if (!(*client)->Connect()) return 5;
   if (!(*client)->WaitUntilDrained(std::chrono::seconds(60))) return 6;
+  if (stay) {
+    // Until SIGKILL (at most 10 minutes): its receive thread goes on (owed receipts, retries).
+    for (int i = 0; i < 600; ++i) sleep(1);
+    return 7;
+  }
   (*client)->Disconnect();
   return 0;
 }
