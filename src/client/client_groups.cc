@@ -610,24 +610,6 @@ ClientResult<Group> Client::Impl::AcceptGroupForSendingLocked(const Conversation
   return group;
 }
 
-ClientStatus Client::Impl::SendGroupReadReceiptsLocked(const GroupId& id, const std::vector<MessageId>& ids) {
-  CLIENT_ASSIGN_STORE(group, store_->FindGroup(id));
-  // S2: no read receipt for a group that is still a request.
-  if (!group || group->request || !group->active) return {};
-  CLIENT_TRY(EnsureConnectedLocked());
-  std::vector<std::pair<AccountId, std::vector<MessageId>>> by_sender;
-  for (const MessageId& m : ids) {
-    CLIENT_ASSIGN_STORE(found, store_->FindMessage(m));
-    if (!found || found->sender == account_->account || !Contains(group->members, found->sender)) continue;
-    auto it = std::find_if(by_sender.begin(), by_sender.end(),
-                           [&](const auto& e) { return e.first == found->sender; });
-    if (it == by_sender.end()) it = by_sender.insert(by_sender.end(), {found->sender, {}});
-    it->second.push_back(m);
-  }
-  for (const auto& [sender, list] : by_sender) CLIENT_TRY(SendReadReceiptsLocked(sender, id, list));
-  return {};
-}
-
 ClientResult<std::vector<MessageReceipt>> Client::Impl::Receipts(const MessageId& id) {
   std::unique_lock lock(mutex_);
   if (!store_) return Fail(ClientErrc::kStorage, "the store is not open");

@@ -328,10 +328,6 @@ class Client::Impl {
   // says whether the server took it.
   ClientResult<StoredMessage> SendDataLocked(const ConversationId& conversation, DataBody data,
                                              const std::filesystem::path* attachment_file);
-  // Owes read receipts for `ids` to `to` (and the copy for our own
-  // devices) and sends what is owed.
-  ClientStatus SendReadReceiptsLocked(const AccountId& to, const std::optional<GroupId>& group,
-                                      const std::vector<MessageId>& ids);
 
   // Sends a body about an existing message of a 1:1 conversation.
   ClientStatus SendAboutLocked(const ConversationId& conversation, ContentBody body, bool sync_copy);
@@ -513,8 +509,6 @@ class Client::Impl {
                                std::vector<std::function<void()>>& after_commit);
   // A group we are in, for sending: a request is accepted by writing to it.
   ClientResult<Group> AcceptGroupForSendingLocked(const ConversationId& conversation);
-  // Read receipts for a group's messages, to each one's sender (none for a request).
-  ClientStatus SendGroupReadReceiptsLocked(const GroupId& group, const std::vector<MessageId>& ids);
 
   // ---- attachments (client_attachments.cc) ----
 

@@ -454,28 +454,6 @@ ClientResult<std::vector<store::OwedReceipt>> Client::Impl::ReadReceiptsOwedLock
   return owed;
 }
 
-ClientStatus Client::Impl::SendReadReceiptsLocked(const AccountId& to, const std::optional<GroupId>& group,
-                                                  const std::vector<MessageId>& ids) {
-  std::vector<store::OwedReceipt> owed;
-  OwedSends sends;
-  for (const MessageId& id : ids) {
-    store::OwedReceipt r;
-    r.to = to;
-    r.group = group;
-    r.kind = MessageStatus::kRead;
-    r.message = id;
-    AssignOwedSendLocked(r, sends);
-    owed.push_back(r);
-    r.own_devices = true;
-    AssignOwedSendLocked(r, sends);
-    owed.push_back(r);
-  }
-  CLIENT_TRY_STORE(store_->OweReceipts(owed, kMaxOwedReceiptsPerPeer));
-  receipts_owed_ = true;
-  SendOwedReceiptsLocked(true);
-  return {};
-}
-
 void Client::Impl::SendOwedReceiptsLocked(bool now) {
   if (!receipts_owed_ || !account_ || !connection_ || !connection_->ready()) return;
   if (now) {
