@@ -1026,8 +1026,17 @@ TEST_F(ClientStoreTest, AStepMissingBelowTheHighestRecordedIsApplied) {
   ASSERT_TRUE(key);
   const AccountId alice(*Uuid::Parse("00000000-0000-4000-8000-00000000000a"));
   { ASSERT_TRUE(Open(*key)); }
-  RawExec(dir_ / "parley.db", *key,
-          "DROP TABLE group_pending; DELETE FROM schema_migrations WHERE version = 7;");
+  // A store written by a build that had step 9 but not step 8 (they were
+  // made side by side): step 8 is applied when the store is next opened.
+  RawExec(
+      dir_ / "parley.db", *key,
+      "DROP TABLE group_changes; DROP TABLE group_pending; DELETE FROM schema_migrations WHERE version = 8;"
+      "CREATE TABLE group_changes(group_id TEXT NOT NULL, version INTEGER NOT NULL, author TEXT NOT NULL,"
+      "  device INTEGER NOT NULL, ops BLOB NOT NULL, PRIMARY KEY(group_id, version, author, device));"
+      "CREATE TABLE group_pending(seq INTEGER PRIMARY KEY AUTOINCREMENT, group_id TEXT NOT NULL,"
+      "  arrival INTEGER NOT NULL, sender TEXT NOT NULL, sender_device INTEGER NOT NULL,"
+      "  version INTEGER NOT NULL, author TEXT NOT NULL, device INTEGER NOT NULL, ops BLOB NOT NULL);"
+      "CREATE INDEX group_pending_by_group ON group_pending(group_id, arrival, seq);");
   {
     auto store = Open(*key);
     ASSERT_TRUE(store);
