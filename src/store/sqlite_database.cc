@@ -114,10 +114,11 @@ std::string_view SqliteStatement::Text(int column) const {
 }
 
 StoreResult<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& path,
-                                                                  std::int64_t busy_timeout_ms) {
+                                                                  std::int64_t busy_timeout_ms,
+                                                                  const char* vfs) {
   sqlite3* db = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, vfs);
   if (rc != SQLITE_OK) {
     sqlite3_close_v2(db);
     return Fail(SqliteErrorCode(rc), "cannot open the SQLite database file");

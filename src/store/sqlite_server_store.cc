@@ -7,6 +7,7 @@
 #include "store/column_codec.h"
 #include "store/limits.h"
 #include "store/schema_migration.h"
+#include "store/sqlite_wal_gather.h"
 #include "store/try.h"
 #include "store/validation.h"
 
@@ -75,7 +76,10 @@ StoreResult<AttachmentInfo> ReadAttachmentInfo(const SqliteStatement& row) {
 StoreResult<std::unique_ptr<SqliteServerStore>> SqliteServerStore::Open(const std::string& path,
                                                                         const Clock& clock,
                                                                         const StoreOptions& options) {
-  PARLEY_STORE_ASSIGN(db, SqliteDatabase::Open(path, options.sqlite_busy_timeout_ms));
+  // The writer's WAL writes are gathered (store/sqlite_wal_gather.h); its
+  // commits sync the WAL (synchronous=FULL below), which that requires.
+  const char* vfs = RegisterWalGatherVfs() ? kWalGatherVfsName : nullptr;
+  PARLEY_STORE_ASSIGN(db, SqliteDatabase::Open(path, options.sqlite_busy_timeout_ms, vfs));
   // journal_mode answers with the mode in force; anything but "wal" means the
   // file system cannot do WAL, and the durability argument would not hold.
   {
