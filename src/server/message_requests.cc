@@ -62,7 +62,7 @@ static std::optional<SendOutcome> PrepareSend(RequestFrameHandler::Impl& impl, c
                           [&](const wire::OutgoingMessage& m) { return m.device_id == sender.device; })) {
     return Refused(ResponseStatus::kBadRequest, "a sync send does not include the sending device");
   }
-  auto devices = impl.store.ListDevices(recipient);
+  auto devices = impl.store.ListDeviceRegistrations(recipient);
   if (!devices) {
     if (devices.error().code == store::StoreErrc::kNotFound) {
       return Refused(ResponseStatus::kNotFound, "no such recipient");
@@ -74,21 +74,20 @@ static std::optional<SendOutcome> PrepareSend(RequestFrameHandler::Impl& impl, c
                    "the store failed");
   }
   wire::MismatchedDevices mismatch;
-  for (const store::DeviceRecord& device : *devices) {
-    if (sync && device.address.device == sender.device) continue;
-    auto entry = std::find_if(messages.begin(), messages.end(), [&](const wire::OutgoingMessage& m) {
-      return m.device_id == device.address.device;
-    });
+  for (const store::DeviceRegistration& device : *devices) {
+    if (sync && device.device == sender.device) continue;
+    auto entry = std::find_if(messages.begin(), messages.end(),
+                              [&](const wire::OutgoingMessage& m) { return m.device_id == device.device; });
     if (entry == messages.end()) {
-      mismatch.missing.push_back(device.address.device);
+      mismatch.missing.push_back(device.device);
     } else if (entry->registration_id != device.registration_id) {
-      mismatch.stale.push_back(device.address.device);
+      mismatch.stale.push_back(device.device);
     }
   }
   for (const wire::OutgoingMessage& message : messages) {
-    const bool exists = std::any_of(devices->begin(), devices->end(), [&](const store::DeviceRecord& d) {
-      return d.address.device == message.device_id;
-    });
+    const bool exists =
+        std::any_of(devices->begin(), devices->end(),
+                    [&](const store::DeviceRegistration& d) { return d.device == message.device_id; });
     if (!exists) mismatch.extra.push_back(message.device_id);
   }
   if (!mismatch.missing.empty() || !mismatch.extra.empty() || !mismatch.stale.empty()) {

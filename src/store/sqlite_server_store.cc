@@ -377,6 +377,30 @@ StoreResult<std::vector<DeviceRecord>> SqliteServerStore::ListDevices(const Acco
   });
 }
 
+StoreResult<std::vector<DeviceRegistration>> SqliteServerStore::ListDeviceRegistrations(
+    const AccountId& account) {
+  Lock lock(read_mutex_);
+  // The account's row joined with its devices: one row of NULLs when it has
+  // none, no row when it does not exist.
+  PARLEY_STORE_ASSIGN(query, reader_->Prepare("SELECT d.device_id, d.registration_id FROM accounts a "
+                                              "LEFT JOIN devices d ON d.account_id = a.id "
+                                              "WHERE a.id = ? ORDER BY d.device_id"));
+  query.BindBlob(1, AccountIdBytes(account));
+  std::vector<DeviceRegistration> devices;
+  bool account_found = false;
+  while (true) {
+    PARLEY_STORE_ASSIGN(has_row, query.Step());
+    if (!has_row) break;
+    account_found = true;
+    if (query.IsNull(0)) continue;
+    PARLEY_STORE_ASSIGN(device_id, CheckedInteger<std::uint32_t>(query.Int64(0)));
+    PARLEY_STORE_ASSIGN(registration_id, CheckedInteger<std::uint32_t>(query.Int64(1)));
+    devices.push_back({DeviceId(device_id), RegistrationId(registration_id)});
+  }
+  if (!account_found) return Fail(StoreErrc::kNotFound, "no such account");
+  return devices;
+}
+
 StoreStatus SqliteServerStore::TouchDevice(const DeviceAddress& device) {
   Lock lock(mutex_);
   PARLEY_STORE_ASSIGN(

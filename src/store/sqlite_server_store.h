@@ -52,6 +52,8 @@ class SqliteServerStore final : public ServerStore {
   StoreStatus RemoveDevice(const DeviceAddress& device) override;
   StoreResult<DeviceRecord> GetDevice(const DeviceAddress& device) override;
   StoreResult<std::vector<DeviceRecord>> ListDevices(const AccountId& account) override;
+  // One statement on the read connection (no transaction of its own).
+  StoreResult<std::vector<DeviceRegistration>> ListDeviceRegistrations(const AccountId& account) override;
   StoreStatus TouchDevice(const DeviceAddress& device) override;
 
   StoreStatus SetIdentityKey(const DeviceAddress& device, const PublicKeyBytes& key) override;
@@ -125,7 +127,8 @@ class SqliteServerStore final : public ServerStore {
   std::mutex mutex_;
   std::unique_ptr<SqliteDatabase> db_;
   // Read-only connection for GetAccount, GetDevice, ListDevices,
-  // CountOneTimePreKeys and FetchMessages, behind its own mutex.
+  // ListDeviceRegistrations, CountOneTimePreKeys and FetchMessages, behind
+  // its own mutex.
   std::mutex read_mutex_;
   std::unique_ptr<SqliteDatabase> reader_;
   // Declared after the connections: stopped before they close.
