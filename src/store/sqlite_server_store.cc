@@ -1,6 +1,7 @@
 #include "store/sqlite_server_store.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <utility>
 
@@ -580,9 +581,25 @@ StoreResult<PreKeyBundleRecord> SqliteServerStore::TakePreKeyBundle(const Device
 
 // ---------------------------------------------------------------- messages
 
+StoreStatus SqliteServerStore::UndoEnqueueOneLocked(Bytes recipient_account, std::int64_t recipient_device,
+                                                    std::int64_t server_id, bool message_written) {
+  if (message_written) {
+    PARLEY_STORE_ASSIGN(
+        remove,
+        db_->Prepare("DELETE FROM messages WHERE account_id = ? AND device_id = ? AND server_id = ?"));
+    remove.BindBlob(1, recipient_account).Bind(2, recipient_device).Bind(3, server_id);
+    PARLEY_STORE_TRY(remove.Run());
+  }
+  PARLEY_STORE_ASSIGN(release,
+                      db_->Prepare("UPDATE device_queues SET next_message_id = next_message_id - 1, "
+                                   "queued_count = queued_count - 1 WHERE account_id = ? AND device_id = ?"));
+  release.BindBlob(1, recipient_account).Bind(2, recipient_device);
+  return release.Run();
+}
+
 StoreResult<EnqueueResult> SqliteServerStore::EnqueueLocked(const EnqueueRequest& request,
                                                             const std::vector<std::size_t>& order,
-                                                            std::int64_t now) {
+                                                            std::int64_t now, bool undo_by_hand) {
   const auto client_id_bytes = request.client_message_id.value();
   const Bytes client_id = AsBytes(client_id_bytes);
   const auto sender_account = AccountIdBytes(request.sender.account);
@@ -669,7 +686,12 @@ StoreResult<EnqueueResult> SqliteServerStore::EnqueueLocked(const EnqueueRequest
           .Bind(7, envelope.type)
           .BindBlob(8, client_id)
           .BindBlobView(9, envelope.content);
-      PARLEY_STORE_TRY(insert.Run());
+      if (auto inserted = insert.Run(); !inserted) {
+        if (undo_by_hand && IsSendLevelError(inserted.error().code)) {
+          PARLEY_STORE_TRY(UndoEnqueueOneLocked(recipient_account, recipient_device, server_id, false));
+        }
+        return tl::unexpected(inserted.error());
+      }
     }
     result.copies[index] = {envelope.recipient, static_cast<std::uint64_t>(server_id)};
   }
@@ -682,7 +704,15 @@ StoreResult<EnqueueResult> SqliteServerStore::EnqueueLocked(const EnqueueRequest
       .BindBlob(3, client_id)
       .Bind(4, now)
       .BindBlob(5, AsBytes(copies));
-  PARLEY_STORE_TRY(record.Run());
+  if (auto recorded = record.Run(); !recorded) {
+    if (undo_by_hand && IsSendLevelError(recorded.error().code)) {
+      const OutgoingEnvelope& envelope = request.envelopes.front();
+      PARLEY_STORE_TRY(UndoEnqueueOneLocked(AccountIdBytes(envelope.recipient.account),
+                                            envelope.recipient.device.value(),
+                                            AsInt(result.copies.front().server_id), true));
+    }
+    return tl::unexpected(recorded.error());
+  }
   return result;
 }
 
@@ -715,14 +745,20 @@ StoreResult<std::vector<StoreResult<EnqueueResult>>> SqliteServerStore::EnqueueB
       results.push_back(tl::unexpected(order.error()));
       continue;
     }
-    // A savepoint per send: a failed send is undone alone.
-    PARLEY_STORE_TRY(RunCached("SAVEPOINT enqueue_one"));
-    auto result = EnqueueLocked(request, *order, now);
+    // A failed send is undone alone: a send to several devices in a
+    // savepoint of its own; a send to one device (most of them) without one,
+    // since a savepoint copies every page the send changes into a
+    // sub-journal. Its first write, the queue reservation, fails without
+    // writing anything, and EnqueueLocked takes back what it wrote before a
+    // later failure.
+    const bool savepoint = request.envelopes.size() > 1;
+    if (savepoint) PARLEY_STORE_TRY(RunCached("SAVEPOINT enqueue_one"));
+    auto result = EnqueueLocked(request, *order, now, !savepoint);
     if (!result) {
-      PARLEY_STORE_TRY(RunCached("ROLLBACK TO enqueue_one"));
+      if (savepoint) PARLEY_STORE_TRY(RunCached("ROLLBACK TO enqueue_one"));
       if (!IsSendLevelError(result.error().code)) return tl::unexpected(result.error());
     }
-    PARLEY_STORE_TRY(RunCached("RELEASE enqueue_one"));
+    if (savepoint) PARLEY_STORE_TRY(RunCached("RELEASE enqueue_one"));
     results.push_back(std::move(result));
   }
   return results;

@@ -121,8 +121,15 @@ class SqliteServerStore final : public ServerStore {
   StoreResult<std::vector<StoreResult<EnqueueResult>>> EnqueueBatchLocked(
       std::span<const EnqueueRequest> requests, std::int64_t now);
   StoreResult<std::vector<bool>> DeleteMessagesLocked(std::span<const QueuedCopy> messages);
+  // One send. With `undo_by_hand` (a send to one device, outside a
+  // savepoint) a send-level failure leaves nothing of the send behind.
   StoreResult<EnqueueResult> EnqueueLocked(const EnqueueRequest& request,
-                                           const std::vector<std::size_t>& order, std::int64_t now);
+                                           const std::vector<std::size_t>& order, std::int64_t now,
+                                           bool undo_by_hand);
+  // Takes back a send to one device: its message row (when written) and its
+  // queue reservation.
+  StoreStatus UndoEnqueueOneLocked(Bytes recipient_account, std::int64_t recipient_device,
+                                   std::int64_t server_id, bool message_written);
 
   std::mutex mutex_;
   std::unique_ptr<SqliteDatabase> db_;
