@@ -33,10 +33,6 @@ SendOutcome Refused(ResponseStatus status, const char* detail) {
   return outcome;
 }
 
-std::string PairKey(const AccountId& sender, const AccountId& recipient) {
-  return sender.value().ToString() + ">" + recipient.value().ToString();
-}
-
 }  // namespace
 
 // One send that passed its checks, ready for the store.
@@ -129,8 +125,8 @@ static std::optional<SendOutcome> PrepareSend(RequestFrameHandler::Impl& impl, c
     impl.contacts.Remember(sender.account, recipient);
   }
   if (!own_account) {
-    const std::string pair = PairKey(sender.account, recipient);
-    if (const std::uint64_t wait = impl.messages_per_pair.Take(pair); wait != 0) {
+    if (const std::uint64_t wait = impl.messages_per_pair.Take(MakeAccountPair(sender.account, recipient));
+        wait != 0) {
       impl.rate_limit_hits_messages.Increment();
       SendOutcome outcome = Refused(ResponseStatus::kRateLimited, "too many messages to this recipient");
       outcome.retry_after_ms = wait;
