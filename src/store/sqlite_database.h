@@ -58,6 +58,12 @@ class SqliteStatement {
 
 class SqliteDatabase {
  public:
+  // Configures and initializes the SQLite library once per process (Open
+  // does it too; call it first when anything else touches SQLite before the
+  // first Open): memory statistics off, so SQLite's allocations take no
+  // process-wide mutex (nothing in parleyd reads those statistics).
+  static void InitializeLibrary();
+
   // Opens (creating if needed) the file, through the VFS named `vfs` (nullptr:
   // SQLite's default). kUnavailable: cannot open or create.
   static StoreResult<std::unique_ptr<SqliteDatabase>> Open(const std::string& path,

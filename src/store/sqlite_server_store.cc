@@ -79,6 +79,7 @@ StoreResult<std::unique_ptr<SqliteServerStore>> SqliteServerStore::Open(const st
                                                                         const StoreOptions& options) {
   // The writer's WAL writes are gathered (store/sqlite_wal_gather.h); its
   // commits sync the WAL (synchronous=FULL below), which that requires.
+  SqliteDatabase::InitializeLibrary();
   const char* vfs = RegisterWalGatherVfs() ? kWalGatherVfsName : nullptr;
   PARLEY_STORE_ASSIGN(db, SqliteDatabase::Open(path, options.sqlite_busy_timeout_ms, vfs));
   // journal_mode answers with the mode in force; anything but "wal" means the
