@@ -101,10 +101,10 @@ StoreResult<std::unique_ptr<SqliteServerStore>> SqliteServerStore::Open(const st
   // the writer waits for its fsync, instead of queueing behind it.
   PARLEY_STORE_ASSIGN(reader, SqliteDatabase::Open(path, options.sqlite_busy_timeout_ms));
   // SQLite drops a connection's page cache whenever another connection
-  // commits; with the file mapped, the pages the reader takes from it again
-  // (not those in the WAL) cost no pread.
-  PARLEY_STORE_TRY(
-      reader->Exec("PRAGMA query_only=ON; PRAGMA cache_size=-16384; PRAGMA mmap_size=268435456;"));
+  // commits, and with the file memory-mapped it also unmaps the whole file
+  // then (munmap, then mmap and a page fault for every page read again): the
+  // reader does not map it, and reads the pages it needs again with pread.
+  PARLEY_STORE_TRY(reader->Exec("PRAGMA query_only=ON; PRAGMA cache_size=-16384; PRAGMA mmap_size=0;"));
   store->reader_ = std::move(reader);
   PARLEY_STORE_ASSIGN(checkpointer, SqliteCheckpointer::Start(path, options.sqlite_busy_timeout_ms,
                                                               *store->db_, options.sqlite_checkpoint_pages));
