@@ -33,10 +33,6 @@ SendOutcome Refused(ResponseStatus status, const char* detail) {
   return outcome;
 }
 
-std::string PairKey(const AccountId& sender, const AccountId& recipient) {
-  return sender.value().ToString() + ">" + recipient.value().ToString();
-}
-
 }  // namespace
 
 // One send that passed its checks, ready for the store.
@@ -62,7 +58,7 @@ static std::optional<SendOutcome> PrepareSend(RequestFrameHandler::Impl& impl, c
                           [&](const wire::OutgoingMessage& m) { return m.device_id == sender.device; })) {
     return Refused(ResponseStatus::kBadRequest, "a sync send does not include the sending device");
   }
-  auto devices = impl.store.ListDevices(recipient);
+  auto devices = impl.store.ListDeviceRegistrations(recipient);
   if (!devices) {
     if (devices.error().code == store::StoreErrc::kNotFound) {
       return Refused(ResponseStatus::kNotFound, "no such recipient");
@@ -74,21 +70,20 @@ static std::optional<SendOutcome> PrepareSend(RequestFrameHandler::Impl& impl, c
                    "the store failed");
   }
   wire::MismatchedDevices mismatch;
-  for (const store::DeviceRecord& device : *devices) {
-    if (sync && device.address.device == sender.device) continue;
-    auto entry = std::find_if(messages.begin(), messages.end(), [&](const wire::OutgoingMessage& m) {
-      return m.device_id == device.address.device;
-    });
+  for (const store::DeviceRegistration& device : *devices) {
+    if (sync && device.device == sender.device) continue;
+    auto entry = std::find_if(messages.begin(), messages.end(),
+                              [&](const wire::OutgoingMessage& m) { return m.device_id == device.device; });
     if (entry == messages.end()) {
-      mismatch.missing.push_back(device.address.device);
+      mismatch.missing.push_back(device.device);
     } else if (entry->registration_id != device.registration_id) {
-      mismatch.stale.push_back(device.address.device);
+      mismatch.stale.push_back(device.device);
     }
   }
   for (const wire::OutgoingMessage& message : messages) {
-    const bool exists = std::any_of(devices->begin(), devices->end(), [&](const store::DeviceRecord& d) {
-      return d.address.device == message.device_id;
-    });
+    const bool exists =
+        std::any_of(devices->begin(), devices->end(),
+                    [&](const store::DeviceRegistration& d) { return d.device == message.device_id; });
     if (!exists) mismatch.extra.push_back(message.device_id);
   }
   if (!mismatch.missing.empty() || !mismatch.extra.empty() || !mismatch.stale.empty()) {
@@ -130,8 +125,8 @@ static std::optional<SendOutcome> PrepareSend(RequestFrameHandler::Impl& impl, c
     impl.contacts.Remember(sender.account, recipient);
   }
   if (!own_account) {
-    const std::string pair = PairKey(sender.account, recipient);
-    if (const std::uint64_t wait = impl.messages_per_pair.Take(pair); wait != 0) {
+    if (const std::uint64_t wait = impl.messages_per_pair.Take(MakeAccountPair(sender.account, recipient));
+        wait != 0) {
       impl.rate_limit_hits_messages.Increment();
       SendOutcome outcome = Refused(ResponseStatus::kRateLimited, "too many messages to this recipient");
       outcome.retry_after_ms = wait;

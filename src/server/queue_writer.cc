@@ -4,6 +4,7 @@
 #include <optional>
 #include <utility>
 
+#include "server/loop_turn.h"
 #include "server/send_batch.h"
 #include "store/limits.h"
 
@@ -60,7 +61,7 @@ void QueueWriter::Enqueue(std::vector<store::EnqueueRequest> sends, SendsDone do
     done(results);
     return;
   }
-  wake_.notify_one();
+  Wake();
 }
 
 void QueueWriter::Delete(const store::QueuedCopy& message, DeleteDone done) {
@@ -75,7 +76,21 @@ void QueueWriter::Delete(const store::QueuedCopy& message, DeleteDone done) {
     done(tl::unexpected(store::StoreError{store::StoreErrc::kUnavailable, "the server is stopping"}));
     return;
   }
-  wake_.notify_one();
+  Wake();
+}
+
+void QueueWriter::Wake() {
+  LoopTurn* turn = LoopTurn::Current();
+  if (turn == nullptr) {
+    wake_.notify_one();
+    return;
+  }
+  // One posted wake per turn: later hand-ins of the turn find it pending.
+  if (wake_deferred_.exchange(true, std::memory_order_acq_rel)) return;
+  turn->Defer([this] {
+    wake_deferred_.store(false, std::memory_order_release);
+    wake_.notify_one();
+  });
 }
 
 void QueueWriter::Run() {
@@ -84,7 +99,10 @@ void QueueWriter::Run() {
   for (;;) {
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !sends_.empty() || !deletes_.empty(); });
+      while (!stopping_ && sends_.empty() && deletes_.empty()) {
+        sleeps_.fetch_add(1, std::memory_order_relaxed);
+        wake_.wait(lock);
+      }
       // Stopping ends the loop only once everything handed in is committed.
       if (sends_.empty() && deletes_.empty()) return;
       std::size_t taken = 0;

@@ -10,6 +10,11 @@
 // There is no timer: an idle writer commits a lone send at once, and a busy
 // one batches exactly what the disk's latency let accumulate.
 //
+// Handed in on a thread with a LoopTurn open (the event loop), work wakes an
+// idle writer only once the loop has run the handlers queued so far
+// (server/loop_turn.h), so that one commit takes what a whole turn of the
+// loop handed in; elsewhere it wakes the writer at once.
+//
 // Sends are committed in the order they were handed in, so one connection's
 // sends (handed in by its task sequence, in order) keep their order in every
 // recipient queue. Completions run on the writer's thread after the commit,
@@ -17,8 +22,10 @@
 // back into the writer synchronously waiting for it.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -53,6 +60,9 @@ class QueueWriter {
   // Deletes one acknowledged message in a coming commit; then calls `done`.
   void Delete(const store::QueuedCopy& message, DeleteDone done);
 
+  // Times the thread went to sleep for lack of work (tests, diagnostics).
+  std::uint64_t sleeps() const { return sleeps_.load(std::memory_order_relaxed); }
+
   // Commits what was handed in so far, then joins the thread. Idempotent.
   // Must not run on the writer's thread (a completion).
   void Stop();
@@ -68,6 +78,8 @@ class QueueWriter {
   };
 
   void Run();
+  // Wakes the thread, at once or at the end of the current LoopTurn.
+  void Wake();
   // One store transaction for both (CommitQueueBatch), then the completions.
   void Commit(std::vector<PendingSends>& sends, std::vector<PendingDelete>& deletes);
 
@@ -82,6 +94,9 @@ class QueueWriter {
   std::size_t pending_send_count_ = 0;
   std::deque<PendingDelete> deletes_;
   bool stopping_ = false;
+  // A wake is posted to the loop and has not run yet.
+  std::atomic<bool> wake_deferred_{false};
+  std::atomic<std::uint64_t> sleeps_{0};
   std::thread thread_;
 };
 

@@ -91,7 +91,8 @@ HandlerMetrics::HandlerMetrics(MetricsRegistry& registry)
                                           "Time a request spent in its handler, store calls included",
                                           LatencyBucketsSeconds())) {}
 
-std::uint64_t TokenBuckets::Take(const std::string& key, double cost) {
+template <class Key, class Hash>
+std::uint64_t BasicTokenBuckets<Key, Hash>::Take(const Key& key, double cost) {
   if (config_.capacity <= 0) return 0;  // a zero bucket means no limit
   const std::int64_t now = clock_.NowMillis();
   std::lock_guard lock(mutex_);
@@ -109,6 +110,18 @@ std::uint64_t TokenBuckets::Take(const std::string& key, double cost) {
   if (config_.refill_per_hour <= 0) return 3'600'000;
   const double missing = cost - bucket.tokens;
   return static_cast<std::uint64_t>(missing * 3'600'000.0 / config_.refill_per_hour) + 1;
+}
+
+template class BasicTokenBuckets<std::string>;
+template class BasicTokenBuckets<AccountPair, AccountPairHash>;
+
+AccountPair MakeAccountPair(const AccountId& sender, const AccountId& recipient) {
+  AccountPair pair{};
+  for (std::size_t i = 0; i < Uuid::kSize; ++i) {
+    pair[i] = sender.value().bytes()[i];
+    pair[Uuid::kSize + i] = recipient.value().bytes()[i];
+  }
+  return pair;
 }
 
 ContactBook::PairKey ContactBook::Key(const AccountId& a, const AccountId& b) {

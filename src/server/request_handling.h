@@ -111,12 +111,13 @@ struct HandlerMetrics {
 };
 
 // One token bucket per key, created full on first use.
-class TokenBuckets {
+template <class Key, class Hash = std::hash<Key>>
+class BasicTokenBuckets {
  public:
-  TokenBuckets(const TokenBucketConfig& config, const Clock& clock) : config_(config), clock_(clock) {}
+  BasicTokenBuckets(const TokenBucketConfig& config, const Clock& clock) : config_(config), clock_(clock) {}
   // Takes `cost` tokens from `key`'s bucket: 0 when allowed, else the
   // milliseconds until they would be there (nothing is taken then).
-  std::uint64_t Take(const std::string& key, double cost = 1);
+  std::uint64_t Take(const Key& key, double cost = 1);
 
  private:
   struct Bucket {
@@ -126,8 +127,24 @@ class TokenBuckets {
   TokenBucketConfig config_;
   const Clock& clock_;
   std::mutex mutex_;
-  std::unordered_map<std::string, Bucket> buckets_;
+  std::unordered_map<Key, Bucket, Hash> buckets_;
 };
+using TokenBuckets = BasicTokenBuckets<std::string>;
+
+// A sender's account id, then a recipient's: the key of the per-pair message
+// limit (checked on every send: no strings built for it).
+using AccountPair = std::array<std::uint8_t, 2 * Uuid::kSize>;
+AccountPair MakeAccountPair(const AccountId& sender, const AccountId& recipient);
+struct AccountPairHash {
+  std::size_t operator()(const AccountPair& pair) const noexcept {
+    // Account ids are random (version-4 UUIDs, made by the server): their
+    // bytes are a hash. Both halves, so (a, b) and (b, a) differ.
+    std::size_t h = 0;
+    for (std::size_t i = 0; i < sizeof(h); ++i) h = h << 8 | (pair[i] ^ pair[Uuid::kSize + sizeof(h) + i]);
+    return h;
+  }
+};
+using PairTokenBuckets = BasicTokenBuckets<AccountPair, AccountPairHash>;
 
 // Which pairs of accounts have exchanged messages (either direction), for
 // the first-contact limit: a send to an account outside this book is a first
@@ -242,7 +259,7 @@ struct RequestFrameHandler::Impl {
   TokenBuckets registrations_per_address;
   TokenBuckets unauthenticated_per_address;
   TokenBuckets bundle_fetches_per_account;
-  TokenBuckets messages_per_pair;
+  PairTokenBuckets messages_per_pair;
   TokenBuckets first_contacts_per_account;
   TokenBuckets first_contacts_per_new_account;
   ContactBook contacts;

@@ -5,8 +5,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <exception>
+#include <functional>
 #include <span>
 #include <utility>
+
+#include "server/loop_turn.h"
 
 namespace parley::server {
 
@@ -141,7 +144,15 @@ void WebSocketSession::OnRead(const error_code& ec, std::size_t bytes) {
     const auto data = buffer_.data();
     const std::span<const std::uint8_t> frame(static_cast<const std::uint8_t*>(data.data()), data.size());
     try {
-      state_->frame_handler().OnFrame(Handle(), context_.get(), frame, std::move(slot));
+      if (batchable_) {
+        // Work the frame hands to other threads waits for the end of the
+        // loop's turn (server/loop_turn.h).
+        LoopTurn turn(
+            [this](std::function<void()> handler) { net::post(ws_.get_executor(), std::move(handler)); });
+        state_->frame_handler().OnFrame(Handle(), context_.get(), frame, std::move(slot));
+      } else {
+        state_->frame_handler().OnFrame(Handle(), context_.get(), frame, std::move(slot));
+      }
     } catch (const std::exception& e) {
       spdlog::error("event=frame_handler_failed connection={} stage=frame error=\"{}\"", lease_.id(),
                     e.what());

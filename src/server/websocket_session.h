@@ -82,7 +82,8 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession>,
 
   WebSocketStream ws_;
   // The socket runs on the event loop itself, not a strand (one event-loop
-  // thread): frames sent while a SendBatch is open may join it.
+  // thread): frames sent while a SendBatch is open may join it, and frames
+  // read are handled in a LoopTurn.
   const bool batchable_;
   boost::beast::flat_buffer buffer_;
   std::uint8_t first_byte_ = 0;

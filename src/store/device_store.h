@@ -29,6 +29,19 @@ class DeviceStore {
   // The account's devices ordered by id. kNotFound: no such account.
   virtual StoreResult<std::vector<DeviceRecord>> ListDevices(const AccountId& account) = 0;
 
+  // The account's devices ordered by id, only their ids and registration
+  // ids: the check of every send, which needs nothing else. kNotFound: no
+  // such account. The default takes them from ListDevices.
+  virtual StoreResult<std::vector<DeviceRegistration>> ListDeviceRegistrations(const AccountId& account) {
+    auto devices = ListDevices(account);
+    if (!devices) return tl::unexpected(devices.error());
+    std::vector<DeviceRegistration> registrations;
+    registrations.reserve(devices->size());
+    for (const DeviceRecord& device : *devices)
+      registrations.push_back({device.address.device, device.registration_id});
+    return registrations;
+  }
+
   // Sets the device's last_seen_ms to the clock's now. kNotFound: no such device.
   virtual StoreStatus TouchDevice(const DeviceAddress& device) = 0;
 };

@@ -85,6 +85,13 @@ struct DeviceRecord {
   friend bool operator==(const DeviceRecord&, const DeviceRecord&) = default;
 };
 
+// What a send is checked against: a device's id and registration id.
+struct DeviceRegistration {
+  DeviceId device;
+  RegistrationId registration_id;
+  friend bool operator==(const DeviceRegistration&, const DeviceRegistration&) = default;
+};
+
 struct SignedPreKeyRecord {
   SignedPreKeyId id;
   PublicKeyBytes public_key{};

@@ -113,11 +113,23 @@ std::string_view SqliteStatement::Text(int column) const {
   return std::string_view(reinterpret_cast<const char*>(data), static_cast<std::size_t>(size));
 }
 
+void SqliteDatabase::InitializeLibrary() {
+  static const bool initialized = [] {
+    // Only possible before the library is initialized; refused (harmlessly)
+    // if something else in the process initialized it first.
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return sqlite3_initialize() == SQLITE_OK;
+  }();
+  (void)initialized;
+}
+
 StoreResult<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const std::string& path,
-                                                                  std::int64_t busy_timeout_ms) {
+                                                                  std::int64_t busy_timeout_ms,
+                                                                  const char* vfs) {
+  InitializeLibrary();
   sqlite3* db = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, vfs);
   if (rc != SQLITE_OK) {
     sqlite3_close_v2(db);
     return Fail(SqliteErrorCode(rc), "cannot open the SQLite database file");

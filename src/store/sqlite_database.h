@@ -58,9 +58,17 @@ class SqliteStatement {
 
 class SqliteDatabase {
  public:
-  // Opens (creating if needed) the file. kUnavailable: cannot open or create.
+  // Configures and initializes the SQLite library once per process (Open
+  // does it too; call it first when anything else touches SQLite before the
+  // first Open): memory statistics off, so SQLite's allocations take no
+  // process-wide mutex (nothing in parleyd reads those statistics).
+  static void InitializeLibrary();
+
+  // Opens (creating if needed) the file, through the VFS named `vfs` (nullptr:
+  // SQLite's default). kUnavailable: cannot open or create.
   static StoreResult<std::unique_ptr<SqliteDatabase>> Open(const std::string& path,
-                                                           std::int64_t busy_timeout_ms);
+                                                           std::int64_t busy_timeout_ms,
+                                                           const char* vfs = nullptr);
   ~SqliteDatabase();
   SqliteDatabase(const SqliteDatabase&) = delete;
   SqliteDatabase& operator=(const SqliteDatabase&) = delete;

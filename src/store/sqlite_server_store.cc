@@ -1,12 +1,14 @@
 #include "store/sqlite_server_store.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <utility>
 
 #include "store/column_codec.h"
 #include "store/limits.h"
 #include "store/schema_migration.h"
+#include "store/sqlite_wal_gather.h"
 #include "store/try.h"
 #include "store/validation.h"
 
@@ -75,7 +77,11 @@ StoreResult<AttachmentInfo> ReadAttachmentInfo(const SqliteStatement& row) {
 StoreResult<std::unique_ptr<SqliteServerStore>> SqliteServerStore::Open(const std::string& path,
                                                                         const Clock& clock,
                                                                         const StoreOptions& options) {
-  PARLEY_STORE_ASSIGN(db, SqliteDatabase::Open(path, options.sqlite_busy_timeout_ms));
+  // The writer's WAL writes are gathered (store/sqlite_wal_gather.h); its
+  // commits sync the WAL (synchronous=FULL below), which that requires.
+  SqliteDatabase::InitializeLibrary();
+  const char* vfs = RegisterWalGatherVfs() ? kWalGatherVfsName : nullptr;
+  PARLEY_STORE_ASSIGN(db, SqliteDatabase::Open(path, options.sqlite_busy_timeout_ms, vfs));
   // journal_mode answers with the mode in force; anything but "wal" means the
   // file system cannot do WAL, and the durability argument would not hold.
   {
@@ -95,10 +101,10 @@ StoreResult<std::unique_ptr<SqliteServerStore>> SqliteServerStore::Open(const st
   // the writer waits for its fsync, instead of queueing behind it.
   PARLEY_STORE_ASSIGN(reader, SqliteDatabase::Open(path, options.sqlite_busy_timeout_ms));
   // SQLite drops a connection's page cache whenever another connection
-  // commits; with the file mapped, the pages the reader takes from it again
-  // (not those in the WAL) cost no pread.
-  PARLEY_STORE_TRY(
-      reader->Exec("PRAGMA query_only=ON; PRAGMA cache_size=-16384; PRAGMA mmap_size=268435456;"));
+  // commits, and with the file memory-mapped it also unmaps the whole file
+  // then (munmap, then mmap and a page fault for every page read again): the
+  // reader does not map it, and reads the pages it needs again with pread.
+  PARLEY_STORE_TRY(reader->Exec("PRAGMA query_only=ON; PRAGMA cache_size=-16384; PRAGMA mmap_size=0;"));
   store->reader_ = std::move(reader);
   PARLEY_STORE_ASSIGN(checkpointer, SqliteCheckpointer::Start(path, options.sqlite_busy_timeout_ms,
                                                               *store->db_, options.sqlite_checkpoint_pages));
@@ -373,6 +379,30 @@ StoreResult<std::vector<DeviceRecord>> SqliteServerStore::ListDevices(const Acco
   });
 }
 
+StoreResult<std::vector<DeviceRegistration>> SqliteServerStore::ListDeviceRegistrations(
+    const AccountId& account) {
+  Lock lock(read_mutex_);
+  // The account's row joined with its devices: one row of NULLs when it has
+  // none, no row when it does not exist.
+  PARLEY_STORE_ASSIGN(query, reader_->Prepare("SELECT d.device_id, d.registration_id FROM accounts a "
+                                              "LEFT JOIN devices d ON d.account_id = a.id "
+                                              "WHERE a.id = ? ORDER BY d.device_id"));
+  query.BindBlob(1, AccountIdBytes(account));
+  std::vector<DeviceRegistration> devices;
+  bool account_found = false;
+  while (true) {
+    PARLEY_STORE_ASSIGN(has_row, query.Step());
+    if (!has_row) break;
+    account_found = true;
+    if (query.IsNull(0)) continue;
+    PARLEY_STORE_ASSIGN(device_id, CheckedInteger<std::uint32_t>(query.Int64(0)));
+    PARLEY_STORE_ASSIGN(registration_id, CheckedInteger<std::uint32_t>(query.Int64(1)));
+    devices.push_back({DeviceId(device_id), RegistrationId(registration_id)});
+  }
+  if (!account_found) return Fail(StoreErrc::kNotFound, "no such account");
+  return devices;
+}
+
 StoreStatus SqliteServerStore::TouchDevice(const DeviceAddress& device) {
   Lock lock(mutex_);
   PARLEY_STORE_ASSIGN(
@@ -552,9 +582,25 @@ StoreResult<PreKeyBundleRecord> SqliteServerStore::TakePreKeyBundle(const Device
 
 // ---------------------------------------------------------------- messages
 
+StoreStatus SqliteServerStore::UndoEnqueueOneLocked(Bytes recipient_account, std::int64_t recipient_device,
+                                                    std::int64_t server_id, bool message_written) {
+  if (message_written) {
+    PARLEY_STORE_ASSIGN(
+        remove,
+        db_->Prepare("DELETE FROM messages WHERE account_id = ? AND device_id = ? AND server_id = ?"));
+    remove.BindBlob(1, recipient_account).Bind(2, recipient_device).Bind(3, server_id);
+    PARLEY_STORE_TRY(remove.Run());
+  }
+  PARLEY_STORE_ASSIGN(release,
+                      db_->Prepare("UPDATE device_queues SET next_message_id = next_message_id - 1, "
+                                   "queued_count = queued_count - 1 WHERE account_id = ? AND device_id = ?"));
+  release.BindBlob(1, recipient_account).Bind(2, recipient_device);
+  return release.Run();
+}
+
 StoreResult<EnqueueResult> SqliteServerStore::EnqueueLocked(const EnqueueRequest& request,
                                                             const std::vector<std::size_t>& order,
-                                                            std::int64_t now) {
+                                                            std::int64_t now, bool undo_by_hand) {
   const auto client_id_bytes = request.client_message_id.value();
   const Bytes client_id = AsBytes(client_id_bytes);
   const auto sender_account = AccountIdBytes(request.sender.account);
@@ -641,7 +687,12 @@ StoreResult<EnqueueResult> SqliteServerStore::EnqueueLocked(const EnqueueRequest
           .Bind(7, envelope.type)
           .BindBlob(8, client_id)
           .BindBlobView(9, envelope.content);
-      PARLEY_STORE_TRY(insert.Run());
+      if (auto inserted = insert.Run(); !inserted) {
+        if (undo_by_hand && IsSendLevelError(inserted.error().code)) {
+          PARLEY_STORE_TRY(UndoEnqueueOneLocked(recipient_account, recipient_device, server_id, false));
+        }
+        return tl::unexpected(inserted.error());
+      }
     }
     result.copies[index] = {envelope.recipient, static_cast<std::uint64_t>(server_id)};
   }
@@ -654,7 +705,15 @@ StoreResult<EnqueueResult> SqliteServerStore::EnqueueLocked(const EnqueueRequest
       .BindBlob(3, client_id)
       .Bind(4, now)
       .BindBlob(5, AsBytes(copies));
-  PARLEY_STORE_TRY(record.Run());
+  if (auto recorded = record.Run(); !recorded) {
+    if (undo_by_hand && IsSendLevelError(recorded.error().code)) {
+      const OutgoingEnvelope& envelope = request.envelopes.front();
+      PARLEY_STORE_TRY(UndoEnqueueOneLocked(AccountIdBytes(envelope.recipient.account),
+                                            envelope.recipient.device.value(),
+                                            AsInt(result.copies.front().server_id), true));
+    }
+    return tl::unexpected(recorded.error());
+  }
   return result;
 }
 
@@ -687,14 +746,20 @@ StoreResult<std::vector<StoreResult<EnqueueResult>>> SqliteServerStore::EnqueueB
       results.push_back(tl::unexpected(order.error()));
       continue;
     }
-    // A savepoint per send: a failed send is undone alone.
-    PARLEY_STORE_TRY(RunCached("SAVEPOINT enqueue_one"));
-    auto result = EnqueueLocked(request, *order, now);
+    // A failed send is undone alone: a send to several devices in a
+    // savepoint of its own; a send to one device (most of them) without one,
+    // since a savepoint copies every page the send changes into a
+    // sub-journal. Its first write, the queue reservation, fails without
+    // writing anything, and EnqueueLocked takes back what it wrote before a
+    // later failure.
+    const bool savepoint = request.envelopes.size() > 1;
+    if (savepoint) PARLEY_STORE_TRY(RunCached("SAVEPOINT enqueue_one"));
+    auto result = EnqueueLocked(request, *order, now, !savepoint);
     if (!result) {
-      PARLEY_STORE_TRY(RunCached("ROLLBACK TO enqueue_one"));
+      if (savepoint) PARLEY_STORE_TRY(RunCached("ROLLBACK TO enqueue_one"));
       if (!IsSendLevelError(result.error().code)) return tl::unexpected(result.error());
     }
-    PARLEY_STORE_TRY(RunCached("RELEASE enqueue_one"));
+    if (savepoint) PARLEY_STORE_TRY(RunCached("RELEASE enqueue_one"));
     results.push_back(std::move(result));
   }
   return results;

@@ -52,6 +52,8 @@ class SqliteServerStore final : public ServerStore {
   StoreStatus RemoveDevice(const DeviceAddress& device) override;
   StoreResult<DeviceRecord> GetDevice(const DeviceAddress& device) override;
   StoreResult<std::vector<DeviceRecord>> ListDevices(const AccountId& account) override;
+  // One statement on the read connection (no transaction of its own).
+  StoreResult<std::vector<DeviceRegistration>> ListDeviceRegistrations(const AccountId& account) override;
   StoreStatus TouchDevice(const DeviceAddress& device) override;
 
   StoreStatus SetIdentityKey(const DeviceAddress& device, const PublicKeyBytes& key) override;
@@ -119,13 +121,21 @@ class SqliteServerStore final : public ServerStore {
   StoreResult<std::vector<StoreResult<EnqueueResult>>> EnqueueBatchLocked(
       std::span<const EnqueueRequest> requests, std::int64_t now);
   StoreResult<std::vector<bool>> DeleteMessagesLocked(std::span<const QueuedCopy> messages);
+  // One send. With `undo_by_hand` (a send to one device, outside a
+  // savepoint) a send-level failure leaves nothing of the send behind.
   StoreResult<EnqueueResult> EnqueueLocked(const EnqueueRequest& request,
-                                           const std::vector<std::size_t>& order, std::int64_t now);
+                                           const std::vector<std::size_t>& order, std::int64_t now,
+                                           bool undo_by_hand);
+  // Takes back a send to one device: its message row (when written) and its
+  // queue reservation.
+  StoreStatus UndoEnqueueOneLocked(Bytes recipient_account, std::int64_t recipient_device,
+                                   std::int64_t server_id, bool message_written);
 
   std::mutex mutex_;
   std::unique_ptr<SqliteDatabase> db_;
   // Read-only connection for GetAccount, GetDevice, ListDevices,
-  // CountOneTimePreKeys and FetchMessages, behind its own mutex.
+  // ListDeviceRegistrations, CountOneTimePreKeys and FetchMessages, behind
+  // its own mutex.
   std::mutex read_mutex_;
   std::unique_ptr<SqliteDatabase> reader_;
   // Declared after the connections: stopped before they close.

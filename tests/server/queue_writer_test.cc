@@ -12,11 +12,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "base/clock.h"
 #include "base/rng.h"
+#include "server/loop_turn.h"
 #include "store/limits.h"
 #include "store/server_store.h"
 
@@ -104,9 +107,9 @@ class Completions {
     }
     changed_.notify_all();
   }
-  bool WaitFor(std::size_t count) {
+  bool WaitFor(std::size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, std::chrono::seconds(10), [&] { return order_.size() >= count; });
+    return changed_.wait_for(lock, timeout, [&] { return order_.size() >= count; });
   }
   std::vector<int> order() {
     std::lock_guard lock(mutex_);
@@ -175,6 +178,61 @@ TEST(QueueWriterTest, SendsAndAcksHandedInDuringACommitShareTheNextOne) {
   EXPECT_EQ(store.delete_batches_, (std::vector<std::size_t>{2}));
   const std::string text = registry.RenderPrometheus();
   EXPECT_NE(text.find("\nparley_queue_commits_total 2\n"), std::string::npos) << text;
+}
+
+TEST(QueueWriterTest, WorkHandedInDuringALoopTurnWakesTheWriterWhenTheTurnsPostRuns) {
+  ScriptedQueueStore store;
+  store.hold_first_ = false;
+  MetricsRegistry registry;
+  QueueWriter writer(store, registry);
+  Completions done;
+  TestSend a(1), b(2);
+  // The writer's thread asleep for lack of work: work wakes it only when
+  // something wakes it. (Once the count is seen, the thread holds the
+  // writer's mutex until it sleeps, and hand-ins take that mutex.)
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (writer.sleeps() == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  ASSERT_EQ(writer.sleeps(), 1u);
+  std::vector<std::function<void()>> posted;
+  {
+    LoopTurn turn([&](std::function<void()> handler) { posted.push_back(std::move(handler)); });
+    writer.Enqueue({a.request}, [&](auto results) {
+      EXPECT_TRUE(results[0]);
+      done.Add(1);
+    });
+    writer.Enqueue({b.request}, [&](auto results) {
+      EXPECT_TRUE(results[0]);
+      done.Add(2);
+    });
+    writer.Delete({a.envelope.recipient, 1}, [&](StoreResult<bool> found) {
+      EXPECT_TRUE(found);
+      done.Add(3);
+    });
+  }
+  // One wake for the turn, and the idle writer waits for it.
+  ASSERT_EQ(posted.size(), 1u);
+  EXPECT_FALSE(done.WaitFor(1, std::chrono::milliseconds(300)));
+  posted.front()();
+  ASSERT_TRUE(done.WaitFor(3));
+  EXPECT_EQ(done.order(), (std::vector<int>{1, 2, 3}));
+  // All of the turn in one commit.
+  writer.Stop();
+  EXPECT_EQ(store.send_batches_, (std::vector<std::size_t>{2}));
+  EXPECT_EQ(store.delete_batches_, (std::vector<std::size_t>{1}));
+}
+
+TEST(QueueWriterTest, WorkHandedInOutsideALoopTurnWakesTheWriterAtOnce) {
+  ScriptedQueueStore store;
+  store.hold_first_ = false;
+  MetricsRegistry registry;
+  QueueWriter writer(store, registry);
+  Completions done;
+  TestSend a(1);
+  writer.Enqueue({a.request}, [&](auto results) {
+    EXPECT_TRUE(results[0]);
+    done.Add(1);
+  });
+  EXPECT_TRUE(done.WaitFor(1));
 }
 
 TEST(QueueWriterTest, AFailedCommitAnswersEverySendWithTheStoreError) {

@@ -436,6 +436,35 @@ TEST_P(StoreConformanceTest, ConcurrentAddsNeverPassTheDeviceLimit) {
   for (std::size_t i = 0; i < devices->size(); ++i) EXPECT_EQ((*devices)[i].address.device.value(), i + 1);
 }
 
+TEST_P(StoreConformanceTest, ListsDeviceRegistrationsInIdOrder) {
+  EXPECT_EQ(store().ListDeviceRegistrations(NewId()).error().code, StoreErrc::kNotFound);
+  const AccountId id = MustCreateAccount("ivy");
+  auto one = store().ListDeviceRegistrations(id);
+  ASSERT_TRUE(IsOk(one));
+  EXPECT_EQ(*one, (std::vector<DeviceRegistration>{{DeviceId(1), RegistrationId(100)}}));
+  const DeviceAddress second = MustAddDevice(id);
+  const DeviceAddress third = MustAddDevice(id);
+  ASSERT_TRUE(IsOk(store().RemoveDevice(second)));
+  auto two = store().ListDeviceRegistrations(id);
+  ASSERT_TRUE(IsOk(two));
+  ASSERT_EQ(two->size(), 2u);
+  auto devices = store().ListDevices(id);
+  ASSERT_TRUE(IsOk(devices));
+  ASSERT_EQ(devices->size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ((*two)[i].device, (*devices)[i].address.device);
+    EXPECT_EQ((*two)[i].registration_id, (*devices)[i].registration_id);
+  }
+  EXPECT_EQ((*two)[1].device, third.device);
+  EXPECT_EQ((*two)[1].registration_id, RegistrationId(200));
+  // An account whose devices are all gone still exists: no devices, not kNotFound.
+  ASSERT_TRUE(IsOk(store().RemoveDevice(third)));
+  ASSERT_TRUE(IsOk(store().RemoveDevice({id, DeviceId(1)})));
+  auto none = store().ListDeviceRegistrations(id);
+  ASSERT_TRUE(IsOk(none));
+  EXPECT_TRUE(none->empty());
+}
+
 TEST_P(StoreConformanceTest, GetsTouchesAndRemovesDevices) {
   const AccountId id = MustCreateAccount("jack");
   const DeviceAddress companion = MustAddDevice(id);
@@ -896,7 +925,8 @@ TEST_P(StoreConformanceTest, EnqueueBatchCommitsEachSendOnItsOwn) {
   EXPECT_EQ(r[4]->copies, r[0]->copies);
   EXPECT_EQ(r[5].error().code, StoreErrc::kNotFound);
   ASSERT_TRUE(IsOk(r[6]));
-  EXPECT_GT(r[6]->copies[0].server_id, r[0]->copies[0].server_id);
+  // The failed sends to the tablet (r[2], r[5]) gave their server ids back.
+  EXPECT_EQ(r[6]->copies[0].server_id, r[0]->copies[0].server_id + 1);
 
   // Exactly the two good sends were queued; the failed ones left nothing,
   // not even idempotence records.
