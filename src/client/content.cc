@@ -179,6 +179,15 @@ auto TextField(std::size_t cap) {
 auto Uint32Field(std::uint32_t max) {
   return [max](const ProtoField& f) { return Uint32(f, max); };
 }
+// A varint field in [min, max], read as T (an integer, an enum or bool).
+template <class T>
+auto VarintAs(std::uint64_t min, std::uint64_t max) {
+  return [min, max](const ProtoField& f) -> Result<T, ContentErrc> {
+    if (auto s = ExpectVarint(f); !s) return tl::unexpected(s.error());
+    if (f.value < min || f.value > max) return OutOfRange();
+    return static_cast<T>(f.value);
+  };
+}
 
 // Reads one field of a message whose only known fields are `target` (16
 // bytes, required) and an optional string `second` up to `cap` bytes.
@@ -221,10 +230,7 @@ Result<AttachmentPointer, ContentErrc> DecodeAttachment(Bytes bytes) {
         CONTENT_TRY(Singular(seen, f, a.digest, FixedBytes<kAttachmentDigestSize>));
         break;
       case field::kAttachmentSize:
-        CONTENT_SINGULAR(seen, f);
-        CONTENT_TRY(ExpectVarint(f));
-        if (f.value == 0 || f.value > kMaxAttachmentBytes) return OutOfRange();
-        a.size = f.value;
+        CONTENT_TRY(Singular(seen, f, a.size, VarintAs<std::uint64_t>(1, kMaxAttachmentBytes)));
         break;
       case field::kFileName:
         CONTENT_TRY(Singular(seen, f, a.file_name, TextField(kMaxFileNameBytes)));
@@ -284,10 +290,7 @@ Result<ReceiptBody, ContentErrc> DecodeReceipt(Bytes bytes) {
   Seen seen;
   while (reader.Next(f)) {
     if (f.number == field::kReceiptKind) {
-      CONTENT_SINGULAR(seen, f);
-      CONTENT_TRY(ExpectVarint(f));
-      if (f.value != 1 && f.value != 2) return OutOfRange();
-      r.kind = static_cast<ReceiptKind>(f.value);
+      CONTENT_TRY(Singular(seen, f, r.kind, VarintAs<ReceiptKind>(1, 2)));
     } else if (f.number == field::kReceiptTarget) {
       if (r.targets.size() == kMaxReceiptTargets) {
         return Fail(ContentErrc::kTooMany, "a receipt names too many messages");
@@ -309,10 +312,7 @@ Result<std::uint64_t, ContentErrc> DecodeSingleVarint(Bytes bytes, std::uint64_t
   std::uint64_t value = 0;
   while (reader.Next(f)) {
     if (f.number != field::kOnly) continue;
-    CONTENT_SINGULAR(seen, f);
-    CONTENT_TRY(ExpectVarint(f));
-    if (f.value > max) return OutOfRange();
-    value = f.value;
+    CONTENT_TRY(Singular(seen, f, value, VarintAs<std::uint64_t>(0, max)));
   }
   if (reader.failed()) return Malformed();
   if (!seen.Has(field::kOnly)) return Missing();
@@ -326,15 +326,10 @@ Result<SyncRequestBody, ContentErrc> DecodeSyncRequest(Bytes bytes) {
   Seen seen;
   while (reader.Next(f)) {
     if (f.number == field::kOnly) {
-      CONTENT_SINGULAR(seen, f);
-      CONTENT_TRY(ExpectVarint(f));
-      if (f.value != static_cast<std::uint64_t>(SyncRequestKind::kContactsAndGroups)) return OutOfRange();
-      r.kind = static_cast<SyncRequestKind>(f.value);
+      constexpr auto kOnlyKind = static_cast<std::uint64_t>(SyncRequestKind::kContactsAndGroups);
+      CONTENT_TRY(Singular(seen, f, r.kind, VarintAs<SyncRequestKind>(kOnlyKind, kOnlyKind)));
     } else if (f.number == field::kSyncAnyDevice) {
-      CONTENT_SINGULAR(seen, f);
-      CONTENT_TRY(ExpectVarint(f));
-      if (f.value > 1) return OutOfRange();
-      r.any_device = f.value == 1;
+      CONTENT_TRY(Singular(seen, f, r.any_device, VarintAs<bool>(0, 1)));
     }
   }
   if (reader.failed()) return Malformed();
@@ -356,10 +351,7 @@ Result<GroupOp, ContentErrc> DecodeGroupOp(Bytes bytes) {
   while (reader.Next(f)) {
     switch (f.number) {
       case field::kOpKind: {
-        CONTENT_SINGULAR(seen, f);
-        CONTENT_TRY(ExpectVarint(f));
-        if (f.value == 0 || f.value > kMaxGroupOpKind) return OutOfRange();
-        op.kind = static_cast<GroupOpKind>(f.value);
+        CONTENT_TRY(Singular(seen, f, op.kind, VarintAs<GroupOpKind>(1, kMaxGroupOpKind)));
         break;
       }
       case field::kOpTarget:
@@ -405,10 +397,7 @@ Result<GroupChange, ContentErrc> DecodeGroupChange(Bytes bytes) {
   while (reader.Next(f)) {
     switch (f.number) {
       case field::kChangeVersion:
-        CONTENT_SINGULAR(seen, f);
-        CONTENT_TRY(ExpectVarint(f));
-        if (f.value == 0 || f.value > kMaxGroupVersion) return OutOfRange();
-        change.stamp.version = f.value;
+        CONTENT_TRY(Singular(seen, f, change.stamp.version, VarintAs<std::uint64_t>(1, kMaxGroupVersion)));
         break;
       case field::kChangeAuthor:
         CONTENT_TRY(Singular(seen, f, change.stamp.author, AccountField));
@@ -522,17 +511,13 @@ Result<SyncedContact, ContentErrc> DecodeSyncedContact(Bytes bytes) {
         CONTENT_TRY(Singular(seen, f, contact.username, TextField(kMaxUsernameBytes)));
         break;
       case field::kContactState: {
-        CONTENT_SINGULAR(seen, f);
-        auto state = Uint32(f, static_cast<std::uint32_t>(store::ContactState::kBlocked));
-        if (!state) return tl::unexpected(state.error());
-        contact.state = static_cast<store::ContactState>(*state);
+        CONTENT_TRY(Singular(
+            seen, f, contact.state,
+            VarintAs<store::ContactState>(0, static_cast<std::uint64_t>(store::ContactState::kBlocked))));
         break;
       }
       case field::kContactVerified: {
-        CONTENT_SINGULAR(seen, f);
-        auto verified = Uint32(f, 1);
-        if (!verified) return tl::unexpected(verified.error());
-        contact.verified = *verified == 1;
+        CONTENT_TRY(Singular(seen, f, contact.verified, VarintAs<bool>(0, 1)));
         break;
       }
       case field::kContactIdentity: {
@@ -639,10 +624,7 @@ ContentResult<ContactSyncBody> DecodeContactSync(Bytes bytes) {
   Seen seen;
   while (reader.Next(f)) {
     if (f.number == field::kSnapshot) {
-      CONTENT_SINGULAR(seen, f);
-      auto snapshot = Uint32(f, 1);
-      if (!snapshot) return tl::unexpected(snapshot.error());
-      body.snapshot = *snapshot == 1;
+      CONTENT_TRY(Singular(seen, f, body.snapshot, VarintAs<bool>(0, 1)));
       continue;
     }
     if (f.number != field::kSyncedContact) continue;
@@ -672,10 +654,7 @@ ContentResult<Content> DecodeContent(Bytes bytes) {
         CONTENT_TRY(Singular(seen, f, c.message_id, IdField));
         break;
       case field::kSentAt:
-        CONTENT_SINGULAR(seen, f);
-        CONTENT_TRY(ExpectVarint(f));
-        if (f.value > static_cast<std::uint64_t>(INT64_MAX)) return OutOfRange();
-        c.sent_at_ms = f.value;
+        CONTENT_TRY(Singular(seen, f, c.sent_at_ms, VarintAs<std::uint64_t>(0, INT64_MAX)));
         break;
       case field::kGroup:
         CONTENT_TRY(Singular(seen, f, c.group, GroupField));
