@@ -45,7 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 #elif defined(PARLEY_WIRE_FUZZ_KEYS)
   CheckAll<wire::UploadKeysRequest, wire::GetBundlesRequest, wire::BundlesResult, wire::DeviceBundle,
            wire::PreKeyCountResult, wire::SignedPreKey, wire::OneTimePreKey, wire::PreKeysLow,
-           wire::LookupUsernameRequest, wire::UsernameLookupResult>(input);
+           wire::LookupUsernameRequest, wire::UsernameLookupResult, wire::GetIdentityKeysRequest,
+           wire::IdentityKeysResult, wire::DeviceIdentity>(input);
 #elif defined(PARLEY_WIRE_FUZZ_MESSAGES)
   CheckAll<wire::SendMessagesRequest, wire::SendMultiRecipientRequest, wire::RecipientMessages,
            wire::OutgoingMessage, wire::SendResult, wire::MismatchedDevices, wire::RecipientResult,

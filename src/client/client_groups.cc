@@ -195,7 +195,7 @@ std::optional<crypto::PublicKey> Client::Impl::GroupAuthorIdentityLocked(const A
     if (!found) return std::nullopt;
     contact = *found;
   }
-  if (!FetchBundlesLocked(author, DeviceId(device), contact)) return std::nullopt;
+  if (!FetchIdentityKeysLocked(author, DeviceId(device), contact)) return std::nullopt;
   return store_->GetIdentity(address);
 }
 

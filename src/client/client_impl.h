@@ -297,6 +297,18 @@ class Client::Impl {
                                     std::optional<store::Contact>& contact);
   ClientStatus FetchBundlesLocked(const AccountId& account, std::optional<DeviceId> device,
                                   std::optional<store::Contact>& contact);
+  // Stores the identity keys parleyd holds for the account's devices (or one
+  // device), trusted on first use with the rules of a bundle fetch, without
+  // starting a session or using up any of the owner's one-time prekeys
+  // (GetIdentityKeys).
+  ClientStatus FetchIdentityKeysLocked(const AccountId& account, std::optional<DeviceId> device,
+                                       std::optional<store::Contact>& contact);
+  // A device's identity is not the one we trust: takes the new one, marks the
+  // contact's identity changed and queues IdentityChanged; kUntrustedIdentity
+  // when the contact was verified (the user must verify again).
+  ClientStatus TakeChangedIdentityLocked(const AccountId& account, const ProtocolAddress& address,
+                                         const crypto::PublicKey& key,
+                                         std::optional<store::Contact>& contact);
 
   // Encrypts plaintext for every device of `account` we have a session with
   // (except this device) and sends it, repairing the device list as the
@@ -446,8 +458,9 @@ class Client::Impl {
   // `change`, one of ours, signed with our identity key (client/group_signature.h).
   ClientResult<GroupChange> SignOwnGroupChangeLocked(const GroupId& group, GroupChange change);
   // The identity key of a change's author device: ours, the one the store
-  // holds, or (while identity_fetches_left_ lasts) the one parleyd gives
-  // with the device's bundle, which starts a session as sending would.
+  // holds, or (while identity_fetches_left_ lasts) the one parleyd holds
+  // (GetIdentityKeys: no session is started and none of the author's
+  // one-time prekeys is used up), stored as a bundle fetch would store it.
   // nullopt when it cannot be had now.
   std::optional<crypto::PublicKey> GroupAuthorIdentityLocked(const AccountId& author, std::uint32_t device);
   // Makes `ops` as the next change of the group we are an admin of, stores

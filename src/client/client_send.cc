@@ -61,22 +61,52 @@ ClientStatus Client::Impl::ProcessBundlesLocked(const AccountId& account,
     protocol::SessionBuilder builder(Stores(), address);
     auto built = builder.ProcessPreKeyBundle(*bundle, rng_);
     if (!built && built.error().code == ProtocolErrc::kUntrustedIdentity) {
-      if (!store_->ReplaceIdentity(address, bundle->identity_key)) {
-        return Fail(ClientErrc::kStorage, "cannot store an identity");
-      }
-      if (contact) {
-        contact->identity_changed = true;
-        CLIENT_TRY_STORE(store_->SaveContact(*contact));
-        pending_events_.emplace_back(std::in_place_type<IdentityChanged>,
-                                     IdentityChanged{account, contact->username, contact->verified});
-        if (contact->verified) {
-          return Fail(ClientErrc::kUntrustedIdentity,
-                      "the verified contact's identity changed: verify again");
-        }
-      }
+      CLIENT_TRY(TakeChangedIdentityLocked(account, address, bundle->identity_key, contact));
       built = builder.ProcessPreKeyBundle(*bundle, rng_);
     }
     if (!built) return ProtocolFailed(built.error());
+  }
+  return {};
+}
+
+ClientStatus Client::Impl::TakeChangedIdentityLocked(const AccountId& account, const ProtocolAddress& address,
+                                                     const crypto::PublicKey& key,
+                                                     std::optional<store::Contact>& contact) {
+  if (!store_->ReplaceIdentity(address, key)) return Fail(ClientErrc::kStorage, "cannot store an identity");
+  if (contact) {
+    contact->identity_changed = true;
+    CLIENT_TRY_STORE(store_->SaveContact(*contact));
+    pending_events_.emplace_back(std::in_place_type<IdentityChanged>,
+                                 IdentityChanged{account, contact->username, contact->verified});
+    if (contact->verified) {
+      return Fail(ClientErrc::kUntrustedIdentity, "the verified contact's identity changed: verify again");
+    }
+  }
+  return {};
+}
+
+ClientStatus Client::Impl::FetchIdentityKeysLocked(const AccountId& account, std::optional<DeviceId> device,
+                                                   std::optional<store::Contact>& contact) {
+  wire::GetIdentityKeysRequest request;
+  request.target = account;
+  request.device_id = device;
+  auto response = CallLocked(std::move(request));
+  if (!response) return tl::unexpected(response.error());
+  if (response->status != ResponseStatus::kOk) return StatusFailed(*response);
+  const auto& result = std::get<wire::IdentityKeysResult>(response->body);
+  if (result.account_id != account) return Fail(ClientErrc::kServerError, "identity keys of another account");
+  for (const wire::DeviceIdentity& d : result.devices) {
+    if (device && d.device_id != *device) continue;
+    auto key = crypto::PublicKey::Deserialize(d.identity_key);
+    if (!key) return Fail(ClientErrc::kServerError, "a malformed identity key");
+    const ProtocolAddress address{AccountName(account), d.device_id};
+    // What starting a session from a bundle does with its identity: the
+    // first key seen is trusted, a different one is a changed identity.
+    if (store_->IsTrustedIdentity(address, *key)) {
+      if (!store_->SaveIdentity(address, *key)) return Fail(ClientErrc::kStorage, "cannot store an identity");
+    } else {
+      CLIENT_TRY(TakeChangedIdentityLocked(account, address, *key, contact));
+    }
   }
   return {};
 }

@@ -1,5 +1,6 @@
-// Key requests: UploadKeys, GetPreKeyCount, GetBundles; and storing the keys
-// of a new device (Register, LinkDevice).
+// Key requests: UploadKeys, GetPreKeyCount, GetBundles, LookupUsername,
+// GetIdentityKeys; and storing the keys of a new device (Register,
+// LinkDevice).
 #include <spdlog/spdlog.h>
 
 #include <string>
@@ -114,31 +115,66 @@ void RequestFrameHandler::Impl::LookupUsername(DeviceSession& session,
     reply.Ok(wire::UsernameLookupResult{*account});
 }
 
-void RequestFrameHandler::Impl::GetBundles(DeviceSession& session, const wire::GetBundlesRequest& request,
-                                           Reply& reply) {
-  // Each fetch consumes the target's prekeys: limited per requesting account.
-  if (!TakePreKeyFetch(session, reply, "too many prekey bundle fetches")) return;
-  AccountId target;
-  if (const auto* id = std::get_if<AccountId>(&request.target)) {
-    target = *id;
+std::optional<std::pair<AccountId, std::vector<store::DeviceRecord>>>
+RequestFrameHandler::Impl::TargetDevices(const std::variant<AccountId, std::string>& target, Reply& reply) {
+  AccountId account;
+  if (const auto* id = std::get_if<AccountId>(&target)) {
+    account = *id;
   } else {
-    auto account = AccountOfUsername(std::get<std::string>(request.target), reply);
-    if (!account) return;
-    target = *account;
+    auto named = AccountOfUsername(std::get<std::string>(target), reply);
+    if (!named) return std::nullopt;
+    account = *named;
   }
-  auto devices = store.ListDevices(target);
+  auto devices = store.ListDevices(account);
   if (!devices) {
     if (devices.error().code == store::StoreErrc::kNotFound) {
       reply.Error(ResponseStatus::kNotFound, "no such account");
     } else {
       StoreFailure(reply, devices.error().code, "list_devices");
     }
+    return std::nullopt;
+  }
+  return std::pair{account, std::move(*devices)};
+}
+
+void RequestFrameHandler::Impl::GetIdentityKeys(DeviceSession& session,
+                                                const wire::GetIdentityKeysRequest& request, Reply& reply) {
+  // No prekey is used up, but a username target tells whether it exists:
+  // counted with the bundle fetches and username lookups.
+  if (!TakePreKeyFetch(session, reply, "too many identity key fetches")) return;
+  auto target = TargetDevices(request.target, reply);
+  if (!target) return;
+  wire::IdentityKeysResult result;
+  result.account_id = target->first;
+  for (const store::DeviceRecord& device : target->second) {
+    if (request.device_id && device.address.device != *request.device_id) continue;
+    auto identity = store.GetIdentityKey(device.address);
+    if (!identity) {
+      // A device without keys yet has no identity to check; leave it out.
+      if (identity.error().code == store::StoreErrc::kNotFound) continue;
+      StoreFailure(reply, identity.error().code, "get_identity_key");
+      return;
+    }
+    result.devices.push_back({device.address.device, *identity});
+  }
+  if (result.devices.empty()) {
+    reply.Error(ResponseStatus::kNotFound,
+                request.device_id ? "no such device" : "the account has no device with keys");
     return;
   }
+  reply.Ok(std::move(result));
+}
+
+void RequestFrameHandler::Impl::GetBundles(DeviceSession& session, const wire::GetBundlesRequest& request,
+                                           Reply& reply) {
+  // Each fetch consumes the target's prekeys: limited per requesting account.
+  if (!TakePreKeyFetch(session, reply, "too many prekey bundle fetches")) return;
+  auto target = TargetDevices(request.target, reply);
+  if (!target) return;
   wire::BundlesResult result;
-  result.account_id = target;
+  result.account_id = target->first;
   std::vector<DeviceKey> consumed;
-  for (const store::DeviceRecord& device : *devices) {
+  for (const store::DeviceRecord& device : target->second) {
     if (request.device_id && device.address.device != *request.device_id) continue;
     auto bundle = store.TakePreKeyBundle(device.address);
     if (!bundle) {

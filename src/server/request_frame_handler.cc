@@ -354,6 +354,8 @@ void RequestFrameHandler::Impl::Handle(const std::shared_ptr<DeviceSession>& ses
           GetBundles(session, body, reply);
         } else if constexpr (std::is_same_v<T, wire::LookupUsernameRequest>) {
           LookupUsername(session, body, reply);
+        } else if constexpr (std::is_same_v<T, wire::GetIdentityKeysRequest>) {
+          GetIdentityKeys(session, body, reply);
         } else if constexpr (std::is_same_v<T, wire::SendMessagesRequest>) {
           SendMessages(session, std::move(body), reply);
         } else if constexpr (std::is_same_v<T, wire::SendMultiRecipientRequest>) {

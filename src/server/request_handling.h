@@ -239,12 +239,22 @@ struct RequestFrameHandler::Impl {
   // A username's account id, no keys: limited with the bundle fetches (both
   // tell whether a username exists).
   void LookupUsername(DeviceSession& session, const wire::LookupUsernameRequest& request, Reply& reply);
-  // Takes one of the requesting account's prekey fetches; false when none is
-  // left (answered rate_limited, `what` as the detail).
+  // The stored identity keys of the target's devices; uses up no prekey.
+  // Limited with the bundle fetches (a username target tells whether it
+  // exists).
+  void GetIdentityKeys(DeviceSession& session, const wire::GetIdentityKeysRequest& request, Reply& reply);
+  // Takes one of the requesting account's prekey fetches (the budget that
+  // bundle fetches, username lookups and identity key fetches share); false
+  // when none is left (answered rate_limited, `what` as the detail).
   bool TakePreKeyFetch(DeviceSession& session, Reply& reply, const char* what);
   // The account a username names; nullopt when it was answered instead
   // (not_found, or a store failure).
   std::optional<AccountId> AccountOfUsername(const std::string& username, Reply& reply);
+  // The account a GetBundles or GetIdentityKeys target names, and its
+  // devices; nullopt when it was answered instead (not_found, or a store
+  // failure).
+  std::optional<std::pair<AccountId, std::vector<store::DeviceRecord>>> TargetDevices(
+      const std::variant<AccountId, std::string>& target, Reply& reply);
 
   // ---- message_requests.cc
   // Both answer after the group commit (QueueWriter), not before they return.

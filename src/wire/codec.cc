@@ -57,6 +57,8 @@ constexpr std::uint32_t kBodyField<GetBundlesRequest> = 22;
 template <>
 constexpr std::uint32_t kBodyField<LookupUsernameRequest> = 23;
 template <>
+constexpr std::uint32_t kBodyField<GetIdentityKeysRequest> = 24;
+template <>
 constexpr std::uint32_t kBodyField<SendMessagesRequest> = 30;
 template <>
 constexpr std::uint32_t kBodyField<SendMultiRecipientRequest> = 31;
@@ -76,6 +78,8 @@ template <>
 constexpr std::uint32_t kBodyField<BundlesResult> = 22;
 template <>
 constexpr std::uint32_t kBodyField<UsernameLookupResult> = 23;
+template <>
+constexpr std::uint32_t kBodyField<IdentityKeysResult> = 24;
 template <>
 constexpr std::uint32_t kBodyField<SendResult> = 30;
 template <>
@@ -436,7 +440,10 @@ WireStatus Parse(Bytes in, UploadKeysRequest& out) {
 
 WireStatus Parse(Bytes in, GetPreKeyCountRequest&) { return ParseEmpty(in); }
 
-WireStatus Parse(Bytes in, GetBundlesRequest& out) {
+// GetBundlesRequest and GetIdentityKeysRequest: exactly one of 1 account id
+// or 2 username, then 3 an optional device id.
+template <class KeyRequest>
+WireStatus ParseKeyTarget(Bytes in, KeyRequest& out) {
   bool has_target = false;
   const auto target = [&]() -> WireStatus {
     if (has_target) return Fail(WireErrc::kInconsistentFields, "both an account id and a username");
@@ -447,10 +454,10 @@ WireStatus Parse(Bytes in, GetBundlesRequest& out) {
     switch (f.number) {
       case 1:
         WIRE_TRY(target());
-        return Read(f, out.target.emplace<AccountId>());
+        return Read(f, out.target.template emplace<AccountId>());
       case 2:
         WIRE_TRY(target());
-        return ReadText(f, kMaxUsernameSize, out.target.emplace<std::string>());
+        return ReadText(f, kMaxUsernameSize, out.target.template emplace<std::string>());
       case 3:
         return Read(f, out.device_id);
     }
@@ -460,6 +467,10 @@ WireStatus Parse(Bytes in, GetBundlesRequest& out) {
   if (!has_target) return Fail(WireErrc::kMissingField, "neither an account id nor a username");
   return Fine();
 }
+
+WireStatus Parse(Bytes in, GetBundlesRequest& out) { return ParseKeyTarget(in, out); }
+
+WireStatus Parse(Bytes in, GetIdentityKeysRequest& out) { return ParseKeyTarget(in, out); }
 
 WireStatus Parse(Bytes in, OutgoingMessage& out) {
   return ParseFields(in, Fields({1, 2, 3, 4}, {1, 2, 3, 4}), [&](const ProtoField& f) {
@@ -617,6 +628,31 @@ WireStatus Parse(Bytes in, BundlesResult& out) {
 WireStatus Parse(Bytes in, UsernameLookupResult& out) {
   return ParseFields(in, Fields({1}, {1}),
                      [&](const ProtoField& f) { return f.number == 1 ? Read(f, out.account_id) : Fine(); });
+}
+
+WireStatus Parse(Bytes in, DeviceIdentity& out) {
+  return ParseFields(in, Fields({1, 2}, {1, 2}), [&](const ProtoField& f) {
+    switch (f.number) {
+      case 1:
+        return Read(f, out.device_id);
+      case 2:
+        return Read(f, out.identity_key);
+    }
+    return Fine();
+  });
+}
+
+WireStatus Parse(Bytes in, IdentityKeysResult& out) {
+  WIRE_TRY(Reserve(in, 2, kMaxDevicesPerAccount, out.devices));
+  return ParseFields(in, Fields({1}, {1}), [&](const ProtoField& f) {
+    switch (f.number) {
+      case 1:
+        return Read(f, out.account_id);
+      case 2:
+        return ReadRepeated(f, kMaxDevicesPerAccount, out.devices);
+    }
+    return Fine();
+  });
 }
 
 WireStatus Parse(Bytes in, SendResult& out) {
@@ -908,14 +944,24 @@ void Encode(Sink& sink, const UploadKeysRequest& r) {
 template <class Sink>
 void Encode(Sink&, const GetPreKeyCountRequest&) {}
 
-template <class Sink>
-void Encode(Sink& sink, const GetBundlesRequest& r) {
+template <class Sink, class KeyRequest>
+void EncodeKeyTarget(Sink& sink, const KeyRequest& r) {
   if (const auto* account = std::get_if<AccountId>(&r.target)) {
     sink.BytesField(1, BytesOf(*account));
   } else {
     sink.TextField(2, std::get<std::string>(r.target));
   }
   if (r.device_id) sink.VarintField(3, r.device_id->value());
+}
+
+template <class Sink>
+void Encode(Sink& sink, const GetBundlesRequest& r) {
+  EncodeKeyTarget(sink, r);
+}
+
+template <class Sink>
+void Encode(Sink& sink, const GetIdentityKeysRequest& r) {
+  EncodeKeyTarget(sink, r);
 }
 
 template <class Sink>
@@ -1017,6 +1063,18 @@ void Encode(Sink& sink, const BundlesResult& r) {
 template <class Sink>
 void Encode(Sink& sink, const UsernameLookupResult& r) {
   sink.BytesField(1, BytesOf(r.account_id));
+}
+
+template <class Sink>
+void Encode(Sink& sink, const DeviceIdentity& d) {
+  sink.VarintField(1, d.device_id.value());
+  sink.BytesField(2, d.identity_key);
+}
+
+template <class Sink>
+void Encode(Sink& sink, const IdentityKeysResult& r) {
+  sink.BytesField(1, BytesOf(r.account_id));
+  for (const DeviceIdentity& d : r.devices) sink.MessageField(2, d);
 }
 
 template <class Sink>

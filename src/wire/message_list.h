@@ -18,6 +18,7 @@
   X(GetPreKeyCountRequest)      \
   X(GetBundlesRequest)          \
   X(LookupUsernameRequest)      \
+  X(GetIdentityKeysRequest)     \
   X(OutgoingMessage)            \
   X(SendMessagesRequest)        \
   X(RecipientMessages)          \
@@ -33,6 +34,8 @@
   X(DeviceBundle)               \
   X(BundlesResult)              \
   X(UsernameLookupResult)       \
+  X(DeviceIdentity)             \
+  X(IdentityKeysResult)         \
   X(SendResult)                 \
   X(MismatchedDevices)          \
   X(RecipientResult)            \

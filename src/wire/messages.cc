@@ -33,6 +33,7 @@ std::string_view NameOf(const UploadKeysRequest&) { return "upload_keys"; }
 std::string_view NameOf(const GetPreKeyCountRequest&) { return "get_prekey_count"; }
 std::string_view NameOf(const GetBundlesRequest&) { return "get_bundles"; }
 std::string_view NameOf(const LookupUsernameRequest&) { return "lookup_username"; }
+std::string_view NameOf(const GetIdentityKeysRequest&) { return "get_identity_keys"; }
 std::string_view NameOf(const SendMessagesRequest&) { return "send_messages"; }
 std::string_view NameOf(const SendMultiRecipientRequest&) { return "send_multi_recipient"; }
 std::string_view NameOf(const PingRequest&) { return "ping"; }
@@ -77,6 +78,10 @@ struct OkBody<GetBundlesRequest> {
 template <>
 struct OkBody<LookupUsernameRequest> {
   using type = UsernameLookupResult;
+};
+template <>
+struct OkBody<GetIdentityKeysRequest> {
+  using type = IdentityKeysResult;
 };
 template <>
 struct OkBody<SendMessagesRequest> {

@@ -162,6 +162,18 @@ struct LookupUsernameRequest {
   friend bool operator==(const LookupUsernameRequest&, const LookupUsernameRequest&) = default;
 };
 
+// The identity keys of every device of an account (or of one device), with
+// nothing else: unlike GetBundles it uses up no one-time prekey, so a client
+// that only needs to check a signature (a group change's author) leaves the
+// owner's prekeys alone.
+struct GetIdentityKeysRequest {
+  // By account id, or by username (IsValidUsername).
+  std::variant<AccountId, std::string> target;
+  std::optional<DeviceId> device_id;
+
+  friend bool operator==(const GetIdentityKeysRequest&, const GetIdentityKeysRequest&) = default;
+};
+
 // The ciphertext for one recipient device.
 struct OutgoingMessage {
   DeviceId device_id;  // 1..kMaxDeviceId
@@ -213,7 +225,7 @@ using RequestBody =
     std::variant<RegisterRequest, AuthenticateRequest, CreateLinkCodeRequest, LinkDeviceRequest,
                  ListDevicesRequest, UnlinkDeviceRequest, SetUsernameRequest, DeleteAccountRequest,
                  UploadKeysRequest, GetPreKeyCountRequest, GetBundlesRequest, SendMessagesRequest,
-                 SendMultiRecipientRequest, PingRequest, LookupUsernameRequest>;
+                 SendMultiRecipientRequest, PingRequest, LookupUsernameRequest, GetIdentityKeysRequest>;
 
 // A request; the server answers with a Response carrying the same id. Ids are
 // chosen by the client and only match responses on one connection.
@@ -297,6 +309,21 @@ struct UsernameLookupResult {
   friend bool operator==(const UsernameLookupResult&, const UsernameLookupResult&) = default;
 };
 
+// One device's identity key.
+struct DeviceIdentity {
+  DeviceId device_id;
+  PublicKeyBytes identity_key{};
+
+  friend bool operator==(const DeviceIdentity&, const DeviceIdentity&) = default;
+};
+
+struct IdentityKeysResult {
+  AccountId account_id;                 // resolves a username target
+  std::vector<DeviceIdentity> devices;  // 1..kMaxDevicesPerAccount, distinct ids
+
+  friend bool operator==(const IdentityKeysResult&, const IdentityKeysResult&) = default;
+};
+
 // A send was queued for every device.
 struct SendResult {
   std::uint64_t server_timestamp_ms = 0;
@@ -336,9 +363,10 @@ struct SendMultiRecipientResult {
 
 // std::monostate: a response without a body (every error except
 // mismatched_devices, and ok for requests that return nothing).
-using ResponseBody = std::variant<std::monostate, RegisterResult, LinkDeviceResult, CreateLinkCodeResult,
-                                  ListDevicesResult, PreKeyCountResult, BundlesResult, SendResult,
-                                  SendMultiRecipientResult, MismatchedDevices, UsernameLookupResult>;
+using ResponseBody =
+    std::variant<std::monostate, RegisterResult, LinkDeviceResult, CreateLinkCodeResult, ListDevicesResult,
+                 PreKeyCountResult, BundlesResult, SendResult, SendMultiRecipientResult, MismatchedDevices,
+                 UsernameLookupResult, IdentityKeysResult>;
 
 // The answer to the Request with the same id. Rules the decoder enforces:
 // ok has no error detail and no retry-after; mismatched_devices has a

@@ -175,11 +175,16 @@ WireStatus Check(const UploadKeysRequest& r) {
 
 WireStatus Check(const GetPreKeyCountRequest&) { return Fine(); }
 
-WireStatus Check(const GetBundlesRequest& r) {
+template <class KeyRequest>
+WireStatus CheckKeyTarget(const KeyRequest& r) {
   if (const auto* username = std::get_if<std::string>(&r.target)) WIRE_TRY(CheckUsername(*username));
   if (r.device_id) WIRE_TRY(CheckDeviceId(*r.device_id));
   return Fine();
 }
+
+WireStatus Check(const GetBundlesRequest& r) { return CheckKeyTarget(r); }
+
+WireStatus Check(const GetIdentityKeysRequest& r) { return CheckKeyTarget(r); }
 
 WireStatus Check(const OutgoingMessage& m) {
   WIRE_TRY(CheckDeviceId(m.device_id));
@@ -249,6 +254,16 @@ WireStatus Check(const BundlesResult& r) {
 }
 
 WireStatus Check(const UsernameLookupResult&) { return Fine(); }
+
+WireStatus Check(const DeviceIdentity& d) {
+  WIRE_TRY(CheckDeviceId(d.device_id));
+  return CheckKey(d.identity_key);
+}
+
+WireStatus Check(const IdentityKeysResult& r) {
+  return CheckList(r.devices, kMaxDevicesPerAccount, false,
+                   [](const DeviceIdentity& d) { return d.device_id; });
+}
 
 WireStatus Check(const SendResult&) { return Fine(); }
 

@@ -328,6 +328,25 @@ std::vector<std::vector<std::uint8_t>> QueuedGroupEnvelopes(const std::filesyste
   return out;
 }
 
+// The one-time prekeys parleyd holds for the devices of `account` (its
+// SQLite store, read while it runs).
+std::int64_t ServerPreKeyCount(const std::filesystem::path& db_path, const AccountId& account) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5'000);
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM one_time_prekeys WHERE account_id = ?", -1, &stmt,
+                               nullptr),
+            SQLITE_OK);
+  const auto id = account.value().bytes();
+  sqlite3_bind_blob(stmt, 1, id.data(), static_cast<int>(id.size()), SQLITE_TRANSIENT);
+  std::int64_t count = -1;
+  if (sqlite3_step(stmt) == SQLITE_ROW) count = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return count;
+}
+
 // Two devices hold the same state of a group.
 void ExpectSameGroupState(const Group& held, const Group& expected) {
   EXPECT_EQ(held.name, expected.name);
@@ -1503,8 +1522,12 @@ TEST_F(ClientGroupsTest, ChangesRelayedInAnotherMembersNameCountOnlyWithThatMemb
 
   // Dave, added by Alice, gets her log, Bob's signed rename in it; he has
   // no session with Bob (and Bob, offline, passes him nothing), so his
-  // device fetches Bob's identity to check it.
+  // device fetches Bob's identity to check it: the identity key alone,
+  // which uses up none of Bob's one-time prekeys.
   bob.client->Disconnect();
+  const std::filesystem::path server_db = dir_ / "server" / "parley.db";
+  const std::int64_t bob_prekeys = ServerPreKeyCount(server_db, bob_id);
+  ASSERT_GT(bob_prekeys, 0);
   auto added = alice.client->AddGroupMembers(group, {"dave"});
   ASSERT_TRUE(added);
   ASSERT_TRUE(WaitUntil([&] {
@@ -1516,6 +1539,7 @@ TEST_F(ClientGroupsTest, ChangesRelayedInAnotherMembersNameCountOnlyWithThatMemb
   ExpectSameGroupState(*at_dave, *added);
   EXPECT_EQ(at_dave->name, "tor, by bob");
   EXPECT_TRUE(at_dave->active);
+  EXPECT_EQ(ServerPreKeyCount(server_db, bob_id), bob_prekeys);
 }
 
 }  // namespace

@@ -96,6 +96,30 @@ TEST_F(RateLimitsTest, PreKeyBundleFetchesPerAccount) {
   EXPECT_EQ(MetricValue("parley_rate_limit_hits_total{limit=\"prekey_fetch\"}"), 2u);
 }
 
+TEST_F(RateLimitsTest, IdentityKeyFetchesShareThePreKeyFetchBudget) {
+  WireClient alice_client(port());
+  DeviceLogin alice = Register(alice_client, "alice", MakeKeys(20));
+  WireClient bob_client(port());
+  Register(bob_client, "bob", MakeKeys(20));
+  wire::GetIdentityKeysRequest fetch;
+  fetch.target = alice.account;
+  EXPECT_EQ(bob_client.Call(fetch).status, ResponseStatus::kOk);
+  EXPECT_EQ(bob_client.Call(fetch).status, ResponseStatus::kOk);
+  wire::Response response = bob_client.Call(fetch);
+  ExpectRateLimited(response, 59'000, 60'001);
+  EXPECT_EQ(response.error_detail, "too many identity key fetches");
+  EXPECT_EQ(MetricValue("parley_rate_limit_hits_total{limit=\"prekey_fetch\"}"), 1u);
+  // One budget: bundle fetches are refused too until it refills.
+  wire::GetBundlesRequest bundles;
+  bundles.target = alice.account;
+  ExpectRateLimited(bob_client.Call(bundles), 59'000, 60'001);
+  EXPECT_EQ(MetricValue("parley_rate_limit_hits_total{limit=\"prekey_fetch\"}"), 2u);
+  // Another account has its own budget.
+  EXPECT_EQ(alice_client.Call(fetch).status, ResponseStatus::kOk);
+  clock_.Advance(static_cast<std::int64_t>(*response.retry_after_ms));
+  EXPECT_EQ(bob_client.Call(fetch).status, ResponseStatus::kOk);
+}
+
 TEST_F(RateLimitsTest, MessagesPerSenderRecipientPair) {
   WireClient alice_client(port());
   DeviceLogin alice = Register(alice_client, "alice", MakeKeys(20));

@@ -183,6 +183,71 @@ TEST_F(RequestHandlersTest, UsernameLookupGivesTheAccountAndUsesNoPreKey) {
   EXPECT_EQ(stranger.Call(wire::LookupUsernameRequest{"alice"}).status, ResponseStatus::kUnauthorized);
 }
 
+TEST_F(RequestHandlersTest, IdentityKeysOfEveryDeviceOrOneUseUpNoPreKey) {
+  WireClient alice_primary(port());
+  const DeviceKeys primary_keys = MakeKeys(11);
+  DeviceLogin alice = Register(alice_primary, "alice", primary_keys);
+  wire::Response code = alice_primary.Call(wire::CreateLinkCodeRequest{});
+  ASSERT_EQ(code.status, ResponseStatus::kOk);
+  WireClient alice_laptop(port());
+  const DeviceKeys laptop_keys = MakeKeys(7);
+  wire::Response linked =
+      alice_laptop.Call(LaptopLink(std::get<wire::CreateLinkCodeResult>(code.body).code, laptop_keys));
+  ASSERT_EQ(linked.status, ResponseStatus::kOk) << linked.error_detail;
+  const DeviceId laptop = std::get<wire::LinkDeviceResult>(linked.body).device_id;
+  alice_laptop.ExpectQueueEmpty();
+  WireClient bob_client(port());
+  Register(bob_client, "bob", MakeKeys(20));
+
+  wire::GetIdentityKeysRequest all;
+  all.target = alice.account;
+  wire::Response every = bob_client.Call(all);
+  ASSERT_EQ(every.status, ResponseStatus::kOk) << every.error_detail;
+  const auto& result = std::get<wire::IdentityKeysResult>(every.body);
+  EXPECT_EQ(result.account_id, alice.account);
+  ASSERT_EQ(result.devices.size(), 2u);
+  EXPECT_EQ(result.devices[0].device_id, DeviceId(1));
+  EXPECT_EQ(result.devices[0].identity_key, primary_keys.identity.public_key.Serialize());
+  EXPECT_EQ(result.devices[1].device_id, laptop);
+  EXPECT_EQ(result.devices[1].identity_key, laptop_keys.identity.public_key.Serialize());
+
+  // By username (any case), one device.
+  wire::GetIdentityKeysRequest one;
+  one.target = std::string("ALICE");
+  one.device_id = laptop;
+  wire::Response single = bob_client.Call(one);
+  ASSERT_EQ(single.status, ResponseStatus::kOk) << single.error_detail;
+  const auto& only = std::get<wire::IdentityKeysResult>(single.body);
+  EXPECT_EQ(only.account_id, alice.account);
+  ASSERT_EQ(only.devices.size(), 1u);
+  EXPECT_EQ(only.devices[0].device_id, laptop);
+  EXPECT_EQ(only.devices[0].identity_key, laptop_keys.identity.public_key.Serialize());
+
+  // Neither device's one-time prekeys were touched, and nobody was told to upload more.
+  wire::Response primary_count = alice_primary.Call(wire::GetPreKeyCountRequest{});
+  ASSERT_EQ(primary_count.status, ResponseStatus::kOk);
+  EXPECT_EQ(std::get<wire::PreKeyCountResult>(primary_count.body).count, 11u);
+  wire::Response laptop_count = alice_laptop.Call(wire::GetPreKeyCountRequest{});
+  ASSERT_EQ(laptop_count.status, ResponseStatus::kOk);
+  EXPECT_EQ(std::get<wire::PreKeyCountResult>(laptop_count.body).count, 7u);
+  EXPECT_EQ(*store_->CountOneTimePreKeys({alice.account, DeviceId(1)}), 11u);
+  EXPECT_EQ(*store_->CountOneTimePreKeys({alice.account, laptop}), 7u);
+
+  wire::GetIdentityKeysRequest no_device = one;
+  no_device.device_id = DeviceId(5);
+  EXPECT_EQ(bob_client.Call(no_device).status, ResponseStatus::kNotFound);
+  wire::GetIdentityKeysRequest no_name;
+  no_name.target = std::string("nobody");
+  EXPECT_EQ(bob_client.Call(no_name).status, ResponseStatus::kNotFound);
+  wire::GetIdentityKeysRequest no_account;
+  crypto::SystemRng rng;
+  no_account.target = AccountId(Uuid::Random(rng));
+  EXPECT_EQ(bob_client.Call(no_account).status, ResponseStatus::kNotFound);
+
+  WireClient stranger(port());
+  EXPECT_EQ(stranger.Call(all).status, ResponseStatus::kUnauthorized);
+}
+
 TEST_F(RequestHandlersTest, BundlesFallBackToTheSignedPreKeyWhenPreKeysRunOut) {
   WireClient alice_client(port());
   DeviceLogin alice = Register(alice_client, "alice", MakeKeys(1));

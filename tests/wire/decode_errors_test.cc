@@ -388,6 +388,74 @@ TEST(DecodeUsernameLookupResult, Errors) {
   ExpectFixedSize<UsernameLookupResult>(1);
 }
 
+TEST(DecodeGetIdentityKeysRequest, Errors) {
+  ExpectSingular<GetIdentityKeysRequest>({1, 3});
+  ExpectFixedSize<GetIdentityKeysRequest>(1);
+  ExpectWireType<GetIdentityKeysRequest>(1, false);
+  ExpectWireType<GetIdentityKeysRequest>(3, true);
+  const Buffer by_account = Encoded(Sample<GetIdentityKeysRequest>());
+  EXPECT_EQ(DecodeError<GetIdentityKeysRequest>(WithoutField(by_account, 1)), WireErrc::kMissingField);
+  EXPECT_EQ(DecodeError<GetIdentityKeysRequest>({}), WireErrc::kMissingField);
+  EXPECT_EQ(DecodeError<GetIdentityKeysRequest>(Concat(by_account, BytesField(2, Text("carol")))),
+            WireErrc::kInconsistentFields);
+  EXPECT_EQ(DecodeError<GetIdentityKeysRequest>(ReplaceField(by_account, 3, VarintField(3, 0))),
+            WireErrc::kOutOfRange);
+  EXPECT_EQ(DecodeError<GetIdentityKeysRequest>(ReplaceField(by_account, 3, VarintField(3, 1ull << 32))),
+            WireErrc::kOutOfRange);
+  EXPECT_EQ(DecodeError<GetIdentityKeysRequest>(Buffer{0x0A}), WireErrc::kMalformed);
+  const Buffer by_username = Encoded(GetIdentityKeysRequest{std::string("carol"), std::nullopt});
+  EXPECT_EQ(DecodeError<GetIdentityKeysRequest>(WithFieldTwice(by_username, 2)), WireErrc::kDuplicateField);
+  EXPECT_EQ(DecodeError<GetIdentityKeysRequest>(ReplaceField(by_username, 2, VarintField(2, 1))),
+            WireErrc::kWrongWireType);
+  EXPECT_EQ(DecodeError<GetIdentityKeysRequest>(EditField(by_username, 2, [](Bytes) { return Text("c d"); })),
+            WireErrc::kInvalidText);
+  EXPECT_EQ(DecodeError<GetIdentityKeysRequest>(EditField(by_username, 2, [](Bytes) { return Text("c"); })),
+            WireErrc::kInvalidText);
+  GetIdentityKeysRequest bad_name{std::string("c d"), std::nullopt};
+  EXPECT_EQ(EncodeError(bad_name), WireErrc::kInvalidText);
+  GetIdentityKeysRequest bad_device = Sample<GetIdentityKeysRequest>();
+  bad_device.device_id = DeviceId(0);
+  EXPECT_EQ(EncodeError(bad_device), WireErrc::kOutOfRange);
+}
+
+TEST(DecodeDeviceIdentity, Errors) {
+  ExpectRequired<DeviceIdentity>({1, 2});
+  ExpectSingular<DeviceIdentity>({1, 2});
+  ExpectWireType<DeviceIdentity>(1, true);
+  ExpectWireType<DeviceIdentity>(2, false);
+  ExpectPublicKey<DeviceIdentity>(2);
+  const Buffer encoded = Encoded(Sample<DeviceIdentity>());
+  EXPECT_EQ(DecodeError<DeviceIdentity>(ReplaceField(encoded, 1, VarintField(1, 0))), WireErrc::kOutOfRange);
+  EXPECT_EQ(DecodeError<DeviceIdentity>(ReplaceField(encoded, 1, VarintField(1, 1ull << 32))),
+            WireErrc::kOutOfRange);
+  EXPECT_EQ(DecodeError<DeviceIdentity>(Buffer(encoded.begin(), encoded.end() - 1)), WireErrc::kMalformed);
+}
+
+TEST(DecodeIdentityKeysResult, Errors) {
+  ExpectRequired<IdentityKeysResult>({1, 2});
+  ExpectSingular<IdentityKeysResult>({1});
+  ExpectFixedSize<IdentityKeysResult>(1);
+  ExpectWireType<IdentityKeysResult>(1, false);
+  ExpectWireType<IdentityKeysResult>(2, false);
+  ExpectNestedMalformed<IdentityKeysResult>(2);
+  const Buffer encoded = Encoded(Sample<IdentityKeysResult>());
+  const Buffer first = BytesField(2, Encoded(Sample<IdentityKeysResult>().devices[0]));
+  EXPECT_EQ(DecodeError<IdentityKeysResult>(Concat(encoded, first)), WireErrc::kDuplicateEntry);
+  const Buffer bad_key = BytesField(2, EditField(Encoded(Sample<DeviceIdentity>()), 2, [](Bytes key) {
+                                      Buffer out(key.begin(), key.end());
+                                      out[0] = 0x06;
+                                      return out;
+                                    }));
+  EXPECT_EQ(DecodeError<IdentityKeysResult>(Concat(WithoutField(encoded, 2), bad_key)),
+            WireErrc::kBadKeyType);
+  IdentityKeysResult duplicate = Sample<IdentityKeysResult>();
+  duplicate.devices.push_back(duplicate.devices.front());
+  EXPECT_EQ(EncodeError(duplicate), WireErrc::kDuplicateEntry);
+  IdentityKeysResult empty = Sample<IdentityKeysResult>();
+  empty.devices.clear();
+  EXPECT_EQ(EncodeError(empty), WireErrc::kMissingField);
+}
+
 // ---- Sends ------------------------------------------------------------------------------
 
 TEST(DecodeOutgoingMessage, Errors) {

@@ -88,10 +88,14 @@ int main(int argc, char** argv) {
   const fs::path keys = corpus / "wire_keys";
   ok = WriteSamples<wire::UploadKeysRequest, wire::GetBundlesRequest, wire::BundlesResult, wire::DeviceBundle,
                     wire::PreKeyCountResult, wire::SignedPreKey, wire::OneTimePreKey, wire::PreKeysLow,
-                    wire::LookupUsernameRequest, wire::UsernameLookupResult>(keys) &&
+                    wire::LookupUsernameRequest, wire::UsernameLookupResult, wire::GetIdentityKeysRequest,
+                    wire::IdentityKeysResult, wire::DeviceIdentity>(keys) &&
        ok;
   ok = WriteMessage(keys, "GetBundlesRequest_by_username",
                     wire::GetBundlesRequest{std::string("carol"), std::nullopt}) &&
+       ok;
+  ok = WriteMessage(keys, "GetIdentityKeysRequest_by_username",
+                    wire::GetIdentityKeysRequest{std::string("carol"), std::nullopt}) &&
        ok;
   ok = WriteMessage(keys, "UploadKeysRequest_prekeys_only",
                     wire::UploadKeysRequest{std::nullopt, Sample<wire::UploadKeysRequest>().prekeys}) &&

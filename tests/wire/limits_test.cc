@@ -248,6 +248,17 @@ TEST(WireLimits, DevicesPerAccount) {
   bundles.devices.back().device_id = DeviceId(99);
   EXPECT_EQ(EncodeError(bundles), WireErrc::kTooMany);
 
+  IdentityKeysResult identities{testing::SampleAccount(1), {}};
+  for (std::uint32_t d = 1; d <= kMaxDevicesPerAccount; ++d) {
+    identities.devices.push_back({DeviceId(d), testing::SampleKey(static_cast<std::uint8_t>(d))});
+  }
+  const Buffer identities_at_limit = Encoded(identities);
+  EXPECT_TRUE(DecodesAndRoundTrips<IdentityKeysResult>(identities_at_limit));
+  EXPECT_EQ(DecodeError<IdentityKeysResult>(WithOneMoreEntry(identities_at_limit, 2, OtherDevice)),
+            WireErrc::kTooMany);
+  identities.devices.push_back({DeviceId(99), testing::SampleKey(99)});
+  EXPECT_EQ(EncodeError(identities), WireErrc::kTooMany);
+
   MismatchedDevices mismatched;
   for (std::uint32_t d = 1; d <= kMaxDevicesPerAccount; ++d) mismatched.missing.push_back(DeviceId(d));
   const Buffer mismatched_at_limit = Encoded(mismatched);
@@ -292,6 +303,8 @@ TEST(WireLimits, StringSizes) {
   ExpectStringCap(info, *info.name, 2, kMaxDeviceNameSize, 'f');
   GetBundlesRequest get{std::string(), std::nullopt};
   ExpectStringCap(get, std::get<std::string>(get.target), 2, kMaxUsernameSize, 'g');
+  GetIdentityKeysRequest identities{std::string(), std::nullopt};
+  ExpectStringCap(identities, std::get<std::string>(identities.target), 2, kMaxUsernameSize, 'i');
   Response response{1, ResponseStatus::kInternal, "", std::nullopt, std::monostate{}};
   ExpectStringCap(response, response.error_detail, 3, kMaxErrorDetailSize, ' ');
 }
@@ -340,6 +353,8 @@ TEST(WireLimits, DeviceIds) {
   ExpectRange(Sample<AuthenticateRequest>(), 2, kPrimaryDeviceId, kMaxDeviceId);
   ExpectRange(Sample<UnlinkDeviceRequest>(), 1, kPrimaryDeviceId, kMaxDeviceId);
   ExpectRange(Sample<GetBundlesRequest>(), 3, kPrimaryDeviceId, kMaxDeviceId);
+  ExpectRange(Sample<GetIdentityKeysRequest>(), 3, kPrimaryDeviceId, kMaxDeviceId);
+  ExpectRange(Sample<DeviceIdentity>(), 1, kPrimaryDeviceId, kMaxDeviceId);
   ExpectRange(Sample<OutgoingMessage>(), 1, kPrimaryDeviceId, kMaxDeviceId);
   ExpectRange(Sample<DeviceInfo>(), 1, kPrimaryDeviceId, kMaxDeviceId);
   ExpectRange(Sample<DeviceBundle>(), 1, kPrimaryDeviceId, kMaxDeviceId);

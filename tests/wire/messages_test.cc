@@ -35,7 +35,8 @@ TEST(Messages, RequestNamesAreDistinct) {
       Sample<LinkDeviceRequest>(),         Sample<ListDevicesRequest>(),   Sample<UnlinkDeviceRequest>(),
       Sample<SetUsernameRequest>(),        Sample<DeleteAccountRequest>(), Sample<UploadKeysRequest>(),
       Sample<GetPreKeyCountRequest>(),     Sample<GetBundlesRequest>(),    Sample<SendMessagesRequest>(),
-      Sample<SendMultiRecipientRequest>(), Sample<PingRequest>(),          Sample<LookupUsernameRequest>()};
+      Sample<SendMultiRecipientRequest>(), Sample<PingRequest>(),          Sample<LookupUsernameRequest>(),
+      Sample<GetIdentityKeysRequest>()};
   for (const RequestBody& body : bodies) names.insert(RequestName(body));
   EXPECT_EQ(names.size(), kinds);
   EXPECT_EQ(RequestName(Sample<SendMessagesRequest>()), "send_messages");
@@ -49,6 +50,11 @@ TEST(Messages, ExpectedResponses) {
   const Response lookup{1, ResponseStatus::kOk, "", std::nullopt, Sample<UsernameLookupResult>()};
   EXPECT_TRUE(IsExpectedResponse(Sample<LookupUsernameRequest>(), lookup));
   EXPECT_FALSE(IsExpectedResponse(Sample<GetBundlesRequest>(), lookup));
+  const Response identities{1, ResponseStatus::kOk, "", std::nullopt, Sample<IdentityKeysResult>()};
+  EXPECT_TRUE(IsExpectedResponse(Sample<GetIdentityKeysRequest>(), identities));
+  EXPECT_FALSE(IsExpectedResponse(Sample<GetBundlesRequest>(), identities));
+  EXPECT_FALSE(IsExpectedResponse(Sample<GetIdentityKeysRequest>(), bundles));
+  EXPECT_EQ(RequestName(Sample<GetIdentityKeysRequest>()), "get_identity_keys");
 
   const Response empty_ok{1, ResponseStatus::kOk, "", std::nullopt, std::monostate{}};
   EXPECT_TRUE(IsExpectedResponse(Sample<AuthenticateRequest>(), empty_ok));

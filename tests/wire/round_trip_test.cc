@@ -19,11 +19,12 @@ using MessageTypes =
     ::testing::Types<SignedPreKey, OneTimePreKey, RegisterRequest, AuthenticateRequest, CreateLinkCodeRequest,
                      LinkDeviceRequest, ListDevicesRequest, UnlinkDeviceRequest, SetUsernameRequest,
                      DeleteAccountRequest, UploadKeysRequest, GetPreKeyCountRequest, GetBundlesRequest,
-                     LookupUsernameRequest, UsernameLookupResult, OutgoingMessage, SendMessagesRequest,
-                     RecipientMessages, SendMultiRecipientRequest, PingRequest, Request, RegisterResult,
-                     LinkDeviceResult, CreateLinkCodeResult, DeviceInfo, ListDevicesResult, PreKeyCountResult,
-                     DeviceBundle, BundlesResult, SendResult, MismatchedDevices, RecipientResult,
-                     SendMultiRecipientResult, Response, Envelope, QueueEmpty, PreKeysLow, Push, PushAck>;
+                     LookupUsernameRequest, UsernameLookupResult, GetIdentityKeysRequest, DeviceIdentity,
+                     IdentityKeysResult, OutgoingMessage, SendMessagesRequest, RecipientMessages,
+                     SendMultiRecipientRequest, PingRequest, Request, RegisterResult, LinkDeviceResult,
+                     CreateLinkCodeResult, DeviceInfo, ListDevicesResult, PreKeyCountResult, DeviceBundle,
+                     BundlesResult, SendResult, MismatchedDevices, RecipientResult, SendMultiRecipientResult,
+                     Response, Envelope, QueueEmpty, PreKeysLow, Push, PushAck>;
 TYPED_TEST_SUITE(MessageCodec, MessageTypes);
 
 TYPED_TEST(MessageCodec, RoundTrips) {

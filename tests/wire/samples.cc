@@ -145,6 +145,11 @@ LookupUsernameRequest Sample() {
 }
 
 template <>
+GetIdentityKeysRequest Sample() {
+  return {SampleAccount(4), DeviceId(2)};
+}
+
+template <>
 OutgoingMessage Sample() {
   return SampleOutgoing(1);
 }
@@ -213,6 +218,16 @@ DeviceBundle Sample() {
 template <>
 UsernameLookupResult Sample() {
   return {SampleAccount(8)};
+}
+
+template <>
+DeviceIdentity Sample() {
+  return {DeviceId(2), SampleKey(10)};
+}
+
+template <>
+IdentityKeysResult Sample() {
+  return {SampleAccount(9), {Sample<DeviceIdentity>(), {DeviceId(5), SampleKey(11)}}};
 }
 
 template <>
@@ -303,6 +318,8 @@ std::vector<NamedFrame> SampleFrames() {
   request("get_bundles", Sample<GetBundlesRequest>());
   request("get_bundles_by_username", GetBundlesRequest{std::string("carol"), std::nullopt});
   request("lookup_username", Sample<LookupUsernameRequest>());
+  request("get_identity_keys", Sample<GetIdentityKeysRequest>());
+  request("get_identity_keys_by_username", GetIdentityKeysRequest{std::string("carol"), std::nullopt});
   request("send_messages", Sample<SendMessagesRequest>());
   SendMessagesRequest not_sync = Sample<SendMessagesRequest>();
   not_sync.sync = false;
@@ -323,6 +340,7 @@ std::vector<NamedFrame> SampleFrames() {
   response("prekey_count", ResponseStatus::kOk, Sample<PreKeyCountResult>());
   response("bundles", ResponseStatus::kOk, Sample<BundlesResult>());
   response("lookup_username", ResponseStatus::kOk, Sample<UsernameLookupResult>());
+  response("identity_keys", ResponseStatus::kOk, Sample<IdentityKeysResult>());
   response("send", ResponseStatus::kOk, Sample<SendResult>());
   response("send_multi_recipient", ResponseStatus::kOk, Sample<SendMultiRecipientResult>());
   response("ok_empty", ResponseStatus::kOk, std::monostate{});

@@ -34,7 +34,7 @@ struct NamedFrame {
 };
 
 // Every request, response and push kind, plus variants: optional fields
-// absent, each error status, each GetBundles target.
+// absent, each error status, each GetBundles and GetIdentityKeys target.
 std::vector<NamedFrame> SampleFrames();
 
 }  // namespace parley::wire::testing
