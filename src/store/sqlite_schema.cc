@@ -150,7 +150,8 @@ ALTER TABLE devices DROP COLUMN queued_count;
     // Clients make those ids time-ordered (UUIDv7 layout), so new records
     // append at the right edge of the B-tree instead of landing on their
     // sender's page: a group commit of n sends from n senders dirtied about
-    // n pages of sends, now one or two. Nothing indexes them by sender: an
+    // n pages of sends, now a few (ids that are not time-ordered still work,
+    // on random pages as before). Nothing indexes them by sender: an
     // account's records go with it by the ON DELETE CASCADE from accounts,
     // which scans the table (docs/operations-storage.md). send_copies (the
     // copies of records written before version 2) follows its parent's key.
