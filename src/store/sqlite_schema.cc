@@ -146,6 +146,51 @@ INSERT INTO device_queues (account_id, device_id, next_message_id, queued_count)
 ALTER TABLE devices DROP COLUMN next_message_id;
 ALTER TABLE devices DROP COLUMN queued_count;
 )sql"},
+    // The idempotence records are keyed by the client message id first.
+    // Clients make those ids time-ordered (UUIDv7 layout), so new records
+    // append at the right edge of the B-tree instead of landing on their
+    // sender's page: a group commit of n sends from n senders dirtied about
+    // n pages of sends, now a few (ids that are not time-ordered still work,
+    // on random pages as before). Nothing indexes them by sender: an
+    // account's records go with it by the ON DELETE CASCADE from accounts,
+    // which scans the table (docs/operations-storage.md). send_copies (the
+    // copies of records written before version 2) follows its parent's key.
+    // Both tables are rebuilt with every row; each old table is dropped
+    // after its rows were copied, children first, and the renames carry the
+    // new send_copies' foreign key over to the new sends.
+    {4, R"sql(
+CREATE TABLE sends_v4 (
+  client_message_id    BLOB NOT NULL,
+  sender_account       BLOB NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+  sender_device        INTEGER NOT NULL,
+  server_timestamp_ms  INTEGER NOT NULL,
+  copies               BLOB,
+  PRIMARY KEY (client_message_id, sender_account, sender_device)
+) WITHOUT ROWID;
+INSERT INTO sends_v4 (client_message_id, sender_account, sender_device, server_timestamp_ms, copies)
+  SELECT client_message_id, sender_account, sender_device, server_timestamp_ms, copies FROM sends;
+CREATE TABLE send_copies_v4 (
+  client_message_id  BLOB NOT NULL,
+  sender_account     BLOB NOT NULL,
+  sender_device      INTEGER NOT NULL,
+  position           INTEGER NOT NULL,
+  recipient_account  BLOB NOT NULL,
+  recipient_device   INTEGER NOT NULL,
+  server_id          INTEGER NOT NULL,
+  PRIMARY KEY (client_message_id, sender_account, sender_device, position),
+  FOREIGN KEY (client_message_id, sender_account, sender_device)
+    REFERENCES sends_v4(client_message_id, sender_account, sender_device) ON DELETE CASCADE
+) WITHOUT ROWID;
+INSERT INTO send_copies_v4 (client_message_id, sender_account, sender_device, position,
+                            recipient_account, recipient_device, server_id)
+  SELECT client_message_id, sender_account, sender_device, position, recipient_account,
+         recipient_device, server_id FROM send_copies;
+DROP TABLE send_copies;
+DROP TABLE sends;
+ALTER TABLE sends_v4 RENAME TO sends;
+ALTER TABLE send_copies_v4 RENAME TO send_copies;
+CREATE INDEX sends_by_time ON sends(server_timestamp_ms);
+)sql"},
 };
 
 }  // namespace

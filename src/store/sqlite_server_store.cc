@@ -612,8 +612,8 @@ StoreResult<EnqueueResult> SqliteServerStore::EnqueueLocked(const EnqueueRequest
   {
     PARLEY_STORE_ASSIGN(first,
                         db_->Prepare("SELECT server_timestamp_ms, copies FROM sends WHERE "
-                                     "sender_account = ? AND sender_device = ? AND client_message_id = ?"));
-    first.BindBlob(1, sender_account).Bind(2, sender_device).BindBlob(3, client_id);
+                                     "client_message_id = ? AND sender_account = ? AND sender_device = ?"));
+    first.BindBlob(1, client_id).BindBlob(2, sender_account).Bind(3, sender_device);
     PARLEY_STORE_ASSIGN(has_row, first.Step());
     if (has_row) {
       result.duplicate = true;
@@ -896,9 +896,9 @@ StoreResult<PurgeCounts> SqliteServerStore::PurgeExpiredMessages(std::int64_t cu
       update.Bind(1, removed).BindBlob(2, AsBytes(device.first)).Bind(3, device.second);
       PARLEY_STORE_TRY(update.Run());
     }
-    PARLEY_STORE_ASSIGN(sends, db_->Prepare("DELETE FROM sends WHERE (sender_account, sender_device, "
-                                            "client_message_id) IN (SELECT sender_account, sender_device, "
-                                            "client_message_id FROM sends WHERE server_timestamp_ms < ? "
+    PARLEY_STORE_ASSIGN(sends, db_->Prepare("DELETE FROM sends WHERE (client_message_id, sender_account, "
+                                            "sender_device) IN (SELECT client_message_id, sender_account, "
+                                            "sender_device FROM sends WHERE server_timestamp_ms < ? "
                                             "ORDER BY server_timestamp_ms LIMIT ?)"));
     sends.Bind(1, cutoff_ms).Bind(2, AsInt(max_rows));
     PARLEY_STORE_TRY(sends.Run());

@@ -382,6 +382,102 @@ TEST_F(SqliteStoreTest, UpgradesAVersion2FileMovingTheQueueCounters) {
   EXPECT_EQ(removed.error().code, StoreErrc::kNotFound);
 }
 
+// A file written at schema version 3 (idempotence records keyed by sender
+// first) upgrades: both kinds of record (copies in the row, and copies in
+// send_copies from before version 2) are rebuilt under the key that starts
+// with the client message id, and retries of those sends are still answered
+// from them; deleting the sender's account removes its records.
+TEST_F(SqliteStoreTest, UpgradesAVersion3FileRekeyingTheSendRecords) {
+  std::vector<std::string> statements;
+  statements.push_back(
+      "INSERT INTO devices (account_id, device_id, registration_id, name, credential_salt, "
+      "credential_hash, created_ms, last_seen_ms) VALUES (x'11111111111111111111111111111111', 1, 1, "
+      "'d', x'00', x'00', 1, 1), (x'22222222222222222222222222222222', 1, 2, 'd', x'00', x'00', 1, 1)");
+  statements.push_back(
+      "INSERT INTO device_queues VALUES (x'11111111111111111111111111111111', 1, 1, 0), "
+      "(x'22222222222222222222222222222222', 1, 4, 3)");
+  for (int server_id = 1; server_id <= 3; ++server_id) statements.push_back(QueuedMessageRow(server_id));
+  // Send 1: recorded at version 1, its copy in send_copies. Sends 2 and 3
+  // (below): copies in the row, as EncodeQueuedCopies writes them.
+  statements.push_back(
+      "INSERT INTO sends (sender_account, sender_device, client_message_id, server_timestamp_ms) VALUES "
+      "(x'11111111111111111111111111111111', 1, x'01000000000000000000000000000000', 701)");
+  statements.push_back(
+      "INSERT INTO send_copies VALUES (x'11111111111111111111111111111111', 1, "
+      "x'01000000000000000000000000000000', 0, x'22222222222222222222222222222222', 1, 1)");
+  ASSERT_NO_FATAL_FAILURE(WriteFileAtVersion(3, statements));
+  // The copies blobs of sends 2 and 3, as this build encodes them.
+  for (std::uint64_t server_id : {2u, 3u}) {
+    const std::vector<QueuedCopy> copies{
+        {{AccountId(Uuid::FromBytes(std::vector<std::uint8_t>(16, 0x22)).value()), DeviceId(1)}, server_id}};
+    std::string hex;
+    for (std::uint8_t byte : EncodeQueuedCopies(copies)) {
+      static const char* digits = "0123456789abcdef";
+      hex += digits[byte >> 4];
+      hex += digits[byte & 15];
+    }
+    QueryFile(
+        "INSERT INTO sends (sender_account, sender_device, client_message_id, server_timestamp_ms, "
+        "copies) VALUES (x'11111111111111111111111111111111', 1, x'0" +
+        std::to_string(server_id) + "000000000000000000000000000000', " + std::to_string(700 + server_id) +
+        ", x'" + hex + "')");
+  }
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM sends"), "3");
+
+  auto opened = SqliteServerStore::Open(backend_.path(), clock_, {});
+  ASSERT_TRUE(opened) << opened.error().message;
+  auto& store = **opened;
+  EXPECT_EQ(QueryFile("SELECT max(version) FROM schema_migrations"),
+            std::to_string(SqliteMigrations().back().version));
+  // Every record kept, under the new key; send_copies follows it.
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM sends"), "3");
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM send_copies"), "1");
+  EXPECT_EQ(QueryFile("SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_index_info("
+                      "'sqlite_autoindex_sends_1') ORDER BY seqno)"),
+            "client_message_id,sender_account,sender_device");
+  EXPECT_EQ(QueryFile("SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_index_info("
+                      "'sqlite_autoindex_send_copies_1') ORDER BY seqno)"),
+            "client_message_id,sender_account,sender_device,position");
+  EXPECT_EQ(
+      QueryFile("SELECT count(*) FROM pragma_foreign_key_list('send_copies') WHERE \"table\" = 'sends'"),
+      "3");
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM sqlite_master WHERE name = 'sends_by_time'"), "1");
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM pragma_foreign_key_check"), "0");
+
+  AccountId sender(Uuid::FromBytes(std::vector<std::uint8_t>(16, 0x11)).value());
+  AccountId recipient(Uuid::FromBytes(std::vector<std::uint8_t>(16, 0x22)).value());
+  const DeviceAddress recipient_device{recipient, DeviceId(1)};
+  const std::vector<std::uint8_t> content{1, 2, 3};
+  const OutgoingEnvelope envelope{recipient_device, 1, content};
+  // Each old send's retry is a duplicate answered with its old copy.
+  for (std::uint8_t n = 1; n <= 3; ++n) {
+    std::array<std::uint8_t, 16> id{};
+    id[0] = n;
+    auto retry = store.Enqueue({{sender, DeviceId(1)}, ClientMessageId(id), std::span(&envelope, 1)});
+    ASSERT_TRUE(retry) << int(n);
+    EXPECT_TRUE(retry->duplicate) << int(n);
+    EXPECT_EQ(retry->server_timestamp_ms, 700 + n);
+    ASSERT_EQ(retry->copies.size(), 1u);
+    EXPECT_EQ(retry->copies[0], (QueuedCopy{recipient_device, n}));
+  }
+  // A new send is recorded under the new key and deduplicated too.
+  std::array<std::uint8_t, 16> new_id{};
+  new_id[0] = 0x04;
+  auto fresh = store.Enqueue({{sender, DeviceId(1)}, ClientMessageId(new_id), std::span(&envelope, 1)});
+  ASSERT_TRUE(fresh);
+  EXPECT_FALSE(fresh->duplicate);
+  EXPECT_EQ(fresh->copies[0], (QueuedCopy{recipient_device, 4}));
+  auto again = store.Enqueue({{sender, DeviceId(1)}, ClientMessageId(new_id), std::span(&envelope, 1)});
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->copies, fresh->copies);
+
+  // Deleting the sender's account deletes every record of it, old and new.
+  ASSERT_TRUE(store.DeleteAccount(sender));
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM sends"), "0");
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM send_copies"), "0");
+}
+
 // Commits that never pause still let SQLite start the WAL over: the writer
 // finishes what the checkpoint thread left, so the WAL stays far below what
 // was written through it.

@@ -362,6 +362,10 @@ TEST_P(StoreConformanceTest, DeleteAccountWipesEverythingItOwns) {
   EXPECT_EQ(store().GetAccountByUsername("victim")->id, reborn);
   // The victim's idempotence records are gone with it: the same client id is new.
   EXPECT_EQ(store().ListDevices(reborn)->size(), 1u);
+  // Of the two send records only the other account's is left for the purge.
+  auto purged = store().PurgeExpiredMessages(clock_.NowMillis() + 1, 100);
+  ASSERT_TRUE(IsOk(purged));
+  EXPECT_EQ(purged->send_records, 1u);
 }
 
 TEST_P(StoreConformanceTest, CollectsStats) {

@@ -1,0 +1,166 @@
+// account-delete-bench: what deleting an account costs when the idempotence
+// records are not indexed by sender (SQLite schema version 4: the account's
+// records are found by the ON DELETE CASCADE scanning `sends`). Fills a
+// store with `--records` send records between random pairs of `--accounts`
+// accounts through CommitQueueBatch (1,024 sends per commit, time-ordered
+// client message ids; each commit acknowledges the messages of the commit
+// before, so only the records stay), then deletes `--deletes` accounts one
+// after another and reports the wall and thread CPU time of each
+// DeleteAccount call. The first delete after the fill finds the table in
+// SQLite's page cache as far as it fits (64 MiB) and the rest in the OS's.
+//
+//   account-delete-bench --dir DIR [--records 1000000] [--accounts 1000] [--deletes 3]
+#include <time.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/rng.h"
+#include "base/uuid.h"
+#include "store/limits.h"
+#include "store/sqlite_server_store.h"
+
+namespace {
+
+using namespace parley;
+using namespace parley::store;
+
+double ThreadCpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return double(t.tv_sec) + double(t.tv_nsec) / 1e9;
+}
+
+struct Options {
+  std::string dir;
+  std::size_t records = 1'000'000;
+  std::size_t accounts = 1000;
+  std::size_t deletes = 3;
+};
+
+bool Parse(int argc, char** argv, Options& options) {
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string key = argv[i];
+    const std::size_t value = std::strtoull(argv[i + 1], nullptr, 10);
+    if (key == "--dir") {
+      options.dir = argv[i + 1];
+    } else if (key == "--records") {
+      options.records = value;
+    } else if (key == "--accounts") {
+      options.accounts = value;
+    } else if (key == "--deletes") {
+      options.deletes = value;
+    } else {
+      return false;
+    }
+  }
+  return (argc % 2) == 1 && !options.dir.empty() && options.accounts >= 2 && options.records >= 1 &&
+         options.records <= 100'000'000 && options.deletes >= 1 && options.deletes < options.accounts;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  if (!Parse(argc, argv, options)) {
+    std::fprintf(stderr,
+                 "usage: account-delete-bench --dir DIR [--records N] [--accounts N>=2] [--deletes N]\n");
+    return 2;
+  }
+  std::filesystem::create_directories(options.dir);
+  const std::string path = (std::filesystem::path(options.dir) / "bench.db").string();
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + "-wal");
+  std::filesystem::remove(path + "-shm");
+  SystemClock clock;
+  auto opened = SqliteServerStore::Open(path, clock, StoreOptions{});
+  if (!opened) {
+    std::fprintf(stderr, "account-delete-bench: cannot open %s\n", path.c_str());
+    return 1;
+  }
+  SqliteServerStore& store = **opened;
+
+  DeterministicRng rng(1);
+  std::vector<AccountId> accounts;
+  accounts.reserve(options.accounts);
+  for (std::size_t i = 0; i < options.accounts; ++i) {
+    const AccountId id(Uuid::Random(rng));
+    NewAccount account{
+        id, "bench" + std::to_string(i),
+        NewDevice{RegistrationId(1), "bench",
+                  DeviceCredential{std::vector<std::uint8_t>(16, 1), std::vector<std::uint8_t>(32, 2)}},
+        std::nullopt};
+    if (!store.CreateAccount(account)) {
+      std::fprintf(stderr, "account-delete-bench: cannot create account %zu\n", i);
+      return 1;
+    }
+    accounts.push_back(id);
+  }
+
+  const std::vector<std::uint8_t> content(32, 0x5a);
+  std::vector<OutgoingEnvelope> envelopes(kMaxEnqueueBatch);
+  std::vector<EnqueueRequest> sends;
+  std::vector<QueuedCopy> acks;
+  std::uint64_t sequence = 0;
+  const auto fill_started = std::chrono::steady_clock::now();
+  while (sequence < options.records) {
+    sends.clear();
+    for (std::size_t s = 0; s < kMaxEnqueueBatch && sequence < options.records; ++s) {
+      std::uint64_t pick = 0;
+      rng.Fill({reinterpret_cast<std::uint8_t*>(&pick), sizeof pick});
+      const std::size_t from = pick % options.accounts;
+      const std::size_t to = (from + 1 + (pick >> 32) % (options.accounts - 1)) % options.accounts;
+      // Time-ordered ids, as clients make them (UUIDv7 layout: time first).
+      std::array<std::uint8_t, 16> id{};
+      const std::uint64_t now_ms = static_cast<std::uint64_t>(clock.NowMillis());
+      for (int b = 0; b < 6; ++b) id[b] = static_cast<std::uint8_t>(now_ms >> (40 - 8 * b));
+      ++sequence;
+      std::memcpy(id.data() + 8, &sequence, sizeof sequence);
+      envelopes[s] = {{accounts[to], DeviceId(1)}, 1, content};
+      sends.push_back({{accounts[from], DeviceId(1)}, ClientMessageId(id), std::span(&envelopes[s], 1)});
+    }
+    auto committed = store.CommitQueueBatch(sends, acks);
+    if (!committed) {
+      std::fprintf(stderr, "account-delete-bench: commit failed\n");
+      return 1;
+    }
+    acks.clear();
+    for (const auto& result : committed->sends) {
+      if (!result || result->copies.size() != 1) {
+        std::fprintf(stderr, "account-delete-bench: a send failed\n");
+        return 1;
+      }
+      acks.push_back(result->copies.front());
+    }
+  }
+  if (!acks.empty() && !store.CommitQueueBatch({}, acks)) {
+    std::fprintf(stderr, "account-delete-bench: final acknowledgement failed\n");
+    return 1;
+  }
+  const double fill_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - fill_started).count();
+  std::printf("records=%zu accounts=%zu fill_s=%.1f db_bytes=%llu\n", options.records, options.accounts,
+              fill_seconds, static_cast<unsigned long long>(std::filesystem::file_size(path)));
+
+  for (std::size_t d = 0; d < options.deletes; ++d) {
+    const auto started = std::chrono::steady_clock::now();
+    const double cpu_started = ThreadCpuSeconds();
+    auto deleted = store.DeleteAccount(accounts[d]);
+    const double cpu = ThreadCpuSeconds() - cpu_started;
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (!deleted) {
+      std::fprintf(stderr, "account-delete-bench: delete failed\n");
+      return 1;
+    }
+    std::printf("delete=%zu wall_ms=%.1f cpu_ms=%.1f\n", d + 1, wall * 1e3, cpu * 1e3);
+  }
+  return 0;
+}
