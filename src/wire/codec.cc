@@ -612,7 +612,9 @@ WireStatus Parse(Bytes in, DeviceBundle& out) {
   });
 }
 
-WireStatus Parse(Bytes in, BundlesResult& out) {
+// BundlesResult and IdentityKeysResult: 1 account id, 2 one entry per device.
+template <class AccountDevices>
+WireStatus ParseAccountDevices(Bytes in, AccountDevices& out) {
   WIRE_TRY(Reserve(in, 2, kMaxDevicesPerAccount, out.devices));
   return ParseFields(in, Fields({1}, {1}), [&](const ProtoField& f) {
     switch (f.number) {
@@ -624,6 +626,8 @@ WireStatus Parse(Bytes in, BundlesResult& out) {
     return Fine();
   });
 }
+
+WireStatus Parse(Bytes in, BundlesResult& out) { return ParseAccountDevices(in, out); }
 
 WireStatus Parse(Bytes in, UsernameLookupResult& out) {
   return ParseFields(in, Fields({1}, {1}),
@@ -642,18 +646,7 @@ WireStatus Parse(Bytes in, DeviceIdentity& out) {
   });
 }
 
-WireStatus Parse(Bytes in, IdentityKeysResult& out) {
-  WIRE_TRY(Reserve(in, 2, kMaxDevicesPerAccount, out.devices));
-  return ParseFields(in, Fields({1}, {1}), [&](const ProtoField& f) {
-    switch (f.number) {
-      case 1:
-        return Read(f, out.account_id);
-      case 2:
-        return ReadRepeated(f, kMaxDevicesPerAccount, out.devices);
-    }
-    return Fine();
-  });
-}
+WireStatus Parse(Bytes in, IdentityKeysResult& out) { return ParseAccountDevices(in, out); }
 
 WireStatus Parse(Bytes in, SendResult& out) {
   return ParseFields(in, Fields({1}, {1}), [&](const ProtoField& f) {
@@ -1054,10 +1047,15 @@ void Encode(Sink& sink, const DeviceBundle& b) {
   if (b.prekey) sink.MessageField(5, *b.prekey);
 }
 
+template <class Sink, class AccountDevices>
+void EncodeAccountDevices(Sink& sink, const AccountDevices& r) {
+  sink.BytesField(1, BytesOf(r.account_id));
+  for (const auto& device : r.devices) sink.MessageField(2, device);
+}
+
 template <class Sink>
 void Encode(Sink& sink, const BundlesResult& r) {
-  sink.BytesField(1, BytesOf(r.account_id));
-  for (const DeviceBundle& b : r.devices) sink.MessageField(2, b);
+  EncodeAccountDevices(sink, r);
 }
 
 template <class Sink>
@@ -1073,8 +1071,7 @@ void Encode(Sink& sink, const DeviceIdentity& d) {
 
 template <class Sink>
 void Encode(Sink& sink, const IdentityKeysResult& r) {
-  sink.BytesField(1, BytesOf(r.account_id));
-  for (const DeviceIdentity& d : r.devices) sink.MessageField(2, d);
+  EncodeAccountDevices(sink, r);
 }
 
 template <class Sink>
