@@ -25,6 +25,7 @@
 #include "base/clock.h"
 #include "base/rng.h"
 #include "base/uuid.h"
+#include "bench_store.h"
 #include "store/limits.h"
 #include "store/sqlite_server_store.h"
 
@@ -75,35 +76,15 @@ int main(int argc, char** argv) {
                  "usage: account-delete-bench --dir DIR [--records N] [--accounts N>=2] [--deletes N]\n");
     return 2;
   }
-  std::filesystem::create_directories(options.dir);
-  const std::string path = (std::filesystem::path(options.dir) / "bench.db").string();
-  std::filesystem::remove(path);
-  std::filesystem::remove(path + "-wal");
-  std::filesystem::remove(path + "-shm");
   SystemClock clock;
-  auto opened = SqliteServerStore::Open(path, clock, StoreOptions{});
-  if (!opened) {
-    std::fprintf(stderr, "account-delete-bench: cannot open %s\n", path.c_str());
-    return 1;
-  }
-  SqliteServerStore& store = **opened;
+  auto opened = bench::OpenFreshStore(options.dir, clock, "account-delete-bench");
+  if (!opened) return 1;
+  SqliteServerStore& store = *opened;
 
   DeterministicRng rng(1);
-  std::vector<AccountId> accounts;
-  accounts.reserve(options.accounts);
-  for (std::size_t i = 0; i < options.accounts; ++i) {
-    const AccountId id(Uuid::Random(rng));
-    NewAccount account{
-        id, "bench" + std::to_string(i),
-        NewDevice{RegistrationId(1), "bench",
-                  DeviceCredential{std::vector<std::uint8_t>(16, 1), std::vector<std::uint8_t>(32, 2)}},
-        std::nullopt};
-    if (!store.CreateAccount(account)) {
-      std::fprintf(stderr, "account-delete-bench: cannot create account %zu\n", i);
-      return 1;
-    }
-    accounts.push_back(id);
-  }
+  auto created = bench::CreateAccounts(store, options.accounts, rng, "account-delete-bench");
+  if (!created) return 1;
+  const std::vector<AccountId> accounts = std::move(*created);
 
   const std::vector<std::uint8_t> content(32, 0x5a);
   std::vector<OutgoingEnvelope> envelopes(kMaxEnqueueBatch);
@@ -148,7 +129,8 @@ int main(int argc, char** argv) {
   const double fill_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - fill_started).count();
   std::printf("records=%zu accounts=%zu fill_s=%.1f db_bytes=%llu\n", options.records, options.accounts,
-              fill_seconds, static_cast<unsigned long long>(std::filesystem::file_size(path)));
+              fill_seconds,
+              static_cast<unsigned long long>(std::filesystem::file_size(bench::StorePath(options.dir))));
 
   for (std::size_t d = 0; d < options.deletes; ++d) {
     const auto started = std::chrono::steady_clock::now();

@@ -31,6 +31,7 @@
 #include "base/clock.h"
 #include "base/rng.h"
 #include "base/uuid.h"
+#include "bench_store.h"
 #include "store/limits.h"
 #include "store/sqlite_server_store.h"
 
@@ -110,35 +111,15 @@ int main(int argc, char** argv) {
                  kMaxEnqueueBatch);
     return 2;
   }
-  std::filesystem::create_directories(options.dir);
-  const std::string path = (std::filesystem::path(options.dir) / "bench.db").string();
-  std::filesystem::remove(path);
-  std::filesystem::remove(path + "-wal");
-  std::filesystem::remove(path + "-shm");
   SystemClock clock;
-  auto opened = SqliteServerStore::Open(path, clock, StoreOptions{});
-  if (!opened) {
-    std::fprintf(stderr, "queue-commit-bench: cannot open %s\n", path.c_str());
-    return 1;
-  }
-  SqliteServerStore& store = **opened;
+  auto opened = bench::OpenFreshStore(options.dir, clock, "queue-commit-bench");
+  if (!opened) return 1;
+  SqliteServerStore& store = *opened;
 
   DeterministicRng rng(1);
-  std::vector<AccountId> accounts;
-  accounts.reserve(options.accounts);
-  for (std::size_t i = 0; i < options.accounts; ++i) {
-    const AccountId id(Uuid::Random(rng));
-    NewAccount account{
-        id, "bench" + std::to_string(i),
-        NewDevice{RegistrationId(1), "bench",
-                  DeviceCredential{std::vector<std::uint8_t>(16, 1), std::vector<std::uint8_t>(32, 2)}},
-        std::nullopt};
-    if (!store.CreateAccount(account)) {
-      std::fprintf(stderr, "queue-commit-bench: cannot create account %zu\n", i);
-      return 1;
-    }
-    accounts.push_back(id);
-  }
+  auto created = bench::CreateAccounts(store, options.accounts, rng, "queue-commit-bench");
+  if (!created) return 1;
+  const std::vector<AccountId> accounts = std::move(*created);
 
   const std::vector<std::uint8_t> content(160, 0x5a);
   std::vector<OutgoingEnvelope> envelopes(options.batch);
