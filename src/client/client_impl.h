@@ -19,6 +19,7 @@
 #include <tuple>
 
 #include "base/hex.h"
+#include "client/backoff.h"
 #include "client/client.h"
 #include "client/connection.h"
 #include "client/content.h"
@@ -60,10 +61,6 @@ inline constexpr std::size_t kMaxOwedReceiptsPerPeer = 10'000;
 // attempt sends (the rest follow at once on the receive thread).
 inline constexpr std::size_t kOwedReceiptsPerRound = 1'000;
 inline constexpr int kOwedReceiptRounds = 10;
-// Waits between attempts at owed receipts after a failure: the connection's
-// (500 ms doubling up to 30 s, each drawn from its upper half).
-inline constexpr std::chrono::milliseconds kFirstReceiptRetry{500};
-inline constexpr std::chrono::milliseconds kMaxReceiptRetry{30'000};
 // A linked device's sync request is answered by the primary alone; asked
 // again this long after the first ask without an answer, it is marked for
 // any of our devices that holds the account's state (docs/client.md).
@@ -569,7 +566,7 @@ class Client::Impl {
   // The delivery receipts' sends of the run being stored (one per sender
   // and conversation per run, up to kMaxReceiptTargets each).
   OwedSends run_sends_;
-  std::chrono::milliseconds receipt_backoff_{0};
+  Backoff receipt_backoff_;  // between attempts at owed receipts after a failure
   std::optional<std::chrono::steady_clock::time_point> receipt_retry_at_;
   // Sync requests from another of our devices not answered yet (held
   // until the queue is drained): the newest one's server time, and the

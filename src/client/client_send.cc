@@ -498,7 +498,7 @@ void Client::Impl::SendOwedReceiptsLocked(bool now) {
       RetryOwedReceiptsLaterLocked();
       return;
     }
-    receipt_backoff_ = std::chrono::milliseconds(0);
+    receipt_backoff_.Reset();
     receipt_retry_at_.reset();
     if (owed->size() < kOwedReceiptsPerRound) {
       receipts_owed_ = false;
@@ -509,16 +509,11 @@ void Client::Impl::SendOwedReceiptsLocked(bool now) {
 }
 
 void Client::Impl::RetryOwedReceiptsLaterLocked() {
-  receipt_backoff_ =
-      receipt_backoff_.count() == 0 ? kFirstReceiptRetry : std::min(receipt_backoff_ * 2, kMaxReceiptRetry);
-  // Drawn from the upper half of the backoff, as the connection's waits are.
   std::array<std::uint8_t, 4> random{};
   rng_.Fill(random);
   std::uint32_t r = 0;
   for (std::uint8_t b : random) r = (r << 8) | b;
-  const auto half = receipt_backoff_ / 2;
-  const auto wait = half + std::chrono::milliseconds(r % (half.count() + 1));
-  receipt_retry_at_ = std::chrono::steady_clock::now() + wait;
+  receipt_retry_at_ = std::chrono::steady_clock::now() + receipt_backoff_.Next(r);
   WakeWorkerAt(*receipt_retry_at_);
 }
 

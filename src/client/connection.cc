@@ -21,6 +21,7 @@
 #include <mutex>
 #include <thread>
 
+#include "client/backoff.h"
 #include "client/server_pin.h"
 #include "crypto/random.h"
 #include "wire/codec.h"
@@ -36,9 +37,6 @@ namespace websocket = beast::websocket;
 using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
 using Stream = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
-
-constexpr std::chrono::milliseconds kFirstBackoff{500};
-constexpr std::chrono::milliseconds kMaxBackoff{30'000};
 
 ClientErrc ErrcForStatus(wire::ResponseStatus status) {
   switch (status) {
@@ -319,7 +317,7 @@ class Connection::Impl : public std::enable_shared_from_this<Impl> {
 
   void OnAuthenticated() {
     authenticated_ = true;
-    backoff_ = kFirstBackoff;
+    backoff_.Reset();
     ReportFirst({});
     SetReady(true);
     auto waiting = std::move(waiting_);
@@ -361,10 +359,7 @@ class Connection::Impl : public std::enable_shared_from_this<Impl> {
     crypto::RandomBytes(random);
     const std::uint32_t r = (std::uint32_t{random[0]} << 24) | (std::uint32_t{random[1]} << 16) |
                             (std::uint32_t{random[2]} << 8) | random[3];
-    const auto half = backoff_ / 2;
-    const auto wait = half + std::chrono::milliseconds(half.count() == 0 ? 0 : r % (half.count() + 1));
-    backoff_ = std::min(backoff_ * 2, kMaxBackoff);
-    backoff_timer_.expires_after(wait);
+    backoff_timer_.expires_after(backoff_.Next(r));
     backoff_timer_.async_wait([self = shared_from_this()](error_code ec) {
       if (ec || self->stopped()) return;
       self->Connect();
@@ -468,7 +463,7 @@ class Connection::Impl : public std::enable_shared_from_this<Impl> {
   std::deque<std::string> write_queue_;
   bool writing_ = false;
   beast::flat_buffer read_buffer_;
-  std::chrono::milliseconds backoff_ = kFirstBackoff;
+  Backoff backoff_;
 };
 
 Connection::Connection(ConnectionOptions options, PushHandler on_push, StateHandler on_state)
