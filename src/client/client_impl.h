@@ -320,8 +320,11 @@ class Client::Impl {
   // and stale ones start from fresh bundles. True when a device is new to us.
   ClientResult<bool> RepairDevicesLocked(const AccountId& account, const wire::MismatchedDevices& mismatch,
                                          std::optional<store::Contact>& contact, bool sync);
-  // Sends content to a peer and, when `sync_copy`, to our other devices.
-  ClientStatus SendContentLocked(const AccountId& to, Content content, bool sync_copy);
+  // Sends content to a peer and, when `sync_copy`, to our other devices;
+  // `send_id`, when given, is the sends' client message id (a retry of a
+  // send parleyd may have taken already).
+  ClientStatus SendContentLocked(const AccountId& to, Content content, bool sync_copy,
+                                 const std::optional<wire::ClientMessageId>& send_id = std::nullopt);
   ClientStatus SendSyncLocked(const AccountId& destination, Content content,
                               const std::optional<wire::ClientMessageId>& send_id = std::nullopt);
   ClientStatus CheckSendableLocked(const store::Contact& contact);

@@ -198,14 +198,15 @@ ClientResult<bool> Client::Impl::RepairDevicesLocked(const AccountId& account,
   return !mismatch.stale.empty() || !mismatch.missing.empty();
 }
 
-ClientStatus Client::Impl::SendContentLocked(const AccountId& to, Content content, bool sync_copy) {
+ClientStatus Client::Impl::SendContentLocked(const AccountId& to, Content content, bool sync_copy,
+                                             const std::optional<wire::ClientMessageId>& send_id) {
   if (content.message_id == ContentId{}) content.message_id = TimeOrderedId(clock_.NowMillis(), rng_);
   if (content.sent_at_ms == 0) content.sent_at_ms = static_cast<std::uint64_t>(clock_.NowMillis());
   if (!account_->username.empty()) content.sender_username = account_->username;
   auto encoded = EncodeContent(content);
   if (!encoded) return Fail(ClientErrc::kTooLarge, "the message breaks a rule of the content format");
-  if (to != account_->account) CLIENT_TRY(SendToAccountLocked(to, encoded->bytes(), false));
-  if (sync_copy) CLIENT_TRY(SendSyncLocked(to, std::move(content)));
+  if (to != account_->account) CLIENT_TRY(SendToAccountLocked(to, encoded->bytes(), false, send_id));
+  if (sync_copy) CLIENT_TRY(SendSyncLocked(to, std::move(content), send_id));
   return {};
 }
 
@@ -580,17 +581,10 @@ bool Client::Impl::SendOwedReceiptBatchesLocked(const std::vector<store::OwedRec
       content.body =
           ReceiptBody{r.kind == MessageStatus::kRead ? ReceiptKind::kRead : ReceiptKind::kDelivered,
                       std::move(batch.targets)};
-      auto sent = [&]() -> ClientStatus {
-        if (r.own_devices) return SendSyncLocked(r.to, std::move(content), r.send_id);
-        if (!account_->username.empty()) content.sender_username = account_->username;
-        auto encoded = EncodeContent(content);
-        if (!encoded)
-          return Fail(ClientErrc::kInvalidArgument, "a receipt breaks a rule of the content format");
-        return SendToAccountLocked(r.to, encoded->bytes(), false, r.send_id);
-      }();
+      auto sent = r.own_devices ? SendSyncLocked(r.to, std::move(content), r.send_id)
+                                : SendContentLocked(r.to, std::move(content), false, r.send_id);
       // An account that is gone, or content that cannot be sent, is not tried again.
-      if (!sent && sent.error().code != ClientErrc::kNotFound &&
-          sent.error().code != ClientErrc::kInvalidArgument) {
+      if (!sent && sent.error().code != ClientErrc::kNotFound && sent.error().code != ClientErrc::kTooLarge) {
         all_sent = false;
         break;
       }
