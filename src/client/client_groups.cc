@@ -80,6 +80,15 @@ constexpr store::PendingGroupLimits kPendingLimits{kMaxPendingChangesPerSender,
                                                    kMaxPendingUnknownGroups,
                                                    kMaxPendingUnknownGroupsPerSender};
 
+// True when `log` already holds `change`, or never takes it (it is stamped
+// before the log's first change): nothing in it is new to the log.
+bool HeldOrNeverTaken(const std::vector<GroupChange>& log, const GroupChange& change) {
+  if (!log.empty() && change.stamp < log.front().stamp) return true;
+  auto at = std::lower_bound(log.begin(), log.end(), change.stamp,
+                             [](const GroupChange& l, const GroupStamp& s) { return l.stamp < s; });
+  return at != log.end() && SameGroupChange(*at, change);
+}
+
 // Identity keys fetched from parleyd for the authors of one group update's
 // changes (each fetch uses up one of the author device's one-time prekeys).
 constexpr int kMaxIdentityFetchesPerUpdate = 32;
@@ -750,11 +759,7 @@ std::optional<bool> Client::Impl::TakeGroupChangesLocked(const AccountId& sender
   // change for a group not yet known.
   auto keep_untaken = [&](const std::vector<GroupChange>& taken) {
     for (const GroupChange& c : arrived) {
-      if (std::find(taken.begin(), taken.end(), c) != taken.end()) continue;
-      if (!log.empty() && c.stamp < log.front().stamp) continue;  // never taken
-      auto at = std::lower_bound(log.begin(), log.end(), c.stamp,
-                                 [](const GroupChange& l, const GroupStamp& s) { return l.stamp < s; });
-      if (at != log.end() && SameGroupChange(*at, c)) continue;  // already held
+      if (std::find(taken.begin(), taken.end(), c) != taken.end() || HeldOrNeverTaken(log, c)) continue;
       left.push_back(c);
     }
   };
@@ -793,10 +798,7 @@ std::optional<bool> Client::Impl::TakeGroupChangesLocked(const AccountId& sender
   // identity its session gave us, or what our own device or an admin
   // passes on: only then may an identity be fetched.)
   std::erase_if(incoming, [&](const GroupChange& c) {
-    if (!log.empty() && c.stamp < log.front().stamp) return true;  // never taken
-    auto at = std::lower_bound(log.begin(), log.end(), c.stamp,
-                               [](const GroupChange& l, const GroupStamp& s) { return l.stamp < s; });
-    if (at != log.end() && SameGroupChange(*at, c)) return true;  // already held: nothing to check
+    if (HeldOrNeverTaken(log, c)) return true;  // nothing to check
     auto identity = GroupAuthorIdentityLocked(c.stamp.author, c.stamp.device);
     if (!identity) return true;
     if (VerifyGroupChange(id, c, *identity)) return false;
