@@ -208,22 +208,13 @@ std::optional<crypto::PublicKey> Client::Impl::GroupAuthorIdentityLocked(const A
   return store_->GetIdentity(address);
 }
 
-ClientStatus Client::Impl::SendGroupChangesLocked(const GroupId& group,
-                                                  const std::vector<GroupChange>& changes,
+ClientStatus Client::Impl::SendGroupChangesLocked(const GroupId& group, const std::vector<GroupChange>& given,
                                                   const std::vector<AccountId>& recipients,
                                                   bool own_devices) {
   // A change kept from before signatures is valid here only: no receiver takes it.
-  std::vector<GroupChange> signed_changes;
-  for (const GroupChange& c : changes) {
-    if (c.signature) signed_changes.push_back(c);
-  }
-  return SendSignedGroupChangesLocked(group, signed_changes, recipients, own_devices);
-}
-
-ClientStatus Client::Impl::SendSignedGroupChangesLocked(const GroupId& group,
-                                                        const std::vector<GroupChange>& changes,
-                                                        const std::vector<AccountId>& recipients,
-                                                        bool own_devices) {
+  std::vector<GroupChange> changes;
+  std::copy_if(given.begin(), given.end(), std::back_inserter(changes),
+               [](const GroupChange& c) { return c.signature.has_value(); });
   std::size_t next = 0;
   while (next < changes.size()) {
     Content content;

@@ -472,8 +472,6 @@ class Client::Impl {
   // Changes without a signature (kept from before signatures) are left out.
   ClientStatus SendGroupChangesLocked(const GroupId& group, const std::vector<GroupChange>& changes,
                                       const std::vector<AccountId>& recipients, bool own_devices);
-  ClientStatus SendSignedGroupChangesLocked(const GroupId& group, const std::vector<GroupChange>& changes,
-                                            const std::vector<AccountId>& recipients, bool own_devices);
   // Sends the group's whole log to `recipients` (every device) and our other devices.
   ClientStatus SendGroupStateLocked(const Group& group, const std::vector<AccountId>& recipients);
   // Sends plaintext over 1:1 sessions to every member but us, and to our other devices.
