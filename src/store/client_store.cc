@@ -188,6 +188,10 @@ class Statement {
     sqlite3_bind_null(stmt_, i);
     return *this;
   }
+  // NULL for no bytes (an optional column), else the blob.
+  Statement& BlobOrNull(int i, Bytes v) { return v.empty() ? Null(i) : Blob(i, v); }
+  // NULL for none (a filter that matches all), else the text.
+  Statement& TextOrNull(int i, const std::optional<std::string>& v) { return v ? Text(i, *v) : Null(i); }
   ClientStoreResult<bool> Step() {
     const int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
@@ -1168,12 +1172,8 @@ ClientStoreStatus ClientStore::SaveGroupChange(const GroupId& group, const Store
       .Bind(2, static_cast<std::int64_t>(change.version))
       .Text(3, change.author.value().ToString())
       .Bind(4, static_cast<std::int64_t>(change.device))
-      .Blob(5, change.ops);
-  if (change.signature.empty()) {
-    stmt.Null(6);
-  } else {
-    stmt.Blob(6, change.signature);
-  }
+      .Blob(5, change.ops)
+      .BlobOrNull(6, change.signature);
   return stmt.Run();
 }
 
@@ -1234,12 +1234,8 @@ ClientStoreResult<std::int64_t> ClientStore::AddPendingGroupChanges(const GroupI
         .Bind(5, static_cast<std::int64_t>(change.version))
         .Text(6, change.author.value().ToString())
         .Bind(7, static_cast<std::int64_t>(change.device))
-        .Blob(8, change.ops);
-    if (change.signature.empty()) {
-      stmt.Null(9);
-    } else {
-      stmt.Blob(9, change.signature);
-    }
+        .Blob(8, change.ops)
+        .BlobOrNull(9, change.signature);
     CS_TRY(stmt.Run());
   }
   return arrival;
@@ -1404,11 +1400,7 @@ ClientStoreResult<std::size_t> ClientStore::KeepPendingGroupChanges(const GroupI
 ClientStoreResult<std::int64_t> ClientStore::PendingGroupBytes(const std::optional<GroupId>& group) {
   CS_ASSIGN(stmt, db_->Prepare("SELECT COALESCE(SUM(" PARLEY_PENDING_ROW_BYTES
                                "), 0) FROM group_pending WHERE ?1 IS NULL OR group_id = ?1"));
-  if (group) {
-    stmt.Text(1, ToHex(*group));
-  } else {
-    stmt.Null(1);
-  }
+  stmt.TextOrNull(1, group ? std::optional(ToHex(*group)) : std::nullopt);
   CS_ASSIGN(row, stmt.Step());
   if (!row) return Fail(ClientStoreErrc::kInternal, "no size of the pending group changes");
   return stmt.Int(0);
@@ -1418,11 +1410,7 @@ ClientStoreResult<std::int64_t> ClientStore::PendingGroupBytes(const std::option
 ClientStoreResult<std::int64_t> ClientStore::CountPendingGroupChanges(const std::optional<GroupId>& group) {
   CS_ASSIGN(stmt, db_->Prepare("SELECT COUNT(*) FROM group_pending "
                                "WHERE ?1 IS NULL OR group_id = ?1"));
-  if (group) {
-    stmt.Text(1, ToHex(*group));
-  } else {
-    stmt.Null(1);
-  }
+  stmt.TextOrNull(1, group ? std::optional(ToHex(*group)) : std::nullopt);
   CS_ASSIGN(row, stmt.Step());
   if (!row) return Fail(ClientStoreErrc::kInternal, "no count of pending group changes");
   return stmt.Int(0);
@@ -1975,11 +1963,7 @@ ClientStoreStatus ClientStore::DeleteOwedReceipts(const std::vector<std::int64_t
 
 ClientStoreResult<std::int64_t> ClientStore::CountOwedReceipts(const std::optional<AccountId>& to) {
   CS_ASSIGN(stmt, db_->Prepare("SELECT COUNT(*) FROM owed_receipts WHERE ?1 IS NULL OR to_account = ?1"));
-  if (to) {
-    stmt.Text(1, to->value().ToString());
-  } else {
-    stmt.Null(1);
-  }
+  stmt.TextOrNull(1, to ? std::optional(to->value().ToString()) : std::nullopt);
   CS_ASSIGN(row, stmt.Step());
   if (!row) return Fail(ClientStoreErrc::kInternal, "no count of owed receipts");
   return stmt.Int(0);
