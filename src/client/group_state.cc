@@ -46,6 +46,11 @@ class AccountIndex {
 // A replay in progress.
 class Replay {
  public:
+  Replay() = default;
+  // The indexes refer to this replay's own state.
+  Replay(const Replay&) = delete;
+  Replay& operator=(const Replay&) = delete;
+
   GroupState Take() { return std::move(state_); }
 
   bool Counts(const GroupChange& change) const {
@@ -93,19 +98,27 @@ class Replay {
   AccountIndex admins_{state_.admins};
 };
 
-// Whether each change of a sorted log counts in its replay.
-std::vector<bool> CountingChanges(const std::vector<GroupChange>& log) {
-  std::vector<bool> counts(log.size(), false);
-  if (log.empty()) return counts;
+// Replays the changes of a sorted, non-empty `log` stamped below `version`
+// (the first always: it starts the log); `counted(i)` is told of each
+// change that counts.
+template <class Counted>
+GroupState ReplayPrefix(const std::vector<GroupChange>& log, std::uint64_t version, Counted&& counted) {
   Replay replay;
   replay.Apply(log.front());
-  counts[0] = true;
-  for (std::size_t i = 1; i < log.size(); ++i) {
+  counted(std::size_t{0});
+  for (std::size_t i = 1; i < log.size() && log[i].stamp.version < version; ++i) {
     if (replay.Counts(log[i])) {
       replay.Apply(log[i]);
-      counts[i] = true;
+      counted(i);
     }
   }
+  return replay.Take();
+}
+
+// Whether each change of a sorted, non-empty log counts in its replay.
+std::vector<bool> CountingChanges(const std::vector<GroupChange>& log) {
+  std::vector<bool> counts(log.size(), false);
+  (void)ReplayPrefix(log, UINT64_MAX, [&](std::size_t i) { counts[i] = true; });
   return counts;
 }
 
@@ -163,12 +176,7 @@ bool MergeGroupChange(std::vector<GroupChange>& log, GroupChange change) {
 
 std::optional<GroupState> ReplayGroupBefore(const std::vector<GroupChange>& log, std::uint64_t version) {
   if (log.empty()) return std::nullopt;
-  Replay replay;
-  replay.Apply(log.front());
-  for (std::size_t i = 1; i < log.size() && log[i].stamp.version < version; ++i) {
-    if (replay.Counts(log[i])) replay.Apply(log[i]);
-  }
-  return replay.Take();
+  return ReplayPrefix(log, version, [](std::size_t) {});
 }
 
 std::optional<GroupState> ReplayGroup(const std::vector<GroupChange>& log) {

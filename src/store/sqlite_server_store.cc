@@ -1,7 +1,6 @@
 #include "store/sqlite_server_store.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <map>
 #include <utility>
 
