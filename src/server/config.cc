@@ -218,6 +218,7 @@ void ReadConfig(const toml::table& root, ServerConfig& config, std::vector<std::
     r.Unsigned("expiry_days", 1, 3650, config.messages.expiry_days);
     r.Unsigned("push_window", 1, 4096, config.messages.push_window);
     r.Unsigned("max_push_window", 1, 4096, config.messages.max_push_window);
+    r.Unsigned("commit_window_us", 0, 100000, config.messages.commit_window_us);
     r.Finish();
   }
   {

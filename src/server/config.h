@@ -63,6 +63,11 @@ struct MessagesConfig {
   // max_push_window.
   std::uint32_t push_window = 64;
   std::uint32_t max_push_window = 1024;
+  // While sends keep arriving, a group commit of the queue starts at most
+  // this often (microseconds after the previous one started), gathering
+  // what arrives meanwhile; after a quiet spell a send commits at once.
+  // 0: each commit starts as soon as the previous one is done.
+  std::uint32_t commit_window_us = kDefaultCommitWindowMicroseconds;
 };
 
 // Prekeys.

@@ -19,8 +19,10 @@ std::vector<double> BatchSizeBuckets() {
 
 }  // namespace
 
-QueueWriter::QueueWriter(store::MessageQueueStore& store, MetricsRegistry& registry)
+QueueWriter::QueueWriter(store::MessageQueueStore& store, MetricsRegistry& registry,
+                         std::chrono::microseconds commit_window)
     : store_(store),
+      commit_window_(commit_window),
       commits_(registry.AddCounter("parley_queue_commits_total",
                                    "Group commits of queued sends or acknowledgements")),
       commit_seconds_(registry.AddHistogram(
@@ -43,6 +45,7 @@ void QueueWriter::Stop() {
 
 void QueueWriter::Enqueue(std::vector<store::EnqueueRequest> sends, SendsDone done) {
   std::optional<store::StoreError> refused;
+  bool batch_full = false;
   if (sends.empty() || sends.size() > store::kMaxEnqueueBatch) {
     refused = store::StoreError{store::StoreErrc::kInvalidArgument, "too many sends in one group"};
   }
@@ -54,6 +57,7 @@ void QueueWriter::Enqueue(std::vector<store::EnqueueRequest> sends, SendsDone do
     if (!refused) {
       pending_send_count_ += sends.size();
       sends_.push_back({std::move(sends), std::move(done)});
+      batch_full = BatchFull();
     }
   }
   if (refused) {
@@ -61,25 +65,38 @@ void QueueWriter::Enqueue(std::vector<store::EnqueueRequest> sends, SendsDone do
     done(results);
     return;
   }
-  Wake();
+  Wake(batch_full);
 }
 
 void QueueWriter::Delete(const store::QueuedCopy& message, DeleteDone done) {
+  bool batch_full = false;
   {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
       deletes_.push_back({message, std::move(done)});
       done = nullptr;
+      batch_full = BatchFull();
     }
   }
   if (done) {
     done(tl::unexpected(store::StoreError{store::StoreErrc::kUnavailable, "the server is stopping"}));
     return;
   }
-  Wake();
+  Wake(batch_full);
 }
 
-void QueueWriter::Wake() {
+bool QueueWriter::BatchFull() const {
+  return pending_send_count_ >= store::kMaxEnqueueBatch || deletes_.size() >= store::kMaxDeleteBatch;
+}
+
+void QueueWriter::Wake(bool batch_full) {
+  if (batch_full) {
+    wake_.notify_one();
+    return;
+  }
+  // A thread waiting out a commit window wakes by itself; a wake would only
+  // cost it a context switch.
+  if (gathering_.load(std::memory_order_acquire)) return;
   LoopTurn* turn = LoopTurn::Current();
   if (turn == nullptr) {
     wake_.notify_one();
@@ -89,16 +106,29 @@ void QueueWriter::Wake() {
   if (wake_deferred_.exchange(true, std::memory_order_acq_rel)) return;
   turn->Defer([this] {
     wake_deferred_.store(false, std::memory_order_release);
-    wake_.notify_one();
+    if (!gathering_.load(std::memory_order_acquire)) wake_.notify_one();
   });
 }
 
 void QueueWriter::Run() {
   std::vector<PendingSends> sends;
   std::vector<PendingDelete> deletes;
+  // The clock's epoch (boot): the first commit is not held back.
+  std::chrono::steady_clock::time_point last_commit_start{};
   for (;;) {
     {
       std::unique_lock lock(mutex_);
+      // Until the window of the previous commit ends, what is handed in
+      // waits, gathering more, and needs no wake; after a quiet spell a
+      // send finds the thread asleep without a window and commits at once.
+      if (commit_window_.count() > 0) {
+        const auto window_end = last_commit_start + commit_window_;
+        gathering_.store(true, std::memory_order_release);
+        while (!stopping_ && !BatchFull() && std::chrono::steady_clock::now() < window_end) {
+          wake_.wait_until(lock, window_end);
+        }
+        gathering_.store(false, std::memory_order_release);
+      }
       while (!stopping_ && sends_.empty() && deletes_.empty()) {
         sleeps_.fetch_add(1, std::memory_order_relaxed);
         wake_.wait(lock);
@@ -117,6 +147,7 @@ void QueueWriter::Run() {
         deletes_.pop_front();
       }
     }
+    last_commit_start = std::chrono::steady_clock::now();
     Commit(sends, deletes);
     sends.clear();
     deletes.clear();

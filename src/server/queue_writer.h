@@ -7,8 +7,11 @@
 // the previous commit ran and commits it in one transaction
 // (CommitQueueBatch): the sends of all connections and their
 // acknowledgements.
-// There is no timer: an idle writer commits a lone send at once, and a busy
-// one batches exactly what the disk's latency let accumulate.
+// An idle writer commits a lone send at once; a busy one batches what the
+// disk's latency let accumulate and, with a commit window, also waits until
+// that long after the previous commit started: fewer, larger commits (one
+// fsync, one wake, a few shared pages each) for up to the window's latency,
+// as PostgreSQL's commit_delay does.
 //
 // Handed in on a thread with a LoopTurn open (the event loop), work wakes an
 // idle writer only once the loop has run the handlers queued so far
@@ -23,6 +26,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -45,8 +49,12 @@ class QueueWriter {
   // Whether the message was still queued, or the store's error.
   using DeleteDone = std::function<void(store::StoreResult<bool> found)>;
 
-  // `store` and `registry` must outlive the writer. Starts the thread.
-  QueueWriter(store::MessageQueueStore& store, MetricsRegistry& registry);
+  // `store` and `registry` must outlive the writer. Starts the thread. A
+  // commit starts no sooner than `commit_window` after the previous one
+  // started, unless a full batch is waiting; zero commits as soon as the
+  // previous commit is done.
+  QueueWriter(store::MessageQueueStore& store, MetricsRegistry& registry,
+              std::chrono::microseconds commit_window = std::chrono::microseconds(0));
   // Stop(), if not done yet.
   ~QueueWriter();
   QueueWriter(const QueueWriter&) = delete;
@@ -78,12 +86,17 @@ class QueueWriter {
   };
 
   void Run();
-  // Wakes the thread, at once or at the end of the current LoopTurn.
-  void Wake();
+  // Whether the waiting work fills a commit (no reason to wait for more).
+  // Called with mutex_ held.
+  bool BatchFull() const;
+  // Wakes the thread: at once when the batch is full, else at the end of
+  // the current LoopTurn, or not at all while it waits out a commit window.
+  void Wake(bool batch_full);
   // One store transaction for both (CommitQueueBatch), then the completions.
   void Commit(std::vector<PendingSends>& sends, std::vector<PendingDelete>& deletes);
 
   store::MessageQueueStore& store_;
+  const std::chrono::microseconds commit_window_;
   Counter& commits_;
   Histogram& commit_seconds_;
   Histogram& commit_sends_;
@@ -96,6 +109,9 @@ class QueueWriter {
   bool stopping_ = false;
   // A wake is posted to the loop and has not run yet.
   std::atomic<bool> wake_deferred_{false};
+  // The thread is waiting out a commit window: hand-ins need not wake it
+  // (it wakes by itself) unless they fill a batch.
+  std::atomic<bool> gathering_{false};
   std::atomic<std::uint64_t> sleeps_{0};
   std::thread thread_;
 };

@@ -166,6 +166,7 @@ RequestHandlerOptions RequestHandlerOptionsFrom(const ServerConfig& config) {
   options.sends_on_network_thread = EffectiveStoreUrl(config).starts_with("sqlite:");
   options.push_window = config.messages.push_window;
   options.max_push_window = config.messages.max_push_window;
+  options.commit_window = std::chrono::microseconds(config.messages.commit_window_us);
   options.prekeys_low_threshold = config.keys.prekeys_low_threshold;
   return options;
 }
@@ -194,7 +195,7 @@ RequestFrameHandler::Impl::Impl(store::ServerStore& s, const Clock& c, MetricsRe
           "parley_rate_limit_hits_total", "Requests refused by a rate limit", {{"limit", "messages"}})),
       rate_limit_hits_first_contact(registry.AddCounter(
           "parley_rate_limit_hits_total", "Requests refused by a rate limit", {{"limit", "first_contact"}})),
-      writer(s, registry),
+      writer(s, registry, options.commit_window),
       pool(options.worker_threads) {
   crypto::InitializeCrypto();
 }

@@ -16,6 +16,7 @@
 // unacked at once, and are deleted when acked.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -46,6 +47,8 @@ struct RequestHandlerOptions {
   // gets at most max_push_window.
   std::size_t push_window = 64;
   std::size_t max_push_window = 1'024;
+  // The queue writer's commit window (QueueWriter, config messages.commit_window_us).
+  std::chrono::microseconds commit_window{kDefaultCommitWindowMicroseconds};
   // PreKeysLow is pushed when a device holds fewer one-time prekeys than this.
   std::uint64_t prekeys_low_threshold = 10;
   // How long a link code stays valid.

@@ -48,6 +48,7 @@ TEST(ServerConfig, ExampleFileSpellsOutTheDefaults) {
   EXPECT_EQ(config->messages.expiry_days, defaults.messages.expiry_days);
   EXPECT_EQ(config->messages.push_window, defaults.messages.push_window);
   EXPECT_EQ(config->messages.max_push_window, 1024u);
+  EXPECT_EQ(config->messages.commit_window_us, 2000u);
   EXPECT_EQ(config->keys.prekeys_low_threshold, defaults.keys.prekeys_low_threshold);
   EXPECT_EQ(config->store_threads, defaults.store_threads);
   EXPECT_EQ(config->purge_interval_seconds, defaults.purge_interval_seconds);
@@ -95,6 +96,7 @@ keepalive_pings = false
 [messages]
 push_window = 16
 max_push_window = 512
+commit_window_us = 0
 [keys]
 prekeys_low_threshold = 25
 [attachments]
@@ -127,6 +129,7 @@ registrations_per_address = { capacity = 2, refill_per_hour = 0.5 }
   EXPECT_EQ(options.worker_threads, 7u);
   EXPECT_EQ(options.push_window, 16u);
   EXPECT_EQ(options.max_push_window, 512u);
+  EXPECT_EQ(options.commit_window, std::chrono::microseconds(0));
   EXPECT_EQ(options.prekeys_low_threshold, 25u);
 }
 
@@ -161,6 +164,7 @@ TEST(ServerConfig, RejectsWhatItCannotUse) {
   ExpectError("[messages]\npush_window = 0", "messages.push_window");
   ExpectError("[messages]\nmax_push_window = 0", "messages.max_push_window");
   ExpectError("[messages]\nmax_push_window = 4097", "messages.max_push_window");
+  ExpectError("[messages]\ncommit_window_us = 100001", "messages.commit_window_us");
   ExpectError("[keys]\nprekey_low = 3", "keys.prekey_low: unknown key");
 }
 

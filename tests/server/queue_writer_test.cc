@@ -235,6 +235,63 @@ TEST(QueueWriterTest, WorkHandedInOutsideALoopTurnWakesTheWriterAtOnce) {
   EXPECT_TRUE(done.WaitFor(1));
 }
 
+TEST(QueueWriterTest, WorkSoonAfterACommitWaitsOutTheCommitWindowAndSharesOneCommit) {
+  ScriptedQueueStore store;
+  store.hold_first_ = false;
+  MetricsRegistry registry;
+  QueueWriter writer(store, registry, std::chrono::seconds(2));
+  Completions done;
+  TestSend a(1), b(2), c(3);
+  // No commit before it: the first send is not held back.
+  writer.Enqueue({a.request}, [&](auto results) {
+    EXPECT_TRUE(results[0]);
+    done.Add(1);
+  });
+  ASSERT_TRUE(done.WaitFor(1));
+  // Within the window of that commit: both wait for its end, then go together.
+  writer.Enqueue({b.request}, [&](auto results) {
+    EXPECT_TRUE(results[0]);
+    done.Add(2);
+  });
+  writer.Delete({a.envelope.recipient, 1}, [&](StoreResult<bool> found) {
+    EXPECT_TRUE(found);
+    done.Add(3);
+  });
+  writer.Enqueue({c.request}, [&](auto results) {
+    EXPECT_TRUE(results[0]);
+    done.Add(4);
+  });
+  EXPECT_FALSE(done.WaitFor(2, std::chrono::milliseconds(300)));
+  ASSERT_TRUE(done.WaitFor(4));
+  EXPECT_EQ(done.order(), (std::vector<int>{1, 2, 4, 3}));
+  writer.Stop();
+  EXPECT_EQ(store.send_batches_, (std::vector<std::size_t>{1, 2}));
+  EXPECT_EQ(store.delete_batches_, (std::vector<std::size_t>{1}));
+}
+
+TEST(QueueWriterTest, AFullBatchAndStopDoNotWaitForTheCommitWindow) {
+  ScriptedQueueStore store;
+  store.hold_first_ = false;
+  MetricsRegistry registry;
+  QueueWriter writer(store, registry, std::chrono::hours(1));
+  Completions done;
+  TestSend a(1);
+  writer.Enqueue({a.request}, [&](auto) { done.Add(1); });
+  ASSERT_TRUE(done.WaitFor(1));
+  // A full batch inside the hour-long window commits at once.
+  std::vector<EnqueueRequest> full(store::kMaxEnqueueBatch, a.request);
+  writer.Enqueue(full, [&](auto results) {
+    EXPECT_EQ(results.size(), store::kMaxEnqueueBatch);
+    done.Add(2);
+  });
+  ASSERT_TRUE(done.WaitFor(2));
+  // So does what Stop finds waiting.
+  writer.Enqueue({a.request}, [&](auto) { done.Add(3); });
+  writer.Stop();
+  EXPECT_EQ(done.order(), (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(store.send_batches_, (std::vector<std::size_t>{1, store::kMaxEnqueueBatch, 1}));
+}
+
 TEST(QueueWriterTest, AFailedCommitAnswersEverySendWithTheStoreError) {
   ScriptedQueueStore store;
   store.hold_first_ = false;
