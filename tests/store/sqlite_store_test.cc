@@ -472,8 +472,13 @@ TEST_F(SqliteStoreTest, UpgradesAVersion3FileRekeyingTheSendRecords) {
   EXPECT_TRUE(again->duplicate);
   EXPECT_EQ(again->copies, fresh->copies);
 
-  // Deleting the sender's account deletes every record of it, old and new.
+  // Deleting the sender's account deletes every record of it, old and new
+  // (the rows in steps, after the deletion).
   ASSERT_TRUE(store.DeleteAccount(sender));
+  auto purged = store.PurgeDeletedAccounts(100);
+  ASSERT_TRUE(purged);
+  EXPECT_TRUE(purged->done);
+  EXPECT_EQ(purged->send_records, 4u);
   EXPECT_EQ(QueryFile("SELECT count(*) FROM sends"), "0");
   EXPECT_EQ(QueryFile("SELECT count(*) FROM send_copies"), "0");
 }
