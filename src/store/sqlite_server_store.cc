@@ -310,8 +310,9 @@ StoreResult<DeletedAccountsPurge> SqliteServerStore::PurgeDeletedAccounts(std::s
         PARLEY_STORE_ASSIGN(begin, db_->Prepare("UPDATE deleted_accounts SET in_sweep = 1"));
         PARLEY_STORE_TRY(begin.Run());
         if (db_->changes() == 0) return result;
-        PARLEY_STORE_TRY(RunCached("INSERT INTO send_record_sweep (id, client_message_id, sender_account, "
-                                   "sender_device) VALUES (1, x'', x'', 0)"));
+        PARLEY_STORE_TRY(
+            RunCached("INSERT INTO send_record_sweep (id, client_message_id, sender_account, "
+                      "sender_device) VALUES (1, x'', x'', 0)"));
       }
     }
     // This step covers the records after the position up to the max_rows-th
@@ -761,10 +762,11 @@ StoreResult<EnqueueResult> SqliteServerStore::EnqueueLocked(const EnqueueRequest
   bool dead_record = false;
   {
     PARLEY_STORE_ASSIGN(
-        first, db_->Prepare("SELECT s.server_timestamp_ms, s.copies, EXISTS (SELECT 1 FROM deleted_accounts d "
-                            "WHERE d.account_id = s.sender_account AND d.deleted_ms >= s.server_timestamp_ms) "
-                            "FROM sends s WHERE "
-                            "client_message_id = ? AND sender_account = ? AND sender_device = ?"));
+        first,
+        db_->Prepare("SELECT s.server_timestamp_ms, s.copies, EXISTS (SELECT 1 FROM deleted_accounts d "
+                     "WHERE d.account_id = s.sender_account AND d.deleted_ms >= s.server_timestamp_ms) "
+                     "FROM sends s WHERE "
+                     "client_message_id = ? AND sender_account = ? AND sender_device = ?"));
     first.BindBlob(1, client_id).BindBlob(2, sender_account).Bind(3, sender_device);
     PARLEY_STORE_ASSIGN(has_row, first.Step());
     if (has_row && first.Int64(2) != 0) {
