@@ -117,6 +117,9 @@ void ExpiryPurge::NotifyAccountDeleted() {
 void ExpiryPurge::Start() {
   std::lock_guard lock(mutex_);
   if (thread_.joinable() || stopping_) return;
+  // What deleted accounts left before a restart goes at once, not an
+  // interval later.
+  account_deleted_ = true;
   thread_ = std::thread([this] { Loop(); });
 }
 

@@ -63,7 +63,8 @@ class ExpiryPurge {
   // transaction per step.
   PurgeReport PurgeDeletedAccounts();
 
-  // Runs RunOnce every interval on a thread of its own.
+  // Runs RunOnce every interval on a thread of its own, and
+  // PurgeDeletedAccounts once at the start and after each notice.
   void Start();
   // Stops that thread (waits for a purge in progress). Idempotent.
   void Stop();
