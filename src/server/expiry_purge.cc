@@ -30,6 +30,7 @@ ExpiryPurge::ExpiryPurge(store::ServerStore& store, const Clock& clock, MetricsR
 ExpiryPurge::~ExpiryPurge() { Stop(); }
 
 void ExpiryPurge::PurgeDeletedAccountsInto(PurgeReport& report) {
+  report.deleted_accounts_left = true;
   for (std::size_t step = 0; step < kMaxBatches; ++step) {
     auto purged = store_.PurgeDeletedAccounts(kDeletedAccountRows);
     if (!purged) {
@@ -39,10 +40,16 @@ void ExpiryPurge::PurgeDeletedAccountsInto(PurgeReport& report) {
       return;
     }
     report.deleted_account_records += purged->send_records;
-    if (purged->done) return;
+    if (purged->done) {
+      report.deleted_accounts_left = false;
+      return;
+    }
     // Each step is a transaction of its own; the sends waiting for the write
-    // lock get a chance at it between two.
+    // lock get a chance at it between two. A walk goes on where it stopped,
+    // so Stop() need not wait for the rest of it.
     std::this_thread::yield();
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
   }
 }
 
@@ -153,12 +160,11 @@ void ExpiryPurge::Loop() {
     account_deleted_ = false;
     const bool full_run = std::chrono::steady_clock::now() >= next_run;
     lock.unlock();
-    if (full_run) {
-      RunOnce();
-    } else {
-      PurgeDeletedAccounts();
-    }
+    const PurgeReport report = full_run ? RunOnce() : PurgeDeletedAccounts();
     lock.lock();
+    // A walk longer than one run's steps goes on at once (a failing store
+    // waits for the next notice or interval instead).
+    if (report.deleted_accounts_left && report.failures == 0) account_deleted_ = true;
     if (full_run) {
       ++completed_runs_;
       next_run = std::chrono::steady_clock::now() + options_.interval;

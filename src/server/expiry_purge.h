@@ -38,6 +38,9 @@ struct PurgeReport {
   // Idempotence records of deleted accounts (PurgeDeletedAccounts, and the
   // expired ones the message purge met first).
   std::uint64_t deleted_account_records = 0;
+  // PurgeDeletedAccounts stopped before nothing was left (kMaxBatches
+  // steps, Stop(), or a failure); the timer thread goes on with it.
+  bool deleted_accounts_left = false;
   // Store calls that failed (logged); the next purge tries again.
   std::uint64_t failures = 0;
 };
@@ -60,13 +63,15 @@ class ExpiryPurge {
 
   // Only what deleted accounts left behind, now, on the calling thread: up
   // to kMaxBatches steps of kDeletedAccountRows records each, one
-  // transaction per step.
+  // transaction per step (fewer once Stop() was called).
   PurgeReport PurgeDeletedAccounts();
 
   // Runs RunOnce every interval on a thread of its own, and
-  // PurgeDeletedAccounts once at the start and after each notice.
+  // PurgeDeletedAccounts once at the start and after each notice (again
+  // and again while it leaves something, unless it failed).
   void Start();
-  // Stops that thread (waits for a purge in progress). Idempotent.
+  // Stops that thread (waits for a purge in progress, or for the step in
+  // progress of a walk over deleted accounts' records). Idempotent.
   void Stop();
 
   // An account was deleted: the timer thread runs PurgeDeletedAccounts now

@@ -303,8 +303,7 @@ StoreResult<DeletedAccountsPurge> SqliteServerStore::PurgeDeletedAccounts(std::s
         after_id.assign(id.begin(), id.end());
         after_account.assign(account.begin(), account.end());
         after_device = position.Int64(2);
-      }
-      if (!walking) {
+      } else {
         // A new walk, from before the first record (an empty blob sorts
         // before every id), for the accounts deleted until now.
         PARLEY_STORE_ASSIGN(begin, db_->Prepare("UPDATE deleted_accounts SET in_sweep = 1"));
