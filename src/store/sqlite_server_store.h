@@ -43,7 +43,10 @@ class SqliteServerStore final : public ServerStore {
   StoreResult<AccountRecord> GetAccountByUsername(std::string_view username) override;
   StoreStatus ChangeUsername(const AccountId& id, std::string_view new_username) override;
   StoreStatus SetAccountDisabled(const AccountId& id, bool disabled) override;
+  // Records the account in deleted_accounts instead of deleting its
+  // idempotence records: its cost does not grow with the records stored.
   StoreStatus DeleteAccount(const AccountId& id) override;
+  StoreResult<DeletedAccountsPurge> PurgeDeletedAccounts(std::size_t max_rows) override;
   StoreResult<std::vector<AccountRecord>> ListAccounts(std::string_view after_username,
                                                        std::size_t limit) override;
   StoreResult<std::uint64_t> CountAccounts() override;
@@ -115,6 +118,9 @@ class SqliteServerStore final : public ServerStore {
   // A new device's empty queue counters (device_queues).
   StoreStatus InsertDeviceQueueLocked(const DeviceAddress& device);
   StoreResult<AccountRecord> GetAccountLocked(SqliteDatabase& db, const AccountId& id);
+  // CreateAccount of an id whose deleted account still has records: keeps
+  // the records the new account writes from `now` on apart from the old ones.
+  StoreStatus ReuseDeletedAccountIdLocked(const AccountId& id, std::int64_t now);
   StoreStatus UseInvitationLocked(const TokenHash& token_hash, const AccountId& used_by, std::int64_t now);
   StoreResult<AccountId> CheckProvisioningCodeLocked(const TokenHash& code_hash, std::int64_t now);
   StoreResult<AttachmentInfo> GetAttachmentLocked(const AttachmentId& id);
