@@ -265,7 +265,7 @@ StoreStatus SqliteServerStore::ReuseDeletedAccountIdLocked(const AccountId& id, 
 StoreStatus SqliteServerStore::DeleteAccount(const AccountId& id) {
   Lock lock(mutex_);
   const std::int64_t now = clock_.NowMillis();
-  return db_->InWriteTransaction([&]() -> StoreStatus {
+  auto deleted = db_->InWriteTransaction([&]() -> StoreStatus {
     {
       PARLEY_STORE_ASSIGN(remove, db_->Prepare("DELETE FROM accounts WHERE id = ?"));
       remove.BindBlob(1, AccountIdBytes(id));
@@ -282,6 +282,8 @@ StoreStatus SqliteServerStore::DeleteAccount(const AccountId& id) {
     record.BindBlob(1, AccountIdBytes(id)).Bind(2, now);
     return record.Run();
   });
+  if (deleted) device_registrations_.Invalidate(id);
+  return deleted;
 }
 
 StoreResult<DeletedAccountsPurge> SqliteServerStore::PurgeDeletedAccounts(std::size_t max_rows) {
@@ -477,18 +479,22 @@ StoreResult<DeviceRecord> SqliteServerStore::AddDevice(const AccountId& account,
   PARLEY_STORE_TRY(ValidateNewDevice(device));
   Lock lock(mutex_);
   const std::int64_t now = clock_.NowMillis();
-  return db_->InWriteTransaction([&] { return AddDeviceLocked(account, device, now); });
+  auto added = db_->InWriteTransaction([&] { return AddDeviceLocked(account, device, now); });
+  if (added) device_registrations_.Invalidate(account);
+  return added;
 }
 
 StoreStatus SqliteServerStore::RemoveDevice(const DeviceAddress& device) {
   Lock lock(mutex_);
-  return db_->InWriteTransaction([&]() -> StoreStatus {
+  auto removed = db_->InWriteTransaction([&]() -> StoreStatus {
     PARLEY_STORE_ASSIGN(remove, db_->Prepare("DELETE FROM devices WHERE account_id = ? AND device_id = ?"));
     remove.BindBlob(1, AccountIdBytes(device.account)).Bind(2, device.device.value());
     PARLEY_STORE_TRY(remove.Run());
     if (db_->changes() == 0) return Fail(StoreErrc::kNotFound, "no such device");
     return Ok<StoreErrc>();
   });
+  if (removed) device_registrations_.Invalidate(device.account);
+  return removed;
 }
 
 StoreResult<DeviceRecord> SqliteServerStore::GetDeviceLocked(SqliteDatabase& db,
@@ -528,6 +534,8 @@ StoreResult<std::vector<DeviceRecord>> SqliteServerStore::ListDevices(const Acco
 
 StoreResult<std::vector<DeviceRegistration>> SqliteServerStore::ListDeviceRegistrations(
     const AccountId& account) {
+  std::uint64_t generation = 0;
+  if (auto cached = device_registrations_.Find(account, generation)) return std::move(*cached);
   Lock lock(read_mutex_);
   // The account's row joined with its devices: one row of NULLs when it has
   // none, no row when it does not exist.
@@ -547,6 +555,7 @@ StoreResult<std::vector<DeviceRegistration>> SqliteServerStore::ListDeviceRegist
     devices.push_back({DeviceId(device_id), RegistrationId(registration_id)});
   }
   if (!account_found) return Fail(StoreErrc::kNotFound, "no such account");
+  device_registrations_.Insert(account, devices, generation);
   return devices;
 }
 
@@ -1336,7 +1345,7 @@ StoreResult<DeviceRecord> SqliteServerStore::LinkDevice(const TokenHash& code_ha
   PARLEY_STORE_TRY(ValidateNewDevice(device));
   Lock lock(mutex_);
   const std::int64_t now = clock_.NowMillis();
-  return db_->InWriteTransaction([&]() -> StoreResult<DeviceRecord> {
+  auto linked = db_->InWriteTransaction([&]() -> StoreResult<DeviceRecord> {
     PARLEY_STORE_ASSIGN(account, CheckProvisioningCodeLocked(code_hash, now));
     PARLEY_STORE_ASSIGN(record, AddDeviceLocked(account, device, now));
     PARLEY_STORE_ASSIGN(update,
@@ -1345,6 +1354,8 @@ StoreResult<DeviceRecord> SqliteServerStore::LinkDevice(const TokenHash& code_ha
     PARLEY_STORE_TRY(update.Run());
     return record;
   });
+  if (linked) device_registrations_.Invalidate(linked->address.account);
+  return linked;
 }
 
 StoreResult<std::uint64_t> SqliteServerStore::PurgeProvisioningCodes() {

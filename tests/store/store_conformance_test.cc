@@ -577,6 +577,37 @@ TEST_P(StoreConformanceTest, ListsDeviceRegistrationsInIdOrder) {
   EXPECT_TRUE(none->empty());
 }
 
+// Read after every change (a backend that keeps lists in memory must
+// follow each one): add, link, remove, delete the account.
+TEST_P(StoreConformanceTest, DeviceRegistrationsFollowEveryChange) {
+  const AccountId id = MustCreateAccount("kim");
+  auto Registrations = [&] {
+    auto listed = store().ListDeviceRegistrations(id);
+    std::vector<std::uint32_t> devices;
+    if (listed) {
+      for (const DeviceRegistration& d : *listed) devices.push_back(d.device.value());
+    }
+    return devices;
+  };
+  EXPECT_EQ(Registrations(), (std::vector<std::uint32_t>{1}));
+  const DeviceAddress second = MustAddDevice(id);
+  EXPECT_EQ(Registrations(), (std::vector<std::uint32_t>{1, 2}));
+  const std::int64_t expiry = clock_.NowMillis() + 60'000;
+  ASSERT_TRUE(IsOk(store().CreateProvisioningCode(Hash(1), id, expiry)));
+  auto linked = store().LinkDevice(Hash(1), Device(77, "laptop"));
+  ASSERT_TRUE(IsOk(linked));
+  EXPECT_EQ(Registrations(), (std::vector<std::uint32_t>{1, 2, 3}));
+  EXPECT_EQ(store().ListDeviceRegistrations(id)->back().registration_id, RegistrationId(77));
+  ASSERT_TRUE(IsOk(store().RemoveDevice(second)));
+  EXPECT_EQ(Registrations(), (std::vector<std::uint32_t>{1, 3}));
+  // Re-added under the free id with a new registration id: the stale-device check sees it.
+  const DeviceAddress again = MustAddDevice(id);
+  EXPECT_EQ(again.device, DeviceId(2));
+  EXPECT_EQ(Registrations(), (std::vector<std::uint32_t>{1, 2, 3}));
+  ASSERT_TRUE(IsOk(store().DeleteAccount(id)));
+  EXPECT_EQ(store().ListDeviceRegistrations(id).error().code, StoreErrc::kNotFound);
+}
+
 TEST_P(StoreConformanceTest, GetsTouchesAndRemovesDevices) {
   const AccountId id = MustCreateAccount("jack");
   const DeviceAddress companion = MustAddDevice(id);
