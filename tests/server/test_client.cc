@@ -187,6 +187,26 @@ error_code WebSocketClient::SendText(const std::string& text) {
   return ec;
 }
 
+error_code WebSocketClient::SendFragment(const std::string& bytes, bool last) {
+  error_code ec;
+  ws_.binary(true);
+  ws_.write_some(last, net::buffer(bytes), ec);
+  return ec;
+}
+
+error_code WebSocketClient::SendFrameHeader(std::uint64_t length) {
+  // RFC 6455 section 5.2: FIN and opcode 2, then the mask bit with the
+  // 64-bit length form, the length big-endian, and a masking key.
+  std::string header;
+  header.push_back(static_cast<char>(0x82));
+  header.push_back(static_cast<char>(0x80 | 127));
+  for (int shift = 56; shift >= 0; shift -= 8) header.push_back(static_cast<char>((length >> shift) & 0xff));
+  header.append("\x11\x22\x33\x44", 4);
+  error_code ec;
+  net::write(ws_.next_layer(), net::buffer(header), ec);
+  return ec;
+}
+
 error_code WebSocketClient::Read(std::string& message, bool* binary) {
   error_code ec;
   buffer_.clear();

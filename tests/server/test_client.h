@@ -79,6 +79,12 @@ class WebSocketClient {
   boost::system::error_code Connect();
   boost::system::error_code SendBinary(const std::string& bytes);
   boost::system::error_code SendText(const std::string& text);
+  // Sends one fragment of a binary message (the message ends with `last`).
+  boost::system::error_code SendFragment(const std::string& bytes, bool last);
+  // Writes only the header of a masked, final binary frame that announces
+  // `length` payload bytes, none of which follow: a peer that checks the
+  // announced length refuses it before reading any payload.
+  boost::system::error_code SendFrameHeader(std::uint64_t length);
   // Reads one message. On a close from the server, returns
   // websocket::error::closed and close_reason() holds the server's reason.
   boost::system::error_code Read(std::string& message, bool* binary = nullptr);
