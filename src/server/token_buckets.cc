@@ -11,11 +11,13 @@ namespace parley::server {
 
 template <class Key, class Hash>
 BasicTokenBuckets<Key, Hash>::BasicTokenBuckets(const TokenBucketConfig& config, const Clock& clock,
-                                                std::size_t max_keys, Counter* refused_when_full)
+                                                std::size_t max_keys, Counter* refused_when_full,
+                                                const char* name)
     : config_(config),
       clock_(clock),
       max_keys_(std::max<std::size_t>(max_keys, 1)),
       refused_when_full_(refused_when_full),
+      name_(name),
       sweep_at_keys_(std::min(kMinSweepKeys, max_keys_)) {}
 
 template <class Key, class Hash>
@@ -61,9 +63,9 @@ std::uint64_t BasicTokenBuckets<Key, Hash>::Take(const Key& key, double cost) {
         warned_full_ = true;
         last_full_warning_ms_ = now;
         spdlog::warn(
-            "event=rate_limit_table_full keys={} detail=\"new keys are refused; raise "
+            "event=rate_limit_table_full limit={} keys={} detail=\"new keys are refused; raise "
             "rate_limits.max_tracked_keys if this is not an attack\"",
-            buckets_.size());
+            name_, buckets_.size());
       }
       return static_cast<std::uint64_t>(std::max<std::int64_t>(full_until_ms_ - now, 1));
     }

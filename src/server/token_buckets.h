@@ -76,6 +76,7 @@ class BasicTokenBuckets {
   const Clock& clock_;
   const std::size_t max_keys_;
   Counter* refused_when_full_;
+  const char* name_;
   mutable std::mutex mutex_;
   std::unordered_map<Key, Bucket, Hash> buckets_;
   // The next sweep runs when a new key arrives and the table holds this many.
