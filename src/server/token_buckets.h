@@ -48,10 +48,11 @@ class BasicTokenBuckets {
   static constexpr std::int64_t kFullSweepIntervalMs = 1000;
 
   // `clock` must outlive the buckets. `refused_when_full` (may be null)
-  // counts new keys refused at the cap of `max_keys` keys.
+  // counts new keys refused at the cap of `max_keys` keys; `name` (a static
+  // string) names the limit in the log line about it.
   BasicTokenBuckets(const TokenBucketConfig& config, const Clock& clock,
                     std::size_t max_keys = kDefaultRateLimitMaxTrackedKeys,
-                    Counter* refused_when_full = nullptr);
+                    Counter* refused_when_full = nullptr, const char* name = "unnamed");
 
   // Takes `cost` tokens from `key`'s bucket: 0 when allowed, else the
   // milliseconds until they would be there (nothing is taken then). A new
