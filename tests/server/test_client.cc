@@ -50,6 +50,21 @@ error_code HttpsClient::Connect() {
   return ec;
 }
 
+error_code HttpsClient::ConnectFrom(const std::string& source_address) {
+  error_code ec;
+  tcp::socket& socket = beast::get_lowest_layer(stream_);
+  const net::ip::address source = net::ip::make_address(source_address, ec);
+  if (ec) return ec;
+  socket.open(tcp::v4(), ec);
+  if (ec) return ec;
+  socket.bind(tcp::endpoint(source, 0), ec);
+  if (ec) return ec;
+  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ec);
+  if (ec) return ec;
+  stream_.handshake(ssl::stream_base::client, ec);
+  return ec;
+}
+
 http::response<http::string_body> HttpsClient::Request(http::verb method, const std::string& target,
                                                        error_code& ec, const std::string& body,
                                                        bool keep_alive) {

@@ -34,6 +34,9 @@ class HttpsClient {
   explicit HttpsClient(std::uint16_t port, TlsVersion version = TlsVersion::kTls13);
   // TCP connect and TLS handshake.
   boost::system::error_code Connect();
+  // The same from `source_address` (another loopback address, e.g.
+  // "127.0.0.2", to appear as another client).
+  boost::system::error_code ConnectFrom(const std::string& source_address);
   // One request on the open connection; `ec` set on failure.
   boost::beast::http::response<boost::beast::http::string_body> Request(boost::beast::http::verb method,
                                                                         const std::string& target,
