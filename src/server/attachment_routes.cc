@@ -52,9 +52,10 @@ struct AttachmentService::Impl : std::enable_shared_from_this<Impl> {
       : store(s),
         clock(c),
         options(std::move(o)),
-        bytes_per_account(options.bytes_per_account, c, options.max_tracked_keys, nullptr,
-                          "attachment_bytes"),
-        unauthenticated_per_address(options.unauthenticated_per_address, c, options.max_tracked_keys, nullptr,
+        bytes_per_account(options.bytes_per_account, c, options.max_tracked_keys,
+                          KeysRefusedCounter(registry, "attachment_bytes"), "attachment_bytes"),
+        unauthenticated_per_address(options.unauthenticated_per_address, c, options.max_tracked_keys,
+                                    KeysRefusedCounter(registry, "attachment_unauthenticated"),
                                     "attachment_unauthenticated"),
         uploads_created(
             registry.AddCounter("parley_attachments_created_total", "Attachment uploads created")),

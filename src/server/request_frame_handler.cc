@@ -143,13 +143,6 @@ RequestHandlerOptions RequestHandlerOptionsFrom(const ServerConfig& config) {
 
 namespace {
 
-// New keys a limit refused because its table was full (server/token_buckets.h).
-Counter* KeysRefusedCounter(MetricsRegistry& registry, const char* limit) {
-  return &registry.AddCounter("parley_rate_limit_keys_refused_total",
-                              "New keys refused because the limit tracked rate_limits.max_tracked_keys keys",
-                              {{"limit", limit}});
-}
-
 Counter& HitsCounter(MetricsRegistry& registry, const char* limit) {
   return registry.AddCounter("parley_rate_limit_hits_total", "Requests refused by a rate limit",
                              {{"limit", limit}});

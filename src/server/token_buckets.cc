@@ -93,6 +93,12 @@ template class BasicTokenBuckets<std::string>;
 template class BasicTokenBuckets<AccountPair, AccountPairHash>;
 template class BasicTokenBuckets<DeviceBucketKey, DeviceBucketKeyHash>;
 
+Counter* KeysRefusedCounter(MetricsRegistry& registry, const char* limit) {
+  return &registry.AddCounter("parley_rate_limit_keys_refused_total",
+                              "New keys refused because the limit tracked rate_limits.max_tracked_keys keys",
+                              {{"limit", limit}});
+}
+
 AccountPair MakeAccountPair(const AccountId& sender, const AccountId& recipient) {
   AccountPair pair{};
   for (std::size_t i = 0; i < Uuid::kSize; ++i) {

@@ -37,6 +37,7 @@
 namespace parley::server {
 
 class Counter;
+class MetricsRegistry;
 
 template <class Key, class Hash = std::hash<Key>>
 class BasicTokenBuckets {
@@ -88,6 +89,10 @@ class BasicTokenBuckets {
   bool warned_full_ = false;
 };
 using TokenBuckets = BasicTokenBuckets<std::string>;
+
+// The series parley_rate_limit_keys_refused_total{limit="<limit>"} in
+// `registry`: new keys a limit refused at its cap.
+Counter* KeysRefusedCounter(MetricsRegistry& registry, const char* limit);
 
 // A sender's account id, then a recipient's: the key of the per-pair message
 // limit (checked on every send: no strings built for it).
