@@ -101,6 +101,41 @@ TEST_F(AbuseControlsTest, RequestsPerDevice) {
   EXPECT_EQ(Text(bob_client.NextEnvelope()), "fourth");
 }
 
+class RateLimitTableCapTest : public RequestHandlersTest {
+ protected:
+  void Configure(ServerConfig& config) override {
+    config.rate_limits.requests_per_device = {4, 3600};
+    // One key per limit: the one address of the test, then one device.
+    config.rate_limits.max_tracked_keys = 1;
+  }
+};
+
+TEST_F(RateLimitTableCapTest, NewDeviceIsRefusedWhileTheTableIsFull) {
+  WireClient alice_client(port());
+  Register(alice_client, "alice", MakeKeys(20));
+  WireClient bob_client(port());
+  Register(bob_client, "bob", MakeKeys(20));
+  // Alice's bucket, one token short, fills the device table.
+  EXPECT_EQ(alice_client.Call(wire::PingRequest{}).status, ResponseStatus::kOk);
+  wire::Response refused = bob_client.Call(wire::PingRequest{});
+  EXPECT_EQ(refused.status, ResponseStatus::kRateLimited);
+  EXPECT_EQ(refused.error_detail, "too many requests from this device");
+  ASSERT_TRUE(refused.retry_after_ms.has_value());
+  // Until alice's bucket is full again (one token at one a second).
+  EXPECT_GE(*refused.retry_after_ms, 1000u);
+  EXPECT_LE(*refused.retry_after_ms, 1002u);
+  EXPECT_EQ(MetricValue("parley_rate_limit_keys_refused_total{limit=\"device\"}"), 1u);
+  EXPECT_EQ(MetricValue("parley_rate_limit_hits_total{limit=\"device\"}"), 1u);
+  // The tracked device is served as before.
+  EXPECT_EQ(alice_client.Call(wire::PingRequest{}).status, ResponseStatus::kOk);
+  // Alice's two tokens are back 2 s after her second ping: the sweep then
+  // forgets her bucket and bob's takes its place.
+  clock_.Advance(2001);
+  EXPECT_EQ(bob_client.Call(wire::PingRequest{}).status, ResponseStatus::kOk);
+  EXPECT_EQ(alice_client.Call(wire::PingRequest{}).status, ResponseStatus::kRateLimited);
+  EXPECT_EQ(MetricValue("parley_rate_limit_keys_refused_total{limit=\"device\"}"), 2u);
+}
+
 class AuthenticationTimeoutTest : public RequestHandlersTest {
  protected:
   void Configure(ServerConfig& config) override {
