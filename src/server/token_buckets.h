@@ -42,7 +42,8 @@ class MetricsRegistry;
 template <class Key, class Hash = std::hash<Key>>
 class BasicTokenBuckets {
  public:
-  // A table never sweeps while it holds fewer keys than this.
+  // A table never sweeps while it holds fewer keys than this (or than its
+  // cap, if that is smaller).
   static constexpr std::size_t kMinSweepKeys = 1024;
   // At the cap, at most one sweep per this many milliseconds; a refused new
   // key is told to retry no sooner.

@@ -1,11 +1,14 @@
 // WebSocketSession: one upgraded connection at /v1/websocket. Reads binary
-// messages (at most max_frame_bytes) into the FrameHandler, writes queued
-// frames, enforces the in-flight and write-queue limits, and implements the
-// ConnectionPort behind ConnectionHandles (internal to the server library).
+// messages (at most max_frame_bytes, less while the handler keeps the
+// connection on probation before authentication) into the FrameHandler,
+// writes queued frames, enforces the in-flight and write-queue limits and
+// the authentication deadline, and implements the ConnectionPort behind
+// ConnectionHandles (internal to the server library).
 //
 // Idle memory is kept small: the read buffer is allocated only once a
-// message starts and released after it, the write queue's storage after it empties, and no timer exists
-// besides the one inside Beast's WebSocket stream.
+// message starts and released after it, the write queue's storage after it empties, and an
+// authenticated connection has no timer besides the one inside Beast's
+// WebSocket stream (the deadline's timer exists only until authentication).
 #pragma once
 
 #include <atomic>
