@@ -52,8 +52,11 @@ struct AttachmentService::Impl : std::enable_shared_from_this<Impl> {
       : store(s),
         clock(c),
         options(std::move(o)),
-        bytes_per_account(options.bytes_per_account, c),
-        unauthenticated_per_address(options.unauthenticated_per_address, c),
+        bytes_per_account(options.bytes_per_account, c, options.max_tracked_keys,
+                          KeysRefusedCounter(registry, "attachment_bytes"), "attachment_bytes"),
+        unauthenticated_per_address(options.unauthenticated_per_address, c, options.max_tracked_keys,
+                                    KeysRefusedCounter(registry, "attachment_unauthenticated"),
+                                    "attachment_unauthenticated"),
         uploads_created(
             registry.AddCounter("parley_attachments_created_total", "Attachment uploads created")),
         uploads_finished(registry.AddCounter("parley_attachments_finished_total",
@@ -476,6 +479,7 @@ AttachmentOptions AttachmentOptionsFrom(const ServerConfig& config) {
   options.expiry_ms = std::int64_t{config.attachments.expiry_days} * 24 * 3600 * 1000;
   options.bytes_per_account = config.rate_limits.attachment_bytes_per_account;
   options.unauthenticated_per_address = config.rate_limits.unauthenticated_requests_per_address;
+  options.max_tracked_keys = config.rate_limits.max_tracked_keys;
   return options;
 }
 

@@ -36,6 +36,8 @@ struct AttachmentOptions {
   // Requests without valid credentials per client address (token bucket);
   // past it they get 429 instead of 401.
   TokenBucketConfig unauthenticated_per_address{60, 3600};
+  // Keys each of the two limits tracks at most (server/token_buckets.h).
+  std::size_t max_tracked_keys = kDefaultRateLimitMaxTrackedKeys;
   // Threads that run store work for attachment requests.
   std::size_t worker_threads = 2;
 };

@@ -201,6 +201,7 @@ void ReadConfig(const toml::table& root, ServerConfig& config, std::vector<std::
     LimitsConfig& l = config.limits;
     SectionReader r(Section(root, "limits", errors), "limits", errors);
     r.Unsigned("max_connections", 1, kMaxMaxConnections, l.max_connections);
+    r.Unsigned("max_connections_per_address", 1, kMaxMaxConnections, l.max_connections_per_address);
     r.Unsigned("max_frame_bytes", kMinMaxFrameBytes, kMaxMaxFrameBytes, l.max_frame_bytes);
     r.Unsigned("max_in_flight_requests", 1, kMaxMaxInFlightRequests, l.max_in_flight_requests);
     r.Unsigned("max_write_queue_bytes", kMinMaxFrameBytes, kMaxMaxWriteQueueBytes, l.max_write_queue_bytes);
@@ -209,6 +210,8 @@ void ReadConfig(const toml::table& root, ServerConfig& config, std::vector<std::
     r.Unsigned("http_body_limit_bytes", 0, kMaxHttpBodyLimitBytes, l.http_body_limit_bytes);
     r.Unsigned("handshake_timeout_seconds", 1, kMaxTimeoutSeconds, l.handshake_timeout_seconds);
     r.Unsigned("idle_timeout_seconds", 1, kMaxTimeoutSeconds, l.idle_timeout_seconds);
+    r.Unsigned("authentication_timeout_seconds", 1, kMaxAuthenticationTimeoutSeconds,
+               l.authentication_timeout_seconds);
     r.Boolean("keepalive_pings", l.keepalive_pings);
     r.Finish();
   }
@@ -238,12 +241,14 @@ void ReadConfig(const toml::table& root, ServerConfig& config, std::vector<std::
     SectionReader r(Section(root, "rate_limits", errors), "rate_limits", errors);
     r.Bucket("registrations_per_address", rl.registrations_per_address);
     r.Bucket("unauthenticated_requests_per_address", rl.unauthenticated_requests_per_address);
+    r.Bucket("requests_per_device", rl.requests_per_device);
     r.Bucket("prekey_fetches_per_account", rl.prekey_fetches_per_account);
     r.Bucket("messages_per_sender_recipient_pair", rl.messages_per_sender_recipient_pair);
     r.Bucket("first_contacts_per_account", rl.first_contacts_per_account);
     r.Bucket("first_contacts_per_new_account", rl.first_contacts_per_new_account);
     r.Bucket("attachment_bytes_per_account", rl.attachment_bytes_per_account);
     r.Unsigned("new_account_age_hours", 0, 24 * 365, rl.new_account_age_hours);
+    r.Unsigned("max_tracked_keys", 1, kMaxRateLimitMaxTrackedKeys, rl.max_tracked_keys);
     r.Finish();
   }
 

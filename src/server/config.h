@@ -32,6 +32,12 @@ struct TokenBucketConfig {
 struct RateLimitsConfig {
   TokenBucketConfig registrations_per_address{5, 10};
   TokenBucketConfig unauthenticated_requests_per_address{60, 3600};
+  // Every request of an authenticated device. A client sends one request
+  // per recipient account of a group message, so a message to a group of
+  // 100 is 100 requests: 2,000 lets a device send 20 of those at once and,
+  // at 72,000 per hour (20 a second), one every 5 seconds for good, with
+  // receipts, prekey fetches and syncs besides.
+  TokenBucketConfig requests_per_device{2000, 72000};
   TokenBucketConfig prekey_fetches_per_account{100, 1000};
   TokenBucketConfig messages_per_sender_recipient_pair{120, 3600};
   TokenBucketConfig first_contacts_per_account{50, 50};
@@ -40,10 +46,13 @@ struct RateLimitsConfig {
   TokenBucketConfig attachment_bytes_per_account{1024.0 * 1024 * 1024, 4096.0 * 1024 * 1024};
   // An account younger than this is "new" for first_contacts_per_new_account.
   std::uint32_t new_account_age_hours = 24;
+  // Keys each limit tracks at most (server/token_buckets.h).
+  std::size_t max_tracked_keys = kDefaultRateLimitMaxTrackedKeys;
 };
 
 struct LimitsConfig {
   std::size_t max_connections = kDefaultMaxConnections;
+  std::size_t max_connections_per_address = kDefaultMaxConnectionsPerAddress;
   std::size_t max_frame_bytes = kDefaultMaxFrameBytes;
   std::size_t max_in_flight_requests = kDefaultMaxInFlightRequests;
   std::size_t max_write_queue_bytes = kDefaultMaxWriteQueueBytes;
@@ -51,6 +60,7 @@ struct LimitsConfig {
   std::uint64_t http_body_limit_bytes = kDefaultHttpBodyLimitBytes;
   std::uint32_t handshake_timeout_seconds = kDefaultHandshakeTimeoutSeconds;
   std::uint32_t idle_timeout_seconds = kDefaultIdleTimeoutSeconds;
+  std::uint32_t authentication_timeout_seconds = kDefaultAuthenticationTimeoutSeconds;
   bool keepalive_pings = true;
 };
 

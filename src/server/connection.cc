@@ -71,4 +71,12 @@ void ConnectionHandle::Close(CloseCode code, std::string_view reason) const {
   }
 }
 
+void ConnectionHandle::RequireAuthentication(std::size_t max_frame_bytes) const {
+  if (auto port = port_.lock()) port->RequireAuthentication(max_frame_bytes);
+}
+
+void ConnectionHandle::MarkAuthenticated() const {
+  if (auto port = port_.lock()) port->MarkAuthenticated();
+}
+
 }  // namespace parley::server

@@ -91,6 +91,17 @@ class ConnectionHandle {
   // kMaxCloseReasonBytes; must not carry user data or secrets).
   void Close(CloseCode code, std::string_view reason) const;
 
+  // Puts the connection on probation until MarkAuthenticated: it reads
+  // frames of at most `max_frame_bytes` (and at most limits.max_frame_bytes;
+  // a larger one is refused by the transport after that many bytes, close
+  // 1009), and it is closed (1008, "authentication timeout") once
+  // limits.authentication_timeout_seconds have passed since it opened.
+  // Called from FrameHandler::OnOpen, it applies to the first frame.
+  void RequireAuthentication(std::size_t max_frame_bytes) const;
+  // Ends the probation: frames up to limits.max_frame_bytes, no deadline.
+  // Frames whose header was already read keep the limit they were read with.
+  void MarkAuthenticated() const;
+
   friend bool operator==(const ConnectionHandle& a, const ConnectionHandle& b) { return a.id_ == b.id_; }
 
  private:

@@ -27,6 +27,8 @@ class ConnectionPort {
   virtual bool is_open() const = 0;
   virtual std::size_t queued_bytes() const = 0;
   virtual const std::string& remote_address() const = 0;
+  virtual void RequireAuthentication(std::size_t max_frame_bytes) = 0;
+  virtual void MarkAuthenticated() = 0;
 };
 
 }  // namespace parley::server

@@ -10,14 +10,39 @@ namespace parley::server {
 
 // Largest WebSocket message (one frame of the wire protocol) read from a
 // client; larger ones close the connection with code 1009 (message too big).
+// The most is the wire protocol's own frame limit (wire::kMaxFrameSize, which
+// the request decoder enforces): a larger transport limit would only read
+// frames that cannot be decoded. Before a connection authenticates the
+// request handlers lower its limit to wire::kMaxUnauthenticatedFrameSize.
 inline constexpr std::size_t kDefaultMaxFrameBytes = 512 * 1024;
 inline constexpr std::size_t kMinMaxFrameBytes = 1024;
-inline constexpr std::size_t kMaxMaxFrameBytes = 16 * 1024 * 1024;
+inline constexpr std::size_t kMaxMaxFrameBytes = 512 * 1024;
 
 // Open TCP connections (HTTPS and WebSocket together). Past it, new
 // connections are accepted and closed at once.
 inline constexpr std::size_t kDefaultMaxConnections = 10000;
 inline constexpr std::size_t kMaxMaxConnections = 1000000;
+
+// Open TCP connections from one client IP address. Past it, new connections
+// from that address are accepted and closed at once (counted in
+// parley_connections_rejected_per_address_total). 256 leaves room for a
+// large NAT (a campus or a carrier-grade NAT puts many users behind one
+// IPv4 address; each device holds one WebSocket, plus short attachment
+// connections) while one address cannot take more than a small share of
+// max_connections.
+inline constexpr std::size_t kDefaultMaxConnectionsPerAddress = 256;
+
+// Seconds a WebSocket connection may stay open without authenticating
+// (Register, LinkDevice or Authenticate): then it is closed (1008,
+// "authentication timeout"), however it answers pings.
+inline constexpr std::uint32_t kDefaultAuthenticationTimeoutSeconds = 30;
+inline constexpr std::uint32_t kMaxAuthenticationTimeoutSeconds = 3600;
+
+// Keys (addresses, accounts, devices, pairs) one rate limit tracks at most
+// (server/token_buckets.h: full buckets are forgotten; at the cap new keys
+// are refused). A tracked key costs about 100 bytes.
+inline constexpr std::size_t kDefaultRateLimitMaxTrackedKeys = 100000;
+inline constexpr std::size_t kMaxRateLimitMaxTrackedKeys = 100000000;
 
 // Frames handed to the FrameHandler and not yet answered, per connection.
 // At the limit the connection stops reading until an answer is written.

@@ -80,9 +80,11 @@ void Listener::OnAccept(const boost::system::error_code& ec, tcp::socket socket)
     DoAccept();
     return;
   }
-  const std::uint64_t id = state_->OpenConnection();
+  boost::system::error_code endpoint_ec;
+  const tcp::endpoint peer = socket.remote_endpoint(endpoint_ec);
+  // A peer gone already is counted under "" and closed by its session.
+  const std::uint64_t id = state_->OpenConnection(endpoint_ec ? std::string() : peer.address().to_string());
   if (id == 0) {
-    state_->metrics().connections_rejected.Increment();
     boost::system::error_code ignored;
     socket.close(ignored);
   } else {

@@ -91,39 +91,6 @@ HandlerMetrics::HandlerMetrics(MetricsRegistry& registry)
                                           "Time a request spent in its handler, store calls included",
                                           LatencyBucketsSeconds())) {}
 
-template <class Key, class Hash>
-std::uint64_t BasicTokenBuckets<Key, Hash>::Take(const Key& key, double cost) {
-  if (config_.capacity <= 0) return 0;  // a zero bucket means no limit
-  const std::int64_t now = clock_.NowMillis();
-  std::lock_guard lock(mutex_);
-  auto [it, inserted] = buckets_.try_emplace(key, Bucket{config_.capacity, now});
-  Bucket& bucket = it->second;
-  if (!inserted && now > bucket.updated_ms) {
-    bucket.tokens = std::min(config_.capacity, bucket.tokens + static_cast<double>(now - bucket.updated_ms) *
-                                                                   config_.refill_per_hour / 3'600'000.0);
-  }
-  bucket.updated_ms = std::max(bucket.updated_ms, now);
-  if (bucket.tokens >= cost) {
-    bucket.tokens -= cost;
-    return 0;
-  }
-  if (config_.refill_per_hour <= 0) return 3'600'000;
-  const double missing = cost - bucket.tokens;
-  return static_cast<std::uint64_t>(missing * 3'600'000.0 / config_.refill_per_hour) + 1;
-}
-
-template class BasicTokenBuckets<std::string>;
-template class BasicTokenBuckets<AccountPair, AccountPairHash>;
-
-AccountPair MakeAccountPair(const AccountId& sender, const AccountId& recipient) {
-  AccountPair pair{};
-  for (std::size_t i = 0; i < Uuid::kSize; ++i) {
-    pair[i] = sender.value().bytes()[i];
-    pair[Uuid::kSize + i] = recipient.value().bytes()[i];
-  }
-  return pair;
-}
-
 ContactBook::PairKey ContactBook::Key(const AccountId& a, const AccountId& b) {
   // Unordered: a reply is not a first contact.
   const bool a_first = a < b;
@@ -157,6 +124,9 @@ void ContactBook::Remember(const AccountId& a, const AccountId& b) {
 
 // ---- RequestFrameHandler ------------------------------------------------------
 
+static_assert(kMaxMaxFrameBytes == wire::kMaxFrameSize,
+              "limits.max_frame_bytes may not exceed what the request decoder accepts");
+
 RequestHandlerOptions RequestHandlerOptionsFrom(const ServerConfig& config) {
   RequestHandlerOptions options;
   options.registration_mode = config.registration_mode;
@@ -171,30 +141,48 @@ RequestHandlerOptions RequestHandlerOptionsFrom(const ServerConfig& config) {
   return options;
 }
 
+namespace {
+
+Counter& HitsCounter(MetricsRegistry& registry, const char* limit) {
+  return registry.AddCounter("parley_rate_limit_hits_total", "Requests refused by a rate limit",
+                             {{"limit", limit}});
+}
+
+}  // namespace
+
 RequestFrameHandler::Impl::Impl(store::ServerStore& s, const Clock& c, MetricsRegistry& registry,
                                 RequestHandlerOptions o)
     : store(s),
       clock(c),
       options(std::move(o)),
       metrics(registry),
-      registrations_per_address(options.rate_limits.registrations_per_address, c),
-      unauthenticated_per_address(options.rate_limits.unauthenticated_requests_per_address, c),
-      bundle_fetches_per_account(options.rate_limits.prekey_fetches_per_account, c),
-      messages_per_pair(options.rate_limits.messages_per_sender_recipient_pair, c),
-      first_contacts_per_account(options.rate_limits.first_contacts_per_account, c),
-      first_contacts_per_new_account(options.rate_limits.first_contacts_per_new_account, c),
+      registrations_per_address(options.rate_limits.registrations_per_address, c,
+                                options.rate_limits.max_tracked_keys,
+                                KeysRefusedCounter(registry, "registration"), "registration"),
+      unauthenticated_per_address(options.rate_limits.unauthenticated_requests_per_address, c,
+                                  options.rate_limits.max_tracked_keys,
+                                  KeysRefusedCounter(registry, "unauthenticated"), "unauthenticated"),
+      requests_per_device(options.rate_limits.requests_per_device, c, options.rate_limits.max_tracked_keys,
+                          KeysRefusedCounter(registry, "device"), "device"),
+      bundle_fetches_per_account(options.rate_limits.prekey_fetches_per_account, c,
+                                 options.rate_limits.max_tracked_keys,
+                                 KeysRefusedCounter(registry, "prekey_fetch"), "prekey_fetch"),
+      messages_per_pair(options.rate_limits.messages_per_sender_recipient_pair, c,
+                        options.rate_limits.max_tracked_keys, KeysRefusedCounter(registry, "messages"),
+                        "messages"),
+      first_contacts_per_account(options.rate_limits.first_contacts_per_account, c,
+                                 options.rate_limits.max_tracked_keys,
+                                 KeysRefusedCounter(registry, "first_contact"), "first_contact"),
+      first_contacts_per_new_account(
+          options.rate_limits.first_contacts_per_new_account, c, options.rate_limits.max_tracked_keys,
+          KeysRefusedCounter(registry, "first_contact_new_account"), "first_contact_new_account"),
       contacts(c),
-      rate_limit_hits_registration(registry.AddCounter(
-          "parley_rate_limit_hits_total", "Requests refused by a rate limit", {{"limit", "registration"}})),
-      rate_limit_hits_unauthenticated(registry.AddCounter("parley_rate_limit_hits_total",
-                                                          "Requests refused by a rate limit",
-                                                          {{"limit", "unauthenticated"}})),
-      rate_limit_hits_bundles(registry.AddCounter(
-          "parley_rate_limit_hits_total", "Requests refused by a rate limit", {{"limit", "prekey_fetch"}})),
-      rate_limit_hits_messages(registry.AddCounter(
-          "parley_rate_limit_hits_total", "Requests refused by a rate limit", {{"limit", "messages"}})),
-      rate_limit_hits_first_contact(registry.AddCounter(
-          "parley_rate_limit_hits_total", "Requests refused by a rate limit", {{"limit", "first_contact"}})),
+      rate_limit_hits_registration(HitsCounter(registry, "registration")),
+      rate_limit_hits_unauthenticated(HitsCounter(registry, "unauthenticated")),
+      rate_limit_hits_device(HitsCounter(registry, "device")),
+      rate_limit_hits_bundles(HitsCounter(registry, "prekey_fetch")),
+      rate_limit_hits_messages(HitsCounter(registry, "messages")),
+      rate_limit_hits_first_contact(HitsCounter(registry, "first_contact")),
       writer(s, registry, options.commit_window),
       pool(options.worker_threads) {
   crypto::InitializeCrypto();
@@ -218,6 +206,9 @@ const DeviceConnections& RequestFrameHandler::device_connections() const { retur
 std::unique_ptr<ConnectionContext> RequestFrameHandler::OnOpen(const ConnectionHandle& connection) {
   auto session = std::make_shared<DeviceSession>(connection, impl_->pool);
   session->push_window = impl_->options.push_window;
+  // S1: small frames and a deadline until Register, LinkDevice or
+  // Authenticate succeeds (BeginDeviceSession).
+  connection.RequireAuthentication(wire::kMaxUnauthenticatedFrameSize);
   {
     std::lock_guard lock(impl_->sessions_mutex);
     impl_->sessions[connection.id()] = session;
@@ -231,9 +222,11 @@ void RequestFrameHandler::OnFrame(const ConnectionHandle& connection, Connection
   if (session_context == nullptr) return;
   std::shared_ptr<DeviceSession> session = session_context->session;
   // S1: before authentication, refuse large frames before parsing them.
+  // The transport already stops reading them (RequireAuthentication); this
+  // holds for any transport.
   if (!session->authenticated.load(std::memory_order_acquire) &&
       frame.size() > wire::kMaxUnauthenticatedFrameSize) {
-    connection.Close(CloseCode::kPolicyViolation, "frame too large before authentication");
+    connection.Close(CloseCode::kMessageTooBig, "frame too large before authentication");
     return;
   }
   auto decoded =
@@ -322,6 +315,15 @@ void RequestFrameHandler::Impl::Handle(const std::shared_ptr<DeviceSession>& ses
       reply.RateLimited(wait, "too many unauthenticated requests from this address");
       return;
     }
+  } else {
+    // S7: and everything after, against its device.
+    const std::uint64_t wait =
+        requests_per_device.Take(MakeDeviceBucketKey(session.device->account, session.device->device));
+    if (wait != 0) {
+      rate_limit_hits_device.Increment();
+      reply.RateLimited(wait, "too many requests from this device");
+      return;
+    }
   }
   std::visit(
       [&](auto& body) {
@@ -394,6 +396,7 @@ void RequestFrameHandler::Impl::BeginDeviceSession(DeviceSession& session, const
   }
   session.device = key;
   session.authenticated.store(true, std::memory_order_release);
+  session.connection.MarkAuthenticated();
   if (auto previous = connections.Bind(key, session.connection)) {
     previous->Close(CloseCode::kNormal, "another connection authenticated as this device");
   }

@@ -18,6 +18,7 @@
 #include "server/queue_writer.h"
 #include "server/request_frame_handler.h"
 #include "server/task_pool.h"
+#include "server/token_buckets.h"
 #include "wire/messages.h"
 
 namespace parley::server {
@@ -109,42 +110,6 @@ struct HandlerMetrics {
   Counter& store_errors;
   Histogram& store_latency;
 };
-
-// One token bucket per key, created full on first use.
-template <class Key, class Hash = std::hash<Key>>
-class BasicTokenBuckets {
- public:
-  BasicTokenBuckets(const TokenBucketConfig& config, const Clock& clock) : config_(config), clock_(clock) {}
-  // Takes `cost` tokens from `key`'s bucket: 0 when allowed, else the
-  // milliseconds until they would be there (nothing is taken then).
-  std::uint64_t Take(const Key& key, double cost = 1);
-
- private:
-  struct Bucket {
-    double tokens = 0;
-    std::int64_t updated_ms = 0;
-  };
-  TokenBucketConfig config_;
-  const Clock& clock_;
-  std::mutex mutex_;
-  std::unordered_map<Key, Bucket, Hash> buckets_;
-};
-using TokenBuckets = BasicTokenBuckets<std::string>;
-
-// A sender's account id, then a recipient's: the key of the per-pair message
-// limit (checked on every send: no strings built for it).
-using AccountPair = std::array<std::uint8_t, 2 * Uuid::kSize>;
-AccountPair MakeAccountPair(const AccountId& sender, const AccountId& recipient);
-struct AccountPairHash {
-  std::size_t operator()(const AccountPair& pair) const noexcept {
-    // Account ids are random (version-4 UUIDs, made by the server): their
-    // bytes are a hash. Both halves, so (a, b) and (b, a) differ.
-    std::size_t h = 0;
-    for (std::size_t i = 0; i < sizeof(h); ++i) h = h << 8 | (pair[i] ^ pair[Uuid::kSize + sizeof(h) + i]);
-    return h;
-  }
-};
-using PairTokenBuckets = BasicTokenBuckets<AccountPair, AccountPairHash>;
 
 // Which pairs of accounts have exchanged messages (either direction), for
 // the first-contact limit: a send to an account outside this book is a first
@@ -268,6 +233,7 @@ struct RequestFrameHandler::Impl {
   DeviceConnections connections;
   TokenBuckets registrations_per_address;
   TokenBuckets unauthenticated_per_address;
+  DeviceTokenBuckets requests_per_device;
   TokenBuckets bundle_fetches_per_account;
   PairTokenBuckets messages_per_pair;
   TokenBuckets first_contacts_per_account;
@@ -275,6 +241,7 @@ struct RequestFrameHandler::Impl {
   ContactBook contacts;
   Counter& rate_limit_hits_registration;
   Counter& rate_limit_hits_unauthenticated;
+  Counter& rate_limit_hits_device;
   Counter& rate_limit_hits_bundles;
   Counter& rate_limit_hits_messages;
   Counter& rate_limit_hits_first_contact;

@@ -27,6 +27,9 @@ TransportMetrics::TransportMetrics(MetricsRegistry& r)
       connections_rejected(
           r.AddCounter("parley_connections_rejected_total",
                        "TCP connections closed at once because limits.max_connections was reached.")),
+      connections_rejected_per_address(r.AddCounter("parley_connections_rejected_per_address_total",
+                                                    "TCP connections closed at once because their address "
+                                                    "had limits.max_connections_per_address open.")),
       websockets_open(r.AddGauge("parley_websocket_connections_open", "Open WebSocket connections.")),
       websockets_total(r.AddCounter("parley_websocket_connections_total", "WebSocket handshakes completed.")),
       frames_received(r.AddCounter("parley_frames_received_total", "WebSocket messages received.")),
@@ -44,6 +47,9 @@ TransportMetrics::TransportMetrics(MetricsRegistry& r)
       closes_text_frame(r.AddCounter("parley_websocket_closes_total",
                                      "WebSocket connections closed by the server, by reason.",
                                      {{"reason", "text_frame"}})),
+      closes_authentication_timeout(r.AddCounter("parley_websocket_closes_total",
+                                                 "WebSocket connections closed by the server, by reason.",
+                                                 {{"reason", "authentication_timeout"}})),
       closes_timeout(r.AddCounter("parley_connection_timeouts_total",
                                   "Connections closed for a handshake, request or idle timeout.")),
       tls_handshake_failures(
@@ -61,11 +67,20 @@ ServerState::ServerState(const ServerConfig& config, std::shared_ptr<FrameHandle
 
 ServerState::~ServerState() = default;
 
-std::uint64_t ServerState::OpenConnection() {
+std::uint64_t ServerState::OpenConnection(const std::string& address) {
   std::lock_guard lock(mutex_);
-  if (sessions_.size() >= limits_.max_connections) return 0;
+  if (sessions_.size() >= limits_.max_connections) {
+    metrics_.connections_rejected.Increment();
+    return 0;
+  }
+  std::size_t& from_address = per_address_[address];
+  if (from_address >= limits_.max_connections_per_address) {
+    metrics_.connections_rejected_per_address.Increment();
+    return 0;
+  }
+  ++from_address;
   const std::uint64_t id = next_id_++;
-  sessions_.emplace(id, std::weak_ptr<Drainable>());
+  sessions_.emplace(id, Entry{std::weak_ptr<Drainable>(), address});
   metrics_.connections_open.Add(1);
   metrics_.connections_total.Increment();
   return id;
@@ -74,12 +89,16 @@ std::uint64_t ServerState::OpenConnection() {
 void ServerState::Track(std::uint64_t id, std::weak_ptr<Drainable> session) {
   std::lock_guard lock(mutex_);
   auto it = sessions_.find(id);
-  if (it != sessions_.end()) it->second = std::move(session);
+  if (it != sessions_.end()) it->second.session = std::move(session);
 }
 
 void ServerState::CloseConnection(std::uint64_t id) {
   std::lock_guard lock(mutex_);
-  if (sessions_.erase(id) == 0) return;
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  auto from_address = per_address_.find(it->second.address);
+  if (from_address != per_address_.end() && --from_address->second == 0) per_address_.erase(from_address);
+  sessions_.erase(it);
   metrics_.connections_open.Add(-1);
   if (sessions_.empty()) all_closed_.notify_all();
 }
@@ -93,8 +112,8 @@ std::vector<std::shared_ptr<Drainable>> ServerState::LiveSessions() {
   std::lock_guard lock(mutex_);
   std::vector<std::shared_ptr<Drainable>> live;
   live.reserve(sessions_.size());
-  for (auto& [id, weak] : sessions_) {
-    if (auto session = weak.lock()) live.push_back(std::move(session));
+  for (auto& [id, entry] : sessions_) {
+    if (auto session = entry.session.lock()) live.push_back(std::move(session));
   }
   return live;
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -30,6 +31,7 @@ struct TransportMetrics {
   Gauge& connections_open;
   Counter& connections_total;
   Counter& connections_rejected;
+  Counter& connections_rejected_per_address;
   Gauge& websockets_open;
   Counter& websockets_total;
   Counter& frames_received;
@@ -40,6 +42,7 @@ struct TransportMetrics {
   Counter& http_requests;
   Counter& closes_slow_reader;
   Counter& closes_text_frame;
+  Counter& closes_authentication_timeout;
   Counter& closes_timeout;
   Counter& tls_handshake_failures;
 };
@@ -71,9 +74,11 @@ class ServerState {
   bool draining() const { return draining_.load(std::memory_order_acquire); }
   void set_draining() { draining_.store(true, std::memory_order_release); }
 
-  // Counts a new TCP connection and returns its id; 0 when at
-  // max_connections (the caller closes the socket).
-  std::uint64_t OpenConnection();
+  // Counts a new TCP connection from `address` (the peer's IP address as
+  // text) and returns its id; 0 when at max_connections or at
+  // max_connections_per_address for `address` (counted in the metrics; the
+  // caller closes the socket).
+  std::uint64_t OpenConnection(const std::string& address);
   // Records which object serves connection `id` (replacing the previous one
   // when an HTTP session upgrades to a WebSocket session).
   void Track(std::uint64_t id, std::weak_ptr<Drainable> session);
@@ -98,7 +103,13 @@ class ServerState {
   mutable std::mutex mutex_;
   std::condition_variable all_closed_;
   std::uint64_t next_id_ = 1;
-  std::unordered_map<std::uint64_t, std::weak_ptr<Drainable>> sessions_;
+  struct Entry {
+    std::weak_ptr<Drainable> session;
+    std::string address;
+  };
+  std::unordered_map<std::uint64_t, Entry> sessions_;
+  // Open connections per peer address (only addresses with one or more).
+  std::unordered_map<std::string, std::size_t> per_address_;
 };
 
 // Owns one connection's place in ServerState: closes it when destroyed.

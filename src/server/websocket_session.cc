@@ -2,8 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <exception>
 #include <functional>
 #include <span>
@@ -41,6 +43,7 @@ void WebSocketSession::Start(std::unique_ptr<UpgradeRequest> request) {
   timeout.idle_timeout = std::chrono::seconds(limits.idle_timeout_seconds);
   timeout.keep_alive_pings = limits.keepalive_pings;
   ws_.set_option(timeout);
+  frame_limit_.store(limits.max_frame_bytes, std::memory_order_relaxed);
   ws_.read_message_max(limits.max_frame_bytes);
   // One frame per message: without fragmentation a server write needs no
   // write buffer of its own.
@@ -86,6 +89,7 @@ void WebSocketSession::DoRead() {
   }
   paused_self_.reset();
   reading_ = true;
+  ws_.read_message_max(frame_limit_.load(std::memory_order_acquire));
   // An idle connection waits for the first byte of its next message with no
   // buffer of its own: Beast's async_read would allocate the message buffer
   // (up to 1.5 KiB) before anything arrives. The rest of the message follows
@@ -285,6 +289,39 @@ void WebSocketSession::DoClose() {
                   });
 }
 
+void WebSocketSession::RequireAuthentication(std::size_t max_frame_bytes) {
+  frame_limit_.store(std::min(max_frame_bytes, state_->limits().max_frame_bytes), std::memory_order_release);
+  net::post(ws_.get_executor(), [self = shared_from_this()] {
+    if (self->authenticated_) return;
+    // A read in progress gets the limit for the frames whose header it has
+    // not read yet.
+    self->ws_.read_message_max(self->frame_limit_.load(std::memory_order_acquire));
+    self->ArmAuthenticationDeadline();
+  });
+}
+
+void WebSocketSession::MarkAuthenticated() {
+  frame_limit_.store(state_->limits().max_frame_bytes, std::memory_order_release);
+  net::post(ws_.get_executor(), [self = shared_from_this()] {
+    self->authenticated_ = true;
+    self->ws_.read_message_max(self->frame_limit_.load(std::memory_order_acquire));
+    self->authentication_deadline_.reset();  // cancels the wait
+  });
+}
+
+void WebSocketSession::ArmAuthenticationDeadline() {
+  if (authenticated_ || authentication_deadline_ || finished_ || close_requested_) return;
+  authentication_deadline_ = std::make_unique<net::steady_timer>(ws_.get_executor());
+  authentication_deadline_->expires_after(
+      std::chrono::seconds(state_->limits().authentication_timeout_seconds));
+  authentication_deadline_->async_wait([self = shared_from_this()](const error_code& ec) {
+    if (ec || self->authenticated_ || self->finished_) return;
+    self->state_->metrics().closes_authentication_timeout.Increment();
+    spdlog::debug("event=authentication_timeout connection={}", self->lease_.id());
+    self->StartClose(CloseCode::kPolicyViolation, "authentication timeout");
+  });
+}
+
 void WebSocketSession::BeginDrain() {
   net::post(ws_.get_executor(),
             [self = shared_from_this()] { self->StartClose(CloseCode::kGoingAway, "server shutting down"); });
@@ -308,6 +345,7 @@ void WebSocketSession::Finish(const char* why) {
   if (finished_) return;
   finished_ = true;
   open_.store(false, std::memory_order_release);
+  authentication_deadline_.reset();
   // Dropped at the end of this call; the caller's handler holds `self`.
   std::shared_ptr<WebSocketSession> paused_self = std::move(paused_self_);
   spdlog::debug("event=websocket_closed connection={} reason=\"{}\"", lease_.id(), why);

@@ -1,11 +1,14 @@
 // WebSocketSession: one upgraded connection at /v1/websocket. Reads binary
-// messages (at most max_frame_bytes) into the FrameHandler, writes queued
-// frames, enforces the in-flight and write-queue limits, and implements the
-// ConnectionPort behind ConnectionHandles (internal to the server library).
+// messages (at most max_frame_bytes, less while the handler keeps the
+// connection on probation before authentication) into the FrameHandler,
+// writes queued frames, enforces the in-flight and write-queue limits and
+// the authentication deadline, and implements the ConnectionPort behind
+// ConnectionHandles (internal to the server library).
 //
 // Idle memory is kept small: the read buffer is allocated only once a
-// message starts and released after it, the write queue's storage after it empties, and no timer exists
-// besides the one inside Beast's WebSocket stream.
+// message starts and released after it, the write queue's storage after it empties, and an
+// authenticated connection has no timer besides the one inside Beast's
+// WebSocket stream (the deadline's timer exists only until authentication).
 #pragma once
 
 #include <atomic>
@@ -16,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/message.hpp>
@@ -50,6 +54,8 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession>,
   bool is_open() const override { return open_.load(std::memory_order_acquire); }
   std::size_t queued_bytes() const override { return queued_bytes_.load(std::memory_order_relaxed); }
   const std::string& remote_address() const override { return remote_address_; }
+  void RequireAuthentication(std::size_t max_frame_bytes) override;
+  void MarkAuthenticated() override;
 
   // Drainable (any thread).
   void BeginDrain() override;
@@ -79,6 +85,8 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession>,
   void CutConnection();
   void Finish(const char* why);
   ConnectionHandle Handle();
+  // Starts the authentication deadline unless it runs or is over.
+  void ArmAuthenticationDeadline();
 
   WebSocketStream ws_;
   // The socket runs on the event loop itself, not a strand (one event-loop
@@ -104,6 +112,10 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession>,
   bool finished_ = false;
   CloseCode close_code_ = CloseCode::kNormal;
   std::string close_reason_;
+  // Exists while the connection is on probation (RequireAuthentication):
+  // an authenticated connection keeps no timer.
+  std::unique_ptr<boost::asio::steady_timer> authentication_deadline_;
+  bool authenticated_ = false;
   // Set only while reading is paused at the in-flight limit and no
   // operation is pending, to keep the session alive until it resumes.
   std::shared_ptr<WebSocketSession> paused_self_;
@@ -111,6 +123,9 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession>,
   // Read from any thread.
   std::atomic<bool> open_{false};
   std::atomic<std::size_t> queued_bytes_{0};
+  // The frame limit of the next read (set from any thread, applied on the
+  // strand).
+  std::atomic<std::size_t> frame_limit_{0};
 };
 
 }  // namespace parley::server

@@ -36,6 +36,8 @@ TEST(ServerConfig, ExampleFileSpellsOutTheDefaults) {
   EXPECT_EQ(config->log_level, defaults.log_level);
   const LimitsConfig& l = config->limits;
   EXPECT_EQ(l.max_connections, defaults.limits.max_connections);
+  EXPECT_EQ(l.max_connections_per_address, defaults.limits.max_connections_per_address);
+  EXPECT_EQ(l.authentication_timeout_seconds, defaults.limits.authentication_timeout_seconds);
   EXPECT_EQ(l.max_frame_bytes, defaults.limits.max_frame_bytes);
   EXPECT_EQ(l.max_in_flight_requests, defaults.limits.max_in_flight_requests);
   EXPECT_EQ(l.max_write_queue_bytes, defaults.limits.max_write_queue_bytes);
@@ -62,12 +64,14 @@ TEST(ServerConfig, ExampleFileSpellsOutTheDefaults) {
   };
   EXPECT_TRUE(same(r.registrations_per_address, d.registrations_per_address));
   EXPECT_TRUE(same(r.unauthenticated_requests_per_address, d.unauthenticated_requests_per_address));
+  EXPECT_TRUE(same(r.requests_per_device, d.requests_per_device));
   EXPECT_TRUE(same(r.prekey_fetches_per_account, d.prekey_fetches_per_account));
   EXPECT_TRUE(same(r.messages_per_sender_recipient_pair, d.messages_per_sender_recipient_pair));
   EXPECT_TRUE(same(r.first_contacts_per_account, d.first_contacts_per_account));
   EXPECT_TRUE(same(r.first_contacts_per_new_account, d.first_contacts_per_new_account));
   EXPECT_TRUE(same(r.attachment_bytes_per_account, d.attachment_bytes_per_account));
   EXPECT_EQ(r.new_account_age_hours, d.new_account_age_hours);
+  EXPECT_EQ(r.max_tracked_keys, d.max_tracked_keys);
 }
 
 TEST(ServerConfig, ReadsEverySection) {
@@ -93,6 +97,8 @@ level = "debug"
 max_frame_bytes = 1024
 max_write_queue_bytes = 1024
 keepalive_pings = false
+max_connections_per_address = 9
+authentication_timeout_seconds = 5
 [messages]
 push_window = 16
 max_push_window = 512
@@ -103,6 +109,8 @@ prekeys_low_threshold = 25
 upload_expiry_hours = 6
 [rate_limits]
 registrations_per_address = { capacity = 2, refill_per_hour = 0.5 }
+requests_per_device = { capacity = 30, refill_per_hour = 600 }
+max_tracked_keys = 4096
 )",
                             "t.toml");
   ASSERT_TRUE(config) << config.error().message;
@@ -117,6 +125,11 @@ registrations_per_address = { capacity = 2, refill_per_hour = 0.5 }
   EXPECT_EQ(config->log_level, LogLevel::kDebug);
   EXPECT_EQ(config->limits.max_frame_bytes, 1024u);
   EXPECT_FALSE(config->limits.keepalive_pings);
+  EXPECT_EQ(config->limits.max_connections_per_address, 9u);
+  EXPECT_EQ(config->limits.authentication_timeout_seconds, 5u);
+  EXPECT_EQ(config->rate_limits.requests_per_device.capacity, 30);
+  EXPECT_EQ(config->rate_limits.requests_per_device.refill_per_hour, 600);
+  EXPECT_EQ(config->rate_limits.max_tracked_keys, 4096u);
   EXPECT_EQ(config->rate_limits.registrations_per_address.capacity, 2);
   EXPECT_EQ(config->rate_limits.registrations_per_address.refill_per_hour, 0.5);
   EXPECT_EQ(config->store_threads, 7u);
@@ -146,7 +159,13 @@ TEST(ServerConfig, RejectsWhatItCannotUse) {
   ExpectError("[server]\nport = \"443\"", "server.port: must be an integer");          // wrong type
   ExpectError("[server]\nport = 65536", "server.port: must be an integer between 0");  // past the bound
   ExpectError("[limits]\nmax_frame_bytes = 1023", "limits.max_frame_bytes");           // under the bound
-  ExpectError("[limits]\nmax_frame_bytes = 16777217", "limits.max_frame_bytes");       // over the bound
+  // Over the bound: the request decoder reads no larger frame (wire::kMaxFrameSize).
+  ExpectError("[limits]\nmax_frame_bytes = 524289",
+              "limits.max_frame_bytes: must be an integer between 1024 and 524288");
+  ExpectError("[limits]\nmax_connections_per_address = 0", "limits.max_connections_per_address");
+  ExpectError("[limits]\nauthentication_timeout_seconds = 0", "limits.authentication_timeout_seconds");
+  ExpectError("[limits]\nauthentication_timeout_seconds = 3601", "limits.authentication_timeout_seconds");
+  ExpectError("[rate_limits]\nmax_tracked_keys = 0", "rate_limits.max_tracked_keys");
   ExpectError("[limits]\nmax_in_flight_requests = 0", "limits.max_in_flight_requests");
   ExpectError("[limits]\nkeepalive_pings = 1", "limits.keepalive_pings: must be true or false");
   ExpectError("[limits]\nmax_frame_bytes = 4096\nmax_write_queue_bytes = 2048",

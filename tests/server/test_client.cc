@@ -50,6 +50,21 @@ error_code HttpsClient::Connect() {
   return ec;
 }
 
+error_code HttpsClient::ConnectFrom(const std::string& source_address) {
+  error_code ec;
+  tcp::socket& socket = beast::get_lowest_layer(stream_);
+  const net::ip::address source = net::ip::make_address(source_address, ec);
+  if (ec) return ec;
+  socket.open(tcp::v4(), ec);
+  if (ec) return ec;
+  socket.bind(tcp::endpoint(source, 0), ec);
+  if (ec) return ec;
+  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ec);
+  if (ec) return ec;
+  stream_.handshake(ssl::stream_base::client, ec);
+  return ec;
+}
+
 http::response<http::string_body> HttpsClient::Request(http::verb method, const std::string& target,
                                                        error_code& ec, const std::string& body,
                                                        bool keep_alive) {
@@ -184,6 +199,26 @@ error_code WebSocketClient::SendText(const std::string& text) {
   error_code ec;
   ws_.text(true);
   ws_.write(net::buffer(text), ec);
+  return ec;
+}
+
+error_code WebSocketClient::SendFragment(const std::string& bytes, bool last) {
+  error_code ec;
+  ws_.binary(true);
+  ws_.write_some(last, net::buffer(bytes), ec);
+  return ec;
+}
+
+error_code WebSocketClient::SendFrameHeader(std::uint64_t length) {
+  // RFC 6455 section 5.2: FIN and opcode 2, then the mask bit with the
+  // 64-bit length form, the length big-endian, and a masking key.
+  std::string header;
+  header.push_back(static_cast<char>(0x82));
+  header.push_back(static_cast<char>(0x80 | 127));
+  for (int shift = 56; shift >= 0; shift -= 8) header.push_back(static_cast<char>((length >> shift) & 0xff));
+  header.append("\x11\x22\x33\x44", 4);
+  error_code ec;
+  net::write(ws_.next_layer(), net::buffer(header), ec);
   return ec;
 }
 

@@ -34,6 +34,9 @@ class HttpsClient {
   explicit HttpsClient(std::uint16_t port, TlsVersion version = TlsVersion::kTls13);
   // TCP connect and TLS handshake.
   boost::system::error_code Connect();
+  // The same from `source_address` (another loopback address, e.g.
+  // "127.0.0.2", to appear as another client).
+  boost::system::error_code ConnectFrom(const std::string& source_address);
   // One request on the open connection; `ec` set on failure.
   boost::beast::http::response<boost::beast::http::string_body> Request(boost::beast::http::verb method,
                                                                         const std::string& target,
@@ -79,6 +82,12 @@ class WebSocketClient {
   boost::system::error_code Connect();
   boost::system::error_code SendBinary(const std::string& bytes);
   boost::system::error_code SendText(const std::string& text);
+  // Sends one fragment of a binary message (the message ends with `last`).
+  boost::system::error_code SendFragment(const std::string& bytes, bool last);
+  // Writes only the header of a masked, final binary frame that announces
+  // `length` payload bytes, none of which follow: a peer that checks the
+  // announced length refuses it before reading any payload.
+  boost::system::error_code SendFrameHeader(std::uint64_t length);
   // Reads one message. On a close from the server, returns
   // websocket::error::closed and close_reason() holds the server's reason.
   boost::system::error_code Read(std::string& message, bool* binary = nullptr);

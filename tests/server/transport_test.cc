@@ -41,6 +41,7 @@ class RecordingHandler : public FrameHandler {
     connections.push_back(connection);
     ++opened;
     changed_.notify_all();
+    if (probation_frame_limit != 0) connection.RequireAuthentication(probation_frame_limit);
     return std::make_unique<CountingContext>();
   }
 
@@ -58,6 +59,7 @@ class RecordingHandler : public FrameHandler {
       return;
     }
     lock.unlock();
+    if (text == "authenticated") connection.MarkAuthenticated();
     if (text == "flood") {
       for (int i = 0; i < 64; ++i) connection.Send(std::vector<std::uint8_t>(1000, 'x'));
     }
@@ -79,6 +81,9 @@ class RecordingHandler : public FrameHandler {
   std::mutex mutex_;
   std::condition_variable changed_;
   bool hold = false;
+  // When set, each connection is put on probation with this frame limit
+  // until it sends "authenticated".
+  std::size_t probation_frame_limit = 0;
   int opened = 0;
   int closed = 0;
   int context_frames = 0;
@@ -435,6 +440,57 @@ TEST_F(TransportTest, MaxConnectionsRefusesTheNextOne) {
   HttpsClient second(port());
   EXPECT_TRUE(second.Connect());
   EXPECT_EQ(MetricValue(metrics_->RenderPrometheus(), "parley_connections_rejected_total"), 1);
+}
+
+TEST_F(TransportTest, MaxConnectionsPerAddressRefusesTheNextOneFromIt) {
+  config_.limits.max_connections_per_address = 2;
+  StartServer();
+  WebSocketClient first(port());
+  ASSERT_FALSE(first.Connect());
+  HttpsClient second(port());
+  ASSERT_FALSE(second.Connect());
+  HttpsClient third(port());
+  EXPECT_TRUE(third.Connect());
+  EXPECT_EQ(MetricValue(metrics_->RenderPrometheus(), "parley_connections_rejected_per_address_total"), 1);
+  EXPECT_EQ(MetricValue(metrics_->RenderPrometheus(), "parley_connections_rejected_total"), 0);
+  // Another address has places of its own.
+  HttpsClient elsewhere(port());
+  EXPECT_FALSE(elsewhere.ConnectFrom("127.0.0.2"));
+  // A connection that ends gives its place back.
+  ASSERT_FALSE(first.Close());
+  ASSERT_TRUE(handler_->WaitFor([](auto& h) { return h.closed == 1; }));
+  // The place is given back when the session is destroyed, just after the
+  // handler saw the close: bounded wait for the count to drop.
+  for (int i = 0; i < 500 && server_->open_connections() > 2; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(server_->open_connections(), 2u);
+  HttpsClient fourth(port());
+  EXPECT_FALSE(fourth.Connect());
+}
+
+TEST_F(TransportTest, ProbationLimitsFramesUntilMarkedAuthenticated) {
+  config_.limits.max_frame_bytes = 4096;
+  handler_->probation_frame_limit = 100;
+  StartServer();
+  std::string message;
+  {
+    WebSocketClient refused(port());
+    ASSERT_FALSE(refused.Connect());
+    ASSERT_FALSE(refused.SendBinary(std::string(100, 'a')));  // at the probation limit
+    ASSERT_FALSE(refused.Read(message));
+    ASSERT_FALSE(refused.SendBinary(std::string(101, 'b')));  // one past it
+    EXPECT_EQ(refused.Read(message), websocket::error::closed);
+    EXPECT_EQ(refused.close_reason().code, static_cast<std::uint16_t>(CloseCode::kMessageTooBig));
+  }
+  WebSocketClient admitted(port());
+  ASSERT_FALSE(admitted.Connect());
+  ASSERT_FALSE(admitted.SendBinary("authenticated"));
+  ASSERT_FALSE(admitted.Read(message));
+  ASSERT_FALSE(admitted.SendBinary(std::string(4096, 'c')));  // the transport's own limit
+  ASSERT_FALSE(admitted.Read(message));
+  EXPECT_EQ(message.size(), std::string("answer:").size() + 4096);
+  ASSERT_FALSE(admitted.SendBinary(std::string(4097, 'd')));
+  EXPECT_EQ(admitted.Read(message), websocket::error::closed);
+  EXPECT_EQ(admitted.close_reason().code, static_cast<std::uint16_t>(CloseCode::kMessageTooBig));
 }
 
 TEST_F(TransportTest, GracefulShutdownDrains) {
