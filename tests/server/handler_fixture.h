@@ -263,11 +263,20 @@ class RequestHandlersTest : public ::testing::Test {
     ServerConfig config;
     config.port = 0;
     config.threads = 2;
+    config.store_threads = 2;
+    // The store's URL, so that the handler options are exactly those
+    // production derives for this backend (on PostgreSQL every request,
+    // sends included, runs on a worker).
+    config.store_url = database_.url();
     config.registration_mode = registration_mode_;
     Configure(config);
     metrics_ = std::make_shared<MetricsRegistry>();
-    RequestHandlerOptions options = RequestHandlerOptionsFrom(config);
-    options.worker_threads = 2;
+    const RequestHandlerOptions options = RequestHandlerOptionsFrom(config);
+#ifdef PARLEY_HANDLERS_ON_POSTGRES
+    ASSERT_FALSE(options.sends_on_network_thread);
+#else
+    ASSERT_TRUE(options.sends_on_network_thread);
+#endif
     handler_ = std::make_shared<RequestFrameHandler>(*store_, clock_, *metrics_, options);
     auto server = Server::Create(config, {handler_, metrics_, {}, cert->files});
     ASSERT_TRUE(server);
