@@ -1,12 +1,14 @@
 // A real server store behind a gate: every call goes to the wrapped store
 // (SQLite or PostgreSQL, as the test runs), but once the gate is armed, the
-// next FetchMessages reads and then waits, its result held, until the test
-// opens the gate. The delivery tests use it to hold a pump in the middle of
+// next FetchMessages calls read and then wait, their results held, until the
+// test opens the gate. The delivery tests use it to hold a pump in the middle of
 // its read while acks and commits arrive.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <mutex>
 
 #include "store/server_store.h"
@@ -18,25 +20,33 @@ class GatedStore final : public store::ServerStore {
   // `inner` must outlive the gated store.
   explicit GatedStore(store::ServerStore& inner) : inner_(inner) {}
 
-  // The next FetchMessages waits at the gate after its read (for at most
-  // `limit`, then it returns anyway and timed_out() says so).
-  void Arm(std::chrono::milliseconds limit) {
+  // The next `reads` FetchMessages calls each wait at the gate after their
+  // read, until an Open() lets them through (for at most `limit` each, then
+  // they return anyway and timed_out() says so).
+  void Arm(std::chrono::milliseconds limit, std::size_t reads = 1) {
     std::lock_guard lock(mutex_);
-    armed_ = true;
+    to_hold_ = reads;
     limit_ = limit;
   }
-  // Waits (at most `limit`) until a FetchMessages waits at the gate.
+  // Waits (at most `limit`) until a read waits at the gate.
   bool WaitUntilHeld(std::chrono::milliseconds limit) {
     std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, limit, [&] { return held_; });
+    return changed_.wait_for(lock, limit, [&] { return held_ > opened_; });
   }
-  // Lets the held read (or the next one) through.
+  // Lets the waiting read (or the next one held) through.
   void Open() {
     std::lock_guard lock(mutex_);
-    open_ = true;
+    ++opened_;
     changed_.notify_all();
   }
-  // The held read went on because its limit passed, not because of Open().
+  // Holds nothing more and lets everything through.
+  void OpenAll() {
+    std::lock_guard lock(mutex_);
+    to_hold_ = 0;
+    opened_ = held_;
+    changed_.notify_all();
+  }
+  // A held read went on because its limit passed, not because of Open().
   bool timed_out() {
     std::lock_guard lock(mutex_);
     return timed_out_;
@@ -47,13 +57,16 @@ class GatedStore final : public store::ServerStore {
                                                                        std::size_t max_count) override {
     auto fetched = inner_.FetchMessages(device, after_server_id, max_count);
     std::unique_lock lock(mutex_);
-    if (armed_) {
+    if (to_hold_ > 0) {
       // The read is done (its snapshot taken); its answer is late, like a
       // slow round trip's.
-      armed_ = false;
-      held_ = true;
+      --to_hold_;
+      const std::size_t mine = ++held_;
       changed_.notify_all();
-      if (!changed_.wait_for(lock, limit_, [&] { return open_; })) timed_out_ = true;
+      if (!changed_.wait_for(lock, limit_, [&] { return opened_ >= mine; })) {
+        timed_out_ = true;
+        opened_ = std::max(opened_, mine);
+      }
     }
     return fetched;
   }
@@ -214,9 +227,10 @@ class GatedStore final : public store::ServerStore {
   store::ServerStore& inner_;
   std::mutex mutex_;
   std::condition_variable changed_;
-  bool armed_ = false;
-  bool held_ = false;
-  bool open_ = false;
+  std::size_t to_hold_ = 0;
+  // Reads held so far, and how many of them were let through.
+  std::size_t held_ = 0;
+  std::size_t opened_ = 0;
   bool timed_out_ = false;
   std::chrono::milliseconds limit_{0};
 };

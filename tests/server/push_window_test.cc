@@ -10,10 +10,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gated_store.h"
 #include "handler_fixture.h"
+#include "server/request_handling.h"
 
 namespace parley::server {
 namespace {
@@ -130,7 +132,7 @@ class SlowQueueReadTest : public RequestHandlersTest {
     return *gated_;
   }
   void TearDown() override {
-    if (gated_) gated_->Open();
+    if (gated_) gated_->OpenAll();
     RequestHandlersTest::TearDown();
   }
 
@@ -141,6 +143,18 @@ class SlowQueueReadTest : public RequestHandlersTest {
     ASSERT_TRUE(std::holds_alternative<wire::Envelope>(push->body)) << "expected " << text;
     EXPECT_EQ(Text(std::get<wire::Envelope>(push->body)), text);
     *push_id = push->id;
+  }
+
+  // Acks commit in groups and have no answer: waits (about 5 s at most)
+  // until the device's queue is down to `depth`.
+  bool QueueDepthReaches(const store::DeviceAddress& device, std::uint64_t depth) {
+    for (int i = 0; i < 500; ++i) {
+      auto queued = store_->QueueDepth(device);
+      if (!queued) return false;
+      if (*queued <= depth) return *queued == depth;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
   }
 
   std::unique_ptr<GatedStore> gated_;
@@ -260,6 +274,49 @@ TEST_F(SlowQueueReadTest, AConnectionClosedDuringTheReadLeavesItsMessagesQueued)
   ASSERT_NO_FATAL_FAILURE(ExpectEnvelope(bob_client, "m0", &push_id));
   bob_client.Ack(push_id);
   bob_client.ExpectQueueEmpty();
+}
+
+TEST_F(SlowQueueReadTest, APumpKeptGoingByAcksContinuesInAFreshTask) {
+  // Bob, offline, has more queued than one pump reads: every read of his
+  // window's one free place is held until he acks the envelope before it,
+  // so the pump never finds its window full and ends only at its read bound.
+  DeviceLogin bob;
+  {
+    WireClient registering(port());
+    bob = Register(registering, "bob", MakeKeys(20));
+  }
+  WireClient alice_client(port());
+  (void)Register(alice_client, "alice", MakeKeys(20));
+  constexpr std::size_t kLongQueue = 3 * RequestFrameHandler::Impl::kMaxReadsPerPump + 2;
+  for (std::size_t i = 0; i < kLongQueue; ++i) {
+    ASSERT_EQ(alice_client.Call(TextTo(bob, "m" + std::to_string(i))).status, ResponseStatus::kOk);
+  }
+
+  // The drain fills the window of 2; the ack of m0 starts the held reads.
+  WireClient bob_client(port());
+  ASSERT_EQ(Authenticate(bob_client, bob).status, ResponseStatus::kOk);
+  std::uint64_t previous = 0;
+  std::uint64_t push_id = 0;
+  ASSERT_NO_FATAL_FAILURE(ExpectEnvelope(bob_client, "m0", &previous));
+  ASSERT_NO_FATAL_FAILURE(ExpectEnvelope(bob_client, "m1", &push_id));
+  gated_->Arm(kGateLimit, kLongQueue - 2);
+  bob_client.Ack(previous);
+  previous = push_id;
+  for (std::size_t i = 2; i < kLongQueue; ++i) {
+    ASSERT_TRUE(gated_->WaitUntilHeld(kGateLimit)) << "no read for m" << i;
+    // The ack is taken before the read's answer (its delete commits after
+    // the network thread took it).
+    bob_client.Ack(previous);
+    ASSERT_TRUE(QueueDepthReaches({bob.account, bob.device}, kLongQueue - i));
+    gated_->Open();
+    ASSERT_NO_FATAL_FAILURE(ExpectEnvelope(bob_client, "m" + std::to_string(i), &previous));
+  }
+  EXPECT_FALSE(gated_->timed_out());
+  // The drain that began at authentication ends with the queue.
+  bob_client.ExpectQueueEmpty();
+  bob_client.Ack(previous);
+  EXPECT_EQ(bob_client.Call(wire::PingRequest{}).status, ResponseStatus::kOk);
+  EXPECT_EQ(bob_client.buffered_pushes(), 0u);
 }
 
 }  // namespace
