@@ -478,8 +478,8 @@ void RequestFrameHandler::Impl::Pump(DeviceSession& session) {
 }
 
 void RequestFrameHandler::Impl::PostPump(DeviceSession& session) {
-  // The task holds the session through the connection's context until it
-  // runs: find it by connection id, as OnFrame does.
+  // A task needs an owning reference to the session: the session map holds
+  // one while the connection is open (a closed one needs no pump).
   std::shared_ptr<DeviceSession> owner;
   {
     std::lock_guard lock(sessions_mutex);
