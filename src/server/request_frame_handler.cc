@@ -426,33 +426,70 @@ void RequestFrameHandler::Impl::SendPushLocked(DeviceSession& session, wire::Pus
 }
 
 void RequestFrameHandler::Impl::Pump(DeviceSession& session) {
-  std::lock_guard lock(session.delivery_mutex);
-  PumpLocked(session);
-}
-
-void RequestFrameHandler::Impl::PumpLocked(DeviceSession& session) {
+  std::unique_lock lock(session.delivery_mutex);
   if (!session.device || session.closed) return;
+  if (session.pump_running) {
+    // Pumps run as tasks of the connection's sequence, one at a time; should
+    // one find another's claim anyway, that one reads again.
+    session.pump_again = true;
+    return;
+  }
   const store::DeviceAddress address{session.device->account, session.device->device};
+  // Claimed under the lock, read without it: an ack (network thread) or a
+  // commit's notification (queue writer's thread) never waits for the
+  // store. While the claim is held, nothing else pushes envelopes, so the
+  // last pushed id the read started from stays the last pushed id.
+  session.pump_running = true;
   session.window_was_full = true;
-  while (session.unacked_envelopes.size() < session.push_window) {
-    auto fetched = store.FetchMessages(address, session.last_pushed_server_id,
-                                       session.push_window - session.unacked_envelopes.size());
+  for (int read = 0;; ++read) {
+    if (session.unacked_envelopes.size() >= session.push_window) break;  // the next ack pumps again
+    if (read == kMaxReadsPerPump) {
+      // More to do: continue in a fresh task, after the connection's
+      // requests that queued up meanwhile.
+      session.pump_running = false;
+      lock.unlock();
+      PostPump(session);
+      return;
+    }
+    session.pump_again = false;
+    const std::uint64_t after = session.last_pushed_server_id;
+    const std::size_t room = session.push_window - session.unacked_envelopes.size();
+    lock.unlock();
+    auto fetched = store.FetchMessages(address, after, room);
+    lock.lock();
+    if (session.closed) break;  // what was read stays queued for the next connection
     if (!fetched) {
       metrics.store_errors.Increment();
       spdlog::error("event=store_error operation=fetch_messages error={}",
                     store::ToString(fetched.error().code));
-      return;
+      break;
     }
     if (fetched->empty()) {
+      // A commit announced during the read may not have been in it.
+      if (session.pump_again) continue;
       session.window_was_full = false;
       if (session.queue_empty_owed) {
         session.queue_empty_owed = false;
         SendPushLocked(session, wire::QueueEmpty{});
       }
-      return;
+      break;
     }
+    // Acks during the read only made room: all of it fits.
     for (store::StoredEnvelope& stored : *fetched) PushEnvelopeLocked(session, std::move(stored));
   }
+  session.pump_running = false;
+}
+
+void RequestFrameHandler::Impl::PostPump(DeviceSession& session) {
+  // A task needs an owning reference to the session: the session map holds
+  // one while the connection is open (a closed one needs no pump).
+  std::shared_ptr<DeviceSession> owner;
+  {
+    std::lock_guard lock(sessions_mutex);
+    auto it = sessions.find(session.connection.id());
+    if (it != sessions.end() && it->second.get() == &session) owner = it->second;
+  }
+  if (owner) owner->tasks->Post([this, owner] { Pump(*owner); });
 }
 
 void RequestFrameHandler::Impl::PushEnvelopeLocked(DeviceSession& session, store::StoredEnvelope stored) {
@@ -492,8 +529,9 @@ void RequestFrameHandler::Impl::HandleAck(const std::shared_ptr<DeviceSession>& 
                     }
                   });
     // Only a pump that stopped at the window can have left envelopes
-    // behind; anything queued since then is announced by its send.
-    pump = session->window_was_full && !session->closed;
+    // behind; anything queued since then is announced by its send. A pump
+    // reading right now looks at the window again after its read.
+    pump = session->window_was_full && !session->closed && !session->pump_running;
   }
   if (pump) session->tasks->Post([this, session] { Pump(*session); });
 }
@@ -510,7 +548,7 @@ void RequestFrameHandler::Impl::NotifyQueued(const DeviceKey& key,
                                              std::optional<store::StoredEnvelope> envelope, Bytes content) {
   auto session = FindSession(key);
   if (!session) return;
-  if (envelope) {
+  {
     // Runs on the queue writer's thread, right after the commit: the
     // envelope is pushed from here, without a store read or a hop through
     // a worker, when it is the next one in its queue.
@@ -518,12 +556,17 @@ void RequestFrameHandler::Impl::NotifyQueued(const DeviceKey& key,
     DeviceSession& s = *session;
     if (!s.device || s.closed) return;
     // Already pushed by a pump that read it from the store.
-    if (envelope->server_id <= s.last_pushed_server_id) return;
+    if (envelope && envelope->server_id <= s.last_pushed_server_id) return;
+    if (s.pump_running) {
+      // That pump's read may have missed this commit: it reads again.
+      s.pump_again = true;
+      return;
+    }
     // Server ids of one queue are consecutive: the envelope right after the
     // last pushed one has nothing unpushed before it. Anything else (a drain
     // in progress, a full window, a gap) goes through the store.
-    const bool next_in_queue = envelope->server_id == s.last_pushed_server_id + 1;
-    if (!s.queue_empty_owed && next_in_queue && s.unacked_envelopes.size() < s.push_window) {
+    if (envelope && !s.queue_empty_owed && envelope->server_id == s.last_pushed_server_id + 1 &&
+        s.unacked_envelopes.size() < s.push_window) {
       envelope->content.assign(content.begin(), content.end());
       metrics.envelopes_pushed_direct.Increment();
       PushEnvelopeLocked(s, std::move(*envelope));

@@ -12,8 +12,9 @@
 // online recipient; acks are taken on the network thread. Pushes are
 // numbered per connection under the session's delivery mutex; envelopes go
 // out in server-id order (the store's queue is the source of truth: anything
-// not next in line is pumped from it by a task), at most `push_window`
-// unacked at once, and are deleted when acked.
+// not next in line is pumped from it by a task, which reads the store
+// without holding that mutex), at most `push_window` unacked at once, and
+// are deleted when acked.
 #pragma once
 
 #include <chrono>

@@ -57,6 +57,11 @@ struct DeviceSession {
   // The last pump stopped at a full push window: the store may hold more
   // for this device than was pushed, so the next ack pumps again.
   bool window_was_full = false;
+  // A pump is reading the store (without this mutex). Meanwhile only that
+  // pump pushes envelopes; a commit announced meanwhile sets `pump_again`,
+  // and the pump reads again before it ends.
+  bool pump_running = false;
+  bool pump_again = false;
   // Unacked envelope pushes this connection may have: the server's default,
   // or what the client asked for up to the operator's cap.
   std::size_t push_window = 0;
@@ -160,9 +165,14 @@ struct RequestFrameHandler::Impl {
   static constexpr std::int64_t kLastSeenResolutionMs = 3600 * 1000;
   // Pushes envelopes queued for the session's device past the last pushed
   // one, up to the push window; then QueueEmpty if owed and nothing is left.
-  // Reads the store: runs as a task, never on a network thread.
+  // Reads the store: runs as a task of the session's sequence, never on a
+  // network thread, and never holds the delivery_mutex during a store call
+  // (acks and commit notifications take it). At most kMaxReadsPerPump reads,
+  // then it continues in a new task.
   void Pump(DeviceSession& session);
-  void PumpLocked(DeviceSession& session);
+  static constexpr int kMaxReadsPerPump = 16;
+  // Posts a Pump of the session to its sequence, if it is still open.
+  void PostPump(DeviceSession& session);
   // Numbers and queues a push; the session's delivery_mutex is held, so
   // push ids and frames leave in the same order.
   void SendPushLocked(DeviceSession& session, wire::PushBody body);

@@ -95,10 +95,12 @@ class AttachmentsTest : public ::testing::Test {
     ServerConfig config;
     config.port = 0;
     config.threads = 2;
+    config.store_threads = 1;
+    // The handler options production derives for this store's URL.
+    config.store_url = database_.url();
     config.attachments.max_bytes = kMaxBytes;
     metrics_ = std::make_shared<MetricsRegistry>();
-    RequestHandlerOptions handler_options = RequestHandlerOptionsFrom(config);
-    handler_options.worker_threads = 1;
+    const RequestHandlerOptions handler_options = RequestHandlerOptionsFrom(config);
     handler_ = std::make_shared<RequestFrameHandler>(*store_, clock_, *metrics_, handler_options);
     AttachmentOptions options = AttachmentOptionsFrom(config);
     options.bytes_per_account = bytes_per_account_;

@@ -144,6 +144,9 @@ max_tracked_keys = 4096
   EXPECT_EQ(options.max_push_window, 512u);
   EXPECT_EQ(options.commit_window, std::chrono::microseconds(0));
   EXPECT_EQ(options.prekeys_low_threshold, 25u);
+  // PostgreSQL: a read is a round trip, so sends run on a worker too.
+  EXPECT_FALSE(options.sends_on_network_thread);
+  EXPECT_TRUE(RequestHandlerOptionsFrom(ServerConfig{}).sends_on_network_thread);
 }
 
 void ExpectError(const char* text, const char* expected_fragment) {

@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -188,6 +190,21 @@ class WireClient {
     return std::get<wire::Push>(*frame);
   }
 
+  // The next push, or nullopt when none arrives within `limit` (the
+  // connection is unusable then).
+  std::optional<wire::Push> NextPushFor(std::chrono::milliseconds limit) {
+    if (!pushes_.empty()) return NextPush();
+    std::string message;
+    auto ec = socket_.ReadFor(limit, message);
+    if (!ec || *ec) return std::nullopt;
+    auto frame = wire::DecodeServerFrame(AsBytes(message));
+    if (!frame || !std::holds_alternative<wire::Push>(*frame)) {
+      ADD_FAILURE() << "expected a push";
+      return std::nullopt;
+    }
+    return std::get<wire::Push>(std::move(*frame));
+  }
+
   // The next push, which must be an Envelope.
   wire::Envelope NextEnvelope(std::uint64_t* push_id = nullptr) {
     wire::Push push = NextPush();
@@ -256,6 +273,8 @@ class RequestHandlersTest : public ::testing::Test {
 
   // Changes the configuration before the server starts (rate limits...).
   virtual void Configure(ServerConfig& config) { (void)config; }
+  // The store the handlers use: store_, or a test's wrapper around it.
+  virtual store::ServerStore& HandlerStore() { return *store_; }
 
   void StartServer() {
     auto cert = EnsureSelfSignedCertificate(dir_);
@@ -263,13 +282,22 @@ class RequestHandlersTest : public ::testing::Test {
     ServerConfig config;
     config.port = 0;
     config.threads = 2;
+    config.store_threads = 2;
+    // The store's URL, so that the handler options are exactly those
+    // production derives for this backend (on PostgreSQL every request,
+    // sends included, runs on a worker).
+    config.store_url = database_.url();
     config.registration_mode = registration_mode_;
     Configure(config);
     metrics_ = std::make_shared<MetricsRegistry>();
     RequestHandlerOptions options = RequestHandlerOptionsFrom(config);
-    options.worker_threads = 2;
+#ifdef PARLEY_HANDLERS_ON_POSTGRES
+    ASSERT_FALSE(options.sends_on_network_thread);
+#else
+    ASSERT_TRUE(options.sends_on_network_thread);
+#endif
     options.account_deleted = [this] { ++accounts_deleted_; };
-    handler_ = std::make_shared<RequestFrameHandler>(*store_, clock_, *metrics_, options);
+    handler_ = std::make_shared<RequestFrameHandler>(HandlerStore(), clock_, *metrics_, options);
     auto server = Server::Create(config, {handler_, metrics_, {}, cert->files});
     ASSERT_TRUE(server);
     server_ = std::move(*server);

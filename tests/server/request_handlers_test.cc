@@ -384,24 +384,69 @@ TEST_F(RequestHandlersTest, MismatchedDevicesListMissingExtraAndStale) {
 }
 
 TEST_F(RequestHandlersTest, NoDeviceCanAckAnotherDevicesMessage) {
+  // Three queues whose first message has the same server id (ids are per
+  // queue) and the same push id on its connection: Bob's phone, Bob's laptop
+  // (same account) and Alice.
   WireClient alice_client(port());
-  Register(alice_client, "alice", MakeKeys(20));
-  DeviceLogin bob;
-  std::uint64_t bob_push_id = 0;
-  {
-    WireClient bob_client(port());
-    bob = Register(bob_client, "bob", MakeKeys(20));
-    ASSERT_EQ(alice_client.Call(TextTo(bob, "secret")).status, ResponseStatus::kOk);
-    bob_client.NextEnvelope(&bob_push_id);  // not acked
-  }
-  // Alice acks the push id bob saw, and a range around it: all ignored.
-  for (std::uint64_t id = 0; id < bob_push_id + 5; ++id) alice_client.Ack(id);
-  EXPECT_EQ(alice_client.Call(wire::PingRequest{}).status, ResponseStatus::kOk);
+  const DeviceLogin alice = Register(alice_client, "alice", MakeKeys(20));
+  WireClient bob_phone(port());
+  const DeviceLogin bob = Register(bob_phone, "bob", MakeKeys(20));
+  wire::Response code = bob_phone.Call(wire::CreateLinkCodeRequest{});
+  ASSERT_EQ(code.status, ResponseStatus::kOk);
+  WireClient bob_laptop(port());
+  wire::Response linked =
+      bob_laptop.Call(LaptopLink(std::get<wire::CreateLinkCodeResult>(code.body).code, MakeKeys(20)));
+  ASSERT_EQ(linked.status, ResponseStatus::kOk) << linked.error_detail;
+  const DeviceId laptop = std::get<wire::LinkDeviceResult>(linked.body).device_id;
+  bob_laptop.ExpectQueueEmpty();
 
-  WireClient bob_client(port());
-  ASSERT_EQ(Authenticate(bob_client, bob).status, ResponseStatus::kOk);
-  EXPECT_EQ(Text(bob_client.NextEnvelope()), "secret");
-  bob_client.ExpectQueueEmpty();
+  const auto to_both = [&](const std::string& text) {
+    wire::SendMessagesRequest send = TextTo(bob, text);
+    send.messages.push_back({laptop, RegistrationId(555), 3, {text.begin(), text.end()}});
+    return send;
+  };
+  ASSERT_EQ(alice_client.Call(to_both("secret")).status, ResponseStatus::kOk);
+  ASSERT_EQ(bob_phone.Call(TextTo(alice, "for alice")).status, ResponseStatus::kOk);
+  std::uint64_t phone_push = 0;
+  std::uint64_t laptop_push = 0;
+  std::uint64_t alice_push = 0;
+  EXPECT_EQ(Text(bob_phone.NextEnvelope(&phone_push)), "secret");  // never acked
+  EXPECT_EQ(Text(bob_laptop.NextEnvelope(&laptop_push)), "secret");
+  EXPECT_EQ(Text(alice_client.NextEnvelope(&alice_push)), "for alice");
+  EXPECT_EQ(laptop_push, phone_push);
+  EXPECT_EQ(alice_push, phone_push);
+
+  // The laptop and Alice each ack every id up to well past the phone's push
+  // id and its message's server id: their own message's among them.
+  constexpr std::uint64_t kForged = 64;
+  for (std::uint64_t id = 0; id <= kForged; ++id) {
+    bob_laptop.Ack(id);
+    alice_client.Ack(id);
+  }
+  // Acks are handed to the queue writer before a later Ping on the same
+  // connection is answered, and the writer commits in order: once Alice's
+  // next send is answered, the deletes those acks caused are committed.
+  ASSERT_EQ(bob_laptop.Call(wire::PingRequest{}).status, ResponseStatus::kOk);
+  ASSERT_EQ(alice_client.Call(wire::PingRequest{}).status, ResponseStatus::kOk);
+  ASSERT_EQ(alice_client.Call(to_both("after")).status, ResponseStatus::kOk);
+
+  // Their own messages are gone; the phone's is still queued.
+  EXPECT_EQ(*store_->QueueDepth({alice.account, alice.device}), 0u);
+  auto laptop_queue = store_->FetchMessages({bob.account, laptop}, 0, 10);
+  ASSERT_TRUE(laptop_queue);
+  ASSERT_EQ(laptop_queue->size(), 1u);
+  EXPECT_EQ(std::string(laptop_queue->front().content.begin(), laptop_queue->front().content.end()), "after");
+  auto phone_queue = store_->FetchMessages({bob.account, bob.device}, 0, 10);
+  ASSERT_TRUE(phone_queue);
+  ASSERT_EQ(phone_queue->size(), 2u) << "a forged ack deleted the phone's message";
+  EXPECT_EQ(std::string(phone_queue->front().content.begin(), phone_queue->front().content.end()), "secret");
+
+  // And the phone gets it again on its next connection.
+  WireClient phone_again(port());
+  ASSERT_EQ(Authenticate(phone_again, bob).status, ResponseStatus::kOk);
+  EXPECT_EQ(Text(phone_again.NextEnvelope()), "secret");
+  EXPECT_EQ(Text(phone_again.NextEnvelope()), "after");
+  phone_again.ExpectQueueEmpty();
 }
 
 TEST_F(RequestHandlersTest, MalformedRequestGetsAnErrorAndTheConnectionKeepsWorking) {
