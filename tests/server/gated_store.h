@@ -91,6 +91,9 @@ class GatedStore final : public store::ServerStore {
     return inner_.SetAccountDisabled(id, disabled);
   }
   store::StoreStatus DeleteAccount(const AccountId& id) override { return inner_.DeleteAccount(id); }
+  store::StoreResult<store::DeletedAccountsPurge> PurgeDeletedAccounts(std::size_t max_rows) override {
+    return inner_.PurgeDeletedAccounts(max_rows);
+  }
   store::StoreResult<std::vector<store::AccountRecord>> ListAccounts(std::string_view after_username,
                                                                      std::size_t limit) override {
     return inner_.ListAccounts(after_username, limit);
