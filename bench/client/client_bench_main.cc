@@ -122,6 +122,7 @@ class Bench {
     // measures the client, not the abuse controls.
     const std::string config =
         "messages_per_sender_recipient_pair = { capacity = 1000000, refill_per_hour = 100000000 }\n"
+        "requests_per_device = { capacity = 1000000, refill_per_hour = 100000000 }\n"
         "[messages]\nqueue_limit_per_device = " +
         std::to_string(options_.messages + options_.latency_messages + 1000) + "\n" +
         (options_.max_push_window > 0 ? "max_push_window = " + std::to_string(options_.max_push_window) + "\n"
