@@ -229,10 +229,6 @@ struct RequestFrameHandler::Impl {
   void DeleteAccount(DeviceSession& session, Reply& reply);
 
   // ---- key_requests.cc
-  // Stores a new device's identity key, signed prekey and one-time prekeys.
-  store::StoreStatus StoreDeviceKeys(const store::DeviceAddress& device, const wire::PublicKeyBytes& identity,
-                                     const wire::SignedPreKey& signed_prekey,
-                                     const std::vector<wire::OneTimePreKey>& prekeys);
   void UploadKeys(DeviceSession& session, const wire::UploadKeysRequest& request, Reply& reply);
   void GetPreKeyCount(DeviceSession& session, Reply& reply);
   void GetBundles(DeviceSession& session, const wire::GetBundlesRequest& request, Reply& reply);
@@ -293,6 +289,12 @@ struct RequestFrameHandler::Impl {
 
 // Verifies the signed prekey's signature under the identity key.
 bool SignedPreKeyVerifies(const wire::PublicKeyBytes& identity, const wire::SignedPreKey& signed_prekey);
+
+// A new device's keys as the store writes them with the device (Register,
+// LinkDevice: one transaction, so no device exists without its keys).
+store::NewDeviceKeys NewDeviceKeysFrom(const wire::PublicKeyBytes& identity,
+                                       const wire::SignedPreKey& signed_prekey,
+                                       const std::vector<wire::OneTimePreKey>& prekeys);
 
 // The random salt stored with each device credential's keyed hash.
 inline constexpr std::size_t kCredentialSaltSize = 16;

@@ -16,7 +16,9 @@ class AccountStore {
   virtual ~AccountStore() = default;
 
   // Creates the account and its primary device (id 1) in one transaction,
-  // consuming `account.invitation` in it when set. The username is stored
+  // with the device's keys (`account.primary.keys`) and consuming
+  // `account.invitation` in it when set: a crash leaves either all of it or
+  // nothing, never a taken username without keys. The username is stored
   // lower-cased; created_ms comes from the store's clock.
   // kConflict: the username (in any case) or the account id is taken.
   // kNotFound / kAlreadyUsed / kExpired: the invitation is unknown, used or

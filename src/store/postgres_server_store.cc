@@ -385,6 +385,7 @@ StoreResult<AccountRecord> PostgresServerStore::CreateAccount(const NewAccount& 
                       static_cast<std::int64_t>(account.primary.registration_id.value()),
                       account.primary.name, Blob(account.primary.credential.salt),
                       Blob(account.primary.credential.hash), now);
+    if (account.primary.keys) SetNewDeviceKeysLocked(txn, {account.id, DeviceId(1)}, *account.primary.keys);
     if (account.invitation) PARLEY_STORE_TRY(UseInvitationLocked(txn, *account.invitation, account.id, now));
     return AccountRecord{account.id, username, now, false};
   });
@@ -476,8 +477,22 @@ StoreResult<DeviceRecord> PostgresServerStore::AddDeviceLocked(pqxx::work& txn, 
   txn.exec_prepared("insert_device", Text(account), static_cast<std::int64_t>(candidate),
                     static_cast<std::int64_t>(device.registration_id.value()), device.name,
                     Blob(device.credential.salt), Blob(device.credential.hash), now);
+  if (device.keys) SetNewDeviceKeysLocked(txn, {account, DeviceId(candidate)}, *device.keys);
   return DeviceRecord{
       {account, DeviceId(candidate)}, device.registration_id, device.name, device.credential, now, now};
+}
+
+void PostgresServerStore::SetNewDeviceKeysLocked(pqxx::work& txn, const DeviceAddress& device,
+                                                 const NewDeviceKeys& keys) {
+  const std::string account = Text(device.account);
+  txn.exec_prepared("set_identity_key", account, DeviceNumber(device), Blob(keys.identity_key));
+  txn.exec_prepared("set_signed_prekey", account, DeviceNumber(device),
+                    static_cast<std::int64_t>(keys.signed_prekey.id.value()),
+                    Blob(keys.signed_prekey.public_key), Blob(keys.signed_prekey.signature));
+  for (const OneTimePreKeyRecord& key : keys.one_time_prekeys) {
+    txn.exec_prepared("insert_one_time_prekey", account, DeviceNumber(device),
+                      static_cast<std::int64_t>(key.id.value()), Blob(key.public_key));
+  }
 }
 
 StoreResult<DeviceRecord> PostgresServerStore::AddDevice(const AccountId& account, const NewDevice& device) {

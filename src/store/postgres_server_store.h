@@ -113,6 +113,8 @@ class PostgresServerStore final : public ServerStore {
   // The *Locked helpers run inside the caller's transaction.
   StoreResult<DeviceRecord> AddDeviceLocked(pqxx::work& txn, const AccountId& account,
                                             const NewDevice& device, std::int64_t now);
+  // A device's keys, written with the device (NewDevice::keys).
+  void SetNewDeviceKeysLocked(pqxx::work& txn, const DeviceAddress& device, const NewDeviceKeys& keys);
   StoreStatus UseInvitationLocked(pqxx::work& txn, const TokenHash& token_hash, const AccountId& used_by,
                                   std::int64_t now);
   StoreResult<AccountId> CheckProvisioningCodeLocked(pqxx::work& txn, const TokenHash& code_hash,

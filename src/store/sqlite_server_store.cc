@@ -188,6 +188,8 @@ StoreResult<AccountRecord> SqliteServerStore::CreateAccount(const NewAccount& ac
       PARLEY_STORE_TRY(insert.Run());
     }
     PARLEY_STORE_TRY(InsertDeviceQueueLocked({account.id, DeviceId(1)}));
+    if (account.primary.keys)
+      PARLEY_STORE_TRY(SetNewDeviceKeysLocked({account.id, DeviceId(1)}, *account.primary.keys));
     if (account.invitation) PARLEY_STORE_TRY(UseInvitationLocked(*account.invitation, account.id, now));
     return AccountRecord{account.id, username, now, false};
   });
@@ -314,6 +316,7 @@ StoreResult<DeviceRecord> SqliteServerStore::AddDeviceLocked(const AccountId& ac
       .Bind(8, now);
   PARLEY_STORE_TRY(insert.Run());
   PARLEY_STORE_TRY(InsertDeviceQueueLocked({account, DeviceId(free_id)}));
+  if (device.keys) PARLEY_STORE_TRY(SetNewDeviceKeysLocked({account, DeviceId(free_id)}, *device.keys));
   return DeviceRecord{
       {account, DeviceId(free_id)}, device.registration_id, device.name, device.credential, now, now};
 }
@@ -323,6 +326,33 @@ StoreStatus SqliteServerStore::InsertDeviceQueueLocked(const DeviceAddress& devi
                       db_->Prepare("INSERT INTO device_queues (account_id, device_id) VALUES (?, ?)"));
   insert.BindBlob(1, AccountIdBytes(device.account)).Bind(2, device.device.value());
   return insert.Run();
+}
+
+StoreStatus SqliteServerStore::SetNewDeviceKeysLocked(const DeviceAddress& device,
+                                                      const NewDeviceKeys& keys) {
+  {
+    PARLEY_STORE_ASSIGN(update, db_->Prepare("UPDATE devices SET identity_key = ?, signed_prekey_id = ?, "
+                                             "signed_prekey = ?, signed_prekey_signature = ? "
+                                             "WHERE account_id = ? AND device_id = ?"));
+    update.BindBlob(1, AsBytes(keys.identity_key))
+        .Bind(2, keys.signed_prekey.id.value())
+        .BindBlob(3, AsBytes(keys.signed_prekey.public_key))
+        .BindBlob(4, AsBytes(keys.signed_prekey.signature))
+        .BindBlob(5, AccountIdBytes(device.account))
+        .Bind(6, device.device.value());
+    PARLEY_STORE_TRY(update.Run());
+  }
+  for (const OneTimePreKeyRecord& key : keys.one_time_prekeys) {
+    PARLEY_STORE_ASSIGN(insert,
+                        db_->Prepare("INSERT INTO one_time_prekeys (account_id, device_id, prekey_id, "
+                                     "public_key) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"));
+    insert.BindBlob(1, AccountIdBytes(device.account))
+        .Bind(2, device.device.value())
+        .Bind(3, key.id.value())
+        .BindBlob(4, AsBytes(key.public_key));
+    PARLEY_STORE_TRY(insert.Run());
+  }
+  return Ok<StoreErrc>();
 }
 
 StoreResult<DeviceRecord> SqliteServerStore::AddDevice(const AccountId& account, const NewDevice& device) {

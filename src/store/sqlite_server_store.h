@@ -114,6 +114,8 @@ class SqliteServerStore final : public ServerStore {
   StoreResult<DeviceRecord> GetDeviceLocked(SqliteDatabase& db, const DeviceAddress& device);
   // A new device's empty queue counters (device_queues).
   StoreStatus InsertDeviceQueueLocked(const DeviceAddress& device);
+  // A device's keys, written with the device (NewDevice::keys).
+  StoreStatus SetNewDeviceKeysLocked(const DeviceAddress& device, const NewDeviceKeys& keys);
   StoreResult<AccountRecord> GetAccountLocked(SqliteDatabase& db, const AccountId& id);
   StoreStatus UseInvitationLocked(const TokenHash& token_hash, const AccountId& used_by, std::int64_t now);
   StoreResult<AccountId> CheckProvisioningCodeLocked(const TokenHash& code_hash, std::int64_t now);

@@ -1453,6 +1453,66 @@ TEST_P(StoreConformanceTest, RegistrationWithInvitationIsAtomic) {
   EXPECT_EQ(store().GetAccountByUsername("second").error().code, StoreErrc::kNotFound);
 }
 
+// Registration writes the account, its primary device and the device's keys
+// in one transaction: a failure (or a crash) anywhere in it leaves no account
+// that holds the username without keys.
+TEST_P(StoreConformanceTest, CreatesAccountWithItsKeysInOneTransaction) {
+  NewDeviceKeys keys{Key(1), {SignedPreKeyId(7), Key(2), Signature(3)}, PreKeys(1, 5)};
+  keys.one_time_prekeys.push_back({PreKeyId(3), Key(99)});  // a repeated id is stored once
+  NewDevice primary = Device(1234, "phone");
+  primary.keys = keys;
+  const AccountId id = NewId();
+  // The invitation is checked after the keys were written: all of it rolls back.
+  auto refused = store().CreateAccount({id, "keyed", primary, Hash(1)});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, StoreErrc::kNotFound);
+  EXPECT_EQ(store().GetAccountByUsername("keyed").error().code, StoreErrc::kNotFound);
+  EXPECT_EQ(store().GetIdentityKey({id, DeviceId(1)}).error().code, StoreErrc::kNotFound);
+  EXPECT_EQ(store().CountOneTimePreKeys({id, DeviceId(1)}).error().code, StoreErrc::kNotFound);
+
+  ASSERT_TRUE(IsOk(store().CreateInvitation(Hash(1), std::nullopt)));
+  ASSERT_TRUE(IsOk(store().CreateAccount({id, "keyed", primary, Hash(1)})));
+  const DeviceAddress device{id, DeviceId(1)};
+  EXPECT_EQ(*store().GetIdentityKey(device), Key(1));
+  EXPECT_EQ(*store().CountOneTimePreKeys(device), 5u);
+  auto bundle = store().TakePreKeyBundle(device);
+  ASSERT_TRUE(IsOk(bundle));
+  EXPECT_EQ(bundle->registration_id, RegistrationId(1234));
+  EXPECT_EQ(bundle->identity_key, Key(1));
+  EXPECT_EQ(bundle->signed_prekey, (SignedPreKeyRecord{SignedPreKeyId(7), Key(2), Signature(3)}));
+  ASSERT_TRUE(bundle->one_time_prekey.has_value());
+  EXPECT_EQ(*bundle->one_time_prekey, (OneTimePreKeyRecord{PreKeyId(1), Key(1)}));
+
+  // Past the prekey cap nothing is created.
+  NewDevice overfull = Device(1, "x");
+  overfull.keys = NewDeviceKeys{Key(4),
+                                {SignedPreKeyId(1), Key(5), Signature(6)},
+                                PreKeys(1, static_cast<std::uint32_t>(kMaxOneTimePreKeysPerDevice) + 1)};
+  auto too_many = store().CreateAccount({NewId(), "overfull", overfull, std::nullopt});
+  ASSERT_FALSE(too_many);
+  EXPECT_EQ(too_many.error().code, StoreErrc::kInvalidArgument);
+  EXPECT_EQ(store().GetAccountByUsername("overfull").error().code, StoreErrc::kNotFound);
+  // Without keys the device has none yet (they come with UploadKeys).
+  const AccountId bare = MustCreateAccount("bare");
+  EXPECT_EQ(store().GetIdentityKey({bare, DeviceId(1)}).error().code, StoreErrc::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, LinkDeviceStoresTheNewDevicesKeysWithIt) {
+  const AccountId account = MustCreateAccount("primary");
+  ASSERT_TRUE(IsOk(store().CreateProvisioningCode(Hash(1), account, clock_.NowMillis() + 60'000)));
+  NewDevice laptop = Device(77, "laptop");
+  laptop.keys = NewDeviceKeys{Key(8), {SignedPreKeyId(2), Key(9), Signature(10)}, PreKeys(100, 3)};
+  auto linked = store().LinkDevice(Hash(1), laptop);
+  ASSERT_TRUE(IsOk(linked));
+  EXPECT_EQ(*store().GetIdentityKey(linked->address), Key(8));
+  EXPECT_EQ(*store().CountOneTimePreKeys(linked->address), 3u);
+  auto bundle = store().TakePreKeyBundle(linked->address);
+  ASSERT_TRUE(IsOk(bundle));
+  EXPECT_EQ(bundle->signed_prekey.id, SignedPreKeyId(2));
+  ASSERT_TRUE(bundle->one_time_prekey.has_value());
+  EXPECT_EQ(bundle->one_time_prekey->id, PreKeyId(100));
+}
+
 TEST_P(StoreConformanceTest, ConcurrentConsumersOfOneInvitationOneWins) {
   std::vector<AccountId> users;
   for (int i = 0; i < 4; ++i) users.push_back(MustCreateAccount("user" + std::to_string(i)));
