@@ -23,6 +23,7 @@
 #include "server/heap_trimmer.h"
 #include "server/logging.h"
 #include "server/metrics.h"
+#include "server/queue_depth_metrics.h"
 #include "server/request_frame_handler.h"
 #include "server/self_signed_certificate.h"
 #include "server/server.h"
@@ -197,6 +198,8 @@ int Serve(ServerConfig config, const ServeOverrides& overrides) {
   // Before any connection: the busy path keeps its free heap; a timer returns it.
   HeapTrimmer heap_trimmer(*parts_metrics, std::chrono::seconds(10));
   heap_trimmer.Start();
+  // Read from the store when /metrics is scraped, at most every 5 s.
+  QueueDepthMetrics queue_depths(*store, clock, *parts_metrics);
   auto handler =
       std::make_shared<RequestFrameHandler>(*store, clock, *parts.metrics, RequestHandlerOptionsFrom(config));
   parts.frame_handler = handler;

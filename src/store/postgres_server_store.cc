@@ -118,6 +118,9 @@ constexpr PreparedStatement kStatements[] = {
     {"decrement_queue",
      "UPDATE devices SET queued_count = queued_count - $3 WHERE account_id = $1 AND device_id = $2"},
     {"queue_depth", "SELECT queued_count FROM devices WHERE account_id = $1 AND device_id = $2"},
+    {"summarize_queue_depths",
+     "SELECT coalesce(sum(queued_count), 0), coalesce(max(queued_count), 0), "
+     "count(*) FILTER (WHERE queued_count > 0) FROM devices"},
     {"purge_messages",
      "WITH victims AS (SELECT account_id, device_id, server_id FROM messages WHERE server_timestamp_ms < $1 "
      "ORDER BY server_timestamp_ms LIMIT $2 FOR UPDATE SKIP LOCKED) "
@@ -830,6 +833,16 @@ StoreResult<std::uint64_t> PostgresServerStore::QueueDepth(const DeviceAddress& 
     const pqxx::result rows = txn.exec_prepared("queue_depth", Text(device.account), DeviceNumber(device));
     if (rows.empty()) return Fail(StoreErrc::kNotFound, "no such device");
     return FieldChecked<std::uint64_t>(rows[0][0]);
+  });
+}
+
+StoreResult<QueueDepthSummary> PostgresServerStore::SummarizeQueueDepths() {
+  return InTransaction([&](pqxx::work& txn) -> StoreResult<QueueDepthSummary> {
+    const pqxx::result rows = txn.exec_prepared("summarize_queue_depths");
+    PARLEY_STORE_ASSIGN(queued, FieldChecked<std::uint64_t>(rows[0][0]));
+    PARLEY_STORE_ASSIGN(deepest, FieldChecked<std::uint64_t>(rows[0][1]));
+    PARLEY_STORE_ASSIGN(nonempty, FieldChecked<std::uint64_t>(rows[0][2]));
+    return QueueDepthSummary{queued, deepest, nonempty};
   });
 }
 

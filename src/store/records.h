@@ -204,6 +204,18 @@ struct StoreStats {
   friend bool operator==(const StoreStats&, const StoreStats&) = default;
 };
 
+// The device queues at a glance, from each queue's message counter (one row
+// per device; the messages themselves are not read).
+struct QueueDepthSummary {
+  // Messages waiting in all device queues.
+  std::uint64_t queued_messages = 0;
+  // Messages in the deepest device queue.
+  std::uint64_t deepest_queue = 0;
+  // Device queues holding at least one message.
+  std::uint64_t nonempty_queues = 0;
+  friend bool operator==(const QueueDepthSummary&, const QueueDepthSummary&) = default;
+};
+
 struct InvitationRecord {
   TokenHash token_hash{};
   std::int64_t created_ms = 0;

@@ -898,6 +898,19 @@ StoreResult<std::uint64_t> SqliteServerStore::QueueDepth(const DeviceAddress& de
   return CheckedInteger<std::uint64_t>(query.Int64(0));
 }
 
+StoreResult<QueueDepthSummary> SqliteServerStore::SummarizeQueueDepths() {
+  Lock lock(read_mutex_);
+  PARLEY_STORE_ASSIGN(query, reader_->Prepare("SELECT coalesce(sum(queued_count), 0), "
+                                              "coalesce(max(queued_count), 0), "
+                                              "coalesce(sum(queued_count > 0), 0) FROM device_queues"));
+  PARLEY_STORE_ASSIGN(has_row, query.Step());
+  if (!has_row) return Fail(StoreErrc::kInternal, "queue summary returned no row");
+  PARLEY_STORE_ASSIGN(queued, CheckedInteger<std::uint64_t>(query.Int64(0)));
+  PARLEY_STORE_ASSIGN(deepest, CheckedInteger<std::uint64_t>(query.Int64(1)));
+  PARLEY_STORE_ASSIGN(nonempty, CheckedInteger<std::uint64_t>(query.Int64(2)));
+  return QueueDepthSummary{queued, deepest, nonempty};
+}
+
 StoreResult<PurgeCounts> SqliteServerStore::PurgeExpiredMessages(std::int64_t cutoff_ms,
                                                                  std::size_t max_rows) {
   max_rows = ClampLimit(max_rows, kMaxPurgeBatch);

@@ -76,6 +76,8 @@ class SqliteServerStore final : public ServerStore {
   StoreResult<QueueBatchResult> CommitQueueBatch(std::span<const EnqueueRequest> sends,
                                                  std::span<const QueuedCopy> deletes) override;
   StoreResult<std::uint64_t> QueueDepth(const DeviceAddress& device) override;
+  // On the read connection: it never waits for the writer.
+  StoreResult<QueueDepthSummary> SummarizeQueueDepths() override;
   StoreResult<PurgeCounts> PurgeExpiredMessages(std::int64_t cutoff_ms, std::size_t max_rows) override;
 
   StoreResult<AttachmentInfo> CreateAttachment(const AttachmentId& id, const AccountId& owner,

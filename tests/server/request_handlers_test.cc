@@ -14,6 +14,7 @@
 
 #include "handler_fixture.h"
 #include "server/admin_commands.h"
+#include "server/queue_depth_metrics.h"
 
 namespace parley::server {
 namespace {
@@ -736,6 +737,61 @@ TEST_F(RequestHandlersTest, SendPipelinedBehindAnotherRequestSeesItsEffect) {
   DeviceLogin bob = Register(bob_client, "bob", MakeKeys(5));
   EXPECT_EQ(alice_primary.Call(TextTo(bob, "hi")).status, ResponseStatus::kOk);
   EXPECT_EQ(Text(bob_client.NextEnvelope()), "hi");
+}
+
+// The value of one series in the text GET /metrics serves; -1 when absent.
+double ScrapedValue(std::uint16_t port, const std::string& series) {
+  testing::HttpsClient client(port);
+  EXPECT_FALSE(client.Connect());
+  boost::system::error_code ec;
+  auto response = client.Request(boost::beast::http::verb::get, "/metrics", ec);
+  EXPECT_FALSE(ec);
+  const std::string& text = response.body();
+  const std::size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
+TEST_F(RequestHandlersTest, MetricsExportQueueDepthsReadAtMostOncePerMaxAge) {
+  QueueDepthMetrics depths(*store_, clock_, *metrics_, 5'000);
+  DeviceLogin bob, carol;
+  {
+    WireClient bob_client(port());
+    bob = Register(bob_client, "bob", MakeKeys(20));
+    WireClient carol_client(port());
+    carol = Register(carol_client, "carol", MakeKeys(20));
+  }
+  WireClient alice_client(port());
+  Register(alice_client, "alice", MakeKeys(20));
+  EXPECT_EQ(ScrapedValue(port(), "parley_queued_messages"), 0);
+  EXPECT_EQ(ScrapedValue(port(), "parley_queue_depth_max"), 0);
+  EXPECT_EQ(ScrapedValue(port(), "parley_queues_nonempty"), 0);
+
+  for (const char* text : {"one", "two", "three"})
+    ASSERT_EQ(alice_client.Call(TextTo(bob, text)).status, ResponseStatus::kOk);
+  ASSERT_EQ(alice_client.Call(TextTo(carol, "hi")).status, ResponseStatus::kOk);
+  // Within max_age a scrape shows what was read before, without a query.
+  EXPECT_EQ(ScrapedValue(port(), "parley_queued_messages"), 0);
+  clock_.Advance(5'000);
+  EXPECT_EQ(ScrapedValue(port(), "parley_queued_messages"), 4);
+  EXPECT_EQ(ScrapedValue(port(), "parley_queue_depth_max"), 3);
+  EXPECT_EQ(ScrapedValue(port(), "parley_queues_nonempty"), 2);
+
+  // Bob connects, takes his three and acknowledges them.
+  WireClient bob_again(port());
+  ASSERT_EQ(Authenticate(bob_again, bob).status, ResponseStatus::kOk);
+  for (int i = 0; i < 3; ++i) {
+    std::uint64_t push_id = 0;
+    bob_again.NextEnvelope(&push_id);
+    bob_again.Ack(push_id);
+  }
+  bob_again.ExpectQueueEmpty();
+  ASSERT_EQ(bob_again.Call(wire::PingRequest{}).status, ResponseStatus::kOk);
+  clock_.Advance(5'000);
+  EXPECT_EQ(ScrapedValue(port(), "parley_queued_messages"), 1);
+  EXPECT_EQ(ScrapedValue(port(), "parley_queue_depth_max"), 1);
+  EXPECT_EQ(ScrapedValue(port(), "parley_queues_nonempty"), 1);
+  EXPECT_EQ(ScrapedValue(port(), "parley_queue_depth_read_failures_total"), 0);
 }
 
 class InvitationRegistrationTest : public RequestHandlersTest {

@@ -392,6 +392,25 @@ TEST_P(StoreConformanceTest, CollectsStats) {
 
 // ------------------------------------------------------------------- devices
 
+TEST_P(StoreConformanceTest, SummarizesQueueDepthsFromTheQueueCounters) {
+  EXPECT_EQ(*store().SummarizeQueueDepths(), QueueDepthSummary{});
+  const AccountId alice = MustCreateAccount("alice");
+  const AccountId bob = MustCreateAccount("bob");
+  const DeviceAddress bob_tablet = MustAddDevice(bob);
+  MustCreateAccount("carol");
+  ASSERT_TRUE(IsOk(Send({alice, DeviceId(1)}, 1, {{bob, DeviceId(1)}, bob_tablet})));
+  ASSERT_TRUE(IsOk(Send({alice, DeviceId(1)}, 2, {bob_tablet})));
+  ASSERT_TRUE(IsOk(Send({alice, DeviceId(1)}, 3, {bob_tablet})));
+  EXPECT_EQ(*store().SummarizeQueueDepths(), (QueueDepthSummary{4, 3, 2}));
+  // An acknowledgement and a removed device count at once.
+  const std::vector<StoredEnvelope> queued = FetchAll({bob, DeviceId(1)});
+  ASSERT_EQ(queued.size(), 1u);
+  ASSERT_TRUE(IsOk(store().DeleteMessage({bob, DeviceId(1)}, queued.front().server_id)));
+  EXPECT_EQ(*store().SummarizeQueueDepths(), (QueueDepthSummary{3, 3, 1}));
+  ASSERT_TRUE(IsOk(store().RemoveDevice(bob_tablet)));
+  EXPECT_EQ(*store().SummarizeQueueDepths(), QueueDepthSummary{});
+}
+
 TEST_P(StoreConformanceTest, AddsDevicesUpToTheLimitAndReusesFreedIds) {
   const AccountId id = MustCreateAccount("henry");
   clock_.Advance(1000);
