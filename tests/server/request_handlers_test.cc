@@ -518,6 +518,54 @@ TEST_F(RequestHandlersTest, MultiRecipientSendReportsEachRecipient) {
   EXPECT_EQ(Text(bob_client.NextEnvelope()), "g");
 }
 
+TEST_F(RequestHandlersTest, MultiRecipientRetryAnswersWithEachRecipientsOriginalTime) {
+  WireClient alice_client(port());
+  Register(alice_client, "alice", MakeKeys(20));
+  WireClient bob_client(port());
+  DeviceLogin bob = Register(bob_client, "bob", MakeKeys(20));
+  WireClient carol_client(port());
+  DeviceLogin carol = Register(carol_client, "carol", MakeKeys(20), RegistrationId(9));
+
+  // Carol's part names a stale registration id: only Bob's is queued.
+  wire::SendMultiRecipientRequest request;
+  request.recipients.push_back(
+      {bob.account, RandomMessageId(), {{DeviceId(1), RegistrationId(1234), 1, {'g'}}}});
+  request.recipients.push_back(
+      {carol.account, RandomMessageId(), {{DeviceId(1), RegistrationId(1234), 1, {'g'}}}});
+  const std::uint64_t first_ms = static_cast<std::uint64_t>(clock_.NowMillis());
+  wire::Response first = alice_client.Call(request);
+  ASSERT_EQ(first.status, ResponseStatus::kOk);
+  const auto& first_result = std::get<wire::SendMultiRecipientResult>(first.body);
+  ASSERT_EQ(first_result.results.size(), 2u);
+  EXPECT_EQ(first_result.results[0].status, ResponseStatus::kOk);
+  EXPECT_EQ(first_result.results[0].server_timestamp_ms, first_ms);
+  EXPECT_EQ(first_result.results[1].status, ResponseStatus::kMismatchedDevices);
+  EXPECT_FALSE(first_result.results[1].server_timestamp_ms.has_value());
+  EXPECT_EQ(first_result.server_timestamp_ms, first_ms);
+  std::uint64_t push_id = 0;
+  EXPECT_EQ(bob_client.NextEnvelope(&push_id).server_timestamp_ms, first_ms);
+  bob_client.Ack(push_id);
+
+  // A minute later the client retries with Carol's part corrected: Bob's id
+  // was accepted then and keeps its time; Carol's is stored now.
+  clock_.Advance(60'000);
+  const std::uint64_t retry_ms = static_cast<std::uint64_t>(clock_.NowMillis());
+  request.recipients[1].messages[0].registration_id = RegistrationId(9);
+  wire::Response retry = alice_client.Call(request);
+  ASSERT_EQ(retry.status, ResponseStatus::kOk);
+  const auto& retry_result = std::get<wire::SendMultiRecipientResult>(retry.body);
+  ASSERT_EQ(retry_result.results.size(), 2u);
+  EXPECT_EQ(retry_result.results[0].status, ResponseStatus::kOk);
+  EXPECT_EQ(retry_result.results[0].server_timestamp_ms, first_ms);
+  EXPECT_EQ(retry_result.results[1].status, ResponseStatus::kOk);
+  EXPECT_EQ(retry_result.results[1].server_timestamp_ms, retry_ms);
+  EXPECT_EQ(retry_result.server_timestamp_ms, first_ms);
+  EXPECT_EQ(carol_client.NextEnvelope().server_timestamp_ms, retry_ms);
+  // Bob got his copy once: the next thing he reads is the answer to a ping.
+  ASSERT_EQ(bob_client.Call(wire::PingRequest{}).status, ResponseStatus::kOk);
+  EXPECT_EQ(bob_client.buffered_pushes(), 0u);
+}
+
 TEST_F(RequestHandlersTest, FreshSendsToAnOnlineDeviceArePushedWithoutAStoreRead) {
   WireClient alice_client(port());
   DeviceLogin alice = Register(alice_client, "alice", MakeKeys(20));
