@@ -166,6 +166,7 @@ void ReadConfig(const toml::table& root, ServerConfig& config, std::vector<std::
     r.Unsigned("drain_timeout_seconds", 0, kMaxTimeoutSeconds, config.drain_timeout_seconds);
     r.Unsigned("store_threads", 1, 256, config.store_threads);
     r.Unsigned("purge_interval_seconds", 1, 86400, config.purge_interval_seconds);
+    r.Unsigned("disabled_account_check_seconds", 1, 3600, config.disabled_account_check_seconds);
     r.Finish();
   }
   {

@@ -89,6 +89,14 @@ class RequestFrameHandler final : public FrameHandler {
   // The authenticated connections, by (account, device).
   const DeviceConnections& device_connections() const;
 
+  // Asks the store which of the connected accounts are disabled (by
+  // `parleyd admin disable-account`, maybe in another process) and closes
+  // their connections with 1008 "account disabled"; requests those
+  // connections still have waiting are answered forbidden. One store call
+  // per kMaxPageSize connected accounts (primary-key lookups). Returns the
+  // connections closed. Thread-safe; DisabledAccountCheck calls it on a timer.
+  store::StoreResult<std::size_t> CloseDisabledAccounts();
+
   struct Impl;
 
  private:

@@ -39,6 +39,9 @@ struct DeviceSession {
   std::optional<DeviceKey> device;
   // Touched only by tasks of `tasks` (one at a time).
   int failed_authentications = 0;
+  // Set when the account was found disabled (CloseDisabledAccounts): the
+  // connection is closing, and requests it still has waiting are refused.
+  std::atomic<bool> account_disabled{false};
 
   // Delivery state. Pushes are made by the thread that learns of a message
   // (the queue writer after its commit, or a task pumping from the store)
@@ -215,6 +218,8 @@ struct RequestFrameHandler::Impl {
   void NotifyPreKeysLow(const DeviceKey& key, std::uint64_t count);
   // Closes the device's connection, if online.
   void Disconnect(const DeviceKey& key, const char* reason);
+  // RequestFrameHandler::CloseDisabledAccounts.
+  store::StoreResult<std::size_t> CloseDisabledAccounts();
   // Answers a failed store call: unavailable or internal (logged, counted).
   void StoreFailure(Reply& reply, store::StoreErrc code, const char* operation);
 

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -40,6 +41,12 @@ class AccountStore {
   // Marks the account disabled (or enabled again). The store keeps the flag;
   // the server refuses disabled accounts. kNotFound: no such account.
   virtual StoreStatus SetAccountDisabled(const AccountId& id, bool disabled) = 0;
+
+  // Those of `ids` whose accounts are disabled, in any order; unknown ids are
+  // left out. The server asks with its connected accounts, to close the
+  // connections of accounts disabled by another process (parleyd admin).
+  // Primary-key lookups only. kInvalidArgument: more than kMaxPageSize ids.
+  virtual StoreResult<std::vector<AccountId>> FindDisabledAccounts(std::span<const AccountId> ids) = 0;
 
   // Deletes the account with everything it owns in one transaction: devices,
   // their keys and queues, its idempotence records, its attachments (bytes

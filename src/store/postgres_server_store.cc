@@ -34,6 +34,7 @@ constexpr PreparedStatement kStatements[] = {
      "SELECT id, username, created_ms, disabled FROM accounts WHERE username = $1"},
     {"rename_account", "UPDATE accounts SET username = $2 WHERE id = $1"},
     {"disable_account", "UPDATE accounts SET disabled = $2 WHERE id = $1"},
+    {"find_disabled_accounts", "SELECT id FROM accounts WHERE disabled AND id = ANY($1::uuid[])"},
     {"delete_account", "DELETE FROM accounts WHERE id = $1"},
     {"list_accounts",
      "SELECT id, username, created_ms, disabled FROM accounts WHERE username > $1 ORDER BY username LIMIT "
@@ -428,6 +429,27 @@ StoreStatus PostgresServerStore::SetAccountDisabled(const AccountId& id, bool di
       return Fail(StoreErrc::kNotFound, "no such account");
     }
     return Ok<StoreErrc>();
+  });
+}
+
+StoreResult<std::vector<AccountId>> PostgresServerStore::FindDisabledAccounts(
+    std::span<const AccountId> ids) {
+  if (ids.size() > kMaxPageSize) return Fail(StoreErrc::kInvalidArgument, "too many account ids");
+  if (ids.empty()) return std::vector<AccountId>{};
+  // A uuid[] literal: {id,id,...} (uuids need no quoting).
+  std::string array = "{";
+  for (const AccountId& id : ids) {
+    if (array.size() > 1) array += ',';
+    array += Text(id);
+  }
+  array += '}';
+  return InTransaction([&](pqxx::work& txn) -> StoreResult<std::vector<AccountId>> {
+    std::vector<AccountId> disabled;
+    for (const auto& row : txn.exec_prepared("find_disabled_accounts", array)) {
+      PARLEY_STORE_ASSIGN(id, FieldAccountId(row[0]));
+      disabled.push_back(id);
+    }
+    return disabled;
   });
 }
 

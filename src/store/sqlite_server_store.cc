@@ -240,6 +240,21 @@ StoreStatus SqliteServerStore::SetAccountDisabled(const AccountId& id, bool disa
   return Ok<StoreErrc>();
 }
 
+StoreResult<std::vector<AccountId>> SqliteServerStore::FindDisabledAccounts(std::span<const AccountId> ids) {
+  if (ids.size() > kMaxPageSize) return Fail(StoreErrc::kInvalidArgument, "too many account ids");
+  Lock lock(read_mutex_);
+  return reader_->InReadTransaction([&]() -> StoreResult<std::vector<AccountId>> {
+    std::vector<AccountId> disabled;
+    for (const AccountId& id : ids) {
+      PARLEY_STORE_ASSIGN(query, reader_->Prepare("SELECT 1 FROM accounts WHERE id = ? AND disabled <> 0"));
+      query.BindBlob(1, AccountIdBytes(id));
+      PARLEY_STORE_ASSIGN(has_row, query.Step());
+      if (has_row) disabled.push_back(id);
+    }
+    return disabled;
+  });
+}
+
 StoreStatus SqliteServerStore::DeleteAccount(const AccountId& id) {
   Lock lock(mutex_);
   return db_->InWriteTransaction([&]() -> StoreStatus {

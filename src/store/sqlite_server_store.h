@@ -43,6 +43,7 @@ class SqliteServerStore final : public ServerStore {
   StoreResult<AccountRecord> GetAccountByUsername(std::string_view username) override;
   StoreStatus ChangeUsername(const AccountId& id, std::string_view new_username) override;
   StoreStatus SetAccountDisabled(const AccountId& id, bool disabled) override;
+  StoreResult<std::vector<AccountId>> FindDisabledAccounts(std::span<const AccountId> ids) override;
   StoreStatus DeleteAccount(const AccountId& id) override;
   StoreResult<std::vector<AccountRecord>> ListAccounts(std::string_view after_username,
                                                        std::size_t limit) override;

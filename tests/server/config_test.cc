@@ -52,6 +52,7 @@ TEST(ServerConfig, ExampleFileSpellsOutTheDefaults) {
   EXPECT_EQ(config->keys.prekeys_low_threshold, defaults.keys.prekeys_low_threshold);
   EXPECT_EQ(config->store_threads, defaults.store_threads);
   EXPECT_EQ(config->purge_interval_seconds, defaults.purge_interval_seconds);
+  EXPECT_EQ(config->disabled_account_check_seconds, defaults.disabled_account_check_seconds);
   EXPECT_EQ(config->attachments.max_bytes, defaults.attachments.max_bytes);
   EXPECT_EQ(config->attachments.expiry_days, defaults.attachments.expiry_days);
   EXPECT_EQ(config->attachments.upload_expiry_hours, defaults.attachments.upload_expiry_hours);
@@ -80,6 +81,7 @@ data_dir = "/var/lib/parleyd"
 drain_timeout_seconds = 2
 store_threads = 7
 purge_interval_seconds = 120
+disabled_account_check_seconds = 3
 [tls]
 certificate = "/etc/parleyd/cert.pem"
 private_key = "/etc/parleyd/key.pem"
@@ -121,6 +123,7 @@ registrations_per_address = { capacity = 2, refill_per_hour = 0.5 }
   EXPECT_EQ(config->rate_limits.registrations_per_address.refill_per_hour, 0.5);
   EXPECT_EQ(config->store_threads, 7u);
   EXPECT_EQ(config->purge_interval_seconds, 120u);
+  EXPECT_EQ(config->disabled_account_check_seconds, 3u);
   EXPECT_EQ(config->messages.push_window, 16u);
   EXPECT_EQ(config->messages.max_push_window, 512u);
   EXPECT_EQ(config->keys.prekeys_low_threshold, 25u);

@@ -14,6 +14,7 @@
 
 #include "handler_fixture.h"
 #include "server/admin_commands.h"
+#include "server/disabled_account_check.h"
 #include "server/queue_depth_metrics.h"
 
 namespace parley::server {
@@ -840,6 +841,38 @@ TEST_F(RequestHandlersTest, MetricsExportQueueDepthsReadAtMostOncePerMaxAge) {
   EXPECT_EQ(ScrapedValue(port(), "parley_queue_depth_max"), 1);
   EXPECT_EQ(ScrapedValue(port(), "parley_queues_nonempty"), 1);
   EXPECT_EQ(ScrapedValue(port(), "parley_queue_depth_read_failures_total"), 0);
+}
+
+// What `parleyd admin disable-account` does (SetAccountDisabledByUsername on
+// the store, here through a second store object as the admin process would
+// open it) reaches the running server through its periodic check.
+TEST_F(RequestHandlersTest, DisablingAConnectedAccountClosesItsConnectionsWith1008) {
+  WireClient alice_client(port());
+  DeviceLogin alice = Register(alice_client, "alice", MakeKeys(20));
+  WireClient bob_client(port());
+  DeviceLogin bob = Register(bob_client, "bob", MakeKeys(20));
+  DisabledAccountCheck check(*handler_, *metrics_, std::chrono::milliseconds(50));
+  EXPECT_EQ(check.CheckNow(), 0u);
+
+  auto admin_store = store::OpenServerStore(database_.url(), clock_);
+  ASSERT_TRUE(admin_store) << admin_store.error().message;
+  ASSERT_TRUE(SetAccountDisabledByUsername(**admin_store, "alice", true));
+  check.Start();
+  EXPECT_EQ(alice_client.ReadUntilClosed(), 1008);
+  check.Stop();
+  EXPECT_EQ(alice_client.socket().close_reason().reason, "account disabled");
+  EXPECT_EQ(MetricValue("parley_disabled_account_closes_total"), 1u);
+
+  // Bob is not affected; Alice cannot come back until enabled again.
+  ASSERT_EQ(bob_client.Call(wire::PingRequest{}).status, ResponseStatus::kOk);
+  WireClient again(port());
+  EXPECT_EQ(Authenticate(again, alice).status, ResponseStatus::kForbidden);
+  ASSERT_TRUE(SetAccountDisabledByUsername(**admin_store, "alice", false));
+  WireClient back(port());
+  EXPECT_EQ(Authenticate(back, alice).status, ResponseStatus::kOk);
+  EXPECT_EQ(check.CheckNow(), 0u);
+  EXPECT_EQ(MetricValue("parley_disabled_account_check_failures_total"), 0u);
+  EXPECT_EQ(bob.device, DeviceId(1));
 }
 
 class InvitationRegistrationTest : public RequestHandlersTest {

@@ -282,6 +282,30 @@ TEST_P(StoreConformanceTest, DisablesAndEnablesAccount) {
   EXPECT_FALSE(store().GetAccount(id)->disabled);
 }
 
+TEST_P(StoreConformanceTest, FindsTheDisabledAccountsAmongGivenIds) {
+  const AccountId alice = MustCreateAccount("alice");
+  const AccountId bob = MustCreateAccount("bob");
+  const AccountId carol = MustCreateAccount("carol");
+  const AccountId unknown = NewId();
+  EXPECT_TRUE(store().FindDisabledAccounts({})->empty());
+  const std::vector<AccountId> asked{alice, bob, carol, unknown};
+  EXPECT_TRUE(store().FindDisabledAccounts(asked)->empty());
+  ASSERT_TRUE(IsOk(store().SetAccountDisabled(bob, true)));
+  ASSERT_TRUE(IsOk(store().SetAccountDisabled(carol, true)));
+  auto found = store().FindDisabledAccounts(asked);
+  ASSERT_TRUE(IsOk(found));
+  std::sort(found->begin(), found->end());
+  std::vector<AccountId> expected{bob, carol};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(*found, expected);
+  EXPECT_EQ(*store().FindDisabledAccounts(std::vector<AccountId>{alice, carol}),
+            std::vector<AccountId>{carol});
+  ASSERT_TRUE(IsOk(store().SetAccountDisabled(carol, false)));
+  EXPECT_EQ(*store().FindDisabledAccounts(asked), std::vector<AccountId>{bob});
+  const std::vector<AccountId> too_many(kMaxPageSize + 1, alice);
+  EXPECT_EQ(store().FindDisabledAccounts(too_many).error().code, StoreErrc::kInvalidArgument);
+}
+
 TEST_P(StoreConformanceTest, ListsAccountsInPagesAndCounts) {
   EXPECT_EQ(*store().CountAccounts(), 0u);
   std::vector<std::string> names;
