@@ -259,6 +259,8 @@ void RequestFrameHandler::Impl::UnlinkDevice(DeviceSession& session, const wire:
 
 void RequestFrameHandler::Impl::SetUsername(DeviceSession& session, const wire::SetUsernameRequest& request,
                                             Reply& reply) {
+  // A conflict tells that the name exists: limited with the username lookups.
+  if (!TakePreKeyFetch(session, reply, "too many username changes")) return;
   auto changed = store.ChangeUsername(session.device->account, request.username);
   if (!changed) {
     switch (changed.error().code) {

@@ -76,6 +76,12 @@ struct KeysConfig {
   std::uint32_t prekeys_low_threshold = 10;
 };
 
+// Linking companion devices.
+struct DevicesConfig {
+  // How long a link code (CreateLinkCode) stays valid.
+  std::uint32_t link_code_validity_seconds = 600;
+};
+
 // Attachment blobs (enforced by the attachment routes).
 struct AttachmentsConfig {
   std::uint64_t max_bytes = 100 * 1024 * 1024;
@@ -118,6 +124,7 @@ struct ServerConfig {
   LimitsConfig limits;
   MessagesConfig messages;
   KeysConfig keys;
+  DevicesConfig devices;
   AttachmentsConfig attachments;
   RateLimitsConfig rate_limits;
 };

@@ -168,6 +168,7 @@ RequestHandlerOptions RequestHandlerOptionsFrom(const ServerConfig& config) {
   options.max_push_window = config.messages.max_push_window;
   options.commit_window = std::chrono::microseconds(config.messages.commit_window_us);
   options.prekeys_low_threshold = config.keys.prekeys_low_threshold;
+  options.link_code_validity_ms = std::int64_t{config.devices.link_code_validity_seconds} * 1000;
   return options;
 }
 

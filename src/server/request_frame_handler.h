@@ -51,7 +51,7 @@ struct RequestHandlerOptions {
   std::chrono::microseconds commit_window{kDefaultCommitWindowMicroseconds};
   // PreKeysLow is pushed when a device holds fewer one-time prekeys than this.
   std::uint64_t prekeys_low_threshold = 10;
-  // How long a link code stays valid.
+  // How long a link code stays valid (config devices.link_code_validity_seconds).
   std::int64_t link_code_validity_ms = 10 * 60 * 1000;
   // Wrong credentials in a row on one connection before it is closed (1008).
   int max_failed_authentications = 3;

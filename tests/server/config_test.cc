@@ -50,6 +50,7 @@ TEST(ServerConfig, ExampleFileSpellsOutTheDefaults) {
   EXPECT_EQ(config->messages.max_push_window, 1024u);
   EXPECT_EQ(config->messages.commit_window_us, 2000u);
   EXPECT_EQ(config->keys.prekeys_low_threshold, defaults.keys.prekeys_low_threshold);
+  EXPECT_EQ(config->devices.link_code_validity_seconds, defaults.devices.link_code_validity_seconds);
   EXPECT_EQ(config->store_threads, defaults.store_threads);
   EXPECT_EQ(config->purge_interval_seconds, defaults.purge_interval_seconds);
   EXPECT_EQ(config->disabled_account_check_seconds, defaults.disabled_account_check_seconds);
@@ -101,6 +102,8 @@ max_push_window = 512
 commit_window_us = 0
 [keys]
 prekeys_low_threshold = 25
+[devices]
+link_code_validity_seconds = 120
 [attachments]
 upload_expiry_hours = 6
 [rate_limits]
@@ -127,6 +130,7 @@ registrations_per_address = { capacity = 2, refill_per_hour = 0.5 }
   EXPECT_EQ(config->messages.push_window, 16u);
   EXPECT_EQ(config->messages.max_push_window, 512u);
   EXPECT_EQ(config->keys.prekeys_low_threshold, 25u);
+  EXPECT_EQ(config->devices.link_code_validity_seconds, 120u);
   EXPECT_EQ(config->attachments.upload_expiry_hours, 6u);
   const RequestHandlerOptions options = RequestHandlerOptionsFrom(*config);
   EXPECT_EQ(options.worker_threads, 7u);
@@ -134,6 +138,7 @@ registrations_per_address = { capacity = 2, refill_per_hour = 0.5 }
   EXPECT_EQ(options.max_push_window, 512u);
   EXPECT_EQ(options.commit_window, std::chrono::microseconds(0));
   EXPECT_EQ(options.prekeys_low_threshold, 25u);
+  EXPECT_EQ(options.link_code_validity_ms, 120'000);
 }
 
 void ExpectError(const char* text, const char* expected_fragment) {
@@ -151,6 +156,7 @@ TEST(ServerConfig, RejectsWhatItCannotUse) {
   ExpectError("[limits]\nmax_frame_bytes = 1023", "limits.max_frame_bytes");           // under the bound
   ExpectError("[limits]\nmax_frame_bytes = 16777217", "limits.max_frame_bytes");       // over the bound
   ExpectError("[limits]\nmax_in_flight_requests = 0", "limits.max_in_flight_requests");
+  ExpectError("[devices]\nlink_code_validity_seconds = 59", "devices.link_code_validity_seconds");
   ExpectError("[limits]\nkeepalive_pings = 1", "limits.keepalive_pings: must be true or false");
   ExpectError("[limits]\nmax_frame_bytes = 4096\nmax_write_queue_bytes = 2048",
               "at least limits.max_frame_bytes");

@@ -875,6 +875,24 @@ TEST_F(RequestHandlersTest, DisablingAConnectedAccountClosesItsConnectionsWith10
   EXPECT_EQ(bob.device, DeviceId(1));
 }
 
+class ShortLinkCodeTest : public RequestHandlersTest {
+ protected:
+  void Configure(ServerConfig& config) override { config.devices.link_code_validity_seconds = 120; }
+};
+
+TEST_F(ShortLinkCodeTest, LinkCodeLivesAsLongAsConfigured) {
+  WireClient alice_primary(port());
+  Register(alice_primary, "alice", MakeKeys(20));
+  const std::int64_t now = clock_.NowMillis();
+  wire::Response code = alice_primary.Call(wire::CreateLinkCodeRequest{});
+  ASSERT_EQ(code.status, ResponseStatus::kOk);
+  const auto& created = std::get<wire::CreateLinkCodeResult>(code.body);
+  EXPECT_EQ(created.expires_at_ms, static_cast<std::uint64_t>(now + 120'000));
+  clock_.Advance(120'000);
+  WireClient laptop(port());
+  EXPECT_EQ(laptop.Call(LaptopLink(created.code, MakeKeys(20))).status, ResponseStatus::kGone);
+}
+
 class InvitationRegistrationTest : public RequestHandlersTest {
  protected:
   void SetUp() override {
