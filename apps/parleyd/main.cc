@@ -207,11 +207,15 @@ int Serve(ServerConfig config, const ServeOverrides& overrides) {
   heap_trimmer.Start();
   // Read from the store when /metrics is scraped, at most every 5 s.
   QueueDepthMetrics queue_depths(*store, clock, *parts_metrics);
-  auto handler =
-      std::make_shared<RequestFrameHandler>(*store, clock, *parts.metrics, RequestHandlerOptionsFrom(config));
-  parts.frame_handler = handler;
   auto attachments =
       std::make_unique<AttachmentService>(*store, clock, *parts.metrics, AttachmentOptionsFrom(config));
+  // Before the handler, which tells it of deleted accounts (and goes first).
+  ExpiryPurge purge(*store, clock, *parts_metrics, attachments.get(), ExpiryPurgeOptionsFrom(config));
+  RequestHandlerOptions handler_options = RequestHandlerOptionsFrom(config);
+  handler_options.account_deleted = [&purge] { purge.NotifyAccountDeleted(); };
+  auto handler =
+      std::make_shared<RequestFrameHandler>(*store, clock, *parts.metrics, std::move(handler_options));
+  parts.frame_handler = handler;
   if (!attachments->AddRoutes(parts.routes)) return Fail("cannot add the attachment routes");
   parts.tls = tls;
   auto server = Server::Create(config, std::move(parts));
@@ -220,7 +224,6 @@ int Serve(ServerConfig config, const ServeOverrides& overrides) {
   if (!overrides.port_file.empty() && !WritePortFile(overrides.port_file, (*server)->port())) {
     return Fail("cannot write the port file " + overrides.port_file);
   }
-  ExpiryPurge purge(*store, clock, *parts_metrics, attachments.get(), ExpiryPurgeOptionsFrom(config));
   purge.Start();
   spdlog::info("event=purge_scheduled interval_seconds={} message_expiry_days={}",
                config.purge_interval_seconds, config.messages.expiry_days);

@@ -1,6 +1,5 @@
 // account-delete-bench: what deleting an account costs when the idempotence
-// records are not indexed by sender (SQLite schema version 4: the account's
-// records are found by the ON DELETE CASCADE scanning `sends`). Fills a
+// records are not indexed by sender (SQLite since schema version 4). Fills a
 // store with `--records` send records between random pairs of `--accounts`
 // accounts through CommitQueueBatch (1,024 sends per commit, time-ordered
 // client message ids; each commit acknowledges the messages of the commit
@@ -8,10 +7,17 @@
 // after another and reports the wall and thread CPU time of each
 // DeleteAccount call. The first delete after the fill finds the table in
 // SQLite's page cache as far as it fits (64 MiB) and the rest in the OS's.
+// Then (schema version 5) removes the deleted accounts' records with
+// PurgeDeletedAccounts in steps of `--step` records, as parleyd's purge does,
+// and reports the steps' count, their wall times (median, 99th percentile,
+// largest: how long each holds the write lock, its commit included), the
+// whole walk's wall and CPU time, and the records removed against the
+// number the deleted accounts sent.
 //
-//   account-delete-bench --dir DIR [--records 1000000] [--accounts 1000] [--deletes 3]
+//   account-delete-bench --dir DIR [--records 1000000] [--accounts 1000] [--deletes 3] [--step 10000]
 #include <time.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -45,6 +51,7 @@ struct Options {
   std::size_t records = 1'000'000;
   std::size_t accounts = 1000;
   std::size_t deletes = 3;
+  std::size_t step = 10'000;
 };
 
 bool Parse(int argc, char** argv, Options& options) {
@@ -59,12 +66,15 @@ bool Parse(int argc, char** argv, Options& options) {
       options.accounts = value;
     } else if (key == "--deletes") {
       options.deletes = value;
+    } else if (key == "--step") {
+      options.step = value;
     } else {
       return false;
     }
   }
   return (argc % 2) == 1 && !options.dir.empty() && options.accounts >= 2 && options.records >= 1 &&
-         options.records <= 100'000'000 && options.deletes >= 1 && options.deletes < options.accounts;
+         options.records <= 100'000'000 && options.deletes >= 1 && options.deletes < options.accounts &&
+         options.step >= 1 && options.step <= kMaxPurgeBatch;
 }
 
 }  // namespace
@@ -73,7 +83,8 @@ int main(int argc, char** argv) {
   Options options;
   if (!Parse(argc, argv, options)) {
     std::fprintf(stderr,
-                 "usage: account-delete-bench --dir DIR [--records N] [--accounts N>=2] [--deletes N]\n");
+                 "usage: account-delete-bench --dir DIR [--records N] [--accounts N>=2] [--deletes N] "
+                 "[--step 1..10000]\n");
     return 2;
   }
   SystemClock clock;
@@ -91,6 +102,7 @@ int main(int argc, char** argv) {
   std::vector<EnqueueRequest> sends;
   std::vector<QueuedCopy> acks;
   std::uint64_t sequence = 0;
+  std::vector<std::uint64_t> sent(options.accounts, 0);
   const auto fill_started = std::chrono::steady_clock::now();
   while (sequence < options.records) {
     sends.clear();
@@ -105,6 +117,7 @@ int main(int argc, char** argv) {
       for (int b = 0; b < 6; ++b) id[b] = static_cast<std::uint8_t>(now_ms >> (40 - 8 * b));
       ++sequence;
       std::memcpy(id.data() + 8, &sequence, sizeof sequence);
+      ++sent[from];
       envelopes[s] = {{accounts[to], DeviceId(1)}, 1, content};
       sends.push_back({{accounts[from], DeviceId(1)}, ClientMessageId(id), std::span(&envelopes[s], 1)});
     }
@@ -144,5 +157,41 @@ int main(int argc, char** argv) {
     }
     std::printf("delete=%zu wall_ms=%.1f cpu_ms=%.1f\n", d + 1, wall * 1e3, cpu * 1e3);
   }
-  return 0;
+
+  std::uint64_t expected = 0;
+  for (std::size_t d = 0; d < options.deletes; ++d) expected += sent[d];
+  std::vector<double> step_ms;
+  std::uint64_t removed = 0;
+  std::uint64_t examined = 0;
+  const auto walk_started = std::chrono::steady_clock::now();
+  const double walk_cpu_started = ThreadCpuSeconds();
+  // One walk over the table; a bound far past it in case one never ends.
+  const std::size_t max_steps = options.records / options.step + 10;
+  bool done = false;
+  while (!done && step_ms.size() < max_steps) {
+    const auto started = std::chrono::steady_clock::now();
+    auto purged = store.PurgeDeletedAccounts(options.step);
+    step_ms.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() *
+                      1e3);
+    if (!purged) {
+      std::fprintf(stderr, "account-delete-bench: purge step failed\n");
+      return 1;
+    }
+    removed += purged->send_records;
+    examined += purged->rows_examined;
+    done = purged->done;
+  }
+  const double walk_cpu = ThreadCpuSeconds() - walk_cpu_started;
+  const double walk_wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - walk_started).count();
+  std::vector<double> sorted = step_ms;
+  std::sort(sorted.begin(), sorted.end());
+  const auto at = [&](double q) { return sorted[static_cast<std::size_t>(q * double(sorted.size() - 1))]; };
+  std::printf(
+      "purge step=%zu steps=%zu examined=%llu removed=%llu expected=%llu done=%d step_ms_median=%.2f "
+      "step_ms_p99=%.2f step_ms_max=%.2f walk_wall_ms=%.0f walk_cpu_ms=%.0f\n",
+      options.step, step_ms.size(), static_cast<unsigned long long>(examined),
+      static_cast<unsigned long long>(removed), static_cast<unsigned long long>(expected), done ? 1 : 0,
+      at(0.5), at(0.99), sorted.back(), walk_wall * 1e3, walk_cpu * 1e3);
+  return done && removed == expected ? 0 : 1;
 }

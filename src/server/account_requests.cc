@@ -296,6 +296,7 @@ void RequestFrameHandler::Impl::DeleteAccount(DeviceSession& session, Reply& rep
     return;
   }
   spdlog::info("event=account_deleted account={}", account.value().ToString());
+  if (options.account_deleted) options.account_deleted();
   reply.Ok();
   for (std::uint32_t id = 1; id <= wire::kMaxDeviceId; ++id)
     Disconnect({account, DeviceId(id)}, "account deleted");

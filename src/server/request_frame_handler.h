@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "base/clock.h"
@@ -57,6 +58,10 @@ struct RequestHandlerOptions {
   int max_failed_authentications = 3;
   // Abuse controls (token buckets).
   RateLimitsConfig rate_limits;
+  // Called on a worker after a DeleteAccount request deleted its account
+  // (parleyd: ExpiryPurge::NotifyAccountDeleted, so what the store left of
+  // the account goes soon). Must not block. Empty: nothing is called.
+  std::function<void()> account_deleted;
 };
 
 // The handler options a configuration asks for.

@@ -53,7 +53,21 @@ class AccountStore {
   // included) and provisioning codes. Messages it already queued for other
   // accounts stay queued; invitations it used stay used. kNotFound: no such
   // account.
+  //
+  // The idempotence records are gone for every store call from then on, but
+  // a backend may leave their rows to PurgeDeletedAccounts (SQLite does: it
+  // does not index them by sender, so deleting them here would read every
+  // record while holding the write lock).
   virtual StoreStatus DeleteAccount(const AccountId& id) = 0;
+
+  // Removes the rows DeleteAccount left behind, in steps that never hold a
+  // write lock long: each call is one transaction that looks at no more than
+  // `max_rows` (capped at kMaxPurgeBatch, at least 1) idempotence records
+  // and continues where the previous call stopped, also after a restart.
+  // Call again until `done`; an account deleted meanwhile makes it false
+  // again. A walk over all the records finishes the accounts deleted before
+  // it began. PostgreSQL leaves nothing behind and is always done.
+  virtual StoreResult<DeletedAccountsPurge> PurgeDeletedAccounts(std::size_t max_rows) = 0;
 
   // Up to `limit` (capped at kMaxPageSize) accounts ordered by username, those
   // after `after_username` (pass "" for the first page, then the last username

@@ -116,7 +116,7 @@ class MessageQueueStore {
 
   // Deletes up to `max_rows` (capped at kMaxPurgeBatch) queued messages with a
   // server timestamp before `cutoff_ms`, and up to as many idempotence records
-  // of sends before it. Call again until both counts are zero. A retry of a
+  // of sends before it. Call again until every count is zero. A retry of a
   // send whose record was purged is queued again, so the cutoff is the
   // idempotence window.
   virtual StoreResult<PurgeCounts> PurgeExpiredMessages(std::int64_t cutoff_ms, std::size_t max_rows) = 0;

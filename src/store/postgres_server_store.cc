@@ -462,6 +462,14 @@ StoreStatus PostgresServerStore::DeleteAccount(const AccountId& id) {
   });
 }
 
+// Nothing to do, and correctly so: sends is keyed by sender first here and
+// keeps its ON DELETE CASCADE from accounts, so DeleteAccount removed the
+// account's records (and their send_copies) through that key, in its own
+// transaction. No row of a deleted account is left behind for later.
+StoreResult<DeletedAccountsPurge> PostgresServerStore::PurgeDeletedAccounts(std::size_t) {
+  return DeletedAccountsPurge{};
+}
+
 StoreResult<std::vector<AccountRecord>> PostgresServerStore::ListAccounts(std::string_view after_username,
                                                                           std::size_t limit) {
   limit = ClampLimit(limit, kMaxPageSize);

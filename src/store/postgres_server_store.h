@@ -46,6 +46,9 @@ class PostgresServerStore final : public ServerStore {
   StoreStatus SetAccountDisabled(const AccountId& id, bool disabled) override;
   StoreResult<std::vector<AccountId>> FindDisabledAccounts(std::span<const AccountId> ids) override;
   StoreStatus DeleteAccount(const AccountId& id) override;
+  // Always done, without a query: DeleteAccount deleted the idempotence
+  // records in its own transaction.
+  StoreResult<DeletedAccountsPurge> PurgeDeletedAccounts(std::size_t max_rows) override;
   StoreResult<std::vector<AccountRecord>> ListAccounts(std::string_view after_username,
                                                        std::size_t limit) override;
   StoreResult<std::uint64_t> CountAccounts() override;

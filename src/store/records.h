@@ -178,6 +178,22 @@ struct PurgeCounts {
   std::uint64_t messages = 0;
   // Idempotence records (one per send) older than the cutoff.
   std::uint64_t send_records = 0;
+  // Records older than the cutoff of accounts deleted since (SQLite only:
+  // what AccountStore::PurgeDeletedAccounts had not reached yet). Not in
+  // send_records: those records ceased to exist with their account.
+  std::uint64_t deleted_account_records = 0;
+};
+
+// What one AccountStore::PurgeDeletedAccounts call did.
+struct DeletedAccountsPurge {
+  // Idempotence records looked at (at most the call's max_rows).
+  std::uint64_t rows_examined = 0;
+  // Records of deleted accounts removed.
+  std::uint64_t send_records = 0;
+  // Deleted accounts whose records are all gone now, forgotten.
+  std::uint64_t accounts_finished = 0;
+  // Nothing is left of any deleted account: the next call would do nothing.
+  bool done = true;
 };
 
 struct AttachmentInfo {

@@ -1,7 +1,9 @@
 // The SQLite schema. Ids are 16-byte blobs, times are Unix milliseconds from
 // the store's clock. Child rows go with their parent by ON DELETE CASCADE
 // (foreign_keys is on for every connection), so deleting an account or a
-// device is one statement inside one transaction.
+// device is one statement inside one transaction; except the idempotence
+// records (sends) since version 5, which an account leaves behind to be
+// removed in steps (deleted_accounts).
 #include "store/schema_migration.h"
 
 namespace parley::store {
@@ -190,6 +192,69 @@ DROP TABLE sends;
 ALTER TABLE sends_v4 RENAME TO sends;
 ALTER TABLE send_copies_v4 RENAME TO send_copies;
 CREATE INDEX sends_by_time ON sends(server_timestamp_ms);
+)sql"},
+    // sends loses its foreign key to accounts. Since version 4 nothing
+    // indexes the records by sender, so the ON DELETE CASCADE made every
+    // account deletion read the whole table under the write lock (and the
+    // key was checked on every send). DeleteAccount now records the account
+    // in deleted_accounts instead; from then on its records count as gone
+    // (a record of an account in it, written no later than its deleted_ms,
+    // is dead), and PurgeDeletedAccounts removes them in bounded steps,
+    // walking sends in key order from the position in send_record_sweep, and
+    // forgets the accounts once a walk that began after their deletion has
+    // reached the end (in_sweep). SQLite cannot drop a foreign key, so sends
+    // is rebuilt with every row under the same key, and send_copies with it
+    // (dropping the old sends would otherwise delete its copies through their
+    // own ON DELETE CASCADE), as in version 4.
+    {5, R"sql(
+CREATE TABLE sends_v5 (
+  client_message_id    BLOB NOT NULL,
+  sender_account       BLOB NOT NULL,
+  sender_device        INTEGER NOT NULL,
+  server_timestamp_ms  INTEGER NOT NULL,
+  copies               BLOB,
+  PRIMARY KEY (client_message_id, sender_account, sender_device)
+) WITHOUT ROWID;
+INSERT INTO sends_v5 (client_message_id, sender_account, sender_device, server_timestamp_ms, copies)
+  SELECT client_message_id, sender_account, sender_device, server_timestamp_ms, copies FROM sends;
+CREATE TABLE send_copies_v5 (
+  client_message_id  BLOB NOT NULL,
+  sender_account     BLOB NOT NULL,
+  sender_device      INTEGER NOT NULL,
+  position           INTEGER NOT NULL,
+  recipient_account  BLOB NOT NULL,
+  recipient_device   INTEGER NOT NULL,
+  server_id          INTEGER NOT NULL,
+  PRIMARY KEY (client_message_id, sender_account, sender_device, position),
+  FOREIGN KEY (client_message_id, sender_account, sender_device)
+    REFERENCES sends_v5(client_message_id, sender_account, sender_device) ON DELETE CASCADE
+) WITHOUT ROWID;
+INSERT INTO send_copies_v5 (client_message_id, sender_account, sender_device, position,
+                            recipient_account, recipient_device, server_id)
+  SELECT client_message_id, sender_account, sender_device, position, recipient_account,
+         recipient_device, server_id FROM send_copies;
+DROP TABLE send_copies;
+DROP TABLE sends;
+ALTER TABLE sends_v5 RENAME TO sends;
+ALTER TABLE send_copies_v5 RENAME TO send_copies;
+CREATE INDEX sends_by_time ON sends(server_timestamp_ms);
+
+-- Accounts deleted since their records were last swept. in_sweep: the walk
+-- in progress began after the deletion, so its end finishes the account.
+CREATE TABLE deleted_accounts (
+  account_id  BLOB PRIMARY KEY,
+  deleted_ms  INTEGER NOT NULL,
+  in_sweep    INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+-- The walk in progress: the key of the last sends row it has passed. No
+-- row: no walk in progress.
+CREATE TABLE send_record_sweep (
+  id                 INTEGER PRIMARY KEY CHECK (id = 1),
+  client_message_id  BLOB NOT NULL,
+  sender_account     BLOB NOT NULL,
+  sender_device      INTEGER NOT NULL
+);
 )sql"},
 };
 

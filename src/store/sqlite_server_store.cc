@@ -167,6 +167,7 @@ StoreResult<AccountRecord> SqliteServerStore::CreateAccount(const NewAccount& ac
   Lock lock(mutex_);
   const std::int64_t now = clock_.NowMillis();
   return db_->InWriteTransaction([&]() -> StoreResult<AccountRecord> {
+    PARLEY_STORE_TRY(ReuseDeletedAccountIdLocked(account.id, now));
     {
       PARLEY_STORE_ASSIGN(insert,
                           db_->Prepare("INSERT INTO accounts (id, username, created_ms) VALUES (?, ?, ?)"));
@@ -255,14 +256,163 @@ StoreResult<std::vector<AccountId>> SqliteServerStore::FindDisabledAccounts(std:
   });
 }
 
+StoreStatus SqliteServerStore::ReuseDeletedAccountIdLocked(const AccountId& id, std::int64_t now) {
+  {
+    PARLEY_STORE_ASSIGN(query, db_->Prepare("SELECT deleted_ms FROM deleted_accounts WHERE account_id = ?"));
+    query.BindBlob(1, AccountIdBytes(id));
+    PARLEY_STORE_ASSIGN(has_row, query.Step());
+    if (!has_row || query.Int64(0) < now) return Ok<StoreErrc>();
+  }
+  // Deleted in this millisecond (or by a clock that was ahead): the old
+  // account's records from `now` on are removed here, through sends_by_time
+  // (only the records of that span are read), so that the dead ones are
+  // exactly those before `now` and the new account's own records live.
+  {
+    PARLEY_STORE_ASSIGN(remove, db_->Prepare("DELETE FROM sends WHERE server_timestamp_ms >= ? "
+                                             "AND sender_account = ?"));
+    remove.Bind(1, now).BindBlob(2, AccountIdBytes(id));
+    PARLEY_STORE_TRY(remove.Run());
+  }
+  PARLEY_STORE_ASSIGN(update,
+                      db_->Prepare("UPDATE deleted_accounts SET deleted_ms = ? WHERE account_id = ?"));
+  update.Bind(1, now - 1).BindBlob(2, AccountIdBytes(id));
+  return update.Run();
+}
+
 StoreStatus SqliteServerStore::DeleteAccount(const AccountId& id) {
   Lock lock(mutex_);
-  return db_->InWriteTransaction([&]() -> StoreStatus {
-    PARLEY_STORE_ASSIGN(remove, db_->Prepare("DELETE FROM accounts WHERE id = ?"));
-    remove.BindBlob(1, AccountIdBytes(id));
-    PARLEY_STORE_TRY(remove.Run());
-    if (db_->changes() == 0) return Fail(StoreErrc::kNotFound, "no such account");
-    return Ok<StoreErrc>();
+  const std::int64_t now = clock_.NowMillis();
+  auto deleted = db_->InWriteTransaction([&]() -> StoreStatus {
+    {
+      PARLEY_STORE_ASSIGN(remove, db_->Prepare("DELETE FROM accounts WHERE id = ?"));
+      remove.BindBlob(1, AccountIdBytes(id));
+      PARLEY_STORE_TRY(remove.Run());
+      if (db_->changes() == 0) return Fail(StoreErrc::kNotFound, "no such account");
+    }
+    // The idempotence records stay for PurgeDeletedAccounts; this row makes
+    // them dead at once. A walk in progress may have passed some of them:
+    // only the next one, begun after this, finishes the account (in_sweep 0).
+    PARLEY_STORE_ASSIGN(record,
+                        db_->Prepare("INSERT INTO deleted_accounts (account_id, deleted_ms) VALUES (?, ?) "
+                                     "ON CONFLICT (account_id) DO UPDATE SET "
+                                     "deleted_ms = max(deleted_ms, excluded.deleted_ms), in_sweep = 0"));
+    record.BindBlob(1, AccountIdBytes(id)).Bind(2, now);
+    return record.Run();
+  });
+  if (deleted) device_registrations_.Invalidate(id);
+  return deleted;
+}
+
+StoreResult<DeletedAccountsPurge> SqliteServerStore::PurgeDeletedAccounts(std::size_t max_rows) {
+  max_rows = std::max<std::size_t>(1, ClampLimit(max_rows, kMaxPurgeBatch));
+  Lock lock(mutex_);
+  return db_->InWriteTransaction([&]() -> StoreResult<DeletedAccountsPurge> {
+    DeletedAccountsPurge result;
+    // The walk's position: the key of the last record it passed.
+    std::vector<std::uint8_t> after_id;
+    std::vector<std::uint8_t> after_account;
+    std::int64_t after_device = 0;
+    {
+      PARLEY_STORE_ASSIGN(position, db_->Prepare("SELECT client_message_id, sender_account, sender_device "
+                                                 "FROM send_record_sweep WHERE id = 1"));
+      PARLEY_STORE_ASSIGN(walking, position.Step());
+      if (walking) {
+        const Bytes id = position.Blob(0);
+        const Bytes account = position.Blob(1);
+        after_id.assign(id.begin(), id.end());
+        after_account.assign(account.begin(), account.end());
+        after_device = position.Int64(2);
+      } else {
+        // A new walk, from before the first record (an empty blob sorts
+        // before every id), for the accounts deleted until now.
+        PARLEY_STORE_ASSIGN(begin, db_->Prepare("UPDATE deleted_accounts SET in_sweep = 1"));
+        PARLEY_STORE_TRY(begin.Run());
+        if (db_->changes() == 0) return result;
+        PARLEY_STORE_TRY(
+            RunCached("INSERT INTO send_record_sweep (id, client_message_id, sender_account, "
+                      "sender_device) VALUES (1, x'', x'', 0)"));
+      }
+    }
+    // This step covers the records after the position up to the max_rows-th
+    // one, or to the end of the table.
+    bool at_end = false;
+    std::vector<std::uint8_t> upto_id;
+    std::vector<std::uint8_t> upto_account;
+    std::int64_t upto_device = 0;
+    {
+      PARLEY_STORE_ASSIGN(
+          last, db_->Prepare("SELECT client_message_id, sender_account, sender_device FROM sends "
+                             "WHERE (client_message_id, sender_account, sender_device) > (?, ?, ?) "
+                             "ORDER BY client_message_id, sender_account, sender_device LIMIT 1 OFFSET ?"));
+      last.BindBlob(1, AsBytes(after_id))
+          .BindBlob(2, AsBytes(after_account))
+          .Bind(3, after_device)
+          .Bind(4, AsInt(max_rows - 1));
+      PARLEY_STORE_ASSIGN(has_row, last.Step());
+      at_end = !has_row;
+      if (has_row) {
+        const Bytes id = last.Blob(0);
+        const Bytes account = last.Blob(1);
+        upto_id.assign(id.begin(), id.end());
+        upto_account.assign(account.begin(), account.end());
+        upto_device = last.Int64(2);
+        result.rows_examined = max_rows;
+      }
+    }
+    if (at_end) {
+      PARLEY_STORE_ASSIGN(count,
+                          db_->Prepare("SELECT count(*) FROM sends WHERE "
+                                       "(client_message_id, sender_account, sender_device) > (?, ?, ?)"));
+      count.BindBlob(1, AsBytes(after_id)).BindBlob(2, AsBytes(after_account)).Bind(3, after_device);
+      PARLEY_STORE_ASSIGN(has_row, count.Step());
+      if (!has_row) return Fail(StoreErrc::kInternal, "count returned no row");
+      PARLEY_STORE_ASSIGN(examined, CheckedInteger<std::uint64_t>(count.Int64(0)));
+      result.rows_examined = examined;
+    }
+    {
+      // The deleted accounts' dead records in the step's range; the range is
+      // on the primary key, so only the step's records are read.
+      static constexpr const char* kDeadInRange =
+          "DELETE FROM sends WHERE (client_message_id, sender_account, sender_device) IN "
+          "(SELECT s.client_message_id, s.sender_account, s.sender_device FROM sends s "
+          "CROSS JOIN deleted_accounts d WHERE "
+          "(s.client_message_id, s.sender_account, s.sender_device) > (?1, ?2, ?3) "
+          "AND (s.client_message_id, s.sender_account, s.sender_device) <= (?4, ?5, ?6) "
+          "AND d.account_id = s.sender_account AND s.server_timestamp_ms <= d.deleted_ms)";
+      static constexpr const char* kDeadToEnd =
+          "DELETE FROM sends WHERE (client_message_id, sender_account, sender_device) IN "
+          "(SELECT s.client_message_id, s.sender_account, s.sender_device FROM sends s "
+          "CROSS JOIN deleted_accounts d WHERE "
+          "(s.client_message_id, s.sender_account, s.sender_device) > (?1, ?2, ?3) "
+          "AND d.account_id = s.sender_account AND s.server_timestamp_ms <= d.deleted_ms)";
+      PARLEY_STORE_ASSIGN(remove, db_->Prepare(at_end ? kDeadToEnd : kDeadInRange));
+      remove.BindBlob(1, AsBytes(after_id)).BindBlob(2, AsBytes(after_account)).Bind(3, after_device);
+      if (!at_end) {
+        remove.BindBlob(4, AsBytes(upto_id)).BindBlob(5, AsBytes(upto_account)).Bind(6, upto_device);
+      }
+      PARLEY_STORE_TRY(remove.Run());
+      result.send_records = static_cast<std::uint64_t>(db_->changes());
+    }
+    if (!at_end) {
+      PARLEY_STORE_ASSIGN(advance, db_->Prepare("UPDATE send_record_sweep SET client_message_id = ?, "
+                                                "sender_account = ?, sender_device = ? WHERE id = 1"));
+      advance.BindBlob(1, AsBytes(upto_id)).BindBlob(2, AsBytes(upto_account)).Bind(3, upto_device);
+      PARLEY_STORE_TRY(advance.Run());
+      result.done = false;
+      return result;
+    }
+    // The walk has covered every record: the accounts deleted before it
+    // began are finished; those deleted since wait for the next walk.
+    {
+      PARLEY_STORE_ASSIGN(finish, db_->Prepare("DELETE FROM deleted_accounts WHERE in_sweep = 1"));
+      PARLEY_STORE_TRY(finish.Run());
+      result.accounts_finished = static_cast<std::uint64_t>(db_->changes());
+    }
+    PARLEY_STORE_TRY(RunCached("DELETE FROM send_record_sweep"));
+    PARLEY_STORE_ASSIGN(waiting, db_->Prepare("SELECT 1 FROM deleted_accounts LIMIT 1"));
+    PARLEY_STORE_ASSIGN(has_waiting, waiting.Step());
+    result.done = !has_waiting;
+    return result;
   });
 }
 
@@ -374,18 +524,22 @@ StoreResult<DeviceRecord> SqliteServerStore::AddDevice(const AccountId& account,
   PARLEY_STORE_TRY(ValidateNewDevice(device));
   Lock lock(mutex_);
   const std::int64_t now = clock_.NowMillis();
-  return db_->InWriteTransaction([&] { return AddDeviceLocked(account, device, now); });
+  auto added = db_->InWriteTransaction([&] { return AddDeviceLocked(account, device, now); });
+  if (added) device_registrations_.Invalidate(account);
+  return added;
 }
 
 StoreStatus SqliteServerStore::RemoveDevice(const DeviceAddress& device) {
   Lock lock(mutex_);
-  return db_->InWriteTransaction([&]() -> StoreStatus {
+  auto removed = db_->InWriteTransaction([&]() -> StoreStatus {
     PARLEY_STORE_ASSIGN(remove, db_->Prepare("DELETE FROM devices WHERE account_id = ? AND device_id = ?"));
     remove.BindBlob(1, AccountIdBytes(device.account)).Bind(2, device.device.value());
     PARLEY_STORE_TRY(remove.Run());
     if (db_->changes() == 0) return Fail(StoreErrc::kNotFound, "no such device");
     return Ok<StoreErrc>();
   });
+  if (removed) device_registrations_.Invalidate(device.account);
+  return removed;
 }
 
 StoreResult<DeviceRecord> SqliteServerStore::GetDeviceLocked(SqliteDatabase& db,
@@ -425,6 +579,8 @@ StoreResult<std::vector<DeviceRecord>> SqliteServerStore::ListDevices(const Acco
 
 StoreResult<std::vector<DeviceRegistration>> SqliteServerStore::ListDeviceRegistrations(
     const AccountId& account) {
+  std::uint64_t generation = 0;
+  if (auto cached = device_registrations_.Find(account, generation)) return std::move(*cached);
   Lock lock(read_mutex_);
   // The account's row joined with its devices: one row of NULLs when it has
   // none, no row when it does not exist.
@@ -444,6 +600,7 @@ StoreResult<std::vector<DeviceRegistration>> SqliteServerStore::ListDeviceRegist
     devices.push_back({DeviceId(device_id), RegistrationId(registration_id)});
   }
   if (!account_found) return Fail(StoreErrc::kNotFound, "no such account");
+  device_registrations_.Insert(account, devices, generation);
   return devices;
 }
 
@@ -652,14 +809,22 @@ StoreResult<EnqueueResult> SqliteServerStore::EnqueueLocked(const EnqueueRequest
   EnqueueResult result;
   // A retry: the first send's record answers it. Looked up first (inside the
   // write transaction, so nothing can come between) because the record is
-  // written last, with the copies.
+  // written last, with the copies. A dead record (of a deleted account
+  // whose id the sender has again, see DeleteAccount) answers nothing: it is
+  // removed and the send is new.
+  bool dead_record = false;
   {
-    PARLEY_STORE_ASSIGN(first,
-                        db_->Prepare("SELECT server_timestamp_ms, copies FROM sends WHERE "
-                                     "client_message_id = ? AND sender_account = ? AND sender_device = ?"));
+    PARLEY_STORE_ASSIGN(
+        first,
+        db_->Prepare("SELECT s.server_timestamp_ms, s.copies, EXISTS (SELECT 1 FROM deleted_accounts d "
+                     "WHERE d.account_id = s.sender_account AND d.deleted_ms >= s.server_timestamp_ms) "
+                     "FROM sends s WHERE "
+                     "client_message_id = ? AND sender_account = ? AND sender_device = ?"));
     first.BindBlob(1, client_id).BindBlob(2, sender_account).Bind(3, sender_device);
     PARLEY_STORE_ASSIGN(has_row, first.Step());
-    if (has_row) {
+    if (has_row && first.Int64(2) != 0) {
+      dead_record = true;
+    } else if (has_row) {
       result.duplicate = true;
       result.server_timestamp_ms = first.Int64(0);
       if (!first.IsNull(1)) {
@@ -685,6 +850,20 @@ StoreResult<EnqueueResult> SqliteServerStore::EnqueueLocked(const EnqueueRequest
       result.copies.push_back({{account, DeviceId(device_id)}, server_id});
     }
     return result;
+  }
+  // The record has no foreign key to accounts (schema version 5): checked
+  // here, before anything is written, so a refused send leaves nothing.
+  {
+    PARLEY_STORE_ASSIGN(sender, db_->Prepare("SELECT 1 FROM accounts WHERE id = ?"));
+    sender.BindBlob(1, sender_account);
+    PARLEY_STORE_ASSIGN(has_row, sender.Step());
+    if (!has_row) return Fail(StoreErrc::kNotFound, "the sender account does not exist");
+  }
+  if (dead_record) {
+    PARLEY_STORE_ASSIGN(remove, db_->Prepare("DELETE FROM sends WHERE client_message_id = ? "
+                                             "AND sender_account = ? AND sender_device = ?"));
+    remove.BindBlob(1, client_id).BindBlob(2, sender_account).Bind(3, sender_device);
+    PARLEY_STORE_TRY(remove.Run());
   }
 
   result.server_timestamp_ms = now;
@@ -953,13 +1132,20 @@ StoreResult<PurgeCounts> SqliteServerStore::PurgeExpiredMessages(std::int64_t cu
       update.Bind(1, removed).BindBlob(2, AsBytes(device.first)).Bind(3, device.second);
       PARLEY_STORE_TRY(update.Run());
     }
-    PARLEY_STORE_ASSIGN(sends, db_->Prepare("DELETE FROM sends WHERE (client_message_id, sender_account, "
-                                            "sender_device) IN (SELECT client_message_id, sender_account, "
-                                            "sender_device FROM sends WHERE server_timestamp_ms < ? "
-                                            "ORDER BY server_timestamp_ms LIMIT ?)"));
+    // Dead records (of deleted accounts) go too, counted apart.
+    PARLEY_STORE_ASSIGN(
+        sends, db_->Prepare("DELETE FROM sends WHERE (client_message_id, sender_account, "
+                            "sender_device) IN (SELECT client_message_id, sender_account, "
+                            "sender_device FROM sends WHERE server_timestamp_ms < ? "
+                            "ORDER BY server_timestamp_ms LIMIT ?) "
+                            "RETURNING EXISTS (SELECT 1 FROM deleted_accounts d WHERE d.account_id = "
+                            "sender_account AND d.deleted_ms >= server_timestamp_ms)"));
     sends.Bind(1, cutoff_ms).Bind(2, AsInt(max_rows));
-    PARLEY_STORE_TRY(sends.Run());
-    counts.send_records = static_cast<std::uint64_t>(db_->changes());
+    while (true) {
+      PARLEY_STORE_ASSIGN(has_row, sends.Step());
+      if (!has_row) break;
+      ++(sends.Int64(0) != 0 ? counts.deleted_account_records : counts.send_records);
+    }
     return counts;
   });
 }
@@ -1217,7 +1403,7 @@ StoreResult<DeviceRecord> SqliteServerStore::LinkDevice(const TokenHash& code_ha
   PARLEY_STORE_TRY(ValidateNewDevice(device));
   Lock lock(mutex_);
   const std::int64_t now = clock_.NowMillis();
-  return db_->InWriteTransaction([&]() -> StoreResult<DeviceRecord> {
+  auto linked = db_->InWriteTransaction([&]() -> StoreResult<DeviceRecord> {
     PARLEY_STORE_ASSIGN(account, CheckProvisioningCodeLocked(code_hash, now));
     PARLEY_STORE_ASSIGN(record, AddDeviceLocked(account, device, now));
     PARLEY_STORE_ASSIGN(update,
@@ -1226,6 +1412,8 @@ StoreResult<DeviceRecord> SqliteServerStore::LinkDevice(const TokenHash& code_ha
     PARLEY_STORE_TRY(update.Run());
     return record;
   });
+  if (linked) device_registrations_.Invalidate(linked->address.account);
+  return linked;
 }
 
 StoreResult<std::uint64_t> SqliteServerStore::PurgeProvisioningCodes() {

@@ -11,7 +11,8 @@
 // last commit without waiting for a write's fsync. A read that starts after
 // a write returned sees that write. The calls are short (bounded rows and
 // bytes). Another process may open the same file (the
-// busy timeout applies), e.g. the sqlite3 shell for a backup.
+// busy timeout applies), e.g. the sqlite3 shell for a backup, but must not
+// change devices: their lists are cached (device_registrations_).
 #pragma once
 
 #include <memory>
@@ -19,6 +20,7 @@
 #include <string>
 
 #include "base/clock.h"
+#include "store/device_registration_cache.h"
 #include "store/server_store.h"
 #include "store/sqlite_checkpointer.h"
 #include "store/sqlite_database.h"
@@ -27,6 +29,9 @@ namespace parley::store {
 
 class SqliteServerStore final : public ServerStore {
  public:
+  // Accounts whose device lists are kept in memory (a few MiB at most).
+  static constexpr std::size_t kCachedDeviceListAccounts = 16'384;
+
   // Opens or creates `path` (its directory must exist) and migrates it.
   static StoreResult<std::unique_ptr<SqliteServerStore>> Open(const std::string& path, const Clock& clock,
                                                               const StoreOptions& options);
@@ -44,7 +49,10 @@ class SqliteServerStore final : public ServerStore {
   StoreStatus ChangeUsername(const AccountId& id, std::string_view new_username) override;
   StoreStatus SetAccountDisabled(const AccountId& id, bool disabled) override;
   StoreResult<std::vector<AccountId>> FindDisabledAccounts(std::span<const AccountId> ids) override;
+  // Records the account in deleted_accounts instead of deleting its
+  // idempotence records: its cost does not grow with the records stored.
   StoreStatus DeleteAccount(const AccountId& id) override;
+  StoreResult<DeletedAccountsPurge> PurgeDeletedAccounts(std::size_t max_rows) override;
   StoreResult<std::vector<AccountRecord>> ListAccounts(std::string_view after_username,
                                                        std::size_t limit) override;
   StoreResult<std::uint64_t> CountAccounts() override;
@@ -53,7 +61,9 @@ class SqliteServerStore final : public ServerStore {
   StoreStatus RemoveDevice(const DeviceAddress& device) override;
   StoreResult<DeviceRecord> GetDevice(const DeviceAddress& device) override;
   StoreResult<std::vector<DeviceRecord>> ListDevices(const AccountId& account) override;
-  // One statement on the read connection (no transaction of its own).
+  // From memory for an account read before (every change to devices goes
+  // through this store, which forgets the account's list when it commits
+  // one); else one statement on the read connection.
   StoreResult<std::vector<DeviceRegistration>> ListDeviceRegistrations(const AccountId& account) override;
   StoreStatus TouchDevice(const DeviceAddress& device) override;
 
@@ -120,6 +130,9 @@ class SqliteServerStore final : public ServerStore {
   // A device's keys, written with the device (NewDevice::keys).
   StoreStatus SetNewDeviceKeysLocked(const DeviceAddress& device, const NewDeviceKeys& keys);
   StoreResult<AccountRecord> GetAccountLocked(SqliteDatabase& db, const AccountId& id);
+  // CreateAccount of an id whose deleted account still has records: keeps
+  // the records the new account writes from `now` on apart from the old ones.
+  StoreStatus ReuseDeletedAccountIdLocked(const AccountId& id, std::int64_t now);
   StoreStatus UseInvitationLocked(const TokenHash& token_hash, const AccountId& used_by, std::int64_t now);
   StoreResult<AccountId> CheckProvisioningCodeLocked(const TokenHash& code_hash, std::int64_t now);
   StoreResult<AttachmentInfo> GetAttachmentLocked(const AttachmentId& id);
@@ -147,6 +160,9 @@ class SqliteServerStore final : public ServerStore {
   std::unique_ptr<SqliteCheckpointer> checkpointer_;
   const Clock& clock_;
   StoreOptions options_;
+  // The device lists of the device check on every send: a read of the
+  // file (and its locks) per send otherwise.
+  DeviceRegistrationCache device_registrations_{kCachedDeviceListAccounts};
 };
 
 }  // namespace parley::store

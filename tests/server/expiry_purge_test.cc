@@ -145,6 +145,53 @@ TEST_F(ExpiryPurgeTest, RunsOnItsTimer) {
   EXPECT_EQ(purge.completed_runs(), runs);  // stopped means stopped
 }
 
+// What a deleted account leaves in the store goes in RunOnce, and on its
+// own soon after NotifyAccountDeleted, long before the next interval.
+TEST_F(ExpiryPurgeTest, RemovesWhatDeletedAccountsLeftWhenNotified) {
+  for (std::uint8_t n = 1; n <= 5; ++n) Send(n);
+  ExpiryPurgeOptions options;
+  options.interval = std::chrono::hours(1);
+  ExpiryPurge purge(*store_, clock_, metrics_, attachments_.get(), options);
+
+  ASSERT_TRUE(store_->DeleteAccount(alice_));
+  PurgeReport report = purge.RunOnce();
+  EXPECT_EQ(report.failures, 0u);
+  EXPECT_EQ(report.send_records, 0u);
+  EXPECT_EQ(report.deleted_account_records, 5u);
+  auto left = store_->PurgeDeletedAccounts(10);
+  ASSERT_TRUE(left);
+  EXPECT_TRUE(left->done);
+  EXPECT_EQ(left->rows_examined, 0u);
+
+  // bob sends, and is deleted while the timer thread waits for its hour.
+  const AccountId carol = MakeAccount("carol", 3);
+  std::array<std::uint8_t, 16> id{};
+  id[0] = 0x40;
+  const std::vector<std::uint8_t> content{1};
+  const store::OutgoingEnvelope envelope{{carol, DeviceId(1)}, 1, content};
+  ASSERT_TRUE(store_->Enqueue({{bob_, DeviceId(1)}, store::ClientMessageId(id), {&envelope, 1}}));
+  // The thread's first run (at its start, for a walk a restart
+  // interrupted) ends before the deletion; the second comes of the notice.
+  purge.Start();
+  for (int i = 0; i < 500 && purge.completed_deleted_account_runs() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(purge.completed_deleted_account_runs(), 1u);
+  ASSERT_TRUE(store_->DeleteAccount(bob_));
+  purge.NotifyAccountDeleted();
+  for (int i = 0; i < 500 && purge.completed_deleted_account_runs() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(purge.completed_deleted_account_runs(), 2u);
+  EXPECT_EQ(purge.completed_runs(), 0u);
+  left = store_->PurgeDeletedAccounts(10);
+  ASSERT_TRUE(left);
+  EXPECT_TRUE(left->done);
+  EXPECT_EQ(left->rows_examined, 0u);
+  purge.Stop();
+  // After Stop a notice does nothing (and does not wait).
+  purge.NotifyAccountDeleted();
+  EXPECT_EQ(purge.completed_runs(), 0u);
+}
+
 TEST_F(ExpiryPurgeTest, IntervalComesFromTheConfiguration) {
   auto config = ParseConfig("[server]\npurge_interval_seconds = 30\n[messages]\nexpiry_days = 7\n", "test");
   ASSERT_TRUE(config);

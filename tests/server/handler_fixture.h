@@ -268,6 +268,7 @@ class RequestHandlersTest : public ::testing::Test {
     metrics_ = std::make_shared<MetricsRegistry>();
     RequestHandlerOptions options = RequestHandlerOptionsFrom(config);
     options.worker_threads = 2;
+    options.account_deleted = [this] { ++accounts_deleted_; };
     handler_ = std::make_shared<RequestFrameHandler>(*store_, clock_, *metrics_, options);
     auto server = Server::Create(config, {handler_, metrics_, {}, cert->files});
     ASSERT_TRUE(server);
@@ -344,6 +345,8 @@ class RequestHandlersTest : public ::testing::Test {
   std::shared_ptr<MetricsRegistry> metrics_;
   std::shared_ptr<RequestFrameHandler> handler_;
   std::unique_ptr<Server> server_;
+  // Calls of RequestHandlerOptions::account_deleted.
+  std::atomic<int> accounts_deleted_{0};
 };
 
 }  // namespace parley::server::handler_testing

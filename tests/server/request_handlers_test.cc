@@ -489,7 +489,10 @@ TEST_F(RequestHandlersTest, SetUsernameAndDeleteAccount) {
   ASSERT_TRUE(renamed);
   EXPECT_EQ(renamed->id, alice.account);
 
+  EXPECT_EQ(accounts_deleted_.load(), 0);
   EXPECT_EQ(alice_client.Call(wire::DeleteAccountRequest{}).status, ResponseStatus::kOk);
+  // Told before the answer went out: the purge of what is left starts now.
+  EXPECT_EQ(accounts_deleted_.load(), 1);
   EXPECT_EQ(alice_client.ReadUntilClosed(), 1008);
   WireClient again(port());
   EXPECT_EQ(Authenticate(again, alice).status, ResponseStatus::kUnauthorized);

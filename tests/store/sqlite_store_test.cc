@@ -472,10 +472,283 @@ TEST_F(SqliteStoreTest, UpgradesAVersion3FileRekeyingTheSendRecords) {
   EXPECT_TRUE(again->duplicate);
   EXPECT_EQ(again->copies, fresh->copies);
 
-  // Deleting the sender's account deletes every record of it, old and new.
+  // Deleting the sender's account deletes every record of it, old and new
+  // (the rows in steps, after the deletion).
   ASSERT_TRUE(store.DeleteAccount(sender));
+  auto purged = store.PurgeDeletedAccounts(100);
+  ASSERT_TRUE(purged);
+  EXPECT_TRUE(purged->done);
+  EXPECT_EQ(purged->send_records, 4u);
   EXPECT_EQ(QueryFile("SELECT count(*) FROM sends"), "0");
   EXPECT_EQ(QueryFile("SELECT count(*) FROM send_copies"), "0");
+}
+
+// A file written at schema version 4 upgrades to 5: sends is rebuilt
+// without its foreign key to accounts, keeping every record (copies in the
+// row and in send_copies), its key, sends_by_time and send_copies' key to
+// it; retries are still answered from the records; deleting the sender's
+// account then leaves the rows to PurgeDeletedAccounts.
+TEST_F(SqliteStoreTest, UpgradesAVersion4FileDroppingTheSendersForeignKey) {
+  std::vector<std::string> statements;
+  statements.push_back(
+      "INSERT INTO devices (account_id, device_id, registration_id, name, credential_salt, "
+      "credential_hash, created_ms, last_seen_ms) VALUES (x'11111111111111111111111111111111', 1, 1, "
+      "'d', x'00', x'00', 1, 1), (x'22222222222222222222222222222222', 1, 2, 'd', x'00', x'00', 1, 1)");
+  statements.push_back(
+      "INSERT INTO device_queues VALUES (x'11111111111111111111111111111111', 1, 1, 0), "
+      "(x'22222222222222222222222222222222', 1, 4, 3)");
+  for (int server_id = 1; server_id <= 3; ++server_id) statements.push_back(QueuedMessageRow(server_id));
+  // Send 1's copy in send_copies (recorded before version 2).
+  statements.push_back(
+      "INSERT INTO sends (client_message_id, sender_account, sender_device, server_timestamp_ms) VALUES "
+      "(x'01000000000000000000000000000000', x'11111111111111111111111111111111', 1, 701)");
+  statements.push_back(
+      "INSERT INTO send_copies VALUES (x'01000000000000000000000000000000', "
+      "x'11111111111111111111111111111111', 1, 0, x'22222222222222222222222222222222', 1, 1)");
+  ASSERT_NO_FATAL_FAILURE(WriteFileAtVersion(4, statements));
+  for (std::uint64_t server_id : {2u, 3u}) {
+    const std::vector<QueuedCopy> copies{
+        {{AccountId(Uuid::FromBytes(std::vector<std::uint8_t>(16, 0x22)).value()), DeviceId(1)}, server_id}};
+    std::string hex;
+    for (std::uint8_t byte : EncodeQueuedCopies(copies)) {
+      static const char* digits = "0123456789abcdef";
+      hex += digits[byte >> 4];
+      hex += digits[byte & 15];
+    }
+    QueryFile(
+        "INSERT INTO sends (client_message_id, sender_account, sender_device, server_timestamp_ms, "
+        "copies) VALUES (x'0" +
+        std::to_string(server_id) +
+        "000000000000000000000000000000', x'11111111111111111111111111111111', 1, " +
+        std::to_string(700 + server_id) + ", x'" + hex + "')");
+  }
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM pragma_foreign_key_list('sends')"), "1");
+  const std::string before = QueryFile(
+      "SELECT group_concat(hex(client_message_id) || hex(sender_account) || sender_device || ':' || "
+      "server_timestamp_ms || ':' || coalesce(hex(copies), '-'), ' ') FROM sends");
+
+  auto opened = SqliteServerStore::Open(backend_.path(), clock_, {});
+  ASSERT_TRUE(opened) << opened.error().message;
+  auto& store = **opened;
+  EXPECT_EQ(QueryFile("SELECT max(version) FROM schema_migrations"), "5");
+  EXPECT_EQ(QueryFile("SELECT group_concat(hex(client_message_id) || hex(sender_account) || sender_device || "
+                      "':' || server_timestamp_ms || ':' || coalesce(hex(copies), '-'), ' ') FROM sends"),
+            before);
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM send_copies"), "1");
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM pragma_foreign_key_list('sends')"), "0");
+  EXPECT_EQ(QueryFile("SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_index_info("
+                      "'sqlite_autoindex_sends_1') ORDER BY seqno)"),
+            "client_message_id,sender_account,sender_device");
+  EXPECT_EQ(
+      QueryFile("SELECT count(*) FROM pragma_foreign_key_list('send_copies') WHERE \"table\" = 'sends'"),
+      "3");
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM sqlite_master WHERE name = 'sends_by_time'"), "1");
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM sqlite_master WHERE name LIKE '%_v5'"), "0");
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM pragma_foreign_key_check"), "0");
+
+  AccountId sender(Uuid::FromBytes(std::vector<std::uint8_t>(16, 0x11)).value());
+  AccountId recipient(Uuid::FromBytes(std::vector<std::uint8_t>(16, 0x22)).value());
+  const DeviceAddress recipient_device{recipient, DeviceId(1)};
+  const std::vector<std::uint8_t> content{1, 2, 3};
+  const OutgoingEnvelope envelope{recipient_device, 1, content};
+  for (std::uint8_t n = 1; n <= 3; ++n) {
+    std::array<std::uint8_t, 16> id{};
+    id[0] = n;
+    auto retry = store.Enqueue({{sender, DeviceId(1)}, ClientMessageId(id), std::span(&envelope, 1)});
+    ASSERT_TRUE(retry) << int(n);
+    EXPECT_TRUE(retry->duplicate) << int(n);
+    EXPECT_EQ(retry->server_timestamp_ms, 700 + n);
+    ASSERT_EQ(retry->copies.size(), 1u);
+    EXPECT_EQ(retry->copies[0], (QueuedCopy{recipient_device, n}));
+  }
+
+  // The deletion only records the account; the rows go in the purge.
+  ASSERT_TRUE(store.DeleteAccount(sender));
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM sends"), "3");
+  EXPECT_EQ(QueryFile("SELECT hex(account_id) || ':' || deleted_ms FROM deleted_accounts"),
+            "11111111111111111111111111111111:1000");
+  auto purged = store.PurgeDeletedAccounts(2);
+  ASSERT_TRUE(purged);
+  EXPECT_FALSE(purged->done);
+  purged = store.PurgeDeletedAccounts(2);
+  ASSERT_TRUE(purged);
+  EXPECT_TRUE(purged->done);
+  EXPECT_EQ(purged->accounts_finished, 1u);
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM sends"), "0");
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM send_copies"), "0");
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM deleted_accounts"), "0");
+}
+
+// The records of deleted accounts, interleaved in key order with those of
+// others, removed by PurgeDeletedAccounts with a small step: each call looks
+// at no more than its max_rows records, the walk resumes where it stopped
+// also across a restart (the store closed and opened again between steps),
+// an account deleted during a walk waits for the next one, and every other
+// record stays.
+class DeletedAccountsPurgeTest : public SqliteStoreTest {
+ protected:
+  static constexpr int kAccounts = 4;
+  static constexpr int kSendsEach = 30;
+
+  void SetUp() override {
+    SqliteStoreTest::SetUp();
+    Reopen();
+    for (int a = 0; a < kAccounts; ++a) {
+      std::array<std::uint8_t, 16> bytes{};
+      bytes.fill(static_cast<std::uint8_t>(0x10 * (a + 1)));
+      accounts_.emplace_back(Uuid(bytes));
+      ASSERT_TRUE(store_->CreateAccount({accounts_.back(), "user" + std::to_string(a),
+                                         NewDevice{RegistrationId(1), "d", {{1}, {2}}}, std::nullopt}));
+    }
+    // Ids in time order across all senders, as clients make them: the
+    // accounts' records alternate in the table.
+    const std::vector<std::uint8_t> content{9};
+    int sequence = 0;
+    for (int n = 0; n < kSendsEach; ++n) {
+      for (int a = 0; a < kAccounts; ++a) {
+        ++sequence;
+        const OutgoingEnvelope envelope{{accounts_[(a + 1) % kAccounts], DeviceId(1)}, 1, content};
+        ASSERT_TRUE(store_->Enqueue({{accounts_[a], DeviceId(1)}, Id(sequence), std::span(&envelope, 1)}));
+        senders_.push_back(a);
+      }
+      clock_.Advance(1);
+    }
+  }
+  void TearDown() override {
+    store_.reset();
+    SqliteStoreTest::TearDown();
+  }
+  void Reopen() {
+    store_.reset();
+    auto opened = SqliteServerStore::Open(backend_.path(), clock_, {});
+    ASSERT_TRUE(opened) << opened.error().message;
+    store_ = std::move(*opened);
+  }
+  static ClientMessageId Id(int sequence) {
+    std::array<std::uint8_t, 16> id{};
+    id[0] = static_cast<std::uint8_t>(sequence >> 8);
+    id[1] = static_cast<std::uint8_t>(sequence);
+    return ClientMessageId(id);
+  }
+  // A retry of every send of account `a`: how many are answered as duplicates.
+  int Duplicates(int a) {
+    const std::vector<std::uint8_t> content{9};
+    const OutgoingEnvelope envelope{{accounts_[(a + 1) % kAccounts], DeviceId(1)}, 1, content};
+    int duplicates = 0;
+    for (std::size_t i = 0; i < senders_.size(); ++i) {
+      if (senders_[i] != a) continue;
+      auto retry = store_->Enqueue(
+          {{accounts_[a], DeviceId(1)}, Id(static_cast<int>(i) + 1), std::span(&envelope, 1)});
+      EXPECT_TRUE(retry);
+      if (retry && retry->duplicate) ++duplicates;
+    }
+    return duplicates;
+  }
+  std::string Records(int a) {
+    std::string hex;
+    for (int i = 0; i < 16; ++i) hex += std::string(1, "0123456789abcdef"[a + 1]) + "0";
+    return QueryFile("SELECT count(*) FROM sends WHERE sender_account = x'" + hex + "'");
+  }
+
+  std::unique_ptr<SqliteServerStore> store_;
+  std::vector<AccountId> accounts_;
+  std::vector<int> senders_;  // the sending account of send i + 1
+};
+
+TEST_F(DeletedAccountsPurgeTest, RemovesTheRecordsInBoundedResumableSteps) {
+  const int total = kAccounts * kSendsEach;
+  ASSERT_EQ(QueryFile("SELECT count(*) FROM sends"), std::to_string(total));
+  ASSERT_TRUE(store_->DeleteAccount(accounts_[0]));
+  ASSERT_TRUE(store_->DeleteAccount(accounts_[2]));
+  // Nothing of them is removed by the deletion itself.
+  EXPECT_EQ(Records(0), std::to_string(kSendsEach));
+
+  constexpr std::uint64_t kStep = 7;
+  std::uint64_t examined = 0;
+  std::uint64_t removed = 0;
+  std::uint64_t finished = 0;
+  int calls = 0;
+  bool done = false;
+  while (!done && calls < 1'000) {
+    // A restart every third step: the walk goes on from where it was.
+    if (calls % 3 == 2) {
+      ASSERT_NO_FATAL_FAILURE(Reopen());
+    }
+    auto purged = store_->PurgeDeletedAccounts(kStep);
+    ASSERT_TRUE(purged) << purged.error().message;
+    EXPECT_LE(purged->rows_examined, kStep);
+    EXPECT_LE(purged->send_records, purged->rows_examined);
+    examined += purged->rows_examined;
+    removed += purged->send_records;
+    finished += purged->accounts_finished;
+    done = purged->done;
+    ++calls;
+    if (!done) {
+      EXPECT_EQ(QueryFile("SELECT count(*) FROM send_record_sweep"), "1");
+    }
+  }
+  ASSERT_TRUE(done);
+  // One walk over the table, never back to its start: each record once.
+  EXPECT_EQ(examined, static_cast<std::uint64_t>(total));
+  EXPECT_EQ(calls, (total + kStep - 1) / kStep);
+  EXPECT_EQ(removed, 2u * kSendsEach);
+  EXPECT_EQ(finished, 2u);
+  EXPECT_EQ(Records(0), "0");
+  EXPECT_EQ(Records(2), "0");
+  EXPECT_EQ(Records(1), std::to_string(kSendsEach));
+  EXPECT_EQ(Records(3), std::to_string(kSendsEach));
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM deleted_accounts"), "0");
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM send_record_sweep"), "0");
+  // The other accounts' sends are still answered from their records.
+  EXPECT_EQ(Duplicates(1), kSendsEach);
+  EXPECT_EQ(Duplicates(3), kSendsEach);
+  auto idle = store_->PurgeDeletedAccounts(kStep);
+  ASSERT_TRUE(idle);
+  EXPECT_TRUE(idle->done);
+  EXPECT_EQ(idle->rows_examined, 0u);
+}
+
+TEST_F(DeletedAccountsPurgeTest, AnAccountDeletedDuringAWalkWaitsForTheNext) {
+  ASSERT_TRUE(store_->DeleteAccount(accounts_[0]));
+  auto first = store_->PurgeDeletedAccounts(kAccounts * kSendsEach / 2);
+  ASSERT_TRUE(first);
+  EXPECT_FALSE(first->done);
+  // The walk is half way: account 1's records behind it stay until a walk
+  // that begins after its deletion passes them.
+  ASSERT_TRUE(store_->DeleteAccount(accounts_[1]));
+  auto second = store_->PurgeDeletedAccounts(kAccounts * kSendsEach);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->accounts_finished, 1u);
+  EXPECT_FALSE(second->done);
+  EXPECT_EQ(Records(0), "0");
+  EXPECT_EQ(Records(1), std::to_string(kSendsEach / 2));
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM deleted_accounts"), "1");
+  auto third = store_->PurgeDeletedAccounts(kAccounts * kSendsEach);
+  ASSERT_TRUE(third);
+  EXPECT_TRUE(third->done);
+  EXPECT_EQ(third->accounts_finished, 1u);
+  EXPECT_EQ(Records(1), "0");
+  EXPECT_EQ(Records(2), std::to_string(kSendsEach));
+}
+
+// The expiry purge meets records of a deleted account before
+// PurgeDeletedAccounts did: it removes them, counted apart from the
+// records of live senders.
+TEST_F(DeletedAccountsPurgeTest, ExpiryCountsRecordsOfDeletedAccountsApart) {
+  ASSERT_TRUE(store_->DeleteAccount(accounts_[3]));
+  // The first ten milliseconds: ten sends of each account.
+  auto purged = store_->PurgeExpiredMessages(1'010, kMaxPurgeBatch);
+  ASSERT_TRUE(purged);
+  EXPECT_EQ(purged->send_records, 30u);
+  EXPECT_EQ(purged->deleted_account_records, 10u);
+  EXPECT_EQ(Records(3), std::to_string(kSendsEach - 10));
+  for (int step = 0; step < 10; ++step) {
+    auto rest = store_->PurgeDeletedAccounts(kMaxPurgeBatch);
+    ASSERT_TRUE(rest);
+    if (rest->done) break;
+  }
+  EXPECT_EQ(Records(3), "0");
+  EXPECT_EQ(QueryFile("SELECT count(*) FROM deleted_accounts"), "0");
 }
 
 // Commits that never pause still let SQLite start the WAL over: the writer

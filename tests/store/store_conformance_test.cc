@@ -392,6 +392,114 @@ TEST_P(StoreConformanceTest, DeleteAccountWipesEverythingItOwns) {
   EXPECT_EQ(purged->send_records, 1u);
 }
 
+// Every store call answers as if the deleted account's idempotence records
+// were gone, before and after PurgeDeletedAccounts removed them (SQLite
+// leaves the rows to it; PostgreSQL deletes them with the account), and the
+// records of other accounts are untouched by either.
+TEST_P(StoreConformanceTest, DeletedAccountsRecordsAreGoneAtOnceAndPurgedLater) {
+  const AccountId victim = MustCreateAccount("victim");
+  const AccountId other = MustCreateAccount("other");
+  const DeviceAddress victim_primary{victim, DeviceId(1)};
+  const DeviceAddress other_primary{other, DeviceId(1)};
+  for (std::uint8_t n = 1; n <= 20; ++n) {
+    ASSERT_TRUE(IsOk(Send(victim_primary, n, {other_primary})));
+    ASSERT_TRUE(IsOk(Send(other_primary, n, {victim_primary})));
+  }
+  auto other_first = Send(other_primary, 1, {victim_primary});
+  ASSERT_TRUE(IsOk(other_first));
+  ASSERT_TRUE(other_first->duplicate);
+  ASSERT_TRUE(IsOk(store().DeleteAccount(victim)));
+
+  // A retry from the deleted account: its sender does not exist (its record
+  // answers nothing), before and after the purge.
+  EXPECT_EQ(Send(victim_primary, 1, {other_primary}).error().code, StoreErrc::kNotFound);
+  // The other account's sends are still answered from their records.
+  auto other_retry = Send(other_primary, 2, {victim_primary});
+  ASSERT_TRUE(IsOk(other_retry));
+  EXPECT_TRUE(other_retry->duplicate);
+
+  std::uint64_t steps = 0;
+  bool done = false;
+  while (!done && steps < 1'000) {
+    auto purged = store().PurgeDeletedAccounts(5);
+    ASSERT_TRUE(IsOk(purged));
+    EXPECT_LE(purged->rows_examined, 5u);
+    done = purged->done;
+    ++steps;
+  }
+  EXPECT_TRUE(done);
+  auto again = store().PurgeDeletedAccounts(5);
+  ASSERT_TRUE(IsOk(again));
+  EXPECT_TRUE(again->done);
+  EXPECT_EQ(again->send_records, 0u);
+
+  EXPECT_EQ(Send(victim_primary, 3, {other_primary}).error().code, StoreErrc::kNotFound);
+  for (std::uint8_t n = 1; n <= 20; ++n) {
+    auto retry = Send(other_primary, n, {victim_primary});
+    ASSERT_TRUE(IsOk(retry)) << int(n);
+    EXPECT_TRUE(retry->duplicate) << int(n);
+  }
+  // Only the other account's 20 records expire: the victim's are no more.
+  auto purged = store().PurgeExpiredMessages(clock_.NowMillis() + 1, 100);
+  ASSERT_TRUE(IsOk(purged));
+  EXPECT_EQ(purged->send_records, 20u);
+  EXPECT_EQ(purged->deleted_account_records, 0u);
+}
+
+// An account id that comes back (a new account with the id of a deleted
+// one, in the same millisecond, then later) starts without idempotence
+// records, and its own records live through PurgeDeletedAccounts.
+TEST_P(StoreConformanceTest, ReusedAccountIdStartsWithoutRecords) {
+  const AccountId id = NewId();
+  const AccountId other = MustCreateAccount("other");
+  const DeviceAddress sender{id, DeviceId(1)};
+  const DeviceAddress recipient{other, DeviceId(1)};
+  ASSERT_TRUE(IsOk(store().CreateAccount({id, "first", Device(100, "primary"), std::nullopt})));
+  auto first = Send(sender, 1, {recipient});
+  ASSERT_TRUE(IsOk(first));
+  ASSERT_TRUE(IsOk(store().DeleteAccount(id)));
+
+  // Same millisecond as the deletion and as the first send.
+  ASSERT_TRUE(IsOk(store().CreateAccount({id, "second", Device(100, "primary"), std::nullopt})));
+  auto fresh = Send(sender, 1, {recipient});
+  ASSERT_TRUE(IsOk(fresh));
+  EXPECT_FALSE(fresh->duplicate);
+  EXPECT_EQ(fresh->copies[0].server_id, first->copies[0].server_id + 1);
+  clock_.Advance(5);
+  auto later = Send(sender, 2, {recipient});
+  ASSERT_TRUE(IsOk(later));
+  EXPECT_FALSE(later->duplicate);
+
+  bool done = false;
+  for (int step = 0; step < 100 && !done; ++step) {
+    auto purged = store().PurgeDeletedAccounts(kMaxPurgeBatch);
+    ASSERT_TRUE(IsOk(purged));
+    done = purged->done;
+  }
+  EXPECT_TRUE(done);
+  for (std::uint8_t n : {1, 2}) {
+    auto retry = Send(sender, n, {recipient});
+    ASSERT_TRUE(IsOk(retry)) << int(n);
+    EXPECT_TRUE(retry->duplicate) << int(n);
+  }
+  EXPECT_EQ(*store().QueueDepth(recipient), 3u);
+
+  // Deleted again and back a millisecond later, before any purge: the
+  // records of before do not answer the new account's sends.
+  ASSERT_TRUE(IsOk(store().DeleteAccount(id)));
+  clock_.Advance(1);
+  ASSERT_TRUE(IsOk(store().CreateAccount({id, "third", Device(100, "primary"), std::nullopt})));
+  for (std::uint8_t n : {1, 2}) {
+    auto retry = Send(sender, n, {recipient});
+    ASSERT_TRUE(IsOk(retry)) << int(n);
+    EXPECT_FALSE(retry->duplicate) << int(n);
+    auto twice = Send(sender, n, {recipient});
+    ASSERT_TRUE(IsOk(twice)) << int(n);
+    EXPECT_TRUE(twice->duplicate) << int(n);
+  }
+  EXPECT_EQ(*store().QueueDepth(recipient), 5u);
+}
+
 TEST_P(StoreConformanceTest, CollectsStats) {
   EXPECT_EQ(*store().CollectStats(), StoreStats{});
   const AccountId alice = MustCreateAccount("alice");
@@ -510,6 +618,37 @@ TEST_P(StoreConformanceTest, ListsDeviceRegistrationsInIdOrder) {
   auto none = store().ListDeviceRegistrations(id);
   ASSERT_TRUE(IsOk(none));
   EXPECT_TRUE(none->empty());
+}
+
+// Read after every change (a backend that keeps lists in memory must
+// follow each one): add, link, remove, delete the account.
+TEST_P(StoreConformanceTest, DeviceRegistrationsFollowEveryChange) {
+  const AccountId id = MustCreateAccount("kim");
+  auto Registrations = [&] {
+    auto listed = store().ListDeviceRegistrations(id);
+    std::vector<std::uint32_t> devices;
+    if (listed) {
+      for (const DeviceRegistration& d : *listed) devices.push_back(d.device.value());
+    }
+    return devices;
+  };
+  EXPECT_EQ(Registrations(), (std::vector<std::uint32_t>{1}));
+  const DeviceAddress second = MustAddDevice(id);
+  EXPECT_EQ(Registrations(), (std::vector<std::uint32_t>{1, 2}));
+  const std::int64_t expiry = clock_.NowMillis() + 60'000;
+  ASSERT_TRUE(IsOk(store().CreateProvisioningCode(Hash(1), id, expiry)));
+  auto linked = store().LinkDevice(Hash(1), Device(77, "laptop"));
+  ASSERT_TRUE(IsOk(linked));
+  EXPECT_EQ(Registrations(), (std::vector<std::uint32_t>{1, 2, 3}));
+  EXPECT_EQ(store().ListDeviceRegistrations(id)->back().registration_id, RegistrationId(77));
+  ASSERT_TRUE(IsOk(store().RemoveDevice(second)));
+  EXPECT_EQ(Registrations(), (std::vector<std::uint32_t>{1, 3}));
+  // Re-added under the free id with a new registration id: the stale-device check sees it.
+  const DeviceAddress again = MustAddDevice(id);
+  EXPECT_EQ(again.device, DeviceId(2));
+  EXPECT_EQ(Registrations(), (std::vector<std::uint32_t>{1, 2, 3}));
+  ASSERT_TRUE(IsOk(store().DeleteAccount(id)));
+  EXPECT_EQ(store().ListDeviceRegistrations(id).error().code, StoreErrc::kNotFound);
 }
 
 TEST_P(StoreConformanceTest, GetsTouchesAndRemovesDevices) {
