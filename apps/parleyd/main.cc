@@ -18,11 +18,13 @@
 #include "server/admin_commands.h"
 #include "server/attachment_routes.h"
 #include "server/config.h"
+#include "server/disabled_account_check.h"
 #include "server/expiry_purge.h"
 #include "server/file_limit.h"
 #include "server/heap_trimmer.h"
 #include "server/logging.h"
 #include "server/metrics.h"
+#include "server/queue_depth_metrics.h"
 #include "server/request_frame_handler.h"
 #include "server/self_signed_certificate.h"
 #include "server/server.h"
@@ -125,12 +127,18 @@ int RunAdmin(const ServerConfig& config, const AdminRequest& request) {
       auto changed = SetAccountDisabledByUsername(*store, request.username, disable);
       if (!changed) return Fail(request.username + ": " + std::string(changed.error().message));
       std::cout << request.username << (disable ? " disabled" : " enabled") << "\n";
+      if (disable) {
+        std::cerr << "parleyd: a running server closes the account's connections within "
+                  << config.disabled_account_check_seconds << " s (server.disabled_account_check_seconds)\n";
+      }
       return 0;
     }
     case Command::kStats: {
       auto stats = store->CollectStats();
       if (!stats) return Fail(std::string(stats.error().message));
       WriteStats(*stats, store->backend_name(), std::cout);
+      std::cerr << "parleyd: counts from the store; rate-limit hits are counted by the running server: "
+                   "parley_rate_limit_hits_total at /metrics\n";
       return 0;
     }
     case Command::kNone:
@@ -197,6 +205,8 @@ int Serve(ServerConfig config, const ServeOverrides& overrides) {
   // Before any connection: the busy path keeps its free heap; a timer returns it.
   HeapTrimmer heap_trimmer(*parts_metrics, std::chrono::seconds(10));
   heap_trimmer.Start();
+  // Read from the store when /metrics is scraped, at most every 5 s.
+  QueueDepthMetrics queue_depths(*store, clock, *parts_metrics);
   auto attachments =
       std::make_unique<AttachmentService>(*store, clock, *parts.metrics, AttachmentOptionsFrom(config));
   // Before the handler, which tells it of deleted accounts (and goes first).
@@ -217,7 +227,13 @@ int Serve(ServerConfig config, const ServeOverrides& overrides) {
   purge.Start();
   spdlog::info("event=purge_scheduled interval_seconds={} message_expiry_days={}",
                config.purge_interval_seconds, config.messages.expiry_days);
+  // Accounts disabled by `parleyd admin` (another process) lose their
+  // connections within one interval.
+  DisabledAccountCheck disabled_check(*handler, *parts_metrics,
+                                      std::chrono::seconds(config.disabled_account_check_seconds));
+  disabled_check.Start();
   (*server)->RunUntilSignal();
+  disabled_check.Stop();
   purge.Stop();
   heap_trimmer.Stop();
   // The workers stop before the server state that owns the handler can go.

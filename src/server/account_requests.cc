@@ -82,6 +82,7 @@ void RequestFrameHandler::Impl::Register(DeviceSession& session, const wire::Reg
   account.primary.registration_id = request.registration_id;
   account.primary.name = request.device_name.value_or("");
   account.primary.credential = credential.stored;
+  account.primary.keys = NewDeviceKeysFrom(request.identity_key, request.signed_prekey, request.prekeys);
   account.invitation = invitation;
   auto created = store.CreateAccount(account);
   if (!created) {
@@ -103,13 +104,6 @@ void RequestFrameHandler::Impl::Register(DeviceSession& session, const wire::Reg
     }
   }
   const store::DeviceAddress address{account.id, DeviceId(wire::kPrimaryDeviceId)};
-  if (auto keys = StoreDeviceKeys(address, request.identity_key, request.signed_prekey, request.prekeys);
-      !keys) {
-    // An account without keys is useless: undo it so the name is free again.
-    (void)store.DeleteAccount(account.id);
-    StoreFailure(reply, keys.error().code, "store_device_keys");
-    return;
-  }
   spdlog::info("event=account_registered account={}", account.id.value().ToString());
   reply.Ok(wire::RegisterResult{account.id, address.device, std::move(credential.secret)});
   BeginDeviceSession(session, DeviceKey{address.account, address.device});
@@ -193,7 +187,8 @@ void RequestFrameHandler::Impl::LinkDevice(DeviceSession& session, const wire::L
     return;
   }
   IssuedCredential credential = IssueCredential();
-  store::NewDevice device{request.registration_id, request.device_name, credential.stored};
+  store::NewDevice device{request.registration_id, request.device_name, credential.stored,
+                          NewDeviceKeysFrom(request.identity_key, request.signed_prekey, request.prekeys)};
   auto linked = store.LinkDevice(InvitationTokenHash(request.code), device);
   if (!linked) {
     switch (linked.error().code) {
@@ -207,18 +202,15 @@ void RequestFrameHandler::Impl::LinkDevice(DeviceSession& session, const wire::L
       case store::StoreErrc::kLimitExceeded:
         reply.Error(ResponseStatus::kConflict, "the account already has the most devices allowed");
         return;
+      case store::StoreErrc::kInvalidArgument:
+        reply.Error(ResponseStatus::kBadRequest, "the device was refused by the store");
+        return;
       default:
         StoreFailure(reply, linked.error().code, "link_device");
         return;
     }
   }
   const store::DeviceAddress address = linked->address;
-  if (auto keys = StoreDeviceKeys(address, request.identity_key, request.signed_prekey, request.prekeys);
-      !keys) {
-    (void)store.RemoveDevice(address);
-    StoreFailure(reply, keys.error().code, "store_device_keys");
-    return;
-  }
   reply.Ok(wire::LinkDeviceResult{address.account, address.device, std::move(credential.secret)});
   BeginDeviceSession(session, DeviceKey{address.account, address.device});
 }
@@ -267,6 +259,8 @@ void RequestFrameHandler::Impl::UnlinkDevice(DeviceSession& session, const wire:
 
 void RequestFrameHandler::Impl::SetUsername(DeviceSession& session, const wire::SetUsernameRequest& request,
                                             Reply& reply) {
+  // A conflict tells that the name exists: limited with the username lookups.
+  if (!TakePreKeyFetch(session, reply, "too many username changes")) return;
   auto changed = store.ChangeUsername(session.device->account, request.username);
   if (!changed) {
     switch (changed.error().code) {

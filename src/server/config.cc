@@ -150,9 +150,9 @@ const toml::table* Section(const toml::table& root, std::string_view name, std::
 }
 
 void ReadConfig(const toml::table& root, ServerConfig& config, std::vector<std::string>& errors) {
-  static const std::set<std::string_view> kSections = {
-      "server", "tls",      "store", "registration", "log",
-      "limits", "messages", "keys",  "attachments",  "rate_limits"};
+  static const std::set<std::string_view> kSections = {"server",  "tls",         "store",      "registration",
+                                                       "log",     "limits",      "messages",   "keys",
+                                                       "devices", "attachments", "rate_limits"};
   for (auto&& [k, v] : root) {
     if (kSections.count(k.str()) == 0) errors.push_back(std::string(k.str()) + ": unknown section");
   }
@@ -166,6 +166,7 @@ void ReadConfig(const toml::table& root, ServerConfig& config, std::vector<std::
     r.Unsigned("drain_timeout_seconds", 0, kMaxTimeoutSeconds, config.drain_timeout_seconds);
     r.Unsigned("store_threads", 1, 256, config.store_threads);
     r.Unsigned("purge_interval_seconds", 1, 86400, config.purge_interval_seconds);
+    r.Unsigned("disabled_account_check_seconds", 1, 3600, config.disabled_account_check_seconds);
     r.Finish();
   }
   {
@@ -227,6 +228,11 @@ void ReadConfig(const toml::table& root, ServerConfig& config, std::vector<std::
   {
     SectionReader r(Section(root, "keys", errors), "keys", errors);
     r.Unsigned("prekeys_low_threshold", 0, 100000, config.keys.prekeys_low_threshold);
+    r.Finish();
+  }
+  {
+    SectionReader r(Section(root, "devices", errors), "devices", errors);
+    r.Unsigned("link_code_validity_seconds", 60, 86400, config.devices.link_code_validity_seconds);
     r.Finish();
   }
   {

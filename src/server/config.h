@@ -86,6 +86,12 @@ struct KeysConfig {
   std::uint32_t prekeys_low_threshold = 10;
 };
 
+// Linking companion devices.
+struct DevicesConfig {
+  // How long a link code (CreateLinkCode) stays valid.
+  std::uint32_t link_code_validity_seconds = 600;
+};
+
 // Attachment blobs (enforced by the attachment routes).
 struct AttachmentsConfig {
   std::uint64_t max_bytes = 100 * 1024 * 1024;
@@ -110,6 +116,10 @@ struct ServerConfig {
   // Seconds between two runs of the expiry purge (expired messages,
   // attachments and link codes).
   std::uint32_t purge_interval_seconds = 600;
+  // Seconds between two checks of the connected accounts for disabled ones
+  // (parleyd admin disable-account): the longest a disabled account keeps a
+  // connection open.
+  std::uint32_t disabled_account_check_seconds = 10;
 
   // PEM files. Both empty: a self-signed certificate kept in data_dir.
   std::filesystem::path tls_certificate;
@@ -124,6 +134,7 @@ struct ServerConfig {
   LimitsConfig limits;
   MessagesConfig messages;
   KeysConfig keys;
+  DevicesConfig devices;
   AttachmentsConfig attachments;
   RateLimitsConfig rate_limits;
 };

@@ -28,6 +28,14 @@ std::optional<ConnectionHandle> DeviceConnections::Find(const DeviceKey& key) co
   return it->second;
 }
 
+std::vector<DeviceKey> DeviceConnections::Keys() const {
+  std::lock_guard lock(mutex_);
+  std::vector<DeviceKey> keys;
+  keys.reserve(bound_.size());
+  for (const auto& [key, connection] : bound_) keys.push_back(key);
+  return keys;
+}
+
 std::size_t DeviceConnections::size() const {
   std::lock_guard lock(mutex_);
   return bound_.size();

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "base/strong_id.h"
 #include "base/uuid.h"
@@ -42,6 +43,8 @@ class DeviceConnections {
   bool Unbind(const DeviceKey& key, std::uint64_t connection_id);
   // The connection bound to `key`, if any.
   std::optional<ConnectionHandle> Find(const DeviceKey& key) const;
+  // Every bound (account, device), in no particular order.
+  std::vector<DeviceKey> Keys() const;
   std::size_t size() const;
 
  private:

@@ -35,16 +35,10 @@ bool SignedPreKeyVerifies(const wire::PublicKeyBytes& identity, const wire::Sign
   return crypto::XEdDsaVerify(*key, signed_prekey.public_key, signed_prekey.signature);
 }
 
-store::StoreStatus RequestFrameHandler::Impl::StoreDeviceKeys(
-    const store::DeviceAddress& device, const wire::PublicKeyBytes& identity,
-    const wire::SignedPreKey& signed_prekey, const std::vector<wire::OneTimePreKey>& prekeys) {
-  if (auto set = store.SetIdentityKey(device, identity); !set) return set;
-  if (auto set = store.SetSignedPreKey(device, ToRecord(signed_prekey)); !set) return set;
-  if (!prekeys.empty()) {
-    auto added = store.AddOneTimePreKeys(device, ToRecords(prekeys));
-    if (!added) return tl::unexpected(added.error());
-  }
-  return {};
+store::NewDeviceKeys NewDeviceKeysFrom(const wire::PublicKeyBytes& identity,
+                                       const wire::SignedPreKey& signed_prekey,
+                                       const std::vector<wire::OneTimePreKey>& prekeys) {
+  return {identity, ToRecord(signed_prekey), ToRecords(prekeys)};
 }
 
 void RequestFrameHandler::Impl::UploadKeys(DeviceSession& session, const wire::UploadKeysRequest& request,

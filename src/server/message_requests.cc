@@ -259,9 +259,13 @@ struct PendingMultiSend {
   std::vector<store::EnqueueRequest> batch;
 };
 
-static void AnswerMultiSend(PendingMultiSend& pending, std::uint64_t server_timestamp_ms) {
+// Each recipient that was sent to gets the time its send was stored (the
+// original time for a retried id). The result's own timestamp is the first
+// such time, so a retry of the whole request answers with the original one;
+// `arrival_ms` only when no recipient was sent to.
+static void AnswerMultiSend(PendingMultiSend& pending, std::uint64_t arrival_ms) {
   wire::SendMultiRecipientResult result;
-  result.server_timestamp_ms = server_timestamp_ms;
+  std::optional<std::uint64_t> first_stored_ms;
   for (std::size_t i = 0; i < pending.outcomes.size(); ++i) {
     SendOutcome& outcome = *pending.outcomes[i];
     wire::RecipientResult entry;
@@ -269,15 +273,20 @@ static void AnswerMultiSend(PendingMultiSend& pending, std::uint64_t server_time
     entry.status = outcome.status;
     entry.mismatched_devices = std::move(outcome.mismatched);
     entry.retry_after_ms = outcome.retry_after_ms;
+    if (outcome.status == ResponseStatus::kOk) {
+      entry.server_timestamp_ms = outcome.server_timestamp_ms;
+      if (!first_stored_ms) first_stored_ms = outcome.server_timestamp_ms;
+    }
     result.results.push_back(std::move(entry));
   }
+  result.server_timestamp_ms = first_stored_ms.value_or(arrival_ms);
   pending.reply.Ok(std::move(result));
 }
 
 void RequestFrameHandler::Impl::SendMultiRecipient(DeviceSession& session,
                                                    wire::SendMultiRecipientRequest request, Reply& reply) {
   auto pending = std::make_shared<PendingMultiSend>(std::move(request), std::move(reply), *session.device);
-  const std::uint64_t server_timestamp_ms = static_cast<std::uint64_t>(clock.NowMillis());
+  const std::uint64_t arrival_ms = static_cast<std::uint64_t>(clock.NowMillis());
   // Every recipient is checked first; those that pass are queued together in
   // one group commit, each send on its own.
   const std::size_t count = pending->request.recipients.size();
@@ -294,18 +303,18 @@ void RequestFrameHandler::Impl::SendMultiRecipient(DeviceSession& session,
     pending->batch_index.push_back(i);
   }
   if (pending->batch.empty()) {
-    AnswerMultiSend(*pending, server_timestamp_ms);
+    AnswerMultiSend(*pending, arrival_ms);
     return;
   }
-  writer.Enqueue(pending->batch, [this, pending, server_timestamp_ms](
-                                     std::span<store::StoreResult<store::EnqueueResult>> results) {
-    for (std::size_t b = 0; b < results.size(); ++b) {
-      const std::size_t i = pending->batch_index[b];
-      pending->outcomes[i] =
-          FinishSend(*this, pending->sender, pending->prepared[i], pending->batch[b], results[b]);
-    }
-    AnswerMultiSend(*pending, server_timestamp_ms);
-  });
+  writer.Enqueue(pending->batch,
+                 [this, pending, arrival_ms](std::span<store::StoreResult<store::EnqueueResult>> results) {
+                   for (std::size_t b = 0; b < results.size(); ++b) {
+                     const std::size_t i = pending->batch_index[b];
+                     pending->outcomes[i] = FinishSend(*this, pending->sender, pending->prepared[i],
+                                                       pending->batch[b], results[b]);
+                   }
+                   AnswerMultiSend(*pending, arrival_ms);
+                 });
 }
 
 }  // namespace parley::server

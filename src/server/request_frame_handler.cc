@@ -138,6 +138,7 @@ RequestHandlerOptions RequestHandlerOptionsFrom(const ServerConfig& config) {
   options.max_push_window = config.messages.max_push_window;
   options.commit_window = std::chrono::microseconds(config.messages.commit_window_us);
   options.prekeys_low_threshold = config.keys.prekeys_low_threshold;
+  options.link_code_validity_ms = std::int64_t{config.devices.link_code_validity_seconds} * 1000;
   return options;
 }
 
@@ -202,6 +203,10 @@ void RequestFrameHandler::Stop() {
 }
 
 const DeviceConnections& RequestFrameHandler::device_connections() const { return impl_->connections; }
+
+store::StoreResult<std::size_t> RequestFrameHandler::CloseDisabledAccounts() {
+  return impl_->CloseDisabledAccounts();
+}
 
 std::unique_ptr<ConnectionContext> RequestFrameHandler::OnOpen(const ConnectionHandle& connection) {
   auto session = std::make_shared<DeviceSession>(connection, impl_->pool);
@@ -297,6 +302,10 @@ void RequestFrameHandler::Impl::Handle(const std::shared_ptr<DeviceSession>& ses
   metrics.requests.Increment();
   Reply reply(session.connection, request.id, std::move(slot));
   const bool authenticated = session.device.has_value();
+  if (authenticated && session.account_disabled.load(std::memory_order_acquire)) {
+    reply.Error(wire::ResponseStatus::kForbidden, "the account is disabled");
+    return;
+  }
   const bool allowed_before = wire::AllowedBeforeAuthentication(request.body);
   if (!authenticated && !allowed_before) {
     reply.Error(wire::ResponseStatus::kUnauthorized, "authenticate first");
@@ -586,6 +595,34 @@ void RequestFrameHandler::Impl::NotifyPreKeysLow(const DeviceKey& key, std::uint
 
 void RequestFrameHandler::Impl::Disconnect(const DeviceKey& key, const char* reason) {
   if (auto connection = connections.Find(key)) connection->Close(CloseCode::kPolicyViolation, reason);
+}
+
+store::StoreResult<std::size_t> RequestFrameHandler::Impl::CloseDisabledAccounts() {
+  const std::vector<DeviceKey> keys = connections.Keys();
+  std::vector<AccountId> accounts;
+  accounts.reserve(keys.size());
+  for (const DeviceKey& key : keys) accounts.push_back(key.account);
+  std::sort(accounts.begin(), accounts.end());
+  accounts.erase(std::unique(accounts.begin(), accounts.end()), accounts.end());
+  std::vector<AccountId> disabled;
+  for (std::size_t at = 0; at < accounts.size(); at += store::kMaxPageSize) {
+    const std::size_t count = std::min(store::kMaxPageSize, accounts.size() - at);
+    auto found = store.FindDisabledAccounts(std::span(accounts).subspan(at, count));
+    if (!found) return tl::unexpected(found.error());
+    disabled.insert(disabled.end(), found->begin(), found->end());
+  }
+  std::sort(disabled.begin(), disabled.end());
+  std::size_t closed = 0;
+  for (const DeviceKey& key : keys) {
+    if (!std::binary_search(disabled.begin(), disabled.end(), key.account)) continue;
+    std::shared_ptr<DeviceSession> session = FindSession(key);
+    if (!session) continue;
+    session->account_disabled.store(true, std::memory_order_release);
+    session->connection.Close(CloseCode::kPolicyViolation, "account disabled");
+    ++closed;
+  }
+  if (closed != 0) spdlog::info("event=disabled_account_connections_closed connections={}", closed);
+  return closed;
 }
 
 }  // namespace parley::server

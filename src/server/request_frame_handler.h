@@ -53,7 +53,7 @@ struct RequestHandlerOptions {
   std::chrono::microseconds commit_window{kDefaultCommitWindowMicroseconds};
   // PreKeysLow is pushed when a device holds fewer one-time prekeys than this.
   std::uint64_t prekeys_low_threshold = 10;
-  // How long a link code stays valid.
+  // How long a link code stays valid (config devices.link_code_validity_seconds).
   std::int64_t link_code_validity_ms = 10 * 60 * 1000;
   // Wrong credentials in a row on one connection before it is closed (1008).
   int max_failed_authentications = 3;
@@ -94,6 +94,14 @@ class RequestFrameHandler final : public FrameHandler {
 
   // The authenticated connections, by (account, device).
   const DeviceConnections& device_connections() const;
+
+  // Asks the store which of the connected accounts are disabled (by
+  // `parleyd admin disable-account`, maybe in another process) and closes
+  // their connections with 1008 "account disabled"; requests those
+  // connections still have waiting are answered forbidden. One store call
+  // per kMaxPageSize connected accounts (primary-key lookups). Returns the
+  // connections closed. Thread-safe; DisabledAccountCheck calls it on a timer.
+  store::StoreResult<std::size_t> CloseDisabledAccounts();
 
   struct Impl;
 

@@ -40,6 +40,9 @@ struct DeviceSession {
   std::optional<DeviceKey> device;
   // Touched only by tasks of `tasks` (one at a time).
   int failed_authentications = 0;
+  // Set when the account was found disabled (CloseDisabledAccounts): the
+  // connection is closing, and requests it still has waiting are refused.
+  std::atomic<bool> account_disabled{false};
 
   // Delivery state. Pushes are made by the thread that learns of a message
   // (the queue writer after its commit, or a task pumping from the store)
@@ -190,6 +193,8 @@ struct RequestFrameHandler::Impl {
   void NotifyPreKeysLow(const DeviceKey& key, std::uint64_t count);
   // Closes the device's connection, if online.
   void Disconnect(const DeviceKey& key, const char* reason);
+  // RequestFrameHandler::CloseDisabledAccounts.
+  store::StoreResult<std::size_t> CloseDisabledAccounts();
   // Answers a failed store call: unavailable or internal (logged, counted).
   void StoreFailure(Reply& reply, store::StoreErrc code, const char* operation);
 
@@ -204,10 +209,6 @@ struct RequestFrameHandler::Impl {
   void DeleteAccount(DeviceSession& session, Reply& reply);
 
   // ---- key_requests.cc
-  // Stores a new device's identity key, signed prekey and one-time prekeys.
-  store::StoreStatus StoreDeviceKeys(const store::DeviceAddress& device, const wire::PublicKeyBytes& identity,
-                                     const wire::SignedPreKey& signed_prekey,
-                                     const std::vector<wire::OneTimePreKey>& prekeys);
   void UploadKeys(DeviceSession& session, const wire::UploadKeysRequest& request, Reply& reply);
   void GetPreKeyCount(DeviceSession& session, Reply& reply);
   void GetBundles(DeviceSession& session, const wire::GetBundlesRequest& request, Reply& reply);
@@ -270,6 +271,12 @@ struct RequestFrameHandler::Impl {
 
 // Verifies the signed prekey's signature under the identity key.
 bool SignedPreKeyVerifies(const wire::PublicKeyBytes& identity, const wire::SignedPreKey& signed_prekey);
+
+// A new device's keys as the store writes them with the device (Register,
+// LinkDevice: one transaction, so no device exists without its keys).
+store::NewDeviceKeys NewDeviceKeysFrom(const wire::PublicKeyBytes& identity,
+                                       const wire::SignedPreKey& signed_prekey,
+                                       const std::vector<wire::OneTimePreKey>& prekeys);
 
 // The random salt stored with each device credential's keyed hash.
 inline constexpr std::size_t kCredentialSaltSize = 16;

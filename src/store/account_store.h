@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -16,7 +17,9 @@ class AccountStore {
   virtual ~AccountStore() = default;
 
   // Creates the account and its primary device (id 1) in one transaction,
-  // consuming `account.invitation` in it when set. The username is stored
+  // with the device's keys (`account.primary.keys`) and consuming
+  // `account.invitation` in it when set: a crash leaves either all of it or
+  // nothing, never a taken username without keys. The username is stored
   // lower-cased; created_ms comes from the store's clock.
   // kConflict: the username (in any case) or the account id is taken.
   // kNotFound / kAlreadyUsed / kExpired: the invitation is unknown, used or
@@ -38,6 +41,12 @@ class AccountStore {
   // Marks the account disabled (or enabled again). The store keeps the flag;
   // the server refuses disabled accounts. kNotFound: no such account.
   virtual StoreStatus SetAccountDisabled(const AccountId& id, bool disabled) = 0;
+
+  // Those of `ids` whose accounts are disabled, in any order; unknown ids are
+  // left out. The server asks with its connected accounts, to close the
+  // connections of accounts disabled by another process (parleyd admin).
+  // Primary-key lookups only. kInvalidArgument: more than kMaxPageSize ids.
+  virtual StoreResult<std::vector<AccountId>> FindDisabledAccounts(std::span<const AccountId> ids) = 0;
 
   // Deletes the account with everything it owns in one transaction: devices,
   // their keys and queues, its idempotence records, its attachments (bytes

@@ -14,7 +14,7 @@ class DeviceStore {
 
   // Adds a device with the lowest free id in 1..kMaxDevicesPerAccount (ids of
   // removed devices are reused; a re-added device is a new queue and has no
-  // keys). The check and the insert are one transaction, so concurrent adds
+  // keys but `device.keys`). The check and the inserts are one transaction, so concurrent adds
   // never pass the limit. kLimitExceeded: the account has kMaxDevicesPerAccount
   // devices. kNotFound: no such account. kInvalidArgument: a field breaks a cap.
   virtual StoreResult<DeviceRecord> AddDevice(const AccountId& account, const NewDevice& device) = 0;

@@ -110,6 +110,10 @@ class MessageQueueStore {
   // Messages queued for the device. kNotFound: no such device.
   virtual StoreResult<std::uint64_t> QueueDepth(const DeviceAddress& device) = 0;
 
+  // Totals over all device queues, from their counters: reads one narrow row
+  // per device, never the messages. For /metrics (server/queue_depth_metrics.h).
+  virtual StoreResult<QueueDepthSummary> SummarizeQueueDepths() = 0;
+
   // Deletes up to `max_rows` (capped at kMaxPurgeBatch) queued messages with a
   // server timestamp before `cutoff_ms`, and up to as many idempotence records
   // of sends before it. Call again until every count is zero. A retry of a

@@ -34,6 +34,7 @@ constexpr PreparedStatement kStatements[] = {
      "SELECT id, username, created_ms, disabled FROM accounts WHERE username = $1"},
     {"rename_account", "UPDATE accounts SET username = $2 WHERE id = $1"},
     {"disable_account", "UPDATE accounts SET disabled = $2 WHERE id = $1"},
+    {"find_disabled_accounts", "SELECT id FROM accounts WHERE disabled AND id = ANY($1::uuid[])"},
     {"delete_account", "DELETE FROM accounts WHERE id = $1"},
     {"list_accounts",
      "SELECT id, username, created_ms, disabled FROM accounts WHERE username > $1 ORDER BY username LIMIT "
@@ -118,6 +119,9 @@ constexpr PreparedStatement kStatements[] = {
     {"decrement_queue",
      "UPDATE devices SET queued_count = queued_count - $3 WHERE account_id = $1 AND device_id = $2"},
     {"queue_depth", "SELECT queued_count FROM devices WHERE account_id = $1 AND device_id = $2"},
+    {"summarize_queue_depths",
+     "SELECT coalesce(sum(queued_count), 0), coalesce(max(queued_count), 0), "
+     "count(*) FILTER (WHERE queued_count > 0) FROM devices"},
     {"purge_messages",
      "WITH victims AS (SELECT account_id, device_id, server_id FROM messages WHERE server_timestamp_ms < $1 "
      "ORDER BY server_timestamp_ms LIMIT $2 FOR UPDATE SKIP LOCKED) "
@@ -385,6 +389,7 @@ StoreResult<AccountRecord> PostgresServerStore::CreateAccount(const NewAccount& 
                       static_cast<std::int64_t>(account.primary.registration_id.value()),
                       account.primary.name, Blob(account.primary.credential.salt),
                       Blob(account.primary.credential.hash), now);
+    if (account.primary.keys) SetNewDeviceKeysLocked(txn, {account.id, DeviceId(1)}, *account.primary.keys);
     if (account.invitation) PARLEY_STORE_TRY(UseInvitationLocked(txn, *account.invitation, account.id, now));
     return AccountRecord{account.id, username, now, false};
   });
@@ -424,6 +429,27 @@ StoreStatus PostgresServerStore::SetAccountDisabled(const AccountId& id, bool di
       return Fail(StoreErrc::kNotFound, "no such account");
     }
     return Ok<StoreErrc>();
+  });
+}
+
+StoreResult<std::vector<AccountId>> PostgresServerStore::FindDisabledAccounts(
+    std::span<const AccountId> ids) {
+  if (ids.size() > kMaxPageSize) return Fail(StoreErrc::kInvalidArgument, "too many account ids");
+  if (ids.empty()) return std::vector<AccountId>{};
+  // A uuid[] literal: {id,id,...} (uuids need no quoting).
+  std::string array = "{";
+  for (const AccountId& id : ids) {
+    if (array.size() > 1) array += ',';
+    array += Text(id);
+  }
+  array += '}';
+  return InTransaction([&](pqxx::work& txn) -> StoreResult<std::vector<AccountId>> {
+    std::vector<AccountId> disabled;
+    for (const auto& row : txn.exec_prepared("find_disabled_accounts", array)) {
+      PARLEY_STORE_ASSIGN(id, FieldAccountId(row[0]));
+      disabled.push_back(id);
+    }
+    return disabled;
   });
 }
 
@@ -484,8 +510,22 @@ StoreResult<DeviceRecord> PostgresServerStore::AddDeviceLocked(pqxx::work& txn, 
   txn.exec_prepared("insert_device", Text(account), static_cast<std::int64_t>(candidate),
                     static_cast<std::int64_t>(device.registration_id.value()), device.name,
                     Blob(device.credential.salt), Blob(device.credential.hash), now);
+  if (device.keys) SetNewDeviceKeysLocked(txn, {account, DeviceId(candidate)}, *device.keys);
   return DeviceRecord{
       {account, DeviceId(candidate)}, device.registration_id, device.name, device.credential, now, now};
+}
+
+void PostgresServerStore::SetNewDeviceKeysLocked(pqxx::work& txn, const DeviceAddress& device,
+                                                 const NewDeviceKeys& keys) {
+  const std::string account = Text(device.account);
+  txn.exec_prepared("set_identity_key", account, DeviceNumber(device), Blob(keys.identity_key));
+  txn.exec_prepared("set_signed_prekey", account, DeviceNumber(device),
+                    static_cast<std::int64_t>(keys.signed_prekey.id.value()),
+                    Blob(keys.signed_prekey.public_key), Blob(keys.signed_prekey.signature));
+  for (const OneTimePreKeyRecord& key : keys.one_time_prekeys) {
+    txn.exec_prepared("insert_one_time_prekey", account, DeviceNumber(device),
+                      static_cast<std::int64_t>(key.id.value()), Blob(key.public_key));
+  }
 }
 
 StoreResult<DeviceRecord> PostgresServerStore::AddDevice(const AccountId& account, const NewDevice& device) {
@@ -823,6 +863,16 @@ StoreResult<std::uint64_t> PostgresServerStore::QueueDepth(const DeviceAddress& 
     const pqxx::result rows = txn.exec_prepared("queue_depth", Text(device.account), DeviceNumber(device));
     if (rows.empty()) return Fail(StoreErrc::kNotFound, "no such device");
     return FieldChecked<std::uint64_t>(rows[0][0]);
+  });
+}
+
+StoreResult<QueueDepthSummary> PostgresServerStore::SummarizeQueueDepths() {
+  return InTransaction([&](pqxx::work& txn) -> StoreResult<QueueDepthSummary> {
+    const pqxx::result rows = txn.exec_prepared("summarize_queue_depths");
+    PARLEY_STORE_ASSIGN(queued, FieldChecked<std::uint64_t>(rows[0][0]));
+    PARLEY_STORE_ASSIGN(deepest, FieldChecked<std::uint64_t>(rows[0][1]));
+    PARLEY_STORE_ASSIGN(nonempty, FieldChecked<std::uint64_t>(rows[0][2]));
+    return QueueDepthSummary{queued, deepest, nonempty};
   });
 }
 

@@ -44,6 +44,7 @@ class PostgresServerStore final : public ServerStore {
   StoreResult<AccountRecord> GetAccountByUsername(std::string_view username) override;
   StoreStatus ChangeUsername(const AccountId& id, std::string_view new_username) override;
   StoreStatus SetAccountDisabled(const AccountId& id, bool disabled) override;
+  StoreResult<std::vector<AccountId>> FindDisabledAccounts(std::span<const AccountId> ids) override;
   StoreStatus DeleteAccount(const AccountId& id) override;
   // Always done, without a query: DeleteAccount deleted the idempotence
   // records in its own transaction.
@@ -78,6 +79,7 @@ class PostgresServerStore final : public ServerStore {
   StoreResult<QueueBatchResult> CommitQueueBatch(std::span<const EnqueueRequest> sends,
                                                  std::span<const QueuedCopy> deletes) override;
   StoreResult<std::uint64_t> QueueDepth(const DeviceAddress& device) override;
+  StoreResult<QueueDepthSummary> SummarizeQueueDepths() override;
   StoreResult<PurgeCounts> PurgeExpiredMessages(std::int64_t cutoff_ms, std::size_t max_rows) override;
 
   StoreResult<AttachmentInfo> CreateAttachment(const AttachmentId& id, const AccountId& owner,
@@ -116,6 +118,8 @@ class PostgresServerStore final : public ServerStore {
   // The *Locked helpers run inside the caller's transaction.
   StoreResult<DeviceRecord> AddDeviceLocked(pqxx::work& txn, const AccountId& account,
                                             const NewDevice& device, std::int64_t now);
+  // A device's keys, written with the device (NewDevice::keys).
+  void SetNewDeviceKeysLocked(pqxx::work& txn, const DeviceAddress& device, const NewDeviceKeys& keys);
   StoreStatus UseInvitationLocked(pqxx::work& txn, const TokenHash& token_hash, const AccountId& used_by,
                                   std::int64_t now);
   StoreResult<AccountId> CheckProvisioningCodeLocked(pqxx::work& txn, const TokenHash& code_hash,

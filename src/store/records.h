@@ -49,11 +49,37 @@ struct DeviceCredential {
   friend bool operator==(const DeviceCredential&, const DeviceCredential&) = default;
 };
 
+struct SignedPreKeyRecord {
+  SignedPreKeyId id;
+  PublicKeyBytes public_key{};
+  SignatureBytes signature{};
+  friend bool operator==(const SignedPreKeyRecord&, const SignedPreKeyRecord&) = default;
+};
+
+struct OneTimePreKeyRecord {
+  PreKeyId id;
+  PublicKeyBytes public_key{};
+  friend bool operator==(const OneTimePreKeyRecord&, const OneTimePreKeyRecord&) = default;
+};
+
+// A new device's public keys, written in the transaction that adds the
+// device: a device (and so an account) never exists without them, even if
+// the server dies right after. The store does not verify the signature (the
+// server does, before calling).
+struct NewDeviceKeys {
+  PublicKeyBytes identity_key{};
+  SignedPreKeyRecord signed_prekey;
+  // At most kMaxOneTimePreKeysPerDevice; a repeated id is stored once.
+  std::vector<OneTimePreKeyRecord> one_time_prekeys;
+};
+
 // A device to be added; the store assigns its id and timestamps.
 struct NewDevice {
   RegistrationId registration_id;
   std::string name;
   DeviceCredential credential;
+  // Stored with the device when set; without, the device has no keys yet.
+  std::optional<NewDeviceKeys> keys = std::nullopt;
 };
 
 // An account to be created together with its primary device (id 1).
@@ -90,19 +116,6 @@ struct DeviceRegistration {
   DeviceId device;
   RegistrationId registration_id;
   friend bool operator==(const DeviceRegistration&, const DeviceRegistration&) = default;
-};
-
-struct SignedPreKeyRecord {
-  SignedPreKeyId id;
-  PublicKeyBytes public_key{};
-  SignatureBytes signature{};
-  friend bool operator==(const SignedPreKeyRecord&, const SignedPreKeyRecord&) = default;
-};
-
-struct OneTimePreKeyRecord {
-  PreKeyId id;
-  PublicKeyBytes public_key{};
-  friend bool operator==(const OneTimePreKeyRecord&, const OneTimePreKeyRecord&) = default;
 };
 
 // What a sender needs to start a session with one device. The one-time prekey
@@ -205,6 +218,18 @@ struct StoreStats {
   // Bytes uploaded to all attachments.
   std::uint64_t attachment_bytes = 0;
   friend bool operator==(const StoreStats&, const StoreStats&) = default;
+};
+
+// The device queues at a glance, from each queue's message counter (one row
+// per device; the messages themselves are not read).
+struct QueueDepthSummary {
+  // Messages waiting in all device queues.
+  std::uint64_t queued_messages = 0;
+  // Messages in the deepest device queue.
+  std::uint64_t deepest_queue = 0;
+  // Device queues holding at least one message.
+  std::uint64_t nonempty_queues = 0;
+  friend bool operator==(const QueueDepthSummary&, const QueueDepthSummary&) = default;
 };
 
 struct InvitationRecord {

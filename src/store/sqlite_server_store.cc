@@ -189,6 +189,8 @@ StoreResult<AccountRecord> SqliteServerStore::CreateAccount(const NewAccount& ac
       PARLEY_STORE_TRY(insert.Run());
     }
     PARLEY_STORE_TRY(InsertDeviceQueueLocked({account.id, DeviceId(1)}));
+    if (account.primary.keys)
+      PARLEY_STORE_TRY(SetNewDeviceKeysLocked({account.id, DeviceId(1)}, *account.primary.keys));
     if (account.invitation) PARLEY_STORE_TRY(UseInvitationLocked(*account.invitation, account.id, now));
     return AccountRecord{account.id, username, now, false};
   });
@@ -237,6 +239,21 @@ StoreStatus SqliteServerStore::SetAccountDisabled(const AccountId& id, bool disa
   PARLEY_STORE_TRY(update.Run());
   if (db_->changes() == 0) return Fail(StoreErrc::kNotFound, "no such account");
   return Ok<StoreErrc>();
+}
+
+StoreResult<std::vector<AccountId>> SqliteServerStore::FindDisabledAccounts(std::span<const AccountId> ids) {
+  if (ids.size() > kMaxPageSize) return Fail(StoreErrc::kInvalidArgument, "too many account ids");
+  Lock lock(read_mutex_);
+  return reader_->InReadTransaction([&]() -> StoreResult<std::vector<AccountId>> {
+    std::vector<AccountId> disabled;
+    for (const AccountId& id : ids) {
+      PARLEY_STORE_ASSIGN(query, reader_->Prepare("SELECT 1 FROM accounts WHERE id = ? AND disabled <> 0"));
+      query.BindBlob(1, AccountIdBytes(id));
+      PARLEY_STORE_ASSIGN(has_row, query.Step());
+      if (has_row) disabled.push_back(id);
+    }
+    return disabled;
+  });
 }
 
 StoreStatus SqliteServerStore::ReuseDeletedAccountIdLocked(const AccountId& id, std::int64_t now) {
@@ -464,6 +481,7 @@ StoreResult<DeviceRecord> SqliteServerStore::AddDeviceLocked(const AccountId& ac
       .Bind(8, now);
   PARLEY_STORE_TRY(insert.Run());
   PARLEY_STORE_TRY(InsertDeviceQueueLocked({account, DeviceId(free_id)}));
+  if (device.keys) PARLEY_STORE_TRY(SetNewDeviceKeysLocked({account, DeviceId(free_id)}, *device.keys));
   return DeviceRecord{
       {account, DeviceId(free_id)}, device.registration_id, device.name, device.credential, now, now};
 }
@@ -473,6 +491,33 @@ StoreStatus SqliteServerStore::InsertDeviceQueueLocked(const DeviceAddress& devi
                       db_->Prepare("INSERT INTO device_queues (account_id, device_id) VALUES (?, ?)"));
   insert.BindBlob(1, AccountIdBytes(device.account)).Bind(2, device.device.value());
   return insert.Run();
+}
+
+StoreStatus SqliteServerStore::SetNewDeviceKeysLocked(const DeviceAddress& device,
+                                                      const NewDeviceKeys& keys) {
+  {
+    PARLEY_STORE_ASSIGN(update, db_->Prepare("UPDATE devices SET identity_key = ?, signed_prekey_id = ?, "
+                                             "signed_prekey = ?, signed_prekey_signature = ? "
+                                             "WHERE account_id = ? AND device_id = ?"));
+    update.BindBlob(1, AsBytes(keys.identity_key))
+        .Bind(2, keys.signed_prekey.id.value())
+        .BindBlob(3, AsBytes(keys.signed_prekey.public_key))
+        .BindBlob(4, AsBytes(keys.signed_prekey.signature))
+        .BindBlob(5, AccountIdBytes(device.account))
+        .Bind(6, device.device.value());
+    PARLEY_STORE_TRY(update.Run());
+  }
+  for (const OneTimePreKeyRecord& key : keys.one_time_prekeys) {
+    PARLEY_STORE_ASSIGN(insert,
+                        db_->Prepare("INSERT INTO one_time_prekeys (account_id, device_id, prekey_id, "
+                                     "public_key) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"));
+    insert.BindBlob(1, AccountIdBytes(device.account))
+        .Bind(2, device.device.value())
+        .Bind(3, key.id.value())
+        .BindBlob(4, AsBytes(key.public_key));
+    PARLEY_STORE_TRY(insert.Run());
+  }
+  return Ok<StoreErrc>();
 }
 
 StoreResult<DeviceRecord> SqliteServerStore::AddDevice(const AccountId& account, const NewDevice& device) {
@@ -1045,6 +1090,19 @@ StoreResult<std::uint64_t> SqliteServerStore::QueueDepth(const DeviceAddress& de
   PARLEY_STORE_ASSIGN(has_row, query.Step());
   if (!has_row) return Fail(StoreErrc::kNotFound, "no such device");
   return CheckedInteger<std::uint64_t>(query.Int64(0));
+}
+
+StoreResult<QueueDepthSummary> SqliteServerStore::SummarizeQueueDepths() {
+  Lock lock(read_mutex_);
+  PARLEY_STORE_ASSIGN(query, reader_->Prepare("SELECT coalesce(sum(queued_count), 0), "
+                                              "coalesce(max(queued_count), 0), "
+                                              "coalesce(sum(queued_count > 0), 0) FROM device_queues"));
+  PARLEY_STORE_ASSIGN(has_row, query.Step());
+  if (!has_row) return Fail(StoreErrc::kInternal, "queue summary returned no row");
+  PARLEY_STORE_ASSIGN(queued, CheckedInteger<std::uint64_t>(query.Int64(0)));
+  PARLEY_STORE_ASSIGN(deepest, CheckedInteger<std::uint64_t>(query.Int64(1)));
+  PARLEY_STORE_ASSIGN(nonempty, CheckedInteger<std::uint64_t>(query.Int64(2)));
+  return QueueDepthSummary{queued, deepest, nonempty};
 }
 
 StoreResult<PurgeCounts> SqliteServerStore::PurgeExpiredMessages(std::int64_t cutoff_ms,

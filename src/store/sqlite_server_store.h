@@ -48,6 +48,7 @@ class SqliteServerStore final : public ServerStore {
   StoreResult<AccountRecord> GetAccountByUsername(std::string_view username) override;
   StoreStatus ChangeUsername(const AccountId& id, std::string_view new_username) override;
   StoreStatus SetAccountDisabled(const AccountId& id, bool disabled) override;
+  StoreResult<std::vector<AccountId>> FindDisabledAccounts(std::span<const AccountId> ids) override;
   // Records the account in deleted_accounts instead of deleting its
   // idempotence records: its cost does not grow with the records stored.
   StoreStatus DeleteAccount(const AccountId& id) override;
@@ -86,6 +87,8 @@ class SqliteServerStore final : public ServerStore {
   StoreResult<QueueBatchResult> CommitQueueBatch(std::span<const EnqueueRequest> sends,
                                                  std::span<const QueuedCopy> deletes) override;
   StoreResult<std::uint64_t> QueueDepth(const DeviceAddress& device) override;
+  // On the read connection: it never waits for the writer.
+  StoreResult<QueueDepthSummary> SummarizeQueueDepths() override;
   StoreResult<PurgeCounts> PurgeExpiredMessages(std::int64_t cutoff_ms, std::size_t max_rows) override;
 
   StoreResult<AttachmentInfo> CreateAttachment(const AttachmentId& id, const AccountId& owner,
@@ -124,6 +127,8 @@ class SqliteServerStore final : public ServerStore {
   StoreResult<DeviceRecord> GetDeviceLocked(SqliteDatabase& db, const DeviceAddress& device);
   // A new device's empty queue counters (device_queues).
   StoreStatus InsertDeviceQueueLocked(const DeviceAddress& device);
+  // A device's keys, written with the device (NewDevice::keys).
+  StoreStatus SetNewDeviceKeysLocked(const DeviceAddress& device, const NewDeviceKeys& keys);
   StoreResult<AccountRecord> GetAccountLocked(SqliteDatabase& db, const AccountId& id);
   // CreateAccount of an id whose deleted account still has records: keeps
   // the records the new account writes from `now` on apart from the old ones.

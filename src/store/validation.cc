@@ -90,6 +90,9 @@ StoreStatus ValidateNewDevice(const NewDevice& device) {
       credential.hash.size() > kMaxCredentialFieldBytes) {
     return Fail(StoreErrc::kInvalidArgument, "device credential is too long");
   }
+  if (device.keys && device.keys->one_time_prekeys.size() > kMaxOneTimePreKeysPerDevice) {
+    return Fail(StoreErrc::kInvalidArgument, "too many one-time prekeys for a new device");
+  }
   return Ok<StoreErrc>();
 }
 

@@ -669,7 +669,7 @@ WireStatus Parse(Bytes in, MismatchedDevices& out) {
 }
 
 WireStatus Parse(Bytes in, RecipientResult& out) {
-  return ParseFields(in, Fields({1, 2, 3, 4}, {1, 2}), [&](const ProtoField& f) {
+  return ParseFields(in, Fields({1, 2, 3, 4, 5}, {1, 2}), [&](const ProtoField& f) {
     switch (f.number) {
       case 1:
         return Read(f, out.recipient);
@@ -679,6 +679,8 @@ WireStatus Parse(Bytes in, RecipientResult& out) {
         return ReadMessage(f, out.mismatched_devices);
       case 4:
         return Read(f, out.retry_after_ms);
+      case 5:
+        return Read(f, out.server_timestamp_ms);
     }
     return Fine();
   });
@@ -1092,6 +1094,7 @@ void Encode(Sink& sink, const RecipientResult& r) {
   sink.VarintField(2, static_cast<std::uint32_t>(r.status));
   if (r.mismatched_devices) sink.MessageField(3, *r.mismatched_devices);
   if (r.retry_after_ms) sink.VarintField(4, *r.retry_after_ms);
+  if (r.server_timestamp_ms) sink.VarintField(5, *r.server_timestamp_ms);
 }
 
 template <class Sink>

@@ -344,12 +344,15 @@ struct MismatchedDevices {
 
 // One recipient's outcome in a multi-recipient send. The status follows the
 // Response rules: mismatched_devices carries `mismatched_devices`,
-// rate_limited carries `retry_after_ms`.
+// rate_limited carries `retry_after_ms`. `server_timestamp_ms` (ok only) is
+// the time the server stored this recipient's send: on a retry of an id it
+// had already accepted, the original time.
 struct RecipientResult {
   AccountId recipient;
   ResponseStatus status = ResponseStatus::kOk;
   std::optional<MismatchedDevices> mismatched_devices;
   std::optional<std::uint64_t> retry_after_ms;
+  std::optional<std::uint64_t> server_timestamp_ms = std::nullopt;
 
   friend bool operator==(const RecipientResult&, const RecipientResult&) = default;
 };

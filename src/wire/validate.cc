@@ -285,6 +285,9 @@ WireStatus Check(const MismatchedDevices& m) {
 WireStatus Check(const RecipientResult& r) {
   WIRE_TRY(CheckOutcome(r.status, r.mismatched_devices.has_value(), r.mismatched_devices.has_value(),
                         r.retry_after_ms.has_value(), false));
+  if (r.server_timestamp_ms && r.status != ResponseStatus::kOk) {
+    return Fail(WireErrc::kInconsistentFields, "a server timestamp on a recipient that was not sent to");
+  }
   if (r.mismatched_devices) WIRE_TRY(Check(*r.mismatched_devices));
   return Fine();
 }

@@ -52,8 +52,10 @@ TEST(ServerConfig, ExampleFileSpellsOutTheDefaults) {
   EXPECT_EQ(config->messages.max_push_window, 1024u);
   EXPECT_EQ(config->messages.commit_window_us, 2000u);
   EXPECT_EQ(config->keys.prekeys_low_threshold, defaults.keys.prekeys_low_threshold);
+  EXPECT_EQ(config->devices.link_code_validity_seconds, defaults.devices.link_code_validity_seconds);
   EXPECT_EQ(config->store_threads, defaults.store_threads);
   EXPECT_EQ(config->purge_interval_seconds, defaults.purge_interval_seconds);
+  EXPECT_EQ(config->disabled_account_check_seconds, defaults.disabled_account_check_seconds);
   EXPECT_EQ(config->attachments.max_bytes, defaults.attachments.max_bytes);
   EXPECT_EQ(config->attachments.expiry_days, defaults.attachments.expiry_days);
   EXPECT_EQ(config->attachments.upload_expiry_hours, defaults.attachments.upload_expiry_hours);
@@ -84,6 +86,7 @@ data_dir = "/var/lib/parleyd"
 drain_timeout_seconds = 2
 store_threads = 7
 purge_interval_seconds = 120
+disabled_account_check_seconds = 3
 [tls]
 certificate = "/etc/parleyd/cert.pem"
 private_key = "/etc/parleyd/key.pem"
@@ -105,6 +108,8 @@ max_push_window = 512
 commit_window_us = 0
 [keys]
 prekeys_low_threshold = 25
+[devices]
+link_code_validity_seconds = 120
 [attachments]
 upload_expiry_hours = 6
 [rate_limits]
@@ -134,9 +139,11 @@ max_tracked_keys = 4096
   EXPECT_EQ(config->rate_limits.registrations_per_address.refill_per_hour, 0.5);
   EXPECT_EQ(config->store_threads, 7u);
   EXPECT_EQ(config->purge_interval_seconds, 120u);
+  EXPECT_EQ(config->disabled_account_check_seconds, 3u);
   EXPECT_EQ(config->messages.push_window, 16u);
   EXPECT_EQ(config->messages.max_push_window, 512u);
   EXPECT_EQ(config->keys.prekeys_low_threshold, 25u);
+  EXPECT_EQ(config->devices.link_code_validity_seconds, 120u);
   EXPECT_EQ(config->attachments.upload_expiry_hours, 6u);
   const RequestHandlerOptions options = RequestHandlerOptionsFrom(*config);
   EXPECT_EQ(options.worker_threads, 7u);
@@ -147,6 +154,7 @@ max_tracked_keys = 4096
   // PostgreSQL: a read is a round trip, so sends run on a worker too.
   EXPECT_FALSE(options.sends_on_network_thread);
   EXPECT_TRUE(RequestHandlerOptionsFrom(ServerConfig{}).sends_on_network_thread);
+  EXPECT_EQ(options.link_code_validity_ms, 120'000);
 }
 
 void ExpectError(const char* text, const char* expected_fragment) {
@@ -170,6 +178,7 @@ TEST(ServerConfig, RejectsWhatItCannotUse) {
   ExpectError("[limits]\nauthentication_timeout_seconds = 3601", "limits.authentication_timeout_seconds");
   ExpectError("[rate_limits]\nmax_tracked_keys = 0", "rate_limits.max_tracked_keys");
   ExpectError("[limits]\nmax_in_flight_requests = 0", "limits.max_in_flight_requests");
+  ExpectError("[devices]\nlink_code_validity_seconds = 59", "devices.link_code_validity_seconds");
   ExpectError("[limits]\nkeepalive_pings = 1", "limits.keepalive_pings: must be true or false");
   ExpectError("[limits]\nmax_frame_bytes = 4096\nmax_write_queue_bytes = 2048",
               "at least limits.max_frame_bytes");

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "handler_fixture.h"
 #include "server/self_signed_certificate.h"
 #include "test_client.h"
 
@@ -160,6 +161,38 @@ TEST_F(ParleydTest, AdminCommandsWorkOnTheStore) {
 
   pid = StartParleyd(dir_, {"--config", config, "admin"});
   EXPECT_NE(WaitForExit(pid, 20s), 0);  // a subcommand is required
+}
+
+// `parleyd admin disable-account` is a separate process that writes the
+// store; the running server closes the account's connection with 1008 at its
+// next check (every second here).
+TEST_F(ParleydTest, AdminDisableAccountClosesTheRunningServersConnections) {
+  std::ofstream(dir_ / "parleyd.toml", std::ios::app) << "disabled_account_check_seconds = 1\n";
+  const std::string config = (dir_ / "parleyd.toml").string();
+  const auto port_file = dir_ / "port";
+  const pid_t server = StartParleyd(dir_, {"--config", config, "serve", "--port-file", port_file.string()});
+  const std::uint16_t port = WaitForPort(server, port_file, 20s);
+  ASSERT_NE(port, 0) << ReadFile(dir_ / "stderr.txt");
+
+  const handler_testing::DeviceKeys keys = handler_testing::MakeKeys(20);
+  wire::RegisterRequest request;
+  request.username = "alice";
+  request.registration_id = RegistrationId(1);
+  request.identity_key = keys.identity.public_key.Serialize();
+  request.signed_prekey = keys.signed_prekey;
+  request.prekeys = keys.prekeys;
+  handler_testing::WireClient client(port);
+  ASSERT_EQ(client.Call(request).status, wire::ResponseStatus::kOk);
+
+  const pid_t admin = StartParleyd(dir_, {"--config", config, "admin", "disable-account", "alice"});
+  ASSERT_EQ(WaitForExit(admin, 20s), 0) << ReadFile(dir_ / "stderr.txt");
+  EXPECT_EQ(client.ReadUntilClosed(), 1008);
+  EXPECT_EQ(client.socket().close_reason().reason, "account disabled");
+
+  ASSERT_EQ(kill(server, SIGTERM), 0);
+  EXPECT_EQ(WaitForExit(server, 20s), 0) << ReadFile(dir_ / "stderr.txt");
+  EXPECT_NE(ReadFile(dir_ / "stderr.txt").find("event=disabled_account_connections_closed connections=1"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -70,6 +70,7 @@ class ScriptedQueueStore final : public store::MessageQueueStore {
     return found;
   }
   StoreResult<std::uint64_t> QueueDepth(const store::DeviceAddress&) override { return 0; }
+  StoreResult<store::QueueDepthSummary> SummarizeQueueDepths() override { return store::QueueDepthSummary{}; }
   StoreResult<store::PurgeCounts> PurgeExpiredMessages(std::int64_t, std::size_t) override {
     return store::PurgeCounts{};
   }

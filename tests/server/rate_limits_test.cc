@@ -120,6 +120,26 @@ TEST_F(RateLimitsTest, IdentityKeyFetchesShareThePreKeyFetchBudget) {
   EXPECT_EQ(bob_client.Call(fetch).status, ResponseStatus::kOk);
 }
 
+// A rename to a taken name answers conflict, which tells that the name
+// exists: renames spend the same budget as username lookups.
+TEST_F(RateLimitsTest, UsernameChangesShareTheLookupBudget) {
+  WireClient alice_client(port());
+  Register(alice_client, "alice", MakeKeys(20));
+  WireClient bob_client(port());
+  Register(bob_client, "bob", MakeKeys(20));
+  EXPECT_EQ(bob_client.Call(wire::SetUsernameRequest{"alice"}).status, ResponseStatus::kConflict);
+  EXPECT_EQ(bob_client.Call(wire::SetUsernameRequest{"robert"}).status, ResponseStatus::kOk);
+  wire::Response response = bob_client.Call(wire::SetUsernameRequest{"bobby"});
+  ExpectRateLimited(response, 59'000, 60'001);
+  EXPECT_EQ(response.error_detail, "too many username changes");
+  EXPECT_EQ(MetricValue("parley_rate_limit_hits_total{limit=\"prekey_fetch\"}"), 1u);
+  wire::LookupUsernameRequest lookup;
+  lookup.username = "alice";
+  ExpectRateLimited(bob_client.Call(lookup), 59'000, 60'001);
+  clock_.Advance(static_cast<std::int64_t>(*response.retry_after_ms));
+  EXPECT_EQ(bob_client.Call(wire::SetUsernameRequest{"bobby"}).status, ResponseStatus::kOk);
+}
+
 TEST_F(RateLimitsTest, MessagesPerSenderRecipientPair) {
   WireClient alice_client(port());
   DeviceLogin alice = Register(alice_client, "alice", MakeKeys(20));

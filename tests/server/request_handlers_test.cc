@@ -14,6 +14,8 @@
 
 #include "handler_fixture.h"
 #include "server/admin_commands.h"
+#include "server/disabled_account_check.h"
+#include "server/queue_depth_metrics.h"
 
 namespace parley::server {
 namespace {
@@ -565,6 +567,54 @@ TEST_F(RequestHandlersTest, MultiRecipientSendReportsEachRecipient) {
   EXPECT_EQ(Text(bob_client.NextEnvelope()), "g");
 }
 
+TEST_F(RequestHandlersTest, MultiRecipientRetryAnswersWithEachRecipientsOriginalTime) {
+  WireClient alice_client(port());
+  Register(alice_client, "alice", MakeKeys(20));
+  WireClient bob_client(port());
+  DeviceLogin bob = Register(bob_client, "bob", MakeKeys(20));
+  WireClient carol_client(port());
+  DeviceLogin carol = Register(carol_client, "carol", MakeKeys(20), RegistrationId(9));
+
+  // Carol's part names a stale registration id: only Bob's is queued.
+  wire::SendMultiRecipientRequest request;
+  request.recipients.push_back(
+      {bob.account, RandomMessageId(), {{DeviceId(1), RegistrationId(1234), 1, {'g'}}}});
+  request.recipients.push_back(
+      {carol.account, RandomMessageId(), {{DeviceId(1), RegistrationId(1234), 1, {'g'}}}});
+  const std::uint64_t first_ms = static_cast<std::uint64_t>(clock_.NowMillis());
+  wire::Response first = alice_client.Call(request);
+  ASSERT_EQ(first.status, ResponseStatus::kOk);
+  const auto& first_result = std::get<wire::SendMultiRecipientResult>(first.body);
+  ASSERT_EQ(first_result.results.size(), 2u);
+  EXPECT_EQ(first_result.results[0].status, ResponseStatus::kOk);
+  EXPECT_EQ(first_result.results[0].server_timestamp_ms, first_ms);
+  EXPECT_EQ(first_result.results[1].status, ResponseStatus::kMismatchedDevices);
+  EXPECT_FALSE(first_result.results[1].server_timestamp_ms.has_value());
+  EXPECT_EQ(first_result.server_timestamp_ms, first_ms);
+  std::uint64_t push_id = 0;
+  EXPECT_EQ(bob_client.NextEnvelope(&push_id).server_timestamp_ms, first_ms);
+  bob_client.Ack(push_id);
+
+  // A minute later the client retries with Carol's part corrected: Bob's id
+  // was accepted then and keeps its time; Carol's is stored now.
+  clock_.Advance(60'000);
+  const std::uint64_t retry_ms = static_cast<std::uint64_t>(clock_.NowMillis());
+  request.recipients[1].messages[0].registration_id = RegistrationId(9);
+  wire::Response retry = alice_client.Call(request);
+  ASSERT_EQ(retry.status, ResponseStatus::kOk);
+  const auto& retry_result = std::get<wire::SendMultiRecipientResult>(retry.body);
+  ASSERT_EQ(retry_result.results.size(), 2u);
+  EXPECT_EQ(retry_result.results[0].status, ResponseStatus::kOk);
+  EXPECT_EQ(retry_result.results[0].server_timestamp_ms, first_ms);
+  EXPECT_EQ(retry_result.results[1].status, ResponseStatus::kOk);
+  EXPECT_EQ(retry_result.results[1].server_timestamp_ms, retry_ms);
+  EXPECT_EQ(retry_result.server_timestamp_ms, first_ms);
+  EXPECT_EQ(carol_client.NextEnvelope().server_timestamp_ms, retry_ms);
+  // Bob got his copy once: the next thing he reads is the answer to a ping.
+  ASSERT_EQ(bob_client.Call(wire::PingRequest{}).status, ResponseStatus::kOk);
+  EXPECT_EQ(bob_client.buffered_pushes(), 0u);
+}
+
 TEST_F(RequestHandlersTest, FreshSendsToAnOnlineDeviceArePushedWithoutAStoreRead) {
   WireClient alice_client(port());
   DeviceLogin alice = Register(alice_client, "alice", MakeKeys(20));
@@ -784,6 +834,111 @@ TEST_F(RequestHandlersTest, SendPipelinedBehindAnotherRequestSeesItsEffect) {
   DeviceLogin bob = Register(bob_client, "bob", MakeKeys(5));
   EXPECT_EQ(alice_primary.Call(TextTo(bob, "hi")).status, ResponseStatus::kOk);
   EXPECT_EQ(Text(bob_client.NextEnvelope()), "hi");
+}
+
+// The value of one series in the text GET /metrics serves; -1 when absent.
+double ScrapedValue(std::uint16_t port, const std::string& series) {
+  testing::HttpsClient client(port);
+  EXPECT_FALSE(client.Connect());
+  boost::system::error_code ec;
+  auto response = client.Request(boost::beast::http::verb::get, "/metrics", ec);
+  EXPECT_FALSE(ec);
+  const std::string& text = response.body();
+  const std::size_t at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
+TEST_F(RequestHandlersTest, MetricsExportQueueDepthsReadAtMostOncePerMaxAge) {
+  QueueDepthMetrics depths(*store_, clock_, *metrics_, 5'000);
+  DeviceLogin bob, carol;
+  {
+    WireClient bob_client(port());
+    bob = Register(bob_client, "bob", MakeKeys(20));
+    WireClient carol_client(port());
+    carol = Register(carol_client, "carol", MakeKeys(20));
+  }
+  WireClient alice_client(port());
+  Register(alice_client, "alice", MakeKeys(20));
+  EXPECT_EQ(ScrapedValue(port(), "parley_queued_messages"), 0);
+  EXPECT_EQ(ScrapedValue(port(), "parley_queue_depth_max"), 0);
+  EXPECT_EQ(ScrapedValue(port(), "parley_queues_nonempty"), 0);
+
+  for (const char* text : {"one", "two", "three"})
+    ASSERT_EQ(alice_client.Call(TextTo(bob, text)).status, ResponseStatus::kOk);
+  ASSERT_EQ(alice_client.Call(TextTo(carol, "hi")).status, ResponseStatus::kOk);
+  // Within max_age a scrape shows what was read before, without a query.
+  EXPECT_EQ(ScrapedValue(port(), "parley_queued_messages"), 0);
+  clock_.Advance(5'000);
+  EXPECT_EQ(ScrapedValue(port(), "parley_queued_messages"), 4);
+  EXPECT_EQ(ScrapedValue(port(), "parley_queue_depth_max"), 3);
+  EXPECT_EQ(ScrapedValue(port(), "parley_queues_nonempty"), 2);
+
+  // Bob connects, takes his three and acknowledges them.
+  WireClient bob_again(port());
+  ASSERT_EQ(Authenticate(bob_again, bob).status, ResponseStatus::kOk);
+  for (int i = 0; i < 3; ++i) {
+    std::uint64_t push_id = 0;
+    bob_again.NextEnvelope(&push_id);
+    bob_again.Ack(push_id);
+  }
+  bob_again.ExpectQueueEmpty();
+  ASSERT_EQ(bob_again.Call(wire::PingRequest{}).status, ResponseStatus::kOk);
+  clock_.Advance(5'000);
+  EXPECT_EQ(ScrapedValue(port(), "parley_queued_messages"), 1);
+  EXPECT_EQ(ScrapedValue(port(), "parley_queue_depth_max"), 1);
+  EXPECT_EQ(ScrapedValue(port(), "parley_queues_nonempty"), 1);
+  EXPECT_EQ(ScrapedValue(port(), "parley_queue_depth_read_failures_total"), 0);
+}
+
+// What `parleyd admin disable-account` does (SetAccountDisabledByUsername on
+// the store, here through a second store object as the admin process would
+// open it) reaches the running server through its periodic check.
+TEST_F(RequestHandlersTest, DisablingAConnectedAccountClosesItsConnectionsWith1008) {
+  WireClient alice_client(port());
+  DeviceLogin alice = Register(alice_client, "alice", MakeKeys(20));
+  WireClient bob_client(port());
+  DeviceLogin bob = Register(bob_client, "bob", MakeKeys(20));
+  DisabledAccountCheck check(*handler_, *metrics_, std::chrono::milliseconds(50));
+  EXPECT_EQ(check.CheckNow(), 0u);
+
+  auto admin_store = store::OpenServerStore(database_.url(), clock_);
+  ASSERT_TRUE(admin_store) << admin_store.error().message;
+  ASSERT_TRUE(SetAccountDisabledByUsername(**admin_store, "alice", true));
+  check.Start();
+  EXPECT_EQ(alice_client.ReadUntilClosed(), 1008);
+  check.Stop();
+  EXPECT_EQ(alice_client.socket().close_reason().reason, "account disabled");
+  EXPECT_EQ(MetricValue("parley_disabled_account_closes_total"), 1u);
+
+  // Bob is not affected; Alice cannot come back until enabled again.
+  ASSERT_EQ(bob_client.Call(wire::PingRequest{}).status, ResponseStatus::kOk);
+  WireClient again(port());
+  EXPECT_EQ(Authenticate(again, alice).status, ResponseStatus::kForbidden);
+  ASSERT_TRUE(SetAccountDisabledByUsername(**admin_store, "alice", false));
+  WireClient back(port());
+  EXPECT_EQ(Authenticate(back, alice).status, ResponseStatus::kOk);
+  EXPECT_EQ(check.CheckNow(), 0u);
+  EXPECT_EQ(MetricValue("parley_disabled_account_check_failures_total"), 0u);
+  EXPECT_EQ(bob.device, DeviceId(1));
+}
+
+class ShortLinkCodeTest : public RequestHandlersTest {
+ protected:
+  void Configure(ServerConfig& config) override { config.devices.link_code_validity_seconds = 120; }
+};
+
+TEST_F(ShortLinkCodeTest, LinkCodeLivesAsLongAsConfigured) {
+  WireClient alice_primary(port());
+  Register(alice_primary, "alice", MakeKeys(20));
+  const std::int64_t now = clock_.NowMillis();
+  wire::Response code = alice_primary.Call(wire::CreateLinkCodeRequest{});
+  ASSERT_EQ(code.status, ResponseStatus::kOk);
+  const auto& created = std::get<wire::CreateLinkCodeResult>(code.body);
+  EXPECT_EQ(created.expires_at_ms, static_cast<std::uint64_t>(now + 120'000));
+  clock_.Advance(120'000);
+  WireClient laptop(port());
+  EXPECT_EQ(laptop.Call(LaptopLink(created.code, MakeKeys(20))).status, ResponseStatus::kGone);
 }
 
 class InvitationRegistrationTest : public RequestHandlersTest {

@@ -282,6 +282,30 @@ TEST_P(StoreConformanceTest, DisablesAndEnablesAccount) {
   EXPECT_FALSE(store().GetAccount(id)->disabled);
 }
 
+TEST_P(StoreConformanceTest, FindsTheDisabledAccountsAmongGivenIds) {
+  const AccountId alice = MustCreateAccount("alice");
+  const AccountId bob = MustCreateAccount("bob");
+  const AccountId carol = MustCreateAccount("carol");
+  const AccountId unknown = NewId();
+  EXPECT_TRUE(store().FindDisabledAccounts({})->empty());
+  const std::vector<AccountId> asked{alice, bob, carol, unknown};
+  EXPECT_TRUE(store().FindDisabledAccounts(asked)->empty());
+  ASSERT_TRUE(IsOk(store().SetAccountDisabled(bob, true)));
+  ASSERT_TRUE(IsOk(store().SetAccountDisabled(carol, true)));
+  auto found = store().FindDisabledAccounts(asked);
+  ASSERT_TRUE(IsOk(found));
+  std::sort(found->begin(), found->end());
+  std::vector<AccountId> expected{bob, carol};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(*found, expected);
+  EXPECT_EQ(*store().FindDisabledAccounts(std::vector<AccountId>{alice, carol}),
+            std::vector<AccountId>{carol});
+  ASSERT_TRUE(IsOk(store().SetAccountDisabled(carol, false)));
+  EXPECT_EQ(*store().FindDisabledAccounts(asked), std::vector<AccountId>{bob});
+  const std::vector<AccountId> too_many(kMaxPageSize + 1, alice);
+  EXPECT_EQ(store().FindDisabledAccounts(too_many).error().code, StoreErrc::kInvalidArgument);
+}
+
 TEST_P(StoreConformanceTest, ListsAccountsInPagesAndCounts) {
   EXPECT_EQ(*store().CountAccounts(), 0u);
   std::vector<std::string> names;
@@ -499,6 +523,25 @@ TEST_P(StoreConformanceTest, CollectsStats) {
 }
 
 // ------------------------------------------------------------------- devices
+
+TEST_P(StoreConformanceTest, SummarizesQueueDepthsFromTheQueueCounters) {
+  EXPECT_EQ(*store().SummarizeQueueDepths(), QueueDepthSummary{});
+  const AccountId alice = MustCreateAccount("alice");
+  const AccountId bob = MustCreateAccount("bob");
+  const DeviceAddress bob_tablet = MustAddDevice(bob);
+  MustCreateAccount("carol");
+  ASSERT_TRUE(IsOk(Send({alice, DeviceId(1)}, 1, {{bob, DeviceId(1)}, bob_tablet})));
+  ASSERT_TRUE(IsOk(Send({alice, DeviceId(1)}, 2, {bob_tablet})));
+  ASSERT_TRUE(IsOk(Send({alice, DeviceId(1)}, 3, {bob_tablet})));
+  EXPECT_EQ(*store().SummarizeQueueDepths(), (QueueDepthSummary{4, 3, 2}));
+  // An acknowledgement and a removed device count at once.
+  const std::vector<StoredEnvelope> queued = FetchAll({bob, DeviceId(1)});
+  ASSERT_EQ(queued.size(), 1u);
+  ASSERT_TRUE(IsOk(store().DeleteMessage({bob, DeviceId(1)}, queued.front().server_id)));
+  EXPECT_EQ(*store().SummarizeQueueDepths(), (QueueDepthSummary{3, 3, 1}));
+  ASSERT_TRUE(IsOk(store().RemoveDevice(bob_tablet)));
+  EXPECT_EQ(*store().SummarizeQueueDepths(), QueueDepthSummary{});
+}
 
 TEST_P(StoreConformanceTest, AddsDevicesUpToTheLimitAndReusesFreedIds) {
   const AccountId id = MustCreateAccount("henry");
@@ -1590,6 +1633,66 @@ TEST_P(StoreConformanceTest, RegistrationWithInvitationIsAtomic) {
   EXPECT_EQ(expired.error().code, StoreErrc::kExpired);
   EXPECT_EQ(*store().CountAccounts(), 2u);
   EXPECT_EQ(store().GetAccountByUsername("second").error().code, StoreErrc::kNotFound);
+}
+
+// Registration writes the account, its primary device and the device's keys
+// in one transaction: a failure (or a crash) anywhere in it leaves no account
+// that holds the username without keys.
+TEST_P(StoreConformanceTest, CreatesAccountWithItsKeysInOneTransaction) {
+  NewDeviceKeys keys{Key(1), {SignedPreKeyId(7), Key(2), Signature(3)}, PreKeys(1, 5)};
+  keys.one_time_prekeys.push_back({PreKeyId(3), Key(99)});  // a repeated id is stored once
+  NewDevice primary = Device(1234, "phone");
+  primary.keys = keys;
+  const AccountId id = NewId();
+  // The invitation is checked after the keys were written: all of it rolls back.
+  auto refused = store().CreateAccount({id, "keyed", primary, Hash(1)});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, StoreErrc::kNotFound);
+  EXPECT_EQ(store().GetAccountByUsername("keyed").error().code, StoreErrc::kNotFound);
+  EXPECT_EQ(store().GetIdentityKey({id, DeviceId(1)}).error().code, StoreErrc::kNotFound);
+  EXPECT_EQ(store().CountOneTimePreKeys({id, DeviceId(1)}).error().code, StoreErrc::kNotFound);
+
+  ASSERT_TRUE(IsOk(store().CreateInvitation(Hash(1), std::nullopt)));
+  ASSERT_TRUE(IsOk(store().CreateAccount({id, "keyed", primary, Hash(1)})));
+  const DeviceAddress device{id, DeviceId(1)};
+  EXPECT_EQ(*store().GetIdentityKey(device), Key(1));
+  EXPECT_EQ(*store().CountOneTimePreKeys(device), 5u);
+  auto bundle = store().TakePreKeyBundle(device);
+  ASSERT_TRUE(IsOk(bundle));
+  EXPECT_EQ(bundle->registration_id, RegistrationId(1234));
+  EXPECT_EQ(bundle->identity_key, Key(1));
+  EXPECT_EQ(bundle->signed_prekey, (SignedPreKeyRecord{SignedPreKeyId(7), Key(2), Signature(3)}));
+  ASSERT_TRUE(bundle->one_time_prekey.has_value());
+  EXPECT_EQ(*bundle->one_time_prekey, (OneTimePreKeyRecord{PreKeyId(1), Key(1)}));
+
+  // Past the prekey cap nothing is created.
+  NewDevice overfull = Device(1, "x");
+  overfull.keys = NewDeviceKeys{Key(4),
+                                {SignedPreKeyId(1), Key(5), Signature(6)},
+                                PreKeys(1, static_cast<std::uint32_t>(kMaxOneTimePreKeysPerDevice) + 1)};
+  auto too_many = store().CreateAccount({NewId(), "overfull", overfull, std::nullopt});
+  ASSERT_FALSE(too_many);
+  EXPECT_EQ(too_many.error().code, StoreErrc::kInvalidArgument);
+  EXPECT_EQ(store().GetAccountByUsername("overfull").error().code, StoreErrc::kNotFound);
+  // Without keys the device has none yet (they come with UploadKeys).
+  const AccountId bare = MustCreateAccount("bare");
+  EXPECT_EQ(store().GetIdentityKey({bare, DeviceId(1)}).error().code, StoreErrc::kNotFound);
+}
+
+TEST_P(StoreConformanceTest, LinkDeviceStoresTheNewDevicesKeysWithIt) {
+  const AccountId account = MustCreateAccount("primary");
+  ASSERT_TRUE(IsOk(store().CreateProvisioningCode(Hash(1), account, clock_.NowMillis() + 60'000)));
+  NewDevice laptop = Device(77, "laptop");
+  laptop.keys = NewDeviceKeys{Key(8), {SignedPreKeyId(2), Key(9), Signature(10)}, PreKeys(100, 3)};
+  auto linked = store().LinkDevice(Hash(1), laptop);
+  ASSERT_TRUE(IsOk(linked));
+  EXPECT_EQ(*store().GetIdentityKey(linked->address), Key(8));
+  EXPECT_EQ(*store().CountOneTimePreKeys(linked->address), 3u);
+  auto bundle = store().TakePreKeyBundle(linked->address);
+  ASSERT_TRUE(IsOk(bundle));
+  EXPECT_EQ(bundle->signed_prekey.id, SignedPreKeyId(2));
+  ASSERT_TRUE(bundle->one_time_prekey.has_value());
+  EXPECT_EQ(bundle->one_time_prekey->id, PreKeyId(100));
 }
 
 TEST_P(StoreConformanceTest, ConcurrentConsumersOfOneInvitationOneWins) {

@@ -605,6 +605,14 @@ TEST(DecodeRecipientResult, Errors) {
             WireErrc::kInconsistentFields);
   EXPECT_EQ(EncodeError(RecipientResult{who, ResponseStatus::kRateLimited, std::nullopt, std::nullopt}),
             WireErrc::kMissingField);
+  EXPECT_EQ(EncodeError(RecipientResult{who, ResponseStatus::kQueueFull, std::nullopt, std::nullopt, 9}),
+            WireErrc::kInconsistentFields);
+  EXPECT_EQ(DecodeError<RecipientResult>(Concat(Encoded(Sample<RecipientResult>()), VarintField(5, 9))),
+            WireErrc::kInconsistentFields);
+  const Buffer sent_to = Encoded(RecipientResult{who, ResponseStatus::kOk, std::nullopt, std::nullopt, 9});
+  EXPECT_EQ(DecodeError<RecipientResult>(WithFieldTwice(sent_to, 5)), WireErrc::kDuplicateField);
+  EXPECT_EQ(DecodeError<RecipientResult>(ReplaceField(sent_to, 5, BytesField(5, Bytes1(1)))),
+            WireErrc::kWrongWireType);
   const Buffer encoded = Encoded(Sample<RecipientResult>());
   EXPECT_EQ(DecodeError<RecipientResult>(WithoutField(encoded, 3)), WireErrc::kInconsistentFields);
   EXPECT_EQ(DecodeError<RecipientResult>(ReplaceField(encoded, 2, VarintField(2, 5))),

@@ -343,6 +343,7 @@ TEST(WireProto, ReadsAMultiRecipientResultBuiltByLibprotobuf) {
   v1::RecipientResult* ok = result.add_results();
   ok->set_recipient(Repeat(16, '\x01'));
   ok->set_status(v1::OK);
+  ok->set_server_timestamp_ms(8);
   v1::RecipientResult* stale = result.add_results();
   stale->set_recipient(Repeat(16, '\x02'));
   stale->set_status(v1::MISMATCHED_DEVICES);
@@ -355,7 +356,7 @@ TEST(WireProto, ReadsAMultiRecipientResultBuiltByLibprotobuf) {
   ASSERT_TRUE(decoded) << decoded.error().message;
   const SendMultiRecipientResult expected{
       9,
-      {{AccountOf('\x01'), ResponseStatus::kOk, std::nullopt, std::nullopt},
+      {{AccountOf('\x01'), ResponseStatus::kOk, std::nullopt, std::nullopt, 8},
        {AccountOf('\x02'), ResponseStatus::kMismatchedDevices, MismatchedDevices{{}, {DeviceId(7)}, {}},
         std::nullopt},
        {AccountOf('\x03'), ResponseStatus::kQueueFull, std::nullopt, std::nullopt}}};

@@ -256,7 +256,7 @@ RecipientResult Sample() {
 template <>
 SendMultiRecipientResult Sample() {
   return {1'700'000'500'000,
-          {{SampleAccount(4), ResponseStatus::kOk, std::nullopt, std::nullopt},
+          {{SampleAccount(4), ResponseStatus::kOk, std::nullopt, std::nullopt, 1'699'999'000'000},
            Sample<RecipientResult>(),
            {SampleAccount(9), ResponseStatus::kRateLimited, std::nullopt, 1500}}};
 }
