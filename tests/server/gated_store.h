@@ -90,6 +90,9 @@ class GatedStore final : public store::ServerStore {
   store::StoreStatus SetAccountDisabled(const AccountId& id, bool disabled) override {
     return inner_.SetAccountDisabled(id, disabled);
   }
+  store::StoreResult<std::vector<AccountId>> FindDisabledAccounts(std::span<const AccountId> ids) override {
+    return inner_.FindDisabledAccounts(ids);
+  }
   store::StoreStatus DeleteAccount(const AccountId& id) override { return inner_.DeleteAccount(id); }
   store::StoreResult<store::DeletedAccountsPurge> PurgeDeletedAccounts(std::size_t max_rows) override {
     return inner_.PurgeDeletedAccounts(max_rows);
@@ -160,6 +163,9 @@ class GatedStore final : public store::ServerStore {
   }
   store::StoreResult<std::vector<bool>> DeleteMessages(std::span<const store::QueuedCopy> messages) override {
     return inner_.DeleteMessages(messages);
+  }
+  store::StoreResult<store::QueueDepthSummary> SummarizeQueueDepths() override {
+    return inner_.SummarizeQueueDepths();
   }
   store::StoreResult<std::uint64_t> QueueDepth(const store::DeviceAddress& device) override {
     return inner_.QueueDepth(device);
