@@ -31,54 +31,14 @@
 #include <vector>
 
 #include "handler_fixture.h"
+#include "parleyd_child.h"
 
 namespace parley::server {
 namespace {
 
 using namespace handler_testing;
 using namespace std::chrono_literals;
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-// parleyd serving `config`, output appended to files in `dir`.
-pid_t StartParleyd(const std::filesystem::path& dir, const std::filesystem::path& config,
-                   const std::filesystem::path& port_file) {
-  std::filesystem::remove(port_file);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int out = open((dir / "stdout.txt").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    const int err = open((dir / "stderr.txt").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    dup2(out, STDOUT_FILENO);
-    dup2(err, STDERR_FILENO);
-    const std::string config_arg = config.string();
-    const std::string port_arg = port_file.string();
-    std::vector<char*> argv = {const_cast<char*>(PARLEYD_PATH),
-                               const_cast<char*>("--config"),
-                               const_cast<char*>(config_arg.c_str()),
-                               const_cast<char*>("serve"),
-                               const_cast<char*>("--port-file"),
-                               const_cast<char*>(port_arg.c_str()),
-                               nullptr};
-    execv(PARLEYD_PATH, argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-std::uint16_t WaitForPort(pid_t pid, const std::filesystem::path& port_file) {
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (std::filesystem::exists(port_file)) return static_cast<std::uint16_t>(std::stoi(ReadFile(port_file)));
-    if (waitpid(pid, nullptr, WNOHANG) == pid) return 0;
-    std::this_thread::sleep_for(20ms);
-  }
-  return 0;
-}
+using namespace parleyd_child;
 
 void Kill(pid_t pid, int signal) {
   kill(pid, signal);
@@ -240,8 +200,10 @@ class CrashSafetyTest : public ::testing::TestWithParam<int> {
   }
 
   std::uint16_t Start(int run) {
-    pid_ = StartParleyd(dir_, config_, dir_ / ("port-" + std::to_string(run)));
-    return WaitForPort(pid_, dir_ / ("port-" + std::to_string(run)));
+    const std::filesystem::path port_file = dir_ / ("port-" + std::to_string(run));
+    std::filesystem::remove(port_file);
+    pid_ = StartParleyd(dir_, {"--config", config_.string(), "serve", "--port-file", port_file.string()});
+    return WaitForPort(pid_, port_file, 20s);
   }
 
   DeviceLogin Register(std::uint16_t port, const std::string& username) {

@@ -15,46 +15,22 @@
 #include <vector>
 
 #include "handler_fixture.h"
+#include "parleyd_child.h"
 #include "store/server_store.h"
 
 namespace parley::server {
 namespace {
 
 using namespace std::chrono_literals;
+using namespace parleyd_child;
 
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-// Runs parleyd with `args` to its end (at most 30 s); stdout and stderr go to
-// out.txt and err.txt in `dir`, replaced. Returns the exit status, -1 on a
-// timeout.
+// Runs parleyd with `args` to its end (at most 30 s); stdout.txt and
+// stderr.txt in `dir` hold this run's output only. Returns the exit status,
+// -1 on a timeout.
 int RunParleyd(const std::filesystem::path& dir, const std::vector<std::string>& args) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int out = open((dir / "out.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int err = open((dir / "err.txt").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(out, STDOUT_FILENO);
-    dup2(err, STDERR_FILENO);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(PARLEYD_PATH));
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(PARLEYD_PATH, argv.data());
-    _exit(127);
-  }
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::this_thread::sleep_for(20ms);
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  return -1;
+  std::filesystem::remove(dir / "stdout.txt");
+  std::filesystem::remove(dir / "stderr.txt");
+  return WaitForExit(StartParleyd(dir, args), 30s);
 }
 
 TEST(ParleydAdminOnPostgres, CommandsWorkOnThePostgresStore) {
@@ -67,15 +43,15 @@ TEST(ParleydAdminOnPostgres, CommandsWorkOnThePostgresStore) {
                                       << "\"\n[store]\nurl = \"" << database.url() << "\"\n";
   const std::string config = (dir / "parleyd.toml").string();
 
-  ASSERT_EQ(RunParleyd(dir, {"--config", config, "admin", "stats"}), 0) << ReadFile(dir / "err.txt");
-  EXPECT_NE(ReadFile(dir / "out.txt").find("store=postgresql accounts=0 disabled_accounts=0 devices=0"),
+  ASSERT_EQ(RunParleyd(dir, {"--config", config, "admin", "stats"}), 0) << ReadFile(dir / "stderr.txt");
+  EXPECT_NE(ReadFile(dir / "stdout.txt").find("store=postgresql accounts=0 disabled_accounts=0 devices=0"),
             std::string::npos)
-      << ReadFile(dir / "out.txt");
-  EXPECT_NE(ReadFile(dir / "err.txt").find("parley_rate_limit_hits_total"), std::string::npos);
+      << ReadFile(dir / "stdout.txt");
+  EXPECT_NE(ReadFile(dir / "stderr.txt").find("parley_rate_limit_hits_total"), std::string::npos);
 
   ASSERT_EQ(RunParleyd(dir, {"--config", config, "admin", "create-invitation"}), 0)
-      << ReadFile(dir / "err.txt");
-  EXPECT_EQ(ReadFile(dir / "out.txt").size(), 33u);  // 32 hex characters and a newline
+      << ReadFile(dir / "stderr.txt");
+  EXPECT_EQ(ReadFile(dir / "stdout.txt").size(), 33u);  // 32 hex characters and a newline
 
   SystemClock clock;
   auto store = store::OpenServerStore(database.url(), clock);
@@ -88,17 +64,18 @@ TEST(ParleydAdminOnPostgres, CommandsWorkOnThePostgresStore) {
   account.primary.credential = {std::vector<std::uint8_t>(16, 1), std::vector<std::uint8_t>(32, 2)};
   ASSERT_TRUE((*store)->CreateAccount(account));
 
-  ASSERT_EQ(RunParleyd(dir, {"--config", config, "admin", "list-accounts"}), 0) << ReadFile(dir / "err.txt");
-  EXPECT_NE(ReadFile(dir / "out.txt").find(account.id.value().ToString() + " alice "), std::string::npos)
-      << ReadFile(dir / "out.txt");
+  ASSERT_EQ(RunParleyd(dir, {"--config", config, "admin", "list-accounts"}), 0)
+      << ReadFile(dir / "stderr.txt");
+  EXPECT_NE(ReadFile(dir / "stdout.txt").find(account.id.value().ToString() + " alice "), std::string::npos)
+      << ReadFile(dir / "stdout.txt");
   ASSERT_EQ(RunParleyd(dir, {"--config", config, "admin", "disable-account", "alice"}), 0)
-      << ReadFile(dir / "err.txt");
+      << ReadFile(dir / "stderr.txt");
   EXPECT_TRUE((*store)->GetAccountByUsername("alice")->disabled);
   EXPECT_EQ(RunParleyd(dir, {"--config", config, "admin", "disable-account", "nobody"}), 1);
-  ASSERT_EQ(RunParleyd(dir, {"--config", config, "admin", "stats"}), 0) << ReadFile(dir / "err.txt");
-  EXPECT_NE(ReadFile(dir / "out.txt").find("store=postgresql accounts=1 disabled_accounts=1 devices=1"),
+  ASSERT_EQ(RunParleyd(dir, {"--config", config, "admin", "stats"}), 0) << ReadFile(dir / "stderr.txt");
+  EXPECT_NE(ReadFile(dir / "stdout.txt").find("store=postgresql accounts=1 disabled_accounts=1 devices=1"),
             std::string::npos)
-      << ReadFile(dir / "out.txt");
+      << ReadFile(dir / "stdout.txt");
 
   store->reset();
   database.Destroy();

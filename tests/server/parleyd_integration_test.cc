@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "handler_fixture.h"
+#include "parleyd_child.h"
 #include "server/self_signed_certificate.h"
 #include "test_client.h"
 
@@ -23,57 +24,7 @@ namespace {
 
 namespace http = boost::beast::http;
 using namespace std::chrono_literals;
-
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-// Runs parleyd with `args`, stdout and stderr to files in `dir`.
-pid_t StartParleyd(const std::filesystem::path& dir, const std::vector<std::string>& args) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int out = open((dir / "stdout.txt").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    const int err = open((dir / "stderr.txt").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    dup2(out, STDOUT_FILENO);
-    dup2(err, STDERR_FILENO);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(PARLEYD_PATH));
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(PARLEYD_PATH, argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-// The exit status, or -1 when it did not exit within `limit`.
-int WaitForExit(pid_t pid, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    const pid_t done = waitpid(pid, &status, WNOHANG);
-    if (done == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::this_thread::sleep_for(20ms);
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, nullptr, 0);
-  return -1;
-}
-
-// The port parleyd wrote, or 0 when it did not within `limit` (or exited).
-std::uint16_t WaitForPort(pid_t pid, const std::filesystem::path& port_file,
-                          std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (std::filesystem::exists(port_file)) return static_cast<std::uint16_t>(std::stoi(ReadFile(port_file)));
-    if (waitpid(pid, nullptr, WNOHANG) == pid) return 0;
-    std::this_thread::sleep_for(20ms);
-  }
-  return 0;
-}
+using namespace parleyd_child;
 
 class ParleydTest : public ::testing::Test {
  protected:
