@@ -493,6 +493,18 @@ StoreStatus SqliteServerStore::InsertDeviceQueueLocked(const DeviceAddress& devi
   return insert.Run();
 }
 
+StoreResult<bool> SqliteServerStore::InsertOneTimePreKeyLocked(const DeviceAddress& device,
+                                                               const OneTimePreKeyRecord& key) {
+  PARLEY_STORE_ASSIGN(insert, db_->Prepare("INSERT INTO one_time_prekeys (account_id, device_id, prekey_id, "
+                                           "public_key) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"));
+  insert.BindBlob(1, AccountIdBytes(device.account))
+      .Bind(2, device.device.value())
+      .Bind(3, key.id.value())
+      .BindBlob(4, AsBytes(key.public_key));
+  PARLEY_STORE_TRY(insert.Run());
+  return db_->changes() > 0;
+}
+
 StoreStatus SqliteServerStore::SetNewDeviceKeysLocked(const DeviceAddress& device,
                                                       const NewDeviceKeys& keys) {
   {
@@ -508,14 +520,7 @@ StoreStatus SqliteServerStore::SetNewDeviceKeysLocked(const DeviceAddress& devic
     PARLEY_STORE_TRY(update.Run());
   }
   for (const OneTimePreKeyRecord& key : keys.one_time_prekeys) {
-    PARLEY_STORE_ASSIGN(insert,
-                        db_->Prepare("INSERT INTO one_time_prekeys (account_id, device_id, prekey_id, "
-                                     "public_key) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"));
-    insert.BindBlob(1, AccountIdBytes(device.account))
-        .Bind(2, device.device.value())
-        .Bind(3, key.id.value())
-        .BindBlob(4, AsBytes(key.public_key));
-    PARLEY_STORE_TRY(insert.Run());
+    PARLEY_STORE_TRY(InsertOneTimePreKeyLocked(device, key));
   }
   return Ok<StoreErrc>();
 }
@@ -701,15 +706,8 @@ StoreResult<std::size_t> SqliteServerStore::AddOneTimePreKeys(const DeviceAddres
     }
     std::size_t added = 0;
     for (const auto& key : keys) {
-      PARLEY_STORE_ASSIGN(insert,
-                          db_->Prepare("INSERT INTO one_time_prekeys (account_id, device_id, prekey_id, "
-                                       "public_key) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"));
-      insert.BindBlob(1, AccountIdBytes(device.account))
-          .Bind(2, device.device.value())
-          .Bind(3, key.id.value())
-          .BindBlob(4, AsBytes(key.public_key));
-      PARLEY_STORE_TRY(insert.Run());
-      added += static_cast<std::size_t>(db_->changes());
+      PARLEY_STORE_ASSIGN(inserted, InsertOneTimePreKeyLocked(device, key));
+      if (inserted) ++added;
       if (static_cast<std::size_t>(stored) + added > kMaxOneTimePreKeysPerDevice) {
         return Fail(StoreErrc::kLimitExceeded, "the device would hold too many one-time prekeys");
       }

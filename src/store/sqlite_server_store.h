@@ -129,6 +129,8 @@ class SqliteServerStore final : public ServerStore {
   StoreStatus InsertDeviceQueueLocked(const DeviceAddress& device);
   // A device's keys, written with the device (NewDevice::keys).
   StoreStatus SetNewDeviceKeysLocked(const DeviceAddress& device, const NewDeviceKeys& keys);
+  // Whether the key was new (one with its id already stored is kept).
+  StoreResult<bool> InsertOneTimePreKeyLocked(const DeviceAddress& device, const OneTimePreKeyRecord& key);
   StoreResult<AccountRecord> GetAccountLocked(SqliteDatabase& db, const AccountId& id);
   // CreateAccount of an id whose deleted account still has records: keeps
   // the records the new account writes from `now` on apart from the old ones.

@@ -106,6 +106,23 @@ class SqliteStoreTest : public ::testing::Test {
   const AccountId sender_{Uuid::Parse("0f8fad5b-d9cb-469f-a165-70867728950e").value()};
   const AccountId recipient_{Uuid::Parse("7c9e6679-7425-40de-944b-e07fc1f90ae7").value()};
 
+  // The sends of the files written at an old version (client ids 1..3 from
+  // `sender`'s device 1, each queued once at 700 + n with server id n):
+  // a retry of each is a duplicate answered with its old copy.
+  static void ExpectOldSendsAreDuplicates(ServerStore& store, const AccountId& sender,
+                                          const OutgoingEnvelope& envelope) {
+    for (std::uint8_t n = 1; n <= 3; ++n) {
+      std::array<std::uint8_t, 16> id{};
+      id[0] = n;
+      auto retry = store.Enqueue({{sender, DeviceId(1)}, ClientMessageId(id), std::span(&envelope, 1)});
+      ASSERT_TRUE(retry) << int(n);
+      EXPECT_TRUE(retry->duplicate) << int(n);
+      EXPECT_EQ(retry->server_timestamp_ms, 700 + n);
+      ASSERT_EQ(retry->copies.size(), 1u);
+      EXPECT_EQ(retry->copies[0], (QueuedCopy{envelope.recipient, n}));
+    }
+  }
+
   // A store whose checkpoint thread is woken from 250 WAL pages (not 4,000).
   std::unique_ptr<SqliteServerStore> OpenWithSmallCheckpoints() {
     StoreOptions options;
@@ -450,16 +467,7 @@ TEST_F(SqliteStoreTest, UpgradesAVersion3FileRekeyingTheSendRecords) {
   const std::vector<std::uint8_t> content{1, 2, 3};
   const OutgoingEnvelope envelope{recipient_device, 1, content};
   // Each old send's retry is a duplicate answered with its old copy.
-  for (std::uint8_t n = 1; n <= 3; ++n) {
-    std::array<std::uint8_t, 16> id{};
-    id[0] = n;
-    auto retry = store.Enqueue({{sender, DeviceId(1)}, ClientMessageId(id), std::span(&envelope, 1)});
-    ASSERT_TRUE(retry) << int(n);
-    EXPECT_TRUE(retry->duplicate) << int(n);
-    EXPECT_EQ(retry->server_timestamp_ms, 700 + n);
-    ASSERT_EQ(retry->copies.size(), 1u);
-    EXPECT_EQ(retry->copies[0], (QueuedCopy{recipient_device, n}));
-  }
+  ASSERT_NO_FATAL_FAILURE(ExpectOldSendsAreDuplicates(store, sender, envelope));
   // A new send is recorded under the new key and deduplicated too.
   std::array<std::uint8_t, 16> new_id{};
   new_id[0] = 0x04;
@@ -551,16 +559,8 @@ TEST_F(SqliteStoreTest, UpgradesAVersion4FileDroppingTheSendersForeignKey) {
   const DeviceAddress recipient_device{recipient, DeviceId(1)};
   const std::vector<std::uint8_t> content{1, 2, 3};
   const OutgoingEnvelope envelope{recipient_device, 1, content};
-  for (std::uint8_t n = 1; n <= 3; ++n) {
-    std::array<std::uint8_t, 16> id{};
-    id[0] = n;
-    auto retry = store.Enqueue({{sender, DeviceId(1)}, ClientMessageId(id), std::span(&envelope, 1)});
-    ASSERT_TRUE(retry) << int(n);
-    EXPECT_TRUE(retry->duplicate) << int(n);
-    EXPECT_EQ(retry->server_timestamp_ms, 700 + n);
-    ASSERT_EQ(retry->copies.size(), 1u);
-    EXPECT_EQ(retry->copies[0], (QueuedCopy{recipient_device, n}));
-  }
+  // Each old send's retry is a duplicate answered with its old copy.
+  ASSERT_NO_FATAL_FAILURE(ExpectOldSendsAreDuplicates(store, sender, envelope));
 
   // The deletion only records the account; the rows go in the purge.
   ASSERT_TRUE(store.DeleteAccount(sender));
