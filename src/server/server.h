@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -41,6 +42,12 @@ struct ServerParts {
   // Routes besides the built-in ones.
   HttpRouter routes;
   CertificateFiles tls;
+  // A seam for tests, empty in parleyd: when set, each accepted connection's
+  // peer address (as text) is replaced by what this returns before its
+  // address key (server/address_key.h) is taken, so that a test on a host
+  // with only ::1 can present peers from any network. A result that is not
+  // an IP address leaves the real peer address in place.
+  std::function<std::string(const std::string& peer_address)> peer_address_for_testing;
 };
 
 class Server {
