@@ -172,7 +172,8 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Server::~Server() { Shutdown(); }
 
-Result<std::unique_ptr<Server>, ServerError> Server::Create(const ServerConfig& config, ServerParts parts) {
+Result<std::unique_ptr<Server>, ServerError> Server::Create(const ServerConfig& config, ServerParts parts,
+                                                            PeerAddressForTesting peer_address_for_testing) {
   if (!parts.frame_handler || !parts.metrics) {
     return Fail(ServerError::kMissingPart, "a frame handler and a metrics registry are required");
   }
@@ -216,10 +217,9 @@ Result<std::unique_ptr<Server>, ServerError> Server::Create(const ServerConfig& 
     return Fail(ServerError::kRouteConflict, "a route claims /healthz or /metrics");
   }
 
-  impl->state =
-      std::make_shared<ServerState>(config, std::move(parts.frame_handler), std::move(parts.metrics),
-                                    std::move(parts.routes), std::move(*tls),
-                                    std::move(parts.peer_address_for_testing));
+  impl->state = std::make_shared<ServerState>(config, std::move(parts.frame_handler),
+                                              std::move(parts.metrics), std::move(parts.routes),
+                                              std::move(*tls), std::move(peer_address_for_testing));
   *state_slot = impl->state.get();
 
   impl->listener = std::make_shared<Listener>(impl->io_context, impl->state, impl->threads);

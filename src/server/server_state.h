@@ -63,7 +63,7 @@ class Drainable {
 
 class ServerState {
  public:
-  // `peer_address_for_testing`: ServerParts' seam (may be empty).
+  // `peer_address_for_testing`: Server::Create's seam (may be empty).
   ServerState(const ServerConfig& config, std::shared_ptr<FrameHandler> frame_handler,
               std::shared_ptr<MetricsRegistry> metrics, HttpRouter router,
               std::shared_ptr<boost::asio::ssl::context> tls,

@@ -83,7 +83,8 @@ TEST(ServerConfig, ExampleFileSpellsOutTheDefaults) {
   // Spelled out, not left to the defaults.
   std::ifstream in(PARLEY_EXAMPLE_CONFIG);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EXPECT_NE(text.find("\nlink_codes_per_account = { capacity = 10, refill_per_hour = 60 }\n"), std::string::npos);
+  EXPECT_NE(text.find("\nlink_codes_per_account = { capacity = 10, refill_per_hour = 60 }\n"),
+            std::string::npos);
   EXPECT_NE(text.find("\nipv6_prefix_length = 64\n"), std::string::npos);
 }
 

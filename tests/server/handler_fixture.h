@@ -273,7 +273,7 @@ class RequestHandlersTest : public ::testing::Test {
   }
 
   // When set before the server starts: the server's peer-address seam
-  // (ServerParts::peer_address_for_testing).
+  // (Server::Create's PeerAddressForTesting).
   std::function<std::string(const std::string&)> peer_address_for_testing_;
 
   // Changes the configuration before the server starts (rate limits...).
@@ -303,9 +303,7 @@ class RequestHandlersTest : public ::testing::Test {
 #endif
     options.account_deleted = [this] { ++accounts_deleted_; };
     handler_ = std::make_shared<RequestFrameHandler>(HandlerStore(), clock_, *metrics_, options);
-    ServerParts parts{handler_, metrics_, {}, cert->files};
-    parts.peer_address_for_testing = peer_address_for_testing_;
-    auto server = Server::Create(config, std::move(parts));
+    auto server = Server::Create(config, {handler_, metrics_, {}, cert->files}, peer_address_for_testing_);
     ASSERT_TRUE(server);
     server_ = std::move(*server);
     server_->Start();

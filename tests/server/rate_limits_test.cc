@@ -261,7 +261,7 @@ TEST_F(RateLimitsTest, LinkCodesPerAccount) {
 // Per-address limits keyed by the peer's address key (server/address_key.h)
 // over the real transport. This host has no IPv6 address besides ::1 (and at
 // most one per /64), so the peers are presented through the server's seam
-// for the peer address (ServerParts::peer_address_for_testing): each
+// for the peer address (Server::Create's PeerAddressForTesting): each
 // connection is accepted over a real socket from 127.0.0.1 and then counted
 // as coming from the address the test names, through the same key function
 // and limits as a real peer.
