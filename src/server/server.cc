@@ -91,6 +91,8 @@ std::uint64_t ServerState::OpenConnection(const std::string& address_key) {
   std::size_t& from_address = per_address_[address_key];
   if (from_address >= limits_.max_connections_per_address) {
     metrics_.connections_rejected_per_address.Increment();
+    // The key, never the full address (debug: one line per refused connection).
+    spdlog::debug("event=connection_rejected_per_address address_key={} open={}", address_key, from_address);
     return 0;
   }
   ++from_address;
