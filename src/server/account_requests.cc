@@ -56,7 +56,7 @@ bool CredentialMatches(const store::DeviceCredential& stored, const wire::Device
 
 void RequestFrameHandler::Impl::Register(DeviceSession& session, const wire::RegisterRequest& request,
                                          Reply& reply) {
-  const std::uint64_t wait = registrations_per_address.Take(session.connection.remote_address());
+  const std::uint64_t wait = registrations_per_address.Take(session.connection.address_key());
   if (wait != 0) {
     rate_limit_hits_registration.Increment();
     reply.RateLimited(wait, "too many registrations from this address");
@@ -154,6 +154,14 @@ void RequestFrameHandler::Impl::CreateLinkCode(DeviceSession& session, Reply& re
     reply.Error(ResponseStatus::kForbidden, "only the primary device links devices");
     return;
   }
+  // Each code is a stored row until it is used or purged: the bucket bounds
+  // how many one account can keep.
+  if (const std::uint64_t wait = link_codes_per_account.Take(session.device->account.value().ToString());
+      wait != 0) {
+    rate_limit_hits_link_codes.Increment();
+    reply.RateLimited(wait, "too many link codes for this account");
+    return;
+  }
   auto devices = store.ListDevices(session.device->account);
   if (!devices) {
     StoreFailure(reply, devices.error().code, "list_devices");
@@ -176,7 +184,7 @@ void RequestFrameHandler::Impl::CreateLinkCode(DeviceSession& session, Reply& re
 
 void RequestFrameHandler::Impl::LinkDevice(DeviceSession& session, const wire::LinkDeviceRequest& request,
                                            Reply& reply) {
-  const std::uint64_t wait = registrations_per_address.Take(session.connection.remote_address());
+  const std::uint64_t wait = registrations_per_address.Take(session.connection.address_key());
   if (wait != 0) {
     rate_limit_hits_registration.Increment();
     reply.RateLimited(wait, "too many link attempts from this address");

@@ -114,7 +114,7 @@ struct AttachmentService::Impl : std::enable_shared_from_this<Impl> {
   // 401, or 429 once the client's address has run out of failures.
   HttpResponse Unauthorized(const HttpRequestHead& head) {
     authentication_failures.Increment();
-    if (const std::uint64_t wait = unauthenticated_per_address.Take(head.remote_address); wait != 0) {
+    if (const std::uint64_t wait = unauthenticated_per_address.Take(head.address_key); wait != 0) {
       unauthenticated_hits.Increment();
       return Plain(
           429, "too many requests without valid credentials from this address",

@@ -249,12 +249,14 @@ void ReadConfig(const toml::table& root, ServerConfig& config, std::vector<std::
     r.Bucket("unauthenticated_requests_per_address", rl.unauthenticated_requests_per_address);
     r.Bucket("requests_per_device", rl.requests_per_device);
     r.Bucket("prekey_fetches_per_account", rl.prekey_fetches_per_account);
+    r.Bucket("link_codes_per_account", rl.link_codes_per_account);
     r.Bucket("messages_per_sender_recipient_pair", rl.messages_per_sender_recipient_pair);
     r.Bucket("first_contacts_per_account", rl.first_contacts_per_account);
     r.Bucket("first_contacts_per_new_account", rl.first_contacts_per_new_account);
     r.Bucket("attachment_bytes_per_account", rl.attachment_bytes_per_account);
     r.Unsigned("new_account_age_hours", 0, 24 * 365, rl.new_account_age_hours);
     r.Unsigned("max_tracked_keys", 1, kMaxRateLimitMaxTrackedKeys, rl.max_tracked_keys);
+    r.Unsigned("ipv6_prefix_length", kMinIpv6PrefixLength, kMaxIpv6PrefixLength, rl.ipv6_prefix_length);
     r.Finish();
   }
 

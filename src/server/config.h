@@ -39,6 +39,14 @@ struct RateLimitsConfig {
   // receipts, prekey fetches and syncs besides.
   TokenBucketConfig requests_per_device{2000, 72000};
   TokenBucketConfig prekey_fetches_per_account{100, 1000};
+  // CreateLinkCode per account. Each code is a stored row until it is used
+  // or purged, so the bucket bounds what one account keeps stored: at most
+  // capacity + refill * link_code_validity codes live at once (20 with the
+  // default 10-minute validity). Linking all five companion devices of an
+  // account at once, with a retry each, fits in the capacity of 10; a person
+  // who scans a code on each new device needs well over a minute per device,
+  // which the refill of 60 per hour (one a minute) keeps up with.
+  TokenBucketConfig link_codes_per_account{10, 60};
   TokenBucketConfig messages_per_sender_recipient_pair{120, 3600};
   TokenBucketConfig first_contacts_per_account{50, 50};
   TokenBucketConfig first_contacts_per_new_account{10, 10};
@@ -48,6 +56,10 @@ struct RateLimitsConfig {
   std::uint32_t new_account_age_hours = 24;
   // Keys each limit tracks at most (server/token_buckets.h).
   std::size_t max_tracked_keys = kDefaultRateLimitMaxTrackedKeys;
+  // The IPv6 prefix under which every per-address control (the *_per_address
+  // buckets here, limits.max_connections_per_address) counts a peer
+  // (server/address_key.h); IPv4 peers count by their full address.
+  unsigned ipv6_prefix_length = kDefaultIpv6PrefixLength;
 };
 
 struct LimitsConfig {

@@ -39,9 +39,9 @@ bool ConnectionHandle::is_open() const {
   return port && port->is_open();
 }
 
-std::string ConnectionHandle::remote_address() const {
+std::string ConnectionHandle::address_key() const {
   auto port = port_.lock();
-  return port ? port->remote_address() : std::string();
+  return port ? port->address_key() : std::string();
 }
 
 std::size_t ConnectionHandle::queued_bytes() const {

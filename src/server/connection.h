@@ -75,8 +75,9 @@ class ConnectionHandle {
   // True while the connection is open for sending (racy by nature: a send
   // right after may still be dropped).
   bool is_open() const;
-  // The peer's IP address as text ("" when closed or empty).
-  std::string remote_address() const;
+  // The peer's address key (server/address_key.h: its IPv4 address or IPv6
+  // prefix), what per-address limits count it under ("" when closed or empty).
+  std::string address_key() const;
   // Bytes queued for this connection and not yet written to its socket.
   std::size_t queued_bytes() const;
 

@@ -26,7 +26,7 @@ class ConnectionPort {
   virtual void ReleaseRequest(std::chrono::steady_clock::time_point received) = 0;
   virtual bool is_open() const = 0;
   virtual std::size_t queued_bytes() const = 0;
-  virtual const std::string& remote_address() const = 0;
+  virtual const std::string& address_key() const = 0;
   virtual void RequireAuthentication(std::size_t max_frame_bytes) = 0;
   virtual void MarkAuthenticated() = 0;
 };

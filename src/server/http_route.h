@@ -41,8 +41,9 @@ struct HttpRequestHead {
   std::vector<HttpField> fields;
   // The Content-Length, when the request has one.
   std::optional<std::uint64_t> content_length;
-  // The peer's IP address as text.
-  std::string remote_address;
+  // The peer's address key (server/address_key.h: its IPv4 address or IPv6
+  // prefix), what per-address limits count it under.
+  std::string address_key;
 
   // The value of the first field named `lower_case_name`.
   std::optional<std::string_view> Field(std::string_view lower_case_name) const;

@@ -104,11 +104,13 @@ HttpResponse TextResponse(unsigned status, std::string body) {
 
 }  // namespace
 
-HttpSession::HttpSession(TcpSocket&& socket, std::shared_ptr<ServerState> state, ConnectionLease lease)
+HttpSession::HttpSession(TcpSocket&& socket, std::shared_ptr<ServerState> state, ConnectionLease lease,
+                         std::string address_key)
     : stream_(std::move(socket), state->tls()),
       timer_(stream_.get_executor()),
       state_(std::move(state)),
-      lease_(std::move(lease)) {}
+      lease_(std::move(lease)),
+      address_key_(std::move(address_key)) {}
 
 HttpSession::~HttpSession() = default;
 
@@ -117,8 +119,6 @@ void HttpSession::Post(std::function<void()> work) { net::post(stream_.get_execu
 void HttpSession::Start() {
   error_code ec;
   TcpSocket& socket = beast::get_lowest_layer(stream_);
-  const auto endpoint = socket.remote_endpoint(ec);
-  if (!ec) remote_address_ = endpoint.address().to_string();
   socket.set_option(net::ip::tcp::no_delay(true), ec);
   state_->Track(lease_.id(), weak_from_this());
   Post([self = shared_from_this()] {
@@ -205,7 +205,7 @@ void HttpSession::OnHeader(const error_code& ec) {
   for (const auto& field : req)
     head.fields.push_back({Lower(field.name_string()), ToStdString(field.value())});
   if (parser_->content_length()) head.content_length = *parser_->content_length();
-  head.remote_address = remote_address_;
+  head.address_key = address_key_;
   head_request_ = head.method == HttpMethod::kHead;
   continue_owed_ = beast::iequals(req[http::field::expect], "100-continue") && !parser_->is_done();
   request_keep_alive_ = req.keep_alive();
@@ -265,7 +265,7 @@ void HttpSession::Upgrade() {
   upgraded_ = true;
   auto request = std::make_unique<WebSocketSession::UpgradeRequest>(parser_->release());
   auto session = std::make_shared<WebSocketSession>(std::move(stream_), state_, std::move(lease_),
-                                                    std::move(remote_address_));
+                                                    std::move(address_key_));
   session->Start(std::move(request));
 }
 

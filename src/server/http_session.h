@@ -26,7 +26,9 @@ namespace parley::server {
 
 class HttpSession : public std::enable_shared_from_this<HttpSession>, public Drainable {
  public:
-  HttpSession(TcpSocket&& socket, std::shared_ptr<ServerState> state, ConnectionLease lease);
+  // `address_key`: ServerState::AddressKeyOf the peer.
+  HttpSession(TcpSocket&& socket, std::shared_ptr<ServerState> state, ConnectionLease lease,
+              std::string address_key);
   ~HttpSession() override;
 
   void Start();
@@ -73,7 +75,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession>, public Dra
   std::uint64_t timer_generation_ = 0;
   std::shared_ptr<ServerState> state_;
   ConnectionLease lease_;
-  std::string remote_address_;
+  std::string address_key_;
 
   std::optional<boost::beast::http::request_parser<boost::beast::http::buffer_body>> parser_;
   std::uint64_t request_number_ = 0;

@@ -23,9 +23,10 @@ inline constexpr std::size_t kMaxMaxFrameBytes = 512 * 1024;
 inline constexpr std::size_t kDefaultMaxConnections = 10000;
 inline constexpr std::size_t kMaxMaxConnections = 1000000;
 
-// Open TCP connections from one client IP address. Past it, new connections
-// from that address are accepted and closed at once (counted in
-// parley_connections_rejected_per_address_total). 256 leaves room for a
+// Open TCP connections from one client address (its address key,
+// server/address_key.h: an IPv4 address, or an IPv6 /64 by default). Past
+// it, new connections from that address are accepted and closed at once
+// (counted in parley_connections_rejected_per_address_total). 256 leaves room for a
 // large NAT (a campus or a carrier-grade NAT puts many users behind one
 // IPv4 address; each device holds one WebSocket, plus short attachment
 // connections) while one address cannot take more than a small share of
@@ -37,6 +38,16 @@ inline constexpr std::size_t kDefaultMaxConnectionsPerAddress = 256;
 // "authentication timeout"), however it answers pings.
 inline constexpr std::uint32_t kDefaultAuthenticationTimeoutSeconds = 30;
 inline constexpr std::uint32_t kMaxAuthenticationTimeoutSeconds = 3600;
+
+// The IPv6 prefix every per-address control counts a peer under
+// (rate_limits.ipv6_prefix_length, server/address_key.h). 64 is the usual
+// end-site assignment: one holder of a /64 has 2^64 addresses, and keyed by
+// the full address each of them would start with a full budget. Shorter
+// prefixes (down to 32) group whole sites or providers' customers; 128
+// counts each address on its own.
+inline constexpr unsigned kDefaultIpv6PrefixLength = 64;
+inline constexpr unsigned kMinIpv6PrefixLength = 32;
+inline constexpr unsigned kMaxIpv6PrefixLength = 128;
 
 // Keys (addresses, accounts, devices, pairs) one rate limit tracks at most
 // (server/token_buckets.h: full buckets are forgotten; at the cap new keys

@@ -83,12 +83,15 @@ void Listener::OnAccept(const boost::system::error_code& ec, tcp::socket socket)
   boost::system::error_code endpoint_ec;
   const tcp::endpoint peer = socket.remote_endpoint(endpoint_ec);
   // A peer gone already is counted under "" and closed by its session.
-  const std::uint64_t id = state_->OpenConnection(endpoint_ec ? std::string() : peer.address().to_string());
+  std::string address_key = endpoint_ec ? std::string() : state_->AddressKeyOf(peer.address());
+  const std::uint64_t id = state_->OpenConnection(address_key);
   if (id == 0) {
     boost::system::error_code ignored;
     socket.close(ignored);
   } else {
-    std::make_shared<HttpSession>(std::move(socket), state_, ConnectionLease(state_.get(), id))->Start();
+    std::make_shared<HttpSession>(std::move(socket), state_, ConnectionLease(state_.get(), id),
+                                  std::move(address_key))
+        ->Start();
   }
   DoAccept();
 }

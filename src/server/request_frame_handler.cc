@@ -168,6 +168,9 @@ RequestFrameHandler::Impl::Impl(store::ServerStore& s, const Clock& c, MetricsRe
       bundle_fetches_per_account(options.rate_limits.prekey_fetches_per_account, c,
                                  options.rate_limits.max_tracked_keys,
                                  KeysRefusedCounter(registry, "prekey_fetch"), "prekey_fetch"),
+      link_codes_per_account(options.rate_limits.link_codes_per_account, c,
+                             options.rate_limits.max_tracked_keys, KeysRefusedCounter(registry, "link_code"),
+                             "link_code"),
       messages_per_pair(options.rate_limits.messages_per_sender_recipient_pair, c,
                         options.rate_limits.max_tracked_keys, KeysRefusedCounter(registry, "messages"),
                         "messages"),
@@ -182,6 +185,7 @@ RequestFrameHandler::Impl::Impl(store::ServerStore& s, const Clock& c, MetricsRe
       rate_limit_hits_unauthenticated(HitsCounter(registry, "unauthenticated")),
       rate_limit_hits_device(HitsCounter(registry, "device")),
       rate_limit_hits_bundles(HitsCounter(registry, "prekey_fetch")),
+      rate_limit_hits_link_codes(HitsCounter(registry, "link_code")),
       rate_limit_hits_messages(HitsCounter(registry, "messages")),
       rate_limit_hits_first_contact(HitsCounter(registry, "first_contact")),
       writer(s, registry, options.commit_window),
@@ -318,7 +322,7 @@ void RequestFrameHandler::Impl::Handle(const std::shared_ptr<DeviceSession>& ses
   if (!authenticated) {
     // S1, S7: everything a connection sends before authenticating counts
     // against its address.
-    const std::uint64_t wait = unauthenticated_per_address.Take(session.connection.remote_address());
+    const std::uint64_t wait = unauthenticated_per_address.Take(session.connection.address_key());
     if (wait != 0) {
       rate_limit_hits_unauthenticated.Increment();
       reply.RateLimited(wait, "too many unauthenticated requests from this address");

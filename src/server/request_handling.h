@@ -246,6 +246,7 @@ struct RequestFrameHandler::Impl {
   TokenBuckets unauthenticated_per_address;
   DeviceTokenBuckets requests_per_device;
   TokenBuckets bundle_fetches_per_account;
+  TokenBuckets link_codes_per_account;
   PairTokenBuckets messages_per_pair;
   TokenBuckets first_contacts_per_account;
   TokenBuckets first_contacts_per_new_account;
@@ -254,6 +255,7 @@ struct RequestFrameHandler::Impl {
   Counter& rate_limit_hits_unauthenticated;
   Counter& rate_limit_hits_device;
   Counter& rate_limit_hits_bundles;
+  Counter& rate_limit_hits_link_codes;
   Counter& rate_limit_hits_messages;
   Counter& rate_limit_hits_first_contact;
 

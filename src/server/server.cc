@@ -13,6 +13,7 @@
 #include <optional>
 #include <thread>
 
+#include "server/address_key.h"
 #include "server/listener.h"
 #include "server/server_state.h"
 #include "server/tls_context.h"
@@ -29,7 +30,9 @@ TransportMetrics::TransportMetrics(MetricsRegistry& r)
                        "TCP connections closed at once because limits.max_connections was reached.")),
       connections_rejected_per_address(r.AddCounter("parley_connections_rejected_per_address_total",
                                                     "TCP connections closed at once because their address "
-                                                    "had limits.max_connections_per_address open.")),
+                                                    "key (an IPv4 address or an IPv6 prefix, "
+                                                    "rate_limits.ipv6_prefix_length) had "
+                                                    "limits.max_connections_per_address open.")),
       websockets_open(r.AddGauge("parley_websocket_connections_open", "Open WebSocket connections.")),
       websockets_total(r.AddCounter("parley_websocket_connections_total", "WebSocket handshakes completed.")),
       frames_received(r.AddCounter("parley_frames_received_total", "WebSocket messages received.")),
@@ -57,8 +60,11 @@ TransportMetrics::TransportMetrics(MetricsRegistry& r)
 
 ServerState::ServerState(const ServerConfig& config, std::shared_ptr<FrameHandler> frame_handler,
                          std::shared_ptr<MetricsRegistry> metrics, HttpRouter router,
-                         std::shared_ptr<boost::asio::ssl::context> tls)
+                         std::shared_ptr<boost::asio::ssl::context> tls,
+                         std::function<std::string(const std::string&)> peer_address_for_testing)
     : limits_(config.limits),
+      ipv6_prefix_length_(config.rate_limits.ipv6_prefix_length),
+      peer_address_for_testing_(std::move(peer_address_for_testing)),
       frame_handler_(std::move(frame_handler)),
       registry_(std::move(metrics)),
       router_(std::move(router)),
@@ -67,20 +73,31 @@ ServerState::ServerState(const ServerConfig& config, std::shared_ptr<FrameHandle
 
 ServerState::~ServerState() = default;
 
-std::uint64_t ServerState::OpenConnection(const std::string& address) {
+std::string ServerState::AddressKeyOf(const net::ip::address& peer) const {
+  if (peer_address_for_testing_) {
+    if (auto key = AddressKeyOfText(peer_address_for_testing_(peer.to_string()), ipv6_prefix_length_)) {
+      return *key;
+    }
+  }
+  return AddressKey(peer, ipv6_prefix_length_);
+}
+
+std::uint64_t ServerState::OpenConnection(const std::string& address_key) {
   std::lock_guard lock(mutex_);
   if (sessions_.size() >= limits_.max_connections) {
     metrics_.connections_rejected.Increment();
     return 0;
   }
-  std::size_t& from_address = per_address_[address];
+  std::size_t& from_address = per_address_[address_key];
   if (from_address >= limits_.max_connections_per_address) {
     metrics_.connections_rejected_per_address.Increment();
+    // The key, never the full address (debug: one line per refused connection).
+    spdlog::debug("event=connection_rejected_per_address address_key={} open={}", address_key, from_address);
     return 0;
   }
   ++from_address;
   const std::uint64_t id = next_id_++;
-  sessions_.emplace(id, Entry{std::weak_ptr<Drainable>(), address});
+  sessions_.emplace(id, Entry{std::weak_ptr<Drainable>(), address_key});
   metrics_.connections_open.Add(1);
   metrics_.connections_total.Increment();
   return id;
@@ -96,7 +113,7 @@ void ServerState::CloseConnection(std::uint64_t id) {
   std::lock_guard lock(mutex_);
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
-  auto from_address = per_address_.find(it->second.address);
+  auto from_address = per_address_.find(it->second.address_key);
   if (from_address != per_address_.end() && --from_address->second == 0) per_address_.erase(from_address);
   sessions_.erase(it);
   metrics_.connections_open.Add(-1);
@@ -157,7 +174,8 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Server::~Server() { Shutdown(); }
 
-Result<std::unique_ptr<Server>, ServerError> Server::Create(const ServerConfig& config, ServerParts parts) {
+Result<std::unique_ptr<Server>, ServerError> Server::Create(const ServerConfig& config, ServerParts parts,
+                                                            PeerAddressForTesting peer_address_for_testing) {
   if (!parts.frame_handler || !parts.metrics) {
     return Fail(ServerError::kMissingPart, "a frame handler and a metrics registry are required");
   }
@@ -201,9 +219,9 @@ Result<std::unique_ptr<Server>, ServerError> Server::Create(const ServerConfig& 
     return Fail(ServerError::kRouteConflict, "a route claims /healthz or /metrics");
   }
 
-  impl->state =
-      std::make_shared<ServerState>(config, std::move(parts.frame_handler), std::move(parts.metrics),
-                                    std::move(parts.routes), std::move(*tls));
+  impl->state = std::make_shared<ServerState>(config, std::move(parts.frame_handler),
+                                              std::move(parts.metrics), std::move(parts.routes),
+                                              std::move(*tls), std::move(peer_address_for_testing));
   *state_slot = impl->state.get();
 
   impl->listener = std::make_shared<Listener>(impl->io_context, impl->state, impl->threads);

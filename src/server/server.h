@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -43,11 +44,19 @@ struct ServerParts {
   CertificateFiles tls;
 };
 
+// A seam for tests, empty in parleyd: when set, each accepted connection's
+// peer address (as text) is replaced by what this returns before its address
+// key (server/address_key.h) is taken, so that a test on a host with only
+// ::1 can present peers from any network. A result that is not an IP address
+// leaves the real peer address in place. Called on the accepting thread.
+using PeerAddressForTesting = std::function<std::string(const std::string& peer_address)>;
+
 class Server {
  public:
   // Sets up TLS and binds the listening socket (so port() is known at once);
   // accepts nothing until Start().
-  static Result<std::unique_ptr<Server>, ServerError> Create(const ServerConfig& config, ServerParts parts);
+  static Result<std::unique_ptr<Server>, ServerError> Create(
+      const ServerConfig& config, ServerParts parts, PeerAddressForTesting peer_address_for_testing = {});
   ~Server();  // Shutdown() when still running
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

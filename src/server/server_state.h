@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,6 +19,9 @@
 #include "server/http_route.h"
 #include "server/metrics.h"
 
+namespace boost::asio::ip {
+class address;
+}  // namespace boost::asio::ip
 namespace boost::asio::ssl {
 class context;
 }  // namespace boost::asio::ssl
@@ -59,9 +63,11 @@ class Drainable {
 
 class ServerState {
  public:
+  // `peer_address_for_testing`: Server::Create's seam (may be empty).
   ServerState(const ServerConfig& config, std::shared_ptr<FrameHandler> frame_handler,
               std::shared_ptr<MetricsRegistry> metrics, HttpRouter router,
-              std::shared_ptr<boost::asio::ssl::context> tls);
+              std::shared_ptr<boost::asio::ssl::context> tls,
+              std::function<std::string(const std::string&)> peer_address_for_testing = {});
   ~ServerState();
 
   const LimitsConfig& limits() const { return limits_; }
@@ -74,11 +80,16 @@ class ServerState {
   bool draining() const { return draining_.load(std::memory_order_acquire); }
   void set_draining() { draining_.store(true, std::memory_order_release); }
 
-  // Counts a new TCP connection from `address` (the peer's IP address as
-  // text) and returns its id; 0 when at max_connections or at
-  // max_connections_per_address for `address` (counted in the metrics; the
-  // caller closes the socket).
-  std::uint64_t OpenConnection(const std::string& address);
+  // The address key (server/address_key.h, with the configured
+  // rate_limits.ipv6_prefix_length) of a peer at `peer`: what every
+  // per-address control counts it under and what logs show of it.
+  std::string AddressKeyOf(const boost::asio::ip::address& peer) const;
+
+  // Counts a new TCP connection from `address_key` (AddressKeyOf the peer)
+  // and returns its id; 0 when at max_connections or at
+  // max_connections_per_address for `address_key` (counted in the metrics;
+  // the caller closes the socket).
+  std::uint64_t OpenConnection(const std::string& address_key);
   // Records which object serves connection `id` (replacing the previous one
   // when an HTTP session upgrades to a WebSocket session).
   void Track(std::uint64_t id, std::weak_ptr<Drainable> session);
@@ -93,6 +104,8 @@ class ServerState {
 
  private:
   LimitsConfig limits_;
+  unsigned ipv6_prefix_length_;
+  std::function<std::string(const std::string&)> peer_address_for_testing_;
   std::shared_ptr<FrameHandler> frame_handler_;
   std::shared_ptr<MetricsRegistry> registry_;
   HttpRouter router_;
@@ -105,10 +118,10 @@ class ServerState {
   std::uint64_t next_id_ = 1;
   struct Entry {
     std::weak_ptr<Drainable> session;
-    std::string address;
+    std::string address_key;
   };
   std::unordered_map<std::uint64_t, Entry> sessions_;
-  // Open connections per peer address (only addresses with one or more).
+  // Open connections per address key (only keys with one or more).
   std::unordered_map<std::string, std::size_t> per_address_;
 };
 

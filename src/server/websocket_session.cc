@@ -21,12 +21,12 @@ namespace websocket = beast::websocket;
 using boost::system::error_code;
 
 WebSocketSession::WebSocketSession(TlsStream&& stream, std::shared_ptr<ServerState> state,
-                                   ConnectionLease lease, std::string remote_address)
+                                   ConnectionLease lease, std::string address_key)
     : ws_(std::move(stream)),
       batchable_(ws_.get_executor().target<net::io_context::executor_type>() != nullptr),
       state_(std::move(state)),
       lease_(std::move(lease)),
-      remote_address_(std::move(remote_address)) {}
+      address_key_(std::move(address_key)) {}
 
 WebSocketSession::~WebSocketSession() = default;
 

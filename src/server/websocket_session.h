@@ -40,7 +40,7 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession>,
   using UpgradeRequest = boost::beast::http::request<boost::beast::http::buffer_body>;
 
   WebSocketSession(TlsStream&& stream, std::shared_ptr<ServerState> state, ConnectionLease lease,
-                   std::string remote_address);
+                   std::string address_key);
   ~WebSocketSession() override;
 
   // Completes the WebSocket handshake answering `request`.
@@ -53,7 +53,7 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession>,
   void ReleaseRequest(std::chrono::steady_clock::time_point received) override;
   bool is_open() const override { return open_.load(std::memory_order_acquire); }
   std::size_t queued_bytes() const override { return queued_bytes_.load(std::memory_order_relaxed); }
-  const std::string& remote_address() const override { return remote_address_; }
+  const std::string& address_key() const override { return address_key_; }
   void RequireAuthentication(std::size_t max_frame_bytes) override;
   void MarkAuthenticated() override;
 
@@ -97,7 +97,7 @@ class WebSocketSession : public std::enable_shared_from_this<WebSocketSession>,
   std::uint8_t first_byte_ = 0;
   std::shared_ptr<ServerState> state_;
   ConnectionLease lease_;
-  std::string remote_address_;
+  std::string address_key_;
   std::unique_ptr<UpgradeRequest> upgrade_request_;
   std::unique_ptr<ConnectionContext> context_;
 

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+#include <string>
+
 #include "server/request_frame_handler.h"
 
 namespace parley::server {
@@ -68,12 +72,20 @@ TEST(ServerConfig, ExampleFileSpellsOutTheDefaults) {
   EXPECT_TRUE(same(r.unauthenticated_requests_per_address, d.unauthenticated_requests_per_address));
   EXPECT_TRUE(same(r.requests_per_device, d.requests_per_device));
   EXPECT_TRUE(same(r.prekey_fetches_per_account, d.prekey_fetches_per_account));
+  EXPECT_TRUE(same(r.link_codes_per_account, d.link_codes_per_account));
   EXPECT_TRUE(same(r.messages_per_sender_recipient_pair, d.messages_per_sender_recipient_pair));
   EXPECT_TRUE(same(r.first_contacts_per_account, d.first_contacts_per_account));
   EXPECT_TRUE(same(r.first_contacts_per_new_account, d.first_contacts_per_new_account));
   EXPECT_TRUE(same(r.attachment_bytes_per_account, d.attachment_bytes_per_account));
   EXPECT_EQ(r.new_account_age_hours, d.new_account_age_hours);
   EXPECT_EQ(r.max_tracked_keys, d.max_tracked_keys);
+  EXPECT_EQ(r.ipv6_prefix_length, d.ipv6_prefix_length);
+  // Spelled out, not left to the defaults.
+  std::ifstream in(PARLEY_EXAMPLE_CONFIG);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\nlink_codes_per_account = { capacity = 10, refill_per_hour = 60 }\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("\nipv6_prefix_length = 64\n"), std::string::npos);
 }
 
 TEST(ServerConfig, ReadsEverySection) {
@@ -115,7 +127,9 @@ upload_expiry_hours = 6
 [rate_limits]
 registrations_per_address = { capacity = 2, refill_per_hour = 0.5 }
 requests_per_device = { capacity = 30, refill_per_hour = 600 }
+link_codes_per_account = { capacity = 4, refill_per_hour = 12 }
 max_tracked_keys = 4096
+ipv6_prefix_length = 56
 )",
                             "t.toml");
   ASSERT_TRUE(config) << config.error().message;
@@ -135,6 +149,9 @@ max_tracked_keys = 4096
   EXPECT_EQ(config->rate_limits.requests_per_device.capacity, 30);
   EXPECT_EQ(config->rate_limits.requests_per_device.refill_per_hour, 600);
   EXPECT_EQ(config->rate_limits.max_tracked_keys, 4096u);
+  EXPECT_EQ(config->rate_limits.link_codes_per_account.capacity, 4);
+  EXPECT_EQ(config->rate_limits.link_codes_per_account.refill_per_hour, 12);
+  EXPECT_EQ(config->rate_limits.ipv6_prefix_length, 56u);
   EXPECT_EQ(config->rate_limits.registrations_per_address.capacity, 2);
   EXPECT_EQ(config->rate_limits.registrations_per_address.refill_per_hour, 0.5);
   EXPECT_EQ(config->store_threads, 7u);
@@ -177,6 +194,9 @@ TEST(ServerConfig, RejectsWhatItCannotUse) {
   ExpectError("[limits]\nauthentication_timeout_seconds = 0", "limits.authentication_timeout_seconds");
   ExpectError("[limits]\nauthentication_timeout_seconds = 3601", "limits.authentication_timeout_seconds");
   ExpectError("[rate_limits]\nmax_tracked_keys = 0", "rate_limits.max_tracked_keys");
+  ExpectError("[rate_limits]\nipv6_prefix_length = 31",
+              "rate_limits.ipv6_prefix_length: must be an integer between 32 and 128");
+  ExpectError("[rate_limits]\nipv6_prefix_length = 129", "rate_limits.ipv6_prefix_length");
   ExpectError("[limits]\nmax_in_flight_requests = 0", "limits.max_in_flight_requests");
   ExpectError("[devices]\nlink_code_validity_seconds = 59", "devices.link_code_validity_seconds");
   ExpectError("[limits]\nkeepalive_pings = 1", "limits.keepalive_pings: must be true or false");

@@ -17,6 +17,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <string>
 #include <variant>
@@ -271,6 +272,10 @@ class RequestHandlersTest : public ::testing::Test {
     StartServer();
   }
 
+  // When set before the server starts: the server's peer-address seam
+  // (Server::Create's PeerAddressForTesting).
+  std::function<std::string(const std::string&)> peer_address_for_testing_;
+
   // Changes the configuration before the server starts (rate limits...).
   virtual void Configure(ServerConfig& config) { (void)config; }
   // The store the handlers use: store_, or a test's wrapper around it.
@@ -298,7 +303,7 @@ class RequestHandlersTest : public ::testing::Test {
 #endif
     options.account_deleted = [this] { ++accounts_deleted_; };
     handler_ = std::make_shared<RequestFrameHandler>(HandlerStore(), clock_, *metrics_, options);
-    auto server = Server::Create(config, {handler_, metrics_, {}, cert->files});
+    auto server = Server::Create(config, {handler_, metrics_, {}, cert->files}, peer_address_for_testing_);
     ASSERT_TRUE(server);
     server_ = std::move(*server);
     server_->Start();

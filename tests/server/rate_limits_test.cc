@@ -8,9 +8,18 @@
 // bytes per account: attachments_test.cc.
 #include <gtest/gtest.h>
 
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "handler_fixture.h"
+#include "server/address_key.h"
 
 namespace parley::server {
 namespace {
@@ -25,6 +34,7 @@ class RateLimitsTest : public RequestHandlersTest {
     RateLimitsConfig& limits = config.rate_limits;
     limits.registrations_per_address = {6, 1};
     limits.prekey_fetches_per_account = {2, 60};
+    limits.link_codes_per_account = {3, 60};
     limits.messages_per_sender_recipient_pair = {3, 3600};
     limits.first_contacts_per_account = {2, 2};
     limits.first_contacts_per_new_account = {1, 1};
@@ -223,6 +233,159 @@ TEST_F(UnauthenticatedLimitTest, LinkAttemptsAndFailedAuthenticationsPerAddress)
   EXPECT_EQ(MetricValue("parley_rate_limit_hits_total{limit=\"unauthenticated\"}"), 2u);
   clock_.Advance(static_cast<std::int64_t>(*refused.retry_after_ms));
   EXPECT_EQ(third.Call(wrong_login).status, ResponseStatus::kUnauthorized);
+}
+
+// CreateLinkCode spends the account's link-code budget: past it, rate_limited
+// with the time until the next code (60 per hour: one a minute).
+TEST_F(RateLimitsTest, LinkCodesPerAccount) {
+  WireClient alice_client(port());
+  Register(alice_client, "alice", MakeKeys(20));
+  for (int i = 0; i < 3; ++i) {
+    wire::Response code = alice_client.Call(wire::CreateLinkCodeRequest{});
+    EXPECT_EQ(code.status, ResponseStatus::kOk) << code.error_detail;
+  }
+  wire::Response refused = alice_client.Call(wire::CreateLinkCodeRequest{});
+  ExpectRateLimited(refused, 59'000, 60'001);
+  EXPECT_EQ(MetricValue("parley_rate_limit_hits_total{limit=\"link_code\"}"), 1u);
+  // Another account has its own budget.
+  WireClient bob_client(port());
+  Register(bob_client, "bob", MakeKeys(20));
+  EXPECT_EQ(bob_client.Call(wire::CreateLinkCodeRequest{}).status, ResponseStatus::kOk);
+  clock_.Advance(static_cast<std::int64_t>(*refused.retry_after_ms));
+  wire::Response again = alice_client.Call(wire::CreateLinkCodeRequest{});
+  EXPECT_EQ(again.status, ResponseStatus::kOk) << again.error_detail;
+  EXPECT_EQ(alice_client.Call(wire::CreateLinkCodeRequest{}).status, ResponseStatus::kRateLimited);
+  EXPECT_EQ(MetricValue("parley_rate_limit_hits_total{limit=\"link_code\"}"), 2u);
+}
+
+// Per-address limits keyed by the peer's address key (server/address_key.h)
+// over the real transport. This host has no IPv6 address besides ::1 (and at
+// most one per /64), so the peers are presented through the server's seam
+// for the peer address (Server::Create's PeerAddressForTesting): each
+// connection is accepted over a real socket from 127.0.0.1 and then counted
+// as coming from the address the test names, through the same key function
+// and limits as a real peer.
+class AddressGroupTest : public RateLimitsTest {
+ protected:
+  // From the registry itself: a /metrics request would be a connection
+  // from a seam-chosen or limited address.
+  std::uint64_t MetricValue(const std::string& series) { return RequestHandlersTest::MetricValue(series); }
+  void Configure(ServerConfig& config) override {
+    RateLimitsTest::Configure(config);
+    config.rate_limits.registrations_per_address = {2, 1};
+    config.limits.max_connections_per_address = 2;
+    peer_address_for_testing_ = [this](const std::string&) {
+      std::lock_guard lock(mutex_);
+      return next_peer_;
+    };
+  }
+  // The next connection comes from `address`.
+  void From(const std::string& address) {
+    std::lock_guard lock(mutex_);
+    next_peer_ = address;
+  }
+  wire::Response RegisterFrom(const std::string& address, const std::string& username) {
+    From(address);
+    WireClient client(port());
+    return client.Call(Registration(username));
+  }
+
+  std::mutex mutex_;
+  std::string next_peer_ = "127.0.0.1";
+};
+
+TEST_F(AddressGroupTest, AddressesOfOneIpv6Slash64ShareTheRegistrationBudget) {
+  EXPECT_EQ(RegisterFrom("2001:db8:1:2::1", "user0").status, ResponseStatus::kOk);
+  EXPECT_EQ(RegisterFrom("2001:db8:1:2:ffff:ffff:ffff:fffe", "user1").status, ResponseStatus::kOk);
+  ExpectRateLimited(RegisterFrom("2001:db8:1:2:1234:5678:9abc:def0", "user2"), kHourMs - 1000, kHourMs + 1);
+  // The next /64 is another holder.
+  EXPECT_EQ(RegisterFrom("2001:db8:1:3::1", "user2").status, ResponseStatus::kOk);
+  EXPECT_EQ(MetricValue("parley_rate_limit_hits_total{limit=\"registration\"}"), 1u);
+}
+
+TEST_F(AddressGroupTest, Ipv4MappedPeersShareTheirIpv4AddressBudget) {
+  EXPECT_EQ(RegisterFrom("198.51.100.7", "user0").status, ResponseStatus::kOk);
+  EXPECT_EQ(RegisterFrom("::ffff:198.51.100.7", "user1").status, ResponseStatus::kOk);
+  ExpectRateLimited(RegisterFrom("198.51.100.7", "user2"), kHourMs - 1000, kHourMs + 1);
+  // Each IPv4 address is its own key, however close.
+  EXPECT_EQ(RegisterFrom("198.51.100.8", "user2").status, ResponseStatus::kOk);
+}
+
+TEST_F(AddressGroupTest, ConnectionsPerAddressCountTheSlash64) {
+  testing::HttpsClient first(port()), second(port()), third(port()), other(port());
+  From("2001:db8:5:6::a");
+  ASSERT_FALSE(first.Connect());
+  From("2001:db8:5:6::b");
+  ASSERT_FALSE(second.Connect());
+  From("2001:db8:5:6:ffff::c");
+  EXPECT_TRUE(third.Connect());  // accepted and closed at once: the handshake fails
+  From("2001:db8:5:7::a");
+  EXPECT_FALSE(other.Connect());
+  EXPECT_EQ(MetricValue("parley_connections_rejected_per_address_total"), 1u);
+}
+
+// Real sockets, no seam: a dual-stack listener on :: sees IPv4 peers as
+// IPv4-mapped IPv6 addresses and must count them as their IPv4 address;
+// ::1 is a key of its own; each IPv4 loopback address is its own key.
+class RealAddressTest : public RateLimitsTest {
+ protected:
+  // From the registry itself: a /metrics request would be a connection
+  // from a seam-chosen or limited address.
+  std::uint64_t MetricValue(const std::string& series) { return RequestHandlersTest::MetricValue(series); }
+  void Configure(ServerConfig& config) override {
+    RateLimitsTest::Configure(config);
+    config.listen_address = "::";
+    config.limits.max_connections_per_address = 1;
+  }
+};
+
+TEST_F(RealAddressTest, Ipv4MappedLoopbackAndIpv6LoopbackAreKeyedApart) {
+  testing::HttpsClient v4(port()), v4_again(port()), v4_other(port()), v6(port()), v6_again(port());
+  ASSERT_FALSE(v4.ConnectFrom("127.0.0.1", "127.0.0.1"));
+  EXPECT_TRUE(v4_again.ConnectFrom("127.0.0.1", "127.0.0.1"));
+  EXPECT_FALSE(v4_other.ConnectFrom("127.0.0.2", "127.0.0.1"));
+  ASSERT_FALSE(v6.ConnectFrom("::1", "::1"));
+  EXPECT_TRUE(v6_again.ConnectFrom("::1", "::1"));
+  EXPECT_EQ(MetricValue("parley_connections_rejected_per_address_total"), 2u);
+}
+
+// Two addresses of this host in one IPv6 /64, if it has them (a host with
+// only ::1 and at most one address per /64 has none).
+std::optional<std::pair<std::string, std::string>> LocalIpv6PairInOneSlash64() {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return std::nullopt;
+  std::vector<std::string> addresses;
+  for (ifaddrs* it = list; it != nullptr && addresses.size() < 1024; it = it->ifa_next) {
+    if (it->ifa_addr == nullptr || it->ifa_addr->sa_family != AF_INET6) continue;
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(it->ifa_addr);
+    if (in6->sin6_scope_id != 0) continue;  // link-local: needs a zone to connect
+    boost::asio::ip::address_v6::bytes_type bytes;
+    std::memcpy(bytes.data(), &in6->sin6_addr, bytes.size());
+    addresses.push_back(boost::asio::ip::address_v6(bytes).to_string());
+  }
+  freeifaddrs(list);
+  for (std::size_t i = 0; i < addresses.size(); ++i) {
+    for (std::size_t j = i + 1; j < addresses.size(); ++j) {
+      if (addresses[i] != addresses[j] && addresses[i] != "::1" && addresses[j] != "::1" &&
+          AddressKeyOfText(addresses[i], 64) == AddressKeyOfText(addresses[j], 64)) {
+        return std::make_pair(addresses[i], addresses[j]);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+TEST_F(RealAddressTest, TwoLocalAddressesOfOneSlash64ShareTheConnectionLimit) {
+  const auto pair = LocalIpv6PairInOneSlash64();
+  if (!pair) {
+    GTEST_SKIP() << "this host has no two IPv6 addresses in one /64 (only ::1 and one per /64), so no "
+                    "real socket can show it; AddressGroupTest covers the path through the peer-address "
+                    "seam and address_key_test.cc the key function";
+  }
+  testing::HttpsClient first(port()), second(port());
+  ASSERT_FALSE(first.ConnectFrom(pair->first, pair->first));
+  EXPECT_TRUE(second.ConnectFrom(pair->second, pair->first));
+  EXPECT_EQ(MetricValue("parley_connections_rejected_per_address_total"), 1u);
 }
 
 }  // namespace

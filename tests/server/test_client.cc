@@ -50,16 +50,18 @@ error_code HttpsClient::Connect() {
   return ec;
 }
 
-error_code HttpsClient::ConnectFrom(const std::string& source_address) {
+error_code HttpsClient::ConnectFrom(const std::string& source_address, const std::string& server_address) {
   error_code ec;
   tcp::socket& socket = beast::get_lowest_layer(stream_);
   const net::ip::address source = net::ip::make_address(source_address, ec);
   if (ec) return ec;
-  socket.open(tcp::v4(), ec);
+  const net::ip::address server = net::ip::make_address(server_address, ec);
+  if (ec) return ec;
+  socket.open(source.is_v4() ? tcp::v4() : tcp::v6(), ec);
   if (ec) return ec;
   socket.bind(tcp::endpoint(source, 0), ec);
   if (ec) return ec;
-  socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ec);
+  socket.connect(tcp::endpoint(server, port_), ec);
   if (ec) return ec;
   stream_.handshake(ssl::stream_base::client, ec);
   return ec;

@@ -34,9 +34,11 @@ class HttpsClient {
   explicit HttpsClient(std::uint16_t port, TlsVersion version = TlsVersion::kTls13);
   // TCP connect and TLS handshake.
   boost::system::error_code Connect();
-  // The same from `source_address` (another loopback address, e.g.
-  // "127.0.0.2", to appear as another client).
-  boost::system::error_code ConnectFrom(const std::string& source_address);
+  // The same from `source_address` (another local address, e.g. "127.0.0.2",
+  // to appear as another client) to the server at `server_address` (of the
+  // same family).
+  boost::system::error_code ConnectFrom(const std::string& source_address,
+                                        const std::string& server_address = "127.0.0.1");
   // One request on the open connection; `ec` set on failure.
   boost::beast::http::response<boost::beast::http::string_body> Request(boost::beast::http::verb method,
                                                                         const std::string& target,

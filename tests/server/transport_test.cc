@@ -283,7 +283,7 @@ TEST_F(TransportTest, PushFromAnotherThreadAndSendAfterCloseIsDropped) {
   ASSERT_TRUE(handler_->WaitFor([](auto& h) { return h.opened == 1; }));
   ConnectionHandle connection = handler_->connections.at(0);
   EXPECT_TRUE(connection.is_open());
-  EXPECT_EQ(connection.remote_address(), "127.0.0.1");
+  EXPECT_EQ(connection.address_key(), "127.0.0.1");
   std::thread pusher([connection] { connection.Send(Bytes("push")); });
   pusher.join();
   std::string message;
