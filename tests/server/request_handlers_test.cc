@@ -899,7 +899,7 @@ TEST_F(RequestHandlersTest, DisablingAConnectedAccountClosesItsConnectionsWith10
   DeviceLogin alice = Register(alice_client, "alice", MakeKeys(20));
   WireClient bob_client(port());
   DeviceLogin bob = Register(bob_client, "bob", MakeKeys(20));
-  DisabledAccountCheck check(*handler_, *metrics_, std::chrono::milliseconds(50));
+  DisabledAccountCheck check(*handler_, HandlerStore(), *metrics_, std::chrono::milliseconds(50));
   EXPECT_EQ(check.CheckNow(), 0u);
 
   auto admin_store = store::OpenServerStore(database_.url(), clock_);
