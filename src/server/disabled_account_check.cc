@@ -18,7 +18,7 @@ DisabledAccountCheck::DisabledAccountCheck(RequestFrameHandler& handler, store::
       checks_(metrics.AddCounter("parley_disabled_account_checks_total",
                                  "Checks of the connected accounts for disabled ones")),
       failures_(metrics.AddCounter("parley_disabled_account_check_failures_total",
-                                   "Checks of the connected accounts that the store failed")),
+                                   "Store queries of the checks of the connected accounts that failed")),
       closes_(metrics.AddCounter("parley_disabled_account_closes_total",
                                  "Connections closed because their account was disabled")),
       deleted_closes_(metrics.AddCounter("parley_deleted_account_closes_total",
