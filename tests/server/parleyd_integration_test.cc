@@ -170,7 +170,14 @@ TEST_F(ParleydTest, AdminDeleteAccountClosesTheRunningServersConnectionsAndFrees
   handler_testing::WireClient bob(port);
   wire::RegisterRequest bob_request = request;
   bob_request.username = "bob";
-  ASSERT_EQ(bob.Call(bob_request).status, wire::ResponseStatus::kOk);
+  const wire::Response bob_registered = bob.Call(bob_request);
+  ASSERT_EQ(bob_registered.status, wire::ResponseStatus::kOk);
+  // Alice's send leaves an idempotence record, which the command removes.
+  wire::SendMessagesRequest send;
+  send.recipient = std::get<wire::RegisterResult>(bob_registered.body).account_id;
+  send.client_message_id = handler_testing::RandomMessageId();
+  send.messages.push_back({DeviceId(1), RegistrationId(1), 3, {'h', 'i'}});
+  ASSERT_EQ(client.Call(send).status, wire::ResponseStatus::kOk);
 
   pid_t admin = StartParleyd(dir_, {"--config", config, "admin", "delete-account", "alice"});
   EXPECT_EQ(WaitForExit(admin, 20s), 1);
@@ -184,6 +191,9 @@ TEST_F(ParleydTest, AdminDeleteAccountClosesTheRunningServersConnectionsAndFrees
   ASSERT_EQ(WaitForExit(admin, 20s), 0) << ReadFile(dir_ / "stderr.txt");
   EXPECT_NE(ReadFile(dir_ / "stdout.txt").find("alice deleted ("), std::string::npos)
       << ReadFile(dir_ / "stdout.txt");
+  EXPECT_NE(ReadFile(dir_ / "stderr.txt").find("idempotence records of deleted accounts removed: 1\n"),
+            std::string::npos)
+      << ReadFile(dir_ / "stderr.txt");
   EXPECT_EQ(client.ReadUntilClosed(), 1008);
   EXPECT_EQ(client.socket().close_reason().reason, "account deleted");
   ASSERT_EQ(bob.Call(wire::PingRequest{}).status, wire::ResponseStatus::kOk);
