@@ -71,9 +71,19 @@ bool WritePortFile(const std::string& path, std::uint16_t port) {
 
 // What `parleyd admin` was asked to do.
 struct AdminRequest {
-  enum class Command { kNone, kCreateInvitation, kListAccounts, kDisableAccount, kEnableAccount, kStats };
+  enum class Command {
+    kNone,
+    kCreateInvitation,
+    kListAccounts,
+    kDisableAccount,
+    kEnableAccount,
+    kDeleteAccount,
+    kStats
+  };
   Command command = Command::kNone;
   std::string username;
+  // delete-account --yes: the operator confirmed it.
+  bool confirmed = false;
   std::optional<std::uint32_t> valid_days;
 };
 
@@ -97,6 +107,39 @@ std::unique_ptr<parley::store::ServerStore> OpenStore(const ServerConfig& config
     return nullptr;
   }
   return std::move(*store);
+}
+
+// Steps of the walk over idempotence records that `admin delete-account`
+// runs itself: as many as a purge run of the server (10,000,000 records).
+constexpr std::size_t kAdminPurgeSteps = ExpiryPurge::kMaxBatches;
+
+int DeleteAccount(const ServerConfig& config, parley::store::ServerStore& store,
+                  const AdminRequest& request) {
+  if (!request.confirmed) {
+    auto account = store.GetAccountByUsername(request.username);
+    if (!account) return Fail(request.username + ": " + std::string(account.error().message));
+    return Fail("not deleted: deleting " + request.username + " (" + account->id.value().ToString() +
+                ") removes its devices, keys, queued messages and attachments for good and cannot be "
+                "undone; run the command again with --yes to delete it");
+  }
+  auto deleted = DeleteAccountByUsername(store, request.username);
+  if (!deleted) return Fail(request.username + ": " + std::string(deleted.error().message));
+  std::cout << request.username << " deleted (" << deleted->id.value().ToString() << ")\n";
+  std::cerr << "parleyd: the username is free; a running server closes the account's connections within "
+            << config.disabled_account_check_seconds << " s (server.disabled_account_check_seconds)\n";
+  auto purged = PurgeDeletedAccountRecords(store, kAdminPurgeSteps);
+  if (purged && purged->done) {
+    std::cerr << "parleyd: idempotence records of deleted accounts removed: " << purged->send_records << "\n";
+  } else {
+    std::cerr << "parleyd: "
+              << (purged ? std::string("the idempotence records of deleted accounts are not all removed yet")
+                         : "removing the idempotence records of deleted accounts failed: " +
+                               std::string(purged.error().message))
+              << "; a running server removes the rest at its next purge, within "
+              << config.purge_interval_seconds
+              << " s (server.purge_interval_seconds), or at its next start\n";
+  }
+  return 0;
 }
 
 int RunAdmin(const ServerConfig& config, const AdminRequest& request) {
@@ -133,6 +176,8 @@ int RunAdmin(const ServerConfig& config, const AdminRequest& request) {
       }
       return 0;
     }
+    case Command::kDeleteAccount:
+      return DeleteAccount(config, *store, request);
     case Command::kStats: {
       auto stats = store->CollectStats();
       if (!stats) return Fail(std::string(stats.error().message));
@@ -227,10 +272,12 @@ int Serve(ServerConfig config, const ServeOverrides& overrides) {
   purge.Start();
   spdlog::info("event=purge_scheduled interval_seconds={} message_expiry_days={}",
                config.purge_interval_seconds, config.messages.expiry_days);
-  // Accounts disabled by `parleyd admin` (another process) lose their
-  // connections within one interval.
-  DisabledAccountCheck disabled_check(*handler, *parts_metrics,
-                                      std::chrono::seconds(config.disabled_account_check_seconds));
+  // Accounts disabled or deleted by `parleyd admin` (another process) lose
+  // their connections within one interval; a deletion found so starts the
+  // purge of what the store left of the account.
+  DisabledAccountCheck disabled_check(*handler, *store, *parts_metrics,
+                                      std::chrono::seconds(config.disabled_account_check_seconds),
+                                      [&purge] { purge.NotifyAccountDeleted(); });
   disabled_check.Start();
   (*server)->RunUntilSignal();
   disabled_check.Stop();
@@ -283,6 +330,12 @@ int main(int argc, char** argv) {
   CLI::App* enable = admin->add_subcommand("enable-account", "Enable a disabled account again");
   enable->add_option("username", admin_request.username, "The account's username")->required();
   enable->callback([&] { admin_request.command = Command::kEnableAccount; });
+  CLI::App* delete_account = admin->add_subcommand(
+      "delete-account", "Delete an account with its devices, keys and queued messages (needs --yes)");
+  delete_account->add_option("username", admin_request.username, "The account's username")->required();
+  delete_account->add_flag("--yes", admin_request.confirmed,
+                           "Confirm the deletion; without it nothing is deleted");
+  delete_account->callback([&] { admin_request.command = Command::kDeleteAccount; });
   admin->add_subcommand("stats", "Count accounts, devices and queued messages")->callback([&] {
     admin_request.command = Command::kStats;
   });

@@ -49,6 +49,29 @@ store::StoreStatus SetAccountDisabledByUsername(store::AccountStore& accounts, s
   return accounts.SetAccountDisabled(account->id, disabled);
 }
 
+store::StoreResult<store::AccountRecord> DeleteAccountByUsername(store::AccountStore& accounts,
+                                                                 std::string_view username) {
+  auto account = accounts.GetAccountByUsername(username);
+  if (!account) return tl::unexpected(account.error());
+  if (auto deleted = accounts.DeleteAccount(account->id); !deleted) return tl::unexpected(deleted.error());
+  return *account;
+}
+
+store::StoreResult<store::DeletedAccountsPurge> PurgeDeletedAccountRecords(store::AccountStore& accounts,
+                                                                           std::size_t max_steps) {
+  store::DeletedAccountsPurge total;
+  total.done = false;
+  for (std::size_t step = 0; step < max_steps && !total.done; ++step) {
+    auto purged = accounts.PurgeDeletedAccounts(store::kMaxPurgeBatch);
+    if (!purged) return tl::unexpected(purged.error());
+    total.rows_examined += purged->rows_examined;
+    total.send_records += purged->send_records;
+    total.accounts_finished += purged->accounts_finished;
+    total.done = purged->done;
+  }
+  return total;
+}
+
 void WriteStats(const store::StoreStats& stats, std::string_view backend, std::ostream& out) {
   out << "store=" << backend << " accounts=" << stats.accounts
       << " disabled_accounts=" << stats.disabled_accounts << " devices=" << stats.devices

@@ -37,6 +37,21 @@ store::StoreStatus ListAccounts(store::AccountStore& accounts, std::ostream& out
 store::StoreStatus SetAccountDisabledByUsername(store::AccountStore& accounts, std::string_view username,
                                                 bool disabled);
 
+// Deletes the account with this username and everything it owns
+// (AccountStore::DeleteAccount: devices, keys, queues, attachments; its
+// username is free at once). Returns the account as it was. kNotFound: no
+// account has this username.
+store::StoreResult<store::AccountRecord> DeleteAccountByUsername(store::AccountStore& accounts,
+                                                                 std::string_view username);
+
+// Removes what deleted accounts left of their idempotence records
+// (AccountStore::PurgeDeletedAccounts) until nothing is left, in at most
+// `max_steps` steps of kMaxPurgeBatch records each, one short transaction
+// per step. Returns the sums; `done` is false when the steps ran out first.
+// Safe while a server runs on the same store: both continue one walk.
+store::StoreResult<store::DeletedAccountsPurge> PurgeDeletedAccountRecords(store::AccountStore& accounts,
+                                                                           std::size_t max_steps);
+
 // "accounts=N disabled_accounts=N devices=N queued_messages=N" and the backend,
 // from the store's own snapshot (ServerStore::CollectStats).
 void WriteStats(const store::StoreStats& stats, std::string_view backend, std::ostream& out);

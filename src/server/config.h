@@ -128,9 +128,9 @@ struct ServerConfig {
   // Seconds between two runs of the expiry purge (expired messages,
   // attachments and link codes).
   std::uint32_t purge_interval_seconds = 600;
-  // Seconds between two checks of the connected accounts for disabled ones
-  // (parleyd admin disable-account): the longest a disabled account keeps a
-  // connection open.
+  // Seconds between two checks of the connected accounts for disabled or
+  // deleted ones (parleyd admin disable-account, delete-account): the
+  // longest such an account keeps a connection open.
   std::uint32_t disabled_account_check_seconds = 10;
 
   // PEM files. Both empty: a self-signed certificate kept in data_dir.

@@ -2,31 +2,77 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <span>
+#include <vector>
+
 namespace parley::server {
 
-DisabledAccountCheck::DisabledAccountCheck(RequestFrameHandler& handler, MetricsRegistry& metrics,
-                                           std::chrono::milliseconds interval)
+DisabledAccountCheck::DisabledAccountCheck(RequestFrameHandler& handler, store::AccountStore& accounts,
+                                           MetricsRegistry& metrics, std::chrono::milliseconds interval,
+                                           std::function<void()> account_deleted)
     : handler_(handler),
+      accounts_(accounts),
       interval_(interval),
+      account_deleted_(std::move(account_deleted)),
       checks_(metrics.AddCounter("parley_disabled_account_checks_total",
                                  "Checks of the connected accounts for disabled ones")),
       failures_(metrics.AddCounter("parley_disabled_account_check_failures_total",
-                                   "Checks of the connected accounts that the store failed")),
+                                   "Store queries of the checks of the connected accounts that failed")),
       closes_(metrics.AddCounter("parley_disabled_account_closes_total",
-                                 "Connections closed because their account was disabled")) {}
+                                 "Connections closed because their account was disabled")),
+      deleted_closes_(metrics.AddCounter("parley_deleted_account_closes_total",
+                                         "Connections closed because their account was deleted")) {}
 
 DisabledAccountCheck::~DisabledAccountCheck() { Stop(); }
 
 std::size_t DisabledAccountCheck::CheckNow() {
   checks_.Increment();
-  auto closed = handler_.CloseDisabledAccounts();
-  if (!closed) {
+  std::size_t total = 0;
+  if (auto closed = handler_.CloseDisabledAccounts(); closed) {
+    closes_.Increment(*closed);
+    total += *closed;
+  } else {
     failures_.Increment();
     spdlog::warn("event=disabled_account_check_failed error={}", store::ToString(closed.error().code));
-    return 0;
   }
-  closes_.Increment(*closed);
-  return *closed;
+  if (auto closed = CloseDeletedAccounts(); closed) {
+    deleted_closes_.Increment(*closed);
+    total += *closed;
+    if (*closed != 0 && account_deleted_) account_deleted_();
+  } else {
+    failures_.Increment();
+    spdlog::warn("event=deleted_account_check_failed error={}", store::ToString(closed.error().code));
+  }
+  return total;
+}
+
+store::StoreResult<std::size_t> DisabledAccountCheck::CloseDeletedAccounts() {
+  const DeviceConnections& connections = handler_.device_connections();
+  const std::vector<DeviceKey> keys = connections.Keys();
+  std::vector<AccountId> accounts;
+  accounts.reserve(keys.size());
+  for (const DeviceKey& key : keys) accounts.push_back(key.account);
+  std::sort(accounts.begin(), accounts.end());
+  accounts.erase(std::unique(accounts.begin(), accounts.end()), accounts.end());
+  std::vector<AccountId> missing;
+  for (std::size_t at = 0; at < accounts.size(); at += store::kMaxPageSize) {
+    const std::size_t count = std::min(store::kMaxPageSize, accounts.size() - at);
+    auto found = accounts_.FindMissingAccounts(std::span(accounts).subspan(at, count));
+    if (!found) return tl::unexpected(found.error());
+    missing.insert(missing.end(), found->begin(), found->end());
+  }
+  std::sort(missing.begin(), missing.end());
+  std::size_t closed = 0;
+  for (const DeviceKey& key : keys) {
+    if (!std::binary_search(missing.begin(), missing.end(), key.account)) continue;
+    std::optional<ConnectionHandle> connection = connections.Find(key);
+    if (!connection) continue;
+    connection->Close(CloseCode::kPolicyViolation, "account deleted");
+    ++closed;
+  }
+  if (closed != 0) spdlog::info("event=deleted_account_connections_closed connections={}", closed);
+  return closed;
 }
 
 void DisabledAccountCheck::Start() {

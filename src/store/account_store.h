@@ -48,6 +48,13 @@ class AccountStore {
   // Primary-key lookups only. kInvalidArgument: more than kMaxPageSize ids.
   virtual StoreResult<std::vector<AccountId>> FindDisabledAccounts(std::span<const AccountId> ids) = 0;
 
+  // Those of `ids` that name no account (deleted, e.g. by `parleyd admin
+  // delete-account` in another process, or never created), in any order.
+  // The server asks with its connected accounts, to close the connections of
+  // deleted accounts. Primary-key lookups only. kInvalidArgument: more than
+  // kMaxPageSize ids.
+  virtual StoreResult<std::vector<AccountId>> FindMissingAccounts(std::span<const AccountId> ids) = 0;
+
   // Deletes the account with everything it owns in one transaction: devices,
   // their keys and queues, its idempotence records, its attachments (bytes
   // included) and provisioning codes. Messages it already queued for other

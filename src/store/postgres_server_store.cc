@@ -35,6 +35,9 @@ constexpr PreparedStatement kStatements[] = {
     {"rename_account", "UPDATE accounts SET username = $2 WHERE id = $1"},
     {"disable_account", "UPDATE accounts SET disabled = $2 WHERE id = $1"},
     {"find_disabled_accounts", "SELECT id FROM accounts WHERE disabled AND id = ANY($1::uuid[])"},
+    {"find_missing_accounts",
+     "SELECT asked.id FROM unnest($1::uuid[]) AS asked(id) "
+     "WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE accounts.id = asked.id)"},
     {"delete_account", "DELETE FROM accounts WHERE id = $1"},
     {"list_accounts",
      "SELECT id, username, created_ms, disabled FROM accounts WHERE username > $1 ORDER BY username LIMIT "
@@ -187,6 +190,17 @@ std::int64_t DeviceNumber(const DeviceAddress& device) { return device.device.va
 Bytes FieldBytes(const pqxx::binarystring& value) { return Bytes(value.data(), value.size()); }
 
 StoreResult<AccountId> FieldAccountId(const pqxx::field& field) { return AccountIdFromText(field.c_str()); }
+
+// A uuid[] literal: {id,id,...} (uuids need no quoting).
+std::string AccountIdArray(std::span<const AccountId> ids) {
+  std::string array = "{";
+  for (const AccountId& id : ids) {
+    if (array.size() > 1) array += ',';
+    array += Text(id);
+  }
+  array += '}';
+  return array;
+}
 
 template <std::size_t N>
 StoreResult<std::array<std::uint8_t, N>> FieldFixed(const pqxx::field& field) {
@@ -436,13 +450,7 @@ StoreResult<std::vector<AccountId>> PostgresServerStore::FindDisabledAccounts(
     std::span<const AccountId> ids) {
   if (ids.size() > kMaxPageSize) return Fail(StoreErrc::kInvalidArgument, "too many account ids");
   if (ids.empty()) return std::vector<AccountId>{};
-  // A uuid[] literal: {id,id,...} (uuids need no quoting).
-  std::string array = "{";
-  for (const AccountId& id : ids) {
-    if (array.size() > 1) array += ',';
-    array += Text(id);
-  }
-  array += '}';
+  const std::string array = AccountIdArray(ids);
   return InTransaction([&](pqxx::work& txn) -> StoreResult<std::vector<AccountId>> {
     std::vector<AccountId> disabled;
     for (const auto& row : txn.exec_prepared("find_disabled_accounts", array)) {
@@ -450,6 +458,20 @@ StoreResult<std::vector<AccountId>> PostgresServerStore::FindDisabledAccounts(
       disabled.push_back(id);
     }
     return disabled;
+  });
+}
+
+StoreResult<std::vector<AccountId>> PostgresServerStore::FindMissingAccounts(std::span<const AccountId> ids) {
+  if (ids.size() > kMaxPageSize) return Fail(StoreErrc::kInvalidArgument, "too many account ids");
+  if (ids.empty()) return std::vector<AccountId>{};
+  const std::string array = AccountIdArray(ids);
+  return InTransaction([&](pqxx::work& txn) -> StoreResult<std::vector<AccountId>> {
+    std::vector<AccountId> missing;
+    for (const auto& row : txn.exec_prepared("find_missing_accounts", array)) {
+      PARLEY_STORE_ASSIGN(id, FieldAccountId(row[0]));
+      missing.push_back(id);
+    }
+    return missing;
   });
 }
 

@@ -45,6 +45,7 @@ class PostgresServerStore final : public ServerStore {
   StoreStatus ChangeUsername(const AccountId& id, std::string_view new_username) override;
   StoreStatus SetAccountDisabled(const AccountId& id, bool disabled) override;
   StoreResult<std::vector<AccountId>> FindDisabledAccounts(std::span<const AccountId> ids) override;
+  StoreResult<std::vector<AccountId>> FindMissingAccounts(std::span<const AccountId> ids) override;
   StoreStatus DeleteAccount(const AccountId& id) override;
   // Always done, without a query: DeleteAccount deleted the idempotence
   // records in its own transaction.

@@ -256,6 +256,21 @@ StoreResult<std::vector<AccountId>> SqliteServerStore::FindDisabledAccounts(std:
   });
 }
 
+StoreResult<std::vector<AccountId>> SqliteServerStore::FindMissingAccounts(std::span<const AccountId> ids) {
+  if (ids.size() > kMaxPageSize) return Fail(StoreErrc::kInvalidArgument, "too many account ids");
+  Lock lock(read_mutex_);
+  return reader_->InReadTransaction([&]() -> StoreResult<std::vector<AccountId>> {
+    std::vector<AccountId> missing;
+    for (const AccountId& id : ids) {
+      PARLEY_STORE_ASSIGN(query, reader_->Prepare("SELECT 1 FROM accounts WHERE id = ?"));
+      query.BindBlob(1, AccountIdBytes(id));
+      PARLEY_STORE_ASSIGN(has_row, query.Step());
+      if (!has_row) missing.push_back(id);
+    }
+    return missing;
+  });
+}
+
 StoreStatus SqliteServerStore::ReuseDeletedAccountIdLocked(const AccountId& id, std::int64_t now) {
   {
     PARLEY_STORE_ASSIGN(query, db_->Prepare("SELECT deleted_ms FROM deleted_accounts WHERE account_id = ?"));

@@ -49,6 +49,7 @@ class SqliteServerStore final : public ServerStore {
   StoreStatus ChangeUsername(const AccountId& id, std::string_view new_username) override;
   StoreStatus SetAccountDisabled(const AccountId& id, bool disabled) override;
   StoreResult<std::vector<AccountId>> FindDisabledAccounts(std::span<const AccountId> ids) override;
+  StoreResult<std::vector<AccountId>> FindMissingAccounts(std::span<const AccountId> ids) override;
   // Records the account in deleted_accounts instead of deleting its
   // idempotence records: its cost does not grow with the records stored.
   StoreStatus DeleteAccount(const AccountId& id) override;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -98,6 +99,49 @@ TEST_F(AdminCommandsTest, ListDisableAndStats) {
 
   ASSERT_TRUE(SetAccountDisabledByUsername(*store_, "bob", false));
   EXPECT_FALSE(store_->GetAccount(bob)->disabled);
+}
+
+// What `parleyd admin delete-account USERNAME --yes` does: the account goes
+// with its devices, the name is free, and the walk the command runs removes
+// the idempotence records SQLite left behind (1 step of kMaxPurgeBatch here).
+TEST_F(AdminCommandsTest, DeleteAccountFreesTheNameAndPurgesItsRecords) {
+  const AccountId alice = AddAccount("alice");
+  const AccountId bob = AddAccount("bob");
+  for (std::uint8_t n = 1; n <= 3; ++n) {
+    std::array<std::uint8_t, 16> id{};
+    id[0] = n;
+    const std::vector<std::uint8_t> content{n};
+    const store::OutgoingEnvelope envelope{{bob, DeviceId(1)}, 1, content};
+    ASSERT_TRUE(store_->Enqueue({{alice, DeviceId(1)}, store::ClientMessageId(id), {&envelope, 1}}));
+  }
+  EXPECT_EQ(DeleteAccountByUsername(*store_, "carol").error().code, store::StoreErrc::kNotFound);
+
+  auto deleted = DeleteAccountByUsername(*store_, "ALICE");
+  ASSERT_TRUE(deleted);
+  EXPECT_EQ(deleted->id, alice);
+  EXPECT_EQ(deleted->username, "alice");
+  EXPECT_EQ(store_->GetAccount(alice).error().code, store::StoreErrc::kNotFound);
+  EXPECT_EQ(*store_->FindMissingAccounts(std::vector<AccountId>{alice, bob}), std::vector<AccountId>{alice});
+  EXPECT_EQ(store_->CollectStats()->devices, 1u);
+  // Bob still has what Alice queued for him.
+  EXPECT_EQ(store_->CollectStats()->queued_messages, 3u);
+  EXPECT_EQ(DeleteAccountByUsername(*store_, "alice").error().code, store::StoreErrc::kNotFound);
+  AddAccount("alice");
+  EXPECT_EQ(store_->CollectStats()->accounts, 2u);
+
+  auto none = PurgeDeletedAccountRecords(*store_, 0);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->done);
+  EXPECT_EQ(none->send_records, 0u);
+  auto purged = PurgeDeletedAccountRecords(*store_, 10);
+  ASSERT_TRUE(purged);
+  EXPECT_TRUE(purged->done);
+  EXPECT_EQ(purged->send_records, 3u);
+  EXPECT_EQ(purged->accounts_finished, 1u);
+  auto again = store_->PurgeDeletedAccounts(10);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->done);
+  EXPECT_EQ(again->rows_examined, 0u);
 }
 
 }  // namespace

@@ -93,6 +93,9 @@ class GatedStore final : public store::ServerStore {
   store::StoreResult<std::vector<AccountId>> FindDisabledAccounts(std::span<const AccountId> ids) override {
     return inner_.FindDisabledAccounts(ids);
   }
+  store::StoreResult<std::vector<AccountId>> FindMissingAccounts(std::span<const AccountId> ids) override {
+    return inner_.FindMissingAccounts(ids);
+  }
   store::StoreStatus DeleteAccount(const AccountId& id) override { return inner_.DeleteAccount(id); }
   store::StoreResult<store::DeletedAccountsPurge> PurgeDeletedAccounts(std::size_t max_rows) override {
     return inner_.PurgeDeletedAccounts(max_rows);

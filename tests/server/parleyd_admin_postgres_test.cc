@@ -77,6 +77,25 @@ TEST(ParleydAdminOnPostgres, CommandsWorkOnThePostgresStore) {
             std::string::npos)
       << ReadFile(dir / "stdout.txt");
 
+  // delete-account: refused without --yes, then the account, its device and
+  // its name are gone from the PostgreSQL store.
+  EXPECT_EQ(RunParleyd(dir, {"--config", config, "admin", "delete-account", "alice"}), 1);
+  EXPECT_NE(ReadFile(dir / "stderr.txt").find("--yes"), std::string::npos) << ReadFile(dir / "stderr.txt");
+  EXPECT_TRUE((*store)->GetAccount(account.id));
+  EXPECT_EQ(RunParleyd(dir, {"--config", config, "admin", "delete-account", "nobody", "--yes"}), 1);
+  ASSERT_EQ(RunParleyd(dir, {"--config", config, "admin", "delete-account", "alice", "--yes"}), 0)
+      << ReadFile(dir / "stderr.txt");
+  EXPECT_EQ(ReadFile(dir / "stdout.txt"), "alice deleted (" + account.id.value().ToString() + ")\n");
+  EXPECT_EQ((*store)->GetAccount(account.id).error().code, store::StoreErrc::kNotFound);
+  EXPECT_EQ(*(*store)->FindMissingAccounts(std::vector<AccountId>{account.id}),
+            std::vector<AccountId>{account.id});
+  ASSERT_EQ(RunParleyd(dir, {"--config", config, "admin", "stats"}), 0) << ReadFile(dir / "stderr.txt");
+  EXPECT_NE(ReadFile(dir / "stdout.txt").find("store=postgresql accounts=0 disabled_accounts=0 devices=0"),
+            std::string::npos)
+      << ReadFile(dir / "stdout.txt");
+  account.id = AccountId(Uuid::Random(rng));
+  EXPECT_TRUE((*store)->CreateAccount(account));  // the name is free again
+
   store->reset();
   database.Destroy();
   std::filesystem::remove_all(dir);

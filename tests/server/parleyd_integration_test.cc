@@ -146,5 +146,69 @@ TEST_F(ParleydTest, AdminDisableAccountClosesTheRunningServersConnections) {
             std::string::npos);
 }
 
+// `parleyd admin delete-account` refuses without --yes; with it, it deletes
+// the account in the store, and the running server closes the account's
+// connection with 1008 at its next check (every second here). The name is
+// free again at once.
+TEST_F(ParleydTest, AdminDeleteAccountClosesTheRunningServersConnectionsAndFreesTheName) {
+  std::ofstream(dir_ / "parleyd.toml", std::ios::app) << "disabled_account_check_seconds = 1\n";
+  const std::string config = (dir_ / "parleyd.toml").string();
+  const auto port_file = dir_ / "port";
+  const pid_t server = StartParleyd(dir_, {"--config", config, "serve", "--port-file", port_file.string()});
+  const std::uint16_t port = WaitForPort(server, port_file, 20s);
+  ASSERT_NE(port, 0) << ReadFile(dir_ / "stderr.txt");
+
+  const handler_testing::DeviceKeys keys = handler_testing::MakeKeys(20);
+  wire::RegisterRequest request;
+  request.username = "alice";
+  request.registration_id = RegistrationId(1);
+  request.identity_key = keys.identity.public_key.Serialize();
+  request.signed_prekey = keys.signed_prekey;
+  request.prekeys = keys.prekeys;
+  handler_testing::WireClient client(port);
+  ASSERT_EQ(client.Call(request).status, wire::ResponseStatus::kOk);
+  handler_testing::WireClient bob(port);
+  wire::RegisterRequest bob_request = request;
+  bob_request.username = "bob";
+  const wire::Response bob_registered = bob.Call(bob_request);
+  ASSERT_EQ(bob_registered.status, wire::ResponseStatus::kOk);
+  // Alice's send leaves an idempotence record, which the command removes.
+  wire::SendMessagesRequest send;
+  send.recipient = std::get<wire::RegisterResult>(bob_registered.body).account_id;
+  send.client_message_id = handler_testing::RandomMessageId();
+  send.messages.push_back({DeviceId(1), RegistrationId(1), 3, {'h', 'i'}});
+  ASSERT_EQ(client.Call(send).status, wire::ResponseStatus::kOk);
+
+  pid_t admin = StartParleyd(dir_, {"--config", config, "admin", "delete-account", "alice"});
+  EXPECT_EQ(WaitForExit(admin, 20s), 1);
+  EXPECT_NE(ReadFile(dir_ / "stderr.txt").find("run the command again with --yes"), std::string::npos)
+      << ReadFile(dir_ / "stderr.txt");
+  ASSERT_EQ(client.Call(wire::PingRequest{}).status, wire::ResponseStatus::kOk);
+  admin = StartParleyd(dir_, {"--config", config, "admin", "delete-account", "nobody", "--yes"});
+  EXPECT_EQ(WaitForExit(admin, 20s), 1);
+
+  admin = StartParleyd(dir_, {"--config", config, "admin", "delete-account", "alice", "--yes"});
+  ASSERT_EQ(WaitForExit(admin, 20s), 0) << ReadFile(dir_ / "stderr.txt");
+  EXPECT_NE(ReadFile(dir_ / "stdout.txt").find("alice deleted ("), std::string::npos)
+      << ReadFile(dir_ / "stdout.txt");
+  EXPECT_NE(ReadFile(dir_ / "stderr.txt").find("idempotence records of deleted accounts removed: 1\n"),
+            std::string::npos)
+      << ReadFile(dir_ / "stderr.txt");
+  EXPECT_EQ(client.ReadUntilClosed(), 1008);
+  EXPECT_EQ(client.socket().close_reason().reason, "account deleted");
+  ASSERT_EQ(bob.Call(wire::PingRequest{}).status, wire::ResponseStatus::kOk);
+
+  handler_testing::WireClient again(port);
+  EXPECT_EQ(again.Call(request).status, wire::ResponseStatus::kOk);
+
+  // Closed by the clients, so the shutdown has nothing to drain.
+  EXPECT_FALSE(again.socket().Close());
+  EXPECT_FALSE(bob.socket().Close());
+  ASSERT_EQ(kill(server, SIGTERM), 0);
+  EXPECT_EQ(WaitForExit(server, 20s), 0) << ReadFile(dir_ / "stderr.txt");
+  EXPECT_NE(ReadFile(dir_ / "stderr.txt").find("event=deleted_account_connections_closed connections=1"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace parley::server

@@ -4,6 +4,7 @@
 // WebSocket clients that speak the wire protocol.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -899,7 +900,7 @@ TEST_F(RequestHandlersTest, DisablingAConnectedAccountClosesItsConnectionsWith10
   DeviceLogin alice = Register(alice_client, "alice", MakeKeys(20));
   WireClient bob_client(port());
   DeviceLogin bob = Register(bob_client, "bob", MakeKeys(20));
-  DisabledAccountCheck check(*handler_, *metrics_, std::chrono::milliseconds(50));
+  DisabledAccountCheck check(*handler_, HandlerStore(), *metrics_, std::chrono::milliseconds(50));
   EXPECT_EQ(check.CheckNow(), 0u);
 
   auto admin_store = store::OpenServerStore(database_.url(), clock_);
@@ -921,6 +922,54 @@ TEST_F(RequestHandlersTest, DisablingAConnectedAccountClosesItsConnectionsWith10
   EXPECT_EQ(check.CheckNow(), 0u);
   EXPECT_EQ(MetricValue("parley_disabled_account_check_failures_total"), 0u);
   EXPECT_EQ(bob.device, DeviceId(1));
+}
+
+// What `parleyd admin delete-account` does (DeleteAccountByUsername on the
+// store, here through a second store object as the admin process would open
+// it) reaches the running server through the same periodic check: every
+// connection of the account closes with 1008 "account deleted", and the
+// check tells the purge (here a counter) that an account went.
+TEST_F(RequestHandlersTest, DeletingAConnectedAccountClosesItsConnectionsWith1008) {
+  WireClient alice_phone(port());
+  DeviceLogin alice = Register(alice_phone, "alice", MakeKeys(20));
+  wire::Response code = alice_phone.Call(wire::CreateLinkCodeRequest{});
+  ASSERT_EQ(code.status, ResponseStatus::kOk);
+  WireClient alice_laptop(port());
+  ASSERT_EQ(alice_laptop.Call(LaptopLink(std::get<wire::CreateLinkCodeResult>(code.body).code, MakeKeys(20)))
+                .status,
+            ResponseStatus::kOk);
+  WireClient bob_client(port());
+  Register(bob_client, "bob", MakeKeys(20));
+  std::atomic<int> deletions_told{0};
+  DisabledAccountCheck check(*handler_, HandlerStore(), *metrics_, std::chrono::milliseconds(50),
+                             [&deletions_told] { ++deletions_told; });
+  EXPECT_EQ(check.CheckNow(), 0u);
+  EXPECT_EQ(deletions_told, 0);
+
+  auto admin_store = store::OpenServerStore(database_.url(), clock_);
+  ASSERT_TRUE(admin_store) << admin_store.error().message;
+  ASSERT_TRUE(DeleteAccountByUsername(**admin_store, "alice"));
+  check.Start();
+  EXPECT_EQ(alice_phone.ReadUntilClosed(), 1008);
+  EXPECT_EQ(alice_laptop.ReadUntilClosed(), 1008);
+  check.Stop();
+  EXPECT_EQ(alice_phone.socket().close_reason().reason, "account deleted");
+  EXPECT_EQ(alice_laptop.socket().close_reason().reason, "account deleted");
+  EXPECT_EQ(MetricValue("parley_deleted_account_closes_total"), 2u);
+  EXPECT_EQ(MetricValue("parley_disabled_account_closes_total"), 0u);
+  EXPECT_GE(deletions_told, 1);
+
+  // Bob is not affected; Alice's credential no longer authenticates, and
+  // her name can be registered again.
+  ASSERT_EQ(bob_client.Call(wire::PingRequest{}).status, ResponseStatus::kOk);
+  WireClient again(port());
+  EXPECT_NE(Authenticate(again, alice).status, ResponseStatus::kOk);
+  WireClient newcomer(port());
+  Register(newcomer, "alice", MakeKeys(20));
+  const int told = deletions_told;
+  EXPECT_EQ(check.CheckNow(), 0u);
+  EXPECT_EQ(deletions_told, told);
+  EXPECT_EQ(MetricValue("parley_disabled_account_check_failures_total"), 0u);
 }
 
 class ShortLinkCodeTest : public RequestHandlersTest {

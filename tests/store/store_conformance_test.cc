@@ -306,6 +306,27 @@ TEST_P(StoreConformanceTest, FindsTheDisabledAccountsAmongGivenIds) {
   EXPECT_EQ(store().FindDisabledAccounts(too_many).error().code, StoreErrc::kInvalidArgument);
 }
 
+TEST_P(StoreConformanceTest, FindsTheMissingAccountsAmongGivenIds) {
+  const AccountId alice = MustCreateAccount("alice");
+  const AccountId bob = MustCreateAccount("bob");
+  const AccountId unknown = NewId();
+  EXPECT_TRUE(store().FindMissingAccounts({})->empty());
+  EXPECT_TRUE(store().FindMissingAccounts(std::vector<AccountId>{alice, bob})->empty());
+  EXPECT_EQ(*store().FindMissingAccounts(std::vector<AccountId>{alice, unknown, bob}),
+            std::vector<AccountId>{unknown});
+  ASSERT_TRUE(IsOk(store().SetAccountDisabled(bob, true)));
+  EXPECT_TRUE(store().FindMissingAccounts(std::vector<AccountId>{alice, bob})->empty());
+  ASSERT_TRUE(IsOk(store().DeleteAccount(bob)));
+  auto found = store().FindMissingAccounts(std::vector<AccountId>{alice, bob, unknown});
+  ASSERT_TRUE(IsOk(found));
+  std::sort(found->begin(), found->end());
+  std::vector<AccountId> expected{bob, unknown};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(*found, expected);
+  const std::vector<AccountId> too_many(kMaxPageSize + 1, alice);
+  EXPECT_EQ(store().FindMissingAccounts(too_many).error().code, StoreErrc::kInvalidArgument);
+}
+
 TEST_P(StoreConformanceTest, ListsAccountsInPagesAndCounts) {
   EXPECT_EQ(*store().CountAccounts(), 0u);
   std::vector<std::string> names;
