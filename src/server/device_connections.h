@@ -6,11 +6,13 @@
 // which are weak: a binding never keeps a connection alive.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -51,5 +53,27 @@ class DeviceConnections {
   mutable std::mutex mutex_;
   std::unordered_map<DeviceKey, ConnectionHandle, DeviceKeyHash> bound_;
 };
+
+// The distinct accounts of `keys` that `select` picks, sorted. `select`
+// (a store call) is asked `page` ids at a time and returns the picked ones,
+// or an error, which ends the walk and is returned.
+template <class Select>
+auto SelectAccountsOf(const std::vector<DeviceKey>& keys, std::size_t page, Select&& select)
+    -> decltype(select(std::span<const AccountId>{})) {
+  std::vector<AccountId> accounts;
+  accounts.reserve(keys.size());
+  for (const DeviceKey& key : keys) accounts.push_back(key.account);
+  std::sort(accounts.begin(), accounts.end());
+  accounts.erase(std::unique(accounts.begin(), accounts.end()), accounts.end());
+  std::vector<AccountId> picked;
+  for (std::size_t at = 0; at < accounts.size(); at += page) {
+    const std::size_t count = std::min(page, accounts.size() - at);
+    auto found = select(std::span<const AccountId>(accounts).subspan(at, count));
+    if (!found) return found;
+    picked.insert(picked.end(), found->begin(), found->end());
+  }
+  std::sort(picked.begin(), picked.end());
+  return picked;
+}
 
 }  // namespace parley::server

@@ -50,19 +50,11 @@ std::size_t DisabledAccountCheck::CheckNow() {
 store::StoreResult<std::size_t> DisabledAccountCheck::CloseDeletedAccounts() {
   const DeviceConnections& connections = handler_.device_connections();
   const std::vector<DeviceKey> keys = connections.Keys();
-  std::vector<AccountId> accounts;
-  accounts.reserve(keys.size());
-  for (const DeviceKey& key : keys) accounts.push_back(key.account);
-  std::sort(accounts.begin(), accounts.end());
-  accounts.erase(std::unique(accounts.begin(), accounts.end()), accounts.end());
-  std::vector<AccountId> missing;
-  for (std::size_t at = 0; at < accounts.size(); at += store::kMaxPageSize) {
-    const std::size_t count = std::min(store::kMaxPageSize, accounts.size() - at);
-    auto found = accounts_.FindMissingAccounts(std::span(accounts).subspan(at, count));
-    if (!found) return tl::unexpected(found.error());
-    missing.insert(missing.end(), found->begin(), found->end());
-  }
-  std::sort(missing.begin(), missing.end());
+  auto found = SelectAccountsOf(keys, store::kMaxPageSize, [&](std::span<const AccountId> ids) {
+    return accounts_.FindMissingAccounts(ids);
+  });
+  if (!found) return tl::unexpected(found.error());
+  const std::vector<AccountId>& missing = *found;
   std::size_t closed = 0;
   for (const DeviceKey& key : keys) {
     if (!std::binary_search(missing.begin(), missing.end(), key.account)) continue;

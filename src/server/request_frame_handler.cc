@@ -603,19 +603,11 @@ void RequestFrameHandler::Impl::Disconnect(const DeviceKey& key, const char* rea
 
 store::StoreResult<std::size_t> RequestFrameHandler::Impl::CloseDisabledAccounts() {
   const std::vector<DeviceKey> keys = connections.Keys();
-  std::vector<AccountId> accounts;
-  accounts.reserve(keys.size());
-  for (const DeviceKey& key : keys) accounts.push_back(key.account);
-  std::sort(accounts.begin(), accounts.end());
-  accounts.erase(std::unique(accounts.begin(), accounts.end()), accounts.end());
-  std::vector<AccountId> disabled;
-  for (std::size_t at = 0; at < accounts.size(); at += store::kMaxPageSize) {
-    const std::size_t count = std::min(store::kMaxPageSize, accounts.size() - at);
-    auto found = store.FindDisabledAccounts(std::span(accounts).subspan(at, count));
-    if (!found) return tl::unexpected(found.error());
-    disabled.insert(disabled.end(), found->begin(), found->end());
-  }
-  std::sort(disabled.begin(), disabled.end());
+  auto found = SelectAccountsOf(keys, store::kMaxPageSize, [&](std::span<const AccountId> ids) {
+    return store.FindDisabledAccounts(ids);
+  });
+  if (!found) return tl::unexpected(found.error());
+  const std::vector<AccountId>& disabled = *found;
   std::size_t closed = 0;
   for (const DeviceKey& key : keys) {
     if (!std::binary_search(disabled.begin(), disabled.end(), key.account)) continue;
