@@ -13,7 +13,6 @@ DisabledAccountCheck::DisabledAccountCheck(RequestFrameHandler& handler, store::
                                            std::function<void()> account_deleted)
     : handler_(handler),
       accounts_(accounts),
-      interval_(interval),
       account_deleted_(std::move(account_deleted)),
       checks_(metrics.AddCounter("parley_disabled_account_checks_total",
                                  "Checks of the connected accounts for disabled ones")),
@@ -22,7 +21,8 @@ DisabledAccountCheck::DisabledAccountCheck(RequestFrameHandler& handler, store::
       closes_(metrics.AddCounter("parley_disabled_account_closes_total",
                                  "Connections closed because their account was disabled")),
       deleted_closes_(metrics.AddCounter("parley_deleted_account_closes_total",
-                                         "Connections closed because their account was deleted")) {}
+                                         "Connections closed because their account was deleted")),
+      thread_(interval, [this] { CheckNow(); }) {}
 
 DisabledAccountCheck::~DisabledAccountCheck() { Stop(); }
 
@@ -65,30 +65,6 @@ store::StoreResult<std::size_t> DisabledAccountCheck::CloseDeletedAccounts() {
   }
   if (closed != 0) spdlog::info("event=deleted_account_connections_closed connections={}", closed);
   return closed;
-}
-
-void DisabledAccountCheck::Start() {
-  std::lock_guard lock(mutex_);
-  if (thread_.joinable() || stopping_) return;
-  thread_ = std::thread([this] { Loop(); });
-}
-
-void DisabledAccountCheck::Stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void DisabledAccountCheck::Loop() {
-  std::unique_lock lock(mutex_);
-  while (!wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
-    lock.unlock();
-    CheckNow();
-    lock.lock();
-  }
 }
 
 }  // namespace parley::server

@@ -12,12 +12,10 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
-#include <mutex>
-#include <thread>
 
 #include "server/metrics.h"
+#include "server/periodic_thread.h"
 #include "server/request_frame_handler.h"
 
 namespace parley::server {
@@ -49,12 +47,11 @@ class DisabledAccountCheck {
   std::size_t CheckNow();
 
   // Checks every interval on a thread of its own.
-  void Start();
+  void Start() { thread_.Start(); }
   // Stops that thread. Idempotent.
-  void Stop();
+  void Stop() { thread_.Stop(); }
 
  private:
-  void Loop();
   // Closes the connections whose account the store no longer has, with
   // 1008 "account deleted". One store call per kMaxPageSize connected
   // accounts.
@@ -62,17 +59,13 @@ class DisabledAccountCheck {
 
   RequestFrameHandler& handler_;
   store::AccountStore& accounts_;
-  std::chrono::milliseconds interval_;
   std::function<void()> account_deleted_;
   Counter& checks_;
   Counter& failures_;
   Counter& closes_;
   Counter& deleted_closes_;
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  // Last: stopped before what the checks use goes.
+  PeriodicThread thread_;
 };
 
 }  // namespace parley::server

@@ -5,10 +5,10 @@
 namespace parley::server {
 
 HeapTrimmer::HeapTrimmer(MetricsRegistry& metrics, std::chrono::milliseconds interval)
-    : interval_(interval),
-      trims_(metrics.AddCounter("parley_heap_trims_total", "Timed returns of free heap pages to the kernel")),
+    : trims_(metrics.AddCounter("parley_heap_trims_total", "Timed returns of free heap pages to the kernel")),
       trims_released_(metrics.AddCounter("parley_heap_trims_released_total",
-                                         "Timed heap trims that returned at least one page")) {
+                                         "Timed heap trims that returned at least one page")),
+      thread_(interval, [this] { TrimNow(); }) {
   mallopt(M_TRIM_THRESHOLD, static_cast<int>(kTrimThresholdBytes));
 }
 
@@ -19,30 +19,6 @@ bool HeapTrimmer::TrimNow() {
   trims_.Increment();
   if (released) trims_released_.Increment();
   return released;
-}
-
-void HeapTrimmer::Start() {
-  std::lock_guard lock(mutex_);
-  if (thread_.joinable() || stopping_) return;
-  thread_ = std::thread([this] { Loop(); });
-}
-
-void HeapTrimmer::Stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void HeapTrimmer::Loop() {
-  std::unique_lock lock(mutex_);
-  while (!wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
-    lock.unlock();
-    TrimNow();
-    lock.lock();
-  }
 }
 
 }  // namespace parley::server

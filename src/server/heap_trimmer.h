@@ -12,12 +12,10 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
-#include <mutex>
-#include <thread>
 
 #include "server/metrics.h"
+#include "server/periodic_thread.h"
 
 namespace parley::server {
 
@@ -37,21 +35,15 @@ class HeapTrimmer {
   bool TrimNow();
 
   // Trims every interval on a thread of its own.
-  void Start();
+  void Start() { thread_.Start(); }
   // Stops that thread. Idempotent.
-  void Stop();
+  void Stop() { thread_.Stop(); }
 
  private:
-  void Loop();
-
-  std::chrono::milliseconds interval_;
   Counter& trims_;
   Counter& trims_released_;
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  // Last: stopped before the counters it uses go.
+  PeriodicThread thread_;
 };
 
 }  // namespace parley::server
