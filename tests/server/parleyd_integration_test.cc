@@ -39,7 +39,30 @@ class ParleydTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
+  // parleyd serving with the account check every second; its port (0 when
+  // it did not start), its pid in `server_`.
+  std::uint16_t ServeCheckingAccountsEverySecond() {
+    std::ofstream(dir_ / "parleyd.toml", std::ios::app) << "disabled_account_check_seconds = 1\n";
+    const auto port_file = dir_ / "port";
+    server_ = StartParleyd(dir_, {"--config", config(), "serve", "--port-file", port_file.string()});
+    return WaitForPort(server_, port_file, 20s);
+  }
+  std::string config() const { return (dir_ / "parleyd.toml").string(); }
+
+  // A registration of `username` with fresh keys.
+  static wire::RegisterRequest Registration(const std::string& username) {
+    const handler_testing::DeviceKeys keys = handler_testing::MakeKeys(20);
+    wire::RegisterRequest request;
+    request.username = username;
+    request.registration_id = RegistrationId(1);
+    request.identity_key = keys.identity.public_key.Serialize();
+    request.signed_prekey = keys.signed_prekey;
+    request.prekeys = keys.prekeys;
+    return request;
+  }
+
   std::filesystem::path dir_;
+  pid_t server_ = -1;
 };
 
 TEST_F(ParleydTest, HelpExitsZero) {
@@ -118,20 +141,12 @@ TEST_F(ParleydTest, AdminCommandsWorkOnTheStore) {
 // store; the running server closes the account's connection with 1008 at its
 // next check (every second here).
 TEST_F(ParleydTest, AdminDisableAccountClosesTheRunningServersConnections) {
-  std::ofstream(dir_ / "parleyd.toml", std::ios::app) << "disabled_account_check_seconds = 1\n";
-  const std::string config = (dir_ / "parleyd.toml").string();
-  const auto port_file = dir_ / "port";
-  const pid_t server = StartParleyd(dir_, {"--config", config, "serve", "--port-file", port_file.string()});
-  const std::uint16_t port = WaitForPort(server, port_file, 20s);
+  const std::string config = this->config();
+  const std::uint16_t port = ServeCheckingAccountsEverySecond();
   ASSERT_NE(port, 0) << ReadFile(dir_ / "stderr.txt");
+  const pid_t server = server_;
 
-  const handler_testing::DeviceKeys keys = handler_testing::MakeKeys(20);
-  wire::RegisterRequest request;
-  request.username = "alice";
-  request.registration_id = RegistrationId(1);
-  request.identity_key = keys.identity.public_key.Serialize();
-  request.signed_prekey = keys.signed_prekey;
-  request.prekeys = keys.prekeys;
+  const wire::RegisterRequest request = Registration("alice");
   handler_testing::WireClient client(port);
   ASSERT_EQ(client.Call(request).status, wire::ResponseStatus::kOk);
 
@@ -151,26 +166,16 @@ TEST_F(ParleydTest, AdminDisableAccountClosesTheRunningServersConnections) {
 // connection with 1008 at its next check (every second here). The name is
 // free again at once.
 TEST_F(ParleydTest, AdminDeleteAccountClosesTheRunningServersConnectionsAndFreesTheName) {
-  std::ofstream(dir_ / "parleyd.toml", std::ios::app) << "disabled_account_check_seconds = 1\n";
-  const std::string config = (dir_ / "parleyd.toml").string();
-  const auto port_file = dir_ / "port";
-  const pid_t server = StartParleyd(dir_, {"--config", config, "serve", "--port-file", port_file.string()});
-  const std::uint16_t port = WaitForPort(server, port_file, 20s);
+  const std::string config = this->config();
+  const std::uint16_t port = ServeCheckingAccountsEverySecond();
   ASSERT_NE(port, 0) << ReadFile(dir_ / "stderr.txt");
+  const pid_t server = server_;
 
-  const handler_testing::DeviceKeys keys = handler_testing::MakeKeys(20);
-  wire::RegisterRequest request;
-  request.username = "alice";
-  request.registration_id = RegistrationId(1);
-  request.identity_key = keys.identity.public_key.Serialize();
-  request.signed_prekey = keys.signed_prekey;
-  request.prekeys = keys.prekeys;
+  const wire::RegisterRequest request = Registration("alice");
   handler_testing::WireClient client(port);
   ASSERT_EQ(client.Call(request).status, wire::ResponseStatus::kOk);
   handler_testing::WireClient bob(port);
-  wire::RegisterRequest bob_request = request;
-  bob_request.username = "bob";
-  const wire::Response bob_registered = bob.Call(bob_request);
+  const wire::Response bob_registered = bob.Call(Registration("bob"));
   ASSERT_EQ(bob_registered.status, wire::ResponseStatus::kOk);
   // Alice's send leaves an idempotence record, which the command removes.
   wire::SendMessagesRequest send;
